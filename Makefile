@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# idlegate build, in the manner of wireguard-tools' src/Makefile.
+#
+#   make            build the three programs
+#   make check      unit tests (also under SANITIZE=1) and, as root, integration tests
+#   make demo       run the built-in example scenario
+#   make fuzz       build and briefly run the libFuzzer harnesses (clang)
+#   make bench      run the benchmarks
+#   make install    PREFIX=/usr/local DESTDIR=
+#   V=1             show the commands
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+PKG_CONFIG ?= pkg-config
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -MMD -MP
+CFLAGS += -I. -D_GNU_SOURCE -DIDLEGATE_DATADIR='"$(DATADIR)/idlegate"'
+CFLAGS += -DIDLEGATE_VERSION='"$(VERSION)"'
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+BUILD ?= build-san
+endif
+BUILD ?= build
+
+ifeq ($(V),1)
+Q =
+else
+Q = @
+MAKEFLAGS += --no-print-directory
+endif
+
+pc = $(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null)
+NFQ_CFLAGS = $(call pc,--cflags,libnetfilter_queue libmnl libnftnl libpcap)
+NFQ_LIBS = $(call pc,--libs,libnetfilter_queue libmnl libnftnl libpcap)
+INIH_LIBS = $(call pc,--libs,inih)
+CHECK_CFLAGS = $(call pc,--cflags,check)
+CHECK_LIBS = $(call pc,--libs,check)
+
+LIB_SRC = $(wildcard common/*.c) $(wildcard simulator/engine/*.c)
+SIM_SRC = $(wildcard simulator/*.c)
+PROBE_SRC = $(wildcard probes/*.c)
+RUNNER_SRC = $(wildcard runner/*.c)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+BENCH_SRC = $(wildcard bench/*.c)
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+LIB = $(BUILD)/libidlegate.a
+# Each program's main() lives in its dir's main.c; the rest of the dir is a
+# library that the unit tests link too (tests link the same objects).
+SIM_LIB = $(BUILD)/libsim.a
+PROBE_LIB = $(BUILD)/libprobe.a
+RUNNER_LIB = $(BUILD)/librunner.a
+ALL_LIBS = $(RUNNER_LIB) $(SIM_LIB) $(PROBE_LIB) $(LIB)
+EXT_LIBS = $(NFQ_LIBS) $(INIH_LIBS) -lm
+PROGS = $(BUILD)/idlegate $(BUILD)/idlegate-sim $(BUILD)/idlegate-probe
+UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCH_BINS = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+all: $(filter-out $(if $(SIM_SRC),,$(BUILD)/idlegate-sim) $(if $(PROBE_SRC),,$(BUILD)/idlegate-probe) $(if $(RUNNER_SRC),,$(BUILD)/idlegate),$(PROGS))
+	@true
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@";)
+	$(Q)$(CC) $(CFLAGS) $(NFQ_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+
+$(LIB): $(call obj,$(LIB_SRC))
+	@$(if $(Q),echo "  AR      $@";)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+define prog_lib
+$(1): $(call obj,$(filter-out $(2)/main.c,$(3)))
+	@$$(if $$(Q),echo "  AR      $$@";)
+	$$(Q)rm -f $$@ && $$(AR) rcs $$@ $$^
+endef
+$(eval $(call prog_lib,$(SIM_LIB),simulator,$(SIM_SRC)))
+$(eval $(call prog_lib,$(PROBE_LIB),probes,$(PROBE_SRC)))
+$(eval $(call prog_lib,$(RUNNER_LIB),runner,$(RUNNER_SRC)))
+
+$(BUILD)/idlegate-sim: $(BUILD)/simulator/main.o $(SIM_LIB) $(LIB)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXT_LIBS)
+
+$(BUILD)/idlegate-probe: $(BUILD)/probes/main.o $(PROBE_LIB) $(LIB)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXT_LIBS)
+
+$(BUILD)/idlegate: $(BUILD)/runner/main.o $(RUNNER_LIB) $(LIB)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXT_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(EXT_LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXT_LIBS)
+
+unit: $(UNIT_BINS)
+	$(Q)scripts/run-unit.sh $(UNIT_BINS)
+
+# The README's test command: dependencies, unit tests plain and sanitized,
+# a short fuzz run, then the root-only integration tests.
+check: deps
+	$(Q)$(MAKE) all unit
+	$(Q)$(MAKE) SANITIZE=1 unit
+	$(Q)$(MAKE) fuzz FUZZ_SECONDS=$(or $(FUZZ_SECONDS),20)
+	$(Q)$(MAKE) all
+	$(Q)scripts/run-integration.sh
+
+deps:
+	$(Q)scripts/deps.sh
+
+demo: deps
+	$(Q)$(MAKE) all
+	$(Q)./build/idlegate run scenarios/examples/quickstart.ini
+
+FUZZ_SECONDS ?= 60
+FUZZ_BINS = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard runner/scenario*.c runner/profile*.c simulator/ctl_proto.c)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@";)
+	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -DIDLEGATE_DATADIR='"$(DATADIR)/idlegate"' -DIDLEGATE_VERSION='"fuzz"' \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o $@ $< $(LIB_SRC) $(shell sed -n 's|^// FUZZ-SOURCES: ||p' $<) $(INIH_LIBS) -lm
+fuzz: $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do \
+		n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+		echo "  RUN     $$n ($(FUZZ_SECONDS)s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 build-fuzz/corpus-$$n tests/fuzz/seeds-$$n 2>build-fuzz/$$n.log \
+			|| { tail -n 40 build-fuzz/$$n.log; exit 1; }; \
+	done
+
+bench: $(BENCH_BINS)
+	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
+	$(Q)if [ -x bench/datapath.sh ]; then bench/datapath.sh; fi
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/idlegate/profiles $(DESTDIR)$(DATADIR)/idlegate/scenarios
+	install -m 0755 $(BUILD)/idlegate $(BUILD)/idlegate-probe $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(BUILD)/idlegate-sim $(DESTDIR)$(SBINDIR)/
+	install -m 0644 scenarios/profiles/*.ini $(DESTDIR)$(DATADIR)/idlegate/profiles/
+
+clean:
+	rm -rf build build-san build-fuzz
+
+.PHONY: all check unit deps demo fuzz bench install clean
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

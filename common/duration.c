@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Duration and time-scale parsing; see duration.h. */
+#include "common/duration.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	uint64_t ms;
+} units[] = {
+	{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+};
+
+int duration_parse(const char *s, uint64_t *out)
+{
+	uint64_t total = 0;
+	int groups = 0;
+
+	if (!s)
+		goto inval;
+	while (isspace((unsigned char)*s))
+		s++;
+	while (*s && !isspace((unsigned char)*s)) {
+		uint64_t whole = 0, frac = 0, fdiv = 1, unit = 0;
+		int digits = 0;
+		size_t i, best = 0;
+
+		while (isdigit((unsigned char)*s)) {
+			if (whole > UINT64_MAX / 10 - 9)
+				goto range;
+			whole = whole * 10 + (uint64_t)(*s++ - '0');
+			digits++;
+		}
+		if (*s == '.') {
+			s++;
+			while (isdigit((unsigned char)*s)) {
+				if (fdiv < 1000000000ull) {
+					frac = frac * 10 + (uint64_t)(*s - '0');
+					fdiv *= 10;
+				} else if (*s != '0') {
+					goto range;
+				}
+				s++;
+				digits++;
+			}
+		}
+		if (!digits)
+			goto inval;
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t n = strlen(units[i].name);
+			if (!strncmp(s, units[i].name, n) && n > best &&
+			    !(n == 1 && s[0] == 'm' && s[1] == 's')) {
+				best = n;
+				unit = units[i].ms;
+			}
+		}
+		if (!best) {
+			/* a bare number is seconds, but only alone */
+			if (*s && !isspace((unsigned char)*s))
+				goto inval;
+			if (groups)
+				goto inval;
+			unit = 1000;
+		}
+		s += best;
+		if (whole > UINT64_MAX / unit)
+			goto range;
+		if ((frac * unit) % fdiv)
+			goto range;
+		if (total > UINT64_MAX - whole * unit - frac * unit / fdiv)
+			goto range;
+		total += whole * unit + frac * unit / fdiv;
+		groups++;
+	}
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s || !groups)
+		goto inval;
+	*out = total;
+	return 0;
+inval:
+	errno = EINVAL;
+	return -1;
+range:
+	errno = ERANGE;
+	return -1;
+}
+
+char *duration_format(uint64_t ms, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	if (ms == 0) {
+		snprintf(buf, len, "0s");
+		return buf;
+	}
+	if (ms < 1000) {
+		snprintf(buf, len, "%llums", (unsigned long long)ms);
+		return buf;
+	}
+	if (ms % 1000) {
+		if (ms < 60000) {
+			snprintf(buf, len, "%llu.%03llus", (unsigned long long)(ms / 1000),
+				 (unsigned long long)(ms % 1000));
+			/* trim trailing zeros of the fraction */
+			char *p = strchr(buf, 's');
+			while (p && p[-1] == '0') {
+				memmove(p - 1, p, strlen(p) + 1);
+				p--;
+			}
+			return buf;
+		}
+		snprintf(buf, len, "%llums", (unsigned long long)ms);
+		return buf;
+	}
+	uint64_t s = ms / 1000;
+	uint64_t h = s / 3600, m = (s / 60) % 60, sec = s % 60;
+	if (h && off < len)
+		off += (size_t)snprintf(buf + off, len - off, "%lluh", (unsigned long long)h);
+	if (m && off < len)
+		off += (size_t)snprintf(buf + off, len - off, "%llum", (unsigned long long)m);
+	if (sec && off < len)
+		snprintf(buf + off, len - off, "%llus", (unsigned long long)sec);
+	return buf;
+}
+
+int timescale_parse(const char *s, struct timescale *ts)
+{
+	char *end;
+	unsigned long a, b;
+
+	if (!s)
+		goto inval;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!isdigit((unsigned char)*s))
+		goto inval;
+	errno = 0;
+	if (strchr(s, '.')) {
+		double d = strtod(s, &end);
+		if (!(d > 0) || d > 1000)
+			goto inval;
+		ts->num = (uint32_t)(d * 1000000 + 0.5);
+		ts->den = 1000000;
+		if (!ts->num)
+			goto inval;
+		goto tail;
+	}
+	a = strtoul(s, &end, 10);
+	if (errno || a == 0 || a > 1000000)
+		goto inval;
+	if (*end == '/') {
+		if (!isdigit((unsigned char)end[1]))
+			goto inval;
+		b = strtoul(end + 1, &end, 10);
+		if (errno || b == 0 || b > 1000000)
+			goto inval;
+		ts->num = (uint32_t)a;
+		ts->den = (uint32_t)b;
+	} else if (*end == 'x') {
+		end++;
+		ts->num = 1;
+		ts->den = (uint32_t)a;
+	} else {
+		ts->num = (uint32_t)a;
+		ts->den = 1;
+	}
+tail:
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end)
+		goto inval;
+	if ((uint64_t)ts->num > (uint64_t)ts->den * 1000)
+		goto inval;
+	return 0;
+inval:
+	errno = EINVAL;
+	return -1;
+}
+
+uint64_t timescale_apply(const struct timescale *ts, uint64_t ms)
+{
+	return (ms * ts->num + ts->den / 2) / ts->den;
+}
