@@ -64,7 +64,7 @@ PROGS = $(BUILD)/idlegate $(BUILD)/idlegate-sim $(BUILD)/idlegate-probe
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-all: $(filter-out $(if $(SIM_SRC),,$(BUILD)/idlegate-sim) $(if $(PROBE_SRC),,$(BUILD)/idlegate-probe) $(if $(RUNNER_SRC),,$(BUILD)/idlegate),$(PROGS))
+all: $(filter-out $(if $(wildcard simulator/main.c),,$(BUILD)/idlegate-sim) $(if $(wildcard probes/main.c),,$(BUILD)/idlegate-probe) $(if $(wildcard runner/main.c),,$(BUILD)/idlegate),$(PROGS))
 	@true
 
 $(BUILD)/%.o: %.c

@@ -1,0 +1,1571 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The middlebox engine: flow table, TCP/UDP/ICMP state, idle expiry with its
+ * on_expire actions, source NAT with RFC 4787 behaviours, and impairment.
+ *
+ * Layout. Flows live in one array allocated up front (policy.max_flows);
+ * free slots are chained through hnext[0]. A flow has an inside endpoint
+ * (the host behind the inside interface), an outside endpoint (the remote
+ * host) and, with NAT, an outside port on nat.address. It is found through
+ * an intrusive hash table: entry A keys {inside, outside} and serves every
+ * packet of a firewall flow and the outbound packets of a NAT flow; entry B
+ * keys {nat.address:nat_port, outside} and serves inbound NAT packets.
+ * Bucket heads and chain links are 32-bit slot numbers, not pointers, to
+ * keep a flow at 128 bytes.
+ *
+ * Timers. Each flow has one wheel timer. Per packet only last_seen changes;
+ * when the timer fires the flow is expired only if it really has been idle
+ * for its timeout, and re-armed otherwise. A state change that shortens the
+ * timeout re-arms at once. In exact mode a lookup also checks the deadline,
+ * so expiry is exact to the millisecond even if engine_advance() is late.
+ */
+#include "simulator/engine/engine.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simulator/engine/build.h"
+#include "simulator/engine/csum.h"
+#include "simulator/engine/wheel.h"
+
+#define NIL 0u                          /* empty slot link (slots count from 1) */
+#define UDP_STREAM_MS 2000              /* conntrack's UDP "stream" delay */
+#define EVICT_SAMPLES 8
+
+/* flow.flags */
+enum {
+	FF_INIT_IN = 0x01,      /* opened by the outside */
+	FF_NAT = 0x02,          /* translated: entry B is linked */
+	FF_SEEN_OUT = 0x04,     /* a packet seen in DIR_OUT / DIR_IN */
+	FF_SEEN_IN = 0x08,
+	FF_WIN0_OUT = 0x10,     /* the last window advertised by that side was 0 */
+	FF_WIN0_IN = 0x20,
+	FF_FIN_OUT = 0x40,      /* that side sent a FIN */
+	FF_FIN_IN = 0x80,
+};
+
+struct flow {
+	uint32_t hnext[2];              /* hash chains of entries A and B; free list */
+	uint32_t id;
+	uint32_t created;               /* ms since the engine's epoch */
+	struct wheel_timer timer;
+	uint64_t last_seen;
+	union addr in_addr, out_addr;
+	uint16_t in_port, out_port;     /* ICMP echo: in_port = id, out_port = 0 */
+	uint16_t nat_port;
+	uint8_t proto;
+	uint8_t state;                  /* enum tcp_state; TCP_NONE = free slot */
+	uint8_t flags;
+	uint8_t action;                 /* tombstone: the on_expire it waits to carry out */
+	uint8_t spare[2];
+	uint32_t td_end[2];             /* per direction: highest seq + len sent */
+	uint32_t td_ack[2];             /* per direction: last ack sent */
+	uint32_t pkts[2];
+	uint16_t keepalives[2];
+	uint32_t mapping;               /* NAT mapping slot */
+	uint32_t mnext;                 /* next flow of the same mapping */
+};
+
+/* A NAT mapping: an inside endpoint (and, for address- or address-and-port-
+ * dependent mapping, the remote part) bound to an outside port. */
+struct mapping {
+	union addr in_addr, rem_addr;
+	uint16_t in_port, rem_port, out_port;
+	uint8_t proto;
+	uint8_t used;
+	uint32_t refs;
+	uint32_t hnext;
+	uint32_t flows;                 /* first flow using it */
+};
+
+struct engine {
+	struct policy pol;
+	struct engine_ops ops;
+	uint64_t epoch;
+	uint64_t now;
+	struct wheel *wheel;
+
+	struct flow *flows;             /* slots 1..max_flows at flows[slot - 1] */
+	uint32_t nflows, free_head, active;
+	uint32_t *buckets;
+	uint32_t bucket_mask;
+	uint32_t next_id;
+	uint64_t hash_seed;
+
+	/* NAT */
+	struct mapping *maps;
+	uint32_t *map_buckets;
+	uint32_t map_free, maps_active;
+	uint32_t *port_owner;           /* [3][65536] mapping slot, per proto */
+	uint32_t *port_hold;            /* [3][65536] ms since epoch until usable */
+	uint16_t next_port;
+
+	uint64_t blackhole_until;
+	uint64_t rng[3];                /* loss per direction, ports */
+	struct engine_stats st;
+	struct decision *cur;           /* the decision being filled, or NULL */
+};
+
+static const char *const state_names[FLOW_STATE_MAX] = {
+	[TCP_NONE] = "none", [TCP_SYN_SENT] = "syn_sent", [TCP_SYN_RECV] = "syn_recv",
+	[TCP_ESTABLISHED] = "established", [TCP_FIN_WAIT] = "fin_wait",
+	[TCP_CLOSE_WAIT] = "close_wait", [TCP_LAST_ACK] = "last_ack",
+	[TCP_TIME_WAIT] = "time_wait", [TCP_CLOSE] = "close",
+	[UDP_UNREPLIED] = "unreplied", [UDP_REPLIED] = "replied",
+	[UDP_ASSURED] = "assured", [ICMP_ACTIVE] = "active", [FLOW_EXPIRED] = "expired",
+};
+
+const char *flow_state_name(unsigned s)
+{
+	return s < FLOW_STATE_MAX ? state_names[s] : "?";
+}
+
+static const char *const reason_names[DROP_REASON_MAX] = {
+	[DROP_NONE] = "none", [DROP_PARSE] = "malformed", [DROP_NO_FLOW] = "no-flow",
+	[DROP_EXPIRED] = "expired", [DROP_FILTERED] = "filtered",
+	[DROP_TABLE_FULL] = "table-full", [DROP_INBOUND_UNKNOWN] = "inbound-unknown",
+	[DROP_NO_PORT] = "no-port", [DROP_LOSS] = "loss", [DROP_BLACKHOLE] = "blackhole",
+	[DROP_FRAGMENT] = "fragment", [DROP_INVALID] = "invalid",
+};
+
+const char *drop_reason_name(unsigned r)
+{
+	return r < DROP_REASON_MAX ? reason_names[r] : "?";
+}
+
+const char *event_type_name(unsigned t)
+{
+	static const char *const names[] = {
+		"flow-new", "flow-state", "flow-expired", "flow-closed",
+		"drop", "inject", "keepalive",
+	};
+	return t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+static const char *const action_names[] = {
+	"drop", "rst-inside-on-next", "rst-next-sender", "rst-both-at-expiry",
+	"fin-inside", "icmp-unreachable",
+};
+
+/* ---- small helpers ---- */
+
+static inline struct flow *slot_flow(const struct engine *e, uint32_t slot)
+{
+	return &e->flows[slot - 1];
+}
+
+static inline uint32_t flow_slot(const struct engine *e, const struct flow *f)
+{
+	return (uint32_t)(f - e->flows) + 1;
+}
+
+static inline bool seq_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v;
+	h *= 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+static inline bool addr_eq(const union addr *a, const union addr *b)
+{
+	return a->q[0] == b->q[0] && a->q[1] == b->q[1];
+}
+
+static uint32_t hash_key(const struct engine *e, const union addr *a, uint16_t ap,
+			 const union addr *b, uint16_t bp, uint8_t proto)
+{
+	uint64_t h = e->hash_seed;
+
+	h = mix(h, a->q[0]);
+	h = mix(h, a->q[1]);
+	h = mix(h, b->q[0]);
+	h = mix(h, b->q[1]);
+	h = mix(h, (uint64_t)ap << 32 | (uint64_t)bp << 16 | proto);
+	return (uint32_t)(h >> 32);
+}
+
+static uint32_t flow_hash(const struct engine *e, const struct flow *f, int which)
+{
+	if (which == 0)
+		return hash_key(e, &f->in_addr, f->in_port, &f->out_addr, f->out_port, f->proto);
+	return hash_key(e, &e->pol.nat_addr, f->nat_port, &f->out_addr, f->out_port, f->proto);
+}
+
+static void emit(struct engine *e, struct engine_event *ev)
+{
+	if (e->ops.event)
+		e->ops.event(e->ops.ctx, ev);
+}
+
+/* The flow as its initiator sent it, for events and listings. */
+static void flow_tuple(const struct engine *e, const struct flow *f, struct pkt_tuple *t)
+{
+	bool in = f->flags & FF_INIT_IN;
+
+	memset(t, 0, sizeof(*t));
+	t->proto = f->proto;
+	t->family = addr_is_v4(&f->in_addr) ? 4 : 6;
+	if (!in) {
+		t->src = f->in_addr;
+		t->sport = f->in_port;
+		t->dst = f->out_addr;
+		t->dport = f->out_port;
+	} else {
+		t->src = f->out_addr;
+		t->sport = f->out_port;
+		if (f->flags & FF_NAT) {
+			t->dst = e->pol.nat_addr;
+			t->dport = f->nat_port;
+		} else {
+			t->dst = f->in_addr;
+			t->dport = f->in_port;
+		}
+	}
+	if (f->proto == IPPROTO_ICMP || f->proto == IPPROTO_ICMPV6)
+		t->sport = t->dport = f->in_port;
+}
+
+static void flow_event(struct engine *e, struct flow *f, enum event_type type,
+		       struct engine_event *ev, struct pkt_tuple *t)
+{
+	memset(ev, 0, sizeof(*ev));
+	flow_tuple(e, f, t);
+	ev->type = type;
+	ev->now = e->now;
+	ev->flow_id = f->id;
+	ev->tuple = t;
+	ev->nat = f->flags & FF_NAT;
+	if (ev->nat) {
+		ev->nat_addr = e->pol.nat_addr;
+		ev->nat_port = f->nat_port;
+	}
+	ev->state_to = f->state;
+}
+
+/* ---- timeouts and timers ---- */
+
+static uint64_t flow_timeout(const struct engine *e, const struct flow *f)
+{
+	const uint64_t *to = e->pol.timeout;
+
+	switch (f->state) {
+	case TCP_SYN_SENT: return to[TO_TCP_SYN_SENT];
+	case TCP_SYN_RECV: return to[TO_TCP_SYN_RECV];
+	case TCP_ESTABLISHED: {
+		uint64_t t = to[TO_TCP_ESTABLISHED];
+		/* data in flight not yet acknowledged by its receiver */
+		bool unack = ((f->flags & FF_SEEN_OUT) && (f->flags & FF_SEEN_IN)) &&
+			     (seq_after(f->td_end[DIR_OUT], f->td_ack[DIR_IN]) ||
+			      seq_after(f->td_end[DIR_IN], f->td_ack[DIR_OUT]));
+		if (unack && to[TO_TCP_UNACK] < t)
+			t = to[TO_TCP_UNACK];
+		return t;
+	}
+	case TCP_FIN_WAIT: return to[TO_TCP_FIN_WAIT];
+	case TCP_CLOSE_WAIT: return to[TO_TCP_CLOSE_WAIT];
+	case TCP_LAST_ACK: return to[TO_TCP_LAST_ACK];
+	case TCP_TIME_WAIT: return to[TO_TCP_TIME_WAIT];
+	case TCP_CLOSE: return to[TO_TCP_CLOSE];
+	case UDP_UNREPLIED:
+	case UDP_REPLIED: return to[TO_UDP_UNREPLIED];
+	case UDP_ASSURED: return to[TO_UDP_ASSURED];
+	case ICMP_ACTIVE: return to[TO_ICMP];
+	case FLOW_EXPIRED:
+		/* a tombstone waits as long as an established flow would */
+		return to[TO_TCP_ESTABLISHED];
+	default: return to[TO_TCP_CLOSE];
+	}
+}
+
+static inline uint64_t flow_deadline(const struct engine *e, const struct flow *f)
+{
+	return f->last_seen + flow_timeout(e, f);
+}
+
+/* When the timer for a deadline should fire: at once in exact mode, at the
+ * first sweep at or after it in sweep mode. */
+static uint64_t fire_time(const struct engine *e, uint64_t deadline)
+{
+	uint64_t iv = e->pol.sweep_interval, rel;
+
+	if (e->pol.expiry != EXPIRY_SWEEP || deadline <= e->epoch)
+		return deadline;
+	rel = deadline - e->epoch;
+	return e->epoch + (rel + iv - 1) / iv * iv;
+}
+
+/* Make sure the timer fires no later than the flow's deadline requires. */
+static void flow_arm(struct engine *e, struct flow *f)
+{
+	uint64_t at = fire_time(e, flow_deadline(e, f));
+
+	if (!wheel_timer_armed(&f->timer) || f->timer.expires > at)
+		wheel_arm(e->wheel, &f->timer, at);
+}
+
+static bool flow_is_expired(const struct engine *e, const struct flow *f, uint64_t now)
+{
+	return e->pol.expiry == EXPIRY_EXACT && f->state != FLOW_EXPIRED &&
+	       now >= flow_deadline(e, f);
+}
+
+/* ---- hash table ---- */
+
+static void hash_link(struct engine *e, struct flow *f, int which)
+{
+	uint32_t b = flow_hash(e, f, which) & e->bucket_mask;
+	uint32_t ref = flow_slot(e, f) << 1 | (uint32_t)which;
+
+	f->hnext[which] = e->buckets[b];
+	e->buckets[b] = ref;
+}
+
+static void hash_unlink(struct engine *e, struct flow *f, int which)
+{
+	uint32_t b = flow_hash(e, f, which) & e->bucket_mask;
+	uint32_t ref = flow_slot(e, f) << 1 | (uint32_t)which;
+	uint32_t *pp = &e->buckets[b];
+
+	while (*pp != NIL) {
+		if (*pp == ref) {
+			*pp = f->hnext[which];
+			return;
+		}
+		pp = &slot_flow(e, *pp >> 1)->hnext[*pp & 1];
+	}
+}
+
+/* Entry A: inside endpoint + outside endpoint. */
+static struct flow *lookup_a(const struct engine *e, uint8_t proto, const union addr *ia,
+			     uint16_t ip, const union addr *oa, uint16_t op)
+{
+	uint32_t ref = e->buckets[hash_key(e, ia, ip, oa, op, proto) & e->bucket_mask];
+
+	while (ref != NIL) {
+		struct flow *f = slot_flow(e, ref >> 1);
+		if (!(ref & 1) && f->proto == proto && f->in_port == ip && f->out_port == op &&
+		    addr_eq(&f->in_addr, ia) && addr_eq(&f->out_addr, oa))
+			return f;
+		ref = f->hnext[ref & 1];
+	}
+	return NULL;
+}
+
+/* Entry B: outside port on nat.address + outside endpoint. */
+static struct flow *lookup_b(const struct engine *e, uint8_t proto, uint16_t np,
+			     const union addr *oa, uint16_t op)
+{
+	uint32_t ref = e->buckets[hash_key(e, &e->pol.nat_addr, np, oa, op, proto) & e->bucket_mask];
+
+	while (ref != NIL) {
+		struct flow *f = slot_flow(e, ref >> 1);
+		if ((ref & 1) && f->proto == proto && f->nat_port == np && f->out_port == op &&
+		    addr_eq(&f->out_addr, oa))
+			return f;
+		ref = f->hnext[ref & 1];
+	}
+	return NULL;
+}
+
+/* ---- NAT mappings and ports ---- */
+
+static int proto_index(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? 0 : proto == IPPROTO_UDP ? 1 : 2;
+}
+
+static uint32_t map_hash(const struct engine *e, uint8_t proto, const union addr *ia,
+			 uint16_t ip, const union addr *ra, uint16_t rp)
+{
+	return hash_key(e, ia, ip, ra, rp, proto) & e->bucket_mask;
+}
+
+/* The remote part of a mapping's key under the mapping behaviour. */
+static void map_remote(const struct engine *e, const union addr *oa, uint16_t op,
+		       union addr *ra, uint16_t *rp)
+{
+	memset(ra, 0, sizeof(*ra));
+	*rp = 0;
+	if (e->pol.mapping != NAT_EI)
+		*ra = *oa;
+	if (e->pol.mapping == NAT_APD)
+		*rp = op;
+}
+
+static struct mapping *map_find(const struct engine *e, uint8_t proto, const union addr *ia,
+				uint16_t ip, const union addr *ra, uint16_t rp)
+{
+	uint32_t s = e->map_buckets[map_hash(e, proto, ia, ip, ra, rp)];
+
+	while (s != NIL) {
+		struct mapping *m = &e->maps[s - 1];
+		if (m->proto == proto && m->in_port == ip && m->rem_port == rp &&
+		    addr_eq(&m->in_addr, ia) && addr_eq(&m->rem_addr, ra))
+			return m;
+		s = m->hnext;
+	}
+	return NULL;
+}
+
+static bool port_usable(const struct engine *e, int pi, uint32_t port, uint32_t now_rel)
+{
+	size_t i = (size_t)pi * 65536 + port;
+
+	return e->port_owner[i] == NIL && (int32_t)(e->port_hold[i] - now_rel) <= 0;
+}
+
+static int port_alloc(struct engine *e, uint8_t proto, uint16_t want, uint16_t *out)
+{
+	int pi = proto_index(proto);
+	uint32_t lo = e->pol.port_min, hi = e->pol.port_max, n = hi - lo + 1, start;
+	uint32_t now_rel = (uint32_t)(e->now - e->epoch);
+
+	/* ICMP identifiers are kept when free, whatever nat.ports says */
+	if ((e->pol.nat_ports == PORTS_PRESERVE || pi == 2) &&
+	    (pi == 2 || (want >= lo && want <= hi)) && port_usable(e, pi, want, now_rel)) {
+		*out = want;
+		return 0;
+	}
+	if (pi == 2) {
+		lo = 1;
+		hi = 65535;
+		n = hi;
+	}
+	if (e->pol.nat_ports == PORTS_RANDOM)
+		start = lo + (uint32_t)(splitmix(&e->rng[2]) % n);
+	else if (e->pol.nat_ports == PORTS_SEQUENTIAL)
+		start = e->next_port >= lo && e->next_port <= hi ? e->next_port : lo;
+	else
+		start = want >= lo && want <= hi ? want : lo;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t p = lo + (start - lo + i) % n;
+		if (port_usable(e, pi, p, now_rel)) {
+			*out = (uint16_t)p;
+			e->next_port = (uint16_t)(p == hi ? lo : p + 1);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static struct mapping *map_get(struct engine *e, uint8_t proto, const union addr *ia,
+			       uint16_t ip, const union addr *oa, uint16_t op)
+{
+	union addr ra;
+	uint16_t rp, port;
+	struct mapping *m;
+	uint32_t s, b;
+
+	map_remote(e, oa, op, &ra, &rp);
+	m = map_find(e, proto, ia, ip, &ra, rp);
+	if (m)
+		return m;
+	if (e->map_free == NIL || port_alloc(e, proto, ip, &port) < 0)
+		return NULL;
+	s = e->map_free;
+	m = &e->maps[s - 1];
+	e->map_free = m->hnext;
+	memset(m, 0, sizeof(*m));
+	m->in_addr = *ia;
+	m->in_port = ip;
+	m->rem_addr = ra;
+	m->rem_port = rp;
+	m->out_port = port;
+	m->proto = proto;
+	m->used = 1;
+	b = map_hash(e, proto, ia, ip, &ra, rp);
+	m->hnext = e->map_buckets[b];
+	e->map_buckets[b] = s;
+	e->port_owner[(size_t)proto_index(proto) * 65536 + port] = s;
+	e->maps_active++;
+	return m;
+}
+
+static void map_put(struct engine *e, uint32_t s)
+{
+	struct mapping *m = &e->maps[s - 1];
+	uint32_t b, *pp;
+	size_t pi;
+
+	if (--m->refs)
+		return;
+	b = map_hash(e, m->proto, &m->in_addr, m->in_port, &m->rem_addr, m->rem_port);
+	for (pp = &e->map_buckets[b]; *pp != NIL; pp = &e->maps[*pp - 1].hnext) {
+		if (*pp == s) {
+			*pp = m->hnext;
+			break;
+		}
+	}
+	pi = (size_t)proto_index(m->proto) * 65536 + m->out_port;
+	e->port_owner[pi] = NIL;
+	e->port_hold[pi] = (uint32_t)(e->now - e->epoch + e->pol.port_hold);
+	m->used = 0;
+	m->hnext = e->map_free;
+	e->map_free = s;
+	e->maps_active--;
+}
+
+/* ---- flow life ---- */
+
+static void flow_free(struct engine *e, struct flow *f)
+{
+	hash_unlink(e, f, 0);
+	if (f->flags & FF_NAT) {
+		struct mapping *m = &e->maps[f->mapping - 1];
+		uint32_t *pp = &m->flows;
+		uint32_t me = flow_slot(e, f);
+
+		hash_unlink(e, f, 1);
+		while (*pp != NIL) {
+			if (*pp == me) {
+				*pp = f->mnext;
+				break;
+			}
+			pp = &slot_flow(e, *pp)->mnext;
+		}
+		map_put(e, f->mapping);
+	}
+	wheel_cancel(&f->timer);
+	f->state = TCP_NONE;
+	f->hnext[0] = e->free_head;
+	e->free_head = flow_slot(e, f);
+	e->active--;
+}
+
+static void set_state(struct engine *e, struct flow *f, unsigned state)
+{
+	struct engine_event ev;
+	struct pkt_tuple t;
+	unsigned from = f->state;
+
+	if (from == state)
+		return;
+	f->state = (uint8_t)state;
+	if (e->ops.event) {
+		flow_event(e, f, EV_FLOW_STATE, &ev, &t);
+		ev.state_from = from;
+		emit(e, &ev);
+	}
+	flow_arm(e, f);
+}
+
+static void inject(struct engine *e, enum dir toward, const uint8_t *pkt, int len,
+		   const char *what, struct flow *f)
+{
+	struct engine_event ev;
+	struct pkt_tuple t;
+
+	if (len <= 0)
+		return;
+	e->st.injected++;
+	if (e->cur)
+		e->cur->injected++;
+	if (e->ops.event) {
+		if (f) {
+			flow_event(e, f, EV_INJECT, &ev, &t);
+		} else {
+			memset(&ev, 0, sizeof(ev));
+			ev.type = EV_INJECT;
+			ev.now = e->now;
+		}
+		ev.dir = toward;
+		ev.what = what;
+		ev.pkt = pkt;
+		ev.pkt_len = (size_t)len;
+		emit(e, &ev);
+	}
+	if (e->ops.inject)
+		e->ops.inject(e->ops.ctx, toward, pkt, (size_t)len);
+}
+
+/* The sequence number the receiver on side `to` expects next. */
+static uint32_t rcv_nxt(const struct flow *f, enum dir to)
+{
+	enum dir from = (enum dir)!to;
+	unsigned seen_from = from == DIR_OUT ? FF_SEEN_OUT : FF_SEEN_IN;
+
+	if (f->flags & seen_from)
+		return f->td_end[from];
+	return f->td_ack[to];
+}
+
+/* A TCP segment from the flow's far side to the host on side `toward`. */
+static void inject_tcp(struct engine *e, struct flow *f, enum dir toward, uint8_t flags,
+		       const char *what)
+{
+	uint8_t buf[BUILD_MAX];
+	struct pkt_tuple t = { .proto = IPPROTO_TCP };
+
+	t.family = addr_is_v4(&f->in_addr) ? 4 : 6;
+	if (toward == DIR_IN) {
+		/* to the inside host, as if from its peer */
+		t.src = f->out_addr;
+		t.sport = f->out_port;
+		t.dst = f->in_addr;
+		t.dport = f->in_port;
+	} else {
+		t.dst = f->out_addr;
+		t.dport = f->out_port;
+		t.src = (f->flags & FF_NAT) ? e->pol.nat_addr : f->in_addr;
+		t.sport = (f->flags & FF_NAT) ? f->nat_port : f->in_port;
+	}
+	/* toward DIR_IN means travelling like inbound packets: to the inside */
+	enum dir receiver = toward == DIR_IN ? DIR_OUT : DIR_IN;
+	uint32_t seq = rcv_nxt(f, receiver);
+	uint32_t ack = f->td_end[receiver];
+	inject(e, toward, buf, build_tcp(buf, sizeof(buf), &t, flags, seq, ack), what, f);
+}
+
+/* RST in answer to packet p (RFC 793: seq = its ack, or ack its segment). */
+static void inject_rst_reply(struct engine *e, const struct pkt *p, enum dir pkt_dir,
+			     struct flow *f)
+{
+	uint8_t buf[BUILD_MAX];
+	struct pkt_tuple t = p->t;
+	uint32_t seq = 0, ack = 0;
+	uint8_t flags = TCPF_RST;
+
+	if (p->tcp_flags & TCPF_RST)
+		return;
+	t.src = p->t.dst;
+	t.dst = p->t.src;
+	t.sport = p->t.dport;
+	t.dport = p->t.sport;
+	if (p->tcp_flags & TCPF_ACK) {
+		seq = p->ack;
+	} else {
+		flags |= TCPF_ACK;
+		ack = p->seq + p->payload_len + !!(p->tcp_flags & TCPF_SYN) +
+		      !!(p->tcp_flags & TCPF_FIN);
+	}
+	inject(e, (enum dir)!pkt_dir, buf, build_tcp(buf, sizeof(buf), &t, flags, seq, ack),
+	       "rst", f);
+}
+
+static void inject_unreach(struct engine *e, const struct pkt *p, enum dir pkt_dir,
+			   uint8_t code4, uint8_t code6, struct flow *f)
+{
+	uint8_t buf[BUILD_MAX];
+
+	if (p->icmp_error)
+		return;
+	inject(e, (enum dir)!pkt_dir, buf,
+	       build_icmp_unreach(buf, sizeof(buf), &p->t.dst, p,
+				  p->t.family == 4 ? code4 : code6),
+	       "icmp", f);
+}
+
+/* Idle expiry: carry out on_expire. Returns true if the flow was freed. */
+static bool flow_expire(struct engine *e, struct flow *f)
+{
+	struct engine_event ev;
+	struct pkt_tuple t;
+	enum on_expire act = e->pol.on_expire;
+	bool tcp_live = f->proto == IPPROTO_TCP && f->state >= TCP_SYN_SENT &&
+			f->state <= TCP_LAST_ACK;
+	bool closed = f->state == TCP_TIME_WAIT || f->state == TCP_CLOSE;
+
+	if (f->state == FLOW_EXPIRED) {
+		/* a tombstone nobody came back to */
+		flow_free(e, f);
+		return true;
+	}
+	if (!tcp_live && act != EXPIRE_ICMP_UNREACH)
+		act = EXPIRE_DROP;
+	if (closed)
+		act = EXPIRE_DROP;
+	if (e->ops.event) {
+		flow_event(e, f, closed ? EV_FLOW_CLOSED : EV_FLOW_EXPIRED, &ev, &t);
+		ev.state_from = f->state;
+		ev.idle_ms = e->now - f->last_seen;
+		ev.what = action_names[act];
+		emit(e, &ev);
+	}
+	if (closed)
+		e->st.flows_closed++;
+	else
+		e->st.flows_expired++;
+	switch (act) {
+	case EXPIRE_RST_BOTH:
+		inject_tcp(e, f, DIR_IN, TCPF_RST | TCPF_ACK, "rst");
+		inject_tcp(e, f, DIR_OUT, TCPF_RST | TCPF_ACK, "rst");
+		break;
+	case EXPIRE_FIN_INSIDE:
+		inject_tcp(e, f, DIR_IN, TCPF_FIN | TCPF_ACK, "fin");
+		break;
+	case EXPIRE_RST_INSIDE_ON_NEXT:
+	case EXPIRE_RST_NEXT_SENDER:
+	case EXPIRE_ICMP_UNREACH:
+		f->state = FLOW_EXPIRED;
+		f->action = (uint8_t)act;
+		f->last_seen = e->now;
+		wheel_arm(e->wheel, &f->timer, e->now + flow_timeout(e, f));
+		return false;
+	case EXPIRE_DROP:
+		break;
+	}
+	flow_free(e, f);
+	return true;
+}
+
+static void timer_fire(struct wheel_timer *t, void *ctx)
+{
+	struct engine *e = ctx;
+	struct flow *f = container_of(t, struct flow, timer);
+	uint64_t deadline = flow_deadline(e, f);
+
+	if (e->now >= deadline) {
+		flow_expire(e, f);
+		return;
+	}
+	wheel_arm(e->wheel, &f->timer, fire_time(e, deadline));
+}
+
+/* Make room for a new flow. Returns false if the table stays full. */
+static bool table_room(struct engine *e)
+{
+	struct flow *victim = NULL;
+	uint32_t start;
+
+	if (e->free_head != NIL)
+		return true;
+	if (e->pol.when_full != FULL_EVICT_IDLE)
+		return false;
+	/* like conntrack's early_drop: look at a few entries, not all */
+	start = (uint32_t)(splitmix(&e->rng[2]) % e->nflows);
+	for (uint32_t i = 0; i < EVICT_SAMPLES && i < e->nflows; i++) {
+		struct flow *f = &e->flows[(start + i) % e->nflows];
+		if (!victim || f->last_seen < victim->last_seen)
+			victim = f;
+	}
+	if (e->ops.event) {
+		struct engine_event ev;
+		struct pkt_tuple t;
+		flow_event(e, victim, EV_FLOW_EXPIRED, &ev, &t);
+		ev.state_from = victim->state;
+		ev.idle_ms = e->now - victim->last_seen;
+		ev.what = "evicted";
+		emit(e, &ev);
+	}
+	e->st.flows_evicted++;
+	flow_free(e, victim);
+	return true;
+}
+
+/* Create a flow for packet p. For DIR_OUT, inside = source; for DIR_IN,
+ * inside = destination. Returns NULL and sets *reason when it cannot. */
+static struct flow *flow_create(struct engine *e, const struct pkt *p, enum dir dir,
+				bool nat, struct mapping *inbound_map, unsigned state,
+				enum drop_reason *reason)
+{
+	struct flow *f;
+	struct mapping *m = NULL;
+	bool icmp = p->t.proto == IPPROTO_ICMP || p->t.proto == IPPROTO_ICMPV6;
+	union addr ia = dir == DIR_OUT ? p->t.src : p->t.dst;
+	uint16_t ip = dir == DIR_OUT ? p->t.sport : p->t.dport;
+	const union addr *oa = dir == DIR_OUT ? &p->t.dst : &p->t.src;
+	uint16_t op = icmp ? 0 : dir == DIR_OUT ? p->t.dport : p->t.sport;
+
+	if (!table_room(e)) {
+		*reason = DROP_TABLE_FULL;
+		return NULL;
+	}
+	if (nat) {
+		if (inbound_map) {
+			m = inbound_map;
+			ia = m->in_addr;
+			ip = m->in_port;
+		} else {
+			m = map_get(e, p->t.proto, &ia, ip, oa, op);
+			if (!m) {
+				*reason = DROP_NO_PORT;
+				return NULL;
+			}
+		}
+	}
+	f = slot_flow(e, e->free_head);
+	e->free_head = f->hnext[0];
+	memset(f, 0, sizeof(*f));
+	f->id = ++e->next_id ? e->next_id : ++e->next_id;
+	f->created = (uint32_t)(e->now - e->epoch);
+	f->last_seen = e->now;
+	f->in_addr = ia;
+	f->in_port = ip;
+	f->out_addr = *oa;
+	f->out_port = op;
+	f->proto = p->t.proto;
+	f->state = (uint8_t)state;
+	if (dir == DIR_IN)
+		f->flags |= FF_INIT_IN;
+	hash_link(e, f, 0);
+	if (m) {
+		f->flags |= FF_NAT;
+		f->nat_port = m->out_port;
+		f->mapping = (uint32_t)(m - e->maps) + 1;
+		f->mnext = m->flows;
+		m->flows = flow_slot(e, f);
+		m->refs++;
+		hash_link(e, f, 1);
+	}
+	e->active++;
+	e->st.flows_created++;
+	if (e->ops.event) {
+		struct engine_event ev;
+		struct pkt_tuple t;
+		flow_event(e, f, EV_FLOW_NEW, &ev, &t);
+		ev.dir = dir;
+		emit(e, &ev);
+	}
+	flow_arm(e, f);
+	return f;
+}
+
+/* ---- per-packet work ---- */
+
+static bool is_data(const struct pkt *p)
+{
+	if (p->t.proto != IPPROTO_TCP)
+		return true;
+	return p->payload_len > 0 || (p->tcp_flags & (TCPF_SYN | TCPF_FIN | TCPF_RST));
+}
+
+/*
+ * A keepalive probe (as Wireshark's tcp.analysis.keep_alive): only ACK set,
+ * 0 or 1 byte, seq one below the next expected, and not a look-alike: the
+ * peer has acknowledged everything (a retransmission of unacknowledged data
+ * is not a keepalive) and has not closed its window (then it is a
+ * zero-window probe).
+ */
+static bool is_keepalive(const struct flow *f, const struct pkt *p, enum dir d)
+{
+	unsigned seen = d == DIR_OUT ? FF_SEEN_OUT : FF_SEEN_IN;
+	unsigned peer_seen = d == DIR_OUT ? FF_SEEN_IN : FF_SEEN_OUT;
+	unsigned peer_win0 = d == DIR_OUT ? FF_WIN0_IN : FF_WIN0_OUT;
+
+	return (p->tcp_flags & (TCPF_SYN | TCPF_FIN | TCPF_RST | TCPF_ACK)) == TCPF_ACK &&
+	       p->payload_len <= 1 && (f->flags & seen) && (f->flags & peer_seen) &&
+	       p->seq == f->td_end[d] - 1 && f->td_ack[!d] == f->td_end[d] &&
+	       !(f->flags & peer_win0);
+}
+
+static void tcp_track(struct engine *e, struct flow *f, const struct pkt *p, enum dir d)
+{
+	uint8_t fl = p->tcp_flags;
+	enum dir init = (f->flags & FF_INIT_IN) ? DIR_IN : DIR_OUT;
+	unsigned seen = d == DIR_OUT ? FF_SEEN_OUT : FF_SEEN_IN;
+	unsigned win0 = d == DIR_OUT ? FF_WIN0_OUT : FF_WIN0_IN;
+	unsigned fin = d == DIR_OUT ? FF_FIN_OUT : FF_FIN_IN;
+	uint32_t end = p->seq + p->payload_len + !!(fl & TCPF_SYN) + !!(fl & TCPF_FIN);
+
+	if (fl & TCPF_RST) {
+		set_state(e, f, TCP_CLOSE);
+		return;
+	}
+	if (!(f->flags & seen) || seq_after(end, f->td_end[d]))
+		f->td_end[d] = end;
+	f->flags |= seen;
+	if (fl & TCPF_ACK)
+		f->td_ack[d] = p->ack;
+	if (p->win == 0 && !(fl & TCPF_SYN))
+		f->flags |= win0;
+	else
+		f->flags &= (uint8_t)~win0;
+
+	switch (f->state) {
+	case TCP_SYN_SENT:
+		if (d != init && (fl & TCPF_SYN) && (fl & TCPF_ACK))
+			set_state(e, f, TCP_SYN_RECV);
+		break;
+	case TCP_SYN_RECV:
+		if (d == init && (fl & TCPF_ACK) && !(fl & TCPF_SYN))
+			set_state(e, f, TCP_ESTABLISHED);
+		break;
+	case TCP_ESTABLISHED:
+		if (fl & TCPF_FIN) {
+			f->flags |= fin;
+			set_state(e, f, TCP_FIN_WAIT);
+		}
+		break;
+	case TCP_FIN_WAIT:
+	case TCP_CLOSE_WAIT:
+		if ((fl & TCPF_FIN) && !(f->flags & fin)) {
+			f->flags |= fin;
+			set_state(e, f, TCP_LAST_ACK);
+		} else if (f->state == TCP_FIN_WAIT && (fl & TCPF_ACK) && !(f->flags & fin) &&
+			   p->ack == f->td_end[!d]) {
+			set_state(e, f, TCP_CLOSE_WAIT);
+		}
+		break;
+	case TCP_LAST_ACK:
+		/* the ACK of the second FIN comes from the side that sent the first */
+		if ((fl & TCPF_ACK) && !(fl & TCPF_FIN) && p->ack == f->td_end[!d])
+			set_state(e, f, TCP_TIME_WAIT);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Rewrite 4 bytes of address and 2 of port in place, fixing checksums. */
+static void nat_rewrite(struct engine *e, uint8_t *data, const struct pkt *p, bool partial,
+			bool src, const union addr *to_addr, uint16_t to_port)
+{
+	uint8_t *ip = data;
+	uint8_t *l4 = data + p->l4_off;
+	uint8_t *addr = ip + (src ? 12 : 16);
+	uint8_t old[4];
+	uint8_t *csum = NULL;
+	bool udp = false;
+
+	memcpy(old, addr, 4);
+	memcpy(addr, &to_addr->b[12], 4);
+	csum_replace(ip + 10, old, addr, 4, false, false, false);
+	if (p->is_frag && p->frag_off)
+		return;
+	switch (p->t.proto) {
+	case IPPROTO_TCP:
+		if (p->l4_off + 18u <= p->caplen)
+			csum = l4 + 16;
+		break;
+	case IPPROTO_UDP:
+		if (p->l4_off + 8u <= p->caplen)
+			csum = l4 + 6;
+		udp = true;
+		break;
+	case IPPROTO_ICMP:
+		/* ICMP has no pseudo-header: only the identifier matters */
+		if (p->l4_off + 8u <= p->caplen) {
+			uint8_t oldid[2], newid[2] = { (uint8_t)(to_port >> 8), (uint8_t)to_port };
+			memcpy(oldid, l4 + 4, 2);
+			memcpy(l4 + 4, newid, 2);
+			csum_replace(l4 + 2, oldid, newid, 2, false, false, false);
+		}
+		return;
+	default:
+		return;
+	}
+	if (!csum)
+		return;
+	csum_replace(csum, old, addr, 4, true, partial, udp);
+	{
+		uint8_t *port = l4 + (src ? 0 : 2);
+		uint8_t oldp[2], newp[2] = { (uint8_t)(to_port >> 8), (uint8_t)to_port };
+		memcpy(oldp, port, 2);
+		memcpy(port, newp, 2);
+		csum_replace(csum, oldp, newp, 2, false, partial, udp);
+	}
+	e->st.rewritten++;
+}
+
+/* Recompute the ICMPv4 checksum over the whole message. */
+static void icmp_recsum(uint8_t *data, const struct pkt *p)
+{
+	uint8_t *l4 = data + p->l4_off;
+	size_t len = p->caplen - p->l4_off;
+	uint16_t c;
+
+	l4[2] = l4[3] = 0;
+	c = csum_fold(csum_partial_sum(l4, len, 0));
+	memcpy(l4 + 2, &c, 2);
+}
+
+/* An ICMP error belongs to the flow of the packet it quotes. */
+static void process_icmp_error(struct engine *e, uint8_t *data, struct pkt *p,
+			       enum dir dir, struct decision *d)
+{
+	const struct pkt_tuple *in = &p->inner;
+	bool icmp_inner = in->proto == IPPROTO_ICMP || in->proto == IPPROTO_ICMPV6;
+	bool to_nat = e->pol.nat == NAT_SNAT && p->t.family == 4 && dir == DIR_IN &&
+		      addr_eq(&p->t.dst, &e->pol.nat_addr);
+	struct flow *f = NULL;
+
+	if (!p->inner_ok) {
+		if (to_nat) {
+			d->verdict = VERDICT_DROP;
+			d->reason = DROP_INVALID;
+		}
+		return;
+	}
+	if (to_nat) {
+		/* quoted: nat.address:nat_port -> outside */
+		f = lookup_b(e, in->proto, in->sport, &in->dst, icmp_inner ? 0 : in->dport);
+	} else if (dir == DIR_IN) {
+		/* quoted: inside -> outside */
+		f = lookup_a(e, in->proto, &in->src, in->sport, &in->dst, icmp_inner ? 0 : in->dport);
+	} else {
+		/* quoted: outside -> inside */
+		f = lookup_a(e, in->proto, &in->dst, icmp_inner ? in->sport : in->dport,
+			     &in->src, icmp_inner ? 0 : in->sport);
+	}
+	if (!f || f->state == FLOW_EXPIRED) {
+		if (to_nat && e->pol.inbound_unknown != INBOUND_PASS) {
+			d->verdict = VERDICT_DROP;
+			d->reason = DROP_INBOUND_UNKNOWN;
+		}
+		return;
+	}
+	d->flow_id = f->id;
+	f->pkts[dir]++;
+	if (!(f->flags & FF_NAT) || p->caplen < p->wire_len)
+		return;
+	if (dir == DIR_IN) {
+		/* outer destination and quoted source back to the inside view */
+		uint8_t *inner_ip = data + p->inner_l3_off;
+		uint8_t *inner_l4 = data + p->inner_l4_off;
+		uint8_t old[4];
+
+		memcpy(old, data + 16, 4);
+		memcpy(data + 16, &f->in_addr.b[12], 4);
+		csum_replace(data + 10, old, data + 16, 4, false, false, false);
+		memcpy(old, inner_ip + 12, 4);
+		memcpy(inner_ip + 12, &f->in_addr.b[12], 4);
+		csum_replace(inner_ip + 10, old, inner_ip + 12, 4, false, false, false);
+		/* the port (or an echo's identifier); the quoted transport
+		 * checksum may be cut off and is not checked by receivers */
+		if (!icmp_inner && p->inner_l4_caplen >= 2) {
+			inner_l4[0] = (uint8_t)(f->in_port >> 8);
+			inner_l4[1] = (uint8_t)f->in_port;
+		} else if (icmp_inner && p->inner_l4_caplen >= 6) {
+			inner_l4[4] = (uint8_t)(f->in_port >> 8);
+			inner_l4[5] = (uint8_t)f->in_port;
+		}
+	} else {
+		/* outbound error about an inbound packet: source -> nat.address */
+		uint8_t *inner_ip = data + p->inner_l3_off;
+		uint8_t *inner_l4 = data + p->inner_l4_off;
+		uint8_t old[4];
+
+		memcpy(old, data + 12, 4);
+		memcpy(data + 12, &e->pol.nat_addr.b[12], 4);
+		csum_replace(data + 10, old, data + 12, 4, false, false, false);
+		memcpy(old, inner_ip + 16, 4);
+		memcpy(inner_ip + 16, &e->pol.nat_addr.b[12], 4);
+		csum_replace(inner_ip + 10, old, inner_ip + 16, 4, false, false, false);
+		if (!icmp_inner && p->inner_l4_caplen >= 4) {
+			inner_l4[2] = (uint8_t)(f->nat_port >> 8);
+			inner_l4[3] = (uint8_t)f->nat_port;
+		}
+	}
+	icmp_recsum(data, p);
+	d->rewritten = true;
+	e->st.rewritten++;
+}
+
+/* A packet that found a tombstone: carry out the waiting on_expire action. */
+static void hit_tombstone(struct engine *e, struct flow *f, const struct pkt *p,
+			  enum dir dir, struct decision *d)
+{
+	d->verdict = VERDICT_DROP;
+	d->reason = DROP_EXPIRED;
+	d->flow_id = f->id;
+	switch (f->action) {
+	case EXPIRE_RST_INSIDE_ON_NEXT:
+		if (dir != DIR_OUT)
+			return;
+		if (p->t.proto == IPPROTO_TCP)
+			inject_rst_reply(e, p, dir, f);
+		break;
+	case EXPIRE_RST_NEXT_SENDER:
+		if (p->t.proto == IPPROTO_TCP)
+			inject_rst_reply(e, p, dir, f);
+		break;
+	case EXPIRE_ICMP_UNREACH:
+		inject_unreach(e, p, dir, 13, 1, f);
+		break;
+	default:
+		break;
+	}
+	flow_free(e, f);
+}
+
+static void drop(struct engine *e, struct decision *d, enum drop_reason r,
+		 const struct pkt *p, enum dir dir)
+{
+	d->verdict = VERDICT_DROP;
+	d->reason = r;
+	if (e->ops.event && r != DROP_NONE) {
+		struct engine_event ev;
+		memset(&ev, 0, sizeof(ev));
+		ev.type = EV_DROP;
+		ev.now = e->now;
+		ev.flow_id = d->flow_id;
+		ev.tuple = p ? &p->t : NULL;
+		ev.dir = dir;
+		ev.reason = r;
+		emit(e, &ev);
+	}
+}
+
+/* An inbound packet for which no flow exists. Returns a new flow, or NULL
+ * when the decision is already made. */
+static struct flow *inbound_unknown(struct engine *e, const struct pkt *p, bool to_nat,
+				    struct decision *d, unsigned state)
+{
+	enum drop_reason reason = DROP_NONE;
+	struct flow *f;
+
+	if (to_nat) {
+		/* a mapping may admit it (RFC 4787 filtering) */
+		int pi = proto_index(p->t.proto);
+		uint32_t s = e->port_owner[(size_t)pi * 65536 + p->t.dport];
+		if (s != NIL && e->pol.filtering != NAT_APD) {
+			struct mapping *m = &e->maps[s - 1];
+			bool ok = e->pol.filtering == NAT_EI;
+			for (uint32_t fs = m->flows; !ok && fs != NIL; fs = slot_flow(e, fs)->mnext)
+				ok = addr_eq(&slot_flow(e, fs)->out_addr, &p->t.src);
+			if (ok) {
+				f = flow_create(e, p, DIR_IN, true, m, state, &reason);
+				if (!f)
+					drop(e, d, reason, p, DIR_IN);
+				return f;
+			}
+		}
+		if (s != NIL) {
+			drop(e, d, DROP_FILTERED, p, DIR_IN);
+			return NULL;
+		}
+	}
+	switch (e->pol.inbound_unknown) {
+	case INBOUND_PASS:
+		if (to_nat)
+			return NULL;    /* to the box's own stack, untouched */
+		f = flow_create(e, p, DIR_IN, false, NULL, state, &reason);
+		if (!f)
+			drop(e, d, reason, p, DIR_IN);
+		return f;
+	case INBOUND_RST:
+		if (p->t.proto == IPPROTO_TCP)
+			inject_rst_reply(e, p, DIR_IN, NULL);
+		else
+			inject_unreach(e, p, DIR_IN, 3, 4, NULL);
+		/* fallthrough */
+	case INBOUND_DROP:
+		drop(e, d, DROP_INBOUND_UNKNOWN, p, DIR_IN);
+		return NULL;
+	}
+	return NULL;
+}
+
+void engine_process(struct engine *e, uint8_t *data, size_t caplen, size_t wire_len,
+		    unsigned flags, enum dir dir, uint64_t now, struct decision *d)
+{
+	struct pkt p;
+	struct flow *f;
+	bool nat_v4, to_nat, icmp, partial = flags & ENGINE_PKT_CSUM_PARTIAL;
+	unsigned new_state = TCP_NONE;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	d->verdict = VERDICT_ACCEPT;
+	if (now > e->now)
+		e->now = now;
+	now = e->now;
+	e->cur = d;
+	e->st.packets[dir]++;
+
+	rc = pkt_parse(&p, data, caplen, wire_len);
+	/* outages and loss happen on the way in, before the box sees a packet */
+	if (now < e->blackhole_until) {
+		drop(e, d, DROP_BLACKHOLE, rc == 0 ? &p : NULL, dir);
+		goto out;
+	}
+	if (e->pol.loss[dir] > 0 &&
+	    (double)(splitmix(&e->rng[dir]) >> 11) * 0x1.0p-53 < e->pol.loss[dir]) {
+		drop(e, d, DROP_LOSS, rc == 0 ? &p : NULL, dir);
+		goto out;
+	}
+	d->delay_ms = e->pol.delay[dir];
+	nat_v4 = e->pol.nat == NAT_SNAT && rc != -PKT_ETRUNC && rc != -PKT_EHDR &&
+		 rc != -PKT_EVERSION && p.t.family == 4;
+	if (rc == -PKT_EPROTO) {
+		/* a protocol we do not track passes a firewall, not a NAT */
+		if (nat_v4)
+			drop(e, d, DROP_INVALID, &p, dir);
+		goto out;
+	}
+	if (rc < 0) {
+		drop(e, d, DROP_PARSE, NULL, dir);
+		goto out;
+	}
+	p.csum_partial = partial;
+	to_nat = nat_v4 && dir == DIR_IN && addr_eq(&p.t.dst, &e->pol.nat_addr);
+
+	if (p.is_frag && p.frag_off) {
+		/* non-first fragments carry no ports: a firewall passes them, a
+		 * NAT (which would need reassembly) drops them */
+		if (nat_v4)
+			drop(e, d, DROP_FRAGMENT, &p, dir);
+		goto out;
+	}
+	icmp = p.t.proto == IPPROTO_ICMP || p.t.proto == IPPROTO_ICMPV6;
+	if (icmp && p.icmp_error) {
+		process_icmp_error(e, data, &p, dir, d);
+		if (d->verdict == VERDICT_DROP)
+			drop(e, d, d->reason, &p, dir);
+		goto out;
+	}
+
+	/* find the flow */
+	if (to_nat)
+		f = lookup_b(e, p.t.proto, p.t.dport, &p.t.src, icmp ? 0 : p.t.sport);
+	else if (dir == DIR_OUT)
+		f = lookup_a(e, p.t.proto, &p.t.src, p.t.sport, &p.t.dst, icmp ? 0 : p.t.dport);
+	else
+		f = lookup_a(e, p.t.proto, &p.t.dst, p.t.dport, &p.t.src, icmp ? 0 : p.t.sport);
+	/* due but its timer not yet fired: expire it now, exactly */
+	if (f && flow_is_expired(e, f, now) && flow_expire(e, f))
+		f = NULL;
+
+	if (f && f->state == FLOW_EXPIRED) {
+		bool reopen = p.t.proto == IPPROTO_TCP && dir == DIR_OUT &&
+			      (p.tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
+		if (!reopen) {
+			hit_tombstone(e, f, &p, dir, d);
+			goto out;
+		}
+		flow_free(e, f);
+		f = NULL;
+	}
+	if (f && p.t.proto == IPPROTO_TCP && (f->state == TCP_TIME_WAIT || f->state == TCP_CLOSE) &&
+	    (p.tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
+		/* a new connection on the same ports replaces the closed one */
+		flow_free(e, f);
+		f = NULL;
+	}
+
+	if (!f) {
+		/* what a new flow would start as */
+		switch (p.t.proto) {
+		case IPPROTO_TCP:
+			if (p.tcp_flags & TCPF_RST) {
+				if (nat_v4)
+					drop(e, d, DROP_NO_FLOW, &p, dir);
+				goto out;
+			}
+			if ((p.tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
+				new_state = TCP_SYN_SENT;
+			else if (e->pol.pickup_loose)
+				new_state = TCP_ESTABLISHED;
+			else {
+				drop(e, d, DROP_NO_FLOW, &p, dir);
+				goto out;
+			}
+			break;
+		case IPPROTO_UDP:
+			new_state = UDP_UNREPLIED;
+			break;
+		default:
+			/* only an echo request opens an ICMP flow */
+			if (!(p.icmp_type == 8 || p.icmp_type == 128)) {
+				if (nat_v4)
+					drop(e, d, DROP_NO_FLOW, &p, dir);
+				goto out;
+			}
+			new_state = ICMP_ACTIVE;
+			break;
+		}
+		if (dir == DIR_IN) {
+			f = inbound_unknown(e, &p, to_nat, d, new_state);
+			if (!f)
+				goto out;
+		} else {
+			enum drop_reason reason = DROP_NONE;
+			f = flow_create(e, &p, DIR_OUT, nat_v4, NULL, new_state, &reason);
+			if (!f) {
+				drop(e, d, reason, &p, dir);
+				goto out;
+			}
+		}
+	}
+
+	d->flow_id = f->id;
+	f->pkts[dir]++;
+	switch (p.t.proto) {
+	case IPPROTO_TCP:
+		if (is_keepalive(f, &p, dir)) {
+			f->keepalives[dir]++;
+			e->st.keepalives++;
+			if (e->ops.event) {
+				struct engine_event ev;
+				struct pkt_tuple t;
+				flow_event(e, f, EV_KEEPALIVE, &ev, &t);
+				ev.dir = dir;
+				emit(e, &ev);
+			}
+		}
+		tcp_track(e, f, &p, dir);
+		break;
+	case IPPROTO_UDP: {
+		enum dir init = (f->flags & FF_INIT_IN) ? DIR_IN : DIR_OUT;
+		if (f->state == UDP_UNREPLIED && dir != init)
+			set_state(e, f, UDP_REPLIED);
+		else if (f->state == UDP_REPLIED && now - e->epoch >= f->created + UDP_STREAM_MS)
+			set_state(e, f, UDP_ASSURED);
+		break;
+	}
+	default:
+		break;
+	}
+
+	/* refresh */
+	if ((e->pol.refresh & (dir == DIR_OUT ? REFRESH_OUT : REFRESH_IN)) &&
+	    (!(e->pol.refresh & REFRESH_DATA_ONLY) || is_data(&p))) {
+		f->last_seen = now;
+		flow_arm(e, f);
+	}
+
+	/* translate */
+	if (f->flags & FF_NAT) {
+		if (caplen < wire_len && p.t.proto != IPPROTO_ICMP) {
+			/* cannot fix a checksum over bytes we do not have */
+			drop(e, d, DROP_INVALID, &p, dir);
+			goto out;
+		}
+		if (dir == DIR_OUT)
+			nat_rewrite(e, data, &p, partial, true, &e->pol.nat_addr, f->nat_port);
+		else
+			nat_rewrite(e, data, &p, partial, false, &f->in_addr, f->in_port);
+		d->rewritten = true;
+	}
+out:
+	if (d->verdict == VERDICT_ACCEPT)
+		e->st.accepted++;
+	else
+		e->st.dropped[d->reason]++;
+	e->cur = NULL;
+}
+
+uint64_t engine_advance(struct engine *e, uint64_t now)
+{
+	uint64_t to;
+
+	if (now > e->now)
+		e->now = now;
+	wheel_advance(e->wheel, e->now, timer_fire, e);
+	to = wheel_timeout(e->wheel);
+	if (e->blackhole_until > e->now && e->blackhole_until - e->now < to)
+		to = e->blackhole_until - e->now;
+	return to;
+}
+
+/* ---- construction and control ---- */
+
+struct engine *engine_new(const struct policy *p, const struct engine_ops *ops, uint64_t now)
+{
+	struct engine *e;
+	uint32_t nb = 1;
+
+	if (policy_validate(p, NULL, 0) < 0 || p->max_flows == 0 || p->max_flows > (1u << 26)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		goto nomem;
+	e->pol = *p;
+	if (ops)
+		e->ops = *ops;
+	e->epoch = e->now = now;
+	e->nflows = p->max_flows;
+	while (nb < e->nflows)
+		nb <<= 1;
+	e->bucket_mask = nb - 1;
+	e->hash_seed = splitmix(&(uint64_t){ p->seed ^ 0x6964676174650000ull });
+	for (int i = 0; i < 3; i++)
+		e->rng[i] = p->seed * 3 + (uint64_t)i;
+	e->wheel = wheel_new(now);
+	e->flows = calloc(e->nflows, sizeof(*e->flows));
+	e->buckets = calloc(nb, sizeof(*e->buckets));
+	if (!e->wheel || !e->flows || !e->buckets)
+		goto nomem;
+	for (uint32_t i = e->nflows; i >= 1; i--) {
+		e->flows[i - 1].hnext[0] = e->free_head;
+		e->free_head = i;
+	}
+	if (p->nat == NAT_SNAT) {
+		e->maps = calloc(e->nflows, sizeof(*e->maps));
+		e->map_buckets = calloc(nb, sizeof(*e->map_buckets));
+		e->port_owner = calloc(3 * 65536, sizeof(*e->port_owner));
+		e->port_hold = calloc(3 * 65536, sizeof(*e->port_hold));
+		if (!e->maps || !e->map_buckets || !e->port_owner || !e->port_hold)
+			goto nomem;
+		for (uint32_t i = e->nflows; i >= 1; i--) {
+			e->maps[i - 1].hnext = e->map_free;
+			e->map_free = i;
+		}
+		e->next_port = p->port_min;
+	}
+	return e;
+nomem:
+	engine_free(e);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	wheel_free(e->wheel);
+	free(e->flows);
+	free(e->buckets);
+	free(e->maps);
+	free(e->map_buckets);
+	free(e->port_owner);
+	free(e->port_hold);
+	free(e);
+}
+
+const struct policy *engine_policy(const struct engine *e)
+{
+	return &e->pol;
+}
+
+bool engine_needs_full_packets(const struct engine *e)
+{
+	return e->pol.nat == NAT_SNAT;
+}
+
+int engine_set(struct engine *e, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct policy np = e->pol;
+
+	if (!strcmp(key, "table.max_flows") || !strncmp(key, "nat", 3) ||
+	    !strcmp(key, "seed")) {
+		if (err)
+			snprintf(err, errlen, "%s cannot be changed while running", key);
+		errno = EPERM;
+		return -1;
+	}
+	if (policy_set(&np, key, value, err, errlen) < 0 || policy_validate(&np, err, errlen) < 0)
+		return -1;
+	e->pol = np;
+	/* timeouts may have shrunk: bring every timer forward as needed */
+	for (uint32_t i = 0; i < e->nflows; i++) {
+		struct flow *f = &e->flows[i];
+		if (f->state == TCP_NONE || f->state == FLOW_EXPIRED)
+			continue;
+		wheel_cancel(&f->timer);
+		flow_arm(e, f);
+	}
+	return 0;
+}
+
+void engine_flush(struct engine *e, uint64_t now)
+{
+	if (now > e->now)
+		e->now = now;
+	for (uint32_t i = 0; i < e->nflows; i++)
+		if (e->flows[i].state != TCP_NONE)
+			flow_free(e, &e->flows[i]);
+	if (e->port_hold)
+		memset(e->port_hold, 0, 3 * 65536 * sizeof(*e->port_hold));
+}
+
+static struct flow *flow_by_id(const struct engine *e, uint32_t id)
+{
+	for (uint32_t i = 0; i < e->nflows; i++)
+		if (e->flows[i].state != TCP_NONE && e->flows[i].id == id)
+			return &e->flows[i];
+	return NULL;
+}
+
+int engine_expire_flow(struct engine *e, uint32_t id, uint64_t now)
+{
+	struct flow *f = flow_by_id(e, id);
+
+	if (!f) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (now > e->now)
+		e->now = now;
+	flow_expire(e, f);
+	return 0;
+}
+
+void engine_blackhole(struct engine *e, uint64_t until)
+{
+	e->blackhole_until = until;
+}
+
+static void flow_fill_info(const struct engine *e, const struct flow *f, struct flow_info *fi)
+{
+	memset(fi, 0, sizeof(*fi));
+	fi->id = f->id;
+	flow_tuple(e, f, &fi->tuple);
+	fi->initiator = (f->flags & FF_INIT_IN) ? DIR_IN : DIR_OUT;
+	fi->nat = f->flags & FF_NAT;
+	if (fi->nat) {
+		fi->nat_addr = e->pol.nat_addr;
+		fi->nat_port = f->nat_port;
+	}
+	fi->state = f->state;
+	fi->created = e->epoch + f->created;
+	fi->last_seen = f->last_seen;
+	fi->expires = flow_deadline(e, f);
+	for (int d = 0; d < 2; d++) {
+		fi->pkts[d] = f->pkts[d];
+		fi->keepalives[d] = f->keepalives[d];
+	}
+}
+
+void engine_foreach_flow(const struct engine *e,
+			 void (*fn)(void *ctx, const struct flow_info *fi), void *ctx)
+{
+	struct flow_info fi;
+
+	for (uint32_t i = 0; i < e->nflows; i++) {
+		if (e->flows[i].state == TCP_NONE)
+			continue;
+		flow_fill_info(e, &e->flows[i], &fi);
+		fn(ctx, &fi);
+	}
+}
+
+int engine_flow_get(const struct engine *e, uint32_t id, struct flow_info *fi)
+{
+	const struct flow *f = flow_by_id(e, id);
+
+	if (!f) {
+		errno = ENOENT;
+		return -1;
+	}
+	flow_fill_info(e, f, fi);
+	return 0;
+}
+
+void engine_stats(const struct engine *e, struct engine_stats *st)
+{
+	size_t per = sizeof(struct flow), mem;
+
+	*st = e->st;
+	st->flows_active = e->active;
+	st->flows_max = e->nflows;
+	st->mappings_active = e->maps_active;
+	mem = sizeof(*e) + (size_t)e->nflows * sizeof(struct flow) +
+	      ((size_t)e->bucket_mask + 1) * sizeof(uint32_t);
+	if (e->maps)
+		mem += (size_t)e->nflows * sizeof(struct mapping) +
+		       ((size_t)e->bucket_mask + 1) * sizeof(uint32_t) +
+		       2 * 3 * 65536 * sizeof(uint32_t);
+	st->memory = mem;
+	st->bytes_per_flow = e->nflows ? mem / e->nflows : per;
+}
