@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * A line-counting reader for inih that reports what inih would silently get
+ * wrong; see iniread.h and NOTES.md.
+ */
+#include "common/iniread.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define INDENT_HINT "inih reads a line that starts with whitespace as a continuation " \
+	"of the previous value, so an indented key silently becomes part of the key above it"
+
+void ini_diags_init(struct ini_diags *dg, const char *file)
+{
+	memset(dg, 0, sizeof(*dg));
+	snprintf(dg->file, sizeof(dg->file), "%s", file ? file : "(input)");
+}
+
+void ini_diag_add(struct ini_diags *dg, int line, const char *hint, const char *fmt, ...)
+{
+	struct ini_diag *d;
+	va_list ap;
+
+	if (dg->n >= INIREAD_MAX_DIAGS) {
+		dg->dropped++;
+		return;
+	}
+	d = &dg->d[dg->n++];
+	d->line = line;
+	va_start(ap, fmt);
+	vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+	va_end(ap);
+	snprintf(d->hint, sizeof(d->hint), "%s", hint ? hint : "");
+}
+
+char *ini_diag_format(const struct ini_diags *dg, size_t i, char *buf, size_t len)
+{
+	if (i >= dg->n) {
+		snprintf(buf, len, "%s", "");
+		return buf;
+	}
+	if (dg->d[i].line > 0)
+		snprintf(buf, len, "%s:%d: %s", dg->file, dg->d[i].line, dg->d[i].msg);
+	else
+		snprintf(buf, len, "%s: %s", dg->file, dg->d[i].msg);
+	return buf;
+}
+
+/* inih's find_chars_or_comment(): the first of chars, or a ';' that follows
+ * whitespace (an inline comment), or the end. */
+static const char *find_chars_or_comment(const char *s, const char *chars)
+{
+	int was_space = 0;
+
+	while (*s && (!chars || !strchr(chars, *s)) && !(was_space && *s == ';')) {
+		was_space = isspace((unsigned char)*s);
+		s++;
+	}
+	return s;
+}
+
+static char *reader(char *str, int num, void *stream)
+{
+	struct iniread *r = stream;
+	char tmp[INIREAD_MAX_LINE + 1];
+	const char *line, *nl, *s, *e;
+	size_t n;
+	int indented;
+
+	if (r->pos >= r->len)
+		return NULL;
+	line = r->buf + r->pos;
+	nl = memchr(line, '\n', r->len - r->pos);
+	n = nl ? (size_t)(nl - line) : r->len - r->pos;
+	r->pos += n + (nl ? 1 : 0);
+	r->lineno++;
+	str[0] = '\0';
+	if (r->lineno == 1 && n >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3)) {
+		line += 3;
+		n -= 3;
+	}
+	if (n && line[n - 1] == '\r')
+		n--;
+	if (memchr(line, '\0', n)) {
+		ini_diag_add(r->diags, r->lineno, NULL, "line contains a NUL byte");
+		return str;
+	}
+	if (n > INIREAD_MAX_LINE || (int)n > num - 1) {
+		ini_diag_add(r->diags, r->lineno,
+			     "inih (INI_MAX_LINE 200) would split the line and read the rest as a new line; "
+			     "shorten it, e.g. move a long command into a script",
+			     "line is %zu characters long; the limit is %d", n, INIREAD_MAX_LINE);
+		return str;
+	}
+	memcpy(tmp, line, n);
+	tmp[n] = '\0';
+	/* trailing whitespace is never significant */
+	while (n && isspace((unsigned char)tmp[n - 1]))
+		tmp[--n] = '\0';
+	for (s = tmp; isspace((unsigned char)*s); s++)
+		;
+	if (!*s || *s == ';' || *s == '#')
+		return str;             /* blank or comment: inih needs nothing */
+	indented = s > tmp;
+
+	if (*s == '[') {
+		e = find_chars_or_comment(s + 1, "]");
+		if (*e != ']') {
+			ini_diag_add(r->diags, r->lineno, "a section header looks like [flow NAME]",
+				     "section header without a closing ']'");
+			goto bad_section;
+		}
+		if ((size_t)(e - s - 1) > INIREAD_MAX_SECTION) {
+			ini_diag_add(r->diags, r->lineno, NULL,
+				     "section header is %zu characters long; the limit is %d",
+				     (size_t)(e - s - 1), INIREAD_MAX_SECTION);
+			goto bad_section;
+		}
+		for (e++; isspace((unsigned char)*e); e++)
+			;
+		if (*e && *e != ';' && *e != '#') {
+			ini_diag_add(r->diags, r->lineno, NULL, "unexpected text '%s' after ']'", e);
+			goto bad_section;
+		}
+		if (indented)
+			ini_diag_add(r->diags, r->lineno, INDENT_HINT,
+				     "indented section header (remove the leading whitespace)");
+		r->prev_key[0] = '\0';
+		snprintf(str, (size_t)num, "%s", s);
+		return str;
+bad_section:
+		r->prev_key[0] = '\0';
+		snprintf(str, (size_t)num, "[%s]", INIREAD_BAD_SECTION);
+		return str;
+	}
+
+	e = find_chars_or_comment(s, "=:");
+	if (*e != '=' && *e != ':') {
+		ini_diag_add(r->diags, r->lineno,
+			     "every line is a [section] header, a 'key = value' pair, a comment (; or #) or blank",
+			     "expected 'key = value', found '%s'", s);
+		return str;
+	}
+	{
+		char key[64];
+		size_t kl = (size_t)(e - s);
+
+		while (kl && isspace((unsigned char)s[kl - 1]))
+			kl--;
+		if (!kl) {
+			ini_diag_add(r->diags, r->lineno, NULL, "missing key before '%c'", *e);
+			return str;
+		}
+		if (kl >= sizeof(key))
+			kl = sizeof(key) - 1;
+		memcpy(key, s, kl);
+		key[kl] = '\0';
+		if (indented) {
+			if (r->prev_key[0])
+				ini_diag_add(r->diags, r->lineno, INDENT_HINT,
+					     "indented key '%s' would be read as more of the value of '%s' "
+					     "(remove the leading whitespace)", key, r->prev_key);
+			else
+				ini_diag_add(r->diags, r->lineno, INDENT_HINT,
+					     "indented key '%s' (remove the leading whitespace)", key);
+		}
+		snprintf(r->prev_key, sizeof(r->prev_key), "%s", key);
+	}
+	/* Hand inih the line without its indentation, so it is parsed as the
+	 * key it looks like and the rest of the file is still checked. */
+	snprintf(str, (size_t)num, "%s", s);
+	return str;
+}
+
+size_t iniread_parse(struct iniread *r, const char *buf, size_t len,
+		     ini_handler handler, void *user, struct ini_diags *diags)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->buf = buf;
+	r->len = len;
+	r->diags = diags;
+	rc = ini_parse_stream(reader, r, handler, user);
+	/* The reader turned every line inih could reject into a blank one,
+	 * and handlers report their own problems, so inih's own error
+	 * line is only news if nothing was reported. */
+	if (rc > 0 && !diags->n)
+		ini_diag_add(diags, rc, NULL, "syntax error");
+	else if (rc < 0 && !diags->n)
+		ini_diag_add(diags, 0, NULL, "could not be parsed (inih error %d)", rc);
+	return diags->n + diags->dropped;
+}
+
+char *iniread_slurp(const char *path, size_t maxlen, size_t *lenp)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, saved;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		goto fail;
+	}
+	if ((uint64_t)st.st_size > maxlen) {
+		errno = EFBIG;
+		goto fail;
+	}
+	buf = malloc(maxlen + 1);
+	if (!buf)
+		goto fail;
+	for (;;) {
+		ssize_t k = read(fd, buf + len, maxlen + 1 - len);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (k == 0)
+			break;
+		len += (size_t)k;
+		if (len > maxlen) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
+	return buf;
+fail:
+	saved = errno;
+	free(buf);
+	close(fd);
+	errno = saved;
+	return NULL;
+}
+
+/* Optimal string alignment distance (a swap of neighbours counts 1). */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t d[3][65];
+	size_t *pp = d[0], *p = d[1], *c = d[2];
+
+	if (la > 64 || lb > 64)
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		p[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		c[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1];
+			size_t v = p[j] + 1;
+			if (c[j - 1] + 1 < v)
+				v = c[j - 1] + 1;
+			if (p[j - 1] + cost < v)
+				v = p[j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    pp[j - 2] + 1 < v)
+				v = pp[j - 2] + 1;
+			c[j] = v;
+		}
+		size_t *t = pp;
+		pp = p;
+		p = c;
+		c = t;
+	}
+	return p[lb];
+}
+
+const char *ini_suggest(const char *word, const char *const *cands, size_t n)
+{
+	const char *best = NULL;
+	size_t bestd = (size_t)-1, len = strlen(word);
+	size_t limit = len <= 3 ? 1 : len <= 8 ? 2 : 3;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d;
+		if (!cands[i])
+			continue;
+		d = edit_distance(word, cands[i]);
+		if (d < bestd) {
+			bestd = d;
+			best = cands[i];
+		}
+	}
+	return bestd <= limit && bestd < len ? best : NULL;
+}
