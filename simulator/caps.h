@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Least privilege after setup: keep only the capabilities the data path
+ * needs (CAP_NET_ADMIN for queue verdicts, CAP_NET_RAW for injection),
+ * drop everything else from the effective, permitted, inheritable, ambient
+ * and bounding sets, and set no_new_privs. Raw syscalls, no libcap.
+ */
+#ifndef IDLEGATE_CAPS_H
+#define IDLEGATE_CAPS_H
+
+/* 0, or -1 with errno. When the process lacks CAP_SETPCAP the bounding set
+ * cannot be reduced; that alone is not an error. */
+int caps_drop_to_datapath(void);
+
+/* Whether capability `cap` is in the effective set (for tests). */
+int caps_have(int cap);
+
+#endif

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* JSON-lines event log; see events.h. The file is written through a stdio
+ * buffer flushed once per loop iteration, so a burst of events costs one
+ * write. */
+#include "simulator/events.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simulator/ctl_proto.h"
+
+struct events {
+	FILE *f;
+	events_sink_fn sink;
+	void *sink_ctx;
+	unsigned long lost;
+};
+
+static const char *proto_name(uint8_t p)
+{
+	switch (p) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_ICMP: return "icmp";
+	case IPPROTO_ICMPV6: return "icmpv6";
+	}
+	return "other";
+}
+
+static void lower(char *dst, size_t cap, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < cap; i++)
+		dst[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
+	dst[i] = '\0';
+}
+
+int events_format(const struct engine_event *ev, char *buf, size_t cap)
+{
+	char a[64], name[32];
+	size_t off = 0;
+	int rc = 0;
+
+	lower(name, sizeof(name), event_type_name(ev->type));
+	rc |= json_put(buf, cap, &off, "{\"t_ms\":%llu,\"event\":", (unsigned long long)ev->now);
+	rc |= json_put_str(buf, cap, &off, name);
+	if (ev->flow_id)
+		rc |= json_put(buf, cap, &off, ",\"flow\":%u", ev->flow_id);
+	if (ev->tuple) {
+		const struct pkt_tuple *t = ev->tuple;
+
+		rc |= json_put(buf, cap, &off, ",\"proto\":\"%s\",\"src\":", proto_name(t->proto));
+		rc |= json_put_str(buf, cap, &off, addr_format(&t->src, a, sizeof(a)));
+		rc |= json_put(buf, cap, &off, ",\"sport\":%u,\"dst\":", t->sport);
+		rc |= json_put_str(buf, cap, &off, addr_format(&t->dst, a, sizeof(a)));
+		rc |= json_put(buf, cap, &off, ",\"dport\":%u", t->dport);
+	}
+	if (ev->nat) {
+		rc |= json_put(buf, cap, &off, ",\"nat_addr\":");
+		rc |= json_put_str(buf, cap, &off, addr_format(&ev->nat_addr, a, sizeof(a)));
+		rc |= json_put(buf, cap, &off, ",\"nat_port\":%u", ev->nat_port);
+	}
+	switch (ev->type) {
+	case EV_FLOW_STATE:
+	case EV_FLOW_EXPIRED:
+		rc |= json_put(buf, cap, &off, ",\"from\":");
+		rc |= json_put_str(buf, cap, &off, flow_state_name(ev->state_from));
+		rc |= json_put(buf, cap, &off, ",\"to\":");
+		rc |= json_put_str(buf, cap, &off, flow_state_name(ev->state_to));
+		if (ev->type == EV_FLOW_EXPIRED) {
+			rc |= json_put(buf, cap, &off, ",\"idle_ms\":%llu",
+				       (unsigned long long)ev->idle_ms);
+			if (ev->what) {
+				rc |= json_put(buf, cap, &off, ",\"action\":");
+				rc |= json_put_str(buf, cap, &off, ev->what);
+			}
+		}
+		break;
+	case EV_DROP:
+		rc |= json_put(buf, cap, &off, ",\"dir\":\"%s\",\"reason\":",
+			       ev->dir == DIR_OUT ? "out" : "in");
+		rc |= json_put_str(buf, cap, &off, drop_reason_name(ev->reason));
+		break;
+	case EV_INJECT:
+		rc |= json_put(buf, cap, &off, ",\"toward\":\"%s\",\"what\":",
+			       ev->dir == DIR_OUT ? "outside" : "inside");
+		rc |= json_put_str(buf, cap, &off, ev->what ? ev->what : "?");
+		rc |= json_put(buf, cap, &off, ",\"len\":%zu", ev->pkt_len);
+		break;
+	case EV_KEEPALIVE:
+		rc |= json_put(buf, cap, &off, ",\"dir\":\"%s\"", ev->dir == DIR_OUT ? "out" : "in");
+		break;
+	default:
+		break;
+	}
+	rc |= json_put(buf, cap, &off, "}");
+	return rc ? -1 : (int)off;
+}
+
+struct events *events_open(const char *path)
+{
+	struct events *ev = calloc(1, sizeof(*ev));
+
+	if (!ev)
+		return NULL;
+	if (path) {
+		ev->f = fopen(path, "we");
+		if (!ev->f) {
+			int saved = errno;
+
+			free(ev);
+			errno = saved;
+			return NULL;
+		}
+		setvbuf(ev->f, NULL, _IOFBF, 1 << 16);
+	}
+	return ev;
+}
+
+void events_close(struct events *ev)
+{
+	if (!ev)
+		return;
+	if (ev->f)
+		fclose(ev->f);
+	free(ev);
+}
+
+void events_set_sink(struct events *ev, events_sink_fn fn, void *ctx)
+{
+	ev->sink = fn;
+	ev->sink_ctx = ctx;
+}
+
+static void put_line(struct events *ev, char *line, size_t len)
+{
+	/* line has room for the newline */
+	line[len++] = '\n';
+	line[len] = '\0';
+	if (ev->f && fwrite(line, 1, len, ev->f) != len)
+		ev->lost++;
+	if (ev->sink)
+		ev->sink(ev->sink_ctx, line, len);
+}
+
+void events_emit(struct events *ev, const struct engine_event *e)
+{
+	char buf[1024];
+	int n;
+
+	if (!ev->f && !ev->sink)
+		return;
+	n = events_format(e, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		ev->lost++;
+		return;
+	}
+	put_line(ev, buf, (size_t)n);
+}
+
+void events_emit_line(struct events *ev, const char *json)
+{
+	size_t len = strlen(json);
+	char *buf = malloc(len + 2);
+
+	if (!buf) {
+		ev->lost++;
+		return;
+	}
+	memcpy(buf, json, len);
+	put_line(ev, buf, len);
+	free(buf);
+}
+
+int events_flush(struct events *ev)
+{
+	if (ev->f && fflush(ev->f) != 0) {
+		ev->lost++;
+		return -1;
+	}
+	return 0;
+}
+
+unsigned long events_lost(const struct events *ev)
+{
+	return ev->lost;
+}

@@ -1,0 +1,828 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * idlegate-sim: the middlebox daemon. Binds an NFQUEUE, installs the rules
+ * that feed it, and runs every packet through the engine in an epoll loop
+ * (signalfd for signals, the control socket, the queue), reading the clock
+ * once per iteration and sleeping until the engine's next timer. Readiness
+ * is announced only once the queue and rules are in place.
+ *
+ * Exit status: 0 clean shutdown, 2 usage or policy error, 3 environment
+ * error (no permission, no such interface, queue or rules refused).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "common/mtime.h"
+#include "common/profile.h"
+#include "simulator/caps.h"
+#include "simulator/ctl.h"
+#include "simulator/events.h"
+#include "simulator/inject.h"
+#include "simulator/nfq.h"
+#include "simulator/pcapw.h"
+#include "simulator/rules.h"
+#include "simulator/engine/engine.h"
+#include "simulator/engine/policy.h"
+
+#define EXIT_USAGE 2
+#define EXIT_ENV 3
+#define DEFAULT_MARK 0x1d1e
+/* Bytes copied per packet when no rewrite can be needed: enough for IPv6
+ * with extension headers, TCP with options, and an ICMP error's quote. */
+#define HEADER_COPY 256
+#define RX_BUDGET 512
+
+struct opts {
+	const char *inside, *outside;
+	const char *profile;
+	const char *sets[64];
+	unsigned n_sets;
+	uint16_t queue_num;
+	const char *table;
+	const char *ctl_path, *events_path, *pcap_path, *ready_path;
+	bool fail_open;
+	uint32_t mark;
+	bool no_ready_line;
+};
+
+struct sim {
+	struct opts o;
+	struct engine *eng;
+	struct nfqio *q;
+	struct rules *rules;
+	struct inject *inj;
+	struct ctl *ctl;
+	struct events *ev;
+	struct pcapw *pcap;
+	uint32_t if_in, if_out;
+	uint32_t copy_range;
+	uint64_t now, start;
+	uint64_t foreign, inject_errors;
+	bool stop;
+	uint8_t scratch[65536 + 256];
+};
+
+static void usage(FILE *f)
+{
+	const struct knob_info *k;
+	size_t n, i;
+
+	fprintf(f,
+"usage: idlegate-sim --inside IFACE --outside IFACE [options]\n"
+"\n"
+"A userspace NAT / stateful firewall on NFQUEUE that expires idle flows as a\n"
+"device profile says. Run it in the middlebox's network namespace.\n"
+"\n"
+"  --inside IFACE        interface toward the clients (packets in: outbound)\n"
+"  --outside IFACE       interface toward the servers (packets in: inbound)\n"
+"  --profile NAME|PATH   device profile (scenarios/profiles/NAME.ini)\n"
+"  --set KNOB=VALUE      override a knob (repeatable; applied after --profile)\n"
+"  --queue-num N         NFQUEUE number (default 0)\n"
+"  --table NAME          nftables table name (default idlegate_<pid>)\n"
+"  --mark N              mark of injected packets, never queued (default 0x%x)\n"
+"  --fail-open           let traffic bypass the box when the queue is full or\n"
+"                        nobody listens (default: such packets are dropped)\n"
+"  --ctl PATH            control socket (line-delimited JSON, mode 0600)\n"
+"  --events PATH         event log (JSON lines)\n"
+"  --pcap PATH           capture of what crossed the box, injected packets too\n"
+"  --ready-file PATH     written once the rules and queue are in place\n"
+"  --no-ready-line       do not print READY on stdout\n"
+"  -v, --verbose         more logging (twice: debug)\n"
+"  -q, --quiet           warnings only\n"
+"  -h, --help            this text;  -V, --version\n"
+"\n"
+"In NAT mode (nat = snat) without nat.address, the outside interface's first\n"
+"IPv4 address is used, and accept_local is enabled on the inside interface so\n"
+"the rewritten packets pass the kernel's source check.\n"
+"\n"
+"Knobs (profile keys, --set, control socket \"set\"):\n", DEFAULT_MARK);
+	k = policy_knobs(&n);
+	for (i = 0; i < n; i++)
+		fprintf(f, "  %-22s %s\n  %-22s   %s\n", k[i].name, k[i].help, "", k[i].values);
+	fprintf(f,
+"\n"
+"Control socket requests, one JSON object per line:\n"
+"  {\"cmd\":\"stats\"} {\"cmd\":\"flows\"} {\"cmd\":\"get\",\"key\":K}\n"
+"  {\"cmd\":\"set\",\"key\":K,\"value\":V} {\"cmd\":\"flush\"} {\"cmd\":\"expire\",\"id\":N}\n"
+"  {\"cmd\":\"blackhole\",\"value\":\"30s\"} {\"cmd\":\"subscribe\"} {\"cmd\":\"unsubscribe\"}\n"
+"\n"
+"Exit status: 0 clean shutdown (SIGINT/SIGTERM), 2 usage or policy error,\n"
+"3 environment error.\n");
+}
+
+static uint32_t ifindex_or_die(const char *name, const char *what)
+{
+	unsigned idx = if_nametoindex(name);
+
+	if (!idx)
+		fatal("%s interface '%s'", what, name);
+	return idx;
+}
+
+static int first_ipv4(const char *ifname, union addr *a)
+{
+	struct ifaddrs *ifa, *i;
+	int rc = -1;
+
+	if (getifaddrs(&ifa) < 0)
+		return -1;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || strcmp(i->ifa_name, ifname))
+			continue;
+		addr_from_v4(a, (const uint8_t *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr);
+		rc = 0;
+		break;
+	}
+	freeifaddrs(ifa);
+	return rc;
+}
+
+static void write_sysctl(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, value, strlen(value)) < 0)
+		log_warn("%s", path);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* ---- JSON replies ---- */
+
+static void stats_json(struct sim *s, char *buf, size_t cap, size_t *off)
+{
+	struct engine_stats st;
+	struct nfqio_stats qs;
+	bool trusted;
+	unsigned i;
+	bool first = true;
+
+	engine_stats(s->eng, &st);
+	nfqio_stats(s->q, &qs);
+	trusted = !qs.enobufs && !qs.hold_overflow && !qs.send_errors &&
+		  (!qs.kernel_valid || (!qs.k_queue_dropped && !qs.k_user_dropped)) &&
+		  !events_lost(s->ev);
+	json_put(buf, cap, off,
+		 "\"uptime_ms\":%" PRIu64 ",\"packets_out\":%" PRIu64 ",\"packets_in\":%" PRIu64
+		 ",\"accepted\":%" PRIu64 ",\"rewritten\":%" PRIu64 ",\"injected\":%" PRIu64
+		 ",\"inject_errors\":%" PRIu64 ",\"keepalives\":%" PRIu64 ",\"foreign\":%" PRIu64
+		 ",\"dropped\":{",
+		 s->now - s->start, st.packets[DIR_OUT], st.packets[DIR_IN], st.accepted,
+		 st.rewritten, st.injected, s->inject_errors, st.keepalives, s->foreign);
+	for (i = 1; i < DROP_REASON_MAX; i++) {
+		if (!st.dropped[i])
+			continue;
+		json_put(buf, cap, off, "%s\"%s\":%" PRIu64, first ? "" : ",",
+			 drop_reason_name(i), st.dropped[i]);
+		first = false;
+	}
+	json_put(buf, cap, off,
+		 "},\"flows_created\":%" PRIu64 ",\"flows_expired\":%" PRIu64
+		 ",\"flows_closed\":%" PRIu64 ",\"flows_evicted\":%" PRIu64
+		 ",\"flows_active\":%u,\"flows_max\":%u,\"mappings_active\":%u"
+		 ",\"bytes_per_flow\":%zu,\"memory\":%zu",
+		 st.flows_created, st.flows_expired, st.flows_closed, st.flows_evicted,
+		 st.flows_active, st.flows_max, st.mappings_active, st.bytes_per_flow, st.memory);
+	json_put(buf, cap, off,
+		 ",\"queue\":{\"received\":%" PRIu64 ",\"verdict_msgs\":%" PRIu64
+		 ",\"batches\":%" PRIu64 ",\"enobufs\":%" PRIu64 ",\"send_errors\":%" PRIu64
+		 ",\"hold_overflow\":%" PRIu64 ",\"held\":%u",
+		 qs.received, qs.verdict_msgs, qs.batches, qs.enobufs, qs.send_errors,
+		 qs.hold_overflow, qs.held);
+	if (qs.kernel_valid)
+		json_put(buf, cap, off, ",\"kernel_queue_total\":%u,\"kernel_queue_dropped\":%u"
+			 ",\"kernel_user_dropped\":%u", qs.k_queue_total, qs.k_queue_dropped,
+			 qs.k_user_dropped);
+	json_put(buf, cap, off, "},\"events_lost\":%lu,\"subscribers_dropped\":%lu,\"trusted\":%s",
+		 events_lost(s->ev), s->ctl ? ctl_dropped_subscribers(s->ctl) : 0UL,
+		 trusted ? "true" : "false");
+}
+
+struct flows_buf {
+	struct sim *s;
+	char *buf;
+	size_t len, cap;
+	unsigned n;
+	bool oom;
+};
+
+static const char *proto_str(uint8_t p)
+{
+	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" :
+	       p == IPPROTO_ICMP ? "icmp" : p == IPPROTO_ICMPV6 ? "icmpv6" : "other";
+}
+
+static void flow_one(void *ctx, const struct flow_info *fi)
+{
+	struct flows_buf *fb = ctx;
+	char tmp[768], a[64];
+	size_t off = 0;
+	uint64_t now = fb->s->now;
+
+	json_put(tmp, sizeof(tmp), &off, "%s{\"id\":%u,\"proto\":\"%s\",\"src\":",
+		 fb->n ? "," : "", fi->id, proto_str(fi->tuple.proto));
+	json_put_str(tmp, sizeof(tmp), &off, addr_format(&fi->tuple.src, a, sizeof(a)));
+	json_put(tmp, sizeof(tmp), &off, ",\"sport\":%u,\"dst\":", fi->tuple.sport);
+	json_put_str(tmp, sizeof(tmp), &off, addr_format(&fi->tuple.dst, a, sizeof(a)));
+	json_put(tmp, sizeof(tmp), &off, ",\"dport\":%u,\"initiator\":\"%s\"", fi->tuple.dport,
+		 fi->initiator == DIR_OUT ? "inside" : "outside");
+	if (fi->nat) {
+		json_put(tmp, sizeof(tmp), &off, ",\"nat_addr\":");
+		json_put_str(tmp, sizeof(tmp), &off, addr_format(&fi->nat_addr, a, sizeof(a)));
+		json_put(tmp, sizeof(tmp), &off, ",\"nat_port\":%u", fi->nat_port);
+	}
+	json_put(tmp, sizeof(tmp), &off,
+		 ",\"state\":\"%s\",\"age_ms\":%" PRIu64 ",\"idle_ms\":%" PRIu64
+		 ",\"expires_in_ms\":%" PRId64 ",\"pkts_out\":%u,\"pkts_in\":%u"
+		 ",\"keepalives_out\":%u,\"keepalives_in\":%u}",
+		 flow_state_name(fi->state), now - fi->created,
+		 now >= fi->last_seen ? now - fi->last_seen : 0,
+		 (int64_t)(fi->expires - now), fi->pkts[DIR_OUT], fi->pkts[DIR_IN],
+		 fi->keepalives[DIR_OUT], fi->keepalives[DIR_IN]);
+	if (fb->len + off + 1 > fb->cap) {
+		size_t cap = fb->cap * 2 + off + 1;
+		char *p = realloc(fb->buf, cap);
+
+		if (!p) {
+			fb->oom = true;
+			return;
+		}
+		fb->buf = p;
+		fb->cap = cap;
+	}
+	memcpy(fb->buf + fb->len, tmp, off);
+	fb->len += off;
+	fb->buf[fb->len] = '\0';
+	fb->n++;
+}
+
+static void reply_ok(struct ctl_client *cl, const char *extra)
+{
+	char buf[512];
+	size_t off = 0;
+
+	json_put(buf, sizeof(buf), &off, "{\"ok\":true%s%s}", extra ? "," : "", extra ? extra : "");
+	ctl_send(cl, buf, off);
+}
+
+static void reply_err(struct ctl_client *cl, const char *msg)
+{
+	char buf[512];
+	size_t off = 0;
+
+	json_put(buf, sizeof(buf), &off, "{\"ok\":false,\"error\":");
+	json_put_str(buf, sizeof(buf), &off, msg);
+	json_put(buf, sizeof(buf), &off, "}");
+	ctl_send(cl, buf, off);
+}
+
+static void update_copy_range(struct sim *s)
+{
+	uint32_t want = (engine_needs_full_packets(s->eng) || s->pcap) ? 0xffff : HEADER_COPY;
+
+	if (want == s->copy_range)
+		return;
+	if (nfqio_set_copy_range(s->q, want) < 0)
+		log_warn("changing the queue's copy range");
+	else
+		s->copy_range = want;
+}
+
+static void on_ctl(void *ctx, struct ctl_client *cl, const struct ctl_req *req)
+{
+	struct sim *s = ctx;
+	char buf[4096], err[256], val[256], line[512];
+	size_t off = 0;
+	uint64_t ms;
+
+	switch (req->cmd) {
+	case CTL_STATS:
+		json_put(buf, sizeof(buf), &off, "{\"ok\":true,");
+		stats_json(s, buf, sizeof(buf), &off);
+		json_put(buf, sizeof(buf), &off, "}");
+		ctl_send(cl, buf, off);
+		break;
+	case CTL_FLOWS: {
+		struct flows_buf fb = { .s = s, .cap = 4096 };
+
+		fb.buf = malloc(fb.cap);
+		if (!fb.buf) {
+			reply_err(cl, "out of memory");
+			break;
+		}
+		fb.len = (size_t)snprintf(fb.buf, fb.cap, "{\"ok\":true,\"flows\":[");
+		engine_foreach_flow(s->eng, flow_one, &fb);
+		if (fb.oom) {
+			reply_err(cl, "out of memory");
+		} else {
+			off = 0;
+			json_put(buf, sizeof(buf), &off, "],\"count\":%u}", fb.n);
+			char *p = realloc(fb.buf, fb.len + off + 1);
+			if (p) {
+				fb.buf = p;
+				memcpy(fb.buf + fb.len, buf, off + 1);
+				ctl_send(cl, fb.buf, fb.len + off);
+			} else
+				reply_err(cl, "out of memory");
+		}
+		free(fb.buf);
+		break;
+	}
+	case CTL_GET: {
+		const struct policy *p = engine_policy(s->eng);
+
+		if (policy_get(p, req->key, val, sizeof(val)) < 0) {
+			reply_err(cl, "unknown knob");
+			break;
+		}
+		json_put(line, sizeof(line), &off, "\"key\":");
+		json_put_str(line, sizeof(line), &off, req->key);
+		json_put(line, sizeof(line), &off, ",\"value\":");
+		json_put_str(line, sizeof(line), &off, val);
+		reply_ok(cl, line);
+		break;
+	}
+	case CTL_SET:
+		if (engine_set(s->eng, req->key, req->value, err, sizeof(err)) < 0) {
+			reply_err(cl, err[0] ? err : strerror(errno));
+			break;
+		}
+		update_copy_range(s);
+		log_info("set %s = %s", req->key, req->value);
+		json_put(line, sizeof(line), &off, "{\"event\":\"set\",\"t_ms\":%" PRIu64 ",\"key\":", s->now);
+		json_put_str(line, sizeof(line), &off, req->key);
+		json_put(line, sizeof(line), &off, ",\"value\":");
+		json_put_str(line, sizeof(line), &off, req->value);
+		json_put(line, sizeof(line), &off, "}");
+		events_emit_line(s->ev, line);
+		reply_ok(cl, NULL);
+		break;
+	case CTL_FLUSH:
+		engine_flush(s->eng, s->now);
+		snprintf(line, sizeof(line), "{\"event\":\"flush\",\"t_ms\":%" PRIu64 "}", s->now);
+		events_emit_line(s->ev, line);
+		reply_ok(cl, NULL);
+		break;
+	case CTL_EXPIRE:
+		if (engine_expire_flow(s->eng, req->id, s->now) < 0)
+			reply_err(cl, "no such flow");
+		else
+			reply_ok(cl, NULL);
+		break;
+	case CTL_BLACKHOLE:
+		if (duration_parse(req->value, &ms) < 0) {
+			reply_err(cl, "value: a duration (e.g. 30s)");
+			break;
+		}
+		engine_blackhole(s->eng, s->now + ms);
+		snprintf(line, sizeof(line), "{\"event\":\"blackhole\",\"t_ms\":%" PRIu64
+			 ",\"until_ms\":%" PRIu64 "}", s->now, s->now + ms);
+		events_emit_line(s->ev, line);
+		reply_ok(cl, NULL);
+		break;
+	case CTL_SUBSCRIBE:
+	case CTL_UNSUBSCRIBE:
+		reply_ok(cl, NULL);
+		ctl_subscribe(cl, req->cmd == CTL_SUBSCRIBE);
+		break;
+	default:
+		reply_err(cl, "unsupported");
+	}
+}
+
+/* ---- data path ---- */
+
+static void on_event(void *ctx, const struct engine_event *ev)
+{
+	struct sim *s = ctx;
+
+	events_emit(s->ev, ev);
+}
+
+static void on_inject(void *ctx, enum dir toward, const uint8_t *pkt, size_t len)
+{
+	struct sim *s = ctx;
+
+	if (inject_send(s->inj, pkt, len) < 0) {
+		s->inject_errors++;
+		log_debug("inject: %s", strerror(errno));
+		return;
+	}
+	if (s->pcap)
+		pcapw_write(s->pcap, pkt, len, len);
+}
+
+static void on_packet(void *ctx, struct nfqio_packet *p)
+{
+	struct sim *s = ctx;
+	struct decision d;
+	enum dir dir;
+	bool pre = false;
+
+	if (p->indev == s->if_in)
+		dir = DIR_OUT;
+	else if (p->indev == s->if_out)
+		dir = DIR_IN;
+	else {
+		/* our rules only queue the two interfaces; be safe anyway */
+		s->foreign++;
+		nfqio_accept(s->q, p->id);
+		return;
+	}
+	/* The capture shows the outside view: inbound packets as they
+	 * arrived (before the NAT rewrite), outbound ones as they leave. */
+	if (s->pcap && dir == DIR_IN && p->caplen <= sizeof(s->scratch)) {
+		memcpy(s->scratch, p->data, p->caplen);
+		pre = true;
+	}
+	engine_process(s->eng, p->data, p->caplen, p->wire_len,
+		       p->csum_partial ? ENGINE_PKT_CSUM_PARTIAL : 0, dir, s->now, &d);
+	if (d.verdict == VERDICT_DROP) {
+		nfqio_drop(s->q, p->id);
+		return;
+	}
+	if (s->pcap)
+		pcapw_write(s->pcap, pre ? s->scratch : p->data, p->caplen, p->wire_len);
+	if (d.delay_ms)
+		nfqio_hold(s->q, p->id, true, d.rewritten ? p->data : NULL, p->caplen,
+			   s->now + d.delay_ms);
+	else if (d.rewritten)
+		nfqio_accept_payload(s->q, p->id, p->data, p->caplen);
+	else
+		nfqio_accept(s->q, p->id);
+}
+
+/* ---- setup ---- */
+
+static void parse_args(int argc, char **argv, struct opts *o, int *verbose)
+{
+	enum { O_QUEUE = 256, O_TABLE, O_CTL, O_EVENTS, O_PCAP, O_READY, O_FAILOPEN,
+	       O_MARK, O_NOREADY, O_PROFILE, O_SET, O_INSIDE, O_OUTSIDE };
+	static const struct option lo[] = {
+		{ "inside", required_argument, NULL, O_INSIDE },
+		{ "outside", required_argument, NULL, O_OUTSIDE },
+		{ "profile", required_argument, NULL, O_PROFILE },
+		{ "set", required_argument, NULL, O_SET },
+		{ "queue-num", required_argument, NULL, O_QUEUE },
+		{ "table", required_argument, NULL, O_TABLE },
+		{ "mark", required_argument, NULL, O_MARK },
+		{ "fail-open", no_argument, NULL, O_FAILOPEN },
+		{ "ctl", required_argument, NULL, O_CTL },
+		{ "events", required_argument, NULL, O_EVENTS },
+		{ "pcap", required_argument, NULL, O_PCAP },
+		{ "ready-file", required_argument, NULL, O_READY },
+		{ "no-ready-line", no_argument, NULL, O_NOREADY },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	unsigned long v;
+	int c;
+
+	o->mark = DEFAULT_MARK;
+	while ((c = getopt_long(argc, argv, "vqhV", lo, NULL)) != -1) {
+		switch (c) {
+		case O_INSIDE: o->inside = optarg; break;
+		case O_OUTSIDE: o->outside = optarg; break;
+		case O_PROFILE: o->profile = optarg; break;
+		case O_SET:
+			if (o->n_sets == sizeof(o->sets) / sizeof(o->sets[0])) {
+				log_warnx("too many --set options");
+				exit(EXIT_USAGE);
+			}
+			o->sets[o->n_sets++] = optarg;
+			break;
+		case O_QUEUE:
+			errno = 0;
+			v = strtoul(optarg, &end, 0);
+			if (errno || *end || end == optarg || v > 65535) {
+				log_warnx("--queue-num: '%s' is not a number 0..65535", optarg);
+				exit(EXIT_USAGE);
+			}
+			o->queue_num = (uint16_t)v;
+			break;
+		case O_MARK:
+			errno = 0;
+			v = strtoul(optarg, &end, 0);
+			if (errno || *end || end == optarg || v == 0 || v > UINT32_MAX) {
+				log_warnx("--mark: '%s' is not a non-zero 32-bit number", optarg);
+				exit(EXIT_USAGE);
+			}
+			o->mark = (uint32_t)v;
+			break;
+		case O_TABLE: o->table = optarg; break;
+		case O_FAILOPEN: o->fail_open = true; break;
+		case O_CTL: o->ctl_path = optarg; break;
+		case O_EVENTS: o->events_path = optarg; break;
+		case O_PCAP: o->pcap_path = optarg; break;
+		case O_READY: o->ready_path = optarg; break;
+		case O_NOREADY: o->no_ready_line = true; break;
+		case 'v': (*verbose)++; break;
+		case 'q': *verbose = 0; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("idlegate-sim %s\n", IDLEGATE_VERSION); exit(0);
+		default: usage(stderr); exit(EXIT_USAGE);
+		}
+	}
+	if (optind != argc) {
+		log_warnx("unexpected argument '%s'", argv[optind]);
+		exit(EXIT_USAGE);
+	}
+	if (!o->inside || !o->outside) {
+		log_warnx("--inside and --outside are required (see --help)");
+		exit(EXIT_USAGE);
+	}
+	if (!strcmp(o->inside, o->outside)) {
+		log_warnx("--inside and --outside must be different interfaces");
+		exit(EXIT_USAGE);
+	}
+}
+
+static void load_policy(const struct opts *o, struct policy *p)
+{
+	char err[512];
+	unsigned i;
+
+	policy_init(p);
+	if (o->profile && profile_load(p, o->profile, NULL, err, sizeof(err)) < 0) {
+		log_warnx("profile: %s", err);
+		exit(EXIT_USAGE);
+	}
+	for (i = 0; i < o->n_sets; i++) {
+		char key[128];
+		const char *eq = strchr(o->sets[i], '=');
+		size_t kl;
+
+		if (!eq || eq == o->sets[i] || (size_t)(eq - o->sets[i]) >= sizeof(key)) {
+			log_warnx("--set '%s': expected KNOB=VALUE", o->sets[i]);
+			exit(EXIT_USAGE);
+		}
+		kl = (size_t)(eq - o->sets[i]);
+		memcpy(key, o->sets[i], kl);
+		key[kl] = '\0';
+		if (policy_set(p, key, eq + 1, err, sizeof(err)) < 0) {
+			log_warnx("--set %s: %s", o->sets[i], err);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (p->nat == NAT_SNAT && !p->nat_addr_set) {
+		if (first_ipv4(o->outside, &p->nat_addr) < 0)
+			fatalx("nat = snat: no nat.address given and %s has no IPv4 address",
+			       o->outside);
+		p->nat_addr_set = true;
+	}
+	if (policy_validate(p, err, sizeof(err)) < 0) {
+		log_warnx("policy: %s", err);
+		exit(EXIT_USAGE);
+	}
+}
+
+static void write_ready(struct sim *s)
+{
+	char tmp[PATH_MAX], buf[256];
+	int fd, n;
+
+	if (!s->o.ready_path)
+		return;
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", s->o.ready_path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		fatalx("--ready-file: path too long");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fatal("%s", tmp);
+	n = snprintf(buf, sizeof(buf), "pid %ld\ntable inet %s\nqueue %u\n", (long)getpid(),
+		     rules_table(s->rules), s->o.queue_num);
+	if (write(fd, buf, (size_t)n) != n || close(fd) < 0 || rename(tmp, s->o.ready_path) < 0)
+		fatal("%s", s->o.ready_path);
+}
+
+static void emit_stats(struct sim *s, const char *what, FILE *also)
+{
+	char buf[4096];
+	size_t off = 0;
+
+	json_put(buf, sizeof(buf), &off, "{\"event\":\"%s\",\"t_ms\":%" PRIu64 ",", what, s->now);
+	stats_json(s, buf, sizeof(buf), &off);
+	json_put(buf, sizeof(buf), &off, "}");
+	events_emit_line(s->ev, buf);
+	if (also) {
+		fprintf(also, "%s\n", buf);
+		fflush(also);
+	}
+}
+
+static void events_to_ctl(void *ctx, const char *line, size_t len)
+{
+	struct sim *s = ctx;
+
+	if (s->ctl)
+		ctl_broadcast(s->ctl, line, len);
+}
+
+int main(int argc, char **argv)
+{
+	static struct sim sim;
+	struct sim *s = &sim;
+	struct nfqio_config qc;
+	struct rules_config rc = { .priority = -300 };
+	struct engine_ops ops = { .event = on_event, .inject = on_inject, .ctx = s };
+	struct epoll_event ev, evs[8];
+	struct signalfd_siginfo si;
+	struct policy pol;
+	char err[512];
+	int verbose = 1, epfd, sfd, n = 0, i;
+	bool more = false;
+	sigset_t mask;
+
+	log_init(argv[0], 1);
+	parse_args(argc, argv, &s->o, &verbose);
+	log_init(argv[0], verbose);
+	load_policy(&s->o, &pol);
+
+	s->if_in = ifindex_or_die(s->o.inside, "--inside");
+	s->if_out = ifindex_or_die(s->o.outside, "--outside");
+	s->start = s->now = mtime_ms();
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || epfd < 0)
+		fatal("signalfd/epoll");
+
+	s->ev = events_open(s->o.events_path);
+	if (!s->ev)
+		fatal("--events %s", s->o.events_path);
+	events_set_sink(s->ev, events_to_ctl, s);
+	if (s->o.pcap_path) {
+		s->pcap = pcapw_open(s->o.pcap_path, err, sizeof(err));
+		if (!s->pcap)
+			fatalx("--pcap %s: %s", s->o.pcap_path, err);
+	}
+	s->eng = engine_new(&pol, &ops, s->now);
+	if (!s->eng)
+		fatal("creating the engine (table.max_flows = %u)", pol.max_flows);
+	s->inj = inject_new(s->o.mark);
+	if (!s->inj)
+		fatal("raw sockets for injection (needs CAP_NET_RAW and CAP_NET_ADMIN)");
+	if (pol.nat == NAT_SNAT) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/accept_local", s->o.inside);
+		write_sysctl(path, "1");
+	}
+
+	/* The queue is bound before the rules exist, so no packet meets a
+	 * rule with nobody behind it. */
+	nfqio_config_init(&qc, s->o.queue_num);
+	qc.fail_open = s->o.fail_open;
+	qc.copy_range = s->copy_range =
+		(engine_needs_full_packets(s->eng) || s->pcap) ? 0xffff : HEADER_COPY;
+	s->q = nfqio_open(&qc);
+	if (!s->q)
+		fatal("binding NFQUEUE %u (needs CAP_NET_ADMIN and nfnetlink_queue; "
+		      "is another process using the queue?)", s->o.queue_num);
+	rc.table = s->o.table;
+	rc.queue_num = s->o.queue_num;
+	rc.skip_mark = s->o.mark;
+	rc.bypass = s->o.fail_open;
+	rc.ifindex[0] = s->if_in;
+	rc.ifindex[1] = s->if_out;
+	rc.n_ifindex = 2;
+	s->rules = rules_new(&rc, err, sizeof(err));
+	if (!s->rules)
+		fatal("%s", err);
+	if (rules_compat(s->rules))
+		log_debug("no native nft queue expression; using the xt NFQUEUE target");
+	if (s->o.ctl_path) {
+		s->ctl = ctl_open(s->o.ctl_path, on_ctl, s);
+		if (!s->ctl)
+			fatal("--ctl %s", s->o.ctl_path);
+	}
+
+	ev.events = EPOLLIN;
+	ev.data.fd = sfd;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.fd = nfqio_fd(s->q);
+	epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	if (s->ctl) {
+		ev.data.fd = ctl_fd(s->ctl);
+		epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
+
+	write_ready(s);
+	if (caps_drop_to_datapath() < 0)
+		log_warn("dropping capabilities");
+	{
+		char line[512], a[64];
+
+		snprintf(line, sizeof(line), "{\"event\":\"ready\",\"t_ms\":%" PRIu64
+			 ",\"pid\":%ld,\"table\":\"%s\",\"queue\":%u,\"nat\":%s%s%s%s}",
+			 s->now, (long)getpid(), rules_table(s->rules), s->o.queue_num,
+			 pol.nat == NAT_SNAT ? "true" : "false",
+			 pol.nat == NAT_SNAT ? ",\"nat_addr\":\"" : "",
+			 pol.nat == NAT_SNAT ? addr_format(&pol.nat_addr, a, sizeof(a)) : "",
+			 pol.nat == NAT_SNAT ? "\"" : "");
+		events_emit_line(s->ev, line);
+		events_flush(s->ev);
+	}
+	if (!s->o.no_ready_line) {
+		printf("READY\n");
+		fflush(stdout);
+	}
+	log_info("ready: queue %u, table inet %s, inside %s, outside %s%s",
+		 s->o.queue_num, rules_table(s->rules), s->o.inside, s->o.outside,
+		 pol.nat == NAT_SNAT ? ", nat" : "");
+
+	while (!s->stop) {
+		uint64_t next, t;
+		int timeout;
+
+		s->now = mtime_ms();
+		more = false;
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == sfd) {
+				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+						s->stop = true;
+				}
+			} else if (s->ctl && fd == ctl_fd(s->ctl)) {
+				ctl_dispatch(s->ctl);
+			} else if (fd == nfqio_fd(s->q)) {
+				int got = nfqio_receive(s->q, RX_BUDGET, on_packet, s);
+
+				if (got < 0)
+					log_warn("queue receive");
+				else if (got == RX_BUDGET)
+					more = true;
+			}
+		}
+		next = engine_advance(s->eng, s->now);
+		t = nfqio_release(s->q, s->now);
+		if (t < next)
+			next = t;
+		events_flush(s->ev);
+		if (s->pcap)
+			pcapw_flush(s->pcap);
+		if (s->stop)
+			break;
+		timeout = more ? 0 : next == UINT64_MAX ? -1 : next > INT_MAX ? INT_MAX : (int)next;
+		n = epoll_wait(epfd, evs, 8, timeout);
+		if (n < 0) {
+			if (errno != EINTR)
+				fatal("epoll_wait");
+			n = 0;
+		}
+	}
+
+	s->now = mtime_ms();
+	/* Rules first, so nothing new is queued; then answer what is left. */
+	rules_free(s->rules);
+	s->rules = NULL;
+	while (nfqio_receive(s->q, RX_BUDGET, on_packet, s) > 0)
+		;
+	emit_stats(s, "stats", stdout);
+	{
+		struct nfqio_stats qs;
+
+		nfqio_stats(s->q, &qs);
+		if (qs.enobufs || (qs.kernel_valid && (qs.k_queue_dropped || qs.k_user_dropped)))
+			log_warnx("packets were lost to overload (enobufs %" PRIu64
+				  ", queue full %u, socket full %u): this run cannot be trusted",
+				  qs.enobufs, qs.k_queue_dropped, qs.k_user_dropped);
+	}
+	nfqio_close(s->q);
+	ctl_close(s->ctl);
+	events_close(s->ev);
+	pcapw_close(s->pcap);
+	inject_free(s->inj);
+	engine_free(s->eng);
+	close(epfd);
+	close(sfd);
+	log_info("stopped");
+	return 0;
+}
