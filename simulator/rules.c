@@ -25,7 +25,6 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/expr.h>
-#include <libnftnl/batch.h>
 #include <libnftnl/common.h>
 
 #define CHAIN "prerouting"
@@ -80,43 +79,60 @@ static int read_acks(struct rules *r, unsigned expected)
 	return 0;
 }
 
-static struct nlmsghdr *msg_begin(struct rules *r, struct nftnl_batch *b, int type,
+/* A batch in a buffer of its own (a few small messages). */
+struct batch {
+	struct mnl_nlmsg_batch *b;
+	char buf[32768];
+};
+
+static struct nlmsghdr *msg_begin(struct rules *r, struct batch *b, int type,
 				  uint16_t flags)
 {
-	struct nlmsghdr *nlh;
-
-	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b), (uint16_t)type, NFPROTO_INET,
-				    flags | NLM_F_ACK, r->seq++);
-	return nlh;
+	return nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b->b), (uint16_t)type,
+				     NFPROTO_INET, flags | NLM_F_ACK, r->seq++);
 }
 
-static int send_batch(struct rules *r, struct nftnl_batch *b, unsigned msgs)
+static void batch_next(struct batch *b)
 {
-	if (mnl_socket_sendto(r->nl, nftnl_batch_buffer(b), nftnl_batch_buffer_len(b)) < 0)
+	mnl_nlmsg_batch_next(b->b);
+}
+
+static int send_batch(struct rules *r, struct batch *b, unsigned msgs)
+{
+	if (mnl_socket_sendto(r->nl, mnl_nlmsg_batch_head(b->b), mnl_nlmsg_batch_size(b->b)) < 0)
 		return -1;
 	return read_acks(r, msgs);
 }
 
-static struct nftnl_batch *batch_open(struct rules *r)
+static struct batch *batch_open(struct rules *r)
 {
-	struct nftnl_batch *b = nftnl_batch_alloc(MNL_SOCKET_BUFFER_SIZE, MNL_SOCKET_BUFFER_SIZE);
+	struct batch *b = malloc(sizeof(*b));
 
 	if (!b)
 		return NULL;
-	nftnl_batch_begin(nftnl_batch_buffer(b), r->seq++);
-	nftnl_batch_update(b);
+	b->b = mnl_nlmsg_batch_start(b->buf, sizeof(b->buf));
+	nftnl_batch_begin(mnl_nlmsg_batch_current(b->b), r->seq++);
+	batch_next(b);
 	return b;
 }
 
-static void batch_close(struct rules *r, struct nftnl_batch *b)
+static void batch_close(struct rules *r, struct batch *b)
 {
-	nftnl_batch_end(nftnl_batch_buffer(b), r->seq++);
-	nftnl_batch_update(b);
+	nftnl_batch_end(mnl_nlmsg_batch_current(b->b), r->seq++);
+	batch_next(b);
+}
+
+static void batch_free(struct batch *b)
+{
+	if (!b)
+		return;
+	mnl_nlmsg_batch_stop(b->b);
+	free(b);
 }
 
 static int add_table_chain(struct rules *r, const struct rules_config *cfg)
 {
-	struct nftnl_batch *b = batch_open(r);
+	struct batch *b = batch_open(r);
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	struct nlmsghdr *nlh;
@@ -131,7 +147,7 @@ static int add_table_chain(struct rules *r, const struct rules_config *cfg)
 	nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, NFT_TABLE_F_OWNER);
 	nlh = msg_begin(r, b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL);
 	nftnl_table_nlmsg_build_payload(nlh, t);
-	nftnl_batch_update(b);
+	batch_next(b);
 
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, r->table);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, CHAIN);
@@ -141,15 +157,14 @@ static int add_table_chain(struct rules *r, const struct rules_config *cfg)
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 	nlh = msg_begin(r, b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL);
 	nftnl_chain_nlmsg_build_payload(nlh, c);
-	nftnl_batch_update(b);
+	batch_next(b);
 	batch_close(r, b);
 	rc = send_batch(r, b, 2);
 out:
 	saved = errno;
 	nftnl_chain_free(c);
 	nftnl_table_free(t);
-	if (b)
-		nftnl_batch_free(b);
+	batch_free(b);
 	errno = saved;
 	return rc;
 }
@@ -220,7 +235,7 @@ static struct nftnl_expr *queue_expr(const struct rules_config *cfg, bool compat
 
 static int add_rules(struct rules *r, const struct rules_config *cfg, bool compat)
 {
-	struct nftnl_batch *b = batch_open(r);
+	struct batch *b = batch_open(r);
 	int rc = -1, saved;
 	unsigned i;
 
@@ -248,7 +263,7 @@ static int add_rules(struct rules *r, const struct rules_config *cfg, bool compa
 		nlh = msg_begin(r, b, NFT_MSG_NEWRULE, NLM_F_APPEND | NLM_F_CREATE);
 		nftnl_rule_nlmsg_build_payload(nlh, rule);
 		nftnl_rule_free(rule);
-		nftnl_batch_update(b);
+		batch_next(b);
 	}
 	batch_close(r, b);
 	rc = send_batch(r, b, cfg->n_ifindex);
@@ -257,7 +272,7 @@ nomem:
 	errno = ENOMEM;
 out:
 	saved = errno;
-	nftnl_batch_free(b);
+	batch_free(b);
 	errno = saved;
 	return rc;
 }
@@ -308,7 +323,7 @@ fail:
 
 static void del_table(struct rules *r)
 {
-	struct nftnl_batch *b = batch_open(r);
+	struct batch *b = batch_open(r);
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nlmsghdr *nlh;
 
@@ -317,13 +332,12 @@ static void del_table(struct rules *r)
 		nftnl_table_set_str(t, NFTNL_TABLE_NAME, r->table);
 		nlh = msg_begin(r, b, NFT_MSG_DELTABLE, 0);
 		nftnl_table_nlmsg_build_payload(nlh, t);
-		nftnl_batch_update(b);
+		batch_next(b);
 		batch_close(r, b);
 		send_batch(r, b, 1);
 	}
 	nftnl_table_free(t);
-	if (b)
-		nftnl_batch_free(b);
+	batch_free(b);
 }
 
 void rules_free(struct rules *r)
