@@ -357,6 +357,11 @@ int plan_parse(const char *spec, struct probe_plan *p, char *err, size_t errlen)
 		fail(err, errlen, "rebind: only for udp flows");
 		goto out;
 	}
+	if (p->rebind && p->speaker != PLAN_SPEAKER_CLIENT) {
+		/* the simulated rebinding happens on the client's first packet after the idle */
+		fail(err, errlen, "rebind: needs speaker=client");
+		goto out;
+	}
 	if (p->has_expect && p->expect == OUT_REBOUND && p->proto != PLAN_UDP) {
 		fail(err, errlen, "expect: rebound only happens to udp flows");
 		goto out;

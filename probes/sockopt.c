@@ -109,9 +109,11 @@ int sockopt_recverr(int fd, int family)
 	return setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
 }
 
-int sockopt_errqueue(int fd, int *err, char *offender, size_t len)
+int sockopt_errqueue(int fd, int *err, char *offender, size_t len, char *payload,
+		     size_t payload_cap, size_t *plen)
 {
-	char data[256], ctl[512];
+	char data[PROTO_LINE_MAX], ctl[512];
+	ssize_t n;
 	struct iovec iov = { data, sizeof(data) };
 	struct msghdr mh = { 0 };
 	struct cmsghdr *c;
@@ -123,10 +125,17 @@ int sockopt_errqueue(int fd, int *err, char *offender, size_t len)
 	if (len)
 		offender[0] = '\0';
 	*err = 0;
-	if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+	n = recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
+	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
 		return -1;
+	}
+	if (payload && payload_cap) {
+		size_t k = (size_t)n < payload_cap - 1 ? (size_t)n : payload_cap - 1;
+		memcpy(payload, data, k);
+		payload[k] = '\0';
+		*plen = k;
 	}
 	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||

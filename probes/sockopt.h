@@ -45,9 +45,12 @@ int sockopt_recverr(int fd, int family);
 /*
  * Read one message from the socket's error queue: *err gets the error it
  * carries (ee_errno), offender the address that sent the ICMP error ("" if
- * none). Returns 1 when one was read, 0 when the queue is empty, -1 with errno.
+ * none). If payload is not NULL, it gets (a prefix of) the datagram that
+ * caused the error, NUL-terminated, its length in *plen (payload_cap > 0).
+ * Returns 1 when one was read, 0 when the queue is empty, -1 with errno.
  */
-int sockopt_errqueue(int fd, int *err, char *offender, size_t len);
+int sockopt_errqueue(int fd, int *err, char *offender, size_t len, char *payload,
+		     size_t payload_cap, size_t *plen);
 
 /* Name of a TCP state for reports ("established", "close", ...). */
 const char *sockopt_tcp_state_name(unsigned state);
