@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "simulator/engine/build.h"
 #include "simulator/engine/csum.h"
@@ -1367,6 +1368,31 @@ uint64_t engine_advance(struct engine *e, uint64_t now)
 
 /* ---- construction and control ---- */
 
+/*
+ * Large zeroed tables. Flows are touched at random, so with 4 KiB pages
+ * nearly every packet would also miss the TLB; ask for transparent huge
+ * pages (a hint: without them this is plain calloc-like memory).
+ */
+static void *table_alloc(size_t n, size_t size)
+{
+	size_t len = n * size, align = 2u << 20;
+	void *p;
+
+	if (size && len / size != n)
+		return NULL;
+	if (len < align)
+		return calloc(n, size);
+	len = (len + align - 1) & ~(align - 1);
+	p = aligned_alloc(align, len);
+	if (!p)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, len, MADV_HUGEPAGE);
+#endif
+	memset(p, 0, len);
+	return p;
+}
+
 struct engine *engine_new(const struct policy *p, const struct engine_ops *ops, uint64_t now)
 {
 	struct engine *e;
@@ -1391,8 +1417,8 @@ struct engine *engine_new(const struct policy *p, const struct engine_ops *ops, 
 	for (int i = 0; i < 3; i++)
 		e->rng[i] = p->seed * 3 + (uint64_t)i;
 	e->wheel = wheel_new(now);
-	e->flows = calloc(e->nflows, sizeof(*e->flows));
-	e->buckets = calloc(nb, sizeof(*e->buckets));
+	e->flows = table_alloc(e->nflows, sizeof(*e->flows));
+	e->buckets = table_alloc(nb, sizeof(*e->buckets));
 	if (!e->wheel || !e->flows || !e->buckets)
 		goto nomem;
 	for (uint32_t i = e->nflows; i >= 1; i--) {
