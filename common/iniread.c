@@ -135,9 +135,18 @@ static char *reader(char *str, int num, void *stream)
 				     "indented section header (remove the leading whitespace)");
 		r->prev_key[0] = '\0';
 		snprintf(str, (size_t)num, "%s", s);
+		if (r->on_section) {
+			char name[INIREAD_MAX_SECTION + 1];
+			size_t l = (size_t)(strchr(s, ']') - s - 1);
+			memcpy(name, s + 1, l);
+			name[l] = '\0';
+			r->on_section(r->user, name, r->lineno);
+		}
 		return str;
 bad_section:
 		r->prev_key[0] = '\0';
+		if (r->on_section)
+			r->on_section(r->user, NULL, r->lineno);
 		snprintf(str, (size_t)num, "[%s]", INIREAD_BAD_SECTION);
 		return str;
 	}
@@ -181,11 +190,15 @@ bad_section:
 }
 
 size_t iniread_parse(struct iniread *r, const char *buf, size_t len,
-		     ini_handler handler, void *user, struct ini_diags *diags)
+		     ini_handler handler,
+		     void (*on_section)(void *user, const char *section, int line),
+		     void *user, struct ini_diags *diags)
 {
 	int rc;
 
 	memset(r, 0, sizeof(*r));
+	r->on_section = on_section;
+	r->user = user;
 	r->buf = buf;
 	r->len = len;
 	r->diags = diags;

@@ -60,18 +60,26 @@ struct iniread {
 	int lineno;             /* physical line being handled, 1-based */
 	struct ini_diags *diags;
 	char prev_key[64];      /* last key seen in this section, for messages */
+	/* Called for every section header line as the reader meets it (inih
+	 * itself only reports sections through their keys, so an empty
+	 * section would be invisible): section is the text between the
+	 * brackets, or NULL for a header that was rejected. */
+	void (*on_section)(void *user, const char *section, int line);
+	void *user;
 };
 
 /*
  * Parse buf[0..len) with inih, calling handler(user, section, key, value)
- * for every pair; the handler can read r->lineno (r is passed back through
- * `r`, which the caller owns). Reader-level problems go to diags. Returns
+ * for every pair and on_section(user, ...) (may be NULL) for every header;
+ * both can read r->lineno (r is caller-owned storage). Reader-level problems go to diags. Returns
  * the number of diagnostics in diags afterwards (0 = clean so far). Never
  * fails otherwise; a handler's 0 return is ignored (handlers add their own
  * diagnostics).
  */
 size_t iniread_parse(struct iniread *r, const char *buf, size_t len,
-		     ini_handler handler, void *user, struct ini_diags *diags);
+		     ini_handler handler,
+		     void (*on_section)(void *user, const char *section, int line),
+		     void *user, struct ini_diags *diags);
 
 /*
  * Read a whole regular file (at most maxlen bytes) into a NUL-terminated

@@ -149,7 +149,7 @@ int profile_load_buffer(struct policy *p, const char *buf, size_t len, const cha
 	c->dg = dg;
 	c->p = p;
 	c->meta = meta;
-	if (iniread_parse(&c->r, buf, len, handler, c, dg)) {
+	if (iniread_parse(&c->r, buf, len, handler, NULL, c, dg)) {
 		if (err)
 			ini_diag_format(dg, 0, err, errlen);
 		errno = EINVAL;

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Scenario files: the model a run is built from, and the parser/checker that
+ * fills it (docs/scenario-format.md is the user's reference).
+ *
+ * The model is plain data that the runner reads directly: middleboxes with
+ * their resolved policy, flows with their probe settings, timed events and
+ * the [scenario] settings. Every duration is kept both as written and scaled
+ * by time_scale (struct sc_duration), so reports can speak in the user's
+ * units while the runner arms timers and sets socket options with the
+ * scaled values. Middlebox policies are stored unscaled; the runner gets the
+ * scaled one from scenario_policy_scaled().
+ *
+ * Parsing never stops at the first problem: every error found goes into a
+ * struct ini_diags as "file:line: message" plus an optional hint, and a file
+ * with any error yields no model.
+ */
+#ifndef IDLEGATE_SCENARIO_H
+#define IDLEGATE_SCENARIO_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/duration.h"
+#include "common/iniread.h"
+#include "simulator/engine/policy.h"
+
+#define SC_NAME_MAX 32          /* names: letters, digits, '.', '_', '-'; < 32 chars */
+#define SC_VALUE_MAX 200        /* a value fits in one inih line */
+#define SC_MAX_MIDDLEBOXES 8
+#define SC_MAX_FLOWS 64
+#define SC_MAX_EVENTS 64
+#define SC_MAX_PATH 4           /* middleboxes on one flow's path */
+#define SC_MAX_OVERRIDES 48     /* knob overrides per middlebox */
+#define SC_MAX_FILE_BYTES (1024 * 1024)
+
+/* Linux's defaults, for keepalive = kernel-default. */
+#define SC_KERNEL_KA_IDLE_MS 7200000u
+#define SC_KERNEL_KA_INTVL_MS 75000u
+#define SC_KERNEL_KA_COUNT 9u
+
+/* A duration as written (ms) and scaled by the scenario's time_scale. */
+struct sc_duration {
+	uint64_t ms;
+	uint64_t scaled_ms;
+};
+
+/* A knob set in a [middlebox] section, applied on top of the profile. */
+struct sc_override {
+	char knob[64];
+	char value[SC_VALUE_MAX];
+	int line;
+};
+
+struct sc_middlebox {
+	char name[SC_NAME_MAX];
+	int line;                       /* of the [middlebox NAME] header */
+	char profile[SC_VALUE_MAX];     /* as written; "" = policy defaults (Linux) */
+	char profile_path[PATH_MAX];    /* the profile file read, "" if none */
+	int profile_line;
+	struct policy policy;           /* profile + overrides, unscaled */
+	struct sc_override overrides[SC_MAX_OVERRIDES];
+	size_t noverrides;
+};
+
+enum sc_proto { SC_TCP, SC_UDP };
+enum sc_family { SC_IPV4, SC_IPV6 };
+enum sc_keepalive {
+	SC_KA_OFF,                      /* SO_KEEPALIVE not set (Linux's default) */
+	SC_KA_KERNEL_DEFAULT,           /* on, with 7200s,75s,9 (scaled like the rest) */
+	SC_KA_SET,                      /* on, with the given idle,intvl,count */
+};
+enum sc_speaker { SC_CLIENT, SC_SERVER };
+enum sc_expect {
+	SC_EXPECT_ALIVE, SC_EXPECT_RESET, SC_EXPECT_TIMEOUT,
+	SC_EXPECT_KEEPALIVE_TIMEOUT, SC_EXPECT_REBOUND, SC_EXPECT_UNREACHABLE,
+};
+
+struct sc_flow {
+	char name[SC_NAME_MAX];
+	int line;                       /* of the [flow NAME] header */
+	enum sc_proto proto;            /* default tcp */
+	enum sc_family family;          /* default ipv4 */
+	enum sc_keepalive keepalive;    /* default off */
+	struct sc_duration ka_idle, ka_intvl; /* set for SC_KA_SET and _KERNEL_DEFAULT */
+	unsigned ka_count;
+	struct sc_duration user_timeout;/* TCP_USER_TIMEOUT; ms == 0: not set */
+	struct sc_duration heartbeat;   /* application heartbeat; ms == 0: none */
+	struct sc_duration idle;        /* required unless command is set */
+	enum sc_speaker speaker;        /* who sends first after the idle period */
+	unsigned cycles;                /* idle + exchange rounds, default 1 */
+	struct sc_duration deadline;    /* wait for an answer after idle; default 30s,
+					 * and scaled_ms is never below 1 s */
+	enum sc_expect expect;          /* required */
+	int expect_line;                /* for "x.ini:14: expected alive, got reset" */
+	int path[SC_MAX_PATH];          /* indexes into scenario.mb, client side first */
+	size_t npath;
+	uint16_t port;                  /* server port; 0 = the runner picks */
+	char command[SC_VALUE_MAX];     /* "" = built-in probe */
+	char server_command[SC_VALUE_MAX];
+};
+
+enum sc_action { SC_ACT_FLUSH, SC_ACT_EXPIRE, SC_ACT_SET, SC_ACT_BLACKHOLE };
+
+struct sc_event {
+	char name[SC_NAME_MAX];
+	int line;
+	struct sc_duration at;          /* from the start of the idle period */
+	enum sc_action action;
+	int flow;                       /* SC_ACT_EXPIRE: index into scenario.flows */
+	char knob[64];                  /* SC_ACT_SET */
+	char value[SC_VALUE_MAX];
+	struct sc_duration duration;    /* SC_ACT_BLACKHOLE */
+	int middlebox;                  /* index into scenario.mb; -1 = every middlebox */
+};
+
+struct scenario {
+	char file[PATH_MAX];
+	char description[SC_VALUE_MAX];
+	struct timescale scale;         /* default 1/1 */
+	char scale_text[32];            /* "1/50" */
+	struct sc_duration timeout;     /* whole run; ms == 0: the runner decides */
+	char ipv4_net[64];              /* "" or CIDR the runner numbers links from */
+	char ipv6_net[64];
+	struct sc_middlebox mb[SC_MAX_MIDDLEBOXES];
+	size_t nmb;
+	struct sc_flow flows[SC_MAX_FLOWS];
+	size_t nflows;
+	struct sc_event events[SC_MAX_EVENTS];
+	size_t nevents;
+};
+
+/*
+ * Parse and check a scenario in memory. name is used in messages and as
+ * scenario.file; basedir (may be NULL = cwd) resolves relative profile paths
+ * ("profile = ./mine.ini"). Bare profile names are found with profile_find().
+ * Returns the model (free with scenario_free()), or NULL with errno EINVAL
+ * and every problem in diags, or NULL with errno ENOMEM.
+ */
+struct scenario *scenario_parse(const char *buf, size_t len, const char *name,
+				const char *basedir, struct ini_diags *diags);
+
+/*
+ * Read and parse a file. On a read error returns NULL with errno set and one
+ * line-0 diagnostic saying why.
+ */
+struct scenario *scenario_load(const char *path, struct ini_diags *diags);
+
+void scenario_free(struct scenario *sc);
+
+/* ms scaled by the scenario's time_scale (rounded to the nearest ms). */
+uint64_t scenario_scale(const struct scenario *sc, uint64_t ms);
+
+/*
+ * The policy middlebox mb should run with: its policy with every timeout,
+ * nat.port_hold and sweep_interval scaled (at least 1 ms). Link delays are
+ * not scaled: they model the network, not idle time.
+ */
+void scenario_policy_scaled(const struct scenario *sc, const struct sc_middlebox *mb,
+			    struct policy *out);
+
+/*
+ * A rough scaled wall-clock length of the run in ms: the longest flow
+ * (cycles * (idle + deadline)) or the latest event end, whichever is later.
+ */
+uint64_t scenario_estimate_ms(const struct scenario *sc);
+
+/* Index of the flow / middlebox called name, or -1. */
+int scenario_flow_index(const struct scenario *sc, const char *name);
+int scenario_mb_index(const struct scenario *sc, const char *name);
+
+/* Names as written in files ("tcp", "keepalive-timeout", "blackhole", ...). */
+const char *sc_proto_name(enum sc_proto p);
+const char *sc_family_name(enum sc_family f);
+const char *sc_speaker_name(enum sc_speaker s);
+const char *sc_expect_name(enum sc_expect e);
+const char *sc_action_name(enum sc_action a);
+
+/* A time scale written as the user would ("1/50", "2", "3/4") into buf. */
+char *sc_scale_format(const struct timescale *ts, char *buf, size_t len);
+
+#endif
