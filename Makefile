@@ -115,7 +115,7 @@ unit: $(UNIT_BINS)
 check: deps
 	$(Q)$(MAKE) all unit
 	$(Q)$(MAKE) SANITIZE=1 unit
-	$(Q)$(MAKE) fuzz FUZZ_SECONDS=$(or $(FUZZ_SECONDS),20)
+	$(Q)$(MAKE) fuzz FUZZ_SECONDS=$(or $(CHECK_FUZZ_SECONDS),15)
 	$(Q)$(MAKE) all
 	$(Q)scripts/run-integration.sh
 
