@@ -9,6 +9,10 @@
  * `end` but not before `caplen` is a short capture (-PKT_ETRUNC). So a parse
  * of a packet captured header-only either fails or sees the same headers as
  * a parse of the whole packet would.
+ *
+ * IPv6 packets with a v4-mapped (::ffff:a.b.c.d) address are malformed here,
+ * as in the kernel (ip6_rcv_core() drops them): a flow key with such an
+ * address would be taken for IPv4.
  */
 #include "simulator/engine/pkt.h"
 
@@ -301,6 +305,8 @@ static int parse_icmp_quote(struct pkt *p, const uint8_t *d, const struct bounds
 			return r;
 		memcpy(t->src.b, d + off + 8, 16);
 		memcpy(t->dst.b, d + off + 24, 16);
+		if (addr_is_v4(&t->src) || addr_is_v4(&t->dst))
+			return -PKT_EHDR;
 		nh = d[off + 6];
 		off += 40;
 		r = ipv6_exthdrs(d, b, &off, &nh, &frag, &fo);
@@ -447,6 +453,8 @@ static int parse_ipv6(struct pkt *p, struct bounds *b)
 	p->t.family = 6;
 	memcpy(p->t.src.b, d + 8, 16);
 	memcpy(p->t.dst.b, d + 24, 16);
+	if (addr_is_v4(&p->t.src) || addr_is_v4(&p->t.dst))
+		return -PKT_EHDR;
 	nh = d[6];
 	r = ipv6_exthdrs(d, b, &off, &nh, &p->is_frag, &p->frag_off);
 	if (r < 0)

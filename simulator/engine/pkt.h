@@ -86,7 +86,8 @@ struct pkt {
  * Parse the IP packet at data[0..caplen) whose full length is wire_len.
  * Fills *p; returns 0 or a negative enum pkt_err. Never reads beyond caplen.
  * Packets of a protocol other than TCP/UDP/ICMP/ICMPv6 return -PKT_EPROTO
- * with addresses and proto filled.
+ * with addresses and proto filled. An IPv6 packet (or quote) with a
+ * v4-mapped address is -PKT_EHDR, so an address's family is unambiguous.
  */
 int pkt_parse(struct pkt *p, const uint8_t *data, size_t caplen, size_t wire_len);
 

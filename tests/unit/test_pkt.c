@@ -325,6 +325,16 @@ START_TEST(t_v6_basic)
 	n = pg_ip6(pk, "2001:db8::1", "2001:db8::2", IPPROTO_UDP, NULL, 0, IPPROTO_UDP, l4b, n);
 	ck_assert_int_eq(parse_copy(&p, pk, n - 1, n - 1), -PKT_ETRUNC);
 	ck_assert_int_eq(parse_copy(&p, pk, 39, n), -PKT_ETRUNC);
+
+	/* A v4-mapped address in an IPv6 header would pass for IPv4. */
+	n = pg_ip6(pk, "::ffff:192.0.2.1", "2001:db8::2", IPPROTO_UDP, NULL, 0, IPPROTO_UDP, l4b, 18);
+	ck_assert_int_eq(parse_copy(&p, pk, n, n), -PKT_EHDR);
+	n = pg_ip6(pk, "2001:db8::2", "::ffff:192.0.2.1", IPPROTO_UDP, NULL, 0, IPPROTO_UDP, l4b, 18);
+	ck_assert_int_eq(parse_copy(&p, pk, n, n), -PKT_EHDR);
+	/* ... but the v4-compatible and other ::/96 forms are just IPv6. */
+	n = pg_ip6(pk, "::192.0.2.1", "::1", IPPROTO_UDP, NULL, 0, IPPROTO_UDP, l4b, 18);
+	ck_assert_int_eq(parse_copy(&p, pk, n, n), 0);
+	ck_assert(!addr_is_v4(&p.t.src));
 }
 END_TEST
 
@@ -721,6 +731,10 @@ START_TEST(t_icmp6_errors)
 	m = pg_udp(qb + 300, 1, 2, 0);
 	pg_ip4(qb, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, NULL, 0, 0, qb + 300, m);
 	n = icmp6_err(1, 4, qb, 28);
+	ck_assert_int_eq(parse_copy(&p, pk, n, n), -PKT_EHDR);
+	/* A quote with a v4-mapped address. */
+	pg_ip6(qb, "2001:db8::2", "::ffff:10.0.0.1", IPPROTO_UDP, NULL, 0, IPPROTO_UDP, qb + 300, m);
+	n = icmp6_err(1, 4, qb, 48);
 	ck_assert_int_eq(parse_copy(&p, pk, n, n), -PKT_EHDR);
 }
 END_TEST
