@@ -294,7 +294,7 @@ static int set_key(struct probe_plan *p, int key, const char *k, const char *v, 
 
 int plan_parse(const char *spec, struct probe_plan *p, char *err, size_t errlen)
 {
-	char *copy, *item, *save = NULL;
+	char *copy, *rest, *item;
 	bool seen[K_MAX] = { false };
 	int rc = -1;
 
@@ -304,7 +304,8 @@ int plan_parse(const char *spec, struct probe_plan *p, char *err, size_t errlen)
 	copy = strdup(spec);
 	if (!copy)
 		return fail(err, errlen, "out of memory");
-	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+	rest = copy;
+	while ((item = strsep(&rest, ",")) != NULL) {
 		char *eq, *k, *v, *e;
 		size_t i;
 
