@@ -72,6 +72,11 @@ START_TEST(t_v4_tcp)
 	ck_assert_int_eq(p.t.dport, 443);
 	ck_assert_uint_eq(p.caplen, 40);
 
+	/* A capture cannot be longer than the packet: caplen is clamped. */
+	ck_assert_int_eq(pkt_parse(&p, pk, n + 6, n), 0);
+	ck_assert_uint_eq(p.caplen, n);
+	ck_assert_ptr_eq(p.data, pk);
+
 	/* Ethernet padding after the IP packet is not payload. */
 	memset(pk + n, 0, 6);
 	ck_assert_int_eq(parse_copy(&p, pk, n + 6, n + 6), 0);
