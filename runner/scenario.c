@@ -131,6 +131,17 @@ static uint64_t gcd64(uint64_t a, uint64_t b)
 	return a;
 }
 
+/* A duration for messages: "75s" when whole seconds (as usually written),
+ * else the compact form ("1.5s", "250ms"). */
+static char *fmt_dur(uint64_t ms, char *buf, size_t len)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
+	else
+		duration_format(ms, buf, len);
+	return buf;
+}
+
 /* "0.75", "1.5", "3" (seconds, from ms) */
 static char *fmt_seconds(uint64_t ms, char *buf, size_t len)
 {
@@ -756,8 +767,9 @@ static void check_path(struct pctx *c, int fi)
 
 	if (!line) {
 		if (sc->nmb > SC_MAX_PATH) {
-			DIAG(c, f->line, NULL, "[flow %s] has no path, and all %zu middleboxes are more "
-			     "than a path can hold (%d); add path = NAME ...", f->name, sc->nmb, SC_MAX_PATH);
+			DIAG(c, f->line, "the default path is every middlebox in file order",
+			     "[flow %s] needs path = ...: all %zu middleboxes are more than a path holds (%d)",
+			     f->name, sc->nmb, SC_MAX_PATH);
 			return;
 		}
 		for (size_t i = 0; i < sc->nmb; i++)
@@ -1035,7 +1047,7 @@ static void check_scaling(struct pctx *c)
 			for (int j = 0; j < 2; j++) {
 				uint64_t s = v[j]->scaled_ms;
 				const char *what = f->keepalive == SC_KA_KERNEL_DEFAULT ? "kernel default " : "";
-				duration_format(v[j]->ms, s1, sizeof(s1));
+				fmt_dur(v[j]->ms, s1, sizeof(s1));
 				if (s % 1000 || s < 1000) {
 					if (scaled)
 						DIAG(c, kline, d ? NULL : "write keepalive times in whole seconds",
@@ -1057,7 +1069,7 @@ static void check_scaling(struct pctx *c)
 		}
 		if (f->proto == SC_TCP && f->user_timeout.ms && !f->command[0] &&
 		    f->user_timeout.scaled_ms < 1000) {
-			duration_format(f->user_timeout.ms, s1, sizeof(s1));
+			fmt_dur(f->user_timeout.ms, s1, sizeof(s1));
 			DIAG(c, c->fk_line[i][FK_TCP_USER_TIMEOUT],
 			     "below 1 s the kernel's retransmission timer (200 ms at least, never scaled) "
 			     "decides more than the timeout does",
