@@ -108,6 +108,28 @@ void engine_process(struct engine *e, uint8_t *data, size_t caplen,
 		    size_t wire_len, unsigned flags, enum dir dir, uint64_t now,
 		    struct decision *d);
 
+/*
+ * A batch of packets for engine_process_batch(): the caller fills the first
+ * five fields; the engine fills d and uses the rest as scratch space.
+ */
+struct engine_pkt {
+	uint8_t *data;
+	size_t caplen, wire_len;
+	unsigned flags;
+	enum dir dir;
+	struct decision d;              /* out */
+	struct pkt p;                   /* private */
+	int rc;                         /* private */
+	const uint32_t *bucket;         /* private */
+};
+
+/*
+ * Process n packets that arrived together (as a NFQUEUE read delivers them),
+ * in order, with the same results as n engine_process() calls. Faster when
+ * the flows are not in the CPU cache: the lookups' memory loads overlap.
+ */
+void engine_process_batch(struct engine *e, struct engine_pkt *v, size_t n, uint64_t now);
+
 /* Fire the timers due at `now`. Returns the ms until the next timer could
  * fire (UINT64_MAX if none), to be used as the caller's poll timeout. */
 uint64_t engine_advance(struct engine *e, uint64_t now);

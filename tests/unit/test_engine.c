@@ -1243,6 +1243,52 @@ START_TEST(flow_is_small)
 }
 END_TEST
 
+/* A batch gives the same decisions and bytes as one call per packet. */
+START_TEST(batch_equals_single)
+{
+	struct engine_ops ops = { NULL, NULL, NULL };
+	struct engine *a, *b;
+	uint8_t pa[40][128], pb[40][128];
+	size_t len[40];
+	struct engine_pkt v[40];
+
+	nat_setup("sequential");
+	set("tcp.established", "1s");
+	a = engine_new(&pol, &ops, T0);
+	b = engine_new(&pol, &ops, T0);
+	ck_assert(a && b);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 40; i++) {
+			/* a mix: several flows, both directions, repeated tuples */
+			bool in = (i % 3) == 2;
+			struct gen g = { in ? S4 : C4, in ? N4 : S4, (uint16_t)(in ? 80 : 40000 + i % 5),
+					 (uint16_t)(in ? 20000 + i % 5 : 80), (i & 1) ? IPPROTO_UDP : IPPROTO_TCP,
+					 i < 5 ? TCPF_SYN : TCPF_ACK, (uint32_t)i, 1, 0, false, (size_t)i, 0 };
+			len[i] = gen_pkt(pa[i], &g);
+			memcpy(pb[i], pa[i], len[i]);
+			v[i] = (struct engine_pkt){ .data = pb[i], .caplen = len[i], .wire_len = len[i], .dir = in ? DIR_IN : DIR_OUT };
+		}
+		uint64_t now = T0 + (uint64_t)round * 1500;
+		for (int i = 0; i < 40; i++) {
+			struct decision d;
+			engine_process(a, pa[i], len[i], len[i], 0, v[i].dir, now, &d);
+			if (i == 0)
+				engine_process_batch(b, v, 40, now);
+			ck_assert_int_eq(d.verdict, v[i].d.verdict);
+			ck_assert_int_eq(d.reason, v[i].d.reason);
+			ck_assert_int_eq(d.rewritten, v[i].d.rewritten);
+			ck_assert_uint_eq(d.flow_id, v[i].d.flow_id);
+		}
+		for (int i = 0; i < 40; i++)
+			ck_assert(memcmp(pa[i], pb[i], len[i]) == 0);
+		engine_advance(a, now + 1000);
+		engine_advance(b, now + 1000);
+	}
+	engine_free(a);
+	engine_free(b);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -1289,6 +1335,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, live_set_flush_expire_blackhole);
 	tcase_add_test(tc, garbage_is_dropped);
 	tcase_add_test(tc, flow_is_small);
+	tcase_add_test(tc, batch_equals_single);
 	suite_add_tcase(s, tc);
 	return s;
 }
