@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Small text helpers shared by the report writers: escaping for XML, JSON
+ * and terminals, durations in words for people, display widths, and files
+ * written whole or not at all. Names, descriptions and evidence come from
+ * scenario files and probe output, so every writer must assume they hold
+ * quotes, markup, control characters and broken UTF-8.
+ */
+#ifndef IDLEGATE_TEXTUTIL_H
+#define IDLEGATE_TEXTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/*
+ * Write s (NULL = "") as XML character data usable both in element content
+ * and inside a double- or single-quoted attribute value: & < > " ' escaped,
+ * tab/newline/CR as character references (so attribute values keep them),
+ * characters XML 1.0 forbids (other C0 controls, U+FFFE/U+FFFF) and bytes
+ * that are not valid UTF-8 replaced by U+FFFD. Errors show in ferror(f).
+ */
+void tu_xml_puts(FILE *f, const char *s);
+
+/*
+ * Write s (NULL = null) as a JSON string with its quotes: " and \ escaped,
+ * control characters as \n \t \r \b \f or \u00XX, U+2028/U+2029 as \u2028
+ * and \u2029, invalid UTF-8 replaced by \ufffd. The result is also a valid
+ * YAML double-quoted scalar (TAP diagnostics use it).
+ */
+void tu_json_puts(FILE *f, const char *s);
+
+/*
+ * Copy s into buf (always NUL-terminated; len > 0) so it is safe to print
+ * on a terminal: control characters (C0, DEL, C1) and invalid UTF-8 become
+ * '?', so no escape sequence can come from the data. Valid UTF-8 is kept
+ * and never cut in the middle of a character. Returns buf.
+ */
+char *tu_term_clean(const char *s, char *buf, size_t len);
+
+/* Columns s takes on a terminal: code points of valid UTF-8 (a byte for
+ * each invalid byte). Wide characters count as one. */
+size_t tu_width(const char *s);
+
+/* Write s then spaces up to width columns (nothing extra if it is wider). */
+void tu_pad(FILE *f, const char *s, size_t width);
+
+/*
+ * A duration for people: "250 ms", "1.5 s", "351 s", "25 min", "2 h 4 min".
+ * Seconds stay seconds below 1000 s, as scenario files write them ("idle =
+ * 900s" reads back as "900 s"). Returns buf.
+ */
+char *tu_human_ms(uint64_t ms, char *buf, size_t len);
+
+/* The last path component of path (a pointer into it). */
+const char *tu_basename(const char *path);
+
+/*
+ * Files written whole or not at all. tu_atomic_open() creates a temporary
+ * file next to path (mode 0666 less the umask) and returns it for writing;
+ * tmp (at least len bytes, PATH_MAX is enough) receives its name.
+ * tu_atomic_commit() flushes, syncs and closes f and renames tmp to path;
+ * if ok is 0 or anything failed (including an earlier write error on f), it
+ * removes tmp instead. Both return 0, or -1 with errno set (an earlier
+ * write error is reported as EIO unless errno says more).
+ */
+FILE *tu_atomic_open(const char *path, char *tmp, size_t len);
+int tu_atomic_commit(FILE *f, const char *tmp, const char *path, int ok);
+
+/* mkdir -p: create dir and missing parents (mode 0777 less umask).
+ * 0, or -1 with errno. An existing directory is fine. */
+int tu_mkdir_p(const char *dir);
+
+#endif
