@@ -110,6 +110,20 @@ static int show(const char *name)
 	return IG_EXIT_OK;
 }
 
+/* s with every '|' escaped, for a Markdown table cell */
+static const char *md(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s && o + 2 < len; s++) {
+		if (*s == '|')
+			buf[o++] = '\\';
+		buf[o++] = *s;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 /* Markdown table; docs/scenario-format.md embeds this output. */
 static int knobs(void)
 {
@@ -120,9 +134,10 @@ static int knobs(void)
 	policy_init(&def);
 	printf("| knob | values | default | meaning |\n|---|---|---|---|\n");
 	for (size_t i = 0; i < n; i++) {
-		char d[128];
+		char d[128], v[400], h[400];
 		policy_get(&def, k[i].name, d, sizeof(d));
-		printf("| `%s` | %s | %s | %s |\n", k[i].name, k[i].values, d, k[i].help);
+		printf("| `%s` | %s | %s | %s |\n", k[i].name, md(k[i].values, v, sizeof(v)), d,
+		       md(k[i].help, h, sizeof(h)));
 	}
 	return IG_EXIT_OK;
 }

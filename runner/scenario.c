@@ -175,6 +175,24 @@ const char *sc_speaker_name(enum sc_speaker s) { return speaker_names[s]; }
 const char *sc_expect_name(enum sc_expect e) { return expect_names[e]; }
 const char *sc_action_name(enum sc_action a) { return action_names[a]; }
 
+const char *const *sc_section_keys(const char *kind, size_t *n)
+{
+	if (!strcmp(kind, "scenario")) {
+		*n = SK_MAX;
+		return scenario_keys;
+	}
+	if (!strcmp(kind, "flow")) {
+		*n = FK_MAX;
+		return flow_keys;
+	}
+	if (!strcmp(kind, "event")) {
+		*n = EK_MAX;
+		return event_keys;
+	}
+	*n = 0;
+	return NULL;
+}
+
 int scenario_flow_index(const struct scenario *sc, const char *name)
 {
 	for (size_t i = 0; i < sc->nflows; i++)

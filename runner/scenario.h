@@ -178,6 +178,12 @@ const char *sc_speaker_name(enum sc_speaker s);
 const char *sc_expect_name(enum sc_expect e);
 const char *sc_action_name(enum sc_action a);
 
+/*
+ * The keys a section takes ("scenario", "flow", "event"; a middlebox takes
+ * "profile" plus every knob of policy_knobs()). NULL for another kind.
+ */
+const char *const *sc_section_keys(const char *kind, size_t *n);
+
 /* A time scale written as the user would ("1/50", "2", "3/4") into buf. */
 char *sc_scale_format(const struct timescale *ts, char *buf, size_t len);
 
