@@ -69,7 +69,7 @@ static void flow_close(struct client *c, struct cflow *f)
 	if (f->fd < 0)
 		return;
 	if (f->p->proto == PLAN_TCP)
-		sockopt_tcpinfo(f->fd, &f->side->ti_end);
+		probe_sockopt_tcpinfo(f->fd, &f->side->ti_end);
 	epoll_ctl(c->ep, EPOLL_CTL_DEL, f->fd, NULL);
 	close(f->fd);
 	f->fd = -1;
@@ -100,13 +100,13 @@ static void flow_end(struct client *c, struct cflow *f, enum probe_outcome o, in
 	if (f->fd >= 0) {
 		int e2;
 		/* an ICMP error carries who sent it */
-		while (sockopt_errqueue(f->fd, &e2, off, sizeof(off), NULL, 0, NULL) == 1)
+		while (probe_sockopt_errqueue(f->fd, &e2, off, sizeof(off), NULL, 0, NULL) == 1)
 			if (!err)
 				err = e2;
 	}
 	if (f->p->proto == PLAN_TCP && f->fd >= 0)
-		sockopt_tcpinfo(f->fd, &f->side->ti_end);
-	side_end(f->side, o, has_at, has_at ? (int64_t)(c->now - f->idle_start) : 0, f->cycle, err,
+		probe_sockopt_tcpinfo(f->fd, &f->side->ti_end);
+	probe_side_end(f->side, o, has_at, has_at ? (int64_t)(c->now - f->idle_start) : 0, f->cycle, err,
 		 "%s%s%s%s%s", what, err ? ": " : "", err ? strerror(err) : "",
 		 off[0] ? " from " : "", off);
 	flow_done(c, f);
@@ -116,7 +116,7 @@ static void flow_end(struct client *c, struct cflow *f, enum probe_outcome o, in
  * flow could not be set up. */
 static void flow_errno(struct client *c, struct cflow *f, int err, const char *what)
 {
-	enum probe_outcome o = result_classify_errno(err, kernel_timer(f));
+	enum probe_outcome o = probe_result_classify_errno(err, kernel_timer(f));
 
 	if (f->cycle == 0)
 		o = OUT_ERROR;
@@ -126,7 +126,7 @@ static void flow_errno(struct client *c, struct cflow *f, int err, const char *w
 static int flow_send(struct client *c, struct cflow *f, const struct proto_msg *m)
 {
 	char buf[PROTO_LINE_MAX];
-	int n = proto_format(m, buf, sizeof(buf));
+	int n = probe_proto_format(m, buf, sizeof(buf));
 	ssize_t w;
 
 	if (n < 0)
@@ -165,11 +165,11 @@ static void flow_cycle_done(struct client *c, struct cflow *f)
 		flow_send(c, f, &bye);
 	}
 	if (f->rebound)
-		side_end(f->side, OUT_REBOUND, true, (int64_t)(c->now - f->idle_start), f->cycle, 0,
+		probe_side_end(f->side, OUT_REBOUND, true, (int64_t)(c->now - f->idle_start), f->cycle, 0,
 			 "the server saw us as %s after the idle period (was %s)",
 			 f->side->rebound_to, f->side->seen_as);
 	else
-		side_end(f->side, OUT_ALIVE, true, (int64_t)(c->now - f->idle_start), f->cycle, 0,
+		probe_side_end(f->side, OUT_ALIVE, true, (int64_t)(c->now - f->idle_start), f->cycle, 0,
 			 "%u exchange(s) after idle periods", f->side->cycles_done);
 	flow_done(c, f);
 }
@@ -180,17 +180,17 @@ static void note_addrs(struct cflow *f)
 	socklen_t l = sizeof(a);
 
 	if (getsockname(f->fd, (struct sockaddr *)&a, &l) == 0)
-		proto_addr_format((struct sockaddr *)&a, f->side->local, sizeof(f->side->local));
+		probe_proto_addr_format((struct sockaddr *)&a, f->side->local, sizeof(f->side->local));
 	l = sizeof(a);
 	if (getpeername(f->fd, (struct sockaddr *)&a, &l) == 0)
-		proto_addr_format((struct sockaddr *)&a, f->side->peer, sizeof(f->side->peer));
+		probe_proto_addr_format((struct sockaddr *)&a, f->side->peer, sizeof(f->side->peer));
 }
 
 static void send_hello(struct client *c, struct cflow *f)
 {
 	struct proto_msg m = { .type = PM_HELLO, .id = f->r->id };
 
-	proto_hello_from_plan(&m.hello, f->p);
+	probe_proto_hello_from_plan(&m.hello, f->p);
 	if (flow_send(c, f, &m) < 0) {
 		flow_errno(c, f, errno, "sending HELLO");
 		return;
@@ -213,7 +213,7 @@ static int flow_open(struct client *c, struct cflow *f)
 		return -1;
 	}
 	if (f->p->proto == PLAN_TCP) {
-		if (sockopt_keepalive_apply(f->fd, &f->p->ka, &f->side->ka) < 0) {
+		if (probe_sockopt_keepalive_apply(f->fd, &f->p->ka, &f->side->ka) < 0) {
 			int e = errno;
 			if (e == EPROTO)
 				flow_end(c, f, OUT_ERROR, e,
@@ -222,15 +222,15 @@ static int flow_open(struct client *c, struct cflow *f)
 				flow_end(c, f, OUT_ERROR, e, "setting keepalive");
 			return -1;
 		}
-		if (sockopt_user_timeout_apply(f->fd, f->p->user_timeout_s * 1000,
+		if (probe_sockopt_user_timeout_apply(f->fd, f->p->user_timeout_s * 1000,
 					       &f->side->user_timeout_ms) < 0) {
 			flow_end(c, f, OUT_ERROR, errno, "TCP_USER_TIMEOUT did not take effect");
 			return -1;
 		}
 		log_debug("flow %s: keepalive %s, user timeout %u ms", f->p->name,
-			  plan_ka_format(&f->side->ka, ka, sizeof(ka)), f->side->user_timeout_ms);
+			  probe_plan_ka_format(&f->side->ka, ka, sizeof(ka)), f->side->user_timeout_ms);
 	}
-	if (sockopt_recverr(f->fd, fam) < 0) {
+	if (probe_sockopt_recverr(f->fd, fam) < 0) {
 		flow_end(c, f, OUT_ERROR, errno, "IP_RECVERR");
 		return -1;
 	}
@@ -304,7 +304,7 @@ static void flow_timer(struct client *c, struct cflow *f)
 		break;
 	case CF_IDLE:
 		if (f->p->proto == PLAN_TCP)
-			sockopt_tcpinfo(f->fd, &f->side->ti_idle_end);
+			probe_sockopt_tcpinfo(f->fd, &f->side->ti_idle_end);
 		f->t_hb = 0;
 		if (f->p->speaker == PLAN_SPEAKER_SERVER) {
 			f->state = CF_AWAIT_PING;
@@ -373,7 +373,7 @@ static void flow_message(struct client *c, struct cflow *f, const struct proto_m
 			struct proto_msg r = { .type = PM_PONG, .id = f->r->id, .seq = m->seq };
 
 			if (f->state == CF_IDLE && f->p->proto == PLAN_TCP)
-				sockopt_tcpinfo(f->fd, &f->side->ti_idle_end);
+				probe_sockopt_tcpinfo(f->fd, &f->side->ti_idle_end);
 			snprintf(r.addr, sizeof(r.addr), "%s", f->side->peer);
 			if (flow_send(c, f, &r) < 0) {
 				flow_errno(c, f, errno, "answering the server");
@@ -393,7 +393,7 @@ static void flow_message(struct client *c, struct cflow *f, const struct proto_m
 	}
 	if (f->p->proto == PLAN_TCP) {
 		char what[64];
-		snprintf(what, sizeof(what), "protocol error: unexpected %s", proto_type_name(m->type));
+		snprintf(what, sizeof(what), "protocol error: unexpected %s", probe_proto_type_name(m->type));
 		flow_end(c, f, OUT_ERROR, 0, what);
 	}
 }
@@ -430,7 +430,7 @@ static void flow_readable(struct client *c, struct cflow *f, uint32_t events)
 				flow_errno(c, f, errno, "receiving");
 				return;
 			}
-			if ((size_t)n > PROTO_LINE_MAX || proto_parse(buf, (size_t)n, &m) < 0 ||
+			if ((size_t)n > PROTO_LINE_MAX || probe_proto_parse(buf, (size_t)n, &m) < 0 ||
 			    m.id != f->r->id) {
 				log_debug("flow %s: ignored a malformed or foreign datagram", f->p->name);
 				continue;
@@ -464,7 +464,7 @@ static void flow_readable(struct client *c, struct cflow *f, uint32_t events)
 			size_t l = (size_t)(nl - f->in) + 1;
 			struct proto_msg m;
 
-			if (proto_parse(f->in, l, &m) < 0) {
+			if (probe_proto_parse(f->in, l, &m) < 0) {
 				flow_end(c, f, OUT_ERROR, 0, "protocol error: malformed message");
 				return;
 			}
@@ -558,7 +558,7 @@ static void query_server(struct client *c, int srv, uint64_t deadline)
 
 		if (f->srv_index != srv || !f->welcomed)
 			continue;
-		n = proto_format(&q, line, sizeof(line));
+		n = probe_proto_format(&q, line, sizeof(line));
 		/* small lines; the socket buffer takes thousands of them */
 		for (int off = 0; off < n;) {
 			ssize_t w = send(fd, line + off, (size_t)(n - off), MSG_NOSIGNAL);
@@ -600,7 +600,7 @@ static void query_server(struct client *c, int srv, uint64_t deadline)
 			struct proto_msg m;
 			struct cflow *f;
 
-			if (proto_parse(buf, l, &m) == 0 && (f = find_by_id(c, m.id)) &&
+			if (probe_proto_parse(buf, l, &m) == 0 && (f = find_by_id(c, m.id)) &&
 			    !f->r->server.known && !f->r->server.error[0]) {
 				if (m.type == PM_RESULT) {
 					struct probe_remote *rm = &f->r->server;
@@ -633,7 +633,7 @@ out:
 
 /* ---- the loop ---- */
 
-int client_run(const struct client_config *cfg, const struct probe_plan *plans, size_t n,
+int probe_client_run(const struct client_config *cfg, const struct probe_plan *plans, size_t n,
 	       struct probe_flow_result *results, bool *interrupted)
 {
 	struct client cl = { .cfg = cfg, .ep = -1, .sfd = -1, .n = n };
@@ -761,7 +761,7 @@ int client_run(const struct client_config *cfg, const struct probe_plan *plans, 
 			query_server(c, s, mtime_ms() + qt);
 	}
 	for (size_t i = 0; i < n; i++)
-		result_combine(&results[i]);
+		probe_result_combine(&results[i]);
 	rc = 0;
 out:
 	e = errno;

@@ -30,11 +30,11 @@ struct client_config {
 /*
  * Run plans[0..n-1]; results[i] is filled for plans[i] (outcome combined
  * with the server's side when it could be asked; release each with
- * result_clear()). SIGINT/SIGTERM (taken by signalfd) stop the run: the
+ * probe_result_clear()). SIGINT/SIGTERM (taken by signalfd) stop the run: the
  * flows still running end as "interrupted" and *interrupted is set.
  * Returns 0, or -1 with errno when the loop itself could not be set up.
  */
-int client_run(const struct client_config *cfg, const struct probe_plan *plans, size_t n,
+int probe_client_run(const struct client_config *cfg, const struct probe_plan *plans, size_t n,
 	       struct probe_flow_result *results, bool *interrupted);
 
 #endif

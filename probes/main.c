@@ -144,7 +144,7 @@ static int cmd_server(int argc, char **argv)
 	FILE *rf = stdout;
 	int c, rc;
 
-	server_config_init(&cfg);
+	probe_server_config_init(&cfg);
 	while ((c = getopt_long(argc, argv, "l:r:vqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
@@ -188,7 +188,7 @@ static int cmd_server(int argc, char **argv)
 	if (optind != argc)
 		return usage_error("server", "unexpected argument '%s'", argv[optind]);
 	log_init("idlegate-probe", verbose);
-	if (proto_addr_parse(listen_s, &cfg.listen, &cfg.listen_len) < 0)
+	if (probe_proto_addr_parse(listen_s, &cfg.listen, &cfg.listen_len) < 0)
 		return usage_error("server", "--listen: '%s' should be ADDR:PORT, [ADDR6]:PORT or :PORT",
 				   listen_s);
 	if (results && strcmp(results, "-")) {
@@ -199,7 +199,7 @@ static int cmd_server(int argc, char **argv)
 		}
 	}
 	cfg.results = rf;
-	rc = server_run(&cfg);
+	rc = probe_server_run(&cfg);
 	if (rc < 0)
 		log_warn("server on %s", listen_s);
 	if (rf != stdout)
@@ -251,7 +251,7 @@ static int cmd_client(int argc, char **argv)
 				usage_error("client", "--server: at most two (one per family)");
 				goto out;
 			}
-			if (proto_addr_parse(optarg, &cfg.server[cfg.nserver],
+			if (probe_proto_addr_parse(optarg, &cfg.server[cfg.nserver],
 					     &cfg.server_len[cfg.nserver]) < 0 || optarg[0] == ':') {
 				usage_error("client", "--server: '%s' should be ADDR:PORT or [ADDR6]:PORT",
 					    optarg);
@@ -260,7 +260,7 @@ static int cmd_client(int argc, char **argv)
 			cfg.nserver++;
 			break;
 		case 'f':
-			if (plan_parse(optarg, &p, err, sizeof(err)) < 0) {
+			if (probe_plan_parse(optarg, &p, err, sizeof(err)) < 0) {
 				usage_error("client", "--flow %s: %s", optarg, err);
 				goto out;
 			}
@@ -278,7 +278,7 @@ static int cmd_client(int argc, char **argv)
 				usage_error("client", "--flows-file %s: %s", optarg, strerror(errno));
 				goto out;
 			}
-			if (plan_parse_stream(f, &fp, &fn, err, sizeof(err)) < 0) {
+			if (probe_plan_parse_stream(f, &fp, &fn, err, sizeof(err)) < 0) {
 				usage_error("client", "%s: %s", optarg, err);
 				if (f != stdin)
 					fclose(f);
@@ -362,7 +362,7 @@ static int cmd_client(int argc, char **argv)
 		rc = EXIT_ENV;
 		goto out;
 	}
-	if (client_run(&cfg, plans, n, results, &interrupted) < 0) {
+	if (probe_client_run(&cfg, plans, n, results, &interrupted) < 0) {
 		log_warn("client");
 		rc = EXIT_ENV;
 		goto out;
@@ -374,7 +374,7 @@ static int cmd_client(int argc, char **argv)
 		if (!results[i].met)
 			rc = EXIT_UNMET;
 		if (jf) {
-			if (result_flow_json(&results[i], line, sizeof(line)) < 0)
+			if (probe_result_flow_json(&results[i], line, sizeof(line)) < 0)
 				log_warnx("flow %s: result too long for a JSON line", results[i].plan.name);
 			else
 				fputs(line, jf);
@@ -383,13 +383,13 @@ static int cmd_client(int argc, char **argv)
 	if (jf)
 		fflush(jf);
 	if (table)
-		result_table(tf, results, n);
+		probe_result_table(tf, results, n);
 	if (interrupted)
 		rc = EXIT_UNMET;
 out:
 	if (results)
 		for (size_t i = 0; i < n; i++)
-			result_clear(&results[i]);
+			probe_result_clear(&results[i]);
 	free(results);
 	free(plans);
 	if (jf && jf != stdout && fclose(jf) != 0) {

@@ -42,7 +42,7 @@ int probe_outcome_parse(const char *s, enum probe_outcome *o)
 	return -1;
 }
 
-void plan_init(struct probe_plan *p)
+void probe_plan_init(struct probe_plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->proto = PLAN_TCP;
@@ -50,7 +50,7 @@ void plan_init(struct probe_plan *p)
 	p->deadline_ms = PLAN_DEFAULT_DEADLINE_MS;
 }
 
-bool plan_name_valid(const char *name)
+bool probe_plan_name_valid(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -64,7 +64,7 @@ bool plan_name_valid(const char *name)
 	return true;
 }
 
-char *plan_ka_format(const struct plan_keepalive *ka, char *buf, size_t len)
+char *probe_plan_ka_format(const struct plan_keepalive *ka, char *buf, size_t len)
 {
 	switch (ka->mode) {
 	case PLAN_KA_OFF:
@@ -201,7 +201,7 @@ static int set_key(struct probe_plan *p, int key, const char *k, const char *v, 
 {
 	switch (key) {
 	case K_NAME:
-		if (!plan_name_valid(v))
+		if (!probe_plan_name_valid(v))
 			return fail(err, errlen,
 				    "name: '%s' should be 1..%d characters of A-Z a-z 0-9 . _ -", v,
 				    PLAN_NAME_MAX);
@@ -292,13 +292,13 @@ static int set_key(struct probe_plan *p, int key, const char *k, const char *v, 
 	return fail(err, errlen, "%s: internal error", k);
 }
 
-int plan_parse(const char *spec, struct probe_plan *p, char *err, size_t errlen)
+int probe_plan_parse(const char *spec, struct probe_plan *p, char *err, size_t errlen)
 {
 	char *copy, *rest, *item;
 	bool seen[K_MAX] = { false };
 	int rc = -1;
 
-	plan_init(p);
+	probe_plan_init(p);
 	if (err && errlen)
 		err[0] = '\0';
 	copy = strdup(spec);
@@ -373,7 +373,7 @@ out:
 	return rc;
 }
 
-int plan_parse_stream(FILE *f, struct probe_plan **plans, size_t *n, char *err, size_t errlen)
+int probe_plan_parse_stream(FILE *f, struct probe_plan **plans, size_t *n, char *err, size_t errlen)
 {
 	char *line = NULL;
 	size_t cap = 0, count = 0, alloc = 0;
@@ -409,7 +409,7 @@ int plan_parse_stream(FILE *f, struct probe_plan **plans, size_t *n, char *err, 
 			v = nv;
 			alloc = na;
 		}
-		if (plan_parse(s, &v[count], sub, sizeof(sub)) < 0) {
+		if (probe_plan_parse(s, &v[count], sub, sizeof(sub)) < 0) {
 			fail(err, errlen, "line %u: %s", lineno, sub);
 			goto fail;
 		}

@@ -73,7 +73,7 @@ struct probe_plan {
 };
 
 /* Defaults: tcp, keepalive off, idle 0, speaker client, 1 cycle, deadline 5 s. */
-void plan_init(struct probe_plan *p);
+void probe_plan_init(struct probe_plan *p);
 
 /*
  * Parse one flow spec "name=ka,proto=tcp,keepalive=1s/1s/3,idle=3s,...".
@@ -83,7 +83,7 @@ void plan_init(struct probe_plan *p);
  * options and options that do not fit the protocol are refused.
  * On error returns -1 with errno EINVAL and a one-line message in err.
  */
-int plan_parse(const char *spec, struct probe_plan *p, char *err, size_t errlen);
+int probe_plan_parse(const char *spec, struct probe_plan *p, char *err, size_t errlen);
 
 /*
  * Parse a flows file: one spec per line, '#' starts a comment, blank lines
@@ -91,12 +91,12 @@ int plan_parse(const char *spec, struct probe_plan *p, char *err, size_t errlen)
  * Errors say "line N: ...". Returns 0, or -1 with errno (EINVAL, ENOMEM, or
  * EIO for a read error).
  */
-int plan_parse_stream(FILE *f, struct probe_plan **plans, size_t *n, char *err, size_t errlen);
+int probe_plan_parse_stream(FILE *f, struct probe_plan **plans, size_t *n, char *err, size_t errlen);
 
 /* Keepalive as text: "off", "kernel-default", "1s/1s/3". Returns buf. */
-char *plan_ka_format(const struct plan_keepalive *ka, char *buf, size_t len);
+char *probe_plan_ka_format(const struct plan_keepalive *ka, char *buf, size_t len);
 
 /* Check a flow name: 1..PLAN_NAME_MAX of [A-Za-z0-9._-]. */
-bool plan_name_valid(const char *name);
+bool probe_plan_name_valid(const char *name);
 
 #endif

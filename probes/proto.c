@@ -22,7 +22,7 @@ static const char *const type_names[PM_MAX] = {
 #define MAX_DEADLINE_MS (86400000ull)
 #define MAX_AT_MS (366ll * 86400000ll)
 
-const char *proto_type_name(enum proto_type t)
+const char *probe_proto_type_name(enum proto_type t)
 {
 	return (unsigned)t < PM_MAX ? type_names[t] : "?";
 }
@@ -147,7 +147,7 @@ static bool check_addr(const char *s)
 	struct sockaddr_storage ss;
 	socklen_t len;
 
-	return *s != ':' && proto_addr_parse(s, &ss, &len) == 0;
+	return *s != ':' && probe_proto_addr_parse(s, &ss, &len) == 0;
 }
 
 static bool parse_reason(const char *s, char *out)
@@ -163,7 +163,7 @@ static bool parse_reason(const char *s, char *out)
 	return true;
 }
 
-int proto_parse(const char *buf, size_t len, struct proto_msg *m)
+int probe_proto_parse(const char *buf, size_t len, struct proto_msg *m)
 {
 	struct cur c;
 	char f[PROTO_ADDR_MAX + 8];
@@ -206,7 +206,7 @@ int proto_parse(const char *buf, size_t len, struct proto_msg *m)
 	case PM_HELLO: {
 		struct proto_hello *h = &m->hello;
 
-		if (!field(&c, f, sizeof(f)) || !plan_name_valid(f))
+		if (!field(&c, f, sizeof(f)) || !probe_plan_name_valid(f))
 			goto inval;
 		strcpy(h->name, f);
 		if (!field(&c, f, sizeof(f)))
@@ -329,7 +329,7 @@ static bool addr_ok(const char *s)
 	return strlen(s) < PROTO_ADDR_MAX && check_addr(s);
 }
 
-int proto_format(const struct proto_msg *m, char *buf, size_t len)
+int probe_proto_format(const struct proto_msg *m, char *buf, size_t len)
 {
 	char id[20], ska[48];
 	int n;
@@ -344,7 +344,7 @@ int proto_format(const struct proto_msg *m, char *buf, size_t len)
 		const struct proto_hello *h = &m->hello;
 		static const char *const ends[] = { "none", "close", "reset" };
 
-		if (!plan_name_valid(h->name) || h->cycles < 1 || (unsigned)h->server_end > 2)
+		if (!probe_plan_name_valid(h->name) || h->cycles < 1 || (unsigned)h->server_end > 2)
 			goto inval;
 		if (h->server_ka.mode == PLAN_KA_SET)
 			snprintf(ska, sizeof(ska), "%u/%u/%u", h->server_ka.idle_s,
@@ -414,7 +414,7 @@ inval:
 	return -1;
 }
 
-void proto_hello_from_plan(struct proto_hello *h, const struct probe_plan *p)
+void probe_proto_hello_from_plan(struct proto_hello *h, const struct probe_plan *p)
 {
 	memset(h, 0, sizeof(*h));
 	strcpy(h->name, p->name);
@@ -428,7 +428,7 @@ void proto_hello_from_plan(struct proto_hello *h, const struct probe_plan *p)
 	h->server_end = p->server_end;
 }
 
-int proto_addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen)
+int probe_proto_addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen)
 {
 	char host[INET6_ADDRSTRLEN + 1];
 	const char *colon, *hs, *he;
@@ -490,7 +490,7 @@ inval:
 	return -1;
 }
 
-char *proto_addr_format(const struct sockaddr *sa, char *buf, size_t len)
+char *probe_proto_addr_format(const struct sockaddr *sa, char *buf, size_t len)
 {
 	char host[INET6_ADDRSTRLEN];
 

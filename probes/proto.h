@@ -68,31 +68,31 @@ struct proto_msg {
 };
 
 /* Name of a message type ("HELLO"). */
-const char *proto_type_name(enum proto_type t);
+const char *probe_proto_type_name(enum proto_type t);
 
 /*
  * Parse one message of len bytes (a single trailing '\n' is allowed; no NUL,
  * no other control characters). For RESULT, m->json points into buf.
  * Returns 0, or -1 with errno EPROTONOSUPPORT (not "IGP1 ") or EINVAL.
  */
-int proto_parse(const char *buf, size_t len, struct proto_msg *m);
+int probe_proto_parse(const char *buf, size_t len, struct proto_msg *m);
 
 /*
  * Format m into buf, with the trailing '\n' and a NUL after it. Returns the
  * length without the NUL, or -1 with errno ENOSPC (buf too small) or EINVAL
  * (a field that the parser would refuse).
  */
-int proto_format(const struct proto_msg *m, char *buf, size_t len);
+int probe_proto_format(const struct proto_msg *m, char *buf, size_t len);
 
 /* Fill the hello part of a message from a plan. */
-void proto_hello_from_plan(struct proto_hello *h, const struct probe_plan *p);
+void probe_proto_hello_from_plan(struct proto_hello *h, const struct probe_plan *p);
 
 /*
  * Addresses as text: "192.0.2.1:5201", "[2001:db8::1]:5201". parse also takes
  * ":PORT" (any address, IPv6 dual-stack) and fills *sslen. Returns 0, or -1
  * with errno EINVAL. format returns buf ("?" for an unknown family).
  */
-int proto_addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen);
-char *proto_addr_format(const struct sockaddr *sa, char *buf, size_t len);
+int probe_proto_addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen);
+char *probe_proto_addr_format(const struct sockaddr *sa, char *buf, size_t len);
 
 #endif

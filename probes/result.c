@@ -10,7 +10,7 @@
 
 #include "common/duration.h"
 
-bool side_end(struct probe_side *s, enum probe_outcome o, bool has_at, int64_t at_ms,
+bool probe_side_end(struct probe_side *s, enum probe_outcome o, bool has_at, int64_t at_ms,
 	      uint32_t cycle, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -28,7 +28,7 @@ bool side_end(struct probe_side *s, enum probe_outcome o, bool has_at, int64_t a
 	return true;
 }
 
-enum probe_outcome result_classify_errno(int err, bool kernel_timer)
+enum probe_outcome probe_result_classify_errno(int err, bool kernel_timer)
 {
 	switch (err) {
 	case ECONNRESET:
@@ -66,7 +66,7 @@ static bool earlier(uint32_t ca, bool ha, int64_t ta, uint32_t cb, bool hb, int6
 	return ha && !hb ? false : !ha && hb;
 }
 
-void result_combine(struct probe_flow_result *r)
+void probe_result_combine(struct probe_flow_result *r)
 {
 	const struct probe_side *c = &r->client;
 	const struct probe_remote *s = &r->server;
@@ -103,7 +103,7 @@ void result_combine(struct probe_flow_result *r)
 			 r->outcome != OUT_NONE;
 }
 
-void result_clear(struct probe_flow_result *r)
+void probe_result_clear(struct probe_flow_result *r)
 {
 	if (!r)
 		return;
@@ -146,7 +146,7 @@ static void jb_str(struct jb *j, const char *s)
 		jb_printf(j, "null");
 		return;
 	}
-	n = result_json_string(s, j->buf + j->off, j->len - j->off);
+	n = probe_result_json_string(s, j->buf + j->off, j->len - j->off);
 	if (n < 0)
 		j->over = true;
 	else
@@ -171,7 +171,7 @@ static int jb_done(struct jb *j)
 	return (int)j->off;
 }
 
-int result_json_string(const char *s, char *buf, size_t len)
+int probe_result_json_string(const char *s, char *buf, size_t len)
 {
 	size_t o = 0;
 
@@ -217,7 +217,7 @@ static void jb_tcpinfo(struct jb *j, const char *key, const struct probe_tcpinfo
 		  "{\"state\":\"%s\",\"probes\":%u,\"retransmits\":%u,\"backoff\":%u,"
 		  "\"total_retrans\":%u,\"unacked\":%u,\"rtt_us\":%u,\"rto_us\":%u,"
 		  "\"last_data_sent_ms\":%u,\"last_data_recv_ms\":%u,\"last_ack_recv_ms\":%u}",
-		  sockopt_tcp_state_name(t->state), t->probes, t->retransmits, t->backoff,
+		  probe_sockopt_tcp_state_name(t->state), t->probes, t->retransmits, t->backoff,
 		  t->total_retrans, t->unacked, t->rtt_us, t->rto_us, t->last_data_sent_ms,
 		  t->last_data_recv_ms, t->last_ack_recv_ms);
 }
@@ -230,7 +230,7 @@ static void jb_at(struct jb *j, bool has, int64_t at)
 		jb_printf(j, "null");
 }
 
-int result_side_json(const struct probe_side *s, const char *role, const char *extra,
+int probe_result_side_json(const struct probe_side *s, const char *role, const char *extra,
 		     char *buf, size_t len)
 {
 	struct jb j = { buf, len, 0, false };
@@ -250,7 +250,7 @@ int result_side_json(const struct probe_side *s, const char *role, const char *e
 	jb_printf(&j, "\"heartbeats\":%u", s->heartbeats);
 	if (s->tcp) {
 		jb_printf(&j, ",");
-		jb_kstr(&j, "keepalive", plan_ka_format(&s->ka, ka, sizeof(ka)), true);
+		jb_kstr(&j, "keepalive", probe_plan_ka_format(&s->ka, ka, sizeof(ka)), true);
 		jb_printf(&j, "\"user_timeout_ms\":%u,", s->user_timeout_ms);
 		jb_tcpinfo(&j, "tcp_info_idle_end", &s->ti_idle_end);
 		jb_printf(&j, ",");
@@ -260,7 +260,7 @@ int result_side_json(const struct probe_side *s, const char *role, const char *e
 	return jb_done(&j);
 }
 
-int result_flow_json(const struct probe_flow_result *r, char *buf, size_t len)
+int probe_result_flow_json(const struct probe_flow_result *r, char *buf, size_t len)
 {
 	struct jb j = { buf, len, 0, false };
 	const struct probe_plan *p = &r->plan;
@@ -280,11 +280,11 @@ int result_flow_json(const struct probe_flow_result *r, char *buf, size_t len)
 		  "\"plan\":{\"family\":%d,\"keepalive\":\"%s\",\"server_keepalive\":\"%s\","
 		  "\"user_timeout_ms\":%" PRIu64 ",\"heartbeat_ms\":%" PRIu64 ",\"idle_ms\":%" PRIu64
 		  ",\"speaker\":\"%s\",\"cycles\":%u,\"deadline_ms\":%" PRIu64 "},",
-		  p->family, plan_ka_format(&p->ka, ka, sizeof(ka)),
-		  plan_ka_format(&p->server_ka, ska, sizeof(ska)), (uint64_t)p->user_timeout_s * 1000,
+		  p->family, probe_plan_ka_format(&p->ka, ka, sizeof(ka)),
+		  probe_plan_ka_format(&p->server_ka, ska, sizeof(ska)), (uint64_t)p->user_timeout_s * 1000,
 		  p->heartbeat_ms, p->idle_ms,
 		  p->speaker == PLAN_SPEAKER_SERVER ? "server" : "client", p->cycles, p->deadline_ms);
-	if (result_side_json(&r->client, "client", NULL, side, sizeof(side)) < 0) {
+	if (probe_result_side_json(&r->client, "client", NULL, side, sizeof(side)) < 0) {
 		errno = ENOSPC;
 		return -1;
 	}
@@ -295,7 +295,7 @@ int result_flow_json(const struct probe_flow_result *r, char *buf, size_t len)
 	return jb_done(&j);
 }
 
-void result_table(FILE *f, const struct probe_flow_result *r, size_t n)
+void probe_result_table(FILE *f, const struct probe_flow_result *r, size_t n)
 {
 	fprintf(f, "%-16s %-5s %-18s %-18s %-4s %-7s %10s %-6s  %s\n", "FLOW", "PROTO", "OUTCOME",
 		"EXPECT", "MET", "SEEN-BY", "AT", "CYCLE", "DETAIL");

@@ -40,7 +40,7 @@ struct probe_side {
 /* Record how a side ended, unless it already has an outcome. at_ms is
  * relative to the idle start (has_at false when before the first idle).
  * Returns true if this call set it. */
-bool side_end(struct probe_side *s, enum probe_outcome o, bool has_at, int64_t at_ms,
+bool probe_side_end(struct probe_side *s, enum probe_outcome o, bool has_at, int64_t at_ms,
 	      uint32_t cycle, int err, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
 /*
@@ -50,7 +50,7 @@ bool side_end(struct probe_side *s, enum probe_outcome o, bool has_at, int64_t a
  * ENETUNREACH, ECONNREFUSED and other ICMP-borne errors -> unreachable,
  * anything else -> error.
  */
-enum probe_outcome result_classify_errno(int err, bool kernel_timer);
+enum probe_outcome probe_result_classify_errno(int err, bool kernel_timer);
 
 /* The server's view as it came back over a QUERY. */
 struct probe_remote {
@@ -69,7 +69,7 @@ struct probe_flow_result {
 	uint64_t id;
 	struct probe_side client;
 	struct probe_remote server;
-	/* set by result_combine() */
+	/* set by probe_result_combine() */
 	enum probe_outcome outcome;
 	const char *noticed_by;          /* "client", "server" or NULL */
 	bool has_at;
@@ -83,10 +83,10 @@ struct probe_flow_result {
  * sides that have one wins; otherwise a rebinding seen by either side makes
  * the flow "rebound"; otherwise the client's outcome. Sets met.
  */
-void result_combine(struct probe_flow_result *r);
+void probe_result_combine(struct probe_flow_result *r);
 
 /* Free what a result owns (the server JSON); the struct itself is the caller's. */
-void result_clear(struct probe_flow_result *r);
+void probe_result_clear(struct probe_flow_result *r);
 
 /*
  * JSON of one side as an object (no newline). role is "client" or
@@ -94,16 +94,16 @@ void result_clear(struct probe_flow_result *r);
  * (e.g. "\"flow\":\"x\","), which must end with a comma.
  * Returns the length, or -1 with errno ENOSPC.
  */
-int result_side_json(const struct probe_side *s, const char *role, const char *extra,
+int probe_result_side_json(const struct probe_side *s, const char *role, const char *extra,
 		     char *buf, size_t len);
 
 /* The client's JSON line for a flow, with '\n'. Returns length or -1 ENOSPC. */
-int result_flow_json(const struct probe_flow_result *r, char *buf, size_t len);
+int probe_result_flow_json(const struct probe_flow_result *r, char *buf, size_t len);
 
 /* A table of results for a person, with a header line. */
-void result_table(FILE *f, const struct probe_flow_result *r, size_t n);
+void probe_result_table(FILE *f, const struct probe_flow_result *r, size_t n);
 
 /* Escape s as a JSON string (with quotes) into buf. Returns length or -1 ENOSPC. */
-int result_json_string(const char *s, char *buf, size_t len);
+int probe_result_json_string(const char *s, char *buf, size_t len);
 
 #endif

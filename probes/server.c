@@ -57,6 +57,7 @@ struct sconn {
 	size_t npending;
 	char peer[PROTO_ADDR_MAX], local[PROTO_ADDR_MAX];
 	bool dead;
+	bool closing; /* refused: the rest of its input is ignored */
 	struct sconn *next;
 };
 
@@ -89,7 +90,7 @@ struct server {
 	char local[PROTO_ADDR_MAX];
 };
 
-void server_config_init(struct server_config *c)
+void probe_server_config_init(struct server_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->hello_timeout_ms = 10000;
@@ -182,7 +183,7 @@ static int conn_send(struct server *s, struct sconn *c, const char *buf, size_t 
 static int flow_send(struct server *s, struct sflow *f, const struct proto_msg *m)
 {
 	char buf[PROTO_LINE_MAX];
-	int n = proto_format(m, buf, sizeof(buf));
+	int n = probe_proto_format(m, buf, sizeof(buf));
 
 	if (n < 0)
 		return -1;
@@ -206,9 +207,19 @@ static void send_error(struct server *s, struct sconn *c, uint64_t id, const cha
 	int n;
 
 	snprintf(m.reason, sizeof(m.reason), "%s", reason);
-	n = proto_format(&m, buf, sizeof(buf));
+	n = probe_proto_format(&m, buf, sizeof(buf));
 	if (n > 0)
 		conn_send(s, c, buf, (size_t)n);
+}
+
+/* Refuse a connection: answer, send FIN, ignore the rest, close shortly
+ * (closing at once with unread input would send RST over the answer). */
+static void conn_refuse(struct server *s, struct sconn *c, uint64_t id, const char *reason)
+{
+	send_error(s, c, id, reason);
+	shutdown(c->fd, SHUT_WR);
+	c->closing = true;
+	c->t_drop = s->now + 500;
 }
 
 /* ---- results ---- */
@@ -224,7 +235,7 @@ static int flow_json(const struct sflow *f, char *buf, size_t len)
 		 f->h.name, f->id, f->h.proto == PLAN_UDP ? "udp" : "tcp",
 		 f->h.speaker == PLAN_SPEAKER_SERVER ? "server" : "client", f->h.idle_ms, f->h.cycles,
 		 f->h.hb_ms, f->h.deadline_ms);
-	return result_side_json(&f->side, "server", extra, buf, len);
+	return probe_result_side_json(&f->side, "server", extra, buf, len);
 }
 
 static void answer_query(struct server *s, struct sconn *c, const struct sflow *f)
@@ -243,7 +254,7 @@ static void answer_query(struct server *s, struct sconn *c, const struct sflow *
 	m.at_ms = f->side.at_ms;
 	m.json = json;
 	m.json_len = (size_t)n;
-	n = proto_format(&m, line, sizeof(line));
+	n = probe_proto_format(&m, line, sizeof(line));
 	if (n < 0) {
 		send_error(s, c, f->id, "too-long");
 		return;
@@ -265,7 +276,7 @@ static void flow_finish(struct server *s, struct sflow *f)
 	f->t_next = f->t_end_action = 0;
 	f->t_forget = s->now + s->cfg->keep_ms;
 	if (f->conn && !f->conn->dead)
-		sockopt_tcpinfo(f->conn->fd, &f->side.ti_end);
+		probe_sockopt_tcpinfo(f->conn->fd, &f->side.ti_end);
 	if (flow_json(f, json, sizeof(json)) >= 0 && s->cfg->results) {
 		fprintf(s->cfg->results, "%s\n", json);
 		fflush(s->cfg->results);
@@ -304,7 +315,7 @@ static void flow_fail(struct server *s, struct sflow *f, enum probe_outcome o, i
 
 	if (f->state == SF_ENDED)
 		return;
-	side_end(&f->side, o, has_at, has_at ? rel(f, s->now) : 0, f->cycle, err, "%s%s%s", what,
+	probe_side_end(&f->side, o, has_at, has_at ? rel(f, s->now) : 0, f->cycle, err, "%s%s%s", what,
 		 err ? ": " : "", err ? strerror(err) : "");
 	flow_finish(s, f);
 }
@@ -312,10 +323,10 @@ static void flow_fail(struct server *s, struct sflow *f, enum probe_outcome o, i
 static void flow_succeed(struct server *s, struct sflow *f)
 {
 	if (f->rebound)
-		side_end(&f->side, OUT_REBOUND, true, f->rebound_at, f->rebound_cycle, 0,
+		probe_side_end(&f->side, OUT_REBOUND, true, f->rebound_at, f->rebound_cycle, 0,
 			 "the client's source changed to %s after the idle period", f->side.rebound_to);
 	else
-		side_end(&f->side, OUT_ALIVE, true, rel(f, s->now), f->cycle, 0,
+		probe_side_end(&f->side, OUT_ALIVE, true, rel(f, s->now), f->cycle, 0,
 			 "%u exchange(s) after idle periods", f->side.cycles_done);
 	flow_finish(s, f);
 }
@@ -351,8 +362,8 @@ static void flow_timer(struct server *s, struct sflow *f)
 			struct linger l = { 1, 0 };
 			setsockopt(f->conn->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 		}
-		sockopt_tcpinfo(f->conn->fd, &f->side.ti_end);
-		side_end(&f->side, rst ? OUT_RESET : OUT_CLOSED, true, rel(f, s->now), f->cycle, 0,
+		probe_sockopt_tcpinfo(f->conn->fd, &f->side.ti_end);
+		probe_side_end(&f->side, rst ? OUT_RESET : OUT_CLOSED, true, rel(f, s->now), f->cycle, 0,
 			 "the server %s the connection itself (server_end=%s)",
 			 rst ? "reset" : "closed", rst ? "reset" : "close");
 		conn_close(s, f->conn);
@@ -366,12 +377,12 @@ static void flow_timer(struct server *s, struct sflow *f)
 		struct proto_msg m = { .type = PM_PING, .id = f->id, .seq = f->cycle };
 
 		if (f->conn)
-			sockopt_tcpinfo(f->conn->fd, &f->side.ti_idle_end);
+			probe_sockopt_tcpinfo(f->conn->fd, &f->side.ti_idle_end);
 		f->state = SF_AWAIT_PONG;
 		f->t_next = s->now + f->h.deadline_ms;
 		if (flow_send(s, f, &m) < 0 && errno != EAGAIN) {
 			int e = errno;
-			flow_fail(s, f, result_classify_errno(e, kernel_timer(f)), e,
+			flow_fail(s, f, probe_result_classify_errno(e, kernel_timer(f)), e,
 				  "sending after the idle period");
 		}
 		break;
@@ -394,7 +405,7 @@ static void flow_message(struct server *s, struct sflow *f, const struct proto_m
 	if (f->h.proto == PLAN_UDP && from) {
 		char a[PROTO_ADDR_MAX];
 
-		proto_addr_format((const struct sockaddr *)from, a, sizeof(a));
+		probe_proto_addr_format((const struct sockaddr *)from, a, sizeof(a));
 		if (strcmp(a, f->side.peer) && (!f->rebound || strcmp(a, f->side.rebound_to))) {
 			if (f->state != SF_ENDED && !f->rebound) {
 				f->rebound = true;
@@ -425,14 +436,14 @@ static void flow_message(struct server *s, struct sflow *f, const struct proto_m
 			break;
 		}
 		if (f->conn)
-			sockopt_tcpinfo(f->conn->fd, &f->side.ti_idle_end);
+			probe_sockopt_tcpinfo(f->conn->fd, &f->side.ti_idle_end);
 		if (f->h.proto == PLAN_UDP)
-			proto_addr_format((struct sockaddr *)&f->peer, r.addr, sizeof(r.addr));
+			probe_proto_addr_format((struct sockaddr *)&f->peer, r.addr, sizeof(r.addr));
 		else
 			snprintf(r.addr, sizeof(r.addr), "%s", f->side.peer);
 		if (flow_send(s, f, &r) < 0 && errno != EAGAIN) {
 			int e = errno;
-			flow_fail(s, f, result_classify_errno(e, kernel_timer(f)), e, "answering");
+			flow_fail(s, f, probe_result_classify_errno(e, kernel_timer(f)), e, "answering");
 			break;
 		}
 		f->side.cycles_done++;
@@ -502,16 +513,14 @@ static void conn_hello(struct server *s, struct sconn *c, const struct proto_msg
 	struct proto_msg w = { .type = PM_WELCOME, .id = m->id };
 
 	if (m->hello.proto != PLAN_TCP) {
-		send_error(s, c, m->id, "wrong-protocol");
 		stranger(s, c->peer, "a UDP hello on TCP");
-		c->t_drop = s->now; /* after the error is flushed, at the next tick */
+		conn_refuse(s, c, m->id, "wrong-protocol");
 		return;
 	}
 	f = flow_new(s, m, &why);
 	if (!f) {
 		log_warnx("refused flow %s from %s: %s", m->hello.name, c->peer, why);
-		send_error(s, c, m->id, why);
-		c->t_drop = s->now;
+		conn_refuse(s, c, m->id, why);
 		return;
 	}
 	c->kind = CK_FLOW;
@@ -520,18 +529,18 @@ static void conn_hello(struct server *s, struct sconn *c, const struct proto_msg
 	f->conn = c;
 	snprintf(f->side.peer, sizeof(f->side.peer), "%s", c->peer);
 	snprintf(f->side.local, sizeof(f->side.local), "%s", c->local);
-	if (sockopt_keepalive_apply(c->fd, &f->h.server_ka, &f->side.ka) < 0) {
+	if (probe_sockopt_keepalive_apply(c->fd, &f->h.server_ka, &f->side.ka) < 0) {
 		int e = errno;
 		send_error(s, c, m->id, "server-options");
-		side_end(&f->side, OUT_ERROR, false, 0, 0, e,
+		probe_side_end(&f->side, OUT_ERROR, false, 0, 0, e,
 			 "server keepalive did not take effect: %s", strerror(e));
 		flow_finish(s, f);
 		return;
 	}
-	sockopt_user_timeout_apply(c->fd, 0, &f->side.user_timeout_ms);
+	probe_sockopt_user_timeout_apply(c->fd, 0, &f->side.user_timeout_ms);
 	snprintf(w.addr, sizeof(w.addr), "%s", c->peer);
 	if (flow_send(s, f, &w) < 0) {
-		flow_fail(s, f, result_classify_errno(errno, false), errno, "sending WELCOME");
+		flow_fail(s, f, probe_result_classify_errno(errno, false), errno, "sending WELCOME");
 		return;
 	}
 	log_debug("flow %s from %s: tcp, idle %" PRIu64 " ms, speaker %s", f->h.name, c->peer,
@@ -571,7 +580,9 @@ static void conn_line(struct server *s, struct sconn *c, const char *line, size_
 {
 	struct proto_msg m;
 
-	if (proto_parse(line, len, &m) < 0) {
+	if (c->closing)
+		return;
+	if (probe_proto_parse(line, len, &m) < 0) {
 		int e = errno;
 		if (c->kind == CK_FLOW && c->flow) {
 			flow_fail(s, c->flow, OUT_ERROR, 0, "protocol error: malformed message");
@@ -580,8 +591,7 @@ static void conn_line(struct server *s, struct sconn *c, const char *line, size_
 		}
 		stranger(s, c->peer, e == EPROTONOSUPPORT ? "a message of another protocol version"
 							  : "a malformed message");
-		send_error(s, c, 0, e == EPROTONOSUPPORT ? "version" : "malformed");
-		c->t_drop = s->now;
+		conn_refuse(s, c, 0, e == EPROTONOSUPPORT ? "version" : "malformed");
 		return;
 	}
 	switch (c->kind) {
@@ -623,9 +633,9 @@ static void conn_gone(struct server *s, struct sconn *c, int err)
 	struct sflow *f = c->flow;
 
 	if (f && f->state != SF_ENDED) {
-		sockopt_tcpinfo(c->fd, &f->side.ti_end);
+		probe_sockopt_tcpinfo(c->fd, &f->side.ti_end);
 		if (err)
-			flow_fail(s, f, result_classify_errno(err, kernel_timer(f)), err,
+			flow_fail(s, f, probe_result_classify_errno(err, kernel_timer(f)), err,
 				  "connection error");
 		else
 			flow_fail(s, f, OUT_CLOSED, 0, "the client closed the connection (EOF)");
@@ -661,6 +671,10 @@ static void conn_readable(struct server *s, struct sconn *c)
 			return;
 		}
 		c->in_len += (size_t)n;
+		if (c->closing) {
+			c->in_len = 0; /* discard */
+			continue;
+		}
 		while (!c->dead && (nl = memchr(c->in, '\n', c->in_len))) {
 			size_t l = (size_t)(nl - c->in) + 1;
 			conn_line(s, c, c->in, l);
@@ -698,10 +712,10 @@ static void accept_all(struct server *s)
 		c->fd = fd;
 		c->kind = CK_NEW;
 		c->t_drop = s->now + s->cfg->hello_timeout_ms;
-		proto_addr_format((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
+		probe_proto_addr_format((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
 		if (getsockname(fd, (struct sockaddr *)&ls, &ll) == 0)
-			proto_addr_format((struct sockaddr *)&ls, c->local, sizeof(c->local));
-		sockopt_recverr(fd, ss.ss_family);
+			probe_proto_addr_format((struct sockaddr *)&ls, c->local, sizeof(c->local));
+		probe_sockopt_recverr(fd, ss.ss_family);
 		ev.events = EPOLLIN;
 		ev.data.ptr = c;
 		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -774,8 +788,8 @@ static void udp_readable(struct server *s)
 				return;
 			continue;
 		}
-		proto_addr_format((struct sockaddr *)&from, froms, sizeof(froms));
-		if ((size_t)n > PROTO_LINE_MAX || proto_parse(buf, (size_t)n, &m) < 0) {
+		probe_proto_addr_format((struct sockaddr *)&from, froms, sizeof(froms));
+		if ((size_t)n > PROTO_LINE_MAX || probe_proto_parse(buf, (size_t)n, &m) < 0) {
 			stranger(s, froms, "a malformed datagram");
 			continue;
 		}
@@ -800,10 +814,10 @@ static void udp_errors(struct server *s)
 	struct proto_msg m;
 	struct sflow *f;
 
-	while (sockopt_errqueue(s->ufd, &err, off, sizeof(off), payload, sizeof(payload), &plen) == 1) {
-		if (proto_parse(payload, plen, &m) == 0 && (f = flow_find(s, m.id)) &&
+	while (probe_sockopt_errqueue(s->ufd, &err, off, sizeof(off), payload, sizeof(payload), &plen) == 1) {
+		if (probe_proto_parse(payload, plen, &m) == 0 && (f = flow_find(s, m.id)) &&
 		    f->state != SF_ENDED) {
-			flow_fail(s, f, result_classify_errno(err, false), err,
+			flow_fail(s, f, probe_result_classify_errno(err, false), err,
 				  "ICMP error for our message");
 			if (off[0])
 				snprintf(f->side.detail + strlen(f->side.detail),
@@ -841,8 +855,8 @@ static int bind_pair(struct server *s)
 		if (getsockname(s->lfd, (struct sockaddr *)&a, &al) < 0)
 			return -1;
 		if (bind(s->ufd, (struct sockaddr *)&a, al) == 0) {
-			proto_addr_format((struct sockaddr *)&a, s->local, sizeof(s->local));
-			sockopt_recverr(s->ufd, fam);
+			probe_proto_addr_format((struct sockaddr *)&a, s->local, sizeof(s->local));
+			probe_sockopt_recverr(s->ufd, fam);
 			return 0;
 		}
 		if (errno != EADDRINUSE || !any_port)
@@ -900,7 +914,7 @@ static void run_timers(struct server *s)
 			flow_timer(s, f);
 	for (struct sconn *c = s->conns; c; c = c->next) {
 		if (!c->dead && c->t_drop && s->now >= c->t_drop) {
-			if (c->kind == CK_NEW && c->t_drop != s->now)
+			if (c->kind == CK_NEW && !c->closing)
 				log_debug("dropped a silent connection from %s", c->peer);
 			conn_close(s, c);
 		}
@@ -928,7 +942,7 @@ static void run_timers(struct server *s)
 	}
 }
 
-int server_run(const struct server_config *cfg)
+int probe_server_run(const struct server_config *cfg)
 {
 	struct server srv = { .cfg = cfg, .ep = -1, .lfd = -1, .ufd = -1, .sfd = -1 };
 	struct server *s = &srv;

@@ -27,13 +27,13 @@ struct server_config {
 };
 
 /* Defaults: hello timeout 10 s, keep 10 min, 10000 flows, run until a signal. */
-void server_config_init(struct server_config *c);
+void probe_server_config_init(struct server_config *c);
 
 /*
  * Run the server until SIGINT/SIGTERM (taken by signalfd; unfinished flows
  * are then written as "interrupted") or exit_after flows ended.
  * Returns 0, or -1 with errno when it could not set up (bind, epoll, ...).
  */
-int server_run(const struct server_config *cfg);
+int probe_server_run(const struct server_config *cfg);
 
 #endif

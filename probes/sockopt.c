@@ -20,7 +20,7 @@ static int get_int(int fd, int level, int opt, int *v)
 	return getsockopt(fd, level, opt, v, &len);
 }
 
-int sockopt_keepalive_apply(int fd, const struct plan_keepalive *ka, struct plan_keepalive *got)
+int probe_sockopt_keepalive_apply(int fd, const struct plan_keepalive *ka, struct plan_keepalive *got)
 {
 	int on = ka->mode != PLAN_KA_OFF, v, idle, intvl, cnt;
 
@@ -54,7 +54,7 @@ mismatch:
 	return -1;
 }
 
-int sockopt_user_timeout_apply(int fd, uint32_t ms, uint32_t *got)
+int probe_sockopt_user_timeout_apply(int fd, uint32_t ms, uint32_t *got)
 {
 	unsigned int v = ms, r;
 	socklen_t len = sizeof(r);
@@ -71,7 +71,7 @@ int sockopt_user_timeout_apply(int fd, uint32_t ms, uint32_t *got)
 	return 0;
 }
 
-int sockopt_tcpinfo(int fd, struct probe_tcpinfo *ti)
+int probe_sockopt_tcpinfo(int fd, struct probe_tcpinfo *ti)
 {
 	struct tcp_info k;
 	socklen_t len = sizeof(k);
@@ -95,7 +95,7 @@ int sockopt_tcpinfo(int fd, struct probe_tcpinfo *ti)
 	return 0;
 }
 
-int sockopt_recverr(int fd, int family)
+int probe_sockopt_recverr(int fd, int family)
 {
 	int on = 1;
 
@@ -109,7 +109,7 @@ int sockopt_recverr(int fd, int family)
 	return setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
 }
 
-int sockopt_errqueue(int fd, int *err, char *offender, size_t len, char *payload,
+int probe_sockopt_errqueue(int fd, int *err, char *offender, size_t len, char *payload,
 		     size_t payload_cap, size_t *plen)
 {
 	char data[PROTO_LINE_MAX], ctl[512];
@@ -151,7 +151,7 @@ int sockopt_errqueue(int fd, int *err, char *offender, size_t len, char *payload
 				size_t sl = off->sa_family == AF_INET ? sizeof(struct sockaddr_in)
 								      : sizeof(struct sockaddr_in6);
 				memcpy(&ss, off, sl);
-				proto_addr_format((struct sockaddr *)&ss, offender, len);
+				probe_proto_addr_format((struct sockaddr *)&ss, offender, len);
 				/* the port of an offender means nothing */
 				char *colon = strrchr(offender, ':');
 				if (colon)
@@ -162,7 +162,7 @@ int sockopt_errqueue(int fd, int *err, char *offender, size_t len, char *payload
 	return 1;
 }
 
-const char *sockopt_tcp_state_name(unsigned state)
+const char *probe_sockopt_tcp_state_name(unsigned state)
 {
 	static const char *const names[] = {
 		"?", "established", "syn-sent", "syn-recv", "fin-wait1", "fin-wait2",

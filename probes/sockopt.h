@@ -29,18 +29,18 @@ struct probe_tcpinfo {
  * reports what was asked; -1 with errno from setsockopt/getsockopt, or
  * EPROTO when the read-back values differ.
  */
-int sockopt_keepalive_apply(int fd, const struct plan_keepalive *ka, struct plan_keepalive *got);
+int probe_sockopt_keepalive_apply(int fd, const struct plan_keepalive *ka, struct plan_keepalive *got);
 
 /* Set TCP_USER_TIMEOUT to ms (0 leaves the kernel default) and read it back
  * into *got. Returns 0, or -1 with errno (EPROTO when it did not take). */
-int sockopt_user_timeout_apply(int fd, uint32_t ms, uint32_t *got);
+int probe_sockopt_user_timeout_apply(int fd, uint32_t ms, uint32_t *got);
 
 /* Snapshot TCP_INFO. Returns 0, or -1 with errno (ti->valid stays false). */
-int sockopt_tcpinfo(int fd, struct probe_tcpinfo *ti);
+int probe_sockopt_tcpinfo(int fd, struct probe_tcpinfo *ti);
 
 /* Ask for ICMP errors on the error queue (IP_RECVERR / IPV6_RECVERR, by
  * family AF_INET or AF_INET6). Returns 0 or -1 with errno. */
-int sockopt_recverr(int fd, int family);
+int probe_sockopt_recverr(int fd, int family);
 
 /*
  * Read one message from the socket's error queue: *err gets the error it
@@ -49,10 +49,10 @@ int sockopt_recverr(int fd, int family);
  * caused the error, NUL-terminated, its length in *plen (payload_cap > 0).
  * Returns 1 when one was read, 0 when the queue is empty, -1 with errno.
  */
-int sockopt_errqueue(int fd, int *err, char *offender, size_t len, char *payload,
+int probe_sockopt_errqueue(int fd, int *err, char *offender, size_t len, char *payload,
 		     size_t payload_cap, size_t *plen);
 
 /* Name of a TCP state for reports ("established", "close", ...). */
-const char *sockopt_tcp_state_name(unsigned state);
+const char *probe_sockopt_tcp_state_name(unsigned state);
 
 #endif

@@ -2,7 +2,7 @@
 // FUZZ-SOURCES: probes/proto.c probes/plan.c
 /*
  * libFuzzer harness for the probe wire format: whatever a stranger sends to
- * the server goes through proto_parse(). Anything accepted must format back
+ * the server goes through probe_proto_parse(). Anything accepted must format back
  * to a line that parses to the same message.
  */
 #include <stdint.h>
@@ -22,15 +22,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!buf)
 		return 0;
 	memcpy(buf, data, size);
-	if (proto_parse(buf, size, &m) == 0) {
-		n = proto_format(&m, out, sizeof(out));
+	if (probe_proto_parse(buf, size, &m) == 0) {
+		n = probe_proto_format(&m, out, sizeof(out));
 		if (n < 0)
 			abort();
-		if (proto_parse(out, (size_t)n, &back) != 0)
+		if (probe_proto_parse(out, (size_t)n, &back) != 0)
 			abort();
 		if (back.type != m.type || back.id != m.id)
 			abort();
-		if (proto_format(&back, out2, sizeof(out2)) != n || memcmp(out, out2, (size_t)n))
+		if (probe_proto_format(&back, out2, sizeof(out2)) != n || memcmp(out, out2, (size_t)n))
 			abort();
 	}
 	free(buf);

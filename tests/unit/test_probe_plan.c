@@ -14,7 +14,7 @@ START_TEST(test_full_spec)
 	struct probe_plan p;
 	char err[256];
 
-	ck_assert_int_eq(plan_parse("name=ka300,proto=tcp,keepalive=300s/30s/3,idle=900s,speaker=server,"
+	ck_assert_int_eq(probe_plan_parse("name=ka300,proto=tcp,keepalive=300s/30s/3,idle=900s,speaker=server,"
 				    "user_timeout=30s,heartbeat=25s,cycles=3,deadline=2s,expect=alive,"
 				    "family=6,server_keepalive=kernel-default",
 				    &p, err, sizeof(err)),
@@ -43,7 +43,7 @@ START_TEST(test_defaults)
 	struct probe_plan p;
 	char err[256];
 
-	ck_assert_int_eq(plan_parse("idle=1s", &p, err, sizeof(err)), 0);
+	ck_assert_int_eq(probe_plan_parse("idle=1s", &p, err, sizeof(err)), 0);
 	ck_assert_str_eq(p.name, "");
 	ck_assert_int_eq(p.proto, PLAN_TCP);
 	ck_assert_int_eq(p.ka.mode, PLAN_KA_OFF);
@@ -52,14 +52,14 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(p.deadline_ms, PLAN_DEFAULT_DEADLINE_MS);
 	ck_assert(!p.has_expect);
 	/* bare numbers are seconds; spaces around items are fine */
-	ck_assert_int_eq(plan_parse(" keepalive=1/1/3 , idle=2 ", &p, err, sizeof(err)), 0);
+	ck_assert_int_eq(probe_plan_parse(" keepalive=1/1/3 , idle=2 ", &p, err, sizeof(err)), 0);
 	ck_assert_uint_eq(p.ka.idle_s, 1);
 	ck_assert_uint_eq(p.idle_ms, 2000);
-	ck_assert_int_eq(plan_parse("proto=udp,heartbeat=25s,rebind=yes,expect=rebound", &p, err,
+	ck_assert_int_eq(probe_plan_parse("proto=udp,heartbeat=25s,rebind=yes,expect=rebound", &p, err,
 				    sizeof(err)),
 			 0);
 	ck_assert(p.rebind);
-	ck_assert_int_eq(plan_parse("keepalive=2m/10s/127,tcp_user_timeout=off", &p, err, sizeof(err)), 0);
+	ck_assert_int_eq(probe_plan_parse("keepalive=2m/10s/127,tcp_user_timeout=off", &p, err, sizeof(err)), 0);
 	ck_assert_uint_eq(p.ka.idle_s, 120);
 	ck_assert_uint_eq(p.ka.cnt, 127);
 }
@@ -110,7 +110,7 @@ START_TEST(test_refused)
 	char err[256];
 
 	errno = 0;
-	ck_assert_msg(plan_parse(bad[_i].spec, &p, err, sizeof(err)) == -1, "accepted '%s'",
+	ck_assert_msg(probe_plan_parse(bad[_i].spec, &p, err, sizeof(err)) == -1, "accepted '%s'",
 		      bad[_i].spec);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_msg(strstr(err, bad[_i].msg), "'%s': message '%s' lacks '%s'", bad[_i].spec, err,
@@ -130,7 +130,7 @@ START_TEST(test_stream)
 	char err[256];
 
 	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(plan_parse_stream(f, &v, &n, err, sizeof(err)), 0);
+	ck_assert_int_eq(probe_plan_parse_stream(f, &v, &n, err, sizeof(err)), 0);
 	fclose(f);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(v[0].name, "a");
@@ -140,7 +140,7 @@ START_TEST(test_stream)
 
 	text = "name=a\nname=b,keepalive=0.5s/1s/1\n";
 	f = fmemopen((void *)text, strlen(text), "r");
-	ck_assert_int_eq(plan_parse_stream(f, &v, &n, err, sizeof(err)), -1);
+	ck_assert_int_eq(probe_plan_parse_stream(f, &v, &n, err, sizeof(err)), -1);
 	fclose(f);
 	ck_assert_msg(strstr(err, "line 2:") && strstr(err, "whole number"), "got '%s'", err);
 	ck_assert_ptr_null(v);
@@ -153,9 +153,9 @@ START_TEST(test_names)
 	struct plan_keepalive ka = { PLAN_KA_SET, 300, 30, 3 };
 	enum probe_outcome o;
 
-	ck_assert_str_eq(plan_ka_format(&ka, buf, sizeof(buf)), "300s/30s/3");
+	ck_assert_str_eq(probe_plan_ka_format(&ka, buf, sizeof(buf)), "300s/30s/3");
 	ka.mode = PLAN_KA_DEFAULT;
-	ck_assert_str_eq(plan_ka_format(&ka, buf, sizeof(buf)), "kernel-default");
+	ck_assert_str_eq(probe_plan_ka_format(&ka, buf, sizeof(buf)), "kernel-default");
 	for (o = OUT_ALIVE; o <= OUT_UNREACHABLE; o++) {
 		enum probe_outcome back;
 		ck_assert_int_eq(probe_outcome_parse(probe_outcome_name(o), &back), 0);

@@ -11,13 +11,13 @@ static void roundtrip(const struct proto_msg *m, const char *want)
 {
 	char buf[PROTO_LINE_MAX], again[PROTO_LINE_MAX];
 	struct proto_msg back;
-	int n = proto_format(m, buf, sizeof(buf));
+	int n = probe_proto_format(m, buf, sizeof(buf));
 
 	ck_assert_int_gt(n, 0);
 	ck_assert_str_eq(buf, want);
-	ck_assert_int_eq(proto_parse(buf, (size_t)n, &back), 0);
+	ck_assert_int_eq(probe_proto_parse(buf, (size_t)n, &back), 0);
 	ck_assert_int_eq(back.type, m->type);
-	ck_assert_int_eq(proto_format(&back, again, sizeof(again)), n);
+	ck_assert_int_eq(probe_proto_format(&back, again, sizeof(again)), n);
 	ck_assert_str_eq(again, buf);
 }
 
@@ -27,11 +27,11 @@ START_TEST(test_roundtrip)
 	struct probe_plan p;
 	char err[128];
 
-	ck_assert_int_eq(plan_parse("name=ka,idle=10s,speaker=server,cycles=2,heartbeat=250ms,"
+	ck_assert_int_eq(probe_plan_parse("name=ka,idle=10s,speaker=server,cycles=2,heartbeat=250ms,"
 				    "deadline=3s,server_keepalive=1s/2s/3,server_end=reset",
 				    &p, err, sizeof(err)),
 			 0);
-	proto_hello_from_plan(&m.hello, &p);
+	probe_proto_hello_from_plan(&m.hello, &p);
 	roundtrip(&m, "IGP1 HELLO 0123456789abcdef ka tcp 10000 server 2 250 3000 1/2/3 reset\n");
 
 	memset(&m, 0, sizeof(m));
@@ -74,14 +74,14 @@ START_TEST(test_parse_fields)
 	struct proto_msg m;
 	const char *s = "IGP1 RESULT 00000000000000ff reset 0 - {\"x\":\"y z\"}";
 
-	ck_assert_int_eq(proto_parse(s, strlen(s), &m), 0);
+	ck_assert_int_eq(probe_proto_parse(s, strlen(s), &m), 0);
 	ck_assert_uint_eq(m.id, 255);
 	ck_assert_int_eq(m.outcome, OUT_RESET);
 	ck_assert(!m.has_at);
 	ck_assert_uint_eq(m.json_len, strlen("{\"x\":\"y z\"}"));
 	ck_assert(m.json == s + strlen("IGP1 RESULT 00000000000000ff reset 0 - "));
 	s = "IGP1 HELLO 00000000000000aa u1 udp 0 client 1 0 10 off none\n";
-	ck_assert_int_eq(proto_parse(s, strlen(s), &m), 0);
+	ck_assert_int_eq(probe_proto_parse(s, strlen(s), &m), 0);
 	ck_assert_str_eq(m.hello.name, "u1");
 	ck_assert_int_eq(m.hello.proto, PLAN_UDP);
 	ck_assert_uint_eq(m.hello.deadline_ms, 10);
@@ -151,7 +151,7 @@ START_TEST(test_refused)
 	struct proto_msg m;
 
 	errno = 0;
-	ck_assert_msg(proto_parse(bad[_i], strlen(bad[_i]), &m) == -1, "accepted '%s'", bad[_i]);
+	ck_assert_msg(probe_proto_parse(bad[_i], strlen(bad[_i]), &m) == -1, "accepted '%s'", bad[_i]);
 	ck_assert(errno == EINVAL || errno == EPROTONOSUPPORT);
 }
 END_TEST
@@ -161,9 +161,9 @@ START_TEST(test_version_and_nul)
 	struct proto_msg m;
 	const char with_nul[] = "IGP1 BYE 0000000000000001\0x";
 
-	ck_assert_int_eq(proto_parse("IGP2 HELLO x", 12, &m), -1);
+	ck_assert_int_eq(probe_proto_parse("IGP2 HELLO x", 12, &m), -1);
 	ck_assert_int_eq(errno, EPROTONOSUPPORT);
-	ck_assert_int_eq(proto_parse(with_nul, sizeof(with_nul) - 1, &m), -1);
+	ck_assert_int_eq(probe_proto_parse(with_nul, sizeof(with_nul) - 1, &m), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	/* a line of the maximum length is refused as a whole */
 	{
@@ -171,7 +171,7 @@ START_TEST(test_version_and_nul)
 		memset(big, 'a', sizeof(big));
 		memcpy(big, "IGP1 RESULT 0000000000000001 alive 1 5 {", 40);
 		big[sizeof(big) - 1] = '}';
-		ck_assert_int_eq(proto_parse(big, sizeof(big), &m), -1);
+		ck_assert_int_eq(probe_proto_parse(big, sizeof(big), &m), -1);
 	}
 }
 END_TEST
@@ -182,16 +182,16 @@ START_TEST(test_format_refuses)
 	char small[8], buf[256];
 
 	strcpy(m.addr, "not an address");
-	ck_assert_int_eq(proto_format(&m, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(probe_proto_format(&m, buf, sizeof(buf)), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	strcpy(m.addr, "127.0.0.1:1");
-	ck_assert_int_eq(proto_format(&m, small, sizeof(small)), -1);
+	ck_assert_int_eq(probe_proto_format(&m, small, sizeof(small)), -1);
 	ck_assert_int_eq(errno, ENOSPC);
 	m.type = PM_RESULT;
 	m.outcome = OUT_ALIVE;
 	m.json = "{\n}";
 	m.json_len = 3;
-	ck_assert_int_eq(proto_format(&m, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(probe_proto_format(&m, buf, sizeof(buf)), -1);
 }
 END_TEST
 
@@ -201,19 +201,19 @@ START_TEST(test_addr)
 	socklen_t len;
 	char buf[PROTO_ADDR_MAX];
 
-	ck_assert_int_eq(proto_addr_parse("127.0.0.1:5201", &ss, &len), 0);
+	ck_assert_int_eq(probe_proto_addr_parse("127.0.0.1:5201", &ss, &len), 0);
 	ck_assert_int_eq(ss.ss_family, AF_INET);
-	ck_assert_str_eq(proto_addr_format((struct sockaddr *)&ss, buf, sizeof(buf)), "127.0.0.1:5201");
-	ck_assert_int_eq(proto_addr_parse("[::1]:0", &ss, &len), 0);
+	ck_assert_str_eq(probe_proto_addr_format((struct sockaddr *)&ss, buf, sizeof(buf)), "127.0.0.1:5201");
+	ck_assert_int_eq(probe_proto_addr_parse("[::1]:0", &ss, &len), 0);
 	ck_assert_int_eq(ss.ss_family, AF_INET6);
-	ck_assert_str_eq(proto_addr_format((struct sockaddr *)&ss, buf, sizeof(buf)), "[::1]:0");
-	ck_assert_int_eq(proto_addr_parse(":5201", &ss, &len), 0);
+	ck_assert_str_eq(probe_proto_addr_format((struct sockaddr *)&ss, buf, sizeof(buf)), "[::1]:0");
+	ck_assert_int_eq(probe_proto_addr_parse(":5201", &ss, &len), 0);
 	ck_assert_int_eq(ss.ss_family, AF_INET6);
-	ck_assert_int_eq(proto_addr_parse("localhost:1", &ss, &len), -1);
-	ck_assert_int_eq(proto_addr_parse("1.2.3.4:", &ss, &len), -1);
-	ck_assert_int_eq(proto_addr_parse("1.2.3.4:-1", &ss, &len), -1);
-	ck_assert_int_eq(proto_addr_parse("[1.2.3.4]:1", &ss, &len), -1);
-	ck_assert_int_eq(proto_addr_parse("[]:1", &ss, &len), -1);
+	ck_assert_int_eq(probe_proto_addr_parse("localhost:1", &ss, &len), -1);
+	ck_assert_int_eq(probe_proto_addr_parse("1.2.3.4:", &ss, &len), -1);
+	ck_assert_int_eq(probe_proto_addr_parse("1.2.3.4:-1", &ss, &len), -1);
+	ck_assert_int_eq(probe_proto_addr_parse("[1.2.3.4]:1", &ss, &len), -1);
+	ck_assert_int_eq(probe_proto_addr_parse("[]:1", &ss, &len), -1);
 }
 END_TEST
 
