@@ -255,6 +255,13 @@ int profile_find(const char *name_or_path, char *buf, size_t len)
 		errno = EINVAL;
 		return -1;
 	}
+	/* "aws-nlb.ini" as a bare name means the profile aws-nlb */
+	char name[PROFILE_NAME_MAX];
+	size_t nl = strlen(name_or_path);
+	if (nl > 4 && !strcmp(name_or_path + nl - 4, ".ini"))
+		nl -= 4;
+	snprintf(name, sizeof(name), "%.*s", (int)nl, name_or_path);
+	name_or_path = name;
 	n = search_dirs(dirs);
 	errno = ENOENT;
 	for (size_t i = 0; i < n; i++) {

@@ -45,7 +45,7 @@ static const char *const proto_names[] = { "tcp", "udp" };
 static const char *const family_names[] = { "ipv4", "ipv6" };
 static const char *const speaker_names[] = { "client", "server" };
 static const char *const expect_names[] = {
-	"alive", "reset", "timeout", "keepalive-timeout", "rebound", "unreachable",
+	"alive", "reset", "timeout", "keepalive-timeout", "rebound", "unreachable", "closed",
 };
 static const char *const action_names[] = { "flush", "expire", "set", "blackhole" };
 
@@ -829,7 +829,7 @@ static void check_flow(struct pctx *c, int fi)
 	int *L = c->fk_line[fi];
 
 	if (!L[FK_EXPECT])
-		DIAG(c, f->line, "what should happen after the idle period: alive, reset, timeout, "
+		DIAG(c, f->line, "what should happen after the idle period: alive, reset, closed, timeout, "
 		     "keepalive-timeout, rebound (UDP) or unreachable",
 		     "[flow %s] needs expect = ...", f->name);
 	if (!L[FK_IDLE] && !f->command[0])

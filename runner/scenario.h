@@ -76,6 +76,7 @@ enum sc_speaker { SC_CLIENT, SC_SERVER };
 enum sc_expect {
 	SC_EXPECT_ALIVE, SC_EXPECT_RESET, SC_EXPECT_TIMEOUT,
 	SC_EXPECT_KEEPALIVE_TIMEOUT, SC_EXPECT_REBOUND, SC_EXPECT_UNREACHABLE,
+	SC_EXPECT_CLOSED,               /* an orderly close (FIN) nobody asked for */
 };
 
 struct sc_flow {

@@ -165,6 +165,42 @@ size_t tu_width(const char *str)
 	return w;
 }
 
+char *tu_truncate(const char *str, size_t cols, char *buf, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+	size_t o = 0, w = 0, n, keep = cols > 3 ? cols - 3 : 0, cut = 0;
+	uint32_t cp;
+	bool cutting = tu_width(str) > cols;
+
+	if (!len)
+		return buf;
+	while (*s) {
+		n = utf8_next(s, &cp);
+		if (o + n >= len || (cutting && w >= keep)) {
+			cutting = true;
+			break;
+		}
+		memcpy(buf + o, s, n);
+		o += n;
+		w++;
+		s += n;
+		cut = o;
+	}
+	o = cut;
+	if (cutting && *s) {
+		while (o + 3 >= len && o > 0)
+			o--;        /* room for the dots; only in a tiny buf */
+		while (o > 0 && ((unsigned char)buf[o] & 0xC0) == 0x80)
+			o--;
+		if (o + 3 < len) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 void tu_pad(FILE *f, const char *s, size_t width)
 {
 	size_t w = tu_width(s);

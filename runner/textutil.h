@@ -42,6 +42,13 @@ char *tu_term_clean(const char *s, char *buf, size_t len);
  * each invalid byte). Wide characters count as one. */
 size_t tu_width(const char *s);
 
+/*
+ * Copy s into buf (len > 0, always NUL-terminated) keeping at most cols
+ * columns; a string cut short ends in "..." within those columns. Never
+ * cuts a UTF-8 character. Returns buf.
+ */
+char *tu_truncate(const char *s, size_t cols, char *buf, size_t len);
+
 /* Write s then spaces up to width columns (nothing extra if it is wider). */
 void tu_pad(FILE *f, const char *s, size_t width);
 
