@@ -309,10 +309,16 @@ void probe_result_table(FILE *f, const struct probe_flow_result *r, size_t n)
 		else
 			snprintf(at, sizeof(at), "-");
 		snprintf(cyc, sizeof(cyc), "%u/%u", x->client.cycles_done, x->plan.cycles);
-		if (x->noticed_by && !strcmp(x->noticed_by, "server"))
-			detail = "(see server side in JSON)";
-		else if (!x->server.known && x->outcome != OUT_ERROR)
-			detail = x->server.error[0] ? x->server.error : detail;
+		char buf[192];
+
+		if (x->noticed_by && !strcmp(x->noticed_by, "server")) {
+			snprintf(buf, sizeof(buf), "server saw %s first; client: %s",
+				 probe_outcome_name(x->server.outcome), x->client.detail);
+			detail = buf;
+		} else if (!x->server.known && x->outcome != OUT_ERROR && x->server.error[0]) {
+			snprintf(buf, sizeof(buf), "%s [%s]", x->client.detail, x->server.error);
+			detail = buf;
+		}
 		fprintf(f, "%-16s %-5s %-18s %-18s %-4s %-7s %10s %-6s  %s\n", x->plan.name,
 			x->plan.proto == PLAN_UDP ? "udp" : "tcp", probe_outcome_name(x->outcome),
 			x->plan.has_expect ? probe_outcome_name(x->plan.expect) : "-",
