@@ -25,7 +25,6 @@ static int not_yet(const char *name, int argc, char **argv)
 #define STUB(name) \
 	int cmd_##name(int argc, char **argv) { return not_yet(#name, argc, argv); }
 
-STUB(run)
 STUB(tune)
 STUB(discover)
 STUB(shell)

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Shared by run, shell and cleanup (see cmd_common.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runner/cmd_common.h"
+#include "runner/run.h"
+#include "runner/supervise.h"
+
+int run_env_check(char *sim, size_t simlen, char *probe, size_t probelen, char *msg, size_t msglen)
+{
+	char err[256];
+	int rc;
+
+	if (geteuid() != 0) {
+		snprintf(msg, msglen, "needs root: network namespaces, veth links, NFQUEUE and nftables "
+			 "need CAP_SYS_ADMIN and CAP_NET_ADMIN (try: sudo idlegate ...)");
+		return -1;
+	}
+	if (access("/proc/self/ns/net", F_OK) < 0) {
+		snprintf(msg, msglen, "this kernel has no network namespaces (CONFIG_NET_NS)");
+		return -1;
+	}
+	if (run_find_program("idlegate-sim", sim, simlen) < 0) {
+		snprintf(msg, msglen, "idlegate-sim not found next to idlegate or on PATH "
+			 "(build it with make, or set IDLEGATE_SIM)");
+		return -1;
+	}
+	if (run_find_program("idlegate-probe", probe, probelen) < 0) {
+		snprintf(msg, msglen, "idlegate-probe not found next to idlegate or on PATH "
+			 "(build it with make, or set IDLEGATE_PROBE)");
+		return -1;
+	}
+	rc = spawn_waitf(0, err, sizeof(err), "ip -V");
+	if (rc != 0) {
+		snprintf(msg, msglen, "the ip command (iproute2) %s", rc == 127 ? "is not installed" : "does not work");
+		return -1;
+	}
+	if (access("/proc/net/netfilter/nfnetlink_queue", F_OK) < 0) {
+		spawn_waitf(0, NULL, 0, "modprobe -q nfnetlink_queue");
+		spawn_waitf(0, NULL, 0, "modprobe -q nft_compat");
+		spawn_waitf(0, NULL, 0, "modprobe -q veth");
+	}
+	if (access("/proc/net/netfilter/nfnetlink_queue", F_OK) < 0) {
+		snprintf(msg, msglen, "the kernel has no NFQUEUE (module nfnetlink_queue, "
+			 "CONFIG_NETFILTER_NETLINK_QUEUE) and modprobe could not load it");
+		return -1;
+	}
+	return 0;
+}
+
+void print_diags(const struct ini_diags *dg)
+{
+	char buf[800];
+
+	for (size_t i = 0; i < dg->n; i++) {
+		fprintf(stderr, "%s\n", ini_diag_format(dg, i, buf, sizeof(buf)));
+		if (dg->d[i].hint[0])
+			fprintf(stderr, "    hint: %s\n", dg->d[i].hint);
+	}
+	if (dg->dropped)
+		fprintf(stderr, "%s: ... and %zu more problems\n", dg->file, dg->dropped);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path);
+	return unlink(path);
+}
+
+int rm_rf(const char *path)
+{
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Pieces shared by the commands that build networks (run, shell, cleanup):
+ * the environment check behind exit status 3, printing a scenario's
+ * diagnostics, and removing a run's private directory.
+ */
+#ifndef IDLEGATE_CMD_COMMON_H
+#define IDLEGATE_CMD_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/iniread.h"
+
+/* --keep of `idlegate run` (read by its workers). */
+extern bool cmd_keep_flag;
+
+/*
+ * Is everything a run needs here? Root, iproute2, idlegate-sim and
+ * idlegate-probe (their paths into sim/probe), nfnetlink_queue. Returns 0,
+ * or -1 with what is missing, in words, in msg.
+ */
+int run_env_check(char *sim, size_t simlen, char *probe, size_t probelen, char *msg, size_t msglen);
+
+/* Every problem of a scenario file on stderr, with hints. */
+void print_diags(const struct ini_diags *dg);
+
+/* Remove a directory tree (files and directories only, no symlink is
+ * followed). 0 or -1 with errno. */
+int rm_rf(const char *path);
+
+#endif
