@@ -78,6 +78,7 @@ $(LIB): $(call obj,$(LIB_SRC))
 
 define prog_lib
 $(1): $(call obj,$(filter-out $(2)/main.c,$(3)))
+	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  AR      $$@";)
 	$$(Q)rm -f $$@ && $$(AR) rcs $$@ $$^
 endef
