@@ -84,10 +84,10 @@ void report_tap(FILE *out, const struct scenario_result *rs, size_t n)
 
 				snprintf(msg, sizeof(msg), "expected %s, observed %s", w->expected, obs);
 				yaml_kv(out, "message", msg);
-				yaml_kv(out, "severity", "fail");
+				fputs("  severity: fail\n", out);
 			} else {
 				yaml_kv(out, "message", w->error[0] ? w->error : "the run could not be trusted");
-				yaml_kv(out, "severity", "error");
+				fputs("  severity: error\n", out);
 			}
 			yaml_kv(out, "file", rep_file(r));
 			if (w->sf)

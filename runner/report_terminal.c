@@ -85,7 +85,10 @@ static void one_scenario(FILE *out, const struct scenario_result *r, bool color,
 	fputs("  ", out);
 	if (r->sc && r->sc->scale_text[0] && strcmp(r->sc->scale_text, "1"))
 		fprintf(out, "time scale %s, ", tu_term_clean(r->sc->scale_text, buf, sizeof(buf)));
-	fprintf(out, "ran in %s", tu_human_ms(r->wall_ms, dur, sizeof(dur)));
+	if (r->status == RES_SKIP && !r->wall_ms)
+		fputs("not run", out);
+	else
+		fprintf(out, "ran in %s", tu_human_ms(r->wall_ms, dur, sizeof(dur)));
 	if (r->scenario_ms)
 		fprintf(out, " for %s of scenario time", tu_human_ms(r->scenario_ms, dur, sizeof(dur)));
 	fputc('\n', out);
