@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -53,6 +54,13 @@ int run_env_check(char *sim, size_t simlen, char *probe, size_t probelen, char *
 		return -1;
 	}
 	return 0;
+}
+
+const char *run_tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t && t[0] == '/' ? t : "/tmp";
 }
 
 void print_diags(const struct ini_diags *dg)

@@ -22,6 +22,11 @@ extern bool cmd_keep_flag;
  */
 int run_env_check(char *sim, size_t simlen, char *probe, size_t probelen, char *msg, size_t msglen);
 
+/* Where runs keep their private directories: $TMPDIR, else /tmp. Each is
+ * named idlegate-run-PID-XXXXXX after the process that made it, so
+ * `idlegate cleanup` can tell a dead run's directory from a live one's. */
+const char *run_tmpdir(void);
+
 /* Every problem of a scenario file on stderr, with hints. */
 void print_diags(const struct ini_diags *dg);
 

@@ -128,7 +128,7 @@ static int worker_main(const struct scenario *sc, size_t idx, int out, const cha
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	snprintf(workdir, sizeof(workdir), "/tmp/idlegate-run-%ld-XXXXXX", (long)getpid());
+	snprintf(workdir, sizeof(workdir), "%s/idlegate-run-%ld-XXXXXX", run_tmpdir(), (long)getpid());
 	if (!mkdtemp(workdir)) {
 		memset(&res, 0, sizeof(res));
 		res.status = RES_ERROR;

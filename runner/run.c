@@ -111,6 +111,7 @@ struct run {
 	struct cmdflow cmd[SC_MAX_FLOWS];
 	size_t ncmd;
 	uint64_t t0;
+	uint64_t flow_end[SC_MAX_FLOWS];/* wall ms its probe or command ended, 0 = running */
 	bool kept;
 	bool interrupted;
 	char err[256];                  /* the run can't be trusted: why */
@@ -549,6 +550,9 @@ static void sim_read_events(struct run *r, struct lane *l, struct simproc *s,
 		if (!strcmp(ev, "flow-expired"))
 			sf->expired = true;
 		if (!res)
+			continue;
+		/* after the probe ended the flow is closing down: not evidence */
+		if (r->flow_end[flow] && t > (int64_t)r->flow_end[flow])
 			continue;
 		{
 			struct flow_result *fr = &res->flows[flow];
@@ -1046,6 +1050,8 @@ static void check_children(struct run *r)
 			if (!g->cli_done && g->client > 0 && (st = reap_timeout(g->client, 0)) >= 0) {
 				g->cli_done = true;
 				g->cli_status = st;
+				for (size_t i = 0; i < g->n; i++)
+					r->flow_end[g->flows[i]] = mtime_ms();
 			}
 			if (!g->srv_done && g->server > 0 && (st = reap_timeout(g->server, 0)) >= 0) {
 				char tail[200];
@@ -1065,6 +1071,7 @@ static void check_children(struct run *r)
 			c->done = true;
 			c->status = st;
 			c->end = mtime_ms();
+			r->flow_end[c->flow] = c->end;
 		}
 		if (!c->srv_done && c->server > 0 && (st = reap_timeout(c->server, 0)) >= 0) {
 			c->srv_done = true;
