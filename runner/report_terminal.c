@@ -93,7 +93,7 @@ static void one_scenario(FILE *out, const struct scenario_result *r, bool color,
 		fprintf(out, " for %s of scenario time", tu_human_ms(r->scenario_ms, dur, sizeof(dur)));
 	fputc('\n', out);
 	if (rep_scenario_error(r)) {
-		fprintf(out, "  %sERROR%s %s\n", color ? C_YELLOW C_BOLD : "", color ? C_RESET : "",
+		fprintf(out, "  %sERROR:%s %s\n", color ? C_YELLOW C_BOLD : "", color ? C_RESET : "",
 			tu_term_clean(r->error, buf, sizeof(buf)));
 	}
 

@@ -268,6 +268,22 @@ static char *capture(void (*fn)(FILE *, const struct scenario_result *, size_t, 
 	return buf;
 }
 
+/* With TEST_REPORTS_KEEP, save a stream report next to the files. */
+static void keep(const char *name, const char *text)
+{
+	char p[128];
+	FILE *f;
+
+	if (!getenv("TEST_REPORTS_KEEP"))
+		return;
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	f = fopen(p, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
 static void tap(FILE *f, const struct scenario_result *r, size_t n, bool color)
 {
 	(void)color;
@@ -432,6 +448,8 @@ END_TEST
 START_TEST(test_tap)
 {
 	char *out = capture(tap, false);
+
+	keep("tap.txt", out);
 	const char *expect_start =
 		"TAP version 13\n"
 		"1..7\n"
@@ -480,13 +498,15 @@ START_TEST(test_terminal)
 	char *out = capture(report_terminal, false);
 	const char *last;
 
+	keep("terminal.txt", out);
+
 	ck_assert_ptr_null(strchr(out, '\x1b'));
 	ck_assert_ptr_null(strchr(out, '\x01'));
 	ck_assert_ptr_nonnull(strstr(out, "scenarios/quickstart.ini: NAT gateway <350 s> & \"friends\" 'x' \xc3\xa9t\xc3\xa9\n"
 					  "  time scale 1/20, ran in 47.3 s for 402 s of scenario time\n"));
 	ck_assert_ptr_nonnull(strstr(out, "\n      RST after 400 s idle, seen by the client on its first send\n"));
 	ck_assert_ptr_nonnull(strstr(out, "      first keepalive after 400 s idle came too late <b>&amp; \"q\" 'a' ??[31m \xc3\xa9 \xe6\x97\xa5 ? end\n"));
-	ck_assert_ptr_nonnull(strstr(out, "  ERROR simulator for 'nat' crashed"));
+	ck_assert_ptr_nonnull(strstr(out, "  ERROR: simulator for 'nat' crashed"));
 	ck_assert_ptr_nonnull(strstr(out, "\n      not run\n"));
 	/* the columns line up: "result" and each row's status start at one column */
 	char *h = strstr(out, "  flow ");
