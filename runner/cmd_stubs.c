@@ -27,4 +27,3 @@ static int not_yet(const char *name, int argc, char **argv)
 
 STUB(tune)
 STUB(discover)
-STUB(shell)
