@@ -36,6 +36,7 @@
 #include "simulator/nfq.h"
 #include "simulator/pcapw.h"
 #include "simulator/rules.h"
+#include "simulator/engine/csum.h"
 #include "simulator/engine/engine.h"
 #include "simulator/engine/policy.h"
 
@@ -427,6 +428,38 @@ static void on_inject(void *ctx, enum dir toward, const uint8_t *pkt, size_t len
 		pcapw_write(s->pcap, pkt, len, len);
 }
 
+/*
+ * The kernel marks a packet whose payload we replace as CHECKSUM_NONE, so a
+ * transport checksum that held only the pseudo-header sum (offload pending)
+ * would leave the box wrong: complete it. GSO packets are exempt: their
+ * segmentation sets the pseudo-header sum up again.
+ */
+static void complete_csum(uint8_t *data, size_t len)
+{
+	struct pkt p;
+	unsigned off;
+	uint16_t c;
+
+	if (pkt_parse(&p, data, len, len) < 0 || p.is_frag || p.wire_len > len)
+		return;
+	if (p.t.proto == IPPROTO_TCP)
+		off = 16;
+	else if (p.t.proto == IPPROTO_UDP)
+		off = 6;
+	else
+		return;
+	if ((size_t)p.l4_off + p.l4_len > len || p.l4_len < off + 2)
+		return;
+	data[p.l4_off + off] = data[p.l4_off + off + 1] = 0;
+	if (p.t.family == 4)
+		c = csum_l4(4, data + 12, data + 16, p.t.proto, data + p.l4_off, p.l4_len);
+	else
+		c = csum_l4(6, data + 8, data + 24, p.t.proto, data + p.l4_off, p.l4_len);
+	if (c == 0 && p.t.proto == IPPROTO_UDP)
+		c = 0xffff;
+	memcpy(data + p.l4_off + off, &c, 2);
+}
+
 static void on_packet(void *ctx, struct nfqio_packet *p)
 {
 	struct sim *s = ctx;
@@ -456,6 +489,8 @@ static void on_packet(void *ctx, struct nfqio_packet *p)
 		nfqio_drop(s->q, p->id);
 		return;
 	}
+	if (d.rewritten && p->csum_partial && !p->gso)
+		complete_csum(p->data, p->caplen);
 	if (s->pcap)
 		pcapw_write(s->pcap, pre ? s->scratch : p->data, p->caplen, p->wire_len);
 	if (d.delay_ms)
