@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Fidelity against Linux itself: the same flows through kernel conntrack +
+# masquerade (established timeout set with the namespace's sysctl) and
+# through idlegate-sim with the linux-conntrack profile give the same
+# outcomes: idle < T alive; idle > T with the client speaking first alive
+# (the entry is picked up again and the port kept); idle > T with the
+# server speaking first: the client waits in vain and the server gets an
+# RST from the box's own stack.
+source "$(dirname "$0")/lib/netns.sh"
+NETNS_NAT=1
+netns_setup
+command -v nft >/dev/null || skip "needs nft"
+nsx "$NS_S" $PEER server --port 5001 >"$WORK/server.log" 2>&1 &
+PIDS+=($!)
+wait_for 5 grep -q listening "$WORK/server.log" || fail "server did not start"
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+T=2
+
+run_flows() {        # prints "outcome outcome outcome server-saw-rst"
+	local a b c before after
+	a=$(field "$(nsx "$NS_C" $PEER tcp 203.0.113.2 5001 --idle 1)" outcome)
+	b=$(field "$(nsx "$NS_C" $PEER tcp 203.0.113.2 5001 --idle 3.5)" outcome)
+	before=$(grep -c 'server-after-late reset' "$WORK/server.log")
+	c=$(field "$(nsx "$NS_C" $PEER tcp 203.0.113.2 5001 --idle 3.5 --speaker server --wait 1.5)" outcome)
+	wait_for 3 test "$(grep -c 'server-after-late reset' "$WORK/server.log")" -gt "$before" &&
+		after=server-rst || after=no-server-rst
+	echo "$a $b $c $after"
+}
+
+# Linux: conntrack + masquerade
+nsx "$NS_M" nft -f - <<NFT || fail "nft masquerade"
+table ip reference {
+	chain post { type nat hook postrouting priority srcnat; oifname "mo0" masquerade; }
+}
+NFT
+nsx "$NS_M" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=$T || fail "conntrack sysctl"
+linux=$(run_flows)
+nsx "$NS_M" nft delete table ip reference
+nsx "$NS_M" sh -c 'command -v conntrack >/dev/null && conntrack -F' >/dev/null 2>&1
+echo "linux:       $linux"
+
+# idlegate-sim with the linux-conntrack profile, same timeout
+prof=linux-conntrack
+[ -f "$ROOT/scenarios/profiles/linux-conntrack.ini" ] && prof="$ROOT/scenarios/profiles/linux-conntrack.ini"
+sim_start --profile "$prof" --set nat=snat --set tcp.established=${T}s
+sim=$(run_flows)
+sim_stop
+echo "idlegate-sim: $sim"
+
+[ "$linux" = "alive alive timeout server-rst" ] || fail "the Linux reference did not behave as documented: $linux"
+[ "$sim" = "$linux" ] || fail "idlegate-sim differs from Linux: $sim vs $linux"
+pass "same outcomes as Linux conntrack: $sim"
