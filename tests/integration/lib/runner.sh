@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared by the `idlegate run` integration tests (run_*.sh): paths, a work
+# directory used as TMPDIR (so each run's private directory is ours to
+# inspect), small scenario files, and checks that a run left nothing behind.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+IG=$ROOT/build/idlegate
+WORK=$(mktemp -d /tmp/idlegate-rt$$.XXXXXX)
+export TMPDIR=$WORK
+BG=()
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; [ -f "$WORK/out" ] && sed 's/^/  | /' "$WORK/out" | tail -n 30; exit 1; }
+pass() { echo "ok: $*"; }
+
+runner_cleanup() {
+	local p
+	for p in "${BG[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$WORK"
+}
+trap runner_cleanup EXIT
+trap 'exit 1' INT TERM
+
+[ "$(id -u)" -eq 0 ] || skip "needs root"
+[ -x "$IG" ] && [ -x "$ROOT/build/idlegate-sim" ] && [ -x "$ROOT/build/idlegate-probe" ] || skip "not built"
+
+# wait_for SECONDS CMD...: poll CMD until it succeeds or the deadline passes
+wait_for() {
+	local deadline=$(( $(date +%s%N) / 1000000 + ${1%.*} * 1000 )); shift
+	while ! "$@" 2>/dev/null; do
+		[ $(( $(date +%s%N) / 1000000 )) -ge $deadline ] && return 1
+		sleep 0.05
+	done
+}
+
+# A scenario that fails fast: the NAT forgets after 2 s (scaled), the flow
+# idles 4 s and expects to live (it times out: the NAT drops its packets). $1: file, $2: expect (default alive)
+fast_scenario() {
+	cat >"$1" <<INI
+[scenario]
+description = test: NAT forgets after 10 s, flow idles 20 s
+time_scale = 1/5
+[middlebox nat]
+profile = aws-nat-gateway
+tcp.established = 10s
+[flow idle-20s]
+idle = 20s
+keepalive = off
+speaker = client
+deadline = 5s
+expect = ${2:-alive}
+INI
+}
+
+# A scenario that runs long enough to be interrupted (30 s of idle).
+long_scenario() {
+	cat >"$1" <<INI
+[scenario]
+description = test: long idle, to be interrupted
+[middlebox fw]
+profile = linux-conntrack
+[flow long]
+idle = 30s
+expect = alive
+INI
+}
+
+# descendants PID: PID and every process below it
+descendants() {
+	ps -e -o pid=,ppid= | awk -v root="$1" '
+		{ parent[$1] = $2 }
+		END { for (p in parent) { q = p; while (q != "" && q != 0 && q != 1) {
+			if (q == root) { print p; break } q = parent[q] } } }'
+}
+
+# run_snapshot PID: remember the run's processes and network namespaces
+run_snapshot() {
+	SNAP_PIDS=$(descendants "$1" | sort -u)
+	SNAP_NS=$(for p in $SNAP_PIDS; do readlink /proc/$p/ns/net 2>/dev/null; done | sort -u |
+		grep -v "^$(readlink /proc/self/ns/net)$")
+	[ -n "$SNAP_NS" ] || fail "the run has no namespace of its own"
+}
+
+# nothing_left: no process of the snapshot runs and no process anywhere is in
+# one of its namespaces; no named ig-RUNPID namespace; no run link in root.
+nothing_left_now() {
+	local p ns
+	for p in $SNAP_PIDS; do
+		[ -d /proc/"$p" ] && [ "$(awk '{print $3}' /proc/"$p"/stat 2>/dev/null)" != Z ] && return 1
+	done
+	for ns in $SNAP_NS; do
+		for p in /proc/[0-9]*; do
+			[ "$(readlink "$p"/ns/net 2>/dev/null)" = "$ns" ] && return 1
+		done
+	done
+	ip netns list | grep -q "^ig-$1-" && return 1
+	ip -o link show dev inside >/dev/null 2>&1 && return 1
+	ip -o link show dev outside >/dev/null 2>&1 && return 1
+	return 0
+}
+nothing_left() {
+	wait_for 10 nothing_left_now "$1" || fail "$2: something was left: $(
+		for p in $SNAP_PIDS; do [ -d /proc/$p ] && echo "pid $p $(cat /proc/$p/cmdline | tr '\0' ' ')"; done
+		ip netns list | grep "^ig-$1-")"
+}
