@@ -121,6 +121,11 @@ static int read_str(struct rd *r, char *out, size_t cap)
 				return -1;
 			}
 		}
+		if (c < 0x20) {
+			/* decoded control characters have no use in a request */
+			r->why = "control character in string";
+			return -1;
+		}
 		if (n + 1 >= cap) {
 			r->why = "string too long";
 			return -1;
