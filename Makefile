@@ -6,7 +6,8 @@
 #   make demo       run the built-in example scenario
 #   make fuzz       build and briefly run the libFuzzer harnesses (clang)
 #   make bench      run the benchmarks
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=  (programs, profiles, scenarios, man pages, completion)
+#   make uninstall  the same variables
 #   V=1             show the commands
 
 PREFIX ?= /usr/local
@@ -147,14 +148,42 @@ bench: $(BENCH_BINS)
 	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
 	$(Q)if [ -x bench/datapath.sh ]; then bench/datapath.sh; fi
 
+# Installs what `make` built (it does not rebuild with other flags: the
+# programs find their data relative to themselves, whatever PREFIX they were
+# built with). Scenario folders other than profiles go to
+# DATADIR/idlegate/scenarios/, profiles to DATADIR/idlegate/profiles/.
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+SCENARIO_DIRS = $(filter-out scenarios/profiles,$(patsubst %/,%,$(wildcard scenarios/*/)))
+MAN_PAGES = $(wildcard docs/man/*.[1-8])
+COMPLETIONS = $(wildcard completion/*.bash)
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/idlegate/profiles $(DESTDIR)$(DATADIR)/idlegate/scenarios
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/idlegate/profiles
 	install -m 0755 $(BUILD)/idlegate $(BUILD)/idlegate-probe $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(BUILD)/idlegate-sim $(DESTDIR)$(SBINDIR)/
 	install -m 0644 scenarios/profiles/*.ini $(DESTDIR)$(DATADIR)/idlegate/profiles/
+	$(Q)for d in $(SCENARIO_DIRS); do \
+		set -- $$d/*.ini; [ -e "$$1" ] || continue; \
+		echo "install -m 0644 $$d/*.ini $(DESTDIR)$(DATADIR)/idlegate/$$d/"; \
+		install -d $(DESTDIR)$(DATADIR)/idlegate/$$d && \
+		install -m 0644 "$$@" $(DESTDIR)$(DATADIR)/idlegate/$$d/ || exit 1; \
+	done
+	$(Q)for m in $(MAN_PAGES); do \
+		s=$${m##*.}; echo "install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/"; \
+		install -d $(DESTDIR)$(MANDIR)/man$$s && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
+	done
+	$(Q)for c in $(COMPLETIONS); do \
+		n=$$(basename $$c .bash); echo "install -m 0644 $$c $(DESTDIR)$(BASHCOMPDIR)/$$n"; \
+		install -d $(DESTDIR)$(BASHCOMPDIR) && install -m 0644 $$c $(DESTDIR)$(BASHCOMPDIR)/$$n || exit 1; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/idlegate $(DESTDIR)$(BINDIR)/idlegate-probe $(DESTDIR)$(SBINDIR)/idlegate-sim
+	rm -rf $(DESTDIR)$(DATADIR)/idlegate
+	$(if $(MAN_PAGES),rm -f $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))))
+	$(if $(COMPLETIONS),rm -f $(foreach c,$(COMPLETIONS),$(DESTDIR)$(BASHCOMPDIR)/$(basename $(notdir $(c)))))
 
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check unit deps demo fuzz bench install clean
+.PHONY: all check unit deps demo fuzz bench install uninstall clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
