@@ -244,6 +244,7 @@ static int sim_start(struct run *r, struct lane *l, size_t pos, char *err, size_
 		return -1;
 	}
 	argv[n++] = (char *)r->o->sim_path;
+	argv[n++] = "-q";
 	argv[n++] = "--inside";
 	argv[n++] = (char *)topo_ifname(l->topo, pos + 1, false);
 	argv[n++] = "--outside";
@@ -1558,7 +1559,8 @@ int run_flows(struct run *r, struct scenario_result *res)
 	if (r->err[0]) {
 		snprintf(res->error, sizeof(res->error), "%s", r->err);
 		for (size_t i = 0; i < res->nflows; i++) {
-			if (res->flows[i].status == RES_ERROR && strcmp(res->flows[i].error, "not run"))
+			if (res->flows[i].status == RES_ERROR && strcmp(res->flows[i].error, "not run") &&
+			    strncmp(res->flows[i].error, "interrupted", 11))
 				continue;
 			res->flows[i].status = RES_ERROR;
 			snprintf(res->flows[i].error, sizeof(res->flows[i].error), "%s", r->err);

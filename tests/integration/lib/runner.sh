@@ -77,7 +77,7 @@ descendants() {
 run_snapshot() {
 	SNAP_PIDS=$(descendants "$1" | sort -u)
 	SNAP_NS=$(for p in $SNAP_PIDS; do readlink /proc/$p/ns/net 2>/dev/null; done | sort -u |
-		grep -v "^$(readlink /proc/self/ns/net)$")
+		grep -vxF "$(readlink /proc/self/ns/net)")
 	[ -n "$SNAP_NS" ] || fail "the run has no namespace of its own"
 }
 
@@ -100,6 +100,8 @@ nothing_left_now() {
 }
 nothing_left() {
 	wait_for 10 nothing_left_now "$1" || fail "$2: something was left: $(
-		for p in $SNAP_PIDS; do [ -d /proc/$p ] && echo "pid $p $(cat /proc/$p/cmdline | tr '\0' ' ')"; done
-		ip netns list | grep "^ig-$1-")"
+		for p in $SNAP_PIDS; do [ -d /proc/$p ] && echo "pid $p $(tr '\0' ' ' </proc/$p/cmdline) $(awk '{print $3}' /proc/$p/stat)"; done
+		for ns in $SNAP_NS; do for p in /proc/[0-9]*; do
+			[ "$(readlink "$p"/ns/net 2>/dev/null)" = "$ns" ] && echo "in $ns: $p $(tr '\0' ' ' <$p/cmdline)"; done; done
+		ip netns list | grep "^ig-$1-"; ip -o link show dev inside; ip -o link show dev outside)"
 }
