@@ -25,7 +25,8 @@ struct wheel_timer {
 
 struct wheel;
 
-/* A new wheel whose current time is `now`. Returns NULL with errno ENOMEM. */
+/* A new wheel whose current time is `now`. Returns NULL with errno ENOMEM
+ * (also when 64 wheels already exist in the process). */
 struct wheel *wheel_new(uint64_t now);
 /* Frees the wheel (armed timers are simply forgotten). Accepts NULL. */
 void wheel_free(struct wheel *w);
@@ -52,7 +53,12 @@ void wheel_cancel(struct wheel_timer *t);
  * Move the wheel's time to `now` and call fire(t, ctx) for every timer whose
  * expiry is <= now, in no particular order within the same millisecond but
  * never before its time. The timer is disarmed before fire() is called;
- * fire() may re-arm it or arm/cancel other timers.
+ * fire() may re-arm it or arm/cancel other timers (a cancelled timer does
+ * not fire). Timers already due at the wheel's previous time fire first,
+ * with wheel_now() unchanged; the others fire in order of expiry, with
+ * wheel_now() equal to their expiry. A timer armed from fire() for later
+ * than wheel_now() fires in this same call if due by `now`; one armed for
+ * wheel_now() or earlier fires in the next call.
  * Returns the number of timers fired. `now` earlier than the wheel's time
  * is ignored.
  */
