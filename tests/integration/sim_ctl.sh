@@ -22,7 +22,7 @@ done
 nsx "$NS_M" "$SIM" --inside nosuch0 --outside mo0 2>/dev/null; [ $? -eq 3 ] || fail "missing interface should exit 3"
 pass "--help and exit codes"
 
-sim_start --set tcp.established=1500ms --set pickup=strict --set on_expire=rst-inside-on-next \
+sim_start --set tcp.established=30s --set pickup=strict --set on_expire=rst-inside-on-next \
 	--pcap "$WORK/cap.pcap"
 [ "$(stat -c %a "$WORK/ctl")" = 600 ] || fail "control socket mode $(stat -c %a "$WORK/ctl")"
 st=$(grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs)' /proc/"$SIM_PID"/status)
@@ -60,7 +60,7 @@ wait_for 3 sh -c "grep -q accept '$WORK/server.log'" || fail "no connection"
 flows=$(ctl '{"cmd":"flows"}')
 id=$(python3 -c 'import json,sys; f=json.loads(sys.argv[1])["flows"]; print([x for x in f if x["dport"]==5001][0]["id"])' "$flows") ||
 	fail "flow not listed: $flows"
-ctl '{"cmd":"get","key":"tcp.established"}' | grep -q '"value":"1.5s"' || fail "get: $(ctl '{"cmd":"get","key":"tcp.established"}')"
+ctl '{"cmd":"get","key":"tcp.established"}' | grep -q '"value":"30s"' || fail "get: $(ctl '{"cmd":"get","key":"tcp.established"}')"
 ctl '{"cmd":"set","key":"tcp.established","value":"1h"}' | grep -q '"ok":true' || fail "set"
 ctl '{"cmd":"set","key":"tcp.established","value":"soon"}' | grep -q '"ok":false' || fail "bad value accepted"
 ctl '{"cmd":"expire","id":4000000}' | grep -q '"ok":false' || fail "expire of unknown id accepted"
