@@ -25,5 +25,4 @@ static int not_yet(const char *name, int argc, char **argv)
 #define STUB(name) \
 	int cmd_##name(int argc, char **argv) { return not_yet(#name, argc, argv); }
 
-STUB(tune)
 STUB(discover)
