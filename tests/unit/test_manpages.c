@@ -3,7 +3,8 @@
  * Keeps idlegate-scenario(5) in step with the code: its knob list (between
  * the knobs:begin/end comment lines) must name exactly the knobs of
  * policy_knobs(), each once and with the values the code accepts, and the
- * page must describe every key of [scenario], [flow] and [event]. A knob
+ * page must describe every key of [scenario], [flow] and [event];
+ * idlegate-sim(8) must list every knob by name. A knob
  * added to the engine without a line in the manual fails here (regenerate
  * with scripts/gen-man-knobs.sh). Run from the repository root.
  */
@@ -281,6 +282,26 @@ START_TEST(t_section_keys)
 }
 END_TEST
 
+/* idlegate-sim(8) lists the knobs --set takes: every one, by name. */
+START_TEST(t_sim_page_knobs)
+{
+	size_t len, n;
+	char *page = iniread_slurp("docs/man/idlegate-sim.8", 1 << 20, &len);
+	const struct knob_info *k = policy_knobs(&n);
+
+	ck_assert_msg(page, "docs/man/idlegate-sim.8 missing");
+	for (size_t i = 0; i < n; i++) {
+		char a[96], b[96];
+
+		snprintf(a, sizeof(a), "\n.BR %s ", k[i].name);
+		snprintf(b, sizeof(b), "\n.B %s\n", k[i].name);
+		ck_assert_msg(strstr(page, a) || strstr(page, b),
+			      "docs/man/idlegate-sim.8 does not list knob %s", k[i].name);
+	}
+	free(page);
+}
+END_TEST
+
 static Suite *manpages_suite(void)
 {
 	Suite *s = suite_create("manpages");
@@ -289,6 +310,7 @@ static Suite *manpages_suite(void)
 	tcase_add_test(tc, t_page_matches_code);
 	tcase_add_test(tc, t_check_catches_drift);
 	tcase_add_test(tc, t_section_keys);
+	tcase_add_test(tc, t_sim_page_knobs);
 	suite_add_tcase(s, tc);
 	return s;
 }
