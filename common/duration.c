@@ -25,14 +25,16 @@ int duration_parse(const char *s, uint64_t *out)
 	while (isspace((unsigned char)*s))
 		s++;
 	while (*s && !isspace((unsigned char)*s)) {
-		uint64_t whole = 0, frac = 0, fdiv = 1, unit = 0;
+		uint64_t whole = 0, frac = 0, fdiv = 1, unit = 0, value;
 		int digits = 0;
 		size_t i, best = 0;
 
 		while (isdigit((unsigned char)*s)) {
-			if (whole > UINT64_MAX / 10 - 9)
+			uint64_t d = (uint64_t)(*s++ - '0');
+
+			if (whole > (UINT64_MAX - d) / 10)
 				goto range;
-			whole = whole * 10 + (uint64_t)(*s++ - '0');
+			whole = whole * 10 + d;
 			digits++;
 		}
 		if (*s == '.') {
@@ -67,13 +69,18 @@ int duration_parse(const char *s, uint64_t *out)
 			unit = 1000;
 		}
 		s += best;
-		if (whole > UINT64_MAX / unit)
-			goto range;
+		/* frac < fdiv <= 10^9 and unit <= 86400000: no overflow here */
 		if ((frac * unit) % fdiv)
 			goto range;
-		if (total > UINT64_MAX - whole * unit - frac * unit / fdiv)
+		if (whole > UINT64_MAX / unit)
 			goto range;
-		total += whole * unit + frac * unit / fdiv;
+		value = whole * unit;
+		if (value > UINT64_MAX - frac * unit / fdiv)
+			goto range;
+		value += frac * unit / fdiv;
+		if (total > UINT64_MAX - value)
+			goto range;
+		total += value;
 		groups++;
 	}
 	while (isspace((unsigned char)*s))
@@ -131,8 +138,9 @@ char *duration_format(uint64_t ms, char *buf, size_t len)
 	return buf;
 }
 
-int timescale_parse(const char *s, struct timescale *ts)
+int timescale_parse(const char *s, struct timescale *out)
 {
+	struct timescale t, *ts = &t;
 	char *end;
 	unsigned long a, b;
 
@@ -145,6 +153,12 @@ int timescale_parse(const char *s, struct timescale *ts)
 	errno = 0;
 	if (strchr(s, '.')) {
 		double d = strtod(s, &end);
+		const char *p;
+
+		/* plain decimals only: no exponent, hex or inf */
+		for (p = s; p < end; p++)
+			if (!isdigit((unsigned char)*p) && *p != '.')
+				goto inval;
 		if (!(d > 0) || d > 1000)
 			goto inval;
 		ts->num = (uint32_t)(d * 1000000 + 0.5);
@@ -179,6 +193,7 @@ tail:
 		goto inval;
 	if ((uint64_t)ts->num > (uint64_t)ts->den * 1000)
 		goto inval;
+	*out = t;
 	return 0;
 inval:
 	errno = EINVAL;
@@ -187,5 +202,9 @@ inval:
 
 uint64_t timescale_apply(const struct timescale *ts, uint64_t ms)
 {
-	return (ms * ts->num + ts->den / 2) / ts->den;
+	/* 128 bits: a scale up to 1000 with a 10^6 denominator times a long
+	 * duration does not fit in 64 */
+	unsigned __int128 v = ((unsigned __int128)ms * ts->num + ts->den / 2) / ts->den;
+
+	return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
 }

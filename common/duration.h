@@ -11,29 +11,37 @@
 
 /*
  * Parse a duration into milliseconds. Accepted: a sequence of number+unit
- * groups ("250ms", "350s", "2h4m", "1.5s", "1m30s"); units ms s m h d. A bare
- * number is seconds. Whitespace around the value is ignored.
- * Returns 0, or -1 with errno EINVAL (syntax) or ERANGE (overflow or a
- * fraction of a millisecond).
+ * groups ("250ms", "350s", "2h4m", "1.5s", "1m30s", ".5s"); units ms s m h d,
+ * lower case, in any order. A bare number alone is seconds ("7", "0", "1.5");
+ * after a unit it is an error ("1s2"). Whitespace around the value is
+ * ignored; inside it is an error ("2h 4m", "5 s"). No sign.
+ * Returns 0 with *ms set, or -1 with errno EINVAL (syntax) or ERANGE
+ * (above UINT64_MAX ms, or a fraction of a millisecond as in "1.0001ms");
+ * *ms is untouched on error.
  */
 int duration_parse(const char *s, uint64_t *ms);
 
 /*
- * Format milliseconds compactly ("350s", "2h4m", "250ms", "1.5s") into buf.
+ * Format milliseconds compactly into buf: "0s", "250ms", "1.5s" (below a
+ * minute), "5m50s", "2h4m", "48h" (whole seconds), "61500ms" (a minute or
+ * more with a fraction of a second). duration_parse() reads every output
+ * back to the same value. Truncated to len - 1 characters if needed.
  * Returns buf.
  */
 char *duration_format(uint64_t ms, char *buf, size_t len);
 
 /*
  * A time scale: "1/50", "0.02", "1" or "50x" (meaning 1/50). Stored as a
- * fraction num/den with both > 0 and num <= den*1000.
- * Returns 0, or -1 with errno EINVAL.
+ * fraction num/den with both > 0 and num <= den*1000 (a scale of at most
+ * 1000); integers up to 1000000, plain decimals rounded to 6 places.
+ * Returns 0, or -1 with errno EINVAL (*ts untouched).
  */
 struct timescale {
 	uint32_t num, den;
 };
 int timescale_parse(const char *s, struct timescale *ts);
-/* ms scaled (rounded to nearest millisecond). */
+/* ms scaled, rounded to the nearest millisecond (halves up); saturates at
+ * UINT64_MAX. */
 uint64_t timescale_apply(const struct timescale *ts, uint64_t ms);
 
 #endif
