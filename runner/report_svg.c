@@ -747,7 +747,7 @@ static int out_path(const char *dir, const struct scenario_result *rs, size_t i,
 		    size_t len)
 {
 	char base[NAME_MAX + 1];
-	const char *b = tu_basename(rep_file(&rs[i]));
+	const char *b = rs[i].sc ? tu_basename(rep_file(&rs[i])) : "scenario";
 	size_t bl = strlen(b), same = 0;
 	int n;
 
@@ -759,7 +759,7 @@ static int out_path(const char *dir, const struct scenario_result *rs, size_t i,
 	}
 	snprintf(base, sizeof(base), "%.*s", (int)bl, b);
 	for (size_t j = 0; j < i; j++) {
-		const char *o = tu_basename(rep_file(&rs[j]));
+		const char *o = rs[j].sc ? tu_basename(rep_file(&rs[j])) : "scenario";
 		size_t ol = strlen(o);
 
 		if (ol > 4 && !strcmp(o + ol - 4, ".ini"))

@@ -555,6 +555,7 @@ START_TEST(test_svg)
 	char sub[128], p1[160], p2[160], p3[160];
 	struct stat st;
 
+	mark(&rs[0], 10, TL_DROP, -1, 0, 0, "matched no flow");
 	snprintf(sub, sizeof(sub), "%s/svg/deeper", dir);
 	ck_assert_int_eq(report_svg(sub, rs, 3), 0);
 	snprintf(p1, sizeof(p1), "%s/quickstart.svg", sub);
@@ -587,12 +588,57 @@ START_TEST(test_svg)
 		"tips = [''.join(t.itertext()) for t in r.iter(ns + 'title')]\n"
 		"assert '401 s: inject keepalive-late server->client at nat: RST to client' in tips, [t for t in tips if 'inject' in t]\n"
 		"assert len([t for t in tips if ' keepalive keepalive-60s ' in t]) == 12\n"
-		"assert len([t for t in tips if ': drop udp-heartbeat' in t]) == 2\n"));
+		"assert len([t for t in tips if ': drop udp-heartbeat' in t]) == 2\n"
+		"assert 'other traffic' in texts and '10 s: drop client->server at nat: matched no flow' in tips\n"));
 	PY_CHECK((p2,
 		"r = ET.parse(p).getroot()\n"
 		"texts = [''.join(t.itertext()) for t in r.iter('{http://www.w3.org/2000/svg}text')]\n"
 		"assert any(t.startswith(\"ERROR: simulator for 'nat' crashed <b>&amp;\") for t in texts), texts\n"
 		"assert texts.count('ERROR') == 2\n"));
+}
+END_TEST
+
+/* A run that failed before its scenario was even read still shows up in
+ * every format, as one errored row, never as zero tests. */
+START_TEST(test_unknown_scenario)
+{
+	struct scenario_result r = { .sc = NULL, .status = RES_ERROR };
+	char p[160], *out;
+
+	snprintf(r.error, sizeof(r.error), "cannot read x.ini: Permission denied");
+	snprintf(p, sizeof(p), "%s/u.xml", dir);
+	ck_assert_int_eq(report_junit(p, &r, 1), 0);
+	PY_CHECK((p, "t = ET.parse(p).getroot().find('testsuite')\n"
+		     "assert t.get('name') == '(unknown scenario)' and t.get('tests') == '1' and t.get('errors') == '1'\n"
+		     "assert t.find('testcase').get('name') == '(scenario)'\n"
+		     "assert t.find('testcase/error').get('message') == 'cannot read x.ini: Permission denied'\n"));
+	snprintf(p, sizeof(p), "%s/u.json", dir);
+	ck_assert_int_eq(report_json(p, &r, 1), 0);
+	PY_CHECK((p, "d = json.load(open(p))\n"
+		     "assert d['summary']['errors'] == 1 and d['scenarios'][0]['flows'][0]['status'] == 'ERROR'\n"
+		     "assert d['scenarios'][0]['description'] is None\n"));
+	snprintf(p, sizeof(p), "%s/svg", dir);
+	ck_assert_int_eq(report_svg(p, &r, 1), 0);
+	snprintf(p, sizeof(p), "%s/svg/scenario.svg", dir);
+	ck_assert_int_eq(run("xmllint --noout '%s'", p), 0);
+	{
+		size_t len = 0;
+		FILE *f;
+
+		out = NULL;
+		f = open_memstream(&out, &len);
+		report_tap(f, &r, 1);
+		fclose(f);
+		ck_assert_ptr_nonnull(strstr(out, "1..1\nnot ok 1 - (unknown scenario): (scenario) # error\n"));
+		free(out);
+		out = NULL;
+		f = open_memstream(&out, &len);
+		report_terminal(f, &r, 1, false);
+		fclose(f);
+		ck_assert_ptr_nonnull(strstr(out, "ERROR: cannot read x.ini: Permission denied\n"));
+		ck_assert_ptr_nonnull(strstr(out, "\n1 error (runs that could not be trusted)\n0 passed, 0 failed\n"));
+		free(out);
+	}
 }
 END_TEST
 
@@ -668,6 +714,7 @@ int main(void)
 	tcase_add_test(tc, test_terminal_summary_plain);
 	tcase_add_test(tc, test_svg);
 	tcase_add_test(tc, test_svg_dense);
+	tcase_add_test(tc, test_unknown_scenario);
 	tcase_add_test(tc, test_atomic);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
