@@ -305,6 +305,8 @@ static void draw_mark(struct svg *g, size_t li, const struct tl_mark *m)
 		if (l->row && l->row->fr && l->row->fr->expired_ms >= 0)
 			snprintf(lab, sizeof(lab), "expired after %s idle",
 				 tu_human_ms((uint64_t)l->row->fr->expired_ms, d, sizeof(d)));
+		else if (!strncmp(m->detail, "expired", 7))
+			snprintf(lab, sizeof(lab), "%.*s", (int)sizeof(m->detail), m->detail);
 		else
 			snprintf(lab, sizeof(lab), "expired%s%.*s", m->detail[0] ? ": " : "",
 				 (int)sizeof(m->detail), m->detail);
