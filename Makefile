@@ -3,6 +3,7 @@
 #
 #   make            build the three programs
 #   make check      unit tests (also under SANITIZE=1) and, as root, integration tests
+#   make check-docker  the Docker image, run mode and the compose lab
 #   make demo       run the built-in example scenario
 #   make fuzz       build and briefly run the libFuzzer harnesses (clang)
 #   make bench      run the benchmarks
@@ -120,6 +121,12 @@ check: deps
 	$(Q)$(MAKE) fuzz FUZZ_SECONDS=$(or $(CHECK_FUZZ_SECONDS),15)
 	$(Q)$(MAKE) all
 	$(Q)scripts/run-integration.sh
+	$(Q)$(MAKE) check-docker
+
+# The image, a scenario in run mode and a probe exchange through the compose
+# lab (docs/docker.md); skips, with a message, where no Docker engine runs.
+check-docker:
+	$(Q)tests/docker/check-docker.sh
 
 deps:
 	$(Q)scripts/deps.sh
