@@ -33,7 +33,6 @@
 #include "simulator/engine/wheel.h"
 
 #define NIL 0u                          /* empty slot link (slots count from 1) */
-#define UDP_STREAM_MS 2000              /* conntrack's UDP "stream" delay */
 #define EVICT_SAMPLES 8
 
 /* flow.flags */
@@ -1316,7 +1315,8 @@ static void process(struct engine *e, uint8_t *data, struct pkt *p, int rc,
 		enum dir init = (f->flags & FF_INIT_IN) ? DIR_IN : DIR_OUT;
 		if (f->state == UDP_UNREPLIED && dir != init)
 			set_state(e, f, UDP_REPLIED);
-		else if (f->state == UDP_REPLIED && now - e->epoch >= f->created + UDP_STREAM_MS)
+		else if (f->state == UDP_REPLIED &&
+			 now - e->epoch >= f->created + e->pol.timeout[TO_UDP_STREAM])
 			set_state(e, f, UDP_ASSURED);
 		break;
 	}

@@ -57,6 +57,8 @@ static const struct knob knobs[] = {
 	TOK("udp.unreplied", TO_UDP_UNREPLIED, "UDP idle timeout before a reply was seen (and in the first 2 s)"),
 	TOK("udp.assured", TO_UDP_ASSURED, "UDP idle timeout once replies were seen for over 2 s"),
 	TOK("icmp", TO_ICMP, "ICMP echo idle timeout"),
+	TOK("udp.stream_after", TO_UDP_STREAM,
+	    "a replied UDP flow becomes assured only with traffic this long after its first packet"),
 	{ { "refresh", "any|outbound|inbound[,data-only]",
 	    "which packets restart the idle timer; data-only: pure ACKs and keepalives do not" },
 	  K_REFRESH, OFF(refresh), NULL, 0, 0 },
@@ -99,7 +101,7 @@ void policy_init(struct policy *p)
 		[TO_TCP_CLOSE_WAIT] = 60, [TO_TCP_LAST_ACK] = 30,
 		[TO_TCP_TIME_WAIT] = 120, [TO_TCP_CLOSE] = 10,
 		[TO_TCP_UNACK] = 300, [TO_UDP_UNREPLIED] = 30,
-		[TO_UDP_ASSURED] = 120, [TO_ICMP] = 30,
+		[TO_UDP_ASSURED] = 120, [TO_ICMP] = 30, [TO_UDP_STREAM] = 2,
 	};
 
 	memset(p, 0, sizeof(*p));
