@@ -107,7 +107,7 @@ unsigned tune_loss_retries(double loss)
 	if (loss > 0.9)
 		loss = 0.9;
 	p = loss;
-	while (p > TUNE_EPSILON && m < 200) {
+	while (p > TUNE_EPSILON * (1 + 1e-9) && m < 200) {
 		p *= loss;
 		m++;
 	}
