@@ -20,7 +20,7 @@
  * wheel_cancel() gets only the timer, yet has to keep the bitmaps and the
  * count of the wheel it belongs to. Like the Linux timer wheel, which keeps
  * its base's CPU number in timer->flags, we keep a small wheel number in the
- * low bits of the timer's links (both point at 8-aligned pointers): three
+ * low bits of the timer's links (both point at 8-aligned objects): three
  * bits in pprev and three in next, indexing a process-wide table of up to
  * 64 live wheels. Every link stored inside one wheel (list heads included)
  * carries that wheel's tag, so links can be copied around unchanged.
