@@ -13,10 +13,12 @@
 #include "simulator/engine/csum.h"
 
 #define TTL 64
-/* IPv4 quotes the IP header and 8 bytes (RFC 792); IPv6 up to 128 bytes
- * here, well within the RFC 4443 minimum-MTU limit. */
-#define ICMP4_QUOTE_L4 8
-#define ICMP6_QUOTE_MAX 128
+/* Quote as much of the original as fits, as Linux does: an ICMPv4 error of
+ * at most 576 bytes (RFC 1812 4.3.2.3), an ICMPv6 error of at most 1280
+ * (RFC 4443 2.4). Receivers match errors to their sockets by the quoted
+ * headers, and some (the probes among them) by the quoted payload too. */
+#define ICMP4_QUOTE_MAX (576 - 20 - 8)
+#define ICMP6_QUOTE_MAX (1280 - 40 - 8)
 
 static void wr16(uint8_t *p, uint16_t v)
 {
@@ -138,7 +140,7 @@ int build_icmp_unreach(uint8_t *buf, size_t len, const union addr *from,
 		}
 		if (avail > ((size_t)orig->data[2] << 8 | orig->data[3]))
 			avail = (size_t)orig->data[2] << 8 | orig->data[3];
-		quote = ihl + ICMP4_QUOTE_L4;
+		quote = ICMP4_QUOTE_MAX;
 		iplen = 20;
 		proto = IPPROTO_ICMP;
 	} else {

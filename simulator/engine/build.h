@@ -13,8 +13,8 @@
 
 #include "simulator/engine/pkt.h"
 
-/* Largest packet a builder writes (an ICMPv6 error quoting 128 bytes). */
-#define BUILD_MAX 256
+/* Largest packet a builder writes (an ICMPv6 error of the minimum MTU). */
+#define BUILD_MAX 1280
 
 /*
  * A TCP segment from t->src:t->sport to t->dst:t->dport with the given
@@ -28,8 +28,8 @@ int build_tcp(uint8_t *buf, size_t len, const struct pkt_tuple *t,
 /*
  * An ICMP (IPv4: type 3 code `code`) or ICMPv6 (type 1 code `code`)
  * destination-unreachable from `from` to the sender of the packet `orig`
- * (which it quotes: IPv4 the IP header + 8 bytes, IPv6 as much as fits in
- * 128 bytes of quote). Returns the packet length or -1.
+ * (which it quotes, as much as the capture holds up to a 576-byte ICMPv4
+ * or 1280-byte ICMPv6 error, as Linux does). Returns the packet length or -1.
  */
 int build_icmp_unreach(uint8_t *buf, size_t len, const union addr *from,
 		       const struct pkt *orig, uint8_t code);

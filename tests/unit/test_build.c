@@ -216,14 +216,15 @@ START_TEST(t_icmp_v4)
 	m = pg_tcp(l4b, 5555, 80, 1, 2, TCPF_ACK, 3, NULL, 0, 100);
 	n = pg_ip4(orig_b, "10.0.0.2", "203.0.113.9", IPPROTO_TCP, NULL, 0, 0x4000, l4b, m);
 	k = unreach(&e, &o, orig_b, n, n, "192.0.2.254", 13);
-	ck_assert_int_eq(k, 20 + 8 + 28);
+	/* short enough to be quoted whole, as Linux does (576-byte limit) */
+	ck_assert_int_eq(k, 20 + 8 + (int)n);
 	ck_assert_int_eq(e.t.proto, IPPROTO_ICMP);
 	ck_assert_int_eq(e.icmp_type, 3);
 	ck_assert(e.inner_ok);
 	assert_tuple_eq(&e.inner, &o.t);
-	ck_assert_int_eq(e.inner_l4_caplen, 8);
+	ck_assert_int_eq(e.inner_l4_caplen, n - 20);
 	/* The quote is the original's first bytes, unchanged. */
-	ck_assert(memcmp(buf + 28, orig_b, 28) == 0);
+	ck_assert(memcmp(buf + 28, orig_b, n) == 0);
 	/* Bytes 4..7 of a destination unreachable are unused: zero. */
 	ck_assert(buf[24] == 0 && buf[25] == 0 && buf[26] == 0 && buf[27] == 0);
 
@@ -231,9 +232,16 @@ START_TEST(t_icmp_v4)
 	m = pg_udp(l4b, 3478, 3479, 50);
 	n = pg_ip4(orig_b, "10.0.0.2", "203.0.113.9", IPPROTO_UDP, opts, sizeof(opts), 0, l4b, m);
 	k = unreach(&e, &o, orig_b, n, n, "203.0.113.9", 3);
-	ck_assert_int_eq(k, 20 + 8 + 28 + 8);
+	ck_assert_int_eq(k, 20 + 8 + (int)n);
 	assert_tuple_eq(&e.inner, &o.t);
-	ck_assert(memcmp(buf + 28, orig_b, 36) == 0);
+	ck_assert(memcmp(buf + 28, orig_b, n) == 0);
+
+	/* Longer than 576 bytes in all: cut to fit. */
+	m = pg_udp(l4b, 3478, 3479, 1000);
+	n = pg_ip4(orig_b, "10.0.0.2", "203.0.113.9", IPPROTO_UDP, NULL, 0, 0, l4b, m);
+	k = unreach(&e, &o, orig_b, n, n, "203.0.113.9", 3);
+	ck_assert_int_eq(k, 576);
+	ck_assert(memcmp(buf + 28, orig_b, 548) == 0);
 
 	/* ICMP echo: the identifier comes back as the inner ports. */
 	m = pg_icmp(l4b, 8, 0, 0x44440009, (const uint8_t *)"0123456789", 10);
@@ -246,13 +254,13 @@ START_TEST(t_icmp_v4)
 	m = pg_tcp(l4b, 5555, 80, 1, 2, TCPF_ACK, 3, NULL, 0, 1000);
 	n = pg_ip4(orig_b, "10.0.0.2", "203.0.113.9", IPPROTO_TCP, NULL, 0, 0, l4b, m);
 	k = unreach(&e, &o, orig_b, 40, n, "192.0.2.254", 3);
-	ck_assert_int_eq(k, 56);
+	ck_assert_int_eq(k, 20 + 8 + 40);
 	assert_tuple_eq(&e.inner, &o.t);
 
-	/* A non-first fragment is quoted too (its header and 8 data bytes). */
+	/* A non-first fragment is quoted too. */
 	n = pg_ip4(orig_b, "10.0.0.2", "203.0.113.9", IPPROTO_UDP, NULL, 0, 100, l4b, 64);
 	k = unreach(&e, &o, orig_b, n, n, "192.0.2.254", 3);
-	ck_assert_int_eq(k, 56);
+	ck_assert_int_eq(k, 20 + 8 + (int)n);
 	ck_assert(!e.inner_ok);
 }
 END_TEST
@@ -263,16 +271,16 @@ START_TEST(t_icmp_v6)
 	size_t m, n, x;
 	int k;
 
-	/* Longer than the quote limit: 128 bytes quoted. */
+	/* Within the 1280-byte limit: quoted whole. */
 	m = pg_udp(l4b, 5000, 5001, 300);
 	n = pg_ip6(orig_b, "2001:db8::2", "2001:db8:9::9", IPPROTO_UDP, NULL, 0, IPPROTO_UDP, l4b, m);
 	k = unreach(&e, &o, orig_b, n, n, "2001:db8:ff::1", 4);
-	ck_assert_int_eq(k, 40 + 8 + 128);
+	ck_assert_int_eq(k, 40 + 8 + (int)n);
 	ck_assert_int_eq(e.t.proto, IPPROTO_ICMPV6);
 	ck_assert_int_eq(e.icmp_type, 1);
 	ck_assert(e.inner_ok);
 	assert_tuple_eq(&e.inner, &o.t);
-	ck_assert(memcmp(buf + 48, orig_b, 128) == 0);
+	ck_assert(memcmp(buf + 48, orig_b, n) == 0);
 	/* The pseudo-header counts: with another destination it fails. */
 	buf[39] ^= 1;
 	ck_assert(!ref_l4_ok(6, buf + 8, buf + 24, IPPROTO_ICMPV6, buf + 40, (size_t)k - 40));
@@ -339,7 +347,8 @@ START_TEST(t_icmp_bad_args)
 	m = pg_tcp(l4b, 5555, 80, 1, 2, TCPF_ACK, 3, NULL, 0, 100);
 	n = pg_ip4(orig_b, "10.0.0.2", "203.0.113.9", IPPROTO_TCP, NULL, 0, 0, l4b, m);
 	ck_assert_int_eq(pkt_parse(&o, orig_b, n, n), 0);
-	for (len = 0; len < 56; len++) {
+	size_t need = 28 + n;
+	for (len = 0; len < need; len++) {
 		uint8_t *b = malloc(len ? len : 1);
 
 		errno = 0;
@@ -347,7 +356,7 @@ START_TEST(t_icmp_bad_args)
 		ck_assert_int_eq(errno, ENOBUFS);
 		free(b);
 	}
-	ck_assert_int_eq(build_icmp_unreach(buf, 56, &f4, &o, 3), 56);
+	ck_assert_int_eq(build_icmp_unreach(buf, need, &f4, &o, 3), (int)need);
 	/* From an address of the other family. */
 	errno = 0;
 	ck_assert_int_eq(build_icmp_unreach(buf, sizeof(buf), &f6, &o, 3), -1);
