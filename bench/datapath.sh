@@ -1,0 +1,46 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Data-path benchmark, in one run on the same client — middlebox — server
+# namespaces: kernel forwarding with no queue; the minimal accept loop
+# (bench/minimal_nfq.c, same queue settings) as the baseline; idlegate-sim in
+# firewall mode; the minimal loop returning whole packets and idlegate-sim
+# in NAT mode. iperf3 TCP bulk throughput and 64-byte UDP packet rate.
+# Goals: firewall >= 0.9 of the loop's TCP and >= 0.85 of its packet rate;
+# NAT >= 0.8 of the full-payload loop. Prints the ratios; exits 0 unless a
+# measurement could not be made (the goals are reported, not enforced).
+set -u
+TAG=igb
+source "$(dirname "$0")/../tests/integration/lib/netns.sh"
+MIN=$ROOT/build/bench/minimal_nfq
+SECS=${BENCH_SECONDS:-4}
+command -v iperf3 >/dev/null || skip "needs iperf3"
+[ -x "$MIN" ] || skip "build bench/minimal_nfq first (make bench)"
+netns_setup
+nsx "$NS_S" iperf3 -s >/dev/null 2>&1 &
+PIDS+=($!)
+wait_for 5 nsx "$NS_S" sh -c 'ss -ltn | grep -q ":5201 "' || fail "iperf3 server"
+
+tcp() { nsx "$NS_C" timeout $((SECS + 10)) iperf3 -c 203.0.113.2 -t "$SECS" -J 2>/dev/null |
+	python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9,3))' 2>/dev/null; }
+udp() { nsx "$NS_C" timeout $((SECS + 10)) iperf3 -c 203.0.113.2 -u -l 64 -b 0 -t "$SECS" -J 2>/dev/null |
+	python3 -c 'import json,sys; e=json.load(sys.stdin)["end"]["sum"]; print(int(e["packets"]-e["lost_packets"])//'"$SECS"')' 2>/dev/null; }
+
+declare -A T U
+measure() { T[$1]=$(tcp); U[$1]=$(udp); printf '%-22s TCP %7s Gbit/s   UDP %9s pkt/s\n' "$1" "${T[$1]}" "${U[$1]}"; }
+start_min() { nsx "$NS_M" "$MIN" --inside mi0 --outside mo0 "$@" >"$WORK/min.out" 2>"$WORK/min.err" &
+	MINPID=$!; PIDS+=($MINPID); wait_for 5 grep -q READY "$WORK/min.out" || fail "minimal_nfq: $(cat "$WORK/min.err")"; }
+stop_min() { kill "$MINPID"; wait "$MINPID" 2>/dev/null; }
+
+measure kernel
+# a queue number per phase, so no phase waits for the previous one's release
+start_min --queue-num 1; measure minimal-loop; stop_min
+sim_start --queue-num 2; measure sim-firewall; sim_stop
+start_min --full --queue-num 3; measure minimal-loop-full; stop_min
+sim_start --queue-num 4 --set nat=snat; measure sim-nat; sim_stop
+grep -q '"trusted":true' "$WORK/sim.out" || echo "note: the NAT run reports lost packets: $(cat "$WORK/sim.out")"
+
+ratio() { python3 -c "a,b=float('$1' or 0),float('$2' or 0); print(round(a/b,2) if b else 0)"; }
+echo
+echo "firewall / minimal loop:   TCP $(ratio "${T[sim-firewall]}" "${T[minimal-loop]}") (goal 0.9)   UDP $(ratio "${U[sim-firewall]}" "${U[minimal-loop]}") (goal 0.85)"
+echo "NAT / minimal loop (full): TCP $(ratio "${T[sim-nat]}" "${T[minimal-loop-full]}") (goal 0.8)    UDP $(ratio "${U[sim-nat]}" "${U[minimal-loop-full]}") (goal 0.8)"
+echo "minimal loop / kernel:     TCP $(ratio "${T[minimal-loop]}" "${T[kernel]}")   UDP $(ratio "${U[minimal-loop]}" "${U[kernel]}")"
