@@ -157,10 +157,11 @@ bench: $(BENCH_BINS)
 
 # Installs what `make` built (it does not rebuild with other flags: the
 # programs find their data relative to themselves, whatever PREFIX they were
-# built with). Scenario folders other than profiles go to
-# DATADIR/idlegate/scenarios/, profiles to DATADIR/idlegate/profiles/.
+# built with). Scenarios (the suite in scenarios/, and its folders other
+# than profiles) go to DATADIR/idlegate/scenarios/, profiles to
+# DATADIR/idlegate/profiles/.
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
-SCENARIO_DIRS = $(filter-out scenarios/profiles,$(patsubst %/,%,$(wildcard scenarios/*/)))
+SCENARIO_DIRS = scenarios $(filter-out scenarios/profiles,$(patsubst %/,%,$(wildcard scenarios/*/)))
 MAN_PAGES = $(wildcard docs/man/*.[1-8])
 COMPLETIONS = $(wildcard completion/*.bash)
 install: all

@@ -40,6 +40,9 @@ for f in usr/share/man/man1/idlegate.1 usr/share/man/man1/idlegate-probe.1 \
 	usr/share/idlegate/scenarios/examples/quickstart.ini; do
 	[ -f "$dest/$f" ] || fail "$f not installed"
 done
+nsc=$(find scenarios -name '*.ini' ! -path 'scenarios/profiles/*' | wc -l)
+[ "$(find "$dest/usr/share/idlegate/scenarios" -name '*.ini' | wc -l)" -eq "$nsc" ] ||
+	fail "not every scenario installed ($nsc in the tree)"
 nprof=$(ls scenarios/profiles/*.ini | wc -l)
 [ "$(ls "$dest"/usr/share/idlegate/profiles/*.ini | wc -l)" -eq "$nprof" ] ||
 	fail "not every profile installed"
@@ -73,14 +76,14 @@ out=$("$dest/usr/sbin/idlegate-sim" --inside lo --outside ig-no-such0 --profile 
 	fail "idlegate-sim does not search the installed profiles: $out"
 ok "profile details; idlegate-sim searches the installed profiles"
 
-"$bin/idlegate" check "$dest"/usr/share/idlegate/scenarios/examples/*.ini >"$tmp/check.txt" 2>&1 ||
-	{ cat "$tmp/check.txt"; fail "idlegate check on the installed examples"; }
+find "$dest/usr/share/idlegate/scenarios" -name '*.ini' -exec "$bin/idlegate" check -q {} + >"$tmp/check.txt" 2>&1 ||
+	{ cat "$tmp/check.txt"; fail "idlegate check on the installed scenarios"; }
 cp "$dest/usr/share/idlegate/scenarios/examples/quickstart.ini" ./mine.ini
 "$bin/idlegate" check mine.ini >/dev/null 2>&1 || fail "idlegate check on a copy of the example"
 sed 's/^profile = .*/profile = no-such-profile/' mine.ini >bad.ini
 "$bin/idlegate" check bad.ini >"$tmp/bad.txt" 2>&1
 [ $? -eq 2 ] || fail "idlegate check accepted an unknown profile"
-ok "idlegate check on the installed examples (and refuses an unknown profile)"
+ok "idlegate check on the $nsc installed scenarios (and refuses an unknown profile)"
 
 if command -v man >/dev/null; then
 	for m in man1/idlegate.1 man1/idlegate-probe.1 man5/idlegate-scenario.5 man8/idlegate-sim.8; do
