@@ -1190,7 +1190,7 @@ static const char *outcome_words(const char *o)
 	if (!strcmp(o, "closed"))
 		return "FIN (connection closed)";
 	if (!strcmp(o, "keepalive-timeout"))
-		return "the kernel gave up (ETIMEDOUT)";
+		return "the kernel gave up";
 	if (!strcmp(o, "unreachable"))
 		return "ICMP unreachable";
 	if (!strcmp(o, "rebound"))
