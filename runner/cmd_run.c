@@ -282,7 +282,7 @@ int cmd_run(int argc, char **argv)
 	bool bad = false, shown = false, show;
 	sigset_t mask, old;
 
-	while ((ch = getopt_long(argc, argv, "+j:hk", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "j:hk", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': {
 			char *end;
@@ -342,6 +342,24 @@ int cmd_run(int argc, char **argv)
 	}
 	if (bad)
 		goto out;
+	/* a report that cannot be written should say so now, not after the run */
+	for (int i = 0; i < 2; i++) {
+		const char *path = i ? c.junit : c.json;
+		char dir[PATH_MAX], *slash;
+
+		if (!path)
+			continue;
+		snprintf(dir, sizeof(dir), "%s", path);
+		slash = strrchr(dir, '/');
+		if (slash)
+			slash == dir ? (void)(dir[1] = '\0') : (void)(*slash = '\0');
+		else
+			snprintf(dir, sizeof(dir), ".");
+		if (access(dir, W_OK) < 0) {
+			log_warn("run: %s %s: cannot write into %s", i ? "--junit" : "--json", path, dir);
+			goto out;
+		}
+	}
 	rc = IG_EXIT_ENV;
 	if (run_env_check(sim, sizeof(sim), probe, sizeof(probe), envmsg, sizeof(envmsg)) < 0) {
 		log_warnx("run: %s", envmsg);

@@ -717,7 +717,7 @@ int cmd_tune(int argc, char **argv)
 	memset(&t, 0, sizeof(t));
 	memset(&res, 0, sizeof(res));
 	t.proto = SC_TCP;
-	while ((ch = getopt_long(argc, argv, "+p:s:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:s:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'p': profiles = optarg; break;
 		case 's': scfile = optarg; break;

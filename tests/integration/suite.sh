@@ -1,0 +1,30 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The regression suite: every scenario in scenarios/ (one per device profile
+# and per knob behaviour) and the examples, run in parallel, must meet its
+# expectations; the JUnit report must be valid XML with one testcase per
+# flow and no failures.
+source "$(dirname "$0")/lib/runner.sh"
+
+cd "$ROOT"
+files=(scenarios/*.ini scenarios/examples/*.ini)
+[ ${#files[@]} -ge 25 ] || fail "only ${#files[@]} scenarios"
+"$IG" check "${files[@]}" >"$WORK/check" 2>&1 || { cat "$WORK/check"; fail "idlegate check"; }
+flows=$("$IG" check "${files[@]}" | sed -n 's/.*, \([0-9]*\) flows\?,.*/\1/p' | paste -sd+ | bc)
+
+"$IG" run -j "${SUITE_JOBS:-6}" --junit "$WORK/suite.xml" --json "$WORK/suite.json" "${files[@]}" >"$WORK/out" 2>&1
+rc=$?
+grep -E '^ *[a-z0-9.-]+ .* (FAIL|ERROR)$' -A1 "$WORK/out" | head -40
+tail -n 3 "$WORK/out"
+[ $rc -eq 0 ] || fail "idlegate run exited $rc"
+
+python3 - "$WORK/suite.xml" "$flows" <<'PY' || fail "JUnit report"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+cases = root.findall('.//testcase')
+assert len(cases) == int(sys.argv[2]), (len(cases), sys.argv[2])
+bad = [c.get('name') for c in cases if c.find('failure') is not None or c.find('error') is not None]
+assert not bad, bad
+print("junit: %d testcases in %d testsuites, all passed" % (len(cases), len(root.findall('testsuite'))))
+PY
+pass "${#files[@]} scenarios, $flows flows, all as expected"
