@@ -9,6 +9,8 @@
  *   - named namespaces ig-PID-... (--keep, shell) whose idlegate PID is gone,
  *     with every process still inside them
  *   - idlegate-sim / idlegate-probe / idlegate-ns processes orphaned to init
+ *     that a run started (IDLEGATE_RUN_PID in their environment) and whose
+ *     run is gone
  *   - links called ig-* in the root namespace
  *   - nftables tables idlegate_PID in the root namespace whose PID is gone
  *   - directories $TMPDIR/idlegate-run-PID-* whose PID is gone
@@ -149,6 +151,27 @@ static void named_netns(struct cleanup *c)
 	closedir(d);
 }
 
+/* The runner that started process pid (its IDLEGATE_RUN_PID), or -1. */
+static long run_owner(long pid)
+{
+	char p[64], env[8192];
+	const char *key = "IDLEGATE_RUN_PID=";
+	size_t n, klen = strlen(key);
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%ld/environ", pid);
+	f = fopen(p, "re");
+	if (!f)
+		return -1;
+	n = fread(env, 1, sizeof(env) - 1, f);
+	fclose(f);
+	env[n] = '\0';
+	for (size_t i = 0; i < n; i += strlen(env + i) + 1)
+		if (!strncmp(env + i, key, klen))
+			return strtol(env + i + klen, NULL, 10);
+	return -1;
+}
+
 static void orphans(struct cleanup *c)
 {
 	DIR *d = opendir("/proc");
@@ -172,6 +195,11 @@ static void orphans(struct cleanup *c)
 		if (!read_small(p, stat, sizeof(stat)) || !(close = strrchr(stat, ')')))
 			continue;
 		if (sscanf(close + 2, "%*c %ld", &ppid) != 1 || ppid != 1)
+			continue;
+		/* only what a run started, and only if that run is gone: a probe
+		 * server started by hand (or by a service manager) is not ours */
+		long owner = run_owner(pid);
+		if (owner < 0 || (!c->all && idlegate_alive(owner)))
 			continue;
 		snprintf(what, sizeof(what), "orphaned %s process %ld", comm, pid);
 		did(c, c->dry ? 0 : kill((pid_t)pid, SIGKILL), what);

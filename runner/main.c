@@ -5,7 +5,9 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "runner/commands.h"
@@ -73,6 +75,14 @@ int main(int argc, char **argv)
 		}
 	}
 	log_init("idlegate", verbose);
+	/* Every process a run starts inherits this: `idlegate cleanup` kills an
+	 * orphaned idlegate-sim/-probe only if it carries the mark of a runner
+	 * that is gone, never a probe a user started by hand. */
+	{
+		char pid[24];
+		snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+		setenv("IDLEGATE_RUN_PID", pid, 1);
+	}
 	if (optind >= argc) {
 		usage(stderr);
 		return IG_EXIT_USAGE;
