@@ -40,7 +40,7 @@ static void cleanup_usage(FILE *f)
 	fprintf(f, "usage: idlegate cleanup [-n] [--all]\n\n"
 		"Remove what a killed run of idlegate (or an older version) could have left:\n"
 		"namespaces named ig-*, the processes in them, orphaned idlegate-sim and\n"
-		"idlegate-probe processes, ig-* links and idlegate_* nftables tables in the\n"
+		"idlegate-probe processes that a gone run started, ig-* links and idlegate_* nftables tables in the\n"
 		"root namespace, and idlegate-run-* directories in $TMPDIR or /tmp.\n"
 		"Things that belong to a run still going are left alone.\n\n"
 		"  -n, --dry-run   only say what would be removed\n"
