@@ -199,7 +199,7 @@ static void run_wheel(size_t n, const uint64_t *exp, const uint64_t *exp2,
 	r->rearm = per_op(t0, mtime_ns(), n);
 	t0 = mtime_ns();
 	for (size_t i = 0; i < n; i++)
-		wheel_cancel(&wt[perm[i]].t);
+		wheel_cancel(w, &wt[perm[i]].t);
 	r->cancel = per_op(t0, mtime_ns(), n);
 	if (wheel_count(w) != 0)
 		die("wheel: timers left after cancel");

@@ -542,7 +542,7 @@ static void flow_free(struct engine *e, struct flow *f)
 		}
 		map_put(e, f->mapping);
 	}
-	wheel_cancel(&f->timer);
+	wheel_cancel(e->wheel, &f->timer);
 	f->state = TCP_NONE;
 	f->hnext[0] = e->free_head;
 	e->free_head = flow_slot(e, f);
@@ -1542,7 +1542,7 @@ int engine_set(struct engine *e, const char *key, const char *value, char *err, 
 		struct flow *f = &e->flows[i];
 		if (f->state == TCP_NONE || f->state == FLOW_EXPIRED)
 			continue;
-		wheel_cancel(&f->timer);
+		wheel_cancel(e->wheel, &f->timer);
 		flow_arm(e, f);
 	}
 	return 0;

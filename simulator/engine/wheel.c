@@ -16,31 +16,19 @@
  * empty, the wheel jumps to the block of the earliest of them and sorts the
  * overflow list again, so each overflow timer is looked at once per block
  * that holds an overflow expiry, not once per 2^36 ms.
- *
- * wheel_cancel() gets only the timer, yet has to keep the bitmaps and the
- * count of the wheel it belongs to. Like the Linux timer wheel, which keeps
- * its base's CPU number in timer->flags, we keep a small wheel number in the
- * low bits of the timer's links (both point at 8-aligned objects): three
- * bits in pprev and three in next, indexing a process-wide table of up to
- * 64 live wheels. Every link stored inside one wheel (list heads included)
- * carries that wheel's tag, so links can be copied around unchanged.
  */
 #include "simulator/engine/wheel.h"
 
-#include <errno.h>
 #include <stdlib.h>
 
 #define WHEEL_BITS 6
 #define WHEEL_SLOTS (1u << WHEEL_BITS)
 #define WHEEL_LEVELS 6
 #define WHEEL_RANGE_BITS (WHEEL_BITS * WHEEL_LEVELS)   /* 36 */
-#define WHEEL_MAX 64                                    /* live wheels */
-#define TAG_MASK ((uintptr_t)7)
 
 struct wheel {
 	uint64_t now;
 	size_t count;
-	unsigned id;
 	uint64_t pending[WHEEL_LEVELS];
 	struct wheel_timer *slot[WHEEL_LEVELS][WHEEL_SLOTS];
 	struct wheel_timer *overflow;   /* beyond the levels' range */
@@ -49,51 +37,26 @@ struct wheel {
 	struct wheel_timer *batch;      /* being fired or cascaded right now */
 };
 
-static struct wheel *registry[WHEEL_MAX];
-
-/* Tagged links: next-style values carry id >> 3, pprev values id & 7. */
-static inline struct wheel_timer *nptr(struct wheel_timer *v)
-{
-	return (struct wheel_timer *)((uintptr_t)v & ~TAG_MASK);
-}
-static inline struct wheel_timer *nval(const struct wheel *w, struct wheel_timer *p)
-{
-	return (struct wheel_timer *)((uintptr_t)p | (w->id >> 3));
-}
-static inline struct wheel_timer **pptr(struct wheel_timer **v)
-{
-	return (struct wheel_timer **)((uintptr_t)v & ~TAG_MASK);
-}
-static inline struct wheel_timer **pval(const struct wheel *w, struct wheel_timer **p)
-{
-	return (struct wheel_timer **)((uintptr_t)p | (w->id & TAG_MASK));
-}
-static inline unsigned timer_id(const struct wheel_timer *t)
-{
-	return (unsigned)(((uintptr_t)t->pprev & TAG_MASK) |
-			  (((uintptr_t)t->next & TAG_MASK) << 3));
-}
-
 static inline bool list_empty(struct wheel_timer *const *head)
 {
-	return nptr(*head) == NULL;
+	return *head == NULL;
 }
 
-static void list_push(struct wheel *w, struct wheel_timer **head, struct wheel_timer *t)
+static void list_push(struct wheel_timer **head, struct wheel_timer *t)
 {
-	struct wheel_timer *first = nptr(*head);
+	struct wheel_timer *first = *head;
 
 	t->next = *head;
-	t->pprev = pval(w, head);
+	t->pprev = head;
 	if (first)
-		first->pprev = pval(w, &t->next);
-	*head = nval(w, t);
+		first->pprev = &t->next;
+	*head = t;
 }
 
 static void list_unlink(struct wheel_timer *t)
 {
-	struct wheel_timer **pp = pptr(t->pprev);
-	struct wheel_timer *next = nptr(t->next);
+	struct wheel_timer **pp = t->pprev;
+	struct wheel_timer *next = t->next;
 
 	*pp = t->next;
 	if (next)
@@ -103,11 +66,11 @@ static void list_unlink(struct wheel_timer *t)
 }
 
 /* Move the whole list at *from (non-empty) to the empty list at *to. */
-static void list_move(struct wheel *w, struct wheel_timer **from, struct wheel_timer **to)
+static void list_move(struct wheel_timer **from, struct wheel_timer **to)
 {
 	*to = *from;
-	nptr(*to)->pprev = pval(w, to);
-	*from = nval(w, NULL);
+	(*to)->pprev = to;
+	*from = NULL;
 }
 
 static inline unsigned level_shift(unsigned level)
@@ -127,69 +90,51 @@ static void place(struct wheel *w, struct wheel_timer *t)
 	unsigned level, s;
 
 	if (t->expires <= w->now) {
-		list_push(w, &w->due, t);
+		list_push(&w->due, t);
 		return;
 	}
 	diff = t->expires ^ w->now;
 	level = (unsigned)(63 - __builtin_clzll(diff)) / WHEEL_BITS;
 	if (level >= WHEEL_LEVELS) {
-		list_push(w, &w->overflow, t);
+		list_push(&w->overflow, t);
 		if (t->expires < w->overflow_min)
 			w->overflow_min = t->expires;
 		return;
 	}
 	s = (unsigned)(t->expires >> level_shift(level)) & (WHEEL_SLOTS - 1);
-	list_push(w, &w->slot[level][s], t);
+	list_push(&w->slot[level][s], t);
 	w->pending[level] |= UINT64_C(1) << s;
 }
 
 struct wheel *wheel_new(uint64_t now)
 {
 	struct wheel *w = calloc(1, sizeof(*w));
-	unsigned i, l, s;
+	unsigned l, s;
 
 	if (!w)
 		return NULL;
-	for (i = 0; i < WHEEL_MAX; i++) {
-		struct wheel *expected = NULL;
-
-		if (__atomic_compare_exchange_n(&registry[i], &expected, w, false,
-						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			break;
-	}
-	if (i == WHEEL_MAX) {
-		free(w);
-		errno = ENOMEM;
-		return NULL;
-	}
-	w->id = i;
 	w->now = now;
 	for (l = 0; l < WHEEL_LEVELS; l++)
 		for (s = 0; s < WHEEL_SLOTS; s++)
-			w->slot[l][s] = nval(w, NULL);
-	w->overflow = w->due = w->batch = nval(w, NULL);
+			w->slot[l][s] = NULL;
+	w->overflow = w->due = w->batch = NULL;
 	w->overflow_min = UINT64_MAX;
 	return w;
 }
 
 void wheel_free(struct wheel *w)
 {
-	if (!w)
-		return;
-	__atomic_store_n(&registry[w->id], NULL, __ATOMIC_RELEASE);
 	free(w);
 }
 
-void wheel_cancel(struct wheel_timer *t)
+void wheel_cancel(struct wheel *w, struct wheel_timer *t)
 {
 	struct wheel_timer **pp;
-	struct wheel *w;
 	uintptr_t first, last, p;
 
 	if (!t->pprev)
 		return;
-	w = __atomic_load_n(&registry[timer_id(t)], __ATOMIC_RELAXED);
-	pp = pptr(t->pprev);
+	pp = t->pprev;
 	list_unlink(t);
 	w->count--;
 	/* Only a slot's first timer has pprev pointing into the slot array;
@@ -206,7 +151,7 @@ void wheel_cancel(struct wheel_timer *t)
 
 void wheel_arm(struct wheel *w, struct wheel_timer *t, uint64_t expires)
 {
-	wheel_cancel(t);
+	wheel_cancel(w, t);
 	t->expires = expires;
 	place(w, t);
 	w->count++;
@@ -220,7 +165,7 @@ static size_t run_batch(struct wheel *w,
 	size_t n = 0;
 
 	/* Always take the head: fire() may cancel or re-arm any other member. */
-	while ((t = nptr(w->batch)) != NULL) {
+	while ((t = w->batch) != NULL) {
 		list_unlink(t);
 		if (t->expires <= w->now) {
 			w->count--;
@@ -262,7 +207,7 @@ size_t wheel_advance(struct wheel *w, uint64_t now,
 	 * earlier fire(); whatever fire() arms that way now waits for the
 	 * next call. */
 	if (!list_empty(&w->due)) {
-		list_move(w, &w->due, &w->batch);
+		list_move(&w->due, &w->batch);
 		fired += run_batch(w, fire, ctx);
 	}
 	for (;;) {
@@ -278,7 +223,7 @@ size_t wheel_advance(struct wheel *w, uint64_t now,
 			w->now = at;
 			s = (unsigned)(at >> level_shift(level)) & (WHEEL_SLOTS - 1);
 			w->pending[level] &= ~(UINT64_C(1) << s);
-			list_move(w, &w->slot[level][s], &w->batch);
+			list_move(&w->slot[level][s], &w->batch);
 		} else if (!list_empty(&w->overflow)) {
 			/* All levels are empty: jump straight to the 2^36 ms block
 			 * of the earliest overflow timer (or of a cancelled one,
@@ -290,7 +235,7 @@ size_t wheel_advance(struct wheel *w, uint64_t now,
 				break;
 			w->now = at;
 			w->overflow_min = UINT64_MAX;
-			list_move(w, &w->overflow, &w->batch);
+			list_move(&w->overflow, &w->batch);
 		} else {
 			break;
 		}

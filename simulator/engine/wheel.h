@@ -25,8 +25,7 @@ struct wheel_timer {
 
 struct wheel;
 
-/* A new wheel whose current time is `now`. Returns NULL with errno ENOMEM
- * (also when 64 wheels already exist in the process). */
+/* A new wheel whose current time is `now`. Returns NULL with errno ENOMEM. */
 struct wheel *wheel_new(uint64_t now);
 /* Frees the wheel (armed timers are simply forgotten). Accepts NULL. */
 void wheel_free(struct wheel *w);
@@ -43,11 +42,12 @@ static inline bool wheel_timer_armed(const struct wheel_timer *t)
 	return t->pprev != NULL;
 }
 
-/* Arm (or re-arm) t to fire at `expires` (absolute ms). A time at or before
- * the wheel's current time fires at the next wheel_advance(). */
+/* Arm (or re-arm) t on w to fire at `expires` (absolute ms); t must not be
+ * armed on another wheel. A time at or before the wheel's current time fires
+ * at the next wheel_advance(). */
 void wheel_arm(struct wheel *w, struct wheel_timer *t, uint64_t expires);
-/* Disarm t if armed. */
-void wheel_cancel(struct wheel_timer *t);
+/* Disarm t, if armed; t must be armed on w or not at all. */
+void wheel_cancel(struct wheel *w, struct wheel_timer *t);
 
 /*
  * Move the wheel's time to `now` and call fire(t, ctx) for every timer whose
