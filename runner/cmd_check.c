@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/duration.h"
+#include "runner/cmd_common.h"
 #include "runner/commands.h"
 #include "runner/scenario.h"
 
@@ -24,19 +25,6 @@ static void check_usage(FILE *f)
 }
 
 /* Every problem, with its hint on the next line. */
-static void print_diags(const struct ini_diags *dg)
-{
-	char buf[800];
-
-	for (size_t i = 0; i < dg->n; i++) {
-		fprintf(stderr, "%s\n", ini_diag_format(dg, i, buf, sizeof(buf)));
-		if (dg->d[i].hint[0])
-			fprintf(stderr, "    hint: %s\n", dg->d[i].hint);
-	}
-	if (dg->dropped)
-		fprintf(stderr, "%s: ... and %zu more problems\n", dg->file, dg->dropped);
-}
-
 static const char *dur(const struct sc_duration *d, char *buf, size_t len)
 {
 	char a[32], b[32];

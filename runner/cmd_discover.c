@@ -116,34 +116,6 @@ static void discover_usage(FILE *f)
 "3 environment error or a run that could not be trusted.\n");
 }
 
-struct text {
-	char *s;
-	size_t len, cap;
-};
-
-static void tappend(struct text *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tappend(struct text *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			fatalx("discover: formatting");
-		if (b->s && b->len + (size_t)n < b->cap) {
-			b->len += (size_t)n;
-			return;
-		}
-		b->cap = (b->cap + (size_t)n + 1) * 2;
-		b->s = realloc(b->s, b->cap);
-		if (!b->s)
-			fatal("discover");
-	}
-}
-
 static struct dflow *add_flow(struct dpass *p, const char *name, enum sc_proto proto, enum dflow_role role,
 			      uint64_t idle_ms, enum sc_speaker sp, uint64_t ka_s)
 {
@@ -167,28 +139,28 @@ static struct dflow *add_flow(struct dpass *p, const char *name, enum sc_proto p
 
 static int pass_sim(struct discover *d, struct dpass *p, const char *what)
 {
-	struct text b = { 0 };
+	struct tu_text b = { 0 };
 	struct scenario *sc;
 	struct scenario_result res;
 	char sc_s[32], err[512];
 	uint64_t t0 = mtime_ms();
 	int rc;
 
-	tappend(&b, "[scenario]\ndescription = idlegate discover %s\ntime_scale = %s\n[middlebox m]\n%s", what,
+	tu_text_printf(&b, "[scenario]\ndescription = idlegate discover %s\ntime_scale = %s\n[middlebox m]\n%s", what,
 		sc_scale_format(&d->scale, sc_s, sizeof(sc_s)), d->mbtext);
 	for (size_t k = 0; k < d->nsets; k++) {
 		const char *eq = strchr(d->sets[k], '=');
 
-		tappend(&b, "%.*s = %s\n", (int)(eq - d->sets[k]), d->sets[k], eq + 1);
+		tu_text_printf(&b, "%.*s = %s\n", (int)(eq - d->sets[k]), d->sets[k], eq + 1);
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		const struct dflow *f = &p->f[i];
 
-		tappend(&b, "[flow %s]\nproto = %s\nidle = %" PRIu64 "ms\nspeaker = %s\ndeadline = %" PRIu64
+		tu_text_printf(&b, "[flow %s]\nproto = %s\nidle = %" PRIu64 "ms\nspeaker = %s\ndeadline = %" PRIu64
 			"ms\nexpect = alive\n", f->name, sc_proto_name(f->proto), f->idle_ms,
 			sc_speaker_name(f->speaker), d->deadline_ms);
 		if (f->ka_s)
-			tappend(&b, "keepalive = %" PRIu64 "s,%" PRIu64 "s,3\n", f->ka_s, d->step_ms / 1000);
+			tu_text_printf(&b, "keepalive = %" PRIu64 "s,%" PRIu64 "s,3\n", f->ka_s, d->step_ms / 1000);
 	}
 	sc = sweep_parse(b.s, b.len, "(discover)");
 	free(b.s);

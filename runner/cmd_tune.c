@@ -176,43 +176,14 @@ static int collect_profiles(struct tune *t, const char *list, const char *scfile
 	return 0;
 }
 
-/* Append to a growing text. */
-struct text {
-	char *s;
-	size_t len, cap;
-};
-
-static void tappend(struct text *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tappend(struct text *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			fatalx("tune: formatting");
-		if (b->s && b->len + (size_t)n < b->cap) {
-			b->len += (size_t)n;
-			return;
-		}
-		b->cap = (b->cap + (size_t)n + 1) * 2;
-		b->s = realloc(b->s, b->cap);
-		if (!b->s)
-			fatal("tune");
-	}
-}
-
-static void mb_sections(const struct tune *t, struct text *b)
+static void mb_sections(const struct tune *t, struct tu_text *b)
 {
 	for (size_t i = 0; i < t->np; i++) {
-		tappend(b, "[middlebox p%zu]\n%s", i + 1, t->p[i].mbtext);
+		tu_text_printf(b, "[middlebox p%zu]\n%s", i + 1, t->p[i].mbtext);
 		for (size_t k = 0; k < t->nsets; k++) {
 			const char *eq = strchr(t->sets[k], '=');
 
-			tappend(b, "%.*s = %s\n", (int)(eq - t->sets[k]), t->sets[k], eq + 1);
+			tu_text_printf(b, "%.*s = %s\n", (int)(eq - t->sets[k]), t->sets[k], eq + 1);
 		}
 	}
 }
@@ -220,13 +191,13 @@ static void mb_sections(const struct tune *t, struct text *b)
 /* Phase 1: resolve every middlebox's policy through the scenario parser. */
 static int resolve(struct tune *t)
 {
-	struct text b = { 0 };
+	struct tu_text b = { 0 };
 	struct scenario *sc;
 
-	tappend(&b, "[scenario]\ndescription = tune: resolving the middleboxes\n");
+	tu_text_printf(&b, "[scenario]\ndescription = tune: resolving the middleboxes\n");
 	mb_sections(t, &b);
 	for (size_t i = 0; i < t->np; i++)
-		tappend(&b, "[flow resolve%zu]\nidle = 1s\nexpect = alive\npath = p%zu\n", i, i + 1);
+		tu_text_printf(&b, "[flow resolve%zu]\nidle = 1s\nexpect = alive\npath = p%zu\n", i, i + 1);
 	sc = sweep_parse(b.s, b.len, "(tune)");
 	free(b.s);
 	if (!sc)
@@ -253,23 +224,23 @@ static int resolve(struct tune *t)
 	return 0;
 }
 
-static void flow_section(struct text *b, const struct tune *t, size_t pi, const struct sweep_kind *k,
+static void flow_section(struct tu_text *b, const struct tune *t, size_t pi, const struct sweep_kind *k,
 			 const struct cand *c)
 {
 	const struct tprof *p = &t->p[pi];
 	uint64_t s = t->step_ms / 1000;
 
-	tappend(b, "[flow p%zu-%s-%" PRIu64 "]\nproto = %s\n", pi + 1, k->kind == TUNE_KERNEL ? "ka" : "hb",
+	tu_text_printf(b, "[flow p%zu-%s-%" PRIu64 "]\nproto = %s\n", pi + 1, k->kind == TUNE_KERNEL ? "ka" : "hb",
 		c->value_ms / 1000, sc_proto_name(t->proto));
 	if (k->kind == TUNE_KERNEL)
-		tappend(b, "keepalive = %" PRIu64 "s,%" PRIu64 "s,3\n", c->value_ms / 1000, c->interval_ms / 1000);
+		tu_text_printf(b, "keepalive = %" PRIu64 "s,%" PRIu64 "s,3\n", c->value_ms / 1000, c->interval_ms / 1000);
 	else
-		tappend(b, "heartbeat = %" PRIu64 "s\n", c->value_ms / 1000);
-	tappend(b, "idle = %" PRIu64 "s\nspeaker = server\ndeadline = %" PRIu64 "s\nexpect = alive\npath = p%zu\n",
+		tu_text_printf(b, "heartbeat = %" PRIu64 "s\n", c->value_ms / 1000);
+	tu_text_printf(b, "idle = %" PRIu64 "s\nspeaker = server\ndeadline = %" PRIu64 "s\nexpect = alive\npath = p%zu\n",
 		p->idle_ms / 1000, 3 * s, pi + 1);
 }
 
-static int build_sweep(struct tune *t, struct text *b)
+static int build_sweep(struct tune *t, struct tu_text *b)
 {
 	uint64_t shortest = UINT64_MAX;
 	size_t nk = t->proto == SC_TCP ? 2 : 1, per;
@@ -285,7 +256,7 @@ static int build_sweep(struct tune *t, struct text *b)
 	per = SC_MAX_FLOWS / (t->np * nk);
 	if (per > TUNE_MAX_CAND)
 		per = TUNE_MAX_CAND;
-	tappend(b, "[scenario]\ndescription = idlegate tune sweep\ntime_scale = %s\n",
+	tu_text_printf(b, "[scenario]\ndescription = idlegate tune sweep\ntime_scale = %s\n",
 		sc_scale_format(&t->scale, sc, sizeof(sc)));
 	mb_sections(t, b);
 	t->nk = nk;
@@ -707,7 +678,7 @@ int cmd_tune(int argc, char **argv)
 	};
 	static struct tune t;
 	const char *profiles = NULL, *scfile = NULL, *json = NULL, *svg = NULL;
-	struct text b = { 0 };
+	struct tu_text b = { 0 };
 	struct scenario *sc = NULL;
 	struct scenario_result res;
 	char err[512];

@@ -5,6 +5,7 @@
  * so XML, JSON and the terminal agree on where a broken byte was.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -15,6 +16,8 @@
 #include <unistd.h>
 
 #include "runner/textutil.h"
+
+#include "common/log.h"
 
 #define BAD_CP 0xFFFFFFFFu
 
@@ -337,4 +340,26 @@ int tu_mkdir_p(const char *dir)
 		return -1;
 	}
 	return 0;
+}
+
+void tu_text_printf(struct tu_text *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			fatalx("formatting text");
+		if (b->s && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->cap = (b->cap + (size_t)n + 1) * 2;
+		b->s = realloc(b->s, b->cap);
+		if (!b->s)
+			fatal("out of memory");
+	}
 }

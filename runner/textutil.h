@@ -74,6 +74,16 @@ const char *tu_basename(const char *path);
 FILE *tu_atomic_open(const char *path, char *tmp, size_t len);
 int tu_atomic_commit(FILE *f, const char *tmp, const char *path, int ok);
 
+/* A growing string (e.g. a scenario built in memory). Zero-initialise;
+ * free s when done. */
+struct tu_text {
+	char *s;
+	size_t len, cap;
+};
+/* Append printf-style; exits with fatal() when out of memory, as the
+ * front ends that use it do. */
+void tu_text_printf(struct tu_text *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* mkdir -p: create dir and missing parents (mode 0777 less umask).
  * 0, or -1 with errno. An existing directory is fine. */
 int tu_mkdir_p(const char *dir);
