@@ -35,6 +35,7 @@
 #define NIL 0u                          /* empty slot link (slots count from 1) */
 #define EVICT_SAMPLES 8
 
+
 /* flow.flags */
 enum {
 	FF_INIT_IN = 0x01,      /* opened by the outside */
@@ -48,11 +49,8 @@ enum {
 };
 
 struct flow {
+	/* first cache line: all a lookup and an idle check read */
 	uint32_t hnext[2];              /* hash chains of entries A and B; free list */
-	uint32_t id;
-	uint32_t created;               /* ms since the engine's epoch */
-	struct wheel_timer timer;
-	uint64_t last_seen;
 	union addr in_addr, out_addr;
 	uint16_t in_port, out_port;     /* ICMP echo: in_port = id, out_port = 0 */
 	uint16_t nat_port;
@@ -60,7 +58,11 @@ struct flow {
 	uint8_t state;                  /* enum tcp_state; TCP_NONE = free slot */
 	uint8_t flags;
 	uint8_t action;                 /* tombstone: the on_expire it waits to carry out */
-	uint8_t spare[2];
+	uint32_t id;
+	uint64_t last_seen;
+	/* second cache line: per-packet bookkeeping and the timer */
+	struct wheel_timer timer;
+	uint32_t created;               /* ms since the engine's epoch */
 	uint32_t td_end[2];             /* per direction: highest seq + len sent */
 	uint32_t td_ack[2];             /* per direction: last ack sent */
 	uint32_t pkts[2];
@@ -68,6 +70,8 @@ struct flow {
 	uint32_t mapping;               /* NAT mapping slot */
 	uint32_t mnext;                 /* next flow of the same mapping */
 };
+_Static_assert(sizeof(struct flow) == 128, "a flow is two cache lines");
+_Static_assert(offsetof(struct flow, timer) == 64, "lookup fields fill the first line");
 
 /* A NAT mapping: an inside endpoint (and, for address- or address-and-port-
  * dependent mapping, the remote part) bound to an outside port. */
