@@ -382,6 +382,17 @@ static void flow_message(struct client *c, struct cflow *f, const struct proto_m
 		}
 		flow_cycle_done(c, f);
 		return;
+	case PM_HB:
+		/* server heartbeats (server_heartbeat=): expected while idle, and a
+		 * late one may cross our post-idle message; they change nothing */
+		if (f->p->server_heartbeat_ms &&
+		    (f->state == CF_IDLE || f->state == CF_AWAIT_PONG || f->state == CF_AWAIT_PING)) {
+			f->side->server_heartbeats++;
+			f->side->has_last_shb = true;
+			f->side->last_shb_ms = (int64_t)(c->now - f->idle_start);
+			return;
+		}
+		break;
 	case PM_ERROR: {
 		char what[96];
 		snprintf(what, sizeof(what), "the server refused the flow (%s)", m->reason);

@@ -71,6 +71,8 @@ static const char client_help[] =
 	"  server_keepalive=...      the same, on the server's socket (off)\n"
 	"  user_timeout=DUR          TCP_USER_TIMEOUT, whole seconds (off)\n"
 	"  heartbeat=DUR             client sends a small message this often while idle\n"
+	"  server_heartbeat=DUR      the server sends one this often while idle; the\n"
+	"                            client counts them (server_heartbeats)\n"
 	"  idle=DUR                  idle period (0)\n"
 	"  speaker=client|server     who sends first after the idle period (client)\n"
 	"  cycles=N                  idle periods and exchanges (1)\n"

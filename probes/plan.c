@@ -180,7 +180,7 @@ static int parse_ms(const char *key, const char *v, uint64_t min, uint64_t max, 
 
 enum {
 	K_NAME, K_PROTO, K_FAMILY, K_KA, K_SKA, K_UTO, K_HB, K_IDLE, K_SPEAKER, K_CYCLES,
-	K_DEADLINE, K_EXPECT, K_SEND, K_REBIND, K_MAX
+	K_DEADLINE, K_EXPECT, K_SEND, K_REBIND, K_SHB, K_MAX
 };
 static const struct {
 	const char *name;
@@ -191,7 +191,7 @@ static const struct {
 	{ "user_timeout", K_UTO }, { "tcp_user_timeout", K_UTO },
 	{ "heartbeat", K_HB }, { "idle", K_IDLE }, { "speaker", K_SPEAKER },
 	{ "cycles", K_CYCLES }, { "deadline", K_DEADLINE }, { "expect", K_EXPECT },
-	{ "server_end", K_SEND }, { "rebind", K_REBIND },
+	{ "server_end", K_SEND }, { "rebind", K_REBIND }, { "server_heartbeat", K_SHB },
 };
 
 #define DAY_MS (86400000ull)
@@ -239,6 +239,12 @@ static int set_key(struct probe_plan *p, int key, const char *k, const char *v, 
 			return 0;
 		}
 		return parse_ms(k, v, 100, 7 * DAY_MS, &p->heartbeat_ms, err, errlen);
+	case K_SHB:
+		if (!strcmp(v, "off") || !strcmp(v, "0")) {
+			p->server_heartbeat_ms = 0;
+			return 0;
+		}
+		return parse_ms(k, v, 100, 7 * DAY_MS, &p->server_heartbeat_ms, err, errlen);
 	case K_IDLE:
 		return parse_ms(k, v, 0, 30 * DAY_MS, &p->idle_ms, err, errlen);
 	case K_DEADLINE:

@@ -62,6 +62,7 @@ struct probe_plan {
 	struct plan_keepalive server_ka;  /* the server's accepted socket */
 	uint32_t user_timeout_s;          /* TCP_USER_TIMEOUT, 0 = not set */
 	uint64_t heartbeat_ms;            /* client heartbeat interval, 0 = none */
+	uint64_t server_heartbeat_ms;     /* server -> client heartbeat interval, 0 = none */
 	uint64_t idle_ms;
 	uint64_t deadline_ms;             /* wait for an answer after the idle */
 	enum plan_speaker speaker;
@@ -78,8 +79,8 @@ void probe_plan_init(struct probe_plan *p);
 /*
  * Parse one flow spec "name=ka,proto=tcp,keepalive=1s/1s/3,idle=3s,...".
  * Keys: name proto family keepalive server_keepalive user_timeout
- * (tcp_user_timeout) heartbeat idle speaker cycles deadline expect server_end
- * rebind. Unknown or repeated keys, bad values, fractional seconds in kernel
+ * (tcp_user_timeout) heartbeat server_heartbeat idle speaker cycles deadline
+ * expect server_end rebind. Unknown or repeated keys, bad values, fractional seconds in kernel
  * options and options that do not fit the protocol are refused.
  * On error returns -1 with errno EINVAL and a one-line message in err.
  */

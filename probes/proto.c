@@ -247,6 +247,12 @@ int probe_proto_parse(const char *buf, size_t len, struct proto_msg *m)
 			h->server_end = PLAN_END_RESET;
 		else
 			goto inval;
+		if (!at_end(&c)) {
+			/* optional: shb=MS, never 0 (absent means none: one spelling per hello) */
+			if (!field(&c, f, sizeof(f)) || strncmp(f, "shb=", 4) ||
+			    !parse_u64(f + 4, MAX_HB_MS, &h->shb_ms) || h->shb_ms < 100)
+				goto inval;
+		}
 		if (h->proto == PLAN_UDP &&
 		    (h->server_ka.mode != PLAN_KA_OFF || h->server_end != PLAN_END_NONE))
 			goto inval;
@@ -331,7 +337,7 @@ static bool addr_ok(const char *s)
 
 int probe_proto_format(const struct proto_msg *m, char *buf, size_t len)
 {
-	char id[20], ska[48];
+	char id[20], ska[48], shb[32];
 	int n;
 
 	if (m->type == PM_ERROR && m->id == 0)
@@ -351,12 +357,18 @@ int probe_proto_format(const struct proto_msg *m, char *buf, size_t len)
 				 h->server_ka.intvl_s, h->server_ka.cnt);
 		else
 			strcpy(ska, h->server_ka.mode == PLAN_KA_DEFAULT ? "default" : "off");
-		n = snprintf(buf, len, PROTO_MAGIC " HELLO %s %s %s %llu %s %u %llu %llu %s %s\n", id,
+		if (h->shb_ms && (h->shb_ms < 100 || h->shb_ms > MAX_HB_MS))
+			goto inval;
+		if (h->shb_ms)
+			snprintf(shb, sizeof(shb), " shb=%llu", (unsigned long long)h->shb_ms);
+		else
+			shb[0] = '\0';
+		n = snprintf(buf, len, PROTO_MAGIC " HELLO %s %s %s %llu %s %u %llu %llu %s %s%s\n", id,
 			     h->name, h->proto == PLAN_UDP ? "udp" : "tcp",
 			     (unsigned long long)h->idle_ms,
 			     h->speaker == PLAN_SPEAKER_SERVER ? "server" : "client", h->cycles,
 			     (unsigned long long)h->hb_ms, (unsigned long long)h->deadline_ms, ska,
-			     ends[h->server_end]);
+			     ends[h->server_end], shb);
 		break;
 	}
 	case PM_WELCOME:
@@ -421,6 +433,7 @@ void probe_proto_hello_from_plan(struct proto_hello *h, const struct probe_plan 
 	h->proto = p->proto;
 	h->idle_ms = p->idle_ms;
 	h->hb_ms = p->heartbeat_ms;
+	h->shb_ms = p->server_heartbeat_ms;
 	h->deadline_ms = p->deadline_ms;
 	h->speaker = p->speaker;
 	h->cycles = p->cycles;

@@ -8,18 +8,23 @@
  * strict: fixed field order, no extra spaces, numbers without leading zeros
  * and within the limits a plan allows, addresses checked with inet_pton.
  *
- *   IGP1 HELLO id name tcp|udp idle_ms client|server cycles hb_ms deadline_ms ska none|close|reset
+ *   IGP1 HELLO id name tcp|udp idle_ms client|server cycles hb_ms deadline_ms ska none|close|reset [shb=MS]
  *   IGP1 WELCOME id addr           server -> client: the client's address as the server saw it
  *   IGP1 PING id cycle             the first message after an idle period
  *   IGP1 PONG id cycle addr        its answer (addr: the PING's source as the server saw it)
- *   IGP1 HB id seq                 client heartbeat during the idle period
+ *   IGP1 HB id seq                 heartbeat during the idle period: client -> server, and
+ *                                  server -> client when the HELLO asked for shb=MS
  *   IGP1 BYE id                    UDP: the client is done
  *   IGP1 QUERY id                  client -> server, on a new TCP connection: your side of flow id?
  *   IGP1 RESULT id outcome cycle at_ms|- {json}   the server's side, once that flow has ended
  *   IGP1 ERROR id|- reason         a refusal ("unknown-flow", "bad-hello", ...)
  *
  * id is 16 lowercase hex digits; ska (the server socket's keepalive) is
- * "off", "default" or "IDLE/INTVL/CNT" in whole seconds.
+ * "off", "default" or "IDLE/INTVL/CNT" in whole seconds. The optional last
+ * HELLO field shb=MS (>= 100) asks the server to send its own HB every MS
+ * during the idle period; it is written only when set, so hellos without it
+ * are the same as before it existed (an older server refuses a hello with it,
+ * and the client reports that as the flow's error).
  */
 #ifndef IDLEGATE_PROBE_PROTO_H
 #define IDLEGATE_PROBE_PROTO_H
@@ -45,6 +50,7 @@ struct proto_hello {
 	char name[PLAN_NAME_MAX + 1];
 	enum plan_proto proto;
 	uint64_t idle_ms, hb_ms, deadline_ms;
+	uint64_t shb_ms;                   /* server heartbeat interval, 0 = none */
 	enum plan_speaker speaker;
 	uint32_t cycles;
 	struct plan_keepalive server_ka;

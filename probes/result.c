@@ -247,7 +247,9 @@ int probe_result_side_json(const struct probe_side *s, const char *role, const c
 	jb_kstr(&j, "peer", s->peer, true);
 	jb_kstr(&j, "seen_as", s->seen_as, true);
 	jb_kstr(&j, "rebound_to", s->rebound_to, true);
-	jb_printf(&j, "\"heartbeats\":%u", s->heartbeats);
+	jb_printf(&j, "\"heartbeats\":%u,\"server_heartbeats\":%u,\"last_server_heartbeat_ms\":",
+		  s->heartbeats, s->server_heartbeats);
+	jb_at(&j, s->has_last_shb, s->last_shb_ms);
 	if (s->tcp) {
 		jb_printf(&j, ",");
 		jb_kstr(&j, "keepalive", probe_plan_ka_format(&s->ka, ka, sizeof(ka)), true);
@@ -278,11 +280,12 @@ int probe_result_flow_json(const struct probe_flow_result *r, char *buf, size_t 
 	jb_printf(&j, ",\"cycle\":%u,", r->cycle);
 	jb_printf(&j,
 		  "\"plan\":{\"family\":%d,\"keepalive\":\"%s\",\"server_keepalive\":\"%s\","
-		  "\"user_timeout_ms\":%" PRIu64 ",\"heartbeat_ms\":%" PRIu64 ",\"idle_ms\":%" PRIu64
+		  "\"user_timeout_ms\":%" PRIu64 ",\"heartbeat_ms\":%" PRIu64
+		  ",\"server_heartbeat_ms\":%" PRIu64 ",\"idle_ms\":%" PRIu64
 		  ",\"speaker\":\"%s\",\"cycles\":%u,\"deadline_ms\":%" PRIu64 "},",
 		  p->family, probe_plan_ka_format(&p->ka, ka, sizeof(ka)),
 		  probe_plan_ka_format(&p->server_ka, ska, sizeof(ska)), (uint64_t)p->user_timeout_s * 1000,
-		  p->heartbeat_ms, p->idle_ms,
+		  p->heartbeat_ms, p->server_heartbeat_ms, p->idle_ms,
 		  p->speaker == PLAN_SPEAKER_SERVER ? "server" : "client", p->cycles, p->deadline_ms);
 	if (probe_result_side_json(&r->client, "client", NULL, side, sizeof(side)) < 0) {
 		errno = ENOSPC;

@@ -31,6 +31,9 @@ struct probe_side {
 	char seen_as[PROTO_ADDR_MAX];    /* client: its address as the server saw it */
 	char rebound_to[PROTO_ADDR_MAX]; /* the address seen after a rebinding */
 	uint32_t heartbeats;             /* sent (client) or received (server) */
+	uint32_t server_heartbeats;      /* server_heartbeat: received (client) or sent (server) */
+	bool has_last_shb;
+	int64_t last_shb_ms;             /* the last of them, from the start of its idle period */
 	bool tcp;
 	struct plan_keepalive ka;        /* as read back from the socket */
 	uint32_t user_timeout_ms;        /* as read back */

@@ -71,6 +71,8 @@ struct sflow {
 	enum sf_state state;
 	uint32_t cycle;
 	uint64_t idle_start, t_next, t_end_action, t_forget;
+	uint64_t t_shb;       /* next server heartbeat (0: none) */
+	uint32_t shb_seq;
 	bool rebound;
 	int64_t rebound_at;
 	uint32_t rebound_cycle;
@@ -231,10 +233,10 @@ static int flow_json(const struct sflow *f, char *buf, size_t len)
 	snprintf(extra, sizeof(extra),
 		 "\"flow\":\"%s\",\"id\":\"%016" PRIx64 "\",\"proto\":\"%s\",\"speaker\":\"%s\","
 		 "\"idle_ms\":%" PRIu64 ",\"cycles\":%u,\"heartbeat_ms\":%" PRIu64
-		 ",\"deadline_ms\":%" PRIu64 ",",
+		 ",\"server_heartbeat_ms\":%" PRIu64 ",\"deadline_ms\":%" PRIu64 ",",
 		 f->h.name, f->id, f->h.proto == PLAN_UDP ? "udp" : "tcp",
 		 f->h.speaker == PLAN_SPEAKER_SERVER ? "server" : "client", f->h.idle_ms, f->h.cycles,
-		 f->h.hb_ms, f->h.deadline_ms);
+		 f->h.hb_ms, f->h.shb_ms, f->h.deadline_ms);
 	return probe_result_side_json(&f->side, "server", extra, buf, len);
 }
 
@@ -273,7 +275,7 @@ static void flow_finish(struct server *s, struct sflow *f)
 	if (f->state == SF_ENDED)
 		return;
 	f->state = SF_ENDED;
-	f->t_next = f->t_end_action = 0;
+	f->t_next = f->t_end_action = f->t_shb = 0;
 	f->t_forget = s->now + s->cfg->keep_ms;
 	if (f->conn && !f->conn->dead)
 		probe_sockopt_tcpinfo(f->conn->fd, &f->side.ti_end);
@@ -345,6 +347,37 @@ static void flow_idle(struct server *s, struct sflow *f, uint32_t cycle)
 	}
 	if (cycle == 1 && f->h.server_end != PLAN_END_NONE)
 		f->t_end_action = s->now + f->h.idle_ms / 2;
+	f->t_shb = f->h.shb_ms && f->h.shb_ms < f->h.idle_ms ? s->now + f->h.shb_ms : 0;
+}
+
+static bool kernel_timer(const struct sflow *f);
+
+/*
+ * Server heartbeats: one HB every shb_ms of the idle period, the last one
+ * before its end. Due times are kept (not "now + interval") so a slow loop
+ * sends late rather than fewer, and the count depends only on the plan.
+ */
+static void flow_heartbeat(struct server *s, struct sflow *f)
+{
+	struct proto_msg m = { .type = PM_HB, .id = f->id };
+
+	if (!f->t_shb || s->now < f->t_shb)
+		return;
+	if (f->t_shb >= f->idle_start + f->h.idle_ms) {
+		f->t_shb = 0;
+		return;
+	}
+	m.seq = ++f->shb_seq;
+	f->t_shb += f->h.shb_ms;
+	if (flow_send(s, f, &m) < 0 && errno != EAGAIN) {
+		int e = errno;
+		flow_fail(s, f, probe_result_classify_errno(e, kernel_timer(f)), e,
+			  "sending a server heartbeat");
+		return;
+	}
+	f->side.server_heartbeats++;
+	f->side.has_last_shb = true;
+	f->side.last_shb_ms = rel(f, s->now);
 }
 
 static bool kernel_timer(const struct sflow *f)
@@ -370,7 +403,8 @@ static void flow_timer(struct server *s, struct sflow *f)
 		flow_finish(s, f);
 		return;
 	}
-	if (!f->t_next || s->now < f->t_next)
+	flow_heartbeat(s, f);
+	if (f->state == SF_ENDED || !f->t_next || s->now < f->t_next)
 		return;
 	switch (f->state) {
 	case SF_IDLE: { /* our turn to speak first */
@@ -896,6 +930,7 @@ static uint64_t next_timer(struct server *s)
 		CONSIDER(f->t_next);
 		CONSIDER(f->t_end_action);
 		CONSIDER(f->t_forget);
+		CONSIDER(f->t_shb);
 	}
 	for (struct sconn *c = s->conns; c; c = c->next)
 		if (!c->dead)

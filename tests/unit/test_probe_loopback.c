@@ -4,7 +4,7 @@
  * forked server, the client in the test process. Checks that keepalive
  * options are applied and really make the kernel send probes (seen in
  * TCP_INFO), that outcomes are classified when the server closes, resets,
- * stops answering or vanishes, that heartbeats cross, that a UDP rebinding
+ * stops answering or vanishes, that heartbeats cross (both ways), that a UDP rebinding
  * is detected, and that strangers do not hurt the server. Idle periods are
  * 1-3 s; the whole file runs in about 15 s.
  */
@@ -155,6 +155,11 @@ START_TEST(test_many_flows)
 		plan("name=close,server_end=close,idle=2s,expect=closed"),
 		plan("name=reset,server_end=reset,idle=2s,expect=reset"),
 		plan("name=cycles,idle=500ms,cycles=3,speaker=server,heartbeat=200ms,expect=alive"),
+		/* server heartbeats at 300 .. 1800 ms of a 2 s idle: 6 */
+		plan("name=udp-shb,proto=udp,server_heartbeat=300ms,idle=2s,expect=alive"),
+		plan("name=udp-shb-s,proto=udp,server_heartbeat=250ms,idle=1s,speaker=server,expect=alive"),
+		plan("name=tcp-shb,server_heartbeat=400ms,idle=2s,speaker=server,expect=alive"),
+		plan("name=shb-cycles,proto=udp,server_heartbeat=300ms,idle=1s,cycles=2,heartbeat=400ms,expect=alive"),
 	};
 	size_t n = sizeof(p) / sizeof(p[0]);
 	struct probe_flow_result r[sizeof(p) / sizeof(p[0])];
@@ -217,6 +222,41 @@ START_TEST(test_many_flows)
 	ck_assert_uint_ge(x->client.heartbeats, 3);
 	snprintf(want, sizeof(want), "\"heartbeats\":%u", x->client.heartbeats);
 	ck_assert_msg(strstr(x->server.json, want), "server: %s", x->server.json);
+
+	/* server heartbeats: the count the plan implies (one every interval
+	 * strictly inside the idle period), the last near its end; the server
+	 * says it sent as many; flows without them see none */
+	{
+		static const struct {
+			const char *name;
+			unsigned count;
+			int64_t last_lo, last_hi;
+		} shb[] = {
+			{ "udp-shb", 6, 1700, 2000 },
+			{ "udp-shb-s", 3, 650, 1000 },
+			{ "tcp-shb", 4, 1500, 2000 },
+			{ "shb-cycles", 6, 800, 1000 }, /* 3 per cycle; last: in cycle 2 */
+		};
+		for (size_t k = 0; k < sizeof(shb) / sizeof(shb[0]); k++) {
+			x = by_name(r, n, shb[k].name);
+			ck_assert_msg(x->client.server_heartbeats == shb[k].count, "%s: %u server heartbeats",
+				      shb[k].name, x->client.server_heartbeats);
+			ck_assert(x->client.has_last_shb);
+			ck_assert_msg(x->client.last_shb_ms >= shb[k].last_lo &&
+				      x->client.last_shb_ms < shb[k].last_hi, "%s: last at %lld ms",
+				      shb[k].name, (long long)x->client.last_shb_ms);
+			snprintf(want, sizeof(want), "\"server_heartbeats\":%u", shb[k].count);
+			ck_assert_msg(strstr(x->server.json, want), "server: %s", x->server.json);
+		}
+		x = by_name(r, n, "shb-cycles");
+		ck_assert_uint_eq(x->client.cycles_done, 2);
+		snprintf(want, sizeof(want), "\"heartbeats\":%u", x->client.heartbeats);
+		ck_assert_msg(strstr(x->server.json, want), "server: %s", x->server.json);
+		x = by_name(r, n, "udp-hb");
+		ck_assert_uint_eq(x->client.server_heartbeats, 0);
+		ck_assert(!x->client.has_last_shb);
+		ck_assert_ptr_nonnull(strstr(x->server.json, "\"last_server_heartbeat_ms\":null"));
+	}
 
 	/* rebinding: the server saw a new port and says so */
 	x = by_name(r, n, "rebind");

@@ -33,6 +33,20 @@ START_TEST(test_roundtrip)
 			 0);
 	probe_proto_hello_from_plan(&m.hello, &p);
 	roundtrip(&m, "IGP1 HELLO 0123456789abcdef ka tcp 10000 server 2 250 3000 1/2/3 reset\n");
+	/* server heartbeats: an optional last field, only written when set */
+	ck_assert_int_eq(probe_plan_parse("name=shb,proto=udp,idle=10s,server_heartbeat=1.5s", &p, err,
+					  sizeof(err)),
+			 0);
+	ck_assert_uint_eq(p.server_heartbeat_ms, 1500);
+	probe_proto_hello_from_plan(&m.hello, &p);
+	ck_assert_uint_eq(m.hello.shb_ms, 1500);
+	roundtrip(&m, "IGP1 HELLO 0123456789abcdef shb udp 10000 client 1 0 5000 off none shb=1500\n");
+	m.hello.shb_ms = 50; /* below what a plan allows */
+	ck_assert_int_eq(probe_proto_format(&m, (char[256]){ 0 }, 256), -1);
+	ck_assert_int_eq(probe_plan_parse("name=x,server_heartbeat=50ms", &p, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "server_heartbeat"));
+	ck_assert_int_eq(probe_plan_parse("name=x,server_heartbeat=off", &p, err, sizeof(err)), 0);
+	ck_assert_uint_eq(p.server_heartbeat_ms, 0);
 
 	memset(&m, 0, sizeof(m));
 	m.type = PM_WELCOME;
@@ -85,6 +99,10 @@ START_TEST(test_parse_fields)
 	ck_assert_str_eq(m.hello.name, "u1");
 	ck_assert_int_eq(m.hello.proto, PLAN_UDP);
 	ck_assert_uint_eq(m.hello.deadline_ms, 10);
+	ck_assert_uint_eq(m.hello.shb_ms, 0);
+	s = "IGP1 HELLO 00000000000000aa u1 udp 0 client 1 0 10 off none shb=100\n";
+	ck_assert_int_eq(probe_proto_parse(s, strlen(s), &m), 0);
+	ck_assert_uint_eq(m.hello.shb_ms, 100);
 }
 END_TEST
 
@@ -126,6 +144,15 @@ static const char *const bad[] = {
 	"IGP1 HELLO 0000000000000001 ka tcp 1000 client 1 0 5000 off kill",
 	"IGP1 HELLO 0000000000000001 ka udp 1000 client 1 0 5000 1/1/1 none",  /* keepalive on udp */
 	"IGP1 HELLO 0000000000000001 ka udp 1000 client 1 0 5000 off reset",
+	"IGP1 HELLO 0000000000000001 ka udp 1000 client 1 0 5000 off none shb=0",   /* absent, not 0 */
+	"IGP1 HELLO 0000000000000001 ka udp 1000 client 1 0 5000 off none shb=99",
+	"IGP1 HELLO 0000000000000001 ka udp 1000 client 1 0 5000 off none shb=0100",
+	"IGP1 HELLO 0000000000000001 ka udp 1000 client 1 0 5000 off none shb=",
+	"IGP1 HELLO 0000000000000001 ka udp 1000 client 1 0 5000 off none shb=700000000",
+	"IGP1 HELLO 0000000000000001 ka udp 1000 client 1 0 5000 off none hb=100",
+	"IGP1 HELLO 0000000000000001 ka udp 1000 client 1 0 5000 off none shb=100 ",
+	"IGP1 HELLO 0000000000000001 ka udp 1000 client 1 0 5000 off none shb=100 shb=100",
+	"IGP1 HELLO 0000000000000001 ka udp 1000 client 1 0 5000 off none 100",
 	"IGP1 WELCOME 0000000000000001 example.com:80",
 	"IGP1 WELCOME 0000000000000001 192.0.2.1",
 	"IGP1 WELCOME 0000000000000001 192.0.2.1:65536",
