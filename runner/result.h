@@ -64,6 +64,9 @@ struct flow_result {
 	int64_t expired_ms;             /* when a middlebox expired it (since idle
 					 * start), -1 = never */
 	char settings[128];             /* "keepalive 300s,30s,3 idle 900s speaker client" */
+	uint32_t server_heartbeats;     /* server_heartbeat: how many reached the client */
+	int64_t last_server_heartbeat_ms; /* the last, scenario time since its idle
+					 * start, -1 = none */
 };
 
 struct scenario_result {

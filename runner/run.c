@@ -758,7 +758,11 @@ static void flow_spec(const struct sc_flow *f, char *buf, size_t len)
 		off += (size_t)snprintf(buf + off, len - off, ",user_timeout=%" PRIu64 "s",
 					(f->user_timeout.scaled_ms + 500) / 1000);
 	if (f->heartbeat.ms && off < len)
-		snprintf(buf + off, len - off, ",heartbeat=%" PRIu64 "ms", f->heartbeat.scaled_ms);
+		off += (size_t)snprintf(buf + off, len - off, ",heartbeat=%" PRIu64 "ms",
+					f->heartbeat.scaled_ms);
+	if (f->server_heartbeat.ms && off < len)
+		snprintf(buf + off, len - off, ",server_heartbeat=%" PRIu64 "ms",
+			 f->server_heartbeat.scaled_ms);
 }
 
 static int group_start_server(struct run *r, struct lane *l, size_t gi, char *err, size_t errlen)
@@ -1276,6 +1280,15 @@ static void probe_results(struct run *r, struct lane *l, struct group *g, struct
 		if (json_str(line, len, "client.detail", detail, sizeof(detail)) < 0 || !detail[0])
 			json_str(line, len, "server.detail", detail, sizeof(detail));
 		snprintf(fr->noticed_by, sizeof(fr->noticed_by), "%s", who);
+		{
+			int64_t v = -1;
+
+			if (json_int(line, len, "client.server_heartbeats", &v) == 0 && v >= 0)
+				fr->server_heartbeats = (uint32_t)v;
+			v = -1;
+			if (json_int(line, len, "client.last_server_heartbeat_ms", &v) == 0 && v >= 0)
+				fr->last_server_heartbeat_ms = (int64_t)unscale(r->sc, (uint64_t)v);
+		}
 		if (at >= 0) {
 			uint64_t cyc_ms = cycle > 1 ? (uint64_t)(cycle - 1) * sf->idle.ms : 0;
 
@@ -1415,6 +1428,7 @@ static void res_init(struct run *r, struct scenario_result *res)
 		fr->status = RES_ERROR;
 		fr->noticed_ms = -1;
 		fr->expired_ms = -1;
+		fr->last_server_heartbeat_ms = -1;
 		snprintf(fr->expected, sizeof(fr->expected), "%s", sc_expect_name(r->sc->flows[i].expect));
 		rep_settings(r->sc, &r->sc->flows[i], fr->settings, sizeof(fr->settings));
 		snprintf(fr->error, sizeof(fr->error), "not run");
@@ -1642,7 +1656,7 @@ int run_scenario(const struct scenario *sc, const struct run_opts *o, struct sce
 
 			fr->flow = (int)i;
 			fr->status = RES_ERROR;
-			fr->noticed_ms = fr->expired_ms = -1;
+			fr->noticed_ms = fr->expired_ms = fr->last_server_heartbeat_ms = -1;
 			snprintf(fr->expected, sizeof(fr->expected), "%s", sc_expect_name(sc->flows[i].expect));
 			rep_settings(sc, &sc->flows[i], fr->settings, sizeof(fr->settings));
 			snprintf(fr->error, sizeof(fr->error), "%.255s", err);

@@ -30,12 +30,12 @@ static const char *const scenario_keys[SK_MAX] = {
 enum {
 	FK_PROTO, FK_FAMILY, FK_KEEPALIVE, FK_TCP_USER_TIMEOUT, FK_HEARTBEAT, FK_IDLE,
 	FK_SPEAKER, FK_CYCLES, FK_DEADLINE, FK_EXPECT, FK_PATH, FK_PORT, FK_COMMAND,
-	FK_SERVER_COMMAND, FK_MAX
+	FK_SERVER_COMMAND, FK_SERVER_HEARTBEAT, FK_MAX
 };
 static const char *const flow_keys[FK_MAX] = {
 	"proto", "family", "keepalive", "tcp_user_timeout", "heartbeat", "idle",
 	"speaker", "cycles", "deadline", "expect", "path", "port", "command",
-	"server_command",
+	"server_command", "server_heartbeat",
 };
 enum { EK_AT, EK_ACTION, EK_MIDDLEBOX, EK_MAX };
 static const char *const event_keys[EK_MAX] = { "at", "action", "middlebox" };
@@ -615,6 +615,9 @@ static void flow_key(struct pctx *c, const char *key, const char *value)
 	case FK_HEARTBEAT:
 		parse_dur(c, key, value, false, &f->heartbeat);
 		break;
+	case FK_SERVER_HEARTBEAT:
+		parse_dur(c, key, value, false, &f->server_heartbeat);
+		break;
 	case FK_IDLE:
 		parse_dur(c, key, value, false, &f->idle);
 		break;
@@ -838,7 +841,8 @@ static void check_flow(struct pctx *c, int fi)
 	check_path(c, fi);
 
 	if (f->command[0]) {
-		static const int cmd_excl[] = { FK_HEARTBEAT, FK_KEEPALIVE, FK_TCP_USER_TIMEOUT };
+		static const int cmd_excl[] = { FK_HEARTBEAT, FK_SERVER_HEARTBEAT, FK_KEEPALIVE,
+						FK_TCP_USER_TIMEOUT };
 		for (size_t i = 0; i < ARRAY_SIZE(cmd_excl); i++) {
 			int k = cmd_excl[i];
 			if (L[k] && !(k == FK_KEEPALIVE && f->keepalive == SC_KA_OFF))
@@ -1110,12 +1114,16 @@ static void apply_scale(struct scenario *sc)
 		SCALE(f->ka_intvl);
 		SCALE(f->user_timeout);
 		SCALE(f->heartbeat);
+		SCALE(f->server_heartbeat);
 		SCALE(f->idle);
 		SCALE(f->deadline);
 		if (f->deadline.scaled_ms < MIN_SCALED_DEADLINE_MS)
 			f->deadline.scaled_ms = MIN_SCALED_DEADLINE_MS;
 		if (f->heartbeat.ms && !f->heartbeat.scaled_ms)
 			f->heartbeat.scaled_ms = 1;
+		/* the probe takes server heartbeats of 100 ms and more */
+		if (f->server_heartbeat.ms && f->server_heartbeat.scaled_ms < 100)
+			f->server_heartbeat.scaled_ms = 100;
 		if (f->idle.ms && !f->idle.scaled_ms)
 			f->idle.scaled_ms = 1;
 	}
