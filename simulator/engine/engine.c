@@ -292,8 +292,7 @@ static uint64_t flow_timeout(const struct engine *e, const struct flow *f)
 	case UDP_ASSURED: return to[TO_UDP_ASSURED];
 	case ICMP_ACTIVE: return to[TO_ICMP];
 	case FLOW_EXPIRED:
-		/* a tombstone waits as long as an established flow would */
-		return to[TO_TCP_ESTABLISHED];
+		return to[TO_EXPIRED_HOLD];
 	default: return to[TO_TCP_CLOSE];
 	}
 }

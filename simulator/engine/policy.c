@@ -59,6 +59,8 @@ static const struct knob knobs[] = {
 	TOK("icmp", TO_ICMP, "ICMP echo idle timeout"),
 	TOK("udp.stream_after", TO_UDP_STREAM,
 	    "a replied UDP flow becomes assured only with traffic this long after its first packet"),
+	TOK("expired_hold", TO_EXPIRED_HOLD,
+	    "how long an expired flow waits for its next packet when on_expire acts on the next sender"),
 	{ { "refresh", "any|outbound|inbound[,data-only]",
 	    "which packets restart the idle timer; data-only: pure ACKs and keepalives do not" },
 	  K_REFRESH, OFF(refresh), NULL, 0, 0 },
@@ -101,7 +103,7 @@ void policy_init(struct policy *p)
 		[TO_TCP_CLOSE_WAIT] = 60, [TO_TCP_LAST_ACK] = 30,
 		[TO_TCP_TIME_WAIT] = 120, [TO_TCP_CLOSE] = 10,
 		[TO_TCP_UNACK] = 300, [TO_UDP_UNREPLIED] = 30,
-		[TO_UDP_ASSURED] = 120, [TO_ICMP] = 30, [TO_UDP_STREAM] = 2,
+		[TO_UDP_ASSURED] = 120, [TO_ICMP] = 30, [TO_UDP_STREAM] = 2, [TO_EXPIRED_HOLD] = 3600,
 	};
 
 	memset(p, 0, sizeof(*p));

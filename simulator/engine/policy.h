@@ -19,6 +19,7 @@ enum timeout_id {
 	TO_TCP_CLOSE_WAIT, TO_TCP_LAST_ACK, TO_TCP_TIME_WAIT, TO_TCP_CLOSE,
 	TO_TCP_UNACK, TO_UDP_UNREPLIED, TO_UDP_ASSURED, TO_ICMP,
 	TO_UDP_STREAM,  /* not an idle timeout: how soon a replied UDP flow may become assured */
+	TO_EXPIRED_HOLD, /* how long an expired flow waits for the next sender (tombstone) */
 	TO_MAX
 };
 

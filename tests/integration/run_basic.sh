@@ -32,13 +32,13 @@ fast_scenario "$WORK/fails.ini" alive
 rc=$?
 [ $rc -eq 1 ] || fail "failing scenario: exit $rc, expected 1"
 grep -q 'FAIL' "$WORK/out" || fail "failing scenario: no FAIL in the report"
-grep -Eq 'alive +timeout +FAIL' "$WORK/out" || fail "failing scenario: expected/observed not in the report"
-grep -q 'no answer within 5 s after 20 s idle' "$WORK/out" || fail "failing scenario: the report does not say why"
+grep -Eq 'alive +reset +FAIL' "$WORK/out" || fail "failing scenario: expected/observed not in the report"
+grep -q 'RST (ECONNRESET) after 20 s idle, seen by the client' "$WORK/out" || fail "failing scenario: the report does not say why"
 grep -Eq 'expired the flow at 10(\.[0-9])? s, dropped' "$WORK/out" || fail "failing scenario: no middlebox view"
-pass "failing scenario: exit 1, report says no answer after the NAT expired the flow"
+pass "failing scenario: exit 1, report says the client got a RST after the NAT expired the flow"
 
 # -- --shard: 2/2 of (good, failing) runs only the failing one ------------------
-fast_scenario "$WORK/good.ini" timeout
+fast_scenario "$WORK/good.ini" reset
 "$IG" run --no-progress --shard 2/2 "$WORK/good.ini" "$WORK/fails.ini" >"$WORK/out" 2>&1
 rc=$?
 [ $rc -eq 1 ] || fail "shard 2/2: exit $rc"

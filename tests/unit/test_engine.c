@@ -588,6 +588,34 @@ START_TEST(expire_rst_inside_on_next)
 }
 END_TEST
 
+/* The tombstone waits expired_hold for the next sender, then goes. */
+START_TEST(expire_hold)
+{
+	struct conn k = conn4();
+	struct decision d;
+
+	set("expired_hold", "60s");
+	set("pickup", "strict");
+	expire_setup("rst-inside-on-next", &k);
+	/* well past twice the idle timeout: still answered with a RST */
+	d = c_send(&k, 10003 + 59999, TCPF_ACK | TCPF_PSH, 7);
+	ck_assert_int_eq(d.reason, DROP_EXPIRED);
+	ck_assert_int_eq(cap.ninj, 1);
+	engine_free(eng);
+
+	setup();
+	k = conn4();
+	set("expired_hold", "60s");
+	set("pickup", "strict");
+	expire_setup("rst-inside-on-next", &k);
+	engine_advance(eng, T0 + 10003 + 60000);
+	/* forgotten: strict pickup drops it silently */
+	d = c_send(&k, 10003 + 60000, TCPF_ACK | TCPF_PSH, 7);
+	ck_assert_int_eq(d.reason, DROP_NO_FLOW);
+	ck_assert_int_eq(cap.ninj, 0);
+}
+END_TEST
+
 START_TEST(expire_rst_next_sender)
 {
 	struct conn k = conn4();
@@ -1311,6 +1339,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, keepalive_recognition);
 	tcase_add_test(tc, expire_drop_silent);
 	tcase_add_test(tc, expire_rst_inside_on_next);
+	tcase_add_test(tc, expire_hold);
 	tcase_add_test(tc, expire_rst_next_sender);
 	tcase_add_test(tc, expire_rst_both);
 	tcase_add_test(tc, expire_fin_inside);

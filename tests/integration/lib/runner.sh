@@ -34,7 +34,7 @@ wait_for() {
 }
 
 # A scenario that fails fast: the NAT forgets after 2 s (scaled), the flow
-# idles 4 s and expects to live (it times out: the NAT drops its packets). $1: file, $2: expect (default alive)
+# idles 4 s and expects to live (it gets a RST: the NAT expired the flow). $1: file, $2: expect (default alive)
 fast_scenario() {
 	cat >"$1" <<INI
 [scenario]
