@@ -14,12 +14,14 @@
  *  2. fine: N flows staggered inside the bracket, plus the behaviour flows:
  *     a TCP and a UDP flow with the client speaking first well after the
  *     expiry (RST or silence toward the inside; UDP: the outside port kept
- *     or changed), and a TCP flow with kernel keepalives shorter than the
- *     timeout (do payload-less keepalives refresh the state?).
- * Wall time: about --max, then about the timeout.
- *
- * Not measured: whether inbound-only UDP traffic refreshes the state (the
- * probe server sends no heartbeats of its own); the output says so.
+ *     or changed), a TCP flow with kernel keepalives shorter than the
+ *     timeout (do payload-less keepalives refresh the state?), and a UDP
+ *     flow idle for about twice the timeout during which only the server
+ *     sends heartbeats, well below the timeout apart: if they keep reaching
+ *     the client to the end, inbound-only traffic refreshes the mapping; if
+ *     they stop at about the timeout, it does not.
+ * Wall time: about --max, then about twice the UDP timeout (the timeout
+ * alone without UDP).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,7 +52,7 @@
 #define DISC_MAX_SETS 16
 #define DISC_MAX_FLOWS SC_MAX_FLOWS
 
-enum dflow_role { DF_TIMEOUT, DF_CLIENT_FIRST, DF_KEEPALIVE };
+enum dflow_role { DF_TIMEOUT, DF_CLIENT_FIRST, DF_KEEPALIVE, DF_INBOUND };
 
 struct dflow {
 	char name[SC_NAME_MAX];
@@ -59,10 +61,13 @@ struct dflow {
 	uint64_t idle_ms;
 	enum sc_speaker speaker;
 	uint64_t ka_s;                  /* kernel keepalive idle (and interval), 0 = off */
+	uint64_t shb_ms;                /* server heartbeat interval, 0 = none */
 	/* result */
 	char outcome[24];               /* "" = no result */
 	char who[16];
 	int64_t at_ms;                  /* since idle start, -1 = n/a */
+	uint32_t shb_count;             /* server heartbeats that reached the client */
+	int64_t shb_last_ms;            /* when the last did, since idle start; -1 = none */
 };
 
 struct dpass {
@@ -101,7 +106,8 @@ static void discover_usage(FILE *f)
 "Measure a path's idle timeout for TCP and UDP with staggered parallel flows\n"
 "(a coarse pass up to --max, then a fine pass inside the bracket), and how\n"
 "the path behaves on expiry: silent drop or RST (and to whom), the outside\n"
-"port kept or changed, whether TCP keepalives refresh the state.\n\n"
+"port kept or changed, whether TCP keepalives refresh the state, whether\n"
+"inbound-only UDP traffic (server heartbeats) refreshes the mapping.\n\n"
 "  -S, --server HOST:PORT  a real path: an idlegate-probe server on the far side\n"
 "  -p, --profile NAME      a simulated middlebox playing a profile\n"
 "  -s, --scenario FILE     the first [middlebox] of a scenario file\n"
@@ -132,6 +138,7 @@ static struct dflow *add_flow(struct dpass *p, const char *name, enum sc_proto p
 	f->speaker = sp;
 	f->ka_s = ka_s;
 	f->at_ms = -1;
+	f->shb_last_ms = -1;
 	return f;
 }
 
@@ -161,6 +168,8 @@ static int pass_sim(struct discover *d, struct dpass *p, const char *what)
 			sc_speaker_name(f->speaker), d->deadline_ms);
 		if (f->ka_s)
 			tu_text_printf(&b, "keepalive = %" PRIu64 "s,%" PRIu64 "s,3\n", f->ka_s, d->step_ms / 1000);
+		if (f->shb_ms)
+			tu_text_printf(&b, "server_heartbeat = %" PRIu64 "ms\n", f->shb_ms);
 	}
 	sc = sweep_parse(b.s, b.len, "(discover)");
 	free(b.s);
@@ -189,6 +198,8 @@ static int pass_sim(struct discover *d, struct dpass *p, const char *what)
 		snprintf(f->outcome, sizeof(f->outcome), "%s", fr->observed);
 		snprintf(f->who, sizeof(f->who), "%s", fr->noticed_by);
 		f->at_ms = fr->noticed_ms;
+		f->shb_count = fr->server_heartbeats;
+		f->shb_last_ms = fr->last_server_heartbeat_ms;
 	}
 out:
 	result_clear(&res);
@@ -235,8 +246,11 @@ static int pass_server(struct discover *d, struct dpass *p, const char *what)
 				   sc_speaker_name(fl->speaker), d->deadline_ms);
 
 		if (fl->ka_s)
-			snprintf(specs[i] + off, sizeof(specs[i]) - (size_t)off, ",keepalive=%" PRIu64 "s/1s/3",
-				 fl->ka_s);
+			off += snprintf(specs[i] + off, sizeof(specs[i]) - (size_t)off,
+					",keepalive=%" PRIu64 "s/1s/3", fl->ka_s);
+		if (fl->shb_ms)
+			snprintf(specs[i] + off, sizeof(specs[i]) - (size_t)off, ",server_heartbeat=%" PRIu64 "ms",
+				 fl->shb_ms);
 		if (fl->idle_ms > longest)
 			longest = fl->idle_ms;
 		argv[n++] = "--flow";
@@ -282,6 +296,12 @@ static int pass_server(struct discover *d, struct dpass *p, const char *what)
 			json_str(line, len, "noticed_by", fl->who, sizeof(fl->who));
 			if (json_int(line, len, "at_ms", &at) == 0)
 				fl->at_ms = at;
+			at = -1;
+			if (json_int(line, len, "client.server_heartbeats", &at) == 0 && at >= 0)
+				fl->shb_count = (uint32_t)at;
+			at = -1;
+			if (json_int(line, len, "client.last_server_heartbeat_ms", &at) == 0 && at >= 0)
+				fl->shb_last_ms = at;
 			json_bool(line, len, "server_reachable", &reach);
 			if (!reach && strcmp(fl->outcome, "alive"))
 				log_warnx("discover: flow %s: the server's side could not be obtained", name);
@@ -396,6 +416,20 @@ static const char *tcp_expiry_name(const struct dflow *sf, const struct dflow *c
 	return "drop";
 }
 
+/*
+ * Does inbound-only traffic refresh the UDP mapping? f idled for twice the
+ * first failing idle hi, with only the server's heartbeats: if the last one
+ * reached the client past halfway between hi and the end of the idle, they
+ * kept arriving (yes); earlier, they stopped at about the timeout (no).
+ * NULL when none arrived at all.
+ */
+static const char *inbound_refresh(const struct dflow *f, uint64_t hi)
+{
+	if (!f->shb_count || f->shb_last_ms < 0)
+		return NULL;
+	return (uint64_t)f->shb_last_ms >= (hi + f->idle_ms) / 2 ? "yes" : "no";
+}
+
 static void print_bracket(FILE *out, const char *proto, const struct bracket *c, const struct bracket *f,
 			  uint64_t max)
 {
@@ -436,7 +470,12 @@ static void flows_json(FILE *f, const struct dpass *p)
 		tu_json_puts(f, p->f[i].outcome);
 		fprintf(f, ",\"noticed_by\":");
 		tu_json_puts(f, p->f[i].who[0] ? p->f[i].who : NULL);
-		fprintf(f, ",\"at_ms\":%" PRId64 "}", p->f[i].at_ms);
+		fprintf(f, ",\"at_ms\":%" PRId64, p->f[i].at_ms);
+		if (p->f[i].shb_ms)
+			fprintf(f, ",\"server_heartbeat_ms\":%" PRIu64 ",\"server_heartbeats\":%u,"
+				"\"last_server_heartbeat_ms\":%" PRId64, p->f[i].shb_ms, p->f[i].shb_count,
+				p->f[i].shb_last_ms);
+		fprintf(f, "}");
 	}
 }
 
@@ -612,6 +651,17 @@ int cmd_discover(int argc, char **argv)
 
 			if (k >= d.step_ms)
 				add_flow(&d.fine, "b-tcp-keepalive", SC_TCP, DF_KEEPALIVE, beyond, SC_SERVER, k / 1000);
+		} else {
+			/* only the server sends, every quarter of the surviving idle (an
+			 * eighth of the first failing one), for twice the failing idle */
+			uint64_t iv = lo >= 400 ? lo / 4 : hi / 8;
+			struct dflow *f;
+
+			if (iv < 100)
+				iv = 100;
+			f = add_flow(&d.fine, "b-udp-inbound", SC_UDP, DF_INBOUND, 2 * hi, SC_CLIENT, 0);
+			if (f)
+				f->shb_ms = iv;
 		}
 	}
 	if (d.fine.n) {
@@ -650,8 +700,8 @@ int cmd_discover(int argc, char **argv)
 			printf("; %s %s", pr ? "UDP" : "TCP",
 			       tu_human_ms((d.fb[pr].hi - d.fb[pr].lo + 1) / 2, a, sizeof(a)));
 	printf("\n");
-	const struct dflow *tcf = NULL, *ucf = NULL, *tka = NULL;
-	const char *port = NULL, *ka = NULL;
+	const struct dflow *tcf = NULL, *ucf = NULL, *tka = NULL, *uin = NULL;
+	const char *port = NULL, *ka = NULL, *inb = NULL;
 
 	if (d.b[0].found) {
 		tcf = find_role(&d.fine, SC_TCP, DF_CLIENT_FIRST);
@@ -679,8 +729,25 @@ int cmd_discover(int argc, char **argv)
 		printf("  UDP after expiry: the outside port is %s (the client spoke first after %s: %s)\n", port,
 		       tu_human_ms(ucf ? ucf->idle_ms : 0, a, sizeof(a)), ucf ? ucf->outcome : "-");
 	}
-	if (d.udp)
-		printf("  UDP inbound-only refresh: not measured (the probe server sends no heartbeats of its own)\n");
+	if (d.b[1].found && (uin = find_role(&d.fine, SC_UDP, DF_INBOUND))) {
+		char b2[32], b3[32], b4[32];
+
+		inb = inbound_refresh(uin, d.b[1].hi);
+		if (!inb)
+			printf("  UDP inbound refresh: unknown (none of the server's heartbeats every %s reached the "
+			       "client)\n", tu_human_ms(uin->shb_ms, a, sizeof(a)));
+		else if (!strcmp(inb, "yes"))
+			printf("  UDP inbound refresh: yes (server heartbeats every %s, with the client silent, kept "
+			       "arriving until %s of a %s idle)\n", tu_human_ms(uin->shb_ms, a, sizeof(a)),
+			       tu_human_ms((uint64_t)uin->shb_last_ms, b2, sizeof(b2)),
+			       tu_human_ms(uin->idle_ms, b3, sizeof(b3)));
+		else
+			printf("  UDP inbound refresh: no (server heartbeats every %s, with the client silent, stopped "
+			       "arriving after %s, about the timeout (expired by %s); idle %s)\n",
+			       tu_human_ms(uin->shb_ms, a, sizeof(a)),
+			       tu_human_ms((uint64_t)uin->shb_last_ms, b2, sizeof(b2)),
+			       tu_human_ms(d.fb[1].hi, b4, sizeof(b4)), tu_human_ms(uin->idle_ms, b3, sizeof(b3)));
+	}
 	rc = d.b[0].found || d.b[1].found ? IG_EXIT_OK : IG_EXIT_FAILED;
 	if (json) {
 		char tmp[PATH_MAX];
@@ -704,7 +771,8 @@ int cmd_discover(int argc, char **argv)
 		fprintf(f, ",\"tcp_keepalive_refreshes\":%s,\"udp_port_after_expiry\":",
 			ka ? (!strcmp(ka, "yes") ? "true" : "false") : "null");
 		tu_json_puts(f, port);
-		fprintf(f, ",\"udp_inbound_only_refreshes\":null},\"coarse\":[");
+		fprintf(f, ",\"udp_inbound_only_refreshes\":%s},\"coarse\":[",
+			inb ? (!strcmp(inb, "yes") ? "true" : "false") : "null");
 		flows_json(f, &d.coarse);
 		fprintf(f, "],\"fine\":[");
 		flows_json(f, &d.fine);

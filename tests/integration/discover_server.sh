@@ -5,7 +5,8 @@
 # NAT whose TCP and UDP timeouts are picked at random (seeded, printed).
 # discover runs in the client namespace and knows nothing of the
 # simulator: each timeout must come back within the stated resolution
-# (plus 100 ms), and the NAT's RST toward the inside must be named.
+# (plus 100 ms), the NAT's RST toward the inside must be named, and inbound-only
+# UDP traffic (the server's heartbeats) must be seen to refresh the mapping.
 source "$(dirname "$0")/lib/netns.sh"
 IG=$ROOT/build/idlegate
 PROBE=$ROOT/build/idlegate-probe
@@ -40,5 +41,7 @@ for proto, T in (("tcp", int(sys.argv[2])), ("udp", int(sys.argv[3]))):
     assert m["found"] and abs(m["timeout_s"] - T) <= m["resolution_s"] + 0.1, (proto, m, T)
 assert d["behaviour"]["tcp_on_expire"] == "rst-inside-on-next", d["behaviour"]
 assert d["behaviour"]["tcp_keepalive_refreshes"] is True, d["behaviour"]
+# the profile's refresh = any: the server's heartbeats alone keep the UDP mapping
+assert d["behaviour"]["udp_inbound_only_refreshes"] is True, d["behaviour"]
 PY
 pass "discover --server: TCP ${TT}s and UDP ${TU}s recovered through a real path in $took s"
