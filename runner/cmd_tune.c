@@ -305,7 +305,7 @@ static void analyse(struct tune *t, const struct scenario *sc, const struct scen
 
 			for (size_t j = 0; j < sk->n; j++) {
 				struct cand *c = &sk->c[j];
-				char name[SC_NAME_MAX];
+				char name[64];  /* names made here are short; room for any value */
 				const struct flow_result *fr;
 
 				snprintf(name, sizeof(name), "p%zu-%s-%" PRIu64, i + 1,
