@@ -10,6 +10,9 @@ cd "$ROOT"
 files=(scenarios/*.ini scenarios/examples/*.ini)
 [ ${#files[@]} -ge 25 ] || fail "only ${#files[@]} scenarios"
 "$IG" check "${files[@]}" >"$WORK/check" 2>&1 || { cat "$WORK/check"; fail "idlegate check"; }
+# the scenario shown in README.md must be valid too
+sed -n '/^```ini/,/^```/p' README.md | sed '1d;$d' >"$WORK/readme.ini"
+"$IG" check "$WORK/readme.ini" >/dev/null || fail "README.md's scenario does not check"
 flows=$("$IG" check "${files[@]}" | sed -n 's/.*, \([0-9]*\) flows\?,.*/\1/p' | paste -sd+ | bc)
 
 "$IG" run -j "${SUITE_JOBS:-6}" --junit "$WORK/suite.xml" --json "$WORK/suite.json" "${files[@]}" >"$WORK/out" 2>&1
