@@ -7,7 +7,7 @@ set -eu
 # build and unit tests
 PKGS="build-essential pkg-config libnetfilter-queue-dev libnftnl-dev libmnl-dev libinih-dev libpcap-dev check clang libclang-rt-14-dev"
 # running scenarios and the integration tests
-PKGS="$PKGS iproute2 nftables iptables socat iperf3 python3 procps kmod tcpdump libxml2-utils ethtool"
+PKGS="$PKGS iproute2 nftables iptables socat iperf3 python3 procps kmod tcpdump libxml2-utils jq bc ethtool"
 
 missing=""
 for p in $PKGS; do

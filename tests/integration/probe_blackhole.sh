@@ -21,6 +21,9 @@ tmp=$(mktemp -d /tmp/$tag.XXXXXX)
 spid=
 cleanup() {
 	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+	for ns in "$C" "$S"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	done
 	ip netns del "$C" 2>/dev/null
 	ip netns del "$S" 2>/dev/null
 	rm -rf "$tmp"

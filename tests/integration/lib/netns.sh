@@ -23,9 +23,14 @@ fail() { echo "FAIL: $*"; [ -f "$WORK/sim.err" ] && sed 's/^/  sim: /' "$WORK/si
 pass() { echo "ok: $*"; }
 
 netns_cleanup() {
-	local p
+	local p ns
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	# whatever still runs inside our namespaces (a background `nsx ... &`
+	# is a subshell: killing it leaves the command itself running)
+	for ns in "$NS_C" "$NS_M" "$NS_S"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	done
 	ip netns del "$NS_C" 2>/dev/null
 	ip netns del "$NS_M" 2>/dev/null
 	ip netns del "$NS_S" 2>/dev/null
