@@ -63,6 +63,22 @@ const char *run_tmpdir(void)
 	return t && t[0] == '/' ? t : "/tmp";
 }
 
+int run_workdir_make(char *dir, size_t len)
+{
+	if ((size_t)snprintf(dir, len, "%s/idlegate-run-%ld-XXXXXX", run_tmpdir(),
+			     (long)getpid()) >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+void run_workdir_remove(const char *dir)
+{
+	if (!getenv("IDLEGATE_KEEP_FILES"))
+		rm_rf(dir);
+}
+
 void print_diags(const struct ini_diags *dg)
 {
 	char buf[800];

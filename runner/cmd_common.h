@@ -27,6 +27,12 @@ int run_env_check(char *sim, size_t simlen, char *probe, size_t probelen, char *
  * `idlegate cleanup` can tell a dead run's directory from a live one's. */
 const char *run_tmpdir(void);
 
+/* Make this process's private directory (mode 0700) under run_tmpdir(),
+ * its path into dir. 0, or -1 with errno. */
+int run_workdir_make(char *dir, size_t len);
+/* Remove it again, unless IDLEGATE_KEEP_FILES is set (for debugging). */
+void run_workdir_remove(const char *dir);
+
 /* Every problem of a scenario file on stderr, with hints. */
 void print_diags(const struct ini_diags *dg);
 

@@ -128,8 +128,7 @@ static int worker_main(const struct scenario *sc, size_t idx, int out, const cha
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	snprintf(workdir, sizeof(workdir), "%s/idlegate-run-%ld-XXXXXX", run_tmpdir(), (long)getpid());
-	if (!mkdtemp(workdir)) {
+	if (run_workdir_make(workdir, sizeof(workdir)) < 0) {
 		memset(&res, 0, sizeof(res));
 		res.status = RES_ERROR;
 		snprintf(res.error, sizeof(res.error), "creating a directory in /tmp: %s", strerror(errno));
@@ -150,8 +149,7 @@ static int worker_main(const struct scenario *sc, size_t idx, int out, const cha
 	if (keep[0])
 		frame(out, FR_KEEP, keep, (uint32_t)strlen(keep) + 1);
 	result_clear(&res);
-	if (!getenv("IDLEGATE_KEEP_FILES"))
-		rm_rf(workdir);
+	run_workdir_remove(workdir);
 	return rc;
 }
 

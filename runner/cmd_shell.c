@@ -131,9 +131,8 @@ int cmd_shell(int argc, char **argv)
 		rc = IG_EXIT_ENV;
 		goto out;
 	}
-	snprintf(workdir, sizeof(workdir), "%s/idlegate-run-%ld-XXXXXX", run_tmpdir(), (long)getpid());
-	if (!mkdtemp(workdir)) {
-		log_warn("shell: %s", workdir);
+	if (run_workdir_make(workdir, sizeof(workdir)) < 0) {
+		log_warn("shell: a directory in %s", run_tmpdir());
 		rc = IG_EXIT_ENV;
 		goto out;
 	}
@@ -235,7 +234,7 @@ out_run:
 	free(env);
 	run_free(r);
 out_dir:
-	rm_rf(workdir);
+	run_workdir_remove(workdir);
 	close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out:

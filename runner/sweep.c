@@ -64,9 +64,8 @@ int sweep_run(const struct scenario *sc, const char *what, struct scenario_resul
 	memset(res, 0, sizeof(*res));
 	if (run_env_check(sim, sizeof(sim), probe, sizeof(probe), err, errlen) < 0)
 		return IG_EXIT_ENV;
-	snprintf(workdir, sizeof(workdir), "%s/idlegate-run-%ld-XXXXXX", run_tmpdir(), (long)getpid());
-	if (!mkdtemp(workdir)) {
-		snprintf(err, errlen, "creating %s: %s", workdir, strerror(errno));
+	if (run_workdir_make(workdir, sizeof(workdir)) < 0) {
+		snprintf(err, errlen, "creating a directory in %s: %s", run_tmpdir(), strerror(errno));
 		return IG_EXIT_ENV;
 	}
 	snprintf(prefix, sizeof(prefix), "ig-%ld", (long)getpid());
@@ -102,8 +101,7 @@ int sweep_run(const struct scenario *sc, const char *what, struct scenario_resul
 		snprintf(err, errlen, "%s", res->error[0] ? res->error : "the network could not be built");
 		rc = IG_EXIT_ENV;
 	}
-	if (!getenv("IDLEGATE_KEEP_FILES"))
-		rm_rf(workdir);
+	run_workdir_remove(workdir);
 	close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
