@@ -13,10 +13,17 @@
  *     run is gone
  *   - links called ig-* in the root namespace
  *   - nftables tables idlegate_PID in the root namespace whose PID is gone
- *   - directories $TMPDIR/idlegate-run-PID-* whose PID is gone
+ *   - directories $TMPDIR/idlegate-run-PID-* whose PID is gone, and only
+ *     if they are 0700 directories of this uid (what mkdtemp made); a
+ *     look-alike someone else made in a shared /tmp is left, with a message
+ *
+ * "Gone" means no live process of that PID with idlegate's name: a zombie
+ * (a SIGKILLed runner not yet reaped) is gone.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,13 +33,14 @@
 #include <sys/stat.h>
 
 #include "common/log.h"
+#include "common/safefs.h"
 #include "runner/cmd_common.h"
 #include "runner/commands.h"
 #include "runner/supervise.h"
 
 struct cleanup {
 	bool dry, all;
-	unsigned removed, failed;
+	unsigned removed, failed, refused;
 };
 
 static void cleanup_usage(FILE *f)
@@ -43,7 +51,8 @@ static void cleanup_usage(FILE *f)
 		"idlegate-probe processes that a gone run started, ig-* links and\n"
 		"idlegate_* nftables tables in the root namespace, and idlegate-run-*\n"
 		"directories in $TMPDIR or /tmp.\n"
-		"Things that belong to a run still going are left alone.\n\n"
+		"Things that belong to a run still going are left alone, and so is a\n"
+		"directory that idlegate did not make (not a 0700 directory of this user).\n\n"
 		"  -n, --dry-run   only say what would be removed\n"
 		"  -a, --all       also remove what belongs to runs still going\n"
 		"  -h, --help      this help\n\n"
@@ -64,15 +73,34 @@ static bool read_small(const char *path, char *buf, size_t len)
 	return true;
 }
 
-/* Is pid a running idlegate (the runner or a worker)? */
-static bool idlegate_alive(long pid)
+/*
+ * Is pid a live process called comm? A zombie is not: a SIGKILLed runner
+ * stays one until its parent reaps it, and kill(pid, 0) succeeds on it.
+ */
+static bool proc_alive(long pid, const char *comm)
 {
-	char p[64], comm[64];
+	char p[64], stat[512], *open, *close;
 
 	if (pid <= 0)
 		return false;
-	snprintf(p, sizeof(p), "/proc/%ld/comm", pid);
-	return read_small(p, comm, sizeof(comm)) && !strcmp(comm, "idlegate");
+	snprintf(p, sizeof(p), "/proc/%ld/stat", pid);
+	if (!read_small(p, stat, sizeof(stat)))
+		return false;
+	/* "PID (COMM) STATE ...": COMM may hold spaces and parentheses */
+	open = strchr(stat, '(');
+	close = strrchr(stat, ')');
+	if (!open || !close || close < open || close[1] != ' ')
+		return false;
+	*close = '\0';
+	if (strcmp(open + 1, comm))
+		return false;
+	return close[2] != 'Z' && close[2] != 'X' && close[2] != 'x';
+}
+
+/* Is pid a running idlegate (the runner or a worker)? */
+static bool idlegate_alive(long pid)
+{
+	return proc_alive(pid, "idlegate");
 }
 
 /* The number after prefix in name ("ig-1234-..." -> 1234), or -1. */
@@ -147,7 +175,8 @@ static void named_netns(struct cleanup *c)
 		snprintf(path, sizeof(path), "/run/netns/%s", e->d_name);
 		kill_in_netns(c, path);
 		snprintf(what, sizeof(what), "network namespace %s", e->d_name);
-		did(c, c->dry ? 0 : spawn_waitf(0, msg, sizeof(msg), "ip netns delete %s", e->d_name), what);
+		char *argv[] = { "ip", "netns", "delete", e->d_name, NULL };
+		did(c, c->dry ? 0 : spawn_wait(argv, 0, 10000, msg, sizeof(msg)), what);
 	}
 	closedir(d);
 }
@@ -221,7 +250,8 @@ static void root_links(struct cleanup *c)
 		if (strncmp(e->d_name, "ig-", 3))
 			continue;
 		snprintf(what, sizeof(what), "link %s in the root namespace", e->d_name);
-		did(c, c->dry ? 0 : spawn_waitf(0, msg, sizeof(msg), "ip link delete %s", e->d_name), what);
+		char *argv[] = { "ip", "link", "delete", e->d_name, NULL };
+		did(c, c->dry ? 0 : spawn_wait(argv, 0, 10000, msg, sizeof(msg)), what);
 	}
 	closedir(d);
 }
@@ -240,33 +270,62 @@ static void root_tables(struct cleanup *c)
 
 		if (sscanf(line, "table %15s %127s", fam, name) != 2)
 			continue;
-		pid = pid_after(name, "idlegate_");
-		if (pid < 0 || (!c->all && kill((pid_t)pid, 0) == 0))
+		pid = pid_after(name, "idlegate_");       /* the simulator that owns it */
+		if (pid < 0 || (!c->all && proc_alive(pid, "idlegate-sim")))
 			continue;
 		snprintf(what, sizeof(what), "nftables table %s %s", fam, name);
-		did(c, c->dry ? 0 : spawn_waitf(0, msg, sizeof(msg), "nft delete table %s %s", fam, name), what);
+		char *argv[] = { "nft", "delete", "table", fam, name, NULL };
+		did(c, c->dry ? 0 : spawn_wait(argv, 0, 10000, msg, sizeof(msg)), what);
 	}
 }
 
+/*
+ * Run directories: only those this uid made with mkdtemp (a 0700 directory
+ * of ours, not a symlink); anyone can create a look-alike in a shared /tmp,
+ * and its contents are removed relative to directory descriptors, so a
+ * component swapped for a symlink mid-walk is never followed.
+ */
 static void tmpdirs(struct cleanup *c)
 {
 	const char *base = run_tmpdir();
-	DIR *d = opendir(base);
+	int bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *e;
+	DIR *d;
 
-	if (!d)
+	if (bfd < 0)
 		return;
+	d = fdopendir(fcntl(bfd, F_DUPFD_CLOEXEC, 0));
+	if (!d) {
+		close(bfd);
+		return;
+	}
 	while ((e = readdir(d))) {
-		char path[PATH_MAX], what[PATH_MAX + 32];
+		char what[PATH_MAX + 32];
 		long pid = pid_after(e->d_name, "idlegate-run-");
+		struct stat st;
+		int fd;
 
-		if (pid < 0 || (!c->all && kill((pid_t)pid, 0) == 0))
+		if (pid < 0 || (!c->all && idlegate_alive(pid)))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
-		snprintf(what, sizeof(what), "directory %s", path);
-		did(c, c->dry ? 0 : rm_rf(path), what);
+		snprintf(what, sizeof(what), "directory %s/%s", base, e->d_name);
+		fd = safefs_open_private_dir(bfd, e->d_name, geteuid(), &st);
+		if (fd < 0) {
+			if (errno == EPERM)
+				printf("left %s: not made by idlegate (owner uid %ld, mode %04o; "
+				       "a run's directory is its own uid's, mode 0700)\n",
+				       what, (long)st.st_uid, (unsigned)(st.st_mode & 07777));
+			else if (errno == ELOOP || errno == ENOTDIR)
+				printf("left %s: not a directory (a symlink or a file)\n", what);
+			else if (errno != ENOENT)
+				printf("left %s: %s\n", what, strerror(errno));
+			c->refused++;
+			continue;
+		}
+		close(fd);
+		did(c, c->dry ? 0 : safefs_remove_private_dir(bfd, e->d_name, geteuid()), what);
 	}
 	closedir(d);
+	close(bfd);
 }
 
 int cmd_cleanup(int argc, char **argv)
@@ -305,7 +364,7 @@ int cmd_cleanup(int argc, char **argv)
 	root_links(&c);
 	root_tables(&c);
 	tmpdirs(&c);
-	if (!c.dry && !c.removed && !c.failed)
+	if (!c.dry && !c.removed && !c.failed && !c.refused)
 		printf("nothing to clean up\n");
 	return c.failed ? IG_EXIT_ENV : IG_EXIT_OK;
 }

@@ -4,12 +4,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/safefs.h"
+#include "common/log.h"
 #include "runner/cmd_common.h"
 #include "runner/run.h"
 #include "runner/supervise.h"
@@ -75,8 +76,8 @@ int run_workdir_make(char *dir, size_t len)
 
 void run_workdir_remove(const char *dir)
 {
-	if (!getenv("IDLEGATE_KEEP_FILES"))
-		rm_rf(dir);
+	if (!getenv("IDLEGATE_KEEP_FILES") && safefs_remove_private_path(dir, geteuid()) < 0)
+		log_warn("could not remove %s", dir);
 }
 
 void print_diags(const struct ini_diags *dg)
@@ -90,18 +91,4 @@ void print_diags(const struct ini_diags *dg)
 	}
 	if (dg->dropped)
 		fprintf(stderr, "%s: ... and %zu more problems\n", dg->file, dg->dropped);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
-
-int rm_rf(const char *path)
-{
-	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }

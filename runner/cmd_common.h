@@ -30,14 +30,12 @@ const char *run_tmpdir(void);
 /* Make this process's private directory (mode 0700) under run_tmpdir(),
  * its path into dir. 0, or -1 with errno. */
 int run_workdir_make(char *dir, size_t len);
-/* Remove it again, unless IDLEGATE_KEEP_FILES is set (for debugging). */
+/* Remove it again, unless IDLEGATE_KEEP_FILES is set (for debugging):
+ * safely (common/safefs.h), and only while it is still a 0700 directory of
+ * this uid. */
 void run_workdir_remove(const char *dir);
 
 /* Every problem of a scenario file on stderr, with hints. */
 void print_diags(const struct ini_diags *dg);
-
-/* Remove a directory tree (files and directories only, no symlink is
- * followed). 0 or -1 with errno. */
-int rm_rf(const char *path);
 
 #endif

@@ -24,7 +24,7 @@ ip netns add "$planted" || fail "ip netns add"
 ip netns exec "$planted" sleep 300 &
 BG+=($!)
 sleeper=$!
-mkdir "$WORK/idlegate-run-$dead-abcdef"
+mkdir -m 700 "$WORK/idlegate-run-$dead-abcdef"
 wait_for 5 sh -c "ip netns pids $planted | grep -q ." || fail "planted process"
 
 "$IG" cleanup >"$WORK/out" 2>&1 || fail "cleanup: exit $?"
