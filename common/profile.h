@@ -21,7 +21,7 @@
 #include <limits.h>
 #include <stddef.h>
 
-#include "simulator/engine/policy.h"
+#include "common/policy.h"
 
 #define PROFILE_NAME_MAX 64
 #define PROFILE_TEXT_MAX 200

@@ -25,7 +25,7 @@
 
 #include "common/duration.h"
 #include "common/iniread.h"
-#include "simulator/engine/policy.h"
+#include "common/policy.h"
 
 #define SC_NAME_MAX 32          /* names: letters, digits, '.', '_', '-'; < 32 chars */
 #define SC_VALUE_MAX 200        /* a value fits in one inih line */

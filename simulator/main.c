@@ -38,7 +38,7 @@
 #include "simulator/rules.h"
 #include "simulator/engine/csum.h"
 #include "simulator/engine/engine.h"
-#include "simulator/engine/policy.h"
+#include "common/policy.h"
 
 #define EXIT_USAGE 2
 #define EXIT_ENV 3

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "simulator/engine/pkt.h"
-#include "simulator/engine/policy.h"
+#include "common/policy.h"
 
 /* The direction a packet travels: OUT from the inside (client side) toward
  * the outside, IN from the outside toward the inside. */

@@ -16,7 +16,7 @@
 
 #include "common/iniread.h"
 #include "runner/scenario.h"
-#include "simulator/engine/policy.h"
+#include "common/policy.h"
 
 #define PAGE "docs/man/idlegate-scenario.5"
 #define MAX_DOC_KNOBS 256

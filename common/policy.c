@@ -3,7 +3,7 @@
  * Policy knobs by name: one table drives parsing, printing, --help and the
  * documentation check, so a knob cannot exist in one place and not another.
  */
-#include "simulator/engine/policy.h"
+#include "common/policy.h"
 
 #include <ctype.h>
 #include <errno.h>
