@@ -45,60 +45,75 @@ INIH_LIBS = $(call pc,--libs,inih)
 CHECK_CFLAGS = $(call pc,--cflags,check)
 CHECK_LIBS = $(call pc,--libs,check)
 
-LIB_SRC = $(wildcard common/*.c) $(wildcard simulator/engine/*.c)
-SIM_SRC = $(wildcard simulator/*.c)
-PROBE_SRC = $(wildcard probes/*.c)
-RUNNER_SRC = $(wildcard runner/*.c)
+# The layers, each its own archive; dependencies point one way (the
+# allowed includes are listed in scripts/check-layers.sh, which `make`
+# runs): common <- engine <- simulator; common <- probes; common <- runner,
+# and inside runner util <- model <- report <- run <- cmd, tune <- cmd.
+# docs/architecture.md has the picture.
+COMMON_SRC = $(wildcard common/*.c)
+ENGINE_SRC = $(wildcard simulator/engine/*.c)
+SIM_SRC = $(filter-out simulator/main.c,$(wildcard simulator/*.c))
+PROBE_SRC = $(filter-out probes/main.c,$(wildcard probes/*.c))
+RUNNER_LAYERS = cmd run tune report model util
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 BENCH_SRC = $(wildcard bench/*.c)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
-LIB = $(BUILD)/libidlegate.a
-# Each program's main() lives in its dir's main.c; the rest of the dir is a
-# library that the unit tests link too (tests link the same objects).
+COMMON_LIB = $(BUILD)/libcommon.a
+ENGINE_LIB = $(BUILD)/libengine.a
 SIM_LIB = $(BUILD)/libsim.a
 PROBE_LIB = $(BUILD)/libprobe.a
-RUNNER_LIB = $(BUILD)/librunner.a
-ALL_LIBS = $(RUNNER_LIB) $(SIM_LIB) $(PROBE_LIB) $(LIB)
+RUNNER_LIBS = $(foreach l,$(RUNNER_LAYERS),$(BUILD)/librunner-$(l).a)
+ALL_LIBS = $(RUNNER_LIBS) $(SIM_LIB) $(ENGINE_LIB) $(PROBE_LIB) $(COMMON_LIB)
 EXT_LIBS = $(NFQ_LIBS) $(INIH_LIBS) -lm
 PROGS = $(BUILD)/idlegate $(BUILD)/idlegate-sim $(BUILD)/idlegate-probe
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-all: $(filter-out $(if $(wildcard simulator/main.c),,$(BUILD)/idlegate-sim) $(if $(wildcard probes/main.c),,$(BUILD)/idlegate-probe) $(if $(wildcard runner/main.c),,$(BUILD)/idlegate),$(PROGS))
+all: $(PROGS) $(BUILD)/layers.ok
 	@true
+
+# Only the code that talks to netfilter gets its flags; the engine is pure.
+$(call obj,$(SIM_SRC) simulator/main.c bench/minimal_nfq.c): EXTRA_CFLAGS = $(NFQ_CFLAGS)
+$(call obj,$(UNIT_SRC)): EXTRA_CFLAGS = $(CHECK_CFLAGS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@";)
-	$(Q)$(CC) $(CFLAGS) $(NFQ_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -c -o $@ $<
 
-$(LIB): $(call obj,$(LIB_SRC))
-	@$(if $(Q),echo "  AR      $@";)
-	$(Q)rm -f $@ && $(AR) rcs $@ $^
+# A test binary's object is not an intermediate to delete after linking
+.SECONDARY:
 
-define prog_lib
-$(1): $(call obj,$(filter-out $(2)/main.c,$(3)))
+define archive
+$(1): $(call obj,$(2))
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  AR      $$@";)
 	$$(Q)rm -f $$@ && $$(AR) rcs $$@ $$^
 endef
-$(eval $(call prog_lib,$(SIM_LIB),simulator,$(SIM_SRC)))
-$(eval $(call prog_lib,$(PROBE_LIB),probes,$(PROBE_SRC)))
-$(eval $(call prog_lib,$(RUNNER_LIB),runner,$(RUNNER_SRC)))
+$(eval $(call archive,$(COMMON_LIB),$(COMMON_SRC)))
+$(eval $(call archive,$(ENGINE_LIB),$(ENGINE_SRC)))
+$(eval $(call archive,$(SIM_LIB),$(SIM_SRC)))
+$(eval $(call archive,$(PROBE_LIB),$(PROBE_SRC)))
+$(foreach l,$(RUNNER_LAYERS),$(eval $(call archive,$(BUILD)/librunner-$(l).a,$(wildcard runner/$(l)/*.c))))
 
-$(BUILD)/idlegate-sim: $(BUILD)/simulator/main.o $(SIM_LIB) $(LIB)
+$(BUILD)/idlegate-sim: $(BUILD)/simulator/main.o $(SIM_LIB) $(ENGINE_LIB) $(COMMON_LIB)
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXT_LIBS)
 
-$(BUILD)/idlegate-probe: $(BUILD)/probes/main.o $(PROBE_LIB) $(LIB)
+$(BUILD)/idlegate-probe: $(BUILD)/probes/main.o $(PROBE_LIB) $(COMMON_LIB)
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXT_LIBS)
 
-$(BUILD)/idlegate: $(BUILD)/runner/main.o $(RUNNER_LIB) $(LIB)
+$(BUILD)/idlegate: $(BUILD)/runner/main.o $(RUNNER_LIBS) $(COMMON_LIB)
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXT_LIBS)
+
+# Fails the build when an include points up a layer (see the list above).
+$(BUILD)/layers.ok: scripts/check-layers.sh $(shell find common simulator probes runner -name '*.[ch]')
+	$(Q)scripts/check-layers.sh
+	@mkdir -p $(dir $@) && touch $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
@@ -137,12 +152,16 @@ demo: deps
 
 FUZZ_SECONDS ?= 60
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard runner/scenario*.c runner/profile*.c simulator/ctl_proto.c)
+# Each harness links the pure library plus the sources its "// FUZZ-SOURCES:"
+# line names (a name that does not exist fails the build).
+fuzz_sources = $(shell sed -n 's|^// FUZZ-SOURCES: ||p' tests/fuzz/$(1).c)
+.SECONDEXPANSION:
+build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(ENGINE_SRC) $$(call fuzz_sources,$$*)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@";)
 	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -DIDLEGATE_DATADIR='"$(DATADIR)/idlegate"' -DIDLEGATE_VERSION='"fuzz"' \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-o $@ $< $(LIB_SRC) $(shell sed -n 's|^// FUZZ-SOURCES: ||p' $<) $(INIH_LIBS) -lm
+		-o $@ $< $(COMMON_SRC) $(ENGINE_SRC) $(call fuzz_sources,$*) $(INIH_LIBS) -lm
 fuzz: $(FUZZ_BINS)
 	$(Q)for f in $(FUZZ_BINS); do \
 		n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Device profiles: INI files under scenarios/profiles/ that set policy knobs
- * to what a real NAT, firewall or load balancer does (PROFILES.md). Shared by
+ * to what a real NAT, firewall or load balancer does (each profile file in
+ * scenarios/profiles/ cites its sources). Shared by
  * the runner (scenario files name a profile), `idlegate profiles`, and the
  * simulator daemon (`idlegate-sim --profile`).
  *

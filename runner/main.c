@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * idlegate: the user's entry point. Global options, then a subcommand from
- * one table (see commands.h for how to add one).
+ * one table (see runner/cmd/commands.h for how to add one).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "runner/commands.h"
+#include "runner/cmd/commands.h"
 
 #ifndef IDLEGATE_VERSION
 #define IDLEGATE_VERSION "0.1"

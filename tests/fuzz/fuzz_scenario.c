@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// FUZZ-SOURCES: runner/scenario.c
+// FUZZ-SOURCES: runner/model/scenario.c
 /*
  * libFuzzer harness for the INI layer: arbitrary bytes as a scenario file
- * (runner/scenario.c over common/iniread.c and common/profile.c, which
+ * (runner/model/scenario.c over common/iniread.c and common/profile.c, which
  * libidlegate already holds) and as a profile file. Either a model comes
  * back with no diagnostics, and its indexes are consistent, or at least one
  * diagnostic does. Profiles named in the input are looked up for real:
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 
 #include "common/profile.h"
-#include "runner/scenario.h"
+#include "runner/model/scenario.h"
 
 static struct ini_diags dg;
 

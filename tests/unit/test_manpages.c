@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "common/iniread.h"
-#include "runner/scenario.h"
+#include "runner/model/scenario.h"
 #include "common/policy.h"
 
 #define PAGE "docs/man/idlegate-scenario.5"

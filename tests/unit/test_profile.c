@@ -14,7 +14,7 @@
 
 #include "common/iniread.h"
 #include "common/profile.h"
-#include "runner/scenario.h"
+#include "runner/model/scenario.h"
 
 /* From /work/shared/PROFILES.md: tcp established, udp assured (0: not
  * given there), on_expire, refresh, nat. */

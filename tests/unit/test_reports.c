@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 #include "common/iniread.h"
-#include "runner/result.h"
-#include "runner/scenario.h"
-#include "runner/textutil.h"
+#include "runner/model/result.h"
+#include "runner/model/scenario.h"
+#include "runner/util/textutil.h"
 
 #define NASTY "<b>&amp; \"q\" 'a' \x01\x1b[31m \xc3\xa9 \xe6\x97\xa5 \xff end"
 

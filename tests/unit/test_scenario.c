@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Unit tests for the scenario parser (runner/scenario.c): the model built
+ * Unit tests for the scenario parser (runner/model/scenario.c): the model built
  * from good files value by value, and a corpus of broken files in
  * tests/data/broken/ whose first line says the diagnostic each must produce
  * ("; expect: LINE: MESSAGE"), plus inputs that are awkward to keep as files
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "common/iniread.h"
-#include "runner/scenario.h"
+#include "runner/model/scenario.h"
 
 static glob_t broken;
 

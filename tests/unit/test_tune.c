@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The arithmetic of idlegate tune (runner/tune.c): time scale and grid,
+/* The arithmetic of idlegate tune (runner/tune/tune.c): time scale and grid,
  * boundary and monotonicity, the margin formula with sweep and loss, cost
  * and detection time, and the software knob translation. */
 #include <check.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runner/tune.h"
+#include "runner/tune/tune.h"
 
 START_TEST(test_scale_auto_and_forced)
 {

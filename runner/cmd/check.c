@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * `idlegate check FILE...`: parse and validate scenario files exactly as
+ * `idlegate run` would, without root and without creating anything, and
+ * print every problem as file:line: message.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/duration.h"
+#include "runner/run/session.h"
+#include "runner/cmd/commands.h"
+#include "runner/model/scenario.h"
+
+static void check_usage(FILE *f)
+{
+	fprintf(f, "usage: idlegate check [-q] [--dump] FILE...\n\n"
+		"Validate scenario files without running them: no root needed, nothing\n"
+		"is created. Every problem is printed as FILE:LINE: message.\n\n"
+		"  -q, --quiet   print only problems\n"
+		"  -d, --dump    print the parsed scenario, durations as written -> scaled\n"
+		"  -h, --help    this help\n\n"
+		"Exit status: 0 every file is valid, 2 a file has problems or bad usage.\n");
+}
+
+/* Every problem, with its hint on the next line. */
+static const char *dur(const struct sc_duration *d, char *buf, size_t len)
+{
+	char a[32], b[32];
+
+	snprintf(buf, len, "%s -> %s", duration_format(d->ms, a, sizeof(a)),
+		 duration_format(d->scaled_ms, b, sizeof(b)));
+	return buf;
+}
+
+static void dump(const struct scenario *sc)
+{
+	char b1[80], b2[80], b3[80], val[128];
+	size_t nk;
+	const struct knob_info *k = policy_knobs(&nk);
+
+	printf("[scenario]\n");
+	if (sc->description[0])
+		printf("description = %s\n", sc->description);
+	printf("time_scale = %s\n", sc->scale_text);
+	if (sc->timeout.ms)
+		printf("timeout = %s\n", dur(&sc->timeout, b1, sizeof(b1)));
+	if (sc->ipv4_net[0])
+		printf("ipv4_net = %s\n", sc->ipv4_net);
+	if (sc->ipv6_net[0])
+		printf("ipv6_net = %s\n", sc->ipv6_net);
+	for (size_t i = 0; i < sc->nmb; i++) {
+		const struct sc_middlebox *m = &sc->mb[i];
+		struct policy scaled;
+
+		scenario_policy_scaled(sc, m, &scaled);
+		printf("\n[middlebox %s]  ; line %d\n", m->name, m->line);
+		printf("profile = %s  ; %s\n", m->profile[0] ? m->profile : "(none: Linux defaults)",
+		       m->profile_path[0] ? m->profile_path : "-");
+		for (size_t j = 0; j < m->noverrides; j++)
+			printf("; line %d overrides %s = %s\n", m->overrides[j].line,
+			       m->overrides[j].knob, m->overrides[j].value);
+		for (size_t j = 0; j < nk; j++) {
+			char sv[128];
+			policy_get(&m->policy, k[j].name, val, sizeof(val));
+			policy_get(&scaled, k[j].name, sv, sizeof(sv));
+			if (strcmp(val, sv))
+				printf("%s = %s -> %s\n", k[j].name, val, sv);
+			else
+				printf("%s = %s\n", k[j].name, val);
+		}
+	}
+	for (size_t i = 0; i < sc->nflows; i++) {
+		const struct sc_flow *f = &sc->flows[i];
+
+		printf("\n[flow %s]  ; line %d\n", f->name, f->line);
+		printf("proto = %s\nfamily = %s\n", sc_proto_name(f->proto), sc_family_name(f->family));
+		if (f->keepalive == SC_KA_OFF)
+			printf("keepalive = off\n");
+		else
+			printf("keepalive = %s%s, %s, %u\n",
+			       f->keepalive == SC_KA_KERNEL_DEFAULT ? "kernel-default: " : "",
+			       dur(&f->ka_idle, b1, sizeof(b1)), dur(&f->ka_intvl, b2, sizeof(b2)), f->ka_count);
+		if (f->user_timeout.ms)
+			printf("tcp_user_timeout = %s\n", dur(&f->user_timeout, b1, sizeof(b1)));
+		if (f->heartbeat.ms)
+			printf("heartbeat = %s\n", dur(&f->heartbeat, b1, sizeof(b1)));
+		printf("idle = %s\nspeaker = %s\ncycles = %u\ndeadline = %s\nexpect = %s\npath =",
+		       dur(&f->idle, b1, sizeof(b1)), sc_speaker_name(f->speaker), f->cycles,
+		       dur(&f->deadline, b3, sizeof(b3)), sc_expect_name(f->expect));
+		for (size_t j = 0; j < f->npath; j++)
+			printf(" %s", sc->mb[f->path[j]].name);
+		printf("\n");
+		if (f->port)
+			printf("port = %u\n", f->port);
+		if (f->command[0])
+			printf("command = %s\n", f->command);
+		if (f->server_command[0])
+			printf("server_command = %s\n", f->server_command);
+	}
+	for (size_t i = 0; i < sc->nevents; i++) {
+		const struct sc_event *e = &sc->events[i];
+
+		printf("\n[event %s]  ; line %d\n", e->name, e->line);
+		printf("at = %s\nmiddlebox = %s\naction = %s", dur(&e->at, b1, sizeof(b1)),
+		       e->middlebox < 0 ? "all" : sc->mb[e->middlebox].name, sc_action_name(e->action));
+		if (e->action == SC_ACT_EXPIRE)
+			printf(" %s", sc->flows[e->flow].name);
+		else if (e->action == SC_ACT_SET)
+			printf(" %s %s", e->knob, e->value);
+		else if (e->action == SC_ACT_BLACKHOLE)
+			printf(" %s", dur(&e->duration, b2, sizeof(b2)));
+		printf("\n");
+	}
+}
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "dump", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int quiet = 0, do_dump = 0, ch, ret = IG_EXIT_OK;
+	static struct ini_diags dg;
+
+	while ((ch = getopt_long(argc, argv, "qdh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'q': quiet = 1; break;
+		case 'd': do_dump = 1; break;
+		case 'h':
+			check_usage(stdout);
+			return IG_EXIT_OK;
+		default:
+			check_usage(stderr);
+			return IG_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		check_usage(stderr);
+		return IG_EXIT_USAGE;
+	}
+	for (int i = optind; i < argc; i++) {
+		struct scenario *sc = scenario_load(argv[i], &dg);
+		char est[32];
+
+		if (!sc) {
+			print_diags(&dg);
+			ret = IG_EXIT_USAGE;
+			continue;
+		}
+		if (!quiet)
+			printf("%s: ok: %zu middlebox%s, %zu flow%s, %zu event%s; time_scale %s, "
+			       "about %s of run time\n", argv[i],
+			       sc->nmb, sc->nmb == 1 ? "" : "es", sc->nflows, sc->nflows == 1 ? "" : "s",
+			       sc->nevents, sc->nevents == 1 ? "" : "s", sc->scale_text,
+			       duration_format(scenario_estimate_ms(sc), est, sizeof(est)));
+		if (do_dump)
+			dump(sc);
+		scenario_free(sc);
+	}
+	return ret;
+}

@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * idlegate ctl: a command line for a running idlegate-sim's control socket
+ * (line-delimited JSON, see simulator/ctl_proto.h). One request line, one
+ * reply line; `events` subscribes and prints event lines until the
+ * simulator goes away. Used by hand, and in the Docker lab
+ * (`docker compose exec nat idlegate ctl flows`), where the simulator's
+ * socket is at the default path below.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "common/log.h"
+#include "common/mtime.h"
+#include "runner/cmd/commands.h"
+#include "runner/util/jsonscan.h"
+#include "runner/util/textutil.h"
+
+#define CTL_DEFAULT_SOCKET "/run/idlegate/ctl.sock"
+#define REPLY_TIMEOUT_MS 5000
+#define REPLY_MAX (256u << 20)
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: idlegate ctl [--socket PATH] [--json] REQUEST\n\n"
+		"Send one request to a running idlegate-sim's control socket and print\n"
+		"the reply.\n\n"
+		"Requests:\n"
+		"  stats               counters of the engine and the queue (JSON)\n"
+		"  flows               the flow table (a table; JSON with --json)\n"
+		"  get KEY             a knob's current value\n"
+		"  set KEY VALUE       change a knob while running (e.g. set tcp.established 30s)\n"
+		"  flush               forget every flow now (a reboot)\n"
+		"  expire ID           expire one flow now, with its on_expire action\n"
+		"  blackhole DURATION  drop everything for a while (an outage)\n"
+		"  events              print events as they happen, until interrupted\n\n"
+		"Options:\n"
+		"  -s, --socket PATH   control socket (default $IDLEGATE_CTL, else\n"
+		"                      " CTL_DEFAULT_SOCKET ")\n"
+		"  -j, --json          print replies as the simulator's JSON\n"
+		"  -h, --help          this help\n\n"
+		"Exit status: 0 ok, 1 the simulator refused the request, 2 usage error,\n"
+		"3 no simulator at the socket (or it went away).\n");
+}
+
+/* ---- the request ---- */
+
+/* Append "key":"escaped" to a memstream. */
+static void put_member(FILE *f, const char *key, const char *val)
+{
+	fprintf(f, ",\"%s\":", key);
+	tu_json_puts(f, val);
+}
+
+/*
+ * Build the request line for argv (after the options) into *req (malloc'd,
+ * newline-terminated). Returns 0, or -1 after printing a usage message.
+ */
+static int build_request(int argc, char **argv, char **req, bool *events)
+{
+	static const struct {
+		const char *name, *cmd;
+		int nargs;
+	} reqs[] = {
+		{ "stats", "stats", 0 }, { "flows", "flows", 0 }, { "get", "get", 1 },
+		{ "set", "set", 2 }, { "flush", "flush", 0 }, { "expire", "expire", 1 },
+		{ "blackhole", "blackhole", 1 }, { "events", "subscribe", 0 },
+	};
+	size_t len = 0, i;
+	FILE *f;
+
+	if (argc < 1) {
+		log_warnx("ctl: a request is needed (see idlegate ctl --help)");
+		return -1;
+	}
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+		if (!strcmp(argv[0], reqs[i].name))
+			break;
+	if (i == sizeof(reqs) / sizeof(reqs[0])) {
+		log_warnx("ctl: unknown request '%s' (see idlegate ctl --help)", argv[0]);
+		return -1;
+	}
+	if (argc - 1 != reqs[i].nargs) {
+		log_warnx("ctl: %s takes %d argument%s", reqs[i].name, reqs[i].nargs,
+			  reqs[i].nargs == 1 ? "" : "s");
+		return -1;
+	}
+	*events = !strcmp(argv[0], "events");
+	f = open_memstream(req, &len);
+	if (!f)
+		fatal("open_memstream");
+	fprintf(f, "{\"cmd\":\"%s\"", reqs[i].cmd);
+	if (!strcmp(argv[0], "get")) {
+		put_member(f, "key", argv[1]);
+	} else if (!strcmp(argv[0], "set")) {
+		put_member(f, "key", argv[1]);
+		put_member(f, "value", argv[2]);
+	} else if (!strcmp(argv[0], "blackhole")) {
+		put_member(f, "value", argv[1]);
+	} else if (!strcmp(argv[0], "expire")) {
+		char *end;
+		unsigned long id;
+
+		errno = 0;
+		id = strtoul(argv[1], &end, 10);
+		if (!*argv[1] || *end || argv[1][0] == '-' || errno || id > UINT32_MAX) {
+			log_warnx("ctl: expire: '%s' is not a flow id (see idlegate ctl flows)", argv[1]);
+			fclose(f);
+			free(*req);
+			return -1;
+		}
+		fprintf(f, ",\"id\":%lu", id);
+	}
+	fputs("}\n", f);
+	if (fclose(f) != 0)
+		fatal("building the request");
+	return 0;
+}
+
+/* ---- the socket ---- */
+
+static int ctl_connect(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* A growing buffer of what was read but not yet consumed as lines. */
+struct rbuf {
+	char *buf;
+	size_t len, cap;
+	size_t consumed;        /* the line handed out last, with its newline */
+};
+
+/*
+ * The next line (without its newline, NUL-terminated, valid until the next
+ * call) into *line. timeout_ms < 0 waits for ever. Returns its length, or
+ * -1 with errno: ETIMEDOUT, EPIPE (end of stream), EMSGSIZE, or the
+ * socket's error.
+ */
+static ssize_t read_line(int fd, struct rbuf *rb, int timeout_ms, char **line)
+{
+	uint64_t deadline = timeout_ms >= 0 ? mtime_ms() + (uint64_t)timeout_ms : 0;
+
+	/* drop the line handed out last time */
+	if (rb->consumed) {
+		memmove(rb->buf, rb->buf + rb->consumed, rb->len - rb->consumed);
+		rb->len -= rb->consumed;
+		rb->consumed = 0;
+	}
+	for (;;) {
+		char *nl = rb->len ? memchr(rb->buf, '\n', rb->len) : NULL;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int wait = -1, rc;
+		ssize_t n;
+
+		if (nl) {
+			*nl = '\0';
+			*line = rb->buf;
+			rb->consumed = (size_t)(nl - rb->buf) + 1;
+			return nl - rb->buf;
+		}
+		if (rb->cap - rb->len < 4096) {
+			size_t cap = rb->cap ? rb->cap * 2 : 65536;
+			char *p;
+
+			if (cap > REPLY_MAX) {
+				errno = EMSGSIZE;
+				return -1;
+			}
+			p = realloc(rb->buf, cap);
+			if (!p)
+				return -1;
+			rb->buf = p;
+			rb->cap = cap;
+		}
+		if (timeout_ms >= 0) {
+			uint64_t now = mtime_ms();
+
+			if (now >= deadline) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+			wait = (int)(deadline - now);
+		}
+		rc = poll(&pfd, 1, wait);
+		if (rc < 0 && errno != EINTR)
+			return -1;
+		if (rc <= 0)
+			continue;
+		n = recv(fd, rb->buf + rb->len, rb->cap - rb->len - 1, 0);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EPIPE;
+			return -1;
+		}
+		rb->len += (size_t)n;
+	}
+}
+
+/* ---- printing replies ---- */
+
+/*
+ * The next object in a JSON array's text [p, end): *obj and *olen, and the
+ * position after it. Strings are skipped so braces in them do not count.
+ * NULL at the end of the array or on malformed text.
+ */
+static const char *next_object(const char *p, const char *end, const char **obj, size_t *olen)
+{
+	int depth = 0;
+	bool str = false;
+
+	while (p < end && (*p == ',' || *p == ' ' || *p == '[' || *p == '\n'))
+		p++;
+	if (p >= end || *p != '{')
+		return NULL;
+	*obj = p;
+	for (; p < end; p++) {
+		if (str) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				str = false;
+		} else if (*p == '"') {
+			str = true;
+		} else if (*p == '{') {
+			depth++;
+		} else if (*p == '}' && --depth == 0) {
+			*olen = (size_t)(p + 1 - *obj);
+			return p + 1;
+		}
+	}
+	return NULL;
+}
+
+static void endpoint(const char *js, size_t len, const char *addr, const char *port,
+		     char *buf, size_t cap)
+{
+	char a[64];
+	int64_t pt = 0;
+
+	if (json_str(js, len, addr, a, sizeof(a)) < 0) {
+		snprintf(buf, cap, "-");
+		return;
+	}
+	json_int(js, len, port, &pt);
+	if (strchr(a, ':'))
+		snprintf(buf, cap, "[%s]:%" PRId64, a, pt);
+	else
+		snprintf(buf, cap, "%s:%" PRId64, a, pt);
+}
+
+/* The flows reply as a table for people. Returns 0, or -1 if malformed. */
+static int print_flows(const char *js, size_t len)
+{
+	const char *arr, *p, *end, *obj;
+	size_t alen, olen;
+	int64_t count = 0;
+
+	if (json_find(js, len, "flows", &arr, &alen) < 0 || alen < 2 || *arr != '[')
+		return -1;
+	json_int(js, len, "count", &count);
+	printf("%-6s %-5s %-24s %-24s %-24s %-12s %9s %11s %8s %5s\n", "ID", "PROTO", "INSIDE",
+	       "OUTSIDE", "NAT", "STATE", "IDLE", "EXPIRES IN", "PKTS", "KA");
+	p = arr;
+	end = arr + alen;
+	while ((p = next_object(p, end, &obj, &olen))) {
+		char src[80], dst[80], nat[80], state[32], idle[32], exp[32], ka[24], pk[24];
+		int64_t id = 0, idle_ms = 0, exp_ms = 0, po = 0, pi = 0, ko = 0, ki = 0;
+		char proto[8] = "?", init[16] = "inside";
+
+		json_int(obj, olen, "id", &id);
+		json_str(obj, olen, "proto", proto, sizeof(proto));
+		json_str(obj, olen, "initiator", init, sizeof(init));
+		endpoint(obj, olen, "src", "sport", src, sizeof(src));
+		endpoint(obj, olen, "dst", "dport", dst, sizeof(dst));
+		endpoint(obj, olen, "nat_addr", "nat_port", nat, sizeof(nat));
+		if (json_str(obj, olen, "state", state, sizeof(state)) < 0)
+			snprintf(state, sizeof(state), "?");
+		json_int(obj, olen, "idle_ms", &idle_ms);
+		json_int(obj, olen, "expires_in_ms", &exp_ms);
+		json_int(obj, olen, "pkts_out", &po);
+		json_int(obj, olen, "pkts_in", &pi);
+		json_int(obj, olen, "keepalives_out", &ko);
+		json_int(obj, olen, "keepalives_in", &ki);
+		tu_human_ms(idle_ms > 0 ? (uint64_t)idle_ms : 0, idle, sizeof(idle));
+		if (exp_ms <= 0)
+			snprintf(exp, sizeof(exp), "due");
+		else
+			tu_human_ms((uint64_t)exp_ms, exp, sizeof(exp));
+		snprintf(pk, sizeof(pk), "%" PRId64 "/%" PRId64, po, pi);
+		snprintf(ka, sizeof(ka), "%" PRId64 "/%" PRId64, ko, ki);
+		/* inside and outside columns regardless of who opened the flow */
+		printf("%-6" PRId64 " %-5s %-24s %-24s %-24s %-12s %9s %11s %8s %5s%s\n", id, proto,
+		       !strcmp(init, "outside") ? dst : src, !strcmp(init, "outside") ? src : dst,
+		       nat, state, idle, exp, pk, ka, !strcmp(init, "outside") ? "  (opened from outside)" : "");
+	}
+	printf("%" PRId64 " flow%s (PKTS and KA: outbound/inbound packets and keepalives)\n",
+	       count, count == 1 ? "" : "s");
+	return 0;
+}
+
+/* Print a reply line (unless quiet and ok); the exit code it means. */
+static int reply(const char *line, size_t len, bool json, bool flows, bool quiet)
+{
+	bool ok = false;
+	char err[256];
+
+	if (json_bool(line, len, "ok", &ok) < 0) {
+		log_warnx("ctl: unexpected reply: %.200s", line);
+		return IG_EXIT_ENV;
+	}
+	if (!ok) {
+		if (json_str(line, len, "error", err, sizeof(err)) < 0)
+			snprintf(err, sizeof(err), "%.200s", line);
+		log_warnx("ctl: the simulator refused: %s", err);
+		return IG_EXIT_FAILED;
+	}
+	if (flows && !json) {
+		if (print_flows(line, len) < 0) {
+			log_warnx("ctl: malformed flows reply");
+			return IG_EXIT_ENV;
+		}
+	} else if (!quiet) {
+		printf("%s\n", line);
+	}
+	return IG_EXIT_OK;
+}
+
+int cmd_ctl(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = getenv("IDLEGATE_CTL");
+	struct rbuf rb = { 0 };
+	bool json = false, events = false;
+	char *req = NULL, *line;
+	int ch, fd = -1, rc = IG_EXIT_ENV;
+	ssize_t n;
+
+	if (!path || !*path)
+		path = CTL_DEFAULT_SOCKET;
+	while ((ch = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': path = optarg; break;
+		case 'j': json = true; break;
+		case 'h': usage(stdout); return IG_EXIT_OK;
+		default: usage(stderr); return IG_EXIT_USAGE;
+		}
+	}
+	if (build_request(argc - optind, argv + optind, &req, &events) < 0)
+		return IG_EXIT_USAGE;
+
+	fd = ctl_connect(path);
+	if (fd < 0) {
+		log_warn("ctl: %s (is idlegate-sim running with --ctl %s?)", path, path);
+		goto out;
+	}
+	if (send_all(fd, req, strlen(req)) < 0) {
+		log_warn("ctl: sending to %s", path);
+		goto out;
+	}
+	n = read_line(fd, &rb, REPLY_TIMEOUT_MS, &line);
+	if (n < 0) {
+		log_warn("ctl: no reply from %s", path);
+		goto out;
+	}
+	rc = reply(line, (size_t)n, json, !strcmp(argv[optind], "flows"), events);
+	if (rc != IG_EXIT_OK || !events)
+		goto out;
+
+	/* events: one JSON line each, as they come, until the simulator goes */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((n = read_line(fd, &rb, -1, &line)) >= 0)
+		printf("%s\n", line);
+	if (errno == EPIPE)
+		log_warnx("ctl: the simulator closed the connection");
+	else
+		log_warn("ctl: reading events");
+	rc = IG_EXIT_ENV;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(rb.buf);
+	free(req);
+	return rc;
+}

@@ -1,0 +1,786 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * `idlegate discover`: measure a path's idle timeout for TCP and UDP, and
+ * how it behaves when it expires. The path is either a simulated middlebox
+ * (--profile / --scenario: the flows run in a generated scenario, through
+ * runner/run/sweep.h) or a real network with an idlegate-probe server on the
+ * far side (--server HOST:PORT: the flows run in idlegate-probe client).
+ *
+ * Two passes, each with every flow in parallel:
+ *  1. coarse: flows idle 1/N, 2/N, ... N/N of --max, the server speaking
+ *     first after the idle (the case that needs the path's state). The
+ *     largest idle that survived with every shorter one surviving and the
+ *     first that failed bracket the timeout.
+ *  2. fine: N flows staggered inside the bracket, plus the behaviour flows:
+ *     a TCP and a UDP flow with the client speaking first well after the
+ *     expiry (RST or silence toward the inside; UDP: the outside port kept
+ *     or changed), a TCP flow with kernel keepalives shorter than the
+ *     timeout (do payload-less keepalives refresh the state?), and a UDP
+ *     flow idle for about twice the timeout during which only the server
+ *     sends heartbeats, well below the timeout apart: if they keep reaching
+ *     the client to the end, inbound-only traffic refreshes the mapping; if
+ *     they stop at about the timeout, it does not.
+ * Wall time: about --max, then about twice the UDP timeout (the timeout
+ * alone without UDP).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "common/mtime.h"
+#include "runner/run/session.h"
+#include "runner/cmd/commands.h"
+#include "runner/util/jsonscan.h"
+#include "runner/model/result.h"
+#include "runner/run/run.h"
+#include "runner/model/scenario.h"
+#include "runner/run/sweep.h"
+#include "runner/util/textutil.h"
+
+#define DISC_COARSE 12
+#define DISC_FINE 12
+#define DISC_MAX_SETS 16
+#define DISC_MAX_FLOWS SC_MAX_FLOWS
+
+enum dflow_role { DF_TIMEOUT, DF_CLIENT_FIRST, DF_KEEPALIVE, DF_INBOUND };
+
+struct dflow {
+	char name[SC_NAME_MAX];
+	enum sc_proto proto;
+	enum dflow_role role;
+	uint64_t idle_ms;
+	enum sc_speaker speaker;
+	uint64_t ka_s;                  /* kernel keepalive idle (and interval), 0 = off */
+	uint64_t shb_ms;                /* server heartbeat interval, 0 = none */
+	/* result */
+	char outcome[24];               /* "" = no result */
+	char who[16];
+	int64_t at_ms;                  /* since idle start, -1 = n/a */
+	uint32_t shb_count;             /* server heartbeats that reached the client */
+	int64_t shb_last_ms;            /* when the last did, since idle start; -1 = none */
+};
+
+struct dpass {
+	struct dflow f[DISC_MAX_FLOWS];
+	size_t n;
+	uint64_t wall_ms;
+};
+
+struct bracket {
+	bool found;                     /* a failure was seen */
+	uint64_t lo, hi;                /* survived lo (0 = none), failed hi */
+	bool suspicious;
+};
+
+struct discover {
+	/* target */
+	const char *server;             /* HOST:PORT, or NULL */
+	char mbtext[4096];
+	char target[SC_VALUE_MAX + 32];
+	const char *sets[DISC_MAX_SETS];
+	size_t nsets;
+	struct timescale scale;
+	uint64_t step_ms;               /* whole scaled seconds for keepalive times */
+	uint64_t max_ms, deadline_ms;
+	bool tcp, udp;
+	/* results */
+	struct dpass coarse, fine;
+	struct bracket b[2], fb[2];     /* per proto: coarse and fine */
+	uint64_t wall_ms;
+};
+
+static void discover_usage(FILE *f)
+{
+	fprintf(f,
+"usage: idlegate discover (--server HOST:PORT | --profile NAME | --scenario FILE) [OPTIONS]\n\n"
+"Measure a path's idle timeout for TCP and UDP with staggered parallel flows\n"
+"(a coarse pass up to --max, then a fine pass inside the bracket), and how\n"
+"the path behaves on expiry: silent drop or RST (and to whom), the outside\n"
+"port kept or changed, whether TCP keepalives refresh the state, whether\n"
+"inbound-only UDP traffic (server heartbeats) refreshes the mapping.\n\n"
+"  -S, --server HOST:PORT  a real path: an idlegate-probe server on the far side\n"
+"  -p, --profile NAME      a simulated middlebox playing a profile\n"
+"  -s, --scenario FILE     the first [middlebox] of a scenario file\n"
+"      --set KNOB=VALUE    override a knob of the simulated middlebox (repeatable)\n"
+"      --time-scale 1/N    run the simulation N times faster (default 1)\n"
+"      --max DURATION      the longest idle tried (default 10m)\n"
+"      --proto tcp|udp|both  (default both)\n"
+"      --deadline DURATION wait for an answer after an idle period (default 3s)\n"
+"      --json FILE         write the answer as JSON\n"
+"  -h, --help              this help\n\n"
+"Exit status: 0 measured, 1 no expiry seen up to --max, 2 usage error,\n"
+"3 environment error or a run that could not be trusted.\n");
+}
+
+static struct dflow *add_flow(struct dpass *p, const char *name, enum sc_proto proto, enum dflow_role role,
+			      uint64_t idle_ms, enum sc_speaker sp, uint64_t ka_s)
+{
+	struct dflow *f;
+
+	if (p->n >= DISC_MAX_FLOWS)
+		return NULL;
+	f = &p->f[p->n++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->proto = proto;
+	f->role = role;
+	f->idle_ms = idle_ms;
+	f->speaker = sp;
+	f->ka_s = ka_s;
+	f->at_ms = -1;
+	f->shb_last_ms = -1;
+	return f;
+}
+
+/* ---- running a pass: in the simulator ---- */
+
+static int pass_sim(struct discover *d, struct dpass *p, const char *what)
+{
+	struct tu_text b = { 0 };
+	struct scenario *sc;
+	struct scenario_result res;
+	char sc_s[32], err[512];
+	uint64_t t0 = mtime_ms();
+	int rc;
+
+	tu_text_printf(&b, "[scenario]\ndescription = idlegate discover %s\ntime_scale = %s\n[middlebox m]\n%s", what,
+		sc_scale_format(&d->scale, sc_s, sizeof(sc_s)), d->mbtext);
+	for (size_t k = 0; k < d->nsets; k++) {
+		const char *eq = strchr(d->sets[k], '=');
+
+		tu_text_printf(&b, "%.*s = %s\n", (int)(eq - d->sets[k]), d->sets[k], eq + 1);
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		const struct dflow *f = &p->f[i];
+
+		tu_text_printf(&b, "[flow %s]\nproto = %s\nidle = %" PRIu64 "ms\nspeaker = %s\ndeadline = %" PRIu64
+			"ms\nexpect = alive\n", f->name, sc_proto_name(f->proto), f->idle_ms,
+			sc_speaker_name(f->speaker), d->deadline_ms);
+		if (f->ka_s)
+			tu_text_printf(&b, "keepalive = %" PRIu64 "s,%" PRIu64 "s,3\n", f->ka_s, d->step_ms / 1000);
+		if (f->shb_ms)
+			tu_text_printf(&b, "server_heartbeat = %" PRIu64 "ms\n", f->shb_ms);
+	}
+	sc = sweep_parse(b.s, b.len, "(discover)");
+	free(b.s);
+	if (!sc)
+		return IG_EXIT_USAGE;
+	rc = sweep_run(sc, what, &res, err, sizeof(err));
+	p->wall_ms = mtime_ms() - t0;
+	if (rc) {
+		log_warnx("discover: %s", err);
+		goto out;
+	}
+	if (res.status == RES_ERROR && res.error[0]) {
+		log_warnx("discover: the %s pass could not be trusted: %s", what, res.error);
+		rc = IG_EXIT_ENV;
+		goto out;
+	}
+	for (size_t i = 0; i < p->n && i < res.nflows; i++) {
+		const struct flow_result *fr = &res.flows[i];
+		struct dflow *f = &p->f[i];
+
+		if (fr->status == RES_ERROR) {
+			log_warnx("discover: the %s pass could not be trusted: flow %s: %s", what, f->name, fr->error);
+			rc = IG_EXIT_ENV;
+			goto out;
+		}
+		snprintf(f->outcome, sizeof(f->outcome), "%s", fr->observed);
+		snprintf(f->who, sizeof(f->who), "%s", fr->noticed_by);
+		f->at_ms = fr->noticed_ms;
+		f->shb_count = fr->server_heartbeats;
+		f->shb_last_ms = fr->last_server_heartbeat_ms;
+	}
+out:
+	result_clear(&res);
+	scenario_free(sc);
+	return rc;
+}
+
+/* ---- running a pass: against a real idlegate-probe server ---- */
+
+static int pass_server(struct discover *d, struct dpass *p, const char *what)
+{
+	char probe[PATH_MAX], json[PATH_MAX], specs[DISC_MAX_FLOWS][200], a[32];
+	char *argv[16 + 2 * DISC_MAX_FLOWS];
+	size_t n = 0;
+	uint64_t t0 = mtime_ms(), longest = 0;
+	int st, fd;
+	pid_t pid;
+	FILE *f;
+	char line[16384];
+
+	if (run_find_program("idlegate-probe", probe, sizeof(probe)) < 0) {
+		log_warnx("discover: idlegate-probe not found next to idlegate or on PATH (set IDLEGATE_PROBE)");
+		return IG_EXIT_ENV;
+	}
+	snprintf(json, sizeof(json), "%s/idlegate-discover-%ld-XXXXXX", run_tmpdir(), (long)getpid());
+	fd = mkstemp(json);
+	if (fd < 0) {
+		log_warn("discover: %s", json);
+		return IG_EXIT_ENV;
+	}
+	close(fd);
+	argv[n++] = probe;
+	argv[n++] = "-q";
+	argv[n++] = "client";
+	argv[n++] = "--server";
+	argv[n++] = (char *)d->server;
+	argv[n++] = "--json";
+	argv[n++] = json;
+	argv[n++] = "--no-table";
+	for (size_t i = 0; i < p->n; i++) {
+		const struct dflow *fl = &p->f[i];
+		int off = snprintf(specs[i], sizeof(specs[i]), "name=%s,proto=%s,idle=%" PRIu64 "ms,speaker=%s,"
+				   "deadline=%" PRIu64 "ms", fl->name, sc_proto_name(fl->proto), fl->idle_ms,
+				   sc_speaker_name(fl->speaker), d->deadline_ms);
+
+		if (fl->ka_s)
+			off += snprintf(specs[i] + off, sizeof(specs[i]) - (size_t)off,
+					",keepalive=%" PRIu64 "s/1s/3", fl->ka_s);
+		if (fl->shb_ms)
+			snprintf(specs[i] + off, sizeof(specs[i]) - (size_t)off, ",server_heartbeat=%" PRIu64 "ms",
+				 fl->shb_ms);
+		if (fl->idle_ms > longest)
+			longest = fl->idle_ms;
+		argv[n++] = "--flow";
+		argv[n++] = specs[i];
+	}
+	argv[n] = NULL;
+	if (log_verbosity() > 0)
+		fprintf(stderr, "discover: %s pass, %zu flows, about %s\n", what, p->n,
+			tu_human_ms(longest + d->deadline_ms, a, sizeof(a)));
+	pid = fork();
+	if (pid < 0) {
+		log_warn("discover: fork");
+		unlink(json);
+		return IG_EXIT_ENV;
+	}
+	if (pid == 0) {
+		execv(probe, argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	p->wall_ms = mtime_ms() - t0;
+	if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 1)) {
+		log_warnx("discover: idlegate-probe client failed (status %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		unlink(json);
+		return IG_EXIT_ENV;
+	}
+	f = fopen(json, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		size_t len = strlen(line);
+		char name[64];
+		int64_t at = -1;
+		bool reach = false;
+
+		if (json_str(line, len, "flow", name, sizeof(name)) < 0)
+			continue;
+		for (size_t i = 0; i < p->n; i++) {
+			struct dflow *fl = &p->f[i];
+
+			if (strcmp(fl->name, name))
+				continue;
+			json_str(line, len, "outcome", fl->outcome, sizeof(fl->outcome));
+			json_str(line, len, "noticed_by", fl->who, sizeof(fl->who));
+			if (json_int(line, len, "at_ms", &at) == 0)
+				fl->at_ms = at;
+			at = -1;
+			if (json_int(line, len, "client.server_heartbeats", &at) == 0 && at >= 0)
+				fl->shb_count = (uint32_t)at;
+			at = -1;
+			if (json_int(line, len, "client.last_server_heartbeat_ms", &at) == 0 && at >= 0)
+				fl->shb_last_ms = at;
+			json_bool(line, len, "server_reachable", &reach);
+			if (!reach && strcmp(fl->outcome, "alive"))
+				log_warnx("discover: flow %s: the server's side could not be obtained", name);
+		}
+	}
+	if (f)
+		fclose(f);
+	unlink(json);
+	for (size_t i = 0; i < p->n; i++)
+		if (!p->f[i].outcome[0] || !strcmp(p->f[i].outcome, "error") ||
+		    !strcmp(p->f[i].outcome, "interrupted")) {
+			log_warnx("discover: flow %s could not be run (%s): is an idlegate-probe server listening "
+				  "on %s?", p->f[i].name, p->f[i].outcome[0] ? p->f[i].outcome : "no result", d->server);
+			return IG_EXIT_ENV;
+		}
+	return 0;
+}
+
+static int run_pass(struct discover *d, struct dpass *p, const char *what)
+{
+	return d->server ? pass_server(d, p, what) : pass_sim(d, p, what);
+}
+
+/* ---- analysis ---- */
+
+/* The bracket of the timeout flows of proto in pass p. */
+static void bracket_of(const struct dpass *p, enum sc_proto proto, uint64_t lo0, struct bracket *b)
+{
+	bool failed = false;
+
+	memset(b, 0, sizeof(*b));
+	b->lo = lo0;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct dflow *f = &p->f[i];
+		bool alive;
+
+		if (f->role != DF_TIMEOUT || f->proto != proto)
+			continue;
+		alive = !strcmp(f->outcome, "alive");
+		if (!failed && alive) {
+			b->lo = f->idle_ms;
+		} else if (!failed) {
+			failed = true;
+			b->found = true;
+			b->hi = f->idle_ms;
+		} else if (alive) {
+			b->suspicious = true;
+		}
+	}
+}
+
+static const struct dflow *find_role(const struct dpass *p, enum sc_proto proto, enum dflow_role role)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->f[i].proto == proto && p->f[i].role == role)
+			return &p->f[i];
+	return NULL;
+}
+
+/* The first failing timeout flow of proto (the server spoke first). */
+static const struct dflow *first_fail(const struct dpass *p, enum sc_proto proto)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->f[i].proto == proto && p->f[i].role == DF_TIMEOUT && strcmp(p->f[i].outcome, "alive"))
+			return &p->f[i];
+	return NULL;
+}
+
+/*
+ * How TCP expiry shows: from a server-first flow after expiry (sf) and a
+ * client-first one (cf). Names follow the on_expire knob.
+ */
+static const char *tcp_expiry_name(const struct dflow *sf, const struct dflow *cf, const char **words)
+{
+	bool at_expiry = false;
+
+	for (int k = 0; k < 2; k++) {
+		const struct dflow *f = k ? cf : sf;
+
+		if (f && strcmp(f->outcome, "alive") && f->at_ms >= 0 && (uint64_t)f->at_ms + 200 < f->idle_ms)
+			at_expiry = true;
+	}
+	if (cf && !strcmp(cf->outcome, "closed")) {
+		*words = "an orderly close (FIN) to the inside host at expiry";
+		return "fin-inside";
+	}
+	if ((sf && !strcmp(sf->outcome, "unreachable")) || (cf && !strcmp(cf->outcome, "unreachable"))) {
+		*words = "ICMP unreachable to whichever side sends next";
+		return "icmp-unreachable";
+	}
+	if (at_expiry && ((sf && !strcmp(sf->outcome, "reset")) || (cf && !strcmp(cf->outcome, "reset")))) {
+		*words = "RST to both ends at expiry, before anyone sends";
+		return "rst-both-at-expiry";
+	}
+	if (sf && !strcmp(sf->outcome, "reset") && cf && !strcmp(cf->outcome, "reset")) {
+		*words = "RST to whichever side sends next (inside and outside)";
+		return "rst-next-sender";
+	}
+	if (cf && !strcmp(cf->outcome, "reset")) {
+		*words = "silent toward the outside; RST to the inside host when it next sends";
+		return "rst-inside-on-next";
+	}
+	if (sf && !strcmp(sf->outcome, "reset")) {
+		*words = "RST to the outside host when it next sends; silent toward the inside";
+		return "rst-outside-on-next";
+	}
+	if (cf && !strcmp(cf->outcome, "alive")) {
+		*words = "silent drop; a packet from the inside starts the flow again (loose pickup)";
+		return "drop";
+	}
+	*words = "silent drop: packets after expiry vanish, nobody is told";
+	return "drop";
+}
+
+/*
+ * Does inbound-only traffic refresh the UDP mapping? f idled for twice the
+ * first failing idle hi, with only the server's heartbeats: if the last one
+ * reached the client past halfway between hi and the end of the idle, they
+ * kept arriving (yes); earlier, they stopped at about the timeout (no).
+ * NULL when none arrived at all.
+ */
+static const char *inbound_refresh(const struct dflow *f, uint64_t hi)
+{
+	if (!f->shb_count || f->shb_last_ms < 0)
+		return NULL;
+	return (uint64_t)f->shb_last_ms >= (hi + f->idle_ms) / 2 ? "yes" : "no";
+}
+
+static void print_bracket(FILE *out, const char *proto, const struct bracket *c, const struct bracket *f,
+			  uint64_t max)
+{
+	char a[32], b[32], e[32];
+
+	if (!c->found) {
+		fprintf(out, "  %s idle timeout: not reached: every idle up to %s survived\n", proto,
+			tu_human_ms(max, a, sizeof(a)));
+		return;
+	}
+	fprintf(out, "  %s idle timeout: %s +- %s (survived %s, expired by %s)\n", proto,
+		tu_human_ms((f->lo + f->hi) / 2, a, sizeof(a)), tu_human_ms((f->hi - f->lo + 1) / 2, b, sizeof(b)),
+		tu_human_ms(f->lo, e, sizeof(e)), tu_human_ms(f->hi, (char[32]){ 0 }, 32));
+	if (c->suspicious || f->suspicious)
+		fprintf(out, "    SUSPICIOUS: a longer idle survived after a shorter one failed (not monotonic)\n");
+}
+
+static void json_bracket(FILE *f, const char *key, const struct bracket *c, const struct bracket *fb)
+{
+	fprintf(f, "\"%s\":{", key);
+	if (c->found)
+		fprintf(f, "\"timeout_s\":%.3f,\"resolution_s\":%.3f,\"survived_s\":%.3f,\"expired_s\":%.3f,",
+			(double)(fb->lo + fb->hi) / 2000, (double)(fb->hi - fb->lo) / 2000, (double)fb->lo / 1000,
+			(double)fb->hi / 1000);
+	else
+		fprintf(f, "\"timeout_s\":null,\"resolution_s\":null,");
+	fprintf(f, "\"found\":%s,\"suspicious\":%s,\"coarse\":{\"survived_s\":%.3f,\"expired_s\":%.3f}}",
+		c->found ? "true" : "false", c->suspicious || fb->suspicious ? "true" : "false",
+		(double)c->lo / 1000, (double)c->hi / 1000);
+}
+
+static void flows_json(FILE *f, const struct dpass *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		fprintf(f, "%s{\"name\":\"%s\",\"proto\":\"%s\",\"idle_ms\":%" PRIu64 ",\"speaker\":\"%s\","
+			"\"keepalive_s\":%" PRIu64 ",\"outcome\":", i ? "," : "", p->f[i].name,
+			sc_proto_name(p->f[i].proto), p->f[i].idle_ms, sc_speaker_name(p->f[i].speaker), p->f[i].ka_s);
+		tu_json_puts(f, p->f[i].outcome);
+		fprintf(f, ",\"noticed_by\":");
+		tu_json_puts(f, p->f[i].who[0] ? p->f[i].who : NULL);
+		fprintf(f, ",\"at_ms\":%" PRId64, p->f[i].at_ms);
+		if (p->f[i].shb_ms)
+			fprintf(f, ",\"server_heartbeat_ms\":%" PRIu64 ",\"server_heartbeats\":%u,"
+				"\"last_server_heartbeat_ms\":%" PRId64, p->f[i].shb_ms, p->f[i].shb_count,
+				p->f[i].shb_last_ms);
+		fprintf(f, "}");
+	}
+}
+
+int cmd_discover(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, 'S' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "scenario", required_argument, NULL, 's' },
+		{ "set", required_argument, NULL, 'K' },
+		{ "time-scale", required_argument, NULL, 't' },
+		{ "max", required_argument, NULL, 'm' },
+		{ "proto", required_argument, NULL, 'P' },
+		{ "deadline", required_argument, NULL, 'd' },
+		{ "json", required_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct discover d;
+	const char *profile = NULL, *scfile = NULL, *json = NULL;
+	const char *tcp_name = NULL, *tcp_words = NULL;
+	char err[512], a[32];
+	int ch, rc, ntarget = 0;
+	uint64_t t0;
+
+	memset(&d, 0, sizeof(d));
+	d.scale.num = d.scale.den = 1;
+	d.max_ms = 600000;
+	d.deadline_ms = 3000;
+	d.tcp = d.udp = true;
+	while ((ch = getopt_long(argc, argv, "+S:p:s:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'S': d.server = optarg; ntarget++; break;
+		case 'p': profile = optarg; ntarget++; break;
+		case 's': scfile = optarg; ntarget++; break;
+		case 'K': {
+			const char *eq = strchr(optarg, '=');
+			struct policy pol;
+			char key[64];
+
+			if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof(key) || d.nsets == DISC_MAX_SETS) {
+				log_warnx("discover: --set '%s': KNOB=VALUE (at most %d)", optarg, DISC_MAX_SETS);
+				return IG_EXIT_USAGE;
+			}
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - optarg), optarg);
+			policy_init(&pol);
+			if (policy_set(&pol, key, eq + 1, err, sizeof(err)) < 0) {
+				log_warnx("discover: --set %s: %s", optarg, err);
+				return IG_EXIT_USAGE;
+			}
+			d.sets[d.nsets++] = optarg;
+			break;
+		}
+		case 't':
+			if (timescale_parse(optarg, &d.scale) < 0 || d.scale.num != 1) {
+				log_warnx("discover: --time-scale '%s': 1/N (or Nx) with a whole N >= 1", optarg);
+				return IG_EXIT_USAGE;
+			}
+			break;
+		case 'm':
+		case 'd': {
+			uint64_t v;
+
+			if (duration_parse(optarg, &v) < 0 || v < 1000) {
+				log_warnx("discover: --%s '%s': a duration of at least 1 s", ch == 'm' ? "max" : "deadline",
+					  optarg);
+				return IG_EXIT_USAGE;
+			}
+			*(ch == 'm' ? &d.max_ms : &d.deadline_ms) = v;
+			break;
+		}
+		case 'P':
+			d.tcp = !strcmp(optarg, "tcp") || !strcmp(optarg, "both");
+			d.udp = !strcmp(optarg, "udp") || !strcmp(optarg, "both");
+			if (!d.tcp && !d.udp) {
+				log_warnx("discover: --proto '%s': tcp, udp or both", optarg);
+				return IG_EXIT_USAGE;
+			}
+			break;
+		case 'J': json = optarg; break;
+		case 'h':
+			discover_usage(stdout);
+			return IG_EXIT_OK;
+		default:
+			discover_usage(stderr);
+			return IG_EXIT_USAGE;
+		}
+	}
+	if (optind < argc || ntarget != 1) {
+		log_warnx("discover: give exactly one of --server HOST:PORT, --profile NAME, --scenario FILE");
+		return IG_EXIT_USAGE;
+	}
+	if (d.server && d.nsets) {
+		log_warnx("discover: --set applies to a simulated middlebox, not to --server");
+		return IG_EXIT_USAGE;
+	}
+	d.step_ms = d.scale.den * 1000;
+	if (profile) {
+		snprintf(d.mbtext, sizeof(d.mbtext), "profile = %s\n", profile);
+		snprintf(d.target, sizeof(d.target), "simulated %s", profile);
+	} else if (scfile) {
+		struct ini_diags dg;
+		struct scenario *sc;
+		size_t off = 0;
+
+		ini_diags_init(&dg, scfile);
+		sc = scenario_load(scfile, &dg);
+		if (!sc) {
+			print_diags(&dg);
+			return IG_EXIT_USAGE;
+		}
+		if (sc->mb[0].profile_path[0])
+			off += (size_t)snprintf(d.mbtext + off, sizeof(d.mbtext) - off, "profile = %s\n",
+						sc->mb[0].profile_path);
+		for (size_t k = 0; k < sc->mb[0].noverrides && off < sizeof(d.mbtext); k++)
+			off += (size_t)snprintf(d.mbtext + off, sizeof(d.mbtext) - off, "%s = %s\n",
+						sc->mb[0].overrides[k].knob, sc->mb[0].overrides[k].value);
+		snprintf(d.target, sizeof(d.target), "simulated middlebox %s of %s", sc->mb[0].name, scfile);
+		scenario_free(sc);
+	} else {
+		snprintf(d.target, sizeof(d.target), "the path to %s", d.server);
+	}
+	if (d.max_ms < DISC_COARSE * 100) {
+		log_warnx("discover: --max is too short to split into %d flows", DISC_COARSE);
+		return IG_EXIT_USAGE;
+	}
+	t0 = mtime_ms();
+
+	/* pass 1: coarse */
+	for (int pr = 0; pr < 2; pr++) {
+		if (!(pr ? d.udp : d.tcp))
+			continue;
+		for (int i = 1; i <= DISC_COARSE; i++) {
+			char name[SC_NAME_MAX];
+
+			snprintf(name, sizeof(name), "c-%s-%d", pr ? "udp" : "tcp", i);
+			add_flow(&d.coarse, name, pr ? SC_UDP : SC_TCP, DF_TIMEOUT, d.max_ms * (uint64_t)i / DISC_COARSE,
+				 SC_SERVER, 0);
+		}
+	}
+	if (log_verbosity() > 0)
+		fprintf(stderr, "idlegate discover: %s; coarse pass: %zu flows idle up to %s\n", d.target, d.coarse.n,
+			tu_human_ms(d.max_ms, a, sizeof(a)));
+	rc = run_pass(&d, &d.coarse, "coarse");
+	if (rc)
+		return rc;
+
+	/* pass 2: fine, plus the behaviour flows */
+	for (int pr = 0; pr < 2; pr++) {
+		struct bracket *c = &d.b[pr];
+		uint64_t lo, hi, beyond;
+
+		if (!(pr ? d.udp : d.tcp))
+			continue;
+		bracket_of(&d.coarse, pr ? SC_UDP : SC_TCP, 0, c);
+		if (!c->found)
+			continue;
+		lo = c->lo;
+		hi = c->hi;
+		for (int j = 1; j < DISC_FINE + 1; j++) {
+			char name[SC_NAME_MAX];
+			uint64_t t = lo + (hi - lo) * (uint64_t)j / (DISC_FINE + 1);
+
+			snprintf(name, sizeof(name), "f-%s-%d", pr ? "udp" : "tcp", j);
+			add_flow(&d.fine, name, pr ? SC_UDP : SC_TCP, DF_TIMEOUT, t, SC_SERVER, 0);
+		}
+		beyond = hi + hi / 3 + 1000;
+		add_flow(&d.fine, pr ? "b-udp-client-first" : "b-tcp-client-first", pr ? SC_UDP : SC_TCP,
+			 DF_CLIENT_FIRST, beyond, SC_CLIENT, 0);
+		if (!pr) {
+			/* kernel keepalive at a third of the surviving idle, whole scaled seconds */
+			uint64_t k = lo / 3 / d.step_ms * d.step_ms;
+
+			if (k >= d.step_ms)
+				add_flow(&d.fine, "b-tcp-keepalive", SC_TCP, DF_KEEPALIVE, beyond, SC_SERVER, k / 1000);
+		} else {
+			/* only the server sends, every quarter of the surviving idle (an
+			 * eighth of the first failing one), for twice the failing idle */
+			uint64_t iv = lo >= 400 ? lo / 4 : hi / 8;
+			struct dflow *f;
+
+			if (iv < 100)
+				iv = 100;
+			f = add_flow(&d.fine, "b-udp-inbound", SC_UDP, DF_INBOUND, 2 * hi, SC_CLIENT, 0);
+			if (f)
+				f->shb_ms = iv;
+		}
+	}
+	if (d.fine.n) {
+		uint64_t longest = 0;
+
+		for (size_t i = 0; i < d.fine.n; i++)
+			if (d.fine.f[i].idle_ms > longest)
+				longest = d.fine.f[i].idle_ms;
+		if (log_verbosity() > 0)
+			fprintf(stderr, "idlegate discover: fine pass: %zu flows, up to %s idle\n", d.fine.n,
+				tu_human_ms(longest, a, sizeof(a)));
+		rc = run_pass(&d, &d.fine, "fine");
+		if (rc)
+			return rc;
+	}
+	d.wall_ms = mtime_ms() - t0;
+	for (int pr = 0; pr < 2; pr++) {
+		if (d.b[pr].found) {
+			bracket_of(&d.fine, pr ? SC_UDP : SC_TCP, d.b[pr].lo, &d.fb[pr]);
+			if (!d.fb[pr].found)
+				d.fb[pr].hi = d.b[pr].hi;
+			if (d.b[pr].suspicious)
+				d.fb[pr].suspicious = true;
+		}
+	}
+
+	/* the answer */
+	printf("idlegate discover: %s (took %s)\n", d.target, tu_human_ms(d.wall_ms, a, sizeof(a)));
+	if (d.tcp)
+		print_bracket(stdout, "TCP", &d.b[0], &d.fb[0], d.max_ms);
+	if (d.udp)
+		print_bracket(stdout, "UDP", &d.b[1], &d.fb[1], d.max_ms);
+	printf("  resolution: half the spacing of the fine pass's flows");
+	for (int pr = 0; pr < 2; pr++)
+		if (d.b[pr].found)
+			printf("; %s %s", pr ? "UDP" : "TCP",
+			       tu_human_ms((d.fb[pr].hi - d.fb[pr].lo + 1) / 2, a, sizeof(a)));
+	printf("\n");
+	const struct dflow *tcf = NULL, *ucf = NULL, *tka = NULL, *uin = NULL;
+	const char *port = NULL, *ka = NULL, *inb = NULL;
+
+	if (d.b[0].found) {
+		tcf = find_role(&d.fine, SC_TCP, DF_CLIENT_FIRST);
+		tka = find_role(&d.fine, SC_TCP, DF_KEEPALIVE);
+		tcp_name = tcp_expiry_name(first_fail(&d.coarse, SC_TCP), tcf, &tcp_words);
+		printf("  TCP on expiry: %s (%s)\n", tcp_name, tcp_words);
+		if (tka) {
+			ka = !strcmp(tka->outcome, "alive") ? "yes" : "no";
+			printf("  TCP keepalives (no payload) refresh the state: %s (keepalive every %" PRIu64
+			       " s kept a %s idle flow %s)\n", ka, tka->ka_s,
+			       tu_human_ms(tka->idle_ms, a, sizeof(a)), !strcmp(ka, "yes") ? "alive" : "from dying");
+		} else {
+			printf("  TCP keepalives refresh the state: not measured (the timeout is below 3 keepalive "
+			       "seconds at this time scale)\n");
+		}
+	}
+	if (d.b[1].found) {
+		ucf = find_role(&d.fine, SC_UDP, DF_CLIENT_FIRST);
+		if (ucf && !strcmp(ucf->outcome, "rebound"))
+			port = "changed";
+		else if (ucf && !strcmp(ucf->outcome, "alive"))
+			port = "kept";
+		else
+			port = "unknown";
+		printf("  UDP after expiry: the outside port is %s (the client spoke first after %s: %s)\n", port,
+		       tu_human_ms(ucf ? ucf->idle_ms : 0, a, sizeof(a)), ucf ? ucf->outcome : "-");
+	}
+	if (d.b[1].found && (uin = find_role(&d.fine, SC_UDP, DF_INBOUND))) {
+		char b2[32], b3[32], b4[32];
+
+		inb = inbound_refresh(uin, d.b[1].hi);
+		if (!inb)
+			printf("  UDP inbound refresh: unknown (none of the server's heartbeats every %s reached the "
+			       "client)\n", tu_human_ms(uin->shb_ms, a, sizeof(a)));
+		else if (!strcmp(inb, "yes"))
+			printf("  UDP inbound refresh: yes (server heartbeats every %s, with the client silent, kept "
+			       "arriving until %s of a %s idle)\n", tu_human_ms(uin->shb_ms, a, sizeof(a)),
+			       tu_human_ms((uint64_t)uin->shb_last_ms, b2, sizeof(b2)),
+			       tu_human_ms(uin->idle_ms, b3, sizeof(b3)));
+		else
+			printf("  UDP inbound refresh: no (server heartbeats every %s, with the client silent, stopped "
+			       "arriving after %s, about the timeout (expired by %s); idle %s)\n",
+			       tu_human_ms(uin->shb_ms, a, sizeof(a)),
+			       tu_human_ms((uint64_t)uin->shb_last_ms, b2, sizeof(b2)),
+			       tu_human_ms(d.fb[1].hi, b4, sizeof(b4)), tu_human_ms(uin->idle_ms, b3, sizeof(b3)));
+	}
+	rc = d.b[0].found || d.b[1].found ? IG_EXIT_OK : IG_EXIT_FAILED;
+	if (json) {
+		char tmp[PATH_MAX];
+		FILE *f = tu_atomic_open(json, tmp, sizeof(tmp));
+
+		if (!f) {
+			log_warn("discover: --json %s", json);
+			return IG_EXIT_ENV;
+		}
+		fprintf(f, "{\"tool\":\"idlegate discover\",\"target\":");
+		tu_json_puts(f, d.target);
+		fprintf(f, ",\"max_s\":%.3f,\"wall_ms\":%" PRIu64 ",\"coarse_wall_ms\":%" PRIu64 ",\"fine_wall_ms\":%"
+			PRIu64 ",", (double)d.max_ms / 1000, d.wall_ms, d.coarse.wall_ms, d.fine.wall_ms);
+		json_bracket(f, "tcp", &d.b[0], &d.fb[0]);
+		fprintf(f, ",");
+		json_bracket(f, "udp", &d.b[1], &d.fb[1]);
+		fprintf(f, ",\"behaviour\":{\"tcp_on_expire\":");
+		tu_json_puts(f, tcp_name);
+		fprintf(f, ",\"tcp_on_expire_words\":");
+		tu_json_puts(f, tcp_words);
+		fprintf(f, ",\"tcp_keepalive_refreshes\":%s,\"udp_port_after_expiry\":",
+			ka ? (!strcmp(ka, "yes") ? "true" : "false") : "null");
+		tu_json_puts(f, port);
+		fprintf(f, ",\"udp_inbound_only_refreshes\":%s},\"coarse\":[",
+			inb ? (!strcmp(inb, "yes") ? "true" : "false") : "null");
+		flows_json(f, &d.coarse);
+		fprintf(f, "],\"fine\":[");
+		flows_json(f, &d.fine);
+		fprintf(f, "]}\n");
+		if (tu_atomic_commit(f, tmp, json, 1) < 0) {
+			log_warn("discover: --json %s", json);
+			return IG_EXIT_ENV;
+		}
+	}
+	return rc;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What a run found: per scenario, per flow, plus a timeline of what crossed
+ * the middleboxes. Filled by the runner (runner/run/run.c) from the probes' JSON
+ * lines and the simulators' event logs; read by every report writer
+ * (runner/report_*.c). Plain data; times are ms of *scenario* time (scaled
+ * back to the user's units) from the start of the run unless noted.
+ */
+#ifndef IDLEGATE_RESULT_H
+#define IDLEGATE_RESULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "runner/model/scenario.h"
+
+enum res_status {
+	RES_PASS,       /* observed outcome == expected */
+	RES_FAIL,       /* observed outcome != expected */
+	RES_ERROR,      /* the run could not be trusted; see error */
+	RES_SKIP,       /* not run (e.g. --shard) */
+};
+const char *res_status_name(enum res_status s);
+
+/* Kinds of timeline marks. */
+enum tl_kind {
+	TL_FLOW_NEW,    /* middlebox created the flow (detail: NAT mapping) */
+	TL_DATA,        /* data crossed (probe exchange) */
+	TL_KEEPALIVE,   /* TCP keepalive probe seen by a middlebox */
+	TL_HEARTBEAT,   /* application/UDP heartbeat crossed */
+	TL_DROP,        /* middlebox dropped a packet (detail: reason) */
+	TL_INJECT,      /* middlebox injected RST/FIN/ICMP (detail: what) */
+	TL_EXPIRE,      /* middlebox expired the flow (detail: idle time, action) */
+	TL_EVENT,       /* scenario [event] fired (detail: action) */
+	TL_IDLE_START,  /* the probe's idle period began */
+	TL_OUTCOME,     /* the probe's verdict (detail: outcome, who noticed) */
+};
+const char *tl_kind_name(enum tl_kind k);
+
+struct tl_mark {
+	uint64_t t_ms;          /* scenario time (unscaled) since run start */
+	enum tl_kind kind;
+	int flow;               /* index into scenario.flows, -1 = whole scenario */
+	int middlebox;          /* index into scenario.mb, -1 = none */
+	int dir;                /* 0 client->server, 1 server->client, -1 n/a */
+	char detail[96];
+};
+
+struct flow_result {
+	int flow;                       /* index into scenario.flows */
+	enum res_status status;
+	char expected[24];              /* sc_expect_name() */
+	char observed[24];              /* "alive", "reset", ... or "" */
+	char evidence[256];             /* in words: "RST after 351 s idle, seen by
+					 * the client on its first send" */
+	char error[256];                /* RES_ERROR: why the run can't be trusted */
+	char noticed_by[16];            /* "client", "server", "" */
+	int64_t noticed_ms;             /* scenario time since idle start, -1 = n/a */
+	int err;                        /* errno seen by the probe, 0 = none */
+	uint32_t keepalives_seen;       /* by the middleboxes on this flow */
+	uint32_t drops;                 /* packets of this flow dropped by them */
+	int64_t expired_ms;             /* when a middlebox expired it (since idle
+					 * start), -1 = never */
+	char settings[128];             /* "keepalive 300s,30s,3 idle 900s speaker client" */
+	uint32_t server_heartbeats;     /* server_heartbeat: how many reached the client */
+	int64_t last_server_heartbeat_ms; /* the last, scenario time since its idle
+					 * start, -1 = none */
+};
+
+struct scenario_result {
+	const struct scenario *sc;
+	enum res_status status;         /* worst of the flows, or ERROR for the run */
+	char error[256];
+	uint64_t wall_ms;               /* real time the run took */
+	uint64_t scenario_ms;           /* scenario time covered (unscaled) */
+	struct flow_result flows[SC_MAX_FLOWS];
+	size_t nflows;
+	struct tl_mark *marks;          /* malloc'd; owned by the result */
+	size_t nmarks, cap_marks;
+};
+
+/* Append a mark (grows marks). 0, or -1 with errno ENOMEM. */
+int result_mark(struct scenario_result *r, const struct tl_mark *m);
+/* Frees marks; accepts NULL. Does not free r->sc. */
+void result_clear(struct scenario_result *r);
+
+/*
+ * Report writers. Each takes all scenario results of one `idlegate run`.
+ * File writers return 0, or -1 with errno set (nothing half-written is left:
+ * write to a temporary file and rename).
+ */
+void report_terminal(FILE *out, const struct scenario_result *rs, size_t n, bool color);
+int report_json(const char *path, const struct scenario_result *rs, size_t n);
+int report_junit(const char *path, const struct scenario_result *rs, size_t n);
+void report_tap(FILE *out, const struct scenario_result *rs, size_t n);
+/* One SVG timeline per scenario into dir (created if missing), named after
+ * the scenario file's basename: DIR/NAME.svg. */
+int report_svg(const char *dir, const struct scenario_result *rs, size_t n);
+
+#endif

@@ -1,0 +1,1277 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The scenario parser and checker: turns an INI file into struct scenario,
+ * or into a list of "file:line: message" diagnostics that tell the user
+ * exactly what to change. See scenario.h and docs/scenario-format.md.
+ *
+ * Two passes: while inih walks the file, each key is checked on its own
+ * (syntax, known key, value); afterwards everything that depends on other
+ * sections is checked (profiles, paths, event targets, combinations, time
+ * scaling), because sections may come in any order.
+ */
+#include "runner/model/scenario.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/profile.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Keys of each section; the index is the slot of its line in the context. */
+enum { SK_DESCRIPTION, SK_TIME_SCALE, SK_TIMEOUT, SK_IPV4_NET, SK_IPV6_NET, SK_MAX };
+static const char *const scenario_keys[SK_MAX] = {
+	"description", "time_scale", "timeout", "ipv4_net", "ipv6_net",
+};
+enum {
+	FK_PROTO, FK_FAMILY, FK_KEEPALIVE, FK_TCP_USER_TIMEOUT, FK_HEARTBEAT, FK_IDLE,
+	FK_SPEAKER, FK_CYCLES, FK_DEADLINE, FK_EXPECT, FK_PATH, FK_PORT, FK_COMMAND,
+	FK_SERVER_COMMAND, FK_SERVER_HEARTBEAT, FK_MAX
+};
+static const char *const flow_keys[FK_MAX] = {
+	"proto", "family", "keepalive", "tcp_user_timeout", "heartbeat", "idle",
+	"speaker", "cycles", "deadline", "expect", "path", "port", "command",
+	"server_command", "server_heartbeat",
+};
+enum { EK_AT, EK_ACTION, EK_MIDDLEBOX, EK_MAX };
+static const char *const event_keys[EK_MAX] = { "at", "action", "middlebox" };
+
+static const char *const section_kinds[] = { "scenario", "middlebox", "flow", "event" };
+static const char *const proto_names[] = { "tcp", "udp" };
+static const char *const family_names[] = { "ipv4", "ipv6" };
+static const char *const speaker_names[] = { "client", "server" };
+static const char *const expect_names[] = {
+	"alive", "reset", "timeout", "keepalive-timeout", "rebound", "unreachable", "closed",
+};
+static const char *const action_names[] = { "flush", "expire", "set", "blackhole" };
+
+#define DEFAULT_DEADLINE_MS 30000u
+#define MIN_SCALED_DEADLINE_MS 1000u
+#define KERNEL_KA_MAX_S 32767u          /* MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL */
+#define KERNEL_KA_MAX_COUNT 127u        /* MAX_TCP_KEEPCNT */
+
+enum sec_kind { SEC_NONE, SEC_IGNORE, SEC_SCENARIO, SEC_MB, SEC_FLOW, SEC_EVENT };
+
+struct pctx {
+	struct iniread r;
+	struct ini_diags *dg;
+	struct scenario *sc;
+	const char *basedir;
+
+	enum sec_kind kind;
+	int idx;                        /* index of the current mb/flow/event */
+	char where[80];                 /* "[flow a]" for messages */
+
+	int scenario_line;              /* of the [scenario] header, 0 if none */
+	int sk_line[SK_MAX];
+	int fk_line[SC_MAX_FLOWS][FK_MAX];
+	int ek_line[SC_MAX_EVENTS][EK_MAX];
+	char path_text[SC_MAX_FLOWS][SC_VALUE_MAX];
+	char action_text[SC_MAX_EVENTS][SC_VALUE_MAX];
+	char evmb_text[SC_MAX_EVENTS][SC_VALUE_MAX];
+	unsigned too_many_reported[3];
+};
+
+#define DIAG(c, line, hint, ...) ini_diag_add((c)->dg, (line), (hint), __VA_ARGS__)
+
+/* ---- small helpers ---- */
+
+static int lookup(const char *v, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v, names[i]))
+			return (int)i;
+	return -1;
+}
+
+static void join(char *buf, size_t len, const char *const *names, size_t n, const char *sep)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? sep : "", names[i]);
+}
+
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= SC_NAME_MAX || !isalnum((unsigned char)s[0]))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* A duration for messages: "75s" when whole seconds (as usually written),
+ * else the compact form ("1.5s", "250ms"). */
+static char *fmt_dur(uint64_t ms, char *buf, size_t len)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
+	else
+		duration_format(ms, buf, len);
+	return buf;
+}
+
+/* "0.75", "1.5", "3" (seconds, from ms) */
+static char *fmt_seconds(uint64_t ms, char *buf, size_t len)
+{
+	char *p;
+
+	snprintf(buf, len, "%llu.%03llu", (unsigned long long)(ms / 1000),
+		 (unsigned long long)(ms % 1000));
+	p = buf + strlen(buf);
+	while (p[-1] == '0')
+		*--p = '\0';
+	if (p[-1] == '.')
+		p[-1] = '\0';
+	return buf;
+}
+
+char *sc_scale_format(const struct timescale *ts, char *buf, size_t len)
+{
+	uint64_t g = gcd64(ts->num, ts->den);
+	uint64_t num = ts->num / g, den = ts->den / g;
+
+	if (den == 1)
+		snprintf(buf, len, "%llu", (unsigned long long)num);
+	else
+		snprintf(buf, len, "%llu/%llu", (unsigned long long)num, (unsigned long long)den);
+	return buf;
+}
+
+const char *sc_proto_name(enum sc_proto p) { return proto_names[p]; }
+const char *sc_family_name(enum sc_family f) { return family_names[f]; }
+const char *sc_speaker_name(enum sc_speaker s) { return speaker_names[s]; }
+const char *sc_expect_name(enum sc_expect e) { return expect_names[e]; }
+const char *sc_action_name(enum sc_action a) { return action_names[a]; }
+
+const char *const *sc_section_keys(const char *kind, size_t *n)
+{
+	if (!strcmp(kind, "scenario")) {
+		*n = SK_MAX;
+		return scenario_keys;
+	}
+	if (!strcmp(kind, "flow")) {
+		*n = FK_MAX;
+		return flow_keys;
+	}
+	if (!strcmp(kind, "event")) {
+		*n = EK_MAX;
+		return event_keys;
+	}
+	*n = 0;
+	return NULL;
+}
+
+int scenario_flow_index(const struct scenario *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->nflows; i++)
+		if (!strcmp(sc->flows[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int scenario_mb_index(const struct scenario *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->nmb; i++)
+		if (!strcmp(sc->mb[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+uint64_t scenario_scale(const struct scenario *sc, uint64_t ms)
+{
+	return timescale_apply(&sc->scale, ms);
+}
+
+/* ---- per-key parsing ---- */
+
+static int parse_enum(struct pctx *c, const char *key, const char *value,
+		      const char *const *names, size_t n, int *out)
+{
+	char vals[200];
+	const char *best;
+	int i = lookup(value, names, n);
+
+	if (i >= 0) {
+		*out = i;
+		return 0;
+	}
+	join(vals, sizeof(vals), names, n, "|");
+	best = ini_suggest(value, names, n);
+	if (best)
+		DIAG(c, c->r.lineno, NULL, "%s: '%s' is not one of %s (did you mean '%s'?)",
+		     key, value, vals, best);
+	else
+		DIAG(c, c->r.lineno, NULL, "%s: '%s' is not one of %s", key, value, vals);
+	return -1;
+}
+
+static int parse_dur(struct pctx *c, const char *key, const char *value, bool allow_zero,
+		     struct sc_duration *out)
+{
+	uint64_t ms;
+
+	if (duration_parse(value, &ms) < 0) {
+		DIAG(c, c->r.lineno, "durations take units: ms s m h d, and may combine them (1m30s)",
+		     "%s: '%s' is not a duration (like 400s, 2h4m, 250ms)", key, value);
+		return -1;
+	}
+	if (!ms && !allow_zero) {
+		DIAG(c, c->r.lineno, NULL, "%s: must be longer than 0", key);
+		return -1;
+	}
+	out->ms = ms;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_keepalive(struct pctx *c, const char *value, struct sc_flow *f)
+{
+	char buf[SC_VALUE_MAX], *parts[4], *save = NULL, *tok;
+	size_t n = 0;
+	unsigned long cnt;
+	uint64_t idle, intvl;
+
+	if (!strcmp(value, "off")) {
+		f->keepalive = SC_KA_OFF;
+		return 0;
+	}
+	if (!strcmp(value, "kernel-default")) {
+		f->keepalive = SC_KA_KERNEL_DEFAULT;
+		f->ka_idle.ms = SC_KERNEL_KA_IDLE_MS;
+		f->ka_intvl.ms = SC_KERNEL_KA_INTVL_MS;
+		f->ka_count = SC_KERNEL_KA_COUNT;
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", value);
+	for (tok = strtok_r(buf, ",", &save); tok && n < 4; tok = strtok_r(NULL, ",", &save))
+		parts[n++] = trim(tok);
+	if (n != 3 || strchr(value, ',') == value || value[strlen(value) - 1] == ',')
+		goto syntax;
+	if (duration_parse(parts[0], &idle) < 0 || duration_parse(parts[1], &intvl) < 0)
+		goto syntax;
+	if (parse_uint(parts[2], ULONG_MAX, &cnt) < 0)
+		goto syntax;
+	if (!idle || !intvl) {
+		DIAG(c, c->r.lineno, NULL, "keepalive: idle and interval must be longer than 0 in '%s'", value);
+		return -1;
+	}
+	if (cnt < 1 || cnt > KERNEL_KA_MAX_COUNT) {
+		DIAG(c, c->r.lineno, NULL, "keepalive: count %lu is out of range (the kernel takes 1..%u)",
+		     cnt, KERNEL_KA_MAX_COUNT);
+		return -1;
+	}
+	f->keepalive = SC_KA_SET;
+	f->ka_idle.ms = idle;
+	f->ka_intvl.ms = intvl;
+	f->ka_count = (unsigned)cnt;
+	return 0;
+syntax:
+	DIAG(c, c->r.lineno, "e.g. keepalive = 300s,30s,3: probes after 300 s idle, every 30 s, give up after 3",
+	     "keepalive: '%s' is not kernel-default, off or IDLE,INTVL,COUNT", value);
+	return -1;
+}
+
+static int parse_net(struct pctx *c, const char *key, const char *value, bool v6, char *out, size_t len)
+{
+	char buf[64], *slash;
+	unsigned long plen;
+	union addr tmp;
+
+	if (strlen(value) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, value);
+	slash = strchr(buf, '/');
+	if (!slash)
+		goto bad;
+	*slash = '\0';
+	if (addr_parse(buf, &tmp) < 0 || addr_is_v4(&tmp) == v6)
+		goto bad;
+	if (parse_uint(slash + 1, v6 ? 64 : 24, &plen) < 0 || plen < (v6 ? 16u : 8u))
+		goto bad;
+	snprintf(out, len, "%s", value);
+	return 0;
+bad:
+	DIAG(c, c->r.lineno, NULL, "%s: '%s' is not an %s network with a prefix of /%s",
+	     key, value, v6 ? "IPv6" : "IPv4", v6 ? "16 to /64 (like fd49:1d1e::/48)" :
+	     "8 to /24 (like 10.99.0.0/16)");
+	return -1;
+}
+
+/* ---- sections ---- */
+
+static const char *suggest_knob_or(const char *key, const char *extra)
+{
+	size_t n, i;
+	const struct knob_info *k = policy_knobs(&n);
+	const char *cands[160];
+
+	for (i = 0; i < n && i < ARRAY_SIZE(cands) - 1; i++)
+		cands[i] = k[i].name;
+	cands[i++] = extra;
+	return ini_suggest(key, cands, i);
+}
+
+static void on_section(void *user, const char *section, int line)
+{
+	struct pctx *c = user;
+	struct scenario *sc = c->sc;
+	char buf[INIREAD_MAX_SECTION + 1], *s, *kind, *name;
+	int k;
+
+	c->kind = SEC_IGNORE;
+	c->where[0] = '\0';
+	if (!section)
+		return;                 /* the reader reported it */
+	snprintf(buf, sizeof(buf), "%s", section);
+	s = trim(buf);
+	kind = s;
+	while (*s && !isspace((unsigned char)*s))
+		s++;
+	if (*s)
+		*s++ = '\0';
+	name = trim(s);
+	/* git-config style quotes: [flow "ssh"] */
+	if (name[0] == '"' && strlen(name) >= 2 && name[strlen(name) - 1] == '"') {
+		name[strlen(name) - 1] = '\0';
+		name++;
+	}
+	k = lookup(kind, section_kinds, ARRAY_SIZE(section_kinds));
+	if (k < 0) {
+		const char *best = ini_suggest(kind, section_kinds, ARRAY_SIZE(section_kinds));
+		if (!strcmp(kind, "profile"))
+			DIAG(c, line, "a profile is its own file under scenarios/profiles/; "
+			     "use profile = NAME in a [middlebox] and override knobs there",
+			     "unknown section [%s]", section);
+		else if (best)
+			DIAG(c, line, NULL, "unknown section [%s] (did you mean [%s%s%s]?)", section,
+			     best, *name ? " " : "", name);
+		else
+			DIAG(c, line, "sections are [scenario], [middlebox NAME], [flow NAME], [event NAME]",
+			     "unknown section [%s]", section);
+		return;
+	}
+	if (k == 0) {
+		if (*name) {
+			DIAG(c, line, NULL, "[scenario] takes no name");
+			return;
+		}
+		if (c->scenario_line) {
+			DIAG(c, line, NULL, "duplicate [scenario] section (first at line %d)", c->scenario_line);
+			return;
+		}
+		c->scenario_line = line;
+		c->kind = SEC_SCENARIO;
+		snprintf(c->where, sizeof(c->where), "[scenario]");
+		return;
+	}
+	if (!*name) {
+		DIAG(c, line, NULL, "[%s] needs a name, e.g. [%s %s]", kind, kind,
+		     k == 1 ? "nat" : k == 2 ? "ssh" : "reboot");
+		return;
+	}
+	if (!valid_name(name)) {
+		DIAG(c, line, NULL, "invalid %s name '%s': use letters, digits, '.', '_', '-', "
+		     "starting with a letter or digit, at most %d characters", kind, name, SC_NAME_MAX - 1);
+		return;
+	}
+	if (k == 1) {
+		int i = scenario_mb_index(sc, name);
+		if (i >= 0) {
+			DIAG(c, line, NULL, "duplicate [middlebox %s] (first at line %d)", name, sc->mb[i].line);
+			return;
+		}
+		if (sc->nmb == SC_MAX_MIDDLEBOXES) {
+			if (!c->too_many_reported[0]++)
+				DIAG(c, line, NULL, "too many middleboxes (the limit is %d)", SC_MAX_MIDDLEBOXES);
+			return;
+		}
+		c->idx = (int)sc->nmb++;
+		struct sc_middlebox *m = &sc->mb[c->idx];
+		snprintf(m->name, sizeof(m->name), "%s", name);
+		m->line = line;
+		policy_init(&m->policy);
+		c->kind = SEC_MB;
+	} else if (k == 2) {
+		int i = scenario_flow_index(sc, name);
+		if (i >= 0) {
+			DIAG(c, line, NULL, "duplicate [flow %s] (first at line %d)", name, sc->flows[i].line);
+			return;
+		}
+		if (sc->nflows == SC_MAX_FLOWS) {
+			if (!c->too_many_reported[1]++)
+				DIAG(c, line, NULL, "too many flows (the limit is %d)", SC_MAX_FLOWS);
+			return;
+		}
+		c->idx = (int)sc->nflows++;
+		struct sc_flow *f = &sc->flows[c->idx];
+		snprintf(f->name, sizeof(f->name), "%s", name);
+		f->line = line;
+		f->cycles = 1;
+		f->deadline.ms = DEFAULT_DEADLINE_MS;
+		c->kind = SEC_FLOW;
+	} else {
+		for (size_t i = 0; i < sc->nevents; i++) {
+			if (!strcmp(sc->events[i].name, name)) {
+				DIAG(c, line, NULL, "duplicate [event %s] (first at line %d)", name,
+				     sc->events[i].line);
+				return;
+			}
+		}
+		if (sc->nevents == SC_MAX_EVENTS) {
+			if (!c->too_many_reported[2]++)
+				DIAG(c, line, NULL, "too many events (the limit is %d)", SC_MAX_EVENTS);
+			return;
+		}
+		c->idx = (int)sc->nevents++;
+		struct sc_event *e = &sc->events[c->idx];
+		snprintf(e->name, sizeof(e->name), "%s", name);
+		e->line = line;
+		e->middlebox = -1;
+		e->flow = -1;
+		c->kind = SEC_EVENT;
+	}
+	snprintf(c->where, sizeof(c->where), "[%s %s]", kind, name);
+}
+
+/* Known key of a fixed table, with duplicate check. Returns its index or -1. */
+static int table_key(struct pctx *c, const char *key, const char *const *keys, size_t n,
+		     int *lines)
+{
+	int i = lookup(key, keys, n);
+
+	if (i < 0) {
+		const char *best = ini_suggest(key, keys, n);
+		char all[300];
+
+		join(all, sizeof(all), keys, n, ", ");
+		if (best)
+			DIAG(c, c->r.lineno, NULL, "unknown key '%s' in %s (did you mean '%s'?)",
+			     key, c->where, best);
+		else
+			DIAG(c, c->r.lineno, NULL, "unknown key '%s' in %s (known: %s)", key, c->where, all);
+		return -1;
+	}
+	if (lines[i]) {
+		DIAG(c, c->r.lineno, NULL, "duplicate key '%s' in %s (first at line %d)", key,
+		     c->where, lines[i]);
+		return -1;
+	}
+	lines[i] = c->r.lineno;
+	return i;
+}
+
+static void scenario_key(struct pctx *c, const char *key, const char *value)
+{
+	struct scenario *sc = c->sc;
+	int k = table_key(c, key, scenario_keys, SK_MAX, c->sk_line);
+	struct sc_duration d;
+
+	switch (k) {
+	case SK_DESCRIPTION:
+		snprintf(sc->description, sizeof(sc->description), "%s", value);
+		break;
+	case SK_TIME_SCALE:
+		if (timescale_parse(value, &sc->scale) < 0) {
+			sc->scale.num = sc->scale.den = 1;
+			DIAG(c, c->r.lineno, "1/50 runs 50 times faster; so does 50x or 0.02",
+			     "time_scale: '%s' is not a scale like 1/50, 50x or 0.02", value);
+		}
+		break;
+	case SK_TIMEOUT:
+		if (!parse_dur(c, key, value, false, &d))
+			sc->timeout = d;
+		break;
+	case SK_IPV4_NET:
+		parse_net(c, key, value, false, sc->ipv4_net, sizeof(sc->ipv4_net));
+		break;
+	case SK_IPV6_NET:
+		parse_net(c, key, value, true, sc->ipv6_net, sizeof(sc->ipv6_net));
+		break;
+	}
+}
+
+static void mb_key(struct pctx *c, const char *key, const char *value)
+{
+	struct sc_middlebox *m = &c->sc->mb[c->idx];
+	struct policy scratch;
+	char err[300];
+
+	if (!strcmp(key, "profile")) {
+		if (m->profile_line) {
+			DIAG(c, c->r.lineno, NULL, "duplicate key 'profile' in %s (first at line %d)",
+			     c->where, m->profile_line);
+			return;
+		}
+		m->profile_line = c->r.lineno;
+		snprintf(m->profile, sizeof(m->profile), "%s", value);
+		if (!*value)
+			DIAG(c, c->r.lineno, "`idlegate profiles` lists them", "profile: empty value");
+		return;
+	}
+	for (size_t i = 0; i < m->noverrides; i++) {
+		if (!strcmp(m->overrides[i].knob, key)) {
+			DIAG(c, c->r.lineno, NULL, "duplicate key '%s' in %s (first at line %d)", key,
+			     c->where, m->overrides[i].line);
+			return;
+		}
+	}
+	/* check the knob and its value now, where the line is known; it is
+	 * applied on top of the profile once the whole file is read */
+	policy_init(&scratch);
+	if (policy_set(&scratch, key, value, err, sizeof(err)) < 0) {
+		if (errno == ENOENT) {
+			const char *best = suggest_knob_or(key, "profile");
+			if (best)
+				DIAG(c, c->r.lineno, NULL, "unknown key '%s' in %s (did you mean '%s'?)",
+				     key, c->where, best);
+			else
+				DIAG(c, c->r.lineno, "a [middlebox] takes profile = NAME and policy knobs; "
+				     "`idlegate profiles --knobs` lists them",
+				     "unknown key '%s' in %s", key, c->where);
+		} else {
+			DIAG(c, c->r.lineno, NULL, "%s", err);
+		}
+		return;
+	}
+	if (m->noverrides == SC_MAX_OVERRIDES) {
+		DIAG(c, c->r.lineno, NULL, "too many knobs in %s (the limit is %d)", c->where,
+		     SC_MAX_OVERRIDES);
+		return;
+	}
+	struct sc_override *o = &m->overrides[m->noverrides++];
+	snprintf(o->knob, sizeof(o->knob), "%s", key);
+	snprintf(o->value, sizeof(o->value), "%s", value);
+	o->line = c->r.lineno;
+}
+
+static void flow_key(struct pctx *c, const char *key, const char *value)
+{
+	struct sc_flow *f = &c->sc->flows[c->idx];
+	int k = table_key(c, key, flow_keys, FK_MAX, c->fk_line[c->idx]);
+	unsigned long u;
+	int e;
+
+	switch (k) {
+	case FK_PROTO:
+		if (!parse_enum(c, key, value, proto_names, ARRAY_SIZE(proto_names), &e))
+			f->proto = (enum sc_proto)e;
+		break;
+	case FK_FAMILY:
+		if (!parse_enum(c, key, value, family_names, ARRAY_SIZE(family_names), &e))
+			f->family = (enum sc_family)e;
+		break;
+	case FK_KEEPALIVE:
+		parse_keepalive(c, value, f);
+		break;
+	case FK_TCP_USER_TIMEOUT:
+		parse_dur(c, key, value, false, &f->user_timeout);
+		break;
+	case FK_HEARTBEAT:
+		parse_dur(c, key, value, false, &f->heartbeat);
+		break;
+	case FK_SERVER_HEARTBEAT:
+		parse_dur(c, key, value, false, &f->server_heartbeat);
+		break;
+	case FK_IDLE:
+		parse_dur(c, key, value, false, &f->idle);
+		break;
+	case FK_SPEAKER:
+		if (!parse_enum(c, key, value, speaker_names, ARRAY_SIZE(speaker_names), &e))
+			f->speaker = (enum sc_speaker)e;
+		break;
+	case FK_CYCLES:
+		if (parse_uint(value, 1000, &u) < 0 || !u)
+			DIAG(c, c->r.lineno, NULL, "cycles: '%s' is not a count from 1 to 1000", value);
+		else
+			f->cycles = (unsigned)u;
+		break;
+	case FK_DEADLINE:
+		parse_dur(c, key, value, false, &f->deadline);
+		break;
+	case FK_EXPECT:
+		if (!parse_enum(c, key, value, expect_names, ARRAY_SIZE(expect_names), &e))
+			f->expect = (enum sc_expect)e;
+		else
+			c->fk_line[c->idx][FK_EXPECT] = -1;     /* present but bad */
+		f->expect_line = c->r.lineno;
+		break;
+	case FK_PATH:
+		snprintf(c->path_text[c->idx], sizeof(c->path_text[0]), "%s", value);
+		break;
+	case FK_PORT:
+		if (parse_uint(value, 65535, &u) < 0 || !u)
+			DIAG(c, c->r.lineno, NULL, "port: '%s' is not a port from 1 to 65535", value);
+		else
+			f->port = (uint16_t)u;
+		break;
+	case FK_COMMAND:
+	case FK_SERVER_COMMAND:
+		if (!*value)
+			DIAG(c, c->r.lineno, NULL, "%s: empty value", key);
+		snprintf(k == FK_COMMAND ? f->command : f->server_command, SC_VALUE_MAX, "%s", value);
+		break;
+	}
+}
+
+static void event_key(struct pctx *c, const char *key, const char *value)
+{
+	struct sc_event *e = &c->sc->events[c->idx];
+	int k = table_key(c, key, event_keys, EK_MAX, c->ek_line[c->idx]);
+
+	switch (k) {
+	case EK_AT:
+		parse_dur(c, key, value, true, &e->at);
+		break;
+	case EK_ACTION:
+		snprintf(c->action_text[c->idx], SC_VALUE_MAX, "%s", value);
+		break;
+	case EK_MIDDLEBOX:
+		snprintf(c->evmb_text[c->idx], SC_VALUE_MAX, "%s", value);
+		break;
+	}
+}
+
+static int handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct pctx *c = user;
+
+	switch (c->kind) {
+	case SEC_NONE:
+		DIAG(c, c->r.lineno, "put it under [scenario], [middlebox NAME], [flow NAME] or [event NAME]",
+		     "key '%s' outside any section", key);
+		break;
+	case SEC_IGNORE:
+		break;
+	case SEC_SCENARIO:
+		scenario_key(c, key, value);
+		break;
+	case SEC_MB:
+		mb_key(c, key, value);
+		break;
+	case SEC_FLOW:
+		flow_key(c, key, value);
+		break;
+	case SEC_EVENT:
+		event_key(c, key, value);
+		break;
+	}
+	return 1;
+}
+
+/* ---- whole-file checks ---- */
+
+static void resolve_profile(struct pctx *c, struct sc_middlebox *m)
+{
+	char err[1400], arg[PATH_MAX];
+	struct profile_meta meta;
+
+	if (!m->profile[0])
+		return;
+	if (strchr(m->profile, '/') && m->profile[0] != '/' && c->basedir && *c->basedir)
+		snprintf(arg, sizeof(arg), "%s/%s", c->basedir, m->profile);
+	else
+		snprintf(arg, sizeof(arg), "%s", m->profile);
+	if (profile_load(&m->policy, arg, &meta, err, sizeof(err)) == 0) {
+		snprintf(m->profile_path, sizeof(m->profile_path), "%s", meta.path);
+		return;
+	}
+	if (errno == ENOENT && !strchr(m->profile, '/')) {
+		struct profile_entry *list = NULL;
+		size_t n = 0;
+		const char *best = NULL;
+		char sp[1024];
+
+		if (profile_list(&list, &n) == 0 && n) {
+			const char **names = calloc(n, sizeof(*names));
+			if (names) {
+				for (size_t i = 0; i < n; i++)
+					names[i] = list[i].name;
+				best = ini_suggest(m->profile, names, n);
+				if (best)
+					DIAG(c, m->profile_line, NULL,
+					     "profile: unknown profile '%s' (did you mean '%s'?)", m->profile, best);
+				free(names);
+			}
+		}
+		if (!best) {
+			char hint[300];
+			snprintf(hint, sizeof(hint), "searched %s; `idlegate profiles` lists them",
+				 profile_search_path(sp, sizeof(sp)));
+			DIAG(c, m->profile_line, hint, "profile: unknown profile '%s'", m->profile);
+		}
+		free(list);
+		return;
+	}
+	DIAG(c, m->profile_line, NULL, "profile '%s': %s", m->profile, err);
+}
+
+static void check_middlebox(struct pctx *c, struct sc_middlebox *m)
+{
+	struct policy check;
+	char err[300];
+
+	resolve_profile(c, m);
+	for (size_t i = 0; i < m->noverrides; i++) {
+		struct sc_override *o = &m->overrides[i];
+		if (policy_set(&m->policy, o->knob, o->value, err, sizeof(err)) < 0)
+			DIAG(c, o->line, NULL, "%s", err);
+	}
+	/* the runner assigns nat.address from the topology */
+	check = m->policy;
+	if (check.nat == NAT_SNAT && !check.nat_addr_set)
+		policy_set(&check, "nat.address", "192.0.2.1", NULL, 0);
+	if (policy_validate(&check, err, sizeof(err)) < 0)
+		DIAG(c, m->line, NULL, "[middlebox %s]: %s", m->name, err);
+}
+
+static const char *mb_suggest(struct pctx *c, const char *name)
+{
+	const char *names[SC_MAX_MIDDLEBOXES];
+
+	for (size_t i = 0; i < c->sc->nmb; i++)
+		names[i] = c->sc->mb[i].name;
+	return ini_suggest(name, names, c->sc->nmb);
+}
+
+static void check_path(struct pctx *c, int fi)
+{
+	struct scenario *sc = c->sc;
+	struct sc_flow *f = &sc->flows[fi];
+	int line = c->fk_line[fi][FK_PATH];
+	char buf[SC_VALUE_MAX], *save = NULL, *tok;
+
+	if (!line) {
+		if (sc->nmb > SC_MAX_PATH) {
+			DIAG(c, f->line, "the default path is every middlebox in file order",
+			     "[flow %s] needs path = ...: all %zu middleboxes are more than a path holds (%d)",
+			     f->name, sc->nmb, SC_MAX_PATH);
+			return;
+		}
+		for (size_t i = 0; i < sc->nmb; i++)
+			f->path[f->npath++] = (int)i;
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s", c->path_text[fi]);
+	for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		int m = scenario_mb_index(sc, tok);
+		if (m < 0) {
+			const char *best = mb_suggest(c, tok);
+			if (best)
+				DIAG(c, line, NULL, "path: unknown middlebox '%s' (did you mean '%s'?)", tok, best);
+			else
+				DIAG(c, line, "a path lists [middlebox NAME] sections, client side first",
+				     "path: unknown middlebox '%s'", tok);
+			return;
+		}
+		for (size_t i = 0; i < f->npath; i++) {
+			if (f->path[i] == m) {
+				DIAG(c, line, NULL, "path: middlebox '%s' appears twice", tok);
+				return;
+			}
+		}
+		if (f->npath == SC_MAX_PATH) {
+			DIAG(c, line, NULL, "path: more than %d middleboxes", SC_MAX_PATH);
+			return;
+		}
+		f->path[f->npath++] = m;
+	}
+	if (!f->npath)
+		DIAG(c, line, NULL, "path: empty (name the middleboxes, client side first)");
+}
+
+static void check_flow(struct pctx *c, int fi)
+{
+	struct scenario *sc = c->sc;
+	struct sc_flow *f = &sc->flows[fi];
+	int *L = c->fk_line[fi];
+
+	if (!L[FK_EXPECT])
+		DIAG(c, f->line, "what should happen after the idle period: alive, reset, closed, timeout, "
+		     "keepalive-timeout, rebound (UDP) or unreachable",
+		     "[flow %s] needs expect = ...", f->name);
+	if (!L[FK_IDLE] && !f->command[0])
+		DIAG(c, f->line, NULL, "[flow %s] needs idle = DURATION (how long the flow stays quiet)",
+		     f->name);
+	check_path(c, fi);
+
+	if (f->command[0]) {
+		static const int cmd_excl[] = { FK_HEARTBEAT, FK_SERVER_HEARTBEAT, FK_KEEPALIVE,
+						FK_TCP_USER_TIMEOUT };
+		for (size_t i = 0; i < ARRAY_SIZE(cmd_excl); i++) {
+			int k = cmd_excl[i];
+			if (L[k] && !(k == FK_KEEPALIVE && f->keepalive == SC_KA_OFF))
+				DIAG(c, L[k], "set it in the command's own options (e.g. ssh -o ServerAliveInterval=25)",
+				     "%s cannot be combined with command: the command, not the probe, "
+				     "owns the connection", flow_keys[k]);
+		}
+	} else if (f->server_command[0]) {
+		DIAG(c, L[FK_SERVER_COMMAND], NULL,
+		     "server_command needs command too (the built-in probe client talks only to the built-in server)");
+	}
+	if (f->proto == SC_UDP) {
+		if (L[FK_KEEPALIVE] && f->keepalive != SC_KA_OFF)
+			DIAG(c, L[FK_KEEPALIVE], NULL,
+			     "keepalive: TCP keepalive does not apply to proto = udp (use heartbeat = 25s)");
+		if (L[FK_TCP_USER_TIMEOUT])
+			DIAG(c, L[FK_TCP_USER_TIMEOUT], NULL, "tcp_user_timeout does not apply to proto = udp");
+		if (L[FK_EXPECT] > 0 && f->expect == SC_EXPECT_KEEPALIVE_TIMEOUT)
+			DIAG(c, L[FK_EXPECT], NULL,
+			     "expect = keepalive-timeout is for TCP flows (UDP has no kernel keepalive)");
+	} else {
+		if (L[FK_EXPECT] > 0 && f->expect == SC_EXPECT_REBOUND)
+			DIAG(c, L[FK_EXPECT], NULL,
+			     "expect = rebound is for UDP flows (a TCP connection cannot change its source address)");
+		if (L[FK_EXPECT] > 0 && f->expect == SC_EXPECT_KEEPALIVE_TIMEOUT &&
+		    f->keepalive == SC_KA_OFF && !f->user_timeout.ms && !f->command[0])
+			DIAG(c, L[FK_EXPECT], NULL,
+			     "expect = keepalive-timeout needs keepalive = ... or tcp_user_timeout = ... "
+			     "(nothing else makes the kernel give up)");
+	}
+	if (f->family == SC_IPV6) {
+		for (size_t i = 0; i < f->npath; i++) {
+			struct sc_middlebox *m = &sc->mb[f->path[i]];
+			if (m->policy.nat == NAT_SNAT) {
+				DIAG(c, L[FK_FAMILY] ? L[FK_FAMILY] : f->line,
+				     "route IPv6 flows through a middlebox with nat = off",
+				     "family = ipv6 through middlebox '%s', which does nat = snat (IPv4 only)",
+				     m->name);
+				break;
+			}
+		}
+	}
+}
+
+static void check_event(struct pctx *c, int ei)
+{
+	struct scenario *sc = c->sc;
+	struct sc_event *e = &sc->events[ei];
+	int *L = c->ek_line[ei];
+	char buf[SC_VALUE_MAX], *verb, *arg;
+	int a;
+
+	if (!L[EK_AT])
+		DIAG(c, e->line, NULL, "[event %s] needs at = DURATION (from the start of the idle period)",
+		     e->name);
+	if (L[EK_MIDDLEBOX]) {
+		const char *t = c->evmb_text[ei];
+		if (strcmp(t, "all")) {
+			e->middlebox = scenario_mb_index(sc, t);
+			if (e->middlebox < 0) {
+				const char *best = mb_suggest(c, t);
+				if (best)
+					DIAG(c, L[EK_MIDDLEBOX], NULL,
+					     "middlebox: unknown middlebox '%s' (did you mean '%s'?)", t, best);
+				else
+					DIAG(c, L[EK_MIDDLEBOX], NULL, "middlebox: unknown middlebox '%s'", t);
+				return;
+			}
+		}
+	}
+	if (!L[EK_ACTION]) {
+		DIAG(c, e->line, "flush | expire FLOW | set KNOB VALUE | blackhole DURATION",
+		     "[event %s] needs action = ...", e->name);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s", c->action_text[ei]);
+	verb = trim(buf);
+	arg = verb;
+	while (*arg && !isspace((unsigned char)*arg))
+		arg++;
+	if (*arg)
+		*arg++ = '\0';
+	arg = trim(arg);
+	a = lookup(verb, action_names, ARRAY_SIZE(action_names));
+	if (a < 0) {
+		const char *best = ini_suggest(verb, action_names, ARRAY_SIZE(action_names));
+		if (best)
+			DIAG(c, L[EK_ACTION], NULL, "action: unknown action '%s' (did you mean '%s'?)", verb, best);
+		else
+			DIAG(c, L[EK_ACTION], "flush | expire FLOW | set KNOB VALUE | blackhole DURATION",
+			     "action: unknown action '%s'", verb);
+		return;
+	}
+	e->action = (enum sc_action)a;
+	switch (e->action) {
+	case SC_ACT_FLUSH:
+		if (*arg)
+			DIAG(c, L[EK_ACTION], NULL, "action: flush takes no argument (found '%s')", arg);
+		break;
+	case SC_ACT_EXPIRE:
+		if (!*arg || strpbrk(arg, " \t")) {
+			DIAG(c, L[EK_ACTION], NULL, "action: expire takes one flow name (expire FLOW)");
+			break;
+		}
+		e->flow = scenario_flow_index(sc, arg);
+		if (e->flow < 0) {
+			const char *names[SC_MAX_FLOWS], *best;
+			for (size_t i = 0; i < sc->nflows; i++)
+				names[i] = sc->flows[i].name;
+			best = ini_suggest(arg, names, sc->nflows);
+			if (best)
+				DIAG(c, L[EK_ACTION], NULL, "action: unknown flow '%s' (did you mean '%s'?)", arg, best);
+			else
+				DIAG(c, L[EK_ACTION], NULL, "action: unknown flow '%s'", arg);
+			break;
+		}
+		if (e->middlebox >= 0) {
+			struct sc_flow *f = &sc->flows[e->flow];
+			bool on = false;
+			for (size_t i = 0; i < f->npath; i++)
+				on |= f->path[i] == e->middlebox;
+			if (!on)
+				DIAG(c, L[EK_ACTION], NULL, "action: flow '%s' does not pass middlebox '%s'",
+				     arg, sc->mb[e->middlebox].name);
+		}
+		snprintf(e->value, sizeof(e->value), "%s", arg);
+		break;
+	case SC_ACT_SET: {
+		char *knob = arg, *value = arg, err[300];
+		while (*value && !isspace((unsigned char)*value))
+			value++;
+		if (*value)
+			*value++ = '\0';
+		value = trim(value);
+		if (!*knob || !*value) {
+			DIAG(c, L[EK_ACTION], NULL, "action: set takes a knob and a value (set tcp.established 60s)");
+			break;
+		}
+		for (size_t i = 0; i < sc->nmb; i++) {
+			struct policy p;
+			if (e->middlebox >= 0 && (size_t)e->middlebox != i)
+				continue;
+			p = sc->mb[i].policy;
+			if (policy_set(&p, knob, value, err, sizeof(err)) < 0) {
+				const char *best = errno == ENOENT ? suggest_knob_or(knob, NULL) : NULL;
+				if (best)
+					DIAG(c, L[EK_ACTION], NULL, "action: unknown knob '%s' (did you mean '%s'?)",
+					     knob, best);
+				else
+					DIAG(c, L[EK_ACTION], NULL, "action: %s", err);
+				break;
+			}
+		}
+		snprintf(e->knob, sizeof(e->knob), "%s", knob);
+		snprintf(e->value, sizeof(e->value), "%s", value);
+		break;
+	}
+	case SC_ACT_BLACKHOLE:
+		if (duration_parse(arg, &e->duration.ms) < 0 || !e->duration.ms)
+			DIAG(c, L[EK_ACTION], NULL,
+			     "action: blackhole takes a duration longer than 0 (blackhole 30s), found '%s'", arg);
+		break;
+	}
+}
+
+/*
+ * Kernel keepalive times are whole seconds >= 1 (and TCP_USER_TIMEOUT is
+ * pointless below 1 s while retransmission timers are not scaled). Find the
+ * fastest time_scale 1/d that satisfies every such value in the file:
+ * d must divide the gcd of all keepalive times (in s) and be no larger than
+ * any user timeout (in s). Returns d, or 0 if no 1/d works.
+ */
+static uint64_t workable_divisor(struct pctx *c, bool (*ka_checked)(const struct sc_flow *))
+{
+	struct scenario *sc = c->sc;
+	uint64_t g = 0, u = UINT64_MAX;
+
+	for (size_t i = 0; i < sc->nflows; i++) {
+		const struct sc_flow *f = &sc->flows[i];
+		if (ka_checked(f)) {
+			if (f->ka_idle.ms % 1000 || f->ka_intvl.ms % 1000)
+				return 0;
+			g = gcd64(g, f->ka_idle.ms / 1000);
+			g = gcd64(g, f->ka_intvl.ms / 1000);
+		}
+		if (f->proto == SC_TCP && f->user_timeout.ms && f->user_timeout.ms / 1000 < u)
+			u = f->user_timeout.ms / 1000;
+	}
+	if (!g)
+		return u == UINT64_MAX || !u ? 0 : u;
+	for (uint64_t d = g < u ? g : u; d >= 1; d--)
+		if (g % d == 0)
+			return d;
+	return 0;
+}
+
+/* kernel-default keepalive only matters if it can fire within the idle period */
+static bool ka_checked(const struct sc_flow *f)
+{
+	if (f->proto != SC_TCP || f->command[0])
+		return false;
+	if (f->keepalive == SC_KA_SET)
+		return true;
+	return f->keepalive == SC_KA_KERNEL_DEFAULT && f->idle.ms >= f->ka_idle.ms;
+}
+
+static void check_scaling(struct pctx *c)
+{
+	struct scenario *sc = c->sc;
+	char scale[32], sugg[64] = "", s1[32], s2[32];
+	uint64_t d = workable_divisor(c, ka_checked);
+	bool scaled = !(sc->scale.num == sc->scale.den);
+
+	sc_scale_format(&sc->scale, scale, sizeof(scale));
+	if (d && scaled)
+		snprintf(sugg, sizeof(sugg), " (time_scale = %s%llu would work)", d == 1 ? "" : "1/",
+			 (unsigned long long)d);
+	for (size_t i = 0; i < sc->nflows; i++) {
+		struct sc_flow *f = &sc->flows[i];
+		int kline = c->fk_line[i][FK_KEEPALIVE] ? c->fk_line[i][FK_KEEPALIVE] : f->line;
+
+		if (ka_checked(f)) {
+			const struct sc_duration *v[2] = { &f->ka_idle, &f->ka_intvl };
+			for (int j = 0; j < 2; j++) {
+				uint64_t s = v[j]->scaled_ms;
+				const char *what = f->keepalive == SC_KA_KERNEL_DEFAULT ? "kernel default " : "";
+				fmt_dur(v[j]->ms, s1, sizeof(s1));
+				if (s % 1000 || s < 1000) {
+					if (scaled)
+						DIAG(c, kline, d ? NULL : "write keepalive times in whole seconds",
+						     "keepalive: %s'%s' scaled by %s is %s s; kernel keepalive needs "
+						     "whole seconds >= 1%s", what, s1, scale,
+						     fmt_seconds(s, s2, sizeof(s2)), sugg);
+					else
+						DIAG(c, kline, NULL, "keepalive: '%s' is %s s; kernel keepalive needs "
+						     "whole seconds >= 1", s1, fmt_seconds(s, s2, sizeof(s2)));
+					break;
+				}
+				if (s / 1000 > KERNEL_KA_MAX_S) {
+					DIAG(c, kline, NULL, "keepalive: %s'%s'%s%s is %llu s; the kernel allows at most %u s",
+					     what, s1, scaled ? " scaled by " : "", scaled ? scale : "",
+					     (unsigned long long)(s / 1000), KERNEL_KA_MAX_S);
+					break;
+				}
+			}
+		}
+		if (f->proto == SC_TCP && f->user_timeout.ms && !f->command[0] &&
+		    f->user_timeout.scaled_ms < 1000) {
+			fmt_dur(f->user_timeout.ms, s1, sizeof(s1));
+			DIAG(c, c->fk_line[i][FK_TCP_USER_TIMEOUT],
+			     "below 1 s the kernel's retransmission timer (200 ms at least, never scaled) "
+			     "decides more than the timeout does",
+			     "tcp_user_timeout: '%s'%s%s is %s s; TCP_USER_TIMEOUT needs >= 1 s%s", s1,
+			     scaled ? " scaled by " : "", scaled ? scale : "",
+			     fmt_seconds(f->user_timeout.scaled_ms, s2, sizeof(s2)), sugg);
+		}
+	}
+}
+
+static void apply_scale(struct scenario *sc)
+{
+	struct sc_duration *d;
+
+#define SCALE(x) do { d = &(x); d->scaled_ms = scenario_scale(sc, d->ms); } while (0)
+	SCALE(sc->timeout);
+	for (size_t i = 0; i < sc->nflows; i++) {
+		struct sc_flow *f = &sc->flows[i];
+		SCALE(f->ka_idle);
+		SCALE(f->ka_intvl);
+		SCALE(f->user_timeout);
+		SCALE(f->heartbeat);
+		SCALE(f->server_heartbeat);
+		SCALE(f->idle);
+		SCALE(f->deadline);
+		if (f->deadline.scaled_ms < MIN_SCALED_DEADLINE_MS)
+			f->deadline.scaled_ms = MIN_SCALED_DEADLINE_MS;
+		if (f->heartbeat.ms && !f->heartbeat.scaled_ms)
+			f->heartbeat.scaled_ms = 1;
+		/* the probe takes server heartbeats of 100 ms and more */
+		if (f->server_heartbeat.ms && f->server_heartbeat.scaled_ms < 100)
+			f->server_heartbeat.scaled_ms = 100;
+		if (f->idle.ms && !f->idle.scaled_ms)
+			f->idle.scaled_ms = 1;
+	}
+	for (size_t i = 0; i < sc->nevents; i++) {
+		SCALE(sc->events[i].at);
+		SCALE(sc->events[i].duration);
+	}
+#undef SCALE
+}
+
+static void check_events_in_time(struct pctx *c)
+{
+	struct scenario *sc = c->sc;
+	uint64_t end = 0;
+	char s1[32], s2[32];
+
+	for (size_t i = 0; i < sc->nflows; i++) {
+		const struct sc_flow *f = &sc->flows[i];
+		uint64_t t = f->cycles * f->idle.ms + f->deadline.ms;
+		if (f->command[0])
+			return;         /* a command's length is unknown */
+		if (t > end)
+			end = t;
+	}
+	for (size_t i = 0; i < sc->nevents; i++) {
+		const struct sc_event *e = &sc->events[i];
+		if (c->ek_line[i][EK_AT] && e->at.ms >= end)
+			DIAG(c, c->ek_line[i][EK_AT], NULL,
+			     "at: '%s' is after every flow has finished (the last ends at %s)",
+			     duration_format(e->at.ms, s1, sizeof(s1)), duration_format(end, s2, sizeof(s2)));
+	}
+}
+
+static void finish(struct pctx *c)
+{
+	struct scenario *sc = c->sc;
+
+	if (!sc->nmb)
+		DIAG(c, 0, "e.g. [middlebox nat] with profile = aws-nat-gateway",
+		     "no [middlebox NAME] section: a scenario needs at least one middlebox");
+	if (!sc->nflows)
+		DIAG(c, 0, "e.g. [flow ssh] with idle = 400s and expect = alive",
+		     "no [flow NAME] section: nothing to test");
+	for (size_t i = 0; i < sc->nmb; i++)
+		check_middlebox(c, &sc->mb[i]);
+	for (size_t i = 0; i < sc->nflows; i++)
+		check_flow(c, (int)i);
+	for (size_t i = 0; i < sc->nevents; i++)
+		check_event(c, (int)i);
+	apply_scale(sc);
+	check_scaling(c);
+	check_events_in_time(c);
+}
+
+struct scenario *scenario_parse(const char *buf, size_t len, const char *name,
+				const char *basedir, struct ini_diags *diags)
+{
+	struct scenario *sc = calloc(1, sizeof(*sc));
+	struct pctx *c = calloc(1, sizeof(*c));
+
+	ini_diags_init(diags, name);
+	if (!sc || !c) {
+		free(sc);
+		free(c);
+		ini_diag_add(diags, 0, NULL, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	snprintf(sc->file, sizeof(sc->file), "%s", name ? name : "(input)");
+	sc->scale.num = sc->scale.den = 1;
+	c->sc = sc;
+	c->dg = diags;
+	c->basedir = basedir;
+	c->kind = SEC_NONE;
+	iniread_parse(&c->r, buf, len, handler, on_section, c, diags);
+	finish(c);
+	sc_scale_format(&sc->scale, sc->scale_text, sizeof(sc->scale_text));
+	free(c);
+	if (diags->n || diags->dropped) {
+		free(sc);
+		errno = EINVAL;
+		return NULL;
+	}
+	return sc;
+}
+
+struct scenario *scenario_load(const char *path, struct ini_diags *diags)
+{
+	struct scenario *sc;
+	char *buf, dir[PATH_MAX];
+	const char *slash;
+	size_t len;
+
+	buf = iniread_slurp(path, SC_MAX_FILE_BYTES, &len);
+	if (!buf) {
+		int saved = errno;
+		ini_diags_init(diags, path);
+		if (saved == EFBIG)
+			ini_diag_add(diags, 0, NULL, "file is larger than %d bytes", SC_MAX_FILE_BYTES);
+		else
+			ini_diag_add(diags, 0, NULL, "%s", strerror(saved));
+		errno = saved;
+		return NULL;
+	}
+	slash = strrchr(path, '/');
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	sc = scenario_parse(buf, len, path, dir, diags);
+	free(buf);
+	return sc;
+}
+
+void scenario_free(struct scenario *sc)
+{
+	free(sc);
+}
+
+void scenario_policy_scaled(const struct scenario *sc, const struct sc_middlebox *mb,
+			    struct policy *out)
+{
+	*out = mb->policy;
+	for (int i = 0; i < TO_MAX; i++) {
+		out->timeout[i] = scenario_scale(sc, out->timeout[i]);
+		if (!out->timeout[i])
+			out->timeout[i] = 1;
+	}
+	if (out->port_hold)
+		out->port_hold = scenario_scale(sc, out->port_hold) ?: 1;
+	out->sweep_interval = scenario_scale(sc, out->sweep_interval) ?: 1;
+}
+
+uint64_t scenario_estimate_ms(const struct scenario *sc)
+{
+	uint64_t end = 0;
+
+	for (size_t i = 0; i < sc->nflows; i++) {
+		const struct sc_flow *f = &sc->flows[i];
+		uint64_t t = f->cycles * (f->idle.scaled_ms + f->deadline.scaled_ms);
+		if (t > end)
+			end = t;
+	}
+	for (size_t i = 0; i < sc->nevents; i++) {
+		const struct sc_event *e = &sc->events[i];
+		uint64_t t = e->at.scaled_ms + e->duration.scaled_ms;
+		if (t > end)
+			end = t;
+	}
+	return end;
+}

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The rows every report shows (see report_util.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/duration.h"
+#include "runner/report/rows.h"
+
+bool rep_scenario_error(const struct scenario_result *r)
+{
+	return r->status == RES_ERROR && r->error[0];
+}
+
+const char *rep_file(const struct scenario_result *r)
+{
+	return r->sc && r->sc->file[0] ? r->sc->file : "(unknown scenario)";
+}
+
+const char *rep_flow_name(const struct scenario_result *r, int i)
+{
+	if (!r->sc || i < 0 || (size_t)i >= r->sc->nflows)
+		return NULL;
+	return r->sc->flows[i].name;
+}
+
+const char *rep_mb_name(const struct scenario_result *r, int i)
+{
+	if (!r->sc || i < 0 || (size_t)i >= r->sc->nmb)
+		return NULL;
+	return r->sc->mb[i].name;
+}
+
+const char *rep_dir_name(int dir)
+{
+	return dir == 0 ? "c2s" : dir == 1 ? "s2c" : NULL;
+}
+
+/* As a scenario file would say it: seconds below 1000 s ("400s", not
+ * "6m40s"), else the compact form. */
+static char *fmt(uint64_t ms, char *buf, size_t len)
+{
+	if (ms % 1000 == 0 && ms < 1000000) {
+		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
+		return buf;
+	}
+	return duration_format(ms, buf, len);
+}
+
+#define APPEND(...) do { \
+	if (o < len) \
+		o += (size_t)snprintf(buf + o, len - o, __VA_ARGS__); \
+} while (0)
+
+void rep_settings(const struct scenario *sc, const struct sc_flow *f, char *buf, size_t len)
+{
+	char a[32], b[32];
+	size_t o = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	APPEND("%s", sc_proto_name(f->proto));
+	if (f->family == SC_IPV6)
+		APPEND(" %s", sc_family_name(f->family));
+	if (f->proto == SC_TCP) {
+		if (f->keepalive == SC_KA_OFF)
+			APPEND(" keepalive off");
+		else if (f->keepalive == SC_KA_KERNEL_DEFAULT)
+			APPEND(" keepalive kernel-default");
+		else
+			APPEND(" keepalive %s,%s,%u", fmt(f->ka_idle.ms, a, sizeof(a)),
+			       fmt(f->ka_intvl.ms, b, sizeof(b)), f->ka_count);
+		if (f->user_timeout.ms)
+			APPEND(" user-timeout %s", fmt(f->user_timeout.ms, a, sizeof(a)));
+	}
+	if (f->heartbeat.ms)
+		APPEND(" heartbeat %s", fmt(f->heartbeat.ms, a, sizeof(a)));
+	if (f->command[0]) {
+		APPEND(" command %s", f->command);
+	} else {
+		APPEND(" idle %s speaker %s", fmt(f->idle.ms, a, sizeof(a)),
+		       sc_speaker_name(f->speaker));
+		if (f->cycles > 1)
+			APPEND(" cycles %u", f->cycles);
+	}
+	if (sc && f->npath > 1) {
+		APPEND(" via");
+		for (size_t i = 0; i < f->npath; i++)
+			if (f->path[i] >= 0 && (size_t)f->path[i] < sc->nmb)
+				APPEND(" %s", sc->mb[f->path[i]].name);
+	}
+}
+
+size_t rep_flows(const struct scenario_result *r, struct rep_flow *out)
+{
+	const struct scenario *sc = r->sc;
+	bool sc_err = rep_scenario_error(r);
+	size_t n = 0, i;
+
+	if (r->nflows > 0) {
+		for (i = 0; i < r->nflows && i < SC_MAX_FLOWS; i++) {
+			const struct flow_result *fr = &r->flows[i];
+			struct rep_flow *o = &out[n++];
+			const char *nm = rep_flow_name(r, fr->flow);
+
+			memset(o, 0, sizeof(*o));
+			o->fr = fr;
+			o->index = nm ? fr->flow : -1;
+			o->sf = nm ? &sc->flows[fr->flow] : NULL;
+			if (nm)
+				snprintf(o->name, sizeof(o->name), "%s", nm);
+			else
+				snprintf(o->name, sizeof(o->name), "flow-%d", fr->flow);
+			o->status = fr->status;
+			o->expected = fr->expected[0] ? fr->expected
+				      : o->sf ? sc_expect_name(o->sf->expect) : "?";
+			o->observed = fr->observed;
+			o->evidence = fr->evidence;
+			o->error = "";
+			if (fr->status == RES_ERROR)
+				o->error = fr->error[0] ? fr->error : r->error;
+			if (sc_err && fr->status != RES_SKIP) {
+				o->status = RES_ERROR;
+				o->error = fr->error[0] ? fr->error : r->error;
+			}
+			if (fr->settings[0])
+				snprintf(o->settings, sizeof(o->settings), "%s", fr->settings);
+			else if (o->sf)
+				rep_settings(sc, o->sf, o->settings, sizeof(o->settings));
+		}
+		return n;
+	}
+	if (sc && sc->nflows > 0) {
+		for (i = 0; i < sc->nflows && i < SC_MAX_FLOWS; i++) {
+			struct rep_flow *o = &out[n++];
+
+			memset(o, 0, sizeof(*o));
+			o->index = (int)i;
+			o->sf = &sc->flows[i];
+			snprintf(o->name, sizeof(o->name), "%s", o->sf->name);
+			o->status = r->status == RES_ERROR ? RES_ERROR : RES_SKIP;
+			o->expected = sc_expect_name(o->sf->expect);
+			o->observed = "";
+			o->evidence = "";
+			o->error = o->status == RES_ERROR
+				   ? (r->error[0] ? r->error : "the run stopped before this flow")
+				   : "";
+			rep_settings(sc, o->sf, o->settings, sizeof(o->settings));
+		}
+		return n;
+	}
+	/* nothing to show per flow: one row so the scenario is not lost */
+	struct rep_flow *o = &out[n++];
+	memset(o, 0, sizeof(*o));
+	o->index = -1;
+	snprintf(o->name, sizeof(o->name), "(scenario)");
+	o->status = r->status == RES_PASS ? RES_ERROR : r->status;
+	o->expected = "?";
+	o->observed = "";
+	o->evidence = "";
+	o->error = o->status == RES_ERROR ? (r->error[0] ? r->error : "no flow results") : "";
+	return n;
+}
+
+void rep_count_rows(const struct rep_flow *rows, size_t n, struct rep_counts *c)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (rows[i].status) {
+		case RES_PASS: c->pass++; break;
+		case RES_FAIL: c->fail++; break;
+		case RES_ERROR: c->error++; break;
+		case RES_SKIP: c->skip++; break;
+		}
+		c->total++;
+	}
+}

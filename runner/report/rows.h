@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What every report writer needs to agree on: the list of flows a report
+ * shows for one scenario result, each with its effective status, and the
+ * counts. Kept in one place so that the terminal, JSON, JUnit, TAP and SVG
+ * never disagree about whether a flow passed.
+ *
+ * Rules: a scenario-level error (status RES_ERROR with a non-empty error)
+ * makes every flow that ran an ERROR, because a run that could not be
+ * trusted is never a pass or a fail. A result with no flow results (the run
+ * stopped before any flow, or the scenario was skipped) still shows one row
+ * per flow of the scenario, as ERROR or SKIP, so CI never sees an error as
+ * "zero tests"; with no scenario either, one row named "(scenario)".
+ */
+#ifndef IDLEGATE_REPORT_UTIL_H
+#define IDLEGATE_REPORT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "runner/model/result.h"
+
+struct rep_flow {
+	char name[SC_NAME_MAX + 16];
+	int index;                      /* into scenario.flows, -1 = none */
+	enum res_status status;         /* effective, see above */
+	const char *expected;           /* never NULL */
+	const char *observed;           /* "" if none */
+	const char *evidence;           /* "" if none */
+	const char *error;              /* why ERROR; "" otherwise */
+	char settings[192];             /* the runner's, or built from the scenario */
+	const struct flow_result *fr;   /* NULL for a row made up from the scenario */
+	const struct sc_flow *sf;       /* NULL if the scenario is unknown */
+};
+
+struct rep_counts {
+	size_t pass, fail, error, skip, total;
+};
+
+/* Fill out (at least SC_MAX_FLOWS + 1 entries) with the rows for r.
+ * Returns how many. */
+size_t rep_flows(const struct scenario_result *r, struct rep_flow *out);
+
+/* Add the statuses of rows[0..n) to c (not cleared first). */
+void rep_count_rows(const struct rep_flow *rows, size_t n, struct rep_counts *c);
+
+/* Is r's error about the whole scenario (see above)? */
+bool rep_scenario_error(const struct scenario_result *r);
+
+/* The scenario file as given, or "(unknown scenario)". */
+const char *rep_file(const struct scenario_result *r);
+
+/* Name of flow i / middlebox i of r's scenario; NULL when i < 0 or unknown. */
+const char *rep_flow_name(const struct scenario_result *r, int i);
+const char *rep_mb_name(const struct scenario_result *r, int i);
+
+/* A flow's settings in a line: "tcp keepalive 300s,30s,3 idle 900s speaker
+ * client", plus heartbeat, user timeout, cycles, path, command when set. */
+void rep_settings(const struct scenario *sc, const struct sc_flow *f, char *buf, size_t len);
+
+/* Direction as written in reports: "c2s", "s2c", or NULL. */
+const char *rep_dir_name(int dir);
+
+#endif

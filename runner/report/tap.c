@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * `idlegate run --tap`: TAP version 13 on the output, one test point per
+ * flow ("ok 1 - quickstart.ini: no-keepalive # reset (expected reset)"),
+ * a YAML diagnostic block under each FAIL and ERROR, "# SKIP" for flows not
+ * run. The description is cleaned for TAP: no control characters, and '#'
+ * escaped as "\#" so no name can turn into a directive; YAML values are
+ * double-quoted scalars (tu_json_puts' output is valid YAML).
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "runner/report/rows.h"
+#include "runner/model/result.h"
+#include "runner/util/textutil.h"
+
+static void tap_text(FILE *out, const char *s)
+{
+	char buf[PATH_MAX + 64];
+
+	tu_term_clean(s, buf, sizeof(buf));
+	for (const char *p = buf; *p; p++) {
+		if (*p == '#' || *p == '\\')
+			fputc('\\', out);
+		fputc(*p, out);
+	}
+}
+
+static void yaml_kv(FILE *out, const char *key, const char *value)
+{
+	fprintf(out, "  %s: ", key);
+	tu_json_puts(out, value);
+	fputc('\n', out);
+}
+
+void report_tap(FILE *out, const struct scenario_result *rs, size_t n)
+{
+	static struct rep_flow rows[SC_MAX_FLOWS + 1];
+	size_t total = 0, num = 0, i, j, k;
+	char d[32];
+
+	for (i = 0; i < n; i++)
+		total += rep_flows(&rs[i], rows);
+	fprintf(out, "TAP version 13\n1..%zu\n", total);
+	for (i = 0; i < n; i++) {
+		const struct scenario_result *r = &rs[i];
+		const char *file = tu_basename(rep_file(r));
+
+		k = rep_flows(r, rows);
+		for (j = 0; j < k; j++) {
+			const struct rep_flow *w = &rows[j];
+			const char *obs = w->observed[0] ? w->observed : "nothing";
+
+			num++;
+			fprintf(out, "%s %zu - ", w->status == RES_PASS || w->status == RES_SKIP
+						  ? "ok" : "not ok", num);
+			tap_text(out, file);
+			fputs(": ", out);
+			tap_text(out, w->name);
+			switch (w->status) {
+			case RES_PASS:
+			case RES_FAIL:
+				fputs(" # ", out);
+				tap_text(out, obs);
+				fputs(" (expected ", out);
+				tap_text(out, w->expected);
+				fputs(")\n", out);
+				break;
+			case RES_ERROR:
+				fputs(" # error\n", out);
+				break;
+			case RES_SKIP:
+				fputs(" # SKIP ", out);
+				tap_text(out, w->evidence[0] ? w->evidence : "not run");
+				fputc('\n', out);
+				break;
+			}
+			if (w->status != RES_FAIL && w->status != RES_ERROR)
+				continue;
+			fputs("  ---\n", out);
+			if (w->status == RES_FAIL) {
+				char msg[600];
+
+				snprintf(msg, sizeof(msg), "expected %s, observed %s", w->expected, obs);
+				yaml_kv(out, "message", msg);
+				fputs("  severity: fail\n", out);
+			} else {
+				yaml_kv(out, "message", w->error[0] ? w->error : "the run could not be trusted");
+				fputs("  severity: error\n", out);
+			}
+			yaml_kv(out, "file", rep_file(r));
+			if (w->sf)
+				fprintf(out, "  line: %d\n",
+					w->sf->expect_line > 0 ? w->sf->expect_line : w->sf->line);
+			yaml_kv(out, "expected", w->expected);
+			yaml_kv(out, "observed", w->observed);
+			if (w->evidence[0])
+				yaml_kv(out, "evidence", w->evidence);
+			if (w->settings[0])
+				yaml_kv(out, "settings", w->settings);
+			if (w->fr && w->fr->noticed_by[0])
+				yaml_kv(out, "noticed_by", w->fr->noticed_by);
+			if (w->fr && w->fr->noticed_ms >= 0)
+				yaml_kv(out, "noticed_after",
+					tu_human_ms((uint64_t)w->fr->noticed_ms, d, sizeof(d)));
+			if (w->fr && w->fr->expired_ms >= 0)
+				yaml_kv(out, "expired_after",
+					tu_human_ms((uint64_t)w->fr->expired_ms, d, sizeof(d)));
+			if (r->sc && r->sc->scale_text[0])
+				yaml_kv(out, "time_scale", r->sc->scale_text);
+			fputs("  ...\n", out);
+		}
+	}
+	fflush(out);
+}

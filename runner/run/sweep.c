@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * One run of a generated scenario, for tune and discover (see sweep.h).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/signalfd.h>
+
+#include "common/log.h"
+#include "runner/run/session.h"
+#include "runner/util/exit.h"
+#include "runner/run/run.h"
+#include "runner/run/sweep.h"
+#include "runner/util/textutil.h"
+
+struct sweep_ctx {
+	const char *what;
+	int shown;
+};
+
+struct scenario *sweep_parse(const char *text, size_t len, const char *label)
+{
+	struct ini_diags dg;
+	struct scenario *sc;
+
+	ini_diags_init(&dg, label);
+	sc = scenario_parse(text, len, label, NULL, &dg);
+	if (!sc) {
+		print_diags(&dg);
+		if (log_verbosity() > 1)
+			fprintf(stderr, "--- generated scenario ---\n%.*s\n", (int)len, text);
+	}
+	return sc;
+}
+
+static void sweep_progress(void *vctx, const struct run_progress *p)
+{
+	struct sweep_ctx *c = vctx;
+	char a[32], b[32];
+
+	if (!c->shown && !isatty(2))
+		return;
+	fprintf(stderr, "\r\033[K%s: %s of about %s (scenario time), %u/%u flows ended, %u expired",
+		c->what, tu_human_ms(p->elapsed_ms, a, sizeof(a)), tu_human_ms(p->total_ms, b, sizeof(b)),
+		p->ended, p->flows, p->expired);
+	fflush(stderr);
+	c->shown = 1;
+}
+
+int sweep_run(const struct scenario *sc, const char *what, struct scenario_result *res,
+	      char *err, size_t errlen)
+{
+	char sim[PATH_MAX], probe[PATH_MAX], workdir[PATH_MAX], prefix[64], keep[16];
+	struct sweep_ctx ctx = { .what = what };
+	struct run_opts o = { 0 };
+	sigset_t mask, old;
+	int sfd, rc;
+
+	memset(res, 0, sizeof(*res));
+	if (run_env_check(sim, sizeof(sim), probe, sizeof(probe), err, errlen) < 0)
+		return IG_EXIT_ENV;
+	if (run_workdir_make(workdir, sizeof(workdir)) < 0) {
+		snprintf(err, errlen, "creating a directory in %s: %s", run_tmpdir(), strerror(errno));
+		return IG_EXIT_ENV;
+	}
+	snprintf(prefix, sizeof(prefix), "ig-%ld", (long)getpid());
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	o.sim_path = sim;
+	o.probe_path = probe;
+	o.workdir = workdir;
+	o.name_prefix = prefix;
+	o.sigfd = sfd;
+	if (log_verbosity() > 0) {
+		o.progress = sweep_progress;
+		o.ctx = &ctx;
+	}
+	rc = run_scenario(sc, &o, res, keep, sizeof(keep));
+	if (ctx.shown) {
+		fprintf(stderr, "\r\033[K");
+		fflush(stderr);
+	}
+	if (rc == 1) {
+		struct signalfd_siginfo si;
+		int sig = SIGINT;
+
+		if (read(sfd, &si, sizeof(si)) == sizeof(si))
+			sig = (int)si.ssi_signo;
+		snprintf(err, errlen, "interrupted");
+		rc = 128 + sig;
+	} else if (rc < 0) {
+		snprintf(err, errlen, "%s", res->error[0] ? res->error : "the network could not be built");
+		rc = IG_EXIT_ENV;
+	}
+	run_workdir_remove(workdir);
+	close(sfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+int sweep_alive(const struct scenario_result *res, size_t i)
+{
+	const struct flow_result *fr;
+
+	if (i >= res->nflows)
+		return 0;
+	fr = &res->flows[i];
+	return fr->status != RES_ERROR && !strcmp(fr->observed, "alive");
+}

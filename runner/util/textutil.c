@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Text helpers for the report writers (see textutil.h). One UTF-8 decoder
+ * decides for every output format what is a character and what is garbage,
+ * so XML, JSON and the terminal agree on where a broken byte was.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runner/util/textutil.h"
+
+#include "common/log.h"
+
+#define BAD_CP 0xFFFFFFFFu
+
+/*
+ * Decode one character at s (not at the terminating NUL). Returns the bytes
+ * it took (>= 1); *cp is BAD_CP for a byte that does not start a valid,
+ * shortest-form, non-surrogate sequence (one byte is consumed then).
+ */
+static size_t utf8_next(const unsigned char *s, uint32_t *cp)
+{
+	uint32_t c = s[0], min;
+	size_t n, i;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2;
+		c &= 0x1F;
+		min = 0x80;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		c &= 0x0F;
+		min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else {
+		*cp = BAD_CP;
+		return 1;
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80) {
+			*cp = BAD_CP;
+			return 1;
+		}
+		c = c << 6 | (s[i] & 0x3F);
+	}
+	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
+		*cp = BAD_CP;
+		return 1;
+	}
+	*cp = c;
+	return n;
+}
+
+void tu_xml_puts(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+	uint32_t cp;
+	size_t n;
+
+	while (*s) {
+		n = utf8_next(s, &cp);
+		switch (cp) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		case '\t': fputs("&#9;", f); break;
+		case '\n': fputs("&#10;", f); break;
+		case '\r': fputs("&#13;", f); break;
+		default:
+			if (cp == BAD_CP || cp < 0x20 || cp == 0xFFFE || cp == 0xFFFF)
+				fputs("\xEF\xBF\xBD", f);       /* U+FFFD */
+			else
+				fwrite(s, 1, n, f);
+		}
+		s += n;
+	}
+}
+
+void tu_json_puts(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	uint32_t cp;
+	size_t n;
+
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	while (*s) {
+		n = utf8_next(s, &cp);
+		switch (cp) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\t': fputs("\\t", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\b': fputs("\\b", f); break;
+		case '\f': fputs("\\f", f); break;
+		case 0x2028: fputs("\\u2028", f); break;
+		case 0x2029: fputs("\\u2029", f); break;
+		case BAD_CP: fputs("\\ufffd", f); break;
+		default:
+			/* DEL and C1 too: YAML wants them escaped, JSON allows it */
+			if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+				fprintf(f, "\\u%04x", (unsigned)cp);
+			else
+				fwrite(s, 1, n, f);
+		}
+		s += n;
+	}
+	fputc('"', f);
+}
+
+char *tu_term_clean(const char *str, char *buf, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+	size_t o = 0, n;
+	uint32_t cp;
+
+	if (!len)
+		return buf;
+	while (*s) {
+		n = utf8_next(s, &cp);
+		if (cp == BAD_CP || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+			if (o + 1 >= len)
+				break;
+			buf[o++] = '?';
+		} else {
+			if (o + n >= len)
+				break;
+			memcpy(buf + o, s, n);
+			o += n;
+		}
+		s += n;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+size_t tu_width(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+	size_t w = 0;
+	uint32_t cp;
+
+	while (*s) {
+		s += utf8_next(s, &cp);
+		w++;
+	}
+	return w;
+}
+
+char *tu_truncate(const char *str, size_t cols, char *buf, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+	size_t o = 0, w = 0, n, keep = cols > 3 ? cols - 3 : 0, cut = 0;
+	uint32_t cp;
+	bool cutting = tu_width(str) > cols;
+
+	if (!len)
+		return buf;
+	while (*s) {
+		n = utf8_next(s, &cp);
+		if (o + n >= len || (cutting && w >= keep)) {
+			cutting = true;
+			break;
+		}
+		memcpy(buf + o, s, n);
+		o += n;
+		w++;
+		s += n;
+		cut = o;
+	}
+	o = cut;
+	if (cutting && *s) {
+		while (o + 3 >= len && o > 0)
+			o--;        /* room for the dots; only in a tiny buf */
+		while (o > 0 && ((unsigned char)buf[o] & 0xC0) == 0x80)
+			o--;
+		if (o + 3 < len) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+void tu_pad(FILE *f, const char *s, size_t width)
+{
+	size_t w = tu_width(s);
+
+	fputs(s ? s : "", f);
+	for (; w < width; w++)
+		fputc(' ', f);
+}
+
+char *tu_human_ms(uint64_t ms, char *buf, size_t len)
+{
+	unsigned long long s = ms / 1000, h, m, sec;
+
+	if (ms < 1000) {
+		snprintf(buf, len, "%llu ms", (unsigned long long)ms);
+	} else if (ms < 100000 && ms % 1000) {
+		/* one decimal is what a person reads; 1.25 s rounds to 1.3 s */
+		unsigned long long d = (ms + 50) / 100;
+		if (d % 10)
+			snprintf(buf, len, "%llu.%llu s", d / 10, d % 10);
+		else
+			snprintf(buf, len, "%llu s", d / 10);
+	} else if (s < 1000) {
+		snprintf(buf, len, "%llu s", (unsigned long long)((ms + 500) / 1000));
+	} else {
+		size_t o = 0;
+
+		s = (ms + 500) / 1000;
+		h = s / 3600;
+		m = s / 60 % 60;
+		sec = s % 60;
+		buf[0] = '\0';
+		if (h)
+			o += (size_t)snprintf(buf + o, len - o, "%llu h", h);
+		if (m && o < len)
+			o += (size_t)snprintf(buf + o, len - o, "%s%llu min", o ? " " : "", m);
+		if (sec && o < len)
+			snprintf(buf + o, len - o, "%s%llu s", o ? " " : "", sec);
+	}
+	return buf;
+}
+
+const char *tu_basename(const char *path)
+{
+	const char *p;
+
+	if (!path)
+		return "";
+	p = strrchr(path, '/');
+	return p ? p + 1 : path;
+}
+
+FILE *tu_atomic_open(const char *path, char *tmp, size_t len)
+{
+	mode_t mask;
+	FILE *f;
+	int fd, n;
+
+	n = snprintf(tmp, len, "%s.tmp-XXXXXX", path);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return NULL;
+	/* mkstemp makes 0600; a report is an ordinary file */
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) < 0 || !(f = fdopen(fd, "w"))) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		return NULL;
+	}
+	return f;
+}
+
+int tu_atomic_commit(FILE *f, const char *tmp, const char *path, int ok)
+{
+	int saved = errno, e = 0;
+
+	if (!ok)
+		e = saved ? saved : EIO;
+	if ((fflush(f) != 0 || ferror(f)) && !e)
+		e = errno ? errno : EIO;
+	if (!e && fsync(fileno(f)) < 0 && errno != EINVAL)
+		e = errno;
+	if (fclose(f) != 0 && !e)
+		e = errno ? errno : EIO;
+	if (!e && rename(tmp, path) < 0)
+		e = errno;
+	if (e) {
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int tu_mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	size_t n = strlen(dir);
+	char *p;
+
+	if (n == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (n >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, dir, n + 1);
+	for (p = buf + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+				return -1;
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	if (stat(dir, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+void tu_text_printf(struct tu_text *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			fatalx("formatting text");
+		if (b->s && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->cap = (b->cap + (size_t)n + 1) * 2;
+		b->s = realloc(b->s, b->cap);
+		if (!b->s)
+			fatal("out of memory");
+	}
+}
