@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Reading the simulators' event logs as they grow: which simulator flow is
+ * which scenario flow, and the per-flow facts (expiry, keepalives, drops,
+ * injected packets) that become evidence (see internal.h).
+ */
+#include "runner/run/internal.h"
+
+
+int group_of_port(const struct lane *l, unsigned port)
+{
+	for (size_t i = 0; i < l->ng; i++)
+		if (l->g[i].port == port)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * The flow indexes. A simulator that saw a flood logs one line per packet
+ * for tens of thousands of flows; a scan of every flow per line made
+ * reading such a log quadratic (minutes of CPU). Each flow is entered under
+ * its id and under the three address keys a line can carry for it: as
+ * sent, the other way round, and the reply to its NAT mapping.
+ */
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * 0x100000001b3ull;      /* FNV-1a */
+	return h;
+}
+
+static uint64_t addr_key(const char *proto, const char *src, unsigned sport, const char *dst,
+			 unsigned dport)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	h = hash_bytes(h, proto, strlen(proto) + 1);
+	h = hash_bytes(h, src, strlen(src) + 1);
+	h = hash_bytes(h, &sport, sizeof(sport));
+	h = hash_bytes(h, dst, strlen(dst) + 1);
+	return hash_bytes(h, &dport, sizeof(dport));
+}
+
+static uint64_t id_key(uint32_t id)
+{
+	return hash_bytes(0xcbf29ce484222325ull, &id, sizeof(id));
+}
+
+/* Does flow f carry a line with these addresses (either way, or NAT)? */
+static bool addr_match(const struct simflow *f, const char *proto, const char *src, unsigned sport,
+		       const char *dst, unsigned dport)
+{
+	if (strcmp(f->proto, proto))
+		return false;
+	if (!strcmp(f->src, src) && f->sport == sport && !strcmp(f->dst, dst) && f->dport == dport)
+		return true;
+	if (!strcmp(f->src, dst) && f->sport == dport && !strcmp(f->dst, src) && f->dport == sport)
+		return true;
+	return f->nat[0] && !strcmp(f->nat, dst) && f->natport == dport && !strcmp(f->dst, src) &&
+	       f->dport == sport;
+}
+
+static void slot_put(uint32_t *tab, size_t cap, uint64_t h, uint32_t idx)
+{
+	for (size_t i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (!tab[i]) {
+			tab[i] = idx + 1;
+			return;
+		}
+}
+
+static void index_flow(struct simproc *s, size_t i)
+{
+	const struct simflow *f = &s->flows[i];
+
+	slot_put(s->by_id, s->index_cap, id_key(f->id), (uint32_t)i);
+	slot_put(s->by_addr, s->index_cap, addr_key(f->proto, f->src, f->sport, f->dst, f->dport), (uint32_t)i);
+	slot_put(s->by_addr, s->index_cap, addr_key(f->proto, f->dst, f->dport, f->src, f->sport), (uint32_t)i);
+	if (f->nat[0])
+		slot_put(s->by_addr, s->index_cap, addr_key(f->proto, f->dst, f->dport, f->nat, f->natport),
+			 (uint32_t)i);
+}
+
+/* Room for one more flow (3 address keys each, load kept under a half). */
+static int index_grow(struct simproc *s)
+{
+	size_t need = (s->nflows + 1) * 3 * 2, cap = s->index_cap ? s->index_cap : 64;
+	uint32_t *id, *addr;
+
+	if (need <= s->index_cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	id = calloc(cap, sizeof(*id));
+	addr = calloc(cap, sizeof(*addr));
+	if (!id || !addr) {
+		free(id);
+		free(addr);
+		return -1;
+	}
+	free(s->by_id);
+	free(s->by_addr);
+	s->by_id = id;
+	s->by_addr = addr;
+	s->index_cap = cap;
+	for (size_t i = 0; i < s->nflows; i++)
+		index_flow(s, i);
+	return 0;
+}
+
+/* The first flow (in the order the simulator reported them) with this id. */
+static struct simflow *simflow_by_id(struct simproc *s, uint32_t id)
+{
+	size_t best = SIZE_MAX;
+
+	if (!s->index_cap)
+		return NULL;
+	for (size_t i = (size_t)id_key(id) & (s->index_cap - 1); s->by_id[i]; i = (i + 1) & (s->index_cap - 1)) {
+		size_t k = s->by_id[i] - 1;
+
+		if (s->flows[k].id == id && k < best)
+			best = k;
+	}
+	return best == SIZE_MAX ? NULL : &s->flows[best];
+}
+
+/* The first flow whose addresses match the line's, either way round. */
+static struct simflow *simflow_by_tuple(struct simproc *s, const char *proto, const char *src,
+					unsigned sport, const char *dst, unsigned dport)
+{
+	size_t best = SIZE_MAX, mask = s->index_cap - 1;
+
+	if (!s->index_cap)
+		return NULL;
+	for (size_t i = (size_t)addr_key(proto, src, sport, dst, dport) & mask; s->by_addr[i]; i = (i + 1) & mask) {
+		size_t k = s->by_addr[i] - 1;
+
+		if (k < best && addr_match(&s->flows[k], proto, src, sport, dst, dport))
+			best = k;
+	}
+	return best == SIZE_MAX ? NULL : &s->flows[best];
+}
+
+void evlog_reset(struct simproc *s)
+{
+	s->ev_off = 0;
+	s->nflows = 0;
+	if (s->index_cap) {
+		memset(s->by_id, 0, s->index_cap * sizeof(*s->by_id));
+		memset(s->by_addr, 0, s->index_cap * sizeof(*s->by_addr));
+	}
+	memset(s->next_in_group, 0, sizeof(s->next_in_group));
+}
+
+void evlog_free(struct simproc *s)
+{
+	free(s->flows);
+	free(s->by_id);
+	free(s->by_addr);
+	s->flows = NULL;
+	s->by_id = s->by_addr = NULL;
+	s->nflows = s->cap = s->index_cap = 0;
+}
+
+/* Which scenario flow does a new simulator flow belong to? */
+static int attribute_new(struct run *r, struct lane *l, struct simproc *s, const struct simflow *nf)
+{
+	int g = group_of_port(l, nf->dport);
+
+	if (g >= 0) {
+		struct group *gr = &l->g[g];
+
+		/* the k-th new flow toward the port is the client's k-th flow */
+		while (s->next_in_group[g] < gr->n) {
+			int f = gr->flows[s->next_in_group[g]++];
+			bool udp = r->sc->flows[f].proto == SC_UDP;
+
+			if (udp == !strcmp(nf->proto, "udp"))
+				return f;
+		}
+		return -1;
+	}
+	for (size_t i = 0; i < r->ncmd; i++) {
+		const struct sc_flow *f = &r->sc->flows[r->cmd[i].flow];
+
+		if (r->lane_of[r->cmd[i].flow] == (int)(l - r->lane) && f->port == nf->dport)
+			return r->cmd[i].flow;
+	}
+	return -1;
+}
+
+/*
+ * Read what the simulator has logged since the last call: match new flows
+ * to scenario flows, count per-flow facts into res (if not NULL), note the
+ * final stats.
+ */
+void evlog_read(struct run *r, struct lane *l, struct simproc *s,
+			    struct scenario_result *res)
+{
+	FILE *f = fopen(s->events, "re");
+	char line[4096];
+
+	if (!f)
+		return;
+	if (fseek(f, s->ev_off, SEEK_SET) < 0) {
+		fclose(f);
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		size_t len = strlen(line);
+		char ev[32] = "", proto[8] = "", src[64] = "", dst[64] = "", what[32] = "";
+		int64_t t = 0, id = 0, sport = 0, dport = 0, v;
+		struct simflow *sf = NULL;
+		int flow = -1;
+		uint64_t ts;
+
+		if (!len || line[len - 1] != '\n')
+			break;                  /* a line still being written */
+		s->ev_off += (long)len;
+		json_str(line, len, "event", ev, sizeof(ev));
+		json_int(line, len, "t_ms", &t);
+		ts = (uint64_t)run_scen_ms(r, t);
+		if (!strcmp(ev, "stats")) {
+			bool tr = false;
+
+			s->stats_seen = true;
+			json_bool(line, len, "trusted", &tr);
+			s->trusted = tr;
+			if (!tr) {
+				int64_t enobufs = 0, qd = 0, ud = 0, lost = 0;
+
+				json_int(line, len, "enobufs", &enobufs);
+				json_int(line, len, "queue.enobufs", &enobufs);
+				json_int(line, len, "kernel_queue_dropped", &qd);
+				json_int(line, len, "kernel_user_dropped", &ud);
+				json_int(line, len, "events_lost", &lost);
+				snprintf(s->stats_why, sizeof(s->stats_why),
+					 "the simulator's queue lost packets or events "
+					 "(enobufs %" PRId64 ", queue full %" PRId64 ", socket full %" PRId64
+					 ", events lost %" PRId64 ")", enobufs, qd, ud, lost);
+			}
+			continue;
+		}
+		json_str(line, len, "proto", proto, sizeof(proto));
+		json_str(line, len, "src", src, sizeof(src));
+		json_str(line, len, "dst", dst, sizeof(dst));
+		json_int(line, len, "sport", &sport);
+		json_int(line, len, "dport", &dport);
+		if (!json_int(line, len, "flow", &id))
+			sf = simflow_by_id(s, (uint32_t)id);
+		if (!strcmp(ev, "flow-new") && !sf) {
+			struct simflow nf = { .id = (uint32_t)id, .flow = -1 };
+			struct simflow *old;
+
+			snprintf(nf.proto, sizeof(nf.proto), "%s", proto);
+			snprintf(nf.src, sizeof(nf.src), "%s", src);
+			snprintf(nf.dst, sizeof(nf.dst), "%s", dst);
+			nf.sport = (unsigned)sport;
+			nf.dport = (unsigned)dport;
+			json_str(line, len, "nat_addr", nf.nat, sizeof(nf.nat));
+			if (!json_int(line, len, "nat_port", &v))
+				nf.natport = (unsigned)v;
+			old = simflow_by_tuple(s, proto, src, (unsigned)sport, dst, (unsigned)dport);
+			nf.flow = old ? old->flow : attribute_new(r, l, s, &nf);
+			if (index_grow(s) < 0)
+				continue;
+			if (s->nflows == s->cap) {
+				size_t cap = s->cap ? s->cap * 2 : 16;
+				struct simflow *p = realloc(s->flows, cap * sizeof(*p));
+
+				if (!p)
+					continue;
+				s->flows = p;
+				s->cap = cap;
+			}
+			s->flows[s->nflows++] = nf;
+			index_flow(s, s->nflows - 1);
+			sf = &s->flows[s->nflows - 1];
+			if (nf.flow >= 0)
+				run_mark(res, ts, TL_FLOW_NEW, nf.flow, s->mb, 0, "%s%s%s:%u",
+				     nf.nat[0] ? "NAT " : "new flow", nf.nat[0] ? "-> " : "",
+				     nf.nat[0] ? nf.nat : "", nf.nat[0] ? nf.natport : 0);
+			continue;
+		}
+		if (!sf && proto[0])
+			sf = simflow_by_tuple(s, proto, src, (unsigned)sport, dst, (unsigned)dport);
+		flow = sf ? sf->flow : -1;
+		if (flow < 0)
+			continue;
+		if (!strcmp(ev, "flow-expired"))
+			sf->expired = true;
+		if (!res)
+			continue;
+		/* after the probe ended the flow is closing down: not evidence */
+		if (r->flow_end[flow] && t > (int64_t)r->flow_end[flow])
+			continue;
+		{
+			struct flow_result *fr = &res->flows[flow];
+			char dir[8] = "";
+
+			json_str(line, len, "dir", dir, sizeof(dir));
+			if (!strcmp(ev, "keepalive")) {
+				fr->keepalives_seen++;
+				run_mark(res, ts, TL_KEEPALIVE, flow, s->mb, !strcmp(dir, "in"), "keepalive");
+			} else if (!strcmp(ev, "drop")) {
+				json_str(line, len, "reason", what, sizeof(what));
+				fr->drops++;
+				run_mark(res, ts, TL_DROP, flow, s->mb, !strcmp(dir, "in"), "dropped: %s", what);
+			} else if (!strcmp(ev, "inject")) {
+				char toward[16] = "";
+
+				json_str(line, len, "what", what, sizeof(what));
+				json_str(line, len, "toward", toward, sizeof(toward));
+				run_mark(res, ts, TL_INJECT, flow, s->mb, !strcmp(toward, "inside"),
+				     "sent %s toward the %s", what, toward);
+			} else if (!strcmp(ev, "flow-expired")) {
+				int64_t idle = 0;
+
+				json_str(line, len, "action", what, sizeof(what));
+				json_int(line, len, "idle_ms", &idle);
+				if (fr->expired_ms < 0)
+					fr->expired_ms = (int64_t)ts;
+				run_mark(res, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
+				     tu_human_ms(run_unscale(r->sc, (uint64_t)idle), (char[32]){0}, 32),
+				     what[0] ? what : "drop");
+			}
+		}
+	}
+	fclose(f);
+}

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Inside a run (not for other layers): the state every file of runner/run/
+ * shares, and the steps they call of each other. The files, in the order
+ * of a run:
+ *
+ *   run.c     build the network, the poll loop, stop and free (run.h)
+ *   sim.c     start the simulators, wait for them, send them the events
+ *   flows.c   start the probe servers and clients and the flows' commands
+ *   evlog.c   read the simulators' event logs, match their flows to ours
+ *   judge.c   turn what the probes and logs say into flow results
+ */
+#ifndef IDLEGATE_RUN_INTERNAL_H
+#define IDLEGATE_RUN_INTERNAL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+
+#include "common/duration.h"
+#include "common/mtime.h"
+#include "runner/util/ctlclient.h"
+#include "runner/util/jsonscan.h"
+#include "runner/report/rows.h"
+#include "runner/run/run.h"
+#include "runner/run/supervise.h"
+#include "runner/util/textutil.h"
+
+
+#define DEFAULT_PORT 5201
+#define MAX_GROUPS 8
+#define READY_MS 10000
+#define CMD_DEFAULT_MS (10 * 60 * 1000)
+
+/* A flow as one simulator saw it. */
+struct simflow {
+	uint32_t id;
+	int flow;                       /* scenario flow, -1 = not ours */
+	char proto[8], src[64], dst[64], nat[64];
+	unsigned sport, dport, natport;
+	bool expired;
+};
+
+struct simproc {
+	int mb;                         /* scenario middlebox index */
+	pid_t pid;
+	bool exited;
+	int status;
+	char dir[PATH_MAX];
+	char ctl[PATH_MAX], events[PATH_MAX], ready[PATH_MAX], out[PATH_MAX], errf[PATH_MAX];
+	long ev_off;                    /* bytes of the event log read so far */
+	struct simflow *flows;
+	size_t nflows, cap;
+	/* open-addressing indexes into flows (slot = index + 1, 0 = empty),
+	 * by id and by address key: each line is matched in O(1) */
+	uint32_t *by_id, *by_addr;
+	size_t index_cap;               /* slots of each; a power of two */
+	size_t next_in_group[MAX_GROUPS];
+	bool stats_seen, trusted;
+	char stats_why[200];
+};
+
+/* Probe flows that share a server port on one path. */
+struct group {
+	unsigned port;
+	int flows[SC_MAX_FLOWS];
+	size_t n;
+	pid_t server, client;
+	int srv_status, cli_status;
+	bool cli_done, srv_done;
+	char srv_ready[PATH_MAX], srv_results[PATH_MAX], srv_err[PATH_MAX];
+	char cli_json[PATH_MAX], cli_err[PATH_MAX];
+};
+
+struct cmdflow {
+	int flow;
+	pid_t server, client;
+	bool done, srv_done;
+	int status, srv_status;
+	uint64_t start, end;
+	char out[PATH_MAX], err[PATH_MAX], srv_out[PATH_MAX];
+};
+
+struct lane {
+	int path[SC_MAX_PATH];
+	size_t npath;
+	struct topo *topo;
+	struct simproc sim[SC_MAX_PATH];
+	struct group g[MAX_GROUPS];
+	size_t ng;
+};
+
+struct run {
+	const struct scenario *sc;
+	const struct run_opts *o;
+	struct lane lane[SC_MAX_FLOWS];
+	size_t nlanes;
+	int lane_of[SC_MAX_FLOWS];
+	int group_of[SC_MAX_FLOWS];     /* -1 for command flows */
+	struct cmdflow cmd[SC_MAX_FLOWS];
+	size_t ncmd;
+	uint64_t t0;
+	uint64_t flow_end[SC_MAX_FLOWS];/* wall ms its probe or command ended, 0 = running */
+	bool kept;
+	bool interrupted;
+	char err[256];                  /* the run can't be trusted: why */
+};
+
+/* Helpers of every step: an error into err; the first reason a run can't be
+ * trusted; scaled wall ms back to scenario ms; a wall time as scenario ms
+ * since t0; a mark on the timeline. */
+void run_set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+void run_fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+uint64_t run_unscale(const struct scenario *sc, uint64_t ms);
+
+/* sim.c */
+int sim_start(struct run *r, struct lane *l, size_t pos, char *err, size_t errlen);
+
+bool sig_pending(struct run *r);
+
+int wait_file(struct run *r, const char *path, pid_t pid, int *status);
+
+/* evlog.c */
+int group_of_port(const struct lane *l, unsigned port);
+
+int64_t run_scen_ms(const struct run *r, int64_t t_real);
+
+void run_mark(struct scenario_result *res, uint64_t t, enum tl_kind k, int flow, int mb, int dir,
+	      const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* Read what the simulator has logged since the last call: match new flows
+ * to scenario flows, count per-flow facts into res (if not NULL), note the
+ * final stats. */
+void evlog_read(struct run *r, struct lane *l, struct simproc *s, struct scenario_result *res);
+
+/* flows.c */
+int group_start_server(struct run *r, struct lane *l, size_t gi, char *err, size_t errlen);
+
+int group_start_client(struct run *r, struct lane *l, size_t gi, char *err, size_t errlen);
+
+int cmd_start(struct run *r, struct cmdflow *c, bool server, char *err, size_t errlen);
+
+void sim_fire_event(struct run *r, const struct sc_event *e, struct scenario_result *res);
+
+/* Forget the flows an event log showed (to read it again from the start),
+ * and free them. */
+void evlog_reset(struct simproc *s);
+void evlog_free(struct simproc *s);
+
+/* judge.c */
+void probe_results(struct run *r, struct lane *l, struct group *g, struct scenario_result *res);
+
+void command_result(struct run *r, struct cmdflow *c, struct scenario_result *res);
+
+void judge_init(struct run *r, struct scenario_result *res);
+
+#endif

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Judging a run: the probes' JSON results and the commands' exit statuses,
+ * with what the middleboxes logged, become each flow's observed outcome,
+ * evidence and status (see internal.h).
+ */
+#include "runner/run/internal.h"
+
+
+static const char *outcome_words(const char *o)
+{
+	if (!strcmp(o, "reset"))
+		return "RST";
+	if (!strcmp(o, "closed"))
+		return "FIN (connection closed)";
+	if (!strcmp(o, "keepalive-timeout"))
+		return "the kernel gave up";
+	if (!strcmp(o, "unreachable"))
+		return "ICMP unreachable";
+	if (!strcmp(o, "rebound"))
+		return "the server saw the client from a new address or port";
+	return o;
+}
+
+/* " (middlebox nat expired the flow at 350 s, dropped 3 packets, 6 keepalives)" */
+static void mb_view(struct run *r, const struct flow_result *fr, char *buf, size_t len)
+{
+	const struct sc_flow *f = &r->sc->flows[fr->flow];
+	struct lane *l = &r->lane[r->lane_of[fr->flow]];
+	char t[32];
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (!l->npath)
+		return;
+	off += (size_t)snprintf(buf + off, len - off, " (%s %s", l->npath > 1 ? "middleboxes" : "middlebox",
+				r->sc->mb[l->path[0]].name);
+	for (size_t p = 1; p < l->npath && off < len; p++)
+		off += (size_t)snprintf(buf + off, len - off, ", %s", r->sc->mb[l->path[p]].name);
+	if (off < len && fr->expired_ms >= 0)
+		off += (size_t)snprintf(buf + off, len - off, " expired the flow at %s",
+					tu_human_ms((uint64_t)fr->expired_ms, t, sizeof(t)));
+	else if (off < len)
+		off += (size_t)snprintf(buf + off, len - off, " kept the flow");
+	if (off < len && fr->drops)
+		off += (size_t)snprintf(buf + off, len - off, ", dropped %u packet%s", fr->drops,
+					fr->drops == 1 ? "" : "s");
+	if (off < len && f->proto == SC_TCP && f->keepalive != SC_KA_OFF)
+		off += (size_t)snprintf(buf + off, len - off, ", %u keepalive%s seen", fr->keepalives_seen,
+					fr->keepalives_seen == 1 ? "" : "s");
+	if (off < len)
+		snprintf(buf + off, len - off, ")");
+}
+
+static void run_judge(struct flow_result *fr)
+{
+	if (fr->status == RES_ERROR)
+		return;
+	fr->status = !strcmp(fr->observed, fr->expected) ? RES_PASS : RES_FAIL;
+}
+
+void probe_results(struct run *r, struct lane *l, struct group *g, struct scenario_result *res)
+{
+	FILE *f = fopen(g->cli_json, "re");
+	char line[16384], tail[200];
+	bool seen[SC_MAX_FLOWS] = { false };
+	bool crashed = g->cli_status < 0 || g->cli_status > 1;
+
+	file_tail(g->cli_err, tail, sizeof(tail));
+	while (f && fgets(line, sizeof(line), f)) {
+		size_t len = strlen(line);
+		char name[64], out[24], who[16], detail[160], errname[32];
+		int64_t at = -1, cycle = 1;
+		int idx = -1;
+		struct flow_result *fr;
+		const struct sc_flow *sf;
+
+		if (json_str(line, len, "flow", name, sizeof(name)) < 0)
+			continue;
+		for (size_t i = 0; i < g->n; i++)
+			if (!strcmp(r->sc->flows[g->flows[i]].name, name))
+				idx = g->flows[i];
+		if (idx < 0)
+			continue;
+		seen[idx] = true;
+		fr = &res->flows[idx];
+		sf = &r->sc->flows[idx];
+		json_str(line, len, "outcome", out, sizeof(out));
+		json_str(line, len, "noticed_by", who, sizeof(who));
+		json_int(line, len, "at_ms", &at);
+		json_int(line, len, "cycle", &cycle);
+		{
+			int64_t e = 0;
+
+			json_int(line, len, "client.errno", &e);
+			fr->err = (int)e;
+		}
+		errname[0] = '\0';
+		json_str(line, len, "client.errno_name", errname, sizeof(errname));
+		if (json_str(line, len, "client.detail", detail, sizeof(detail)) < 0 || !detail[0])
+			json_str(line, len, "server.detail", detail, sizeof(detail));
+		snprintf(fr->noticed_by, sizeof(fr->noticed_by), "%s", who);
+		{
+			int64_t v = -1;
+
+			if (json_int(line, len, "client.server_heartbeats", &v) == 0 && v >= 0)
+				fr->server_heartbeats = (uint32_t)v;
+			v = -1;
+			if (json_int(line, len, "client.last_server_heartbeat_ms", &v) == 0 && v >= 0)
+				fr->last_server_heartbeat_ms = (int64_t)run_unscale(r->sc, (uint64_t)v);
+		}
+		if (at >= 0) {
+			uint64_t cyc_ms = cycle > 1 ? (uint64_t)(cycle - 1) * sf->idle.ms : 0;
+
+			fr->noticed_ms = (int64_t)run_unscale(r->sc, (uint64_t)at);
+			run_mark(res, cyc_ms + (uint64_t)fr->noticed_ms, TL_OUTCOME, idx, -1, -1, "%s%s%s", out,
+			     who[0] ? ", noticed by the " : "", who);
+		}
+		if (!strcmp(out, "error") || !strcmp(out, "interrupted") || !strcmp(out, "none")) {
+			fr->status = RES_ERROR;
+			snprintf(fr->error, sizeof(fr->error), "%s",
+				 !strcmp(out, "interrupted") ? "interrupted before the flow ended" : "");
+			if (!fr->error[0])
+				snprintf(fr->error, sizeof(fr->error), "the probe could not run the flow: %s",
+					 detail[0] ? detail : "no detail");
+			continue;
+		}
+		snprintf(fr->observed, sizeof(fr->observed), "%s", out);
+		fr->status = RES_PASS;          /* judged below */
+		fr->error[0] = '\0';
+		{
+			char a[32], b[32], c[32], mv[200];
+
+			mb_view(r, fr, mv, sizeof(mv));
+			tu_human_ms(sf->idle.ms, a, sizeof(a));
+			if (!strcmp(out, "alive"))
+				snprintf(fr->evidence, sizeof(fr->evidence),
+					 "data crossed both ways after %s idle%s%.170s", a,
+					 sf->cycles > 1 ? " (every cycle)" : "", mv);
+			else if (!strcmp(out, "timeout"))
+				snprintf(fr->evidence, sizeof(fr->evidence),
+					 "no answer within %s after %s idle%s%s%.150s",
+					 tu_human_ms(sf->deadline.ms, b, sizeof(b)), a,
+					 who[0] ? ", noticed by the " : "", who, mv);
+			else
+				snprintf(fr->evidence, sizeof(fr->evidence), "%s%s%s%s after %s idle%s%s%s",
+					 outcome_words(out), errname[0] ? " (" : "", errname, errname[0] ? ")" : "",
+					 at >= 0 ? tu_human_ms((uint64_t)fr->noticed_ms, c, sizeof(c)) : "?",
+					 cycle > 1 ? " (in a later cycle)" : "",
+					 who[0] ? ", seen by the " : "", who);
+			if (strcmp(out, "alive") && strcmp(out, "timeout")) {
+				size_t o = strlen(fr->evidence);
+
+				snprintf(fr->evidence + o, sizeof(fr->evidence) - o, "%s", mv);
+			}
+		}
+		if (!strcmp(who, "client") && sf->speaker == SC_CLIENT && strcmp(out, "alive") &&
+		    !strcmp(out, "reset") && fr->noticed_ms >= 0 && (uint64_t)fr->noticed_ms >= sf->idle.ms) {
+			/* "... seen by the client on its first send" */
+			char *p = strstr(fr->evidence, ", seen by the client");
+
+			if (p) {
+				char rest[256];
+
+				snprintf(rest, sizeof(rest), "%s", p + strlen(", seen by the client"));
+				snprintf(p, sizeof(fr->evidence) - (size_t)(p - fr->evidence),
+					 ", seen by the client on its first send%s", rest);
+			}
+		}
+		run_judge(fr);
+	}
+	if (f)
+		fclose(f);
+	for (size_t i = 0; i < g->n; i++) {
+		struct flow_result *fr = &res->flows[g->flows[i]];
+
+		if (seen[g->flows[i]] && !crashed)
+			continue;
+		if (fr->status == RES_ERROR && fr->error[0])
+			continue;
+		fr->status = RES_ERROR;
+		if (g->cli_status == 127)
+			snprintf(fr->error, sizeof(fr->error), "idlegate-probe could not be executed");
+		else if (crashed)
+			snprintf(fr->error, sizeof(fr->error), "the probe client failed (status %d)%s%s",
+				 g->cli_status, tail[0] ? ": " : "", tail);
+		else
+			snprintf(fr->error, sizeof(fr->error), "the probe client reported nothing for this flow%s%s",
+				 tail[0] ? ": " : "", tail);
+	}
+	(void)l;
+}
+
+/* Outcome of a command from its exit status and what it printed. */
+void command_result(struct run *r, struct cmdflow *c, struct scenario_result *res)
+{
+	struct flow_result *fr = &res->flows[c->flow];
+	const struct sc_flow *f = &r->sc->flows[c->flow];
+	char tail[512], low[512], t[32], mv[200];
+	const char *obs;
+	uint64_t took = c->end > c->start ? c->end - c->start : 0;
+
+	file_tail(c->err, tail, sizeof(tail));
+	for (size_t i = 0; i <= strlen(tail); i++)
+		low[i] = (char)(tail[i] >= 'A' && tail[i] <= 'Z' ? tail[i] + 32 : tail[i]);
+	if (c->status == 0)
+		obs = "alive";
+	else if (c->status == 127)
+		obs = NULL;
+	else if (strstr(low, "reset") || strstr(low, "broken pipe"))
+		obs = "reset";
+	else if (strstr(low, "unreachable") || strstr(low, "no route"))
+		obs = "unreachable";
+	else if (strstr(low, "timed out") || strstr(low, "timeout"))
+		obs = f->expect == SC_EXPECT_KEEPALIVE_TIMEOUT ? "keepalive-timeout" : "timeout";
+	else
+		obs = "failed";
+	fr->noticed_ms = (int64_t)run_unscale(r->sc, took);
+	snprintf(fr->noticed_by, sizeof(fr->noticed_by), "client");
+	run_mark(res, (uint64_t)fr->noticed_ms, TL_OUTCOME, c->flow, -1, -1, "command exited %d", c->status);
+	if (!obs) {
+		fr->status = RES_ERROR;
+		snprintf(fr->error, sizeof(fr->error), "command not found (exit 127): %s", tail);
+		return;
+	}
+	snprintf(fr->observed, sizeof(fr->observed), "%s", obs);
+	fr->status = RES_PASS;                  /* judged below */
+	fr->error[0] = '\0';
+	mb_view(r, fr, mv, sizeof(mv));
+	{
+		char *nl = strrchr(tail, '\n');
+
+		snprintf(fr->evidence, sizeof(fr->evidence), "command exited with status %d after %s%s%s%s",
+			 c->status, tu_human_ms(run_unscale(r->sc, took), t, sizeof(t)),
+			 tail[0] ? ": " : "", nl ? nl + 1 : tail, mv);
+	}
+	run_judge(fr);
+}
+
+void judge_init(struct run *r, struct scenario_result *res)
+{
+	res->sc = r->sc;
+	res->nflows = r->sc->nflows;
+	for (size_t i = 0; i < r->sc->nflows; i++) {
+		struct flow_result *fr = &res->flows[i];
+
+		fr->flow = (int)i;
+		fr->status = RES_ERROR;
+		fr->noticed_ms = -1;
+		fr->expired_ms = -1;
+		fr->last_server_heartbeat_ms = -1;
+		snprintf(fr->expected, sizeof(fr->expected), "%s", sc_expect_name(r->sc->flows[i].expect));
+		rep_settings(r->sc, &r->sc->flows[i], fr->settings, sizeof(fr->settings));
+		snprintf(fr->error, sizeof(fr->error), "not run");
+	}
+}
