@@ -37,7 +37,7 @@ int safefs_open_private_dir(int dirfd, const char *name, uid_t uid, struct stat 
 	}
 	if (out)
 		*out = st;
-	if (st.st_uid != uid || (st.st_mode & 07777) != 0700) {
+	if (st.st_uid != uid || ((st.st_mode & 07777) != 0700 && (st.st_mode & 07777) != 0711)) {
 		close(fd);
 		errno = EPERM;
 		return -1;

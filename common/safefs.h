@@ -4,9 +4,10 @@
  * relative to directory descriptors opened with O_NOFOLLOW|O_DIRECTORY, so a
  * directory swapped for a symlink mid-walk is never followed; a walk never
  * leaves the file system it started on; and a tree is removed only when its
- * top is a directory this uid owns with mode 0700, i.e. one idlegate made
- * with mkdtemp() (a world-writable /tmp lets anyone else make one of the
- * same name, but not one owned by root with that mode).
+ * top is a directory this uid owns with mode 0700 or 0711 (others may pass
+ * through, never list or write), i.e. one idlegate made with mkdtemp() (a
+ * world-writable /tmp lets anyone else make one of the same name, but not
+ * one owned by root).
  *
  * Library-like: 0 / -1 with errno, nothing printed.
  */
@@ -18,7 +19,7 @@
 /*
  * Open name inside dirfd (AT_FDCWD for the working directory) as a
  * directory, without following a symlink in its last component, and check
- * that it is owned by uid with permission bits exactly 0700. Returns the
+ * that it is owned by uid with permission bits exactly 0700 or 0711. Returns the
  * descriptor (O_CLOEXEC), or -1 with errno: ELOOP or ENOTDIR (a symlink or
  * not a directory), EPERM (another owner or other permissions; *st then
  * holds what was found, when st is not NULL).

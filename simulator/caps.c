@@ -3,6 +3,7 @@
 #include "simulator/caps.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,7 +32,23 @@ int caps_have(int cap)
 	return (d[cap / 32].effective >> (cap % 32)) & 1;
 }
 
-int caps_drop_to_datapath(void)
+/* Become uid/gid, keeping the permitted set (PR_SET_KEEPCAPS); the caller
+ * then sets the effective set again, which the switch empties. */
+static int switch_user(uid_t uid, gid_t gid)
+{
+	int pdeath = 0;
+
+	if (prctl(PR_GET_PDEATHSIG, &pdeath, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return -1;
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+		return -1;
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return -1;
+	return pdeath ? prctl(PR_SET_PDEATHSIG, pdeath, 0, 0, 0) : 0;
+}
+
+int caps_drop_to_datapath(uid_t uid, gid_t gid)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2];
@@ -52,6 +69,8 @@ int caps_drop_to_datapath(void)
 	}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	have &= keep;
+	if (uid != (uid_t)-1 && switch_user(uid, gid) < 0)
+		return -1;
 	memset(d, 0, sizeof(d));
 	d[0].permitted = d[0].effective = (uint32_t)have;
 	d[1].permitted = d[1].effective = (uint32_t)(have >> 32);

@@ -8,9 +8,17 @@
 #ifndef IDLEGATE_CAPS_H
 #define IDLEGATE_CAPS_H
 
-/* 0, or -1 with errno. When the process lacks CAP_SETPCAP the bounding set
- * cannot be reduced; that alone is not an error. */
-int caps_drop_to_datapath(void);
+#include <sys/types.h>
+
+/*
+ * 0, or -1 with errno. When the process lacks CAP_SETPCAP the bounding set
+ * cannot be reduced; that alone is not an error. With uid != (uid_t)-1 the
+ * process also becomes uid/gid (no supplementary groups), keeping only those
+ * two capabilities, as Suricata's --user does: then it cannot write root's
+ * files any more. The parent-death signal, which a change of credentials
+ * clears, is kept.
+ */
+int caps_drop_to_datapath(uid_t uid, gid_t gid);
 
 /* Whether capability `cap` is in the effective set (for tests). */
 int caps_have(int cap);

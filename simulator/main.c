@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,6 +60,9 @@ struct opts {
 	bool fail_open;
 	uint32_t mark;
 	bool no_ready_line;
+	const char *user;               /* --user: become this user after setup */
+	uid_t uid;
+	gid_t gid;
 };
 
 struct sim {
@@ -103,6 +107,8 @@ static void usage(FILE *f)
 "  --pcap PATH           capture of what crossed the box, injected packets too\n"
 "  --ready-file PATH     written once the rules and queue are in place\n"
 "  --no-ready-line       do not print READY on stdout\n"
+"  --user USER           after setup, become USER keeping only CAP_NET_ADMIN\n"
+"                        and CAP_NET_RAW (files and the socket are made first)\n"
 "  -v, --verbose         more logging (twice: debug)\n"
 "  -q, --quiet           warnings only\n"
 "  -h, --help            this text;  -V, --version\n"
@@ -507,7 +513,7 @@ static void on_packet(void *ctx, struct nfqio_packet *p)
 static void parse_args(int argc, char **argv, struct opts *o, int *verbose)
 {
 	enum { O_QUEUE = 256, O_TABLE, O_CTL, O_EVENTS, O_PCAP, O_READY, O_FAILOPEN,
-	       O_MARK, O_NOREADY, O_PROFILE, O_SET, O_INSIDE, O_OUTSIDE };
+	       O_MARK, O_NOREADY, O_USER, O_PROFILE, O_SET, O_INSIDE, O_OUTSIDE };
 	static const struct option lo[] = {
 		{ "inside", required_argument, NULL, O_INSIDE },
 		{ "outside", required_argument, NULL, O_OUTSIDE },
@@ -522,6 +528,7 @@ static void parse_args(int argc, char **argv, struct opts *o, int *verbose)
 		{ "pcap", required_argument, NULL, O_PCAP },
 		{ "ready-file", required_argument, NULL, O_READY },
 		{ "no-ready-line", no_argument, NULL, O_NOREADY },
+		{ "user", required_argument, NULL, O_USER },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -570,6 +577,18 @@ static void parse_args(int argc, char **argv, struct opts *o, int *verbose)
 		case O_PCAP: o->pcap_path = optarg; break;
 		case O_READY: o->ready_path = optarg; break;
 		case O_NOREADY: o->no_ready_line = true; break;
+		case O_USER: {
+			struct passwd *pw = getpwnam(optarg);
+
+			if (!pw) {
+				log_warnx("--user: no user '%s'", optarg);
+				exit(EXIT_USAGE);
+			}
+			o->user = optarg;
+			o->uid = pw->pw_uid;
+			o->gid = pw->pw_gid;
+			break;
+		}
 		case 'v': (*verbose)++; break;
 		case 'q': *verbose = 0; break;
 		case 'h': usage(stdout); exit(0);
@@ -768,8 +787,11 @@ int main(int argc, char **argv)
 	}
 
 	write_ready(s);
-	if (caps_drop_to_datapath() < 0)
+	if (caps_drop_to_datapath(s->o.user ? s->o.uid : (uid_t)-1, s->o.user ? s->o.gid : (gid_t)-1) < 0) {
+		if (s->o.user)
+			fatal("--user %s: becoming that user with CAP_NET_ADMIN and CAP_NET_RAW", s->o.user);
 		log_warn("dropping capabilities");
+	}
 	{
 		char line[512], a[64];
 

@@ -14,7 +14,7 @@
  *   - links called ig-* in the root namespace
  *   - nftables tables idlegate_PID in the root namespace whose PID is gone
  *   - directories $TMPDIR/idlegate-run-PID-* whose PID is gone, and only
- *     if they are 0700 directories of this uid (what mkdtemp made); a
+ *     if they are 0700/0711 directories of this uid (what mkdtemp made); a
  *     look-alike someone else made in a shared /tmp is left, with a message
  *
  * "Gone" means no live process of that PID with idlegate's name: a zombie
@@ -52,7 +52,7 @@ static void cleanup_usage(FILE *f)
 		"idlegate_* nftables tables in the root namespace, and idlegate-run-*\n"
 		"directories in $TMPDIR or /tmp.\n"
 		"Things that belong to a run still going are left alone, and so is a\n"
-		"directory that idlegate did not make (not a 0700 directory of this user).\n\n"
+		"directory that idlegate did not make (not a 0700/0711 directory of this user).\n\n"
 		"  -n, --dry-run   only say what would be removed\n"
 		"  -a, --all       also remove what belongs to runs still going\n"
 		"  -h, --help      this help\n\n"
@@ -280,7 +280,7 @@ static void root_tables(struct cleanup *c)
 }
 
 /*
- * Run directories: only those this uid made with mkdtemp (a 0700 directory
+ * Run directories: only those this uid made with mkdtemp (a 0700/0711 directory
  * of ours, not a symlink); anyone can create a look-alike in a shared /tmp,
  * and its contents are removed relative to directory descriptors, so a
  * component swapped for a symlink mid-walk is never followed.
@@ -312,7 +312,7 @@ static void tmpdirs(struct cleanup *c)
 		if (fd < 0) {
 			if (errno == EPERM)
 				printf("left %s: not made by idlegate (owner uid %ld, mode %04o; "
-				       "a run's directory is its own uid's, mode 0700)\n",
+				       "a run's directory is its own uid's, mode 0700 or 0711)\n",
 				       what, (long)st.st_uid, (unsigned)(st.st_mode & 07777));
 			else if (errno == ELOOP || errno == ENOTDIR)
 				printf("left %s: not a directory (a symlink or a file)\n", what);

@@ -199,7 +199,7 @@ static int attribute_new(struct run *r, struct lane *l, struct simproc *s, const
 void evlog_read(struct run *r, struct lane *l, struct simproc *s,
 			    struct scenario_result *res)
 {
-	FILE *f = fopen(s->events, "re");
+	FILE *f = fopen_regular(s->events);
 	char line[4096];
 
 	if (!f)

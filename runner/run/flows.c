@@ -39,6 +39,14 @@ static void flow_spec(const struct sc_flow *f, char *buf, size_t len)
 			 f->server_heartbeat.scaled_ms);
 }
 
+/* DIR/pLANE-WHO-PORT.EXT into out (PATH_MAX); -1 if it does not fit. */
+static int file_name(char *out, const char *dir, size_t lane, const char *who, unsigned port, const char *ext)
+{
+	int n = snprintf(out, PATH_MAX, "%s/p%zu-%s-%u.%s", dir, lane, who, port, ext);
+
+	return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
 int group_start_server(struct run *r, struct lane *l, size_t gi, char *err, size_t errlen)
 {
 	struct group *g = &l->g[gi];
@@ -48,14 +56,19 @@ int group_start_server(struct run *r, struct lane *l, size_t gi, char *err, size
 	char *argv[] = { (char *)r->o->probe_path, "-q", "server", "--listen", listen,
 			 "--results", g->srv_results, "--ready-file", g->srv_ready, NULL };
 	struct spawn_opts so = { .netns_pid = topo_ns_pid(l->topo, topo_nodes(l->topo) - 1),
-				 .stderr_path = g->srv_err };
+				 .stderr_path = g->srv_err, .user = r->o->user };
 
 	snprintf(listen, sizeof(listen), ":%u", g->port);
-	snprintf(g->srv_ready, sizeof(g->srv_ready), "%s/p%zu-server-%u.ready", r->o->workdir, lane, g->port);
-	snprintf(g->srv_results, sizeof(g->srv_results), "%s/p%zu-server-%u.jsonl", r->o->workdir, lane, g->port);
-	snprintf(g->srv_err, sizeof(g->srv_err), "%s/p%zu-server-%u.err", r->o->workdir, lane, g->port);
-	snprintf(g->cli_json, sizeof(g->cli_json), "%s/p%zu-client-%u.jsonl", r->o->workdir, lane, g->port);
-	snprintf(g->cli_err, sizeof(g->cli_err), "%s/p%zu-client-%u.err", r->o->workdir, lane, g->port);
+	/* what the probes write goes to their directory; their stderr, which
+	 * root opens for them, stays in root's */
+	if (file_name(g->srv_ready, r->probedir, lane, "server", g->port, "ready") < 0 ||
+	    file_name(g->srv_results, r->probedir, lane, "server", g->port, "jsonl") < 0 ||
+	    file_name(g->srv_err, r->o->workdir, lane, "server", g->port, "err") < 0 ||
+	    file_name(g->cli_json, r->probedir, lane, "client", g->port, "jsonl") < 0 ||
+	    file_name(g->cli_err, r->o->workdir, lane, "client", g->port, "err") < 0) {
+		run_set_err(err, errlen, "%s: too long a path for the probes' files", r->o->workdir);
+		return -1;
+	}
 	g->server = spawn(argv, &so);
 	if (g->server < 0) {
 		run_set_err(err, errlen, "starting the probe server: %s", strerror(errno));
@@ -88,7 +101,8 @@ int group_start_client(struct run *r, struct lane *l, size_t gi, char *err, size
 	char *argv[16 + 2 * SC_MAX_FLOWS];
 	char specs[SC_MAX_FLOWS][400];
 	size_t n = 0;
-	struct spawn_opts so = { .netns_pid = topo_ns_pid(l->topo, 0), .stderr_path = g->cli_err };
+	struct spawn_opts so = { .netns_pid = topo_ns_pid(l->topo, 0), .stderr_path = g->cli_err,
+				 .user = r->o->user };
 
 	snprintf(s4, sizeof(s4), "%s:%u", topo_addr(l->topo, srvnode, false, false, a, sizeof(a)), g->port);
 	snprintf(s6, sizeof(s6), "[%s]:%u", topo_addr(l->topo, srvnode, false, true, a, sizeof(a)), g->port);
@@ -192,9 +206,9 @@ int cmd_start(struct run *r, struct cmdflow *c, bool server, char *err, size_t e
 				char tail[200];
 
 				if (reap_timeout(pid, 0) >= 0 || mtime_ms() >= deadline || sig_pending(r)) {
+					file_tail(c->srv_out, tail, sizeof(tail));
 					run_set_err(err, errlen, "flow %s: server_command is not listening on port %u%s%s",
-						f->name, f->port, tail[0] ? ": " : "",
-						file_tail(c->srv_out, tail, sizeof(tail)));
+						f->name, f->port, tail[0] ? ": " : "", tail);
 					return -1;
 				}
 				reap_timeout(pid, 20);  /* wait a moment, or for its exit */

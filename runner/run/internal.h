@@ -117,6 +117,7 @@ struct run {
 	bool kept;
 	bool interrupted;
 	char err[256];                  /* the run can't be trusted: why */
+	char probedir[PATH_MAX];        /* where the probes write (probedir_make) */
 };
 
 /* Helpers of every step: an error into err; the first reason a run can't be

@@ -61,7 +61,7 @@ static void run_judge(struct flow_result *fr)
 
 void probe_results(struct run *r, struct lane *l, struct group *g, struct scenario_result *res)
 {
-	FILE *f = fopen(g->cli_json, "re");
+	FILE *f = fopen_regular(g->cli_json);
 	char line[16384], tail[200];
 	bool seen[SC_MAX_FLOWS] = { false };
 	bool crashed = g->cli_status < 0 || g->cli_status > 1;

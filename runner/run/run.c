@@ -119,6 +119,34 @@ static bool same_path(const struct sc_flow *f, const struct lane *l)
 	return f->npath == l->npath && !memcmp(f->path, l->path, f->npath * sizeof(f->path[0]));
 }
 
+/*
+ * The directory the probes write in: theirs (0700, the run user's) inside
+ * the run's private directory (root's, 0711), so that an unprivileged
+ * probe can write its results and ready files but nothing of root's. The
+ * runner reads what is in it only through fopen_regular().
+ */
+static int probedir_make(struct run *r, char *err, size_t errlen)
+{
+	int fd;
+
+	if ((size_t)snprintf(r->probedir, sizeof(r->probedir), "%s/probes", r->o->workdir) >=
+	    sizeof(r->probedir) || mkdir(r->probedir, 0700) < 0) {
+		run_set_err(err, errlen, "%s: %s", r->probedir, strerror(errno));
+		return -1;
+	}
+	if (!r->o->user)
+		return 0;
+	fd = open(r->probedir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchown(fd, r->o->user->uid, r->o->user->gid) < 0) {
+		run_set_err(err, errlen, "%s: %s", r->probedir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 struct run *run_build(const struct scenario *sc, const struct run_opts *o, char *err, size_t errlen)
 {
 	struct run *r = calloc(1, sizeof(*r));
@@ -162,6 +190,8 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 			r->group_of[i] = g;
 		}
 	}
+	if (probedir_make(r, err, errlen) < 0)
+		goto fail;
 	/* a shell on a scenario without flows still gets the full chain */
 	if (!r->nlanes) {
 		r->lane[0].npath = sc->nmb < SC_MAX_PATH ? sc->nmb : SC_MAX_PATH;
@@ -172,7 +202,7 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 	for (size_t k = 0; k < r->nlanes; k++) {
 		struct lane *l = &r->lane[k];
 		struct topo_config tc = { .nmb = l->npath, .ipv4_net = sc->ipv4_net,
-					  .ipv6_net = sc->ipv6_net };
+					  .ipv6_net = sc->ipv6_net, .user = o->user };
 		char terr[400];
 
 		for (size_t p = 0; p < l->npath; p++) {

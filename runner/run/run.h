@@ -39,11 +39,14 @@ struct run_opts {
 	const char *name_prefix;        /* "ig-RUNID": names for --keep / shell */
 	bool keep;                      /* keep the namespaces of a failing run */
 	int sigfd;                      /* readable on SIGINT/SIGTERM; -1: none */
+	const struct run_user *user;    /* probes, simulators and namespace holders
+					 * run as this user; NULL: as root */
 	void (*progress)(void *ctx, const struct run_progress *p);
 	void *ctx;
 };
 
 struct run;
+struct run_user;
 
 /*
  * Build the scenario's network and start its simulators (every one ready).

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 
 #include "common/log.h"
@@ -64,19 +66,83 @@ const char *session_tmpdir(void)
 	return t && t[0] == '/' ? t : "/tmp";
 }
 
+/*
+ * Can u pass through every directory of path? The run's unprivileged
+ * processes must reach their subdirectory of the private directory.
+ */
+static int user_can_traverse(const struct run_user *u, const char *path, char *err, size_t errlen)
+{
+	char p[PATH_MAX], *slash;
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (;;) {
+		struct stat st;
+		mode_t bit;
+
+		if (stat(p[0] ? p : "/", &st) < 0) {
+			snprintf(err, errlen, "%s: %s", p[0] ? p : "/", strerror(errno));
+			return -1;
+		}
+		bit = st.st_uid == u->uid ? S_IXUSR : st.st_gid == u->gid ? S_IXGRP : S_IXOTH;
+		if (!(st.st_mode & bit)) {
+			snprintf(err, errlen, "the run's processes run as %s, who cannot pass through %s "
+				 "(mode %04o): set TMPDIR to a directory others can traverse, such as /tmp "
+				 "(or IDLEGATE_RUN_AS to a user who can)", u->name, p[0] ? p : "/",
+				 (unsigned)(st.st_mode & 07777));
+			return -1;
+		}
+		slash = strrchr(p, '/');
+		if (!slash || slash == p) {
+			if (!p[0] || !strcmp(p, "/"))
+				return 0;
+			p[0] = '\0';
+			continue;
+		}
+		*slash = '\0';
+	}
+}
+
 int session_workdir(struct session *s, char *err, size_t errlen)
 {
+	if (s->user.name[0] && user_can_traverse(&s->user, session_tmpdir(), err, errlen) < 0) {
+		s->workdir[0] = '\0';
+		return -1;
+	}
 	if ((size_t)snprintf(s->workdir, sizeof(s->workdir), "%s/idlegate-run-%ld-XXXXXX",
 			     session_tmpdir(), (long)getpid()) >= sizeof(s->workdir)) {
 		snprintf(err, errlen, "$TMPDIR is too long a path");
 		s->workdir[0] = '\0';
 		return -1;
 	}
-	if (!mkdtemp(s->workdir)) {
+	if (!mkdtemp(s->workdir) || chmod(s->workdir, 0711) < 0) {
 		snprintf(err, errlen, "creating a directory in %s: %s", session_tmpdir(), strerror(errno));
 		s->workdir[0] = '\0';
 		return -1;
 	}
+	return 0;
+}
+
+/* The user a run's processes drop to: $IDLEGATE_RUN_AS, else nobody. */
+static int session_user(struct session *s, char *err, size_t errlen)
+{
+	const char *name = getenv("IDLEGATE_RUN_AS");
+	struct passwd *pw;
+
+	if (!name || !*name)
+		name = "nobody";
+	pw = getpwnam(name);
+	if (!pw) {
+		snprintf(err, errlen, "IDLEGATE_RUN_AS: no user '%s' on this system", name);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "IDLEGATE_RUN_AS: '%s' is root; the run's processes need an "
+			 "unprivileged user", name);
+		return -1;
+	}
+	s->user.uid = pw->pw_uid;
+	s->user.gid = pw->pw_gid;
+	snprintf(s->user.name, sizeof(s->user.name), "%s", name);
 	return 0;
 }
 
@@ -87,6 +153,8 @@ int session_open(struct session *s, bool workdir, char *err, size_t errlen)
 	memset(s, 0, sizeof(*s));
 	s->sigfd = -1;
 	if (env_check(s->sim, sizeof(s->sim), s->probe, sizeof(s->probe), err, errlen) < 0)
+		return -1;
+	if (session_user(s, err, errlen) < 0)
 		return -1;
 	snprintf(s->prefix, sizeof(s->prefix), "ig-%ld", (long)getpid());
 	sigemptyset(&mask);
@@ -115,6 +183,7 @@ void session_run_opts(const struct session *s, struct run_opts *o)
 	o->workdir = s->workdir;
 	o->name_prefix = s->prefix;
 	o->sigfd = s->sigfd;
+	o->user = &s->user;
 }
 
 int session_signal(const struct session *s)

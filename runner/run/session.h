@@ -2,9 +2,12 @@
 /*
  * What every command that builds networks (run and its workers, shell, the
  * sweeps of tune and discover) sets up once, in one place: the environment
- * check behind exit status 3, the private directory (mkdtemp, 0700, named
- * after the process so `idlegate cleanup` can tell a dead run's from a live
- * one's), and the signals that end a run (SIGINT, SIGTERM, SIGHUP, SIGQUIT)
+ * check behind exit status 3, the private directory (mkdtemp, then 0711 so
+ * that the run's unprivileged processes can reach their own subdirectory
+ * in it but not list it; named after the process so `idlegate cleanup` can
+ * tell a dead run's from a live one's), the unprivileged user the run's
+ * probes, simulators and namespace holders become ("nobody", or
+ * $IDLEGATE_RUN_AS), and the signals that end a run (SIGINT, SIGTERM, SIGHUP, SIGQUIT)
  * blocked and readable on a signalfd that the run's poll loops watch.
  */
 #ifndef IDLEGATE_SESSION_H
@@ -17,12 +20,14 @@
 
 #include "common/iniread.h"
 #include "runner/run/run.h"
+#include "runner/run/supervise.h"
 
 struct session {
 	char sim[PATH_MAX], probe[PATH_MAX];    /* the programs */
 	char workdir[PATH_MAX];                 /* "" until session_workdir() */
 	char prefix[64];                        /* "ig-PID": names for --keep, shell */
 	int sigfd;                              /* -1 until session_open() */
+	struct run_user user;                   /* whom the run's processes run as */
 	sigset_t old;                           /* the mask to restore */
 };
 

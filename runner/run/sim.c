@@ -90,6 +90,12 @@ int sim_start(struct run *r, struct lane *l, size_t pos, char *err, size_t errle
 	argv[n++] = "--ready-file";
 	argv[n++] = s->ready;
 	argv[n++] = "--no-ready-line";
+	if (r->o->user) {
+		/* the simulator sets up as root, then becomes the run user keeping
+		 * only CAP_NET_ADMIN and CAP_NET_RAW */
+		argv[n++] = "--user";
+		argv[n++] = (char *)r->o->user->name;
+	}
 	argv[n] = NULL;
 	so.stdout_path = s->out;
 	so.stderr_path = s->errf;

@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <grp.h>
 #include <sys/prctl.h>
+#include <linux/capability.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -77,6 +80,34 @@ static void child_setup(const struct spawn_opts *o, pid_t parent)
 	redirect(0, o->stdin_path, O_RDONLY);
 	redirect(1, o->stdout_path, O_WRONLY | O_CREAT | O_TRUNC);
 	redirect(2, o->stderr_path, O_WRONLY | O_CREAT | O_TRUNC);
+	/* after the namespace and the files, which need root */
+	if (o->user && (drop_to_user(o->user) < 0 ||
+			getppid() != (o->own_pidns ? 0 : parent)))
+		_exit(126);
+}
+
+int drop_to_user(const struct run_user *u)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { { 0 } };
+	int pdeath = 0;
+
+	if (prctl(PR_GET_PDEATHSIG, &pdeath, 0, 0, 0) < 0)
+		return -1;
+	/* the bounding set needs CAP_SETPCAP, which setresuid takes away */
+	for (int cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -1;
+	if (setgroups(0, NULL) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+	    setresuid(u->uid, u->uid, u->uid) < 0)
+		return -1;
+	/* leaving uid 0 empties effective, permitted and ambient; inheritable too */
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	/* a change of credentials clears the parent-death signal */
+	return prctl(PR_SET_PDEATHSIG, pdeath, 0, 0, 0);
 }
 
 static void do_exec(char *const argv[], char *const *envp) __attribute__((noreturn));
@@ -298,9 +329,26 @@ int spawn_waitf(pid_t netns_pid, char *err, size_t errlen, const char *fmt, ...)
 	return spawn_wait(argv, netns_pid, 10000, err, errlen);
 }
 
+FILE *fopen_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 || !(f = fdopen(fd, "r"))) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	return f;
+}
+
 char *file_tail(const char *path, char *buf, size_t cap)
 {
-	FILE *f = fopen(path, "re");
+	FILE *f = fopen_regular(path);
 	long sz;
 	size_t n;
 

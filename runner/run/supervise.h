@@ -27,7 +27,24 @@ struct spawn_opts {
 				 * (its init) dies, everything it started dies */
 	bool keep_pgrp;         /* stay in the caller's process group (shell) */
 	char *const *envp;      /* NULL: inherit the environment */
+	const struct run_user *user; /* NULL: stay root; else become this user
+				 * with no capability and no_new_privs */
 };
+
+/* An unprivileged identity for a run's processes (see session.h). */
+struct run_user {
+	uid_t uid;
+	gid_t gid;
+	char name[64];
+};
+
+/*
+ * In a child about to exec (or a holder): become u with no capabilities
+ * (effective, permitted, inheritable, ambient and bounding sets empty),
+ * no supplementary groups and no_new_privs, keeping PR_SET_PDEATHSIG
+ * (which a credential change clears). 0, or -1 with errno.
+ */
+int drop_to_user(const struct run_user *u);
 
 /*
  * Start argv[0] (searched in PATH) with argv. The child has
@@ -63,6 +80,11 @@ int stop_child(pid_t pid, int sig, int grace_ms);
 
 /* Read up to cap-1 bytes of the end of a file into buf (NUL-terminated);
  * "" if it is missing. Returns buf. */
+/* Open a file that an unprivileged process may have written, for reading:
+ * never through a symlink, never blocking on a FIFO, only a regular file.
+ * NULL with errno otherwise. */
+FILE *fopen_regular(const char *path);
+
 char *file_tail(const char *path, char *buf, size_t cap);
 
 /* Decode a wait status into spawn_wait's convention. */

@@ -215,7 +215,7 @@ const char *topo_addr(const struct topo *t, size_t node, bool right, bool v6, ch
 }
 
 /* The holder: an unnamed netns that lives while the keep pipe is open. */
-static pid_t holder_start(int *keep_fd)
+static pid_t holder_start(int *keep_fd, const struct run_user *user)
 {
 	int keep[2], ready[2];
 	pid_t parent = getpid(), pid;
@@ -251,6 +251,9 @@ static pid_t holder_start(int *keep_fd)
 		syscall(SYS_close_range, 3, ~0U, 0);
 		if (unshare(CLONE_NEWNET) < 0)
 			_exit(2);
+		/* it only has to exist: nothing of root's is left to it */
+		if (user && (drop_to_user(user) < 0 || getppid() != parent))
+			_exit(1);
 		if (write(1, "r", 1) != 1)
 			_exit(1);
 		close(1);
@@ -401,7 +404,7 @@ struct topo *topo_new(const struct topo_config *c, char *err, size_t errlen)
 	if (plan_addresses(t, c, err, errlen) < 0)
 		goto fail;
 	for (size_t i = 0; i < t->n; i++) {
-		t->node[i].holder = holder_start(&t->node[i].keep_fd);
+		t->node[i].holder = holder_start(&t->node[i].keep_fd, c->user);
 		if (t->node[i].holder < 0) {
 			set_err(err, errlen, "creating a network namespace: %s",
 				errno == EPERM ? "not permitted (needs root / CAP_SYS_ADMIN)" : strerror(errno));

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct run_user;
+
 #define TOPO_MAX_MB 4
 
 struct topo_config {
@@ -34,6 +36,8 @@ struct topo_config {
 	bool mb_nat[TOPO_MAX_MB];       /* hides the networks behind it */
 	const char *ipv4_net;           /* "" / NULL: 192.0.2.0/24, 198.51.100.0/24 (split), 203.0.113.0/24 */
 	const char *ipv6_net;           /* "" / NULL: 2001:db8:1d1e:J::/64 */
+	const struct run_user *user;    /* the holders become this user once their
+					 * namespace exists; NULL: they stay root */
 };
 
 struct topo;

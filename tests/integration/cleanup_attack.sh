@@ -91,7 +91,7 @@ p = subprocess.Popen([ig, "run", "--no-progress", ini], stdout=subprocess.DEVNUL
 end = time.time() + 15
 ready = []
 while time.time() < end and not ready:
-    ready = glob.glob(f"{work}/idlegate-run-*/p0-server-*.ready")
+    ready = glob.glob(f"{work}/idlegate-run-*/probes/p0-server-*.ready")
     time.sleep(0.05)
 worker = int(re.search(r"idlegate-run-(\d+)-", ready[0]).group(1))
 os.kill(p.pid, signal.SIGKILL)

@@ -18,7 +18,7 @@ start_run() {
 	"$IG" run --no-progress -j"$n" "${files[@]}" >"$WORK/out" 2>&1 &
 	RUN_PID=$!
 	BG+=("$RUN_PID")
-	wait_for 15 sh -c "ls $WORK/idlegate-run-*/p0-server-*.ready 2>/dev/null | wc -l | grep -qx $n" ||
+	wait_for 15 sh -c "ls $WORK/idlegate-run-*/probes/p0-server-*.ready 2>/dev/null | wc -l | grep -qx $n" ||
 		fail "the runs did not start"
 	wait_for 5 sh -c "ls $WORK/idlegate-run-*/p0-client-*.err 2>/dev/null | wc -l | grep -qx $n" ||
 		fail "the probe clients did not start"

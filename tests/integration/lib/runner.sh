@@ -6,6 +6,7 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 IG=$ROOT/build/idlegate
 WORK=$(mktemp -d /tmp/idlegate-rt$$.XXXXXX)
+chmod 711 "$WORK"       # the run's unprivileged processes pass through it
 export TMPDIR=$WORK
 BG=()
 
@@ -76,6 +77,10 @@ descendants() {
 # run_snapshot PID: remember the run's processes and network namespaces
 run_snapshot() {
 	SNAP_PIDS=$(descendants "$1" | sort -u)
+	# a namespace's inode number is reused once it is gone: a process
+	# started after this moment in a namespace of the same number belongs
+	# to another run (tests run in parallel)
+	SNAP_TICKS=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", $1 * hz + hz }' /proc/uptime)
 	SNAP_NS=$(for p in $SNAP_PIDS; do readlink /proc/$p/ns/net 2>/dev/null; done | sort -u |
 		grep -vxF "$(readlink /proc/self/ns/net)")
 	[ -n "$SNAP_NS" ] || fail "the run has no namespace of its own"
@@ -90,7 +95,9 @@ nothing_left_now() {
 	done
 	for ns in $SNAP_NS; do
 		for p in /proc/[0-9]*; do
-			[ "$(readlink "$p"/ns/net 2>/dev/null)" = "$ns" ] && return 1
+			[ "$(readlink "$p"/ns/net 2>/dev/null)" = "$ns" ] || continue
+			[ "$(awk '{ print $22 }' "$p"/stat 2>/dev/null)" -gt "$SNAP_TICKS" ] 2>/dev/null && continue
+			return 1
 		done
 	done
 	ip netns list | grep -q "^ig-$1-" && return 1
