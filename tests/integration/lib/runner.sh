@@ -80,7 +80,7 @@ run_snapshot() {
 	# a namespace's inode number is reused once it is gone: a process
 	# started after this moment in a namespace of the same number belongs
 	# to another run (tests run in parallel)
-	SNAP_TICKS=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", $1 * hz + hz }' /proc/uptime)
+	SNAP_TICKS=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", $1 * hz + 1 }' /proc/uptime)
 	SNAP_NS=$(for p in $SNAP_PIDS; do readlink /proc/$p/ns/net 2>/dev/null; done | sort -u |
 		grep -vxF "$(readlink /proc/self/ns/net)")
 	[ -n "$SNAP_NS" ] || fail "the run has no namespace of its own"
