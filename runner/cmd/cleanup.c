@@ -287,7 +287,7 @@ static void root_tables(struct cleanup *c)
  */
 static void tmpdirs(struct cleanup *c)
 {
-	const char *base = run_tmpdir();
+	const char *base = session_tmpdir();
 	int bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *e;
 	DIR *d;

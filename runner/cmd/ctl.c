@@ -24,11 +24,11 @@
 #include "common/mtime.h"
 #include "common/utf8.h"
 #include "runner/cmd/commands.h"
+#include "runner/util/ctlclient.h"
 #include "runner/util/textutil.h"
 
 #define CTL_DEFAULT_SOCKET "/run/idlegate/ctl.sock"
 #define REPLY_TIMEOUT_MS 5000
-#define REPLY_MAX (256u << 20)
 
 static void usage(FILE *f)
 {
@@ -135,123 +135,6 @@ static int build_request(int argc, char **argv, char **req, bool *events)
 	return rc;
 }
 
-/* ---- the socket ---- */
-
-static int ctl_connect(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
-static int send_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* A growing buffer of what was read but not yet consumed as lines. */
-struct rbuf {
-	char *buf;
-	size_t len, cap;
-	size_t consumed;        /* the line handed out last, with its newline */
-};
-
-/*
- * The next line (without its newline, NUL-terminated, valid until the next
- * call) into *line. timeout_ms < 0 waits for ever. Returns its length, or
- * -1 with errno: ETIMEDOUT, EPIPE (end of stream), EMSGSIZE, or the
- * socket's error.
- */
-static ssize_t read_line(int fd, struct rbuf *rb, int timeout_ms, char **line)
-{
-	uint64_t deadline = timeout_ms >= 0 ? mtime_ms() + (uint64_t)timeout_ms : 0;
-
-	/* drop the line handed out last time */
-	if (rb->consumed) {
-		memmove(rb->buf, rb->buf + rb->consumed, rb->len - rb->consumed);
-		rb->len -= rb->consumed;
-		rb->consumed = 0;
-	}
-	for (;;) {
-		char *nl = rb->len ? memchr(rb->buf, '\n', rb->len) : NULL;
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int wait = -1, rc;
-		ssize_t n;
-
-		if (nl) {
-			*nl = '\0';
-			*line = rb->buf;
-			rb->consumed = (size_t)(nl - rb->buf) + 1;
-			return nl - rb->buf;
-		}
-		if (rb->cap - rb->len < 4096) {
-			size_t cap = rb->cap ? rb->cap * 2 : 65536;
-			char *p;
-
-			if (cap > REPLY_MAX) {
-				errno = EMSGSIZE;
-				return -1;
-			}
-			p = realloc(rb->buf, cap);
-			if (!p)
-				return -1;
-			rb->buf = p;
-			rb->cap = cap;
-		}
-		if (timeout_ms >= 0) {
-			uint64_t now = mtime_ms();
-
-			if (now >= deadline) {
-				errno = ETIMEDOUT;
-				return -1;
-			}
-			wait = (int)(deadline - now);
-		}
-		rc = poll(&pfd, 1, wait);
-		if (rc < 0 && errno != EINTR)
-			return -1;
-		if (rc <= 0)
-			continue;
-		n = recv(fd, rb->buf + rb->len, rb->cap - rb->len - 1, 0);
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -1;
-		}
-		if (n == 0) {
-			errno = EPIPE;
-			return -1;
-		}
-		rb->len += (size_t)n;
-	}
-}
 
 /* ---- printing replies ---- */
 
@@ -361,7 +244,7 @@ int cmd_ctl(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv("IDLEGATE_CTL");
-	struct rbuf rb = { 0 };
+	struct ctlc_buf rb = { 0 };
 	bool json = false, events = false;
 	char *req = NULL, *line;
 	int ch, fd = -1, rc = IG_EXIT_ENV;
@@ -380,16 +263,16 @@ int cmd_ctl(int argc, char **argv)
 	if (build_request(argc - optind, argv + optind, &req, &events) < 0)
 		return IG_EXIT_USAGE;
 
-	fd = ctl_connect(path);
+	fd = ctlc_open(path);
 	if (fd < 0) {
 		log_warn("ctl: %s (is idlegate-sim running with --ctl %s?)", path, path);
 		goto out;
 	}
-	if (send_all(fd, req, strlen(req)) < 0) {
+	if (ctlc_send(fd, req) < 0) {
 		log_warn("ctl: sending to %s", path);
 		goto out;
 	}
-	n = read_line(fd, &rb, REPLY_TIMEOUT_MS, &line);
+	n = ctlc_read_line(fd, &rb, REPLY_TIMEOUT_MS, &line);
 	if (n < 0) {
 		log_warn("ctl: no reply from %s", path);
 		goto out;
@@ -400,7 +283,7 @@ int cmd_ctl(int argc, char **argv)
 
 	/* events: one JSON line each, as they come, until the simulator goes */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((n = read_line(fd, &rb, -1, &line)) >= 0)
+	while ((n = ctlc_read_line(fd, &rb, -1, &line)) >= 0)
 		printf("%s\n", line);
 	if (errno == EPIPE)
 		log_warnx("ctl: the simulator closed the connection");
@@ -410,7 +293,7 @@ int cmd_ctl(int argc, char **argv)
 out:
 	if (fd >= 0)
 		close(fd);
-	free(rb.buf);
+	ctlc_buf_free(&rb);
 	free(req);
 	return rc;
 }

@@ -225,7 +225,7 @@ static int pass_server(struct discover *d, struct dpass *p, const char *what)
 		log_warnx("discover: idlegate-probe not found next to idlegate or on PATH (set IDLEGATE_PROBE)");
 		return IG_EXIT_ENV;
 	}
-	snprintf(json, sizeof(json), "%s/idlegate-discover-%ld-XXXXXX", run_tmpdir(), (long)getpid());
+	snprintf(json, sizeof(json), "%s/idlegate-discover-%ld-XXXXXX", session_tmpdir(), (long)getpid());
 	fd = mkstemp(json);
 	if (fd < 0) {
 		log_warn("discover: %s", json);

@@ -8,7 +8,7 @@
  * over a pipe; this process shows a live progress line on a terminal and
  * writes the reports.
  *
- * Signals: SIGINT/SIGTERM arrive on a signalfd; the workers are told to stop
+ * Signals: SIGINT/SIGTERM/SIGHUP/SIGQUIT arrive on a signalfd; the workers are told to stop
  * (they tear down and send what they have), partial reports are written,
  * and the exit status is 128+signal. If this process is SIGKILLed, every
  * worker, holder and simulator has PR_SET_PDEATHSIG(SIGKILL) in a chain, so
@@ -27,7 +27,6 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -115,33 +114,25 @@ static void worker_progress(void *ctx, const struct run_progress *p)
 	frame(*(int *)ctx, FR_PROGRESS, p, sizeof(*p));
 }
 
-static int worker_main(const struct scenario *sc, size_t idx, int out, const char *sim,
-		       const char *probe, const char *runid)
+/* A worker is forked with the parent's session (signals blocked, the
+ * signalfd, the programs) and makes its own private directory. */
+static int worker_main(const struct scenario *sc, size_t idx, int out, struct session *ss, bool keep_net)
 {
 	struct scenario_result res;
-	char workdir[PATH_MAX], prefix[64], keep[2048];
-	sigset_t mask;
-	int sfd, rc;
-	struct run_opts o = { .sim_path = sim, .probe_path = probe, .progress = worker_progress };
+	char prefix[96], keep[2048], err[256];
+	struct run_opts o = { .progress = worker_progress, .keep = keep_net, .ctx = &out };
+	int rc;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (run_workdir_make(workdir, sizeof(workdir)) < 0) {
-		memset(&res, 0, sizeof(res));
-		res.status = RES_ERROR;
-		snprintf(res.error, sizeof(res.error), "creating a directory in /tmp: %s", strerror(errno));
-		frame(out, FR_RESULT, &res, sizeof(res));
-		return 3;
-	}
-	snprintf(prefix, sizeof(prefix), "ig-%s-%zu", runid, idx + 1);
-	o.workdir = workdir;
-	o.name_prefix = prefix;
-	o.keep = cmd_keep_flag;
-	o.sigfd = sfd;
-	o.ctx = &out;
 	memset(&res, 0, sizeof(res));
+	if (session_workdir(ss, err, sizeof(err)) < 0) {
+		res.status = RES_ERROR;
+		snprintf(res.error, sizeof(res.error), "%s", err);
+		frame(out, FR_RESULT, &res, sizeof(res));
+		return IG_EXIT_ENV;
+	}
+	session_run_opts(ss, &o);
+	snprintf(prefix, sizeof(prefix), "%s-%zu", ss->prefix, idx + 1);
+	o.name_prefix = prefix;
 	rc = run_scenario(sc, &o, &res, keep, sizeof(keep));
 	frame(out, FR_RESULT, &res, sizeof(res));
 	if (res.nmarks)
@@ -149,7 +140,7 @@ static int worker_main(const struct scenario *sc, size_t idx, int out, const cha
 	if (keep[0])
 		frame(out, FR_KEEP, keep, (uint32_t)strlen(keep) + 1);
 	result_clear(&res);
-	run_workdir_remove(workdir);
+	session_close(ss);
 	return rc;
 }
 
@@ -253,8 +244,6 @@ static int parse_shard(const char *s, unsigned *k, unsigned *n)
 	return 0;
 }
 
-bool cmd_keep_flag;
-
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -273,12 +262,12 @@ int cmd_run(int argc, char **argv)
 	struct scenario **scs = NULL;
 	struct scenario_result *rs = NULL;
 	struct worker *ws = NULL;
-	char sim[PATH_MAX], probe[PATH_MAX], runid[32], envmsg[512];
+	char envmsg[512];
+	struct session ss = { .sigfd = -1 };
 	size_t nfiles, nsel = 0, next = 0, done = 0, running = 0;
 	size_t *sel = NULL;
-	int ch, rc = IG_EXIT_USAGE, sfd = -1, sig = 0;
+	int ch, rc = IG_EXIT_USAGE, sig = 0;
 	bool bad = false, shown = false, show;
-	sigset_t mask, old;
 
 	while ((ch = getopt_long(argc, argv, "j:hk", opts, NULL)) != -1) {
 		switch (ch) {
@@ -317,7 +306,6 @@ int cmd_run(int argc, char **argv)
 		log_warnx("run: no scenario file (try idlegate run scenarios/examples/quickstart.ini)");
 		return IG_EXIT_USAGE;
 	}
-	cmd_keep_flag = c.keep;
 	nfiles = (size_t)(argc - optind);
 	scs = calloc(nfiles, sizeof(*scs));
 	sel = calloc(nfiles, sizeof(*sel));
@@ -359,7 +347,7 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	rc = IG_EXIT_ENV;
-	if (run_env_check(sim, sizeof(sim), probe, sizeof(probe), envmsg, sizeof(envmsg)) < 0) {
+	if (session_open(&ss, false, envmsg, sizeof(envmsg)) < 0) {
 		log_warnx("run: %s", envmsg);
 		goto out;
 	}
@@ -367,17 +355,7 @@ int cmd_run(int argc, char **argv)
 	ws = calloc(c.jobs, sizeof(*ws));
 	if (!rs || !ws)
 		fatal("run");
-	snprintf(runid, sizeof(runid), "%ld", (long)getpid());
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, &old);
 	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0)
-		fatal("signalfd");
 	show = c.progress && isatty(2) && log_verbosity() > 0;
 
 	while (done < nsel) {
@@ -407,8 +385,7 @@ int cmd_run(int argc, char **argv)
 				if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 					_exit(3);
 				setpgid(0, 0);
-				close(sfd);
-				_exit(worker_main(scs[sel[next]], next, pfd[1], sim, probe, runid));
+				_exit(worker_main(scs[sel[next]], next, pfd[1], &ss, c.keep));
 			}
 			setpgid(w->pid, w->pid);
 			close(pfd[1]);
@@ -417,7 +394,7 @@ int cmd_run(int argc, char **argv)
 			running++;
 		}
 		progress_line(ws, c.jobs, done, nsel, show, scs, sel, &shown);
-		p[np].fd = sfd;
+		p[np].fd = ss.sigfd;
 		p[np++].events = POLLIN;
 		for (size_t k = 0; k < c.jobs; k++) {
 			if (ws[k].pid <= 0)
@@ -428,16 +405,16 @@ int cmd_run(int argc, char **argv)
 		if (poll(p, (nfds_t)np, 1000) < 0 && errno != EINTR)
 			fatal("poll");
 		if (p[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
+			int got;
 
-			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			while ((got = session_signal(&ss))) {
 				if (sig) {
 					/* second signal: no more patience */
 					for (size_t k = 0; k < c.jobs; k++)
 						if (ws[k].pid > 0)
 							kill(ws[k].pid, SIGKILL);
 				} else {
-					sig = (int)si.ssi_signo;
+					sig = got;
 					for (size_t k = 0; k < c.jobs; k++)
 						if (ws[k].pid > 0)
 							kill(ws[k].pid, SIGTERM);
@@ -546,10 +523,7 @@ int cmd_run(int argc, char **argv)
 			result_clear(&rs[i]);
 	}
 out:
-	if (sfd >= 0) {
-		close(sfd);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-	}
+	session_close(&ss);
 	for (size_t i = 0; i < nfiles; i++)
 		scenario_free(scs[i]);
 	free(scs);

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/signalfd.h>
 #include <sys/syscall.h>
 
 #include "common/log.h"
@@ -89,8 +88,9 @@ int cmd_shell(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *flowname = NULL, *command = NULL, *host = "client";
-	char sim[PATH_MAX], probe[PATH_MAX], msg[512], workdir[PATH_MAX], prefix[64];
+	char msg[512];
 	char store[16][PATH_MAX + 64];
+	struct session ss = { .sigfd = -1 };
 	struct scenario *sc = NULL;
 	struct run *r = NULL;
 	struct run_opts o = { 0 };
@@ -98,8 +98,7 @@ int cmd_shell(int argc, char **argv)
 	struct topo *t;
 	size_t path = 0, node, nstore;
 	char **env = NULL;
-	int ch, rc = IG_EXIT_USAGE, sfd = -1;
-	sigset_t mask, old;
+	int ch, rc = IG_EXIT_USAGE;
 	pid_t sh;
 
 	while ((ch = getopt_long(argc, argv, "+p:c:h", opts, NULL)) != -1) {
@@ -126,34 +125,17 @@ int cmd_shell(int argc, char **argv)
 		print_diags(&dg);
 		return IG_EXIT_USAGE;
 	}
-	if (run_env_check(sim, sizeof(sim), probe, sizeof(probe), msg, sizeof(msg)) < 0) {
+	if (session_open(&ss, true, msg, sizeof(msg)) < 0) {
 		log_warnx("shell: %s", msg);
 		rc = IG_EXIT_ENV;
 		goto out;
 	}
-	if (run_workdir_make(workdir, sizeof(workdir)) < 0) {
-		log_warn("shell: a directory in %s", run_tmpdir());
-		rc = IG_EXIT_ENV;
-		goto out;
-	}
-	snprintf(prefix, sizeof(prefix), "ig-%ld", (long)getpid());
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	o.sim_path = sim;
-	o.probe_path = probe;
-	o.workdir = workdir;
-	o.name_prefix = prefix;
-	o.sigfd = sfd;
+	session_run_opts(&ss, &o);
 	r = run_build(sc, &o, msg, sizeof(msg));
 	if (!r) {
 		log_warnx("shell: %s", msg);
 		rc = errno == EINTR ? 128 + SIGINT : IG_EXIT_ENV;
-		goto out_dir;
+		goto out_session;
 	}
 	if (flowname) {
 		int f = scenario_flow_index(sc, flowname);
@@ -173,7 +155,7 @@ int cmd_shell(int argc, char **argv)
 			  topo_nodes(t) > 2 ? ", or a middlebox: " : "", topo_nodes(t) > 2 ? topo_node_name(t, 1) : "");
 		goto out_run;
 	}
-	if (topo_attach(t, prefix, msg, sizeof(msg)) < 0)
+	if (topo_attach(t, ss.prefix, msg, sizeof(msg)) < 0)
 		log_warnx("shell: could not name the namespaces: %s", msg);
 	env = shell_env(r, sc, path, store, &nstore);
 	if (!env)
@@ -193,9 +175,12 @@ int cmd_shell(int argc, char **argv)
 		const char *shell = getenv("SHELL") && getenv("SHELL")[0] ? getenv("SHELL") : "/bin/sh";
 		char *iargv[] = { (char *)shell, NULL };
 		char *cargv[] = { "sh", "-c", (char *)command, NULL };
+		/* a command runs as the init of its own PID namespace, so that
+		 * whatever it starts (daemons included) ends with it; an
+		 * interactive shell keeps the terminal's process group */
 		struct spawn_opts so = { .netns_pid = topo_ns_pid(t, node), .stdin_path = "-",
 					 .stdout_path = "-", .stderr_path = "-", .keep_pgrp = !command,
-					 .envp = env };
+					 .own_pidns = command != NULL, .envp = env };
 
 		sh = spawn(command ? cargv : iargv, &so);
 	}
@@ -206,19 +191,21 @@ int cmd_shell(int argc, char **argv)
 	}
 	for (;;) {
 		int pfd = (int)syscall(SYS_pidfd_open, sh, 0);
-		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = pfd, .events = POLLIN } };
-		struct signalfd_siginfo si;
+		struct pollfd p[2] = { { .fd = ss.sigfd, .events = POLLIN }, { .fd = pfd, .events = POLLIN } };
+		int sig;
 
 		poll(p, 2, -1);
 		if (pfd >= 0)
 			close(pfd);
 		if ((rc = reap_timeout(sh, 0)) >= 0)
 			break;
-		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-			/* Ctrl-C and Ctrl-\ belong to the shell; TERM and HUP end it all */
-			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) {
-				rc = stop_child(sh, SIGHUP, 2000);
-				rc = 128 + (int)si.ssi_signo;
+		while ((sig = session_signal(&ss))) {
+			/* In an interactive shell, Ctrl-C and Ctrl-\ belong to the
+			 * shell; TERM and HUP end it all. A command ends on any of
+			 * them, like `idlegate run`. */
+			if (command || sig == SIGTERM || sig == SIGHUP) {
+				stop_child(sh, command ? SIGTERM : SIGHUP, 2000);
+				rc = 128 + sig;
 				goto done;
 			}
 		}
@@ -233,10 +220,8 @@ done:
 out_run:
 	free(env);
 	run_free(r);
-out_dir:
-	run_workdir_remove(workdir);
-	close(sfd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+out_session:
+	session_close(&ss);
 out:
 	scenario_free(sc);
 	return rc;

@@ -36,6 +36,7 @@
 
 #include "common/duration.h"
 #include "common/mtime.h"
+#include "runner/util/ctlclient.h"
 #include "runner/util/jsonscan.h"
 #include "runner/report/rows.h"
 #include "runner/run/run.h"
@@ -329,39 +330,16 @@ static int wait_file(struct run *r, const char *path, pid_t pid, int *status)
 	}
 }
 
-/* One line to a simulator's control socket; the reply into buf. */
+/* One request to a simulator's control socket; 0 if it answered ok. */
 static int ctl_request(const char *sock, const char *req, char *buf, size_t len)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	size_t off = 0;
-	uint64_t deadline = mtime_ms() + 3000;
+	char *reply;
 
-	if (fd < 0)
-		return -1;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    write(fd, req, strlen(req)) != (ssize_t)strlen(req) || write(fd, "\n", 1) != 1) {
-		close(fd);
-		return -1;
-	}
 	buf[0] = '\0';
-	while (off + 1 < len) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		uint64_t now = mtime_ms();
-		ssize_t n;
-
-		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) <= 0)
-			break;
-		n = read(fd, buf + off, len - 1 - off);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-		buf[off] = '\0';
-		if (memchr(buf, '\n', off))
-			break;
-	}
-	close(fd);
+	if (ctlc_request(sock, req, 3000, &reply) < 0)
+		return -1;
+	snprintf(buf, len, "%s", reply);
+	free(reply);
 	return strstr(buf, "\"ok\":true") ? 0 : -1;
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Shared by run, shell and cleanup (see cmd_common.h).
+ * A run's session: environment, private directory, signals (see session.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/signalfd.h>
 
-#include "common/safefs.h"
 #include "common/log.h"
+#include "common/safefs.h"
 #include "runner/run/session.h"
-#include "runner/run/run.h"
 #include "runner/run/supervise.h"
 
-int run_env_check(char *sim, size_t simlen, char *probe, size_t probelen, char *msg, size_t msglen)
+static int env_check(char *sim, size_t simlen, char *probe, size_t probelen, char *msg, size_t msglen)
 {
 	char err[256];
 	int rc;
@@ -57,27 +57,86 @@ int run_env_check(char *sim, size_t simlen, char *probe, size_t probelen, char *
 	return 0;
 }
 
-const char *run_tmpdir(void)
+const char *session_tmpdir(void)
 {
 	const char *t = getenv("TMPDIR");
 
 	return t && t[0] == '/' ? t : "/tmp";
 }
 
-int run_workdir_make(char *dir, size_t len)
+int session_workdir(struct session *s, char *err, size_t errlen)
 {
-	if ((size_t)snprintf(dir, len, "%s/idlegate-run-%ld-XXXXXX", run_tmpdir(),
-			     (long)getpid()) >= len) {
-		errno = ENAMETOOLONG;
+	if ((size_t)snprintf(s->workdir, sizeof(s->workdir), "%s/idlegate-run-%ld-XXXXXX",
+			     session_tmpdir(), (long)getpid()) >= sizeof(s->workdir)) {
+		snprintf(err, errlen, "$TMPDIR is too long a path");
+		s->workdir[0] = '\0';
 		return -1;
 	}
-	return mkdtemp(dir) ? 0 : -1;
+	if (!mkdtemp(s->workdir)) {
+		snprintf(err, errlen, "creating a directory in %s: %s", session_tmpdir(), strerror(errno));
+		s->workdir[0] = '\0';
+		return -1;
+	}
+	return 0;
 }
 
-void run_workdir_remove(const char *dir)
+int session_open(struct session *s, bool workdir, char *err, size_t errlen)
 {
-	if (!getenv("IDLEGATE_KEEP_FILES") && safefs_remove_private_path(dir, geteuid()) < 0)
-		log_warn("could not remove %s", dir);
+	sigset_t mask;
+
+	memset(s, 0, sizeof(*s));
+	s->sigfd = -1;
+	if (env_check(s->sim, sizeof(s->sim), s->probe, sizeof(s->probe), err, errlen) < 0)
+		return -1;
+	snprintf(s->prefix, sizeof(s->prefix), "ig-%ld", (long)getpid());
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &mask, &s->old);
+	s->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->sigfd < 0) {
+		snprintf(err, errlen, "signalfd: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, &s->old, NULL);
+		return -1;
+	}
+	if (workdir && session_workdir(s, err, errlen) < 0) {
+		session_close(s);
+		return -1;
+	}
+	return 0;
+}
+
+void session_run_opts(const struct session *s, struct run_opts *o)
+{
+	o->sim_path = s->sim;
+	o->probe_path = s->probe;
+	o->workdir = s->workdir;
+	o->name_prefix = s->prefix;
+	o->sigfd = s->sigfd;
+}
+
+int session_signal(const struct session *s)
+{
+	struct signalfd_siginfo si;
+
+	if (s->sigfd >= 0 && read(s->sigfd, &si, sizeof(si)) == sizeof(si))
+		return (int)si.ssi_signo;
+	return 0;
+}
+
+void session_close(struct session *s)
+{
+	if (s->workdir[0] && !getenv("IDLEGATE_KEEP_FILES") &&
+	    safefs_remove_private_path(s->workdir, geteuid()) < 0)
+		log_warn("could not remove %s", s->workdir);
+	s->workdir[0] = '\0';
+	if (s->sigfd >= 0) {
+		close(s->sigfd);
+		s->sigfd = -1;
+		sigprocmask(SIG_SETMASK, &s->old, NULL);
+	}
 }
 
 void print_diags(const struct ini_diags *dg)

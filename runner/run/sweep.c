@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/signalfd.h>
 
 #include "common/log.h"
 #include "runner/run/session.h"
@@ -55,31 +54,16 @@ static void sweep_progress(void *vctx, const struct run_progress *p)
 int sweep_run(const struct scenario *sc, const char *what, struct scenario_result *res,
 	      char *err, size_t errlen)
 {
-	char sim[PATH_MAX], probe[PATH_MAX], workdir[PATH_MAX], prefix[64], keep[16];
 	struct sweep_ctx ctx = { .what = what };
 	struct run_opts o = { 0 };
-	sigset_t mask, old;
-	int sfd, rc;
+	struct session ss;
+	char keep[16];
+	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if (run_env_check(sim, sizeof(sim), probe, sizeof(probe), err, errlen) < 0)
+	if (session_open(&ss, true, err, errlen) < 0)
 		return IG_EXIT_ENV;
-	if (run_workdir_make(workdir, sizeof(workdir)) < 0) {
-		snprintf(err, errlen, "creating a directory in %s: %s", run_tmpdir(), strerror(errno));
-		return IG_EXIT_ENV;
-	}
-	snprintf(prefix, sizeof(prefix), "ig-%ld", (long)getpid());
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	o.sim_path = sim;
-	o.probe_path = probe;
-	o.workdir = workdir;
-	o.name_prefix = prefix;
-	o.sigfd = sfd;
+	session_run_opts(&ss, &o);
 	if (log_verbosity() > 0) {
 		o.progress = sweep_progress;
 		o.ctx = &ctx;
@@ -90,20 +74,15 @@ int sweep_run(const struct scenario *sc, const char *what, struct scenario_resul
 		fflush(stderr);
 	}
 	if (rc == 1) {
-		struct signalfd_siginfo si;
-		int sig = SIGINT;
+		int sig = session_signal(&ss);
 
-		if (read(sfd, &si, sizeof(si)) == sizeof(si))
-			sig = (int)si.ssi_signo;
 		snprintf(err, errlen, "interrupted");
-		rc = 128 + sig;
+		rc = 128 + (sig ? sig : SIGINT);
 	} else if (rc < 0) {
 		snprintf(err, errlen, "%s", res->error[0] ? res->error : "the network could not be built");
 		rc = IG_EXIT_ENV;
 	}
-	run_workdir_remove(workdir);
-	close(sfd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	session_close(&ss);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
  * `ip -batch` per namespace for addresses, links and routes.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -18,6 +19,7 @@
 #include <linux/close_range.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -479,12 +481,59 @@ void topo_keep_names(struct topo *t)
 		t->names_kept = true;
 }
 
+/*
+ * Kill every process still inside one of t's namespaces: a program that
+ * daemonized, a shell's background job, anything a flow's command left.
+ * While one runs, its namespace (and our veth links) would outlive the run.
+ */
+static void kill_inside(const struct topo *t)
+{
+	struct stat ns[MAX_NODES];
+	size_t n = 0;
+	struct dirent *e;
+	DIR *d;
+
+	for (size_t i = 0; i < t->n && n < MAX_NODES; i++) {
+		char p[64];
+
+		snprintf(p, sizeof(p), "/proc/%ld/ns/net", (long)t->node[i].holder);
+		if (t->node[i].holder > 0 && stat(p, &ns[n]) == 0)
+			n++;
+	}
+	if (!n || !(d = opendir("/proc")))
+		return;
+	while ((e = readdir(d))) {
+		long pid = strtol(e->d_name, NULL, 10);
+		char p[64];
+		struct stat st;
+
+		if (pid <= 1 || pid == (long)getpid())
+			continue;
+		snprintf(p, sizeof(p), "/proc/%ld/ns/net", pid);
+		if (stat(p, &st) < 0)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			bool holder = false;
+
+			for (size_t k = 0; k < t->n; k++)
+				holder |= (long)t->node[k].holder == pid;
+			if (!holder && st.st_ino == ns[i].st_ino && st.st_dev == ns[i].st_dev) {
+				kill((pid_t)pid, SIGKILL);
+				break;
+			}
+		}
+	}
+	closedir(d);
+}
+
 void topo_free(struct topo *t)
 {
 	if (!t)
 		return;
-	if (!t->names_kept)
+	if (!t->names_kept) {
 		topo_detach(t);
+		kill_inside(t);
+	}
 	for (size_t i = 0; i < t->n; i++) {
 		if (t->node[i].keep_fd >= 0)
 			close(t->node[i].keep_fd);

@@ -28,7 +28,7 @@ setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "
 	mkdir -m 700 '$look' && mkdir '$look/a' && cd '$look/a' && seq 1500 | xargs touch &&
 	ln -s '$WORK/victim1' '$SHARED/idlegate-run-$dead-link'" || fail "attacker setup"
 # the swap loop, as nobody: a <-> symlink to the victim, as fast as it goes
-setpriv --reuid=65534 --regid=65534 --clear-groups python3 -c "
+setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c "
 import os, sys, time
 d = sys.argv[1]; v = sys.argv[2]; end = time.time() + 30
 while time.time() < end:
@@ -77,28 +77,41 @@ while time.time() < end and os.path.isdir(d):
 done
 pass "a directory swapped for a symlink mid-walk is never followed (3 rounds, 3000 files each)"
 
-# --- 3: a SIGKILLed runner, still a zombie -------------------------------------
+# --- 3: a SIGKILLed run whose worker is still a zombie -------------------------
+# The run directory is named after the worker that made it. A subreaper
+# holds the runner and, once the runner is SIGKILLed and the worker dies
+# with it (PDEATHSIG), the worker's zombie, unreaped, while cleanup runs.
 long_scenario "$WORK/long.ini"
 python3 - "$IG" "$WORK/long.ini" "$WORK" >"$WORK/zombie" 2>&1 <<'PY' &
-import glob, os, signal, subprocess, sys, time
+import ctypes, glob, os, re, signal, subprocess, sys, time
 ig, ini, work = sys.argv[1:4]
+PR_SET_CHILD_SUBREAPER = 36
+ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 p = subprocess.Popen([ig, "run", "--no-progress", ini], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 end = time.time() + 15
-while time.time() < end and not glob.glob(f"{work}/idlegate-run-{p.pid}-*/p0-server-*.ready"):
+ready = []
+while time.time() < end and not ready:
+    ready = glob.glob(f"{work}/idlegate-run-*/p0-server-*.ready")
     time.sleep(0.05)
+worker = int(re.search(r"idlegate-run-(\d+)-", ready[0]).group(1))
 os.kill(p.pid, signal.SIGKILL)
-while open(f"/proc/{p.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+def state(pid):
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+while state(worker) != "Z" or state(p.pid) != "Z":
     time.sleep(0.01)
-print(p.pid, flush=True)
-time.sleep(20)    # keep the zombie unreaped until killed
+print(worker, flush=True)
+time.sleep(30)    # keep both zombies unreaped until killed
 PY
 holder=$!
 BG+=("$holder")
-wait_for 20 grep -q . "$WORK/zombie" || fail "the runner did not start"
+wait_for 20 grep -q . "$WORK/zombie" || fail "the run did not start: $(cat "$WORK/zombie")"
 zpid=$(head -n 1 "$WORK/zombie")
-[ "$(awk '{print $3}' /proc/"$zpid"/stat)" = Z ] || fail "runner $zpid is not a zombie"
-ls -d "$WORK/idlegate-run-$zpid-"* >/dev/null 2>&1 || fail "no run directory of runner $zpid"
+[ "$(awk '{print $3}' /proc/"$zpid"/stat)" = Z ] || fail "worker $zpid is not a zombie"
+ls -d "$WORK/idlegate-run-$zpid-"* >/dev/null 2>&1 || fail "no run directory of worker $zpid"
 "$IG" cleanup >"$WORK/out" 2>&1 || fail "cleanup after SIGKILL: exit $?"
-ls -d "$WORK/idlegate-run-$zpid-"* >/dev/null 2>&1 && fail "cleanup missed the directory of the SIGKILLed (zombie) runner $zpid"
-[ "$(awk '{print $3}' /proc/"$zpid"/stat)" = Z ] || fail "the runner was reaped before cleanup ran: the test proves nothing"
-pass "a SIGKILLed runner that is still a zombie counts as gone: its directory is removed"
+ls -d "$WORK/idlegate-run-$zpid-"* >/dev/null 2>&1 && fail "cleanup missed the directory of the SIGKILLed (zombie) worker $zpid"
+[ "$(awk '{print $3}' /proc/"$zpid"/stat)" = Z ] || fail "the worker was reaped before cleanup ran: the test proves nothing"
+pass "a SIGKILLed run whose worker is still a zombie counts as gone: its directory is removed"

@@ -42,3 +42,24 @@ echo "$out" | grep -q 192.0.2.2 || fail "shell: not in the client namespace: $ou
 echo "$out" | grep -q 'server=203.0.113.2' || fail "shell: IDLEGATE_SERVER: $out"
 ip netns list | grep -q "^ig-" && fail "shell: left a named namespace: $(ip netns list)"
 pass "shell -c runs in the client namespace and leaves nothing"
+
+# shell -c ends CMD, and whatever CMD started (a background job, a daemon
+# that left its session), on SIGTERM and on SIGINT, like run: exit 128+sig,
+# no process of it left, no namespace, no run directory.
+for sig in TERM INT; do
+	"$IG" shell -c 'setsid sleep 317 & sleep 318' "$WORK/fails.ini" >"$WORK/out" 2>&1 &
+	sh_pid=$!
+	BG+=("$sh_pid")
+	wait_for 15 sh -c 'pgrep -f "^sleep 318" >/dev/null && pgrep -f "^sleep 317" >/dev/null' ||
+		fail "shell -c: the command did not start"
+	kill -"$sig" "$sh_pid"
+	wait_for 10 sh -c "! kill -0 $sh_pid" || fail "shell -c: SIG$sig did not end it"
+	wait "$sh_pid"; rc=$?
+	want=$(( 128 + $(kill -l "$sig") ))
+	[ "$rc" -eq "$want" ] || fail "shell -c: SIG$sig: exit $rc, expected $want"
+	wait_for 5 sh -c '! pgrep -f "^sleep 31[78]" >/dev/null' ||
+		fail "shell -c: SIG$sig left the command running: $(pgrep -af '^sleep 31[78]')"
+	ip netns list | grep -q "^ig-" && fail "shell -c: SIG$sig left a named namespace"
+	[ -z "$(ls -d "$WORK"/idlegate-run-* 2>/dev/null)" ] || fail "shell -c: SIG$sig left its run directory"
+	pass "shell -c on SIG$sig: exit $rc, the command and its daemon ended, nothing left"
+done
