@@ -35,9 +35,10 @@
 #include <sys/un.h>
 
 #include "common/duration.h"
+#include "common/jsonio.h"
+#include "common/log.h"
 #include "common/mtime.h"
 #include "runner/util/ctlclient.h"
-#include "runner/util/jsonscan.h"
 #include "runner/report/rows.h"
 #include "runner/run/run.h"
 #include "runner/run/supervise.h"
@@ -333,14 +334,19 @@ static int wait_file(struct run *r, const char *path, pid_t pid, int *status)
 /* One request to a simulator's control socket; 0 if it answered ok. */
 static int ctl_request(const char *sock, const char *req, char *buf, size_t len)
 {
+	bool ok, yes = false;
 	char *reply;
+	json_t *js;
 
 	buf[0] = '\0';
 	if (ctlc_request(sock, req, 3000, &reply) < 0)
 		return -1;
 	snprintf(buf, len, "%s", reply);
+	js = jsonio_load(reply, strlen(reply), NULL, 0);
 	free(reply);
-	return strstr(buf, "\"ok\":true") ? 0 : -1;
+	ok = js && jsonio_get_bool(js, "ok", &yes) == 0 && yes;
+	json_decref(js);
+	return ok ? 0 : -1;
 }
 
 /* ---- event logs ---- */
@@ -440,6 +446,7 @@ static void sim_read_events(struct run *r, struct lane *l, struct simproc *s,
 			    struct scenario_result *res)
 {
 	FILE *f = fopen(s->events, "re");
+	json_t *js = NULL;
 	char line[4096];
 
 	if (!f)
@@ -450,7 +457,7 @@ static void sim_read_events(struct run *r, struct lane *l, struct simproc *s,
 	}
 	while (fgets(line, sizeof(line), f)) {
 		size_t len = strlen(line);
-		char ev[32] = "", proto[8] = "", src[64] = "", dst[64] = "", what[32] = "";
+		char ev[32] = "", proto[8] = "", src[64] = "", dst[64] = "", what[32] = "", why[160];
 		int64_t t = 0, id = 0, sport = 0, dport = 0, v;
 		struct simflow *sf = NULL;
 		int flow = -1;
@@ -459,23 +466,29 @@ static void sim_read_events(struct run *r, struct lane *l, struct simproc *s,
 		if (!len || line[len - 1] != '\n')
 			break;                  /* a line still being written */
 		s->ev_off += (long)len;
-		json_str(line, len, "event", ev, sizeof(ev));
-		json_int(line, len, "t_ms", &t);
+		json_decref(js);
+		js = jsonio_load(line, len, why, sizeof(why));
+		if (!js) {
+			log_warnx("%s: a line that is not an event: %s", s->events, why);
+			continue;
+		}
+		jsonio_get_str(js, "event", ev, sizeof(ev));
+		jsonio_get_int(js, "t_ms", &t);
 		ts = (uint64_t)scen_ms(r, t);
 		if (!strcmp(ev, "stats")) {
 			bool tr = false;
 
 			s->stats_seen = true;
-			json_bool(line, len, "trusted", &tr);
+			jsonio_get_bool(js, "trusted", &tr);
 			s->trusted = tr;
 			if (!tr) {
 				int64_t enobufs = 0, qd = 0, ud = 0, lost = 0;
 
-				json_int(line, len, "enobufs", &enobufs);
-				json_int(line, len, "queue.enobufs", &enobufs);
-				json_int(line, len, "kernel_queue_dropped", &qd);
-				json_int(line, len, "kernel_user_dropped", &ud);
-				json_int(line, len, "events_lost", &lost);
+				jsonio_get_int(js, "enobufs", &enobufs);
+				jsonio_get_int(js, "queue.enobufs", &enobufs);
+				jsonio_get_int(js, "kernel_queue_dropped", &qd);
+				jsonio_get_int(js, "kernel_user_dropped", &ud);
+				jsonio_get_int(js, "events_lost", &lost);
 				snprintf(s->stats_why, sizeof(s->stats_why),
 					 "the simulator's queue lost packets or events "
 					 "(enobufs %" PRId64 ", queue full %" PRId64 ", socket full %" PRId64
@@ -483,12 +496,12 @@ static void sim_read_events(struct run *r, struct lane *l, struct simproc *s,
 			}
 			continue;
 		}
-		json_str(line, len, "proto", proto, sizeof(proto));
-		json_str(line, len, "src", src, sizeof(src));
-		json_str(line, len, "dst", dst, sizeof(dst));
-		json_int(line, len, "sport", &sport);
-		json_int(line, len, "dport", &dport);
-		if (!json_int(line, len, "flow", &id))
+		jsonio_get_str(js, "proto", proto, sizeof(proto));
+		jsonio_get_str(js, "src", src, sizeof(src));
+		jsonio_get_str(js, "dst", dst, sizeof(dst));
+		jsonio_get_int(js, "sport", &sport);
+		jsonio_get_int(js, "dport", &dport);
+		if (!jsonio_get_int(js, "flow", &id))
 			sf = simflow_by_id(s, (uint32_t)id);
 		if (!strcmp(ev, "flow-new") && !sf) {
 			struct simflow nf = { .id = (uint32_t)id, .flow = -1 };
@@ -499,8 +512,8 @@ static void sim_read_events(struct run *r, struct lane *l, struct simproc *s,
 			snprintf(nf.dst, sizeof(nf.dst), "%s", dst);
 			nf.sport = (unsigned)sport;
 			nf.dport = (unsigned)dport;
-			json_str(line, len, "nat_addr", nf.nat, sizeof(nf.nat));
-			if (!json_int(line, len, "nat_port", &v))
+			jsonio_get_str(js, "nat_addr", nf.nat, sizeof(nf.nat));
+			if (!jsonio_get_int(js, "nat_port", &v))
 				nf.natport = (unsigned)v;
 			old = simflow_by_tuple(s, proto, src, (unsigned)sport, dst, (unsigned)dport);
 			nf.flow = old ? old->flow : attribute_new(r, l, s, &nf);
@@ -537,26 +550,26 @@ static void sim_read_events(struct run *r, struct lane *l, struct simproc *s,
 			struct flow_result *fr = &res->flows[flow];
 			char dir[8] = "";
 
-			json_str(line, len, "dir", dir, sizeof(dir));
+			jsonio_get_str(js, "dir", dir, sizeof(dir));
 			if (!strcmp(ev, "keepalive")) {
 				fr->keepalives_seen++;
 				mark(res, ts, TL_KEEPALIVE, flow, s->mb, !strcmp(dir, "in"), "keepalive");
 			} else if (!strcmp(ev, "drop")) {
-				json_str(line, len, "reason", what, sizeof(what));
+				jsonio_get_str(js, "reason", what, sizeof(what));
 				fr->drops++;
 				mark(res, ts, TL_DROP, flow, s->mb, !strcmp(dir, "in"), "dropped: %s", what);
 			} else if (!strcmp(ev, "inject")) {
 				char toward[16] = "";
 
-				json_str(line, len, "what", what, sizeof(what));
-				json_str(line, len, "toward", toward, sizeof(toward));
+				jsonio_get_str(js, "what", what, sizeof(what));
+				jsonio_get_str(js, "toward", toward, sizeof(toward));
 				mark(res, ts, TL_INJECT, flow, s->mb, !strcmp(toward, "inside"),
 				     "sent %s toward the %s", what, toward);
 			} else if (!strcmp(ev, "flow-expired")) {
 				int64_t idle = 0;
 
-				json_str(line, len, "action", what, sizeof(what));
-				json_int(line, len, "idle_ms", &idle);
+				jsonio_get_str(js, "action", what, sizeof(what));
+				jsonio_get_int(js, "idle_ms", &idle);
 				if (fr->expired_ms < 0)
 					fr->expired_ms = (int64_t)ts;
 				mark(res, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
@@ -565,6 +578,7 @@ static void sim_read_events(struct run *r, struct lane *l, struct simproc *s,
 			}
 		}
 	}
+	json_decref(js);
 	fclose(f);
 }
 
@@ -929,20 +943,21 @@ static void fire_event(struct run *r, const struct sc_event *e, struct scenario_
 
 		for (size_t p = 0; p < l->npath; p++) {
 			struct simproc *s = &l->sim[p];
+			json_t *rq = NULL;
+			char v[128];
 
 			if (e->middlebox >= 0 && e->middlebox != s->mb)
 				continue;
 			switch (e->action) {
 			case SC_ACT_FLUSH:
-				snprintf(req, sizeof(req), "{\"cmd\":\"flush\"}");
+				rq = json_pack("{s:s}", "cmd", "flush");
 				break;
 			case SC_ACT_BLACKHOLE:
-				snprintf(req, sizeof(req), "{\"cmd\":\"blackhole\",\"value\":\"%" PRIu64 "ms\"}",
-					 e->duration.scaled_ms);
+				snprintf(v, sizeof(v), "%" PRIu64 "ms", e->duration.scaled_ms);
+				rq = json_pack("{s:s,s:s}", "cmd", "blackhole", "value", v);
 				break;
 			case SC_ACT_SET: {
 				struct policy p0, p1;
-				char v[128];
 
 				/* scale the value as the policy would: set it on a copy, scale, read back */
 				policy_init(&p0);
@@ -955,8 +970,8 @@ static void fire_event(struct run *r, const struct sc_event *e, struct scenario_
 				} else {
 					snprintf(v, sizeof(v), "%s", e->value);
 				}
-				snprintf(req, sizeof(req), "{\"cmd\":\"set\",\"key\":\"%s\",\"value\":\"%s\"}",
-					 e->knob, v);
+				rq = json_pack("{s:s,s:o,s:o}", "cmd", "set", "key", jsonio_str(e->knob),
+					       "value", jsonio_str(v));
 				break;
 			}
 			case SC_ACT_EXPIRE: {
@@ -974,12 +989,16 @@ static void fire_event(struct run *r, const struct sc_event *e, struct scenario_
 					     r->sc->flows[e->flow].name);
 					continue;
 				}
-				snprintf(req, sizeof(req), "{\"cmd\":\"expire\",\"id\":%u}", id);
+				rq = json_pack("{s:s,s:I}", "cmd", "expire", "id", (json_int_t)id);
 				break;
 			}
 			default:
 				continue;
 			}
+			if (!rq || jsonio_dumpb(rq, 0, req, sizeof(req)) < 0)
+				snprintf(req, sizeof(req), "{}");       /* refused: reported below */
+			json_decref(rq);
+			rq = NULL;
 			if (ctl_request(s->ctl, req, reply, sizeof(reply)) < 0) {
 				reply[strcspn(reply, "\n")] = '\0';
 				run_fail(r, "event %s: middlebox %s refused '%s': %s", e->name,
@@ -1220,12 +1239,14 @@ static void judge(struct flow_result *fr)
 static void probe_results(struct run *r, struct lane *l, struct group *g, struct scenario_result *res)
 {
 	FILE *f = fopen(g->cli_json, "re");
-	char line[16384], tail[200];
+	char *line = NULL, tail[200], why[160];
+	size_t cap = 0;
+	json_t *js = NULL;
 	bool seen[SC_MAX_FLOWS] = { false };
 	bool crashed = g->cli_status < 0 || g->cli_status > 1;
 
 	file_tail(g->cli_err, tail, sizeof(tail));
-	while (f && fgets(line, sizeof(line), f)) {
+	while (f && getline(&line, &cap, f) >= 0) {
 		size_t len = strlen(line);
 		char name[64], out[24], who[16], detail[160], errname[32];
 		int64_t at = -1, cycle = 1;
@@ -1233,7 +1254,13 @@ static void probe_results(struct run *r, struct lane *l, struct group *g, struct
 		struct flow_result *fr;
 		const struct sc_flow *sf;
 
-		if (json_str(line, len, "flow", name, sizeof(name)) < 0)
+		json_decref(js);
+		js = jsonio_load(line, len, why, sizeof(why));
+		if (!js) {
+			log_warnx("%s: a result line that is not a JSON object: %s", g->cli_json, why);
+			continue;
+		}
+		if (jsonio_get_str(js, "flow", name, sizeof(name)) < 0)
 			continue;
 		for (size_t i = 0; i < g->n; i++)
 			if (!strcmp(r->sc->flows[g->flows[i]].name, name))
@@ -1243,28 +1270,28 @@ static void probe_results(struct run *r, struct lane *l, struct group *g, struct
 		seen[idx] = true;
 		fr = &res->flows[idx];
 		sf = &r->sc->flows[idx];
-		json_str(line, len, "outcome", out, sizeof(out));
-		json_str(line, len, "noticed_by", who, sizeof(who));
-		json_int(line, len, "at_ms", &at);
-		json_int(line, len, "cycle", &cycle);
+		jsonio_get_str(js, "outcome", out, sizeof(out));
+		jsonio_get_str(js, "noticed_by", who, sizeof(who));
+		jsonio_get_int(js, "at_ms", &at);
+		jsonio_get_int(js, "cycle", &cycle);
 		{
 			int64_t e = 0;
 
-			json_int(line, len, "client.errno", &e);
+			jsonio_get_int(js, "client.errno", &e);
 			fr->err = (int)e;
 		}
 		errname[0] = '\0';
-		json_str(line, len, "client.errno_name", errname, sizeof(errname));
-		if (json_str(line, len, "client.detail", detail, sizeof(detail)) < 0 || !detail[0])
-			json_str(line, len, "server.detail", detail, sizeof(detail));
+		jsonio_get_str(js, "client.errno_name", errname, sizeof(errname));
+		if (jsonio_get_str(js, "client.detail", detail, sizeof(detail)) < 0 || !detail[0])
+			jsonio_get_str(js, "server.detail", detail, sizeof(detail));
 		snprintf(fr->noticed_by, sizeof(fr->noticed_by), "%s", who);
 		{
 			int64_t v = -1;
 
-			if (json_int(line, len, "client.server_heartbeats", &v) == 0 && v >= 0)
+			if (jsonio_get_int(js, "client.server_heartbeats", &v) == 0 && v >= 0)
 				fr->server_heartbeats = (uint32_t)v;
 			v = -1;
-			if (json_int(line, len, "client.last_server_heartbeat_ms", &v) == 0 && v >= 0)
+			if (jsonio_get_int(js, "client.last_server_heartbeat_ms", &v) == 0 && v >= 0)
 				fr->last_server_heartbeat_ms = (int64_t)unscale(r->sc, (uint64_t)v);
 		}
 		if (at >= 0) {
@@ -1327,6 +1354,8 @@ static void probe_results(struct run *r, struct lane *l, struct group *g, struct
 		}
 		judge(fr);
 	}
+	json_decref(js);
+	free(line);
 	if (f)
 		fclose(f);
 	for (size_t i = 0; i < g->n; i++) {
