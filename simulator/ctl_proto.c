@@ -117,8 +117,9 @@ int ctl_parse(const char *line, size_t len, struct ctl_req *req, char *err, size
 			r = get_uint(v, &req->id, &why);
 			req->has_id = true;
 		} else {
-			fail("unknown member", key[0] && utf8_valid(key, strlen(key)) ? key : NULL,
-			     err, errlen);
+			if (err && errlen)
+				snprintf(err, errlen, "unknown member \"%.64s\"", key);
+			errno = EINVAL;
 			goto out;
 		}
 		if (r < 0) {
