@@ -42,6 +42,9 @@ pc = $(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null)
 NFQ_CFLAGS = $(call pc,--cflags,libnetfilter_queue libmnl libnftnl libpcap)
 NFQ_LIBS = $(call pc,--libs,libnetfilter_queue libmnl libnftnl libpcap)
 INIH_LIBS = $(call pc,--libs,inih)
+# JSON (common/jsonio.c and its users); the engine neither includes nor links it
+JSON_CFLAGS = $(call pc,--cflags,jansson)
+JSON_LIBS = $(call pc,--libs,jansson)
 CHECK_CFLAGS = $(call pc,--cflags,check)
 CHECK_LIBS = $(call pc,--libs,check)
 
@@ -66,7 +69,7 @@ SIM_LIB = $(BUILD)/libsim.a
 PROBE_LIB = $(BUILD)/libprobe.a
 RUNNER_LIBS = $(foreach l,$(RUNNER_LAYERS),$(BUILD)/librunner-$(l).a)
 ALL_LIBS = $(RUNNER_LIBS) $(SIM_LIB) $(ENGINE_LIB) $(PROBE_LIB) $(COMMON_LIB)
-EXT_LIBS = $(NFQ_LIBS) $(INIH_LIBS) -lm
+EXT_LIBS = $(NFQ_LIBS) $(INIH_LIBS) $(JSON_LIBS) -lm
 PROGS = $(BUILD)/idlegate $(BUILD)/idlegate-sim $(BUILD)/idlegate-probe
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
@@ -74,9 +77,11 @@ BENCH_BINS = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 all: $(PROGS) $(BUILD)/layers.ok
 	@true
 
-# Only the code that talks to netfilter gets its flags; the engine is pure.
-$(call obj,$(SIM_SRC) simulator/main.c bench/minimal_nfq.c): EXTRA_CFLAGS = $(NFQ_CFLAGS)
-$(call obj,$(UNIT_SRC)): EXTRA_CFLAGS = $(CHECK_CFLAGS)
+# Only the code that talks to netfilter gets its flags, only the code that
+# reads or writes JSON gets jansson's; the engine is pure.
+$(call obj,$(SIM_SRC) simulator/main.c bench/minimal_nfq.c): EXTRA_CFLAGS = $(NFQ_CFLAGS) $(JSON_CFLAGS)
+$(call obj,$(COMMON_SRC) $(PROBE_SRC) probes/main.c $(wildcard runner/*.c runner/*/*.c)): EXTRA_CFLAGS = $(JSON_CFLAGS)
+$(call obj,$(UNIT_SRC)): EXTRA_CFLAGS = $(CHECK_CFLAGS) $(JSON_CFLAGS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -161,7 +166,7 @@ build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(ENGINE_SRC) $$(call fuzz_sources,$$
 	@$(if $(Q),echo "  FUZZ    $@";)
 	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -DIDLEGATE_DATADIR='"$(DATADIR)/idlegate"' -DIDLEGATE_VERSION='"fuzz"' \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-o $@ $< $(COMMON_SRC) $(ENGINE_SRC) $(call fuzz_sources,$*) $(INIH_LIBS) -lm
+		-o $@ $< $(COMMON_SRC) $(ENGINE_SRC) $(call fuzz_sources,$*) $(JSON_CFLAGS) $(INIH_LIBS) $(JSON_LIBS) -lm
 fuzz: $(FUZZ_BINS)
 	$(Q)for f in $(FUZZ_BINS); do \
 		n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/jsonio.h"
 #include "common/log.h"
 #include "common/mtime.h"
 #include "probes/proto.h"
@@ -615,8 +616,13 @@ static void query_server(struct client *c, int srv, uint64_t deadline)
 			    !f->r->server.known && !f->r->server.error[0]) {
 				if (m.type == PM_RESULT) {
 					struct probe_remote *rm = &f->r->server;
-					rm->json = strndup(m.json, m.json_len);
+					char why[80];
+
+					rm->json = jsonio_load(m.json, m.json_len, why, sizeof(why));
 					rm->known = rm->json != NULL;
+					if (!rm->known)
+						snprintf(rm->error, sizeof(rm->error),
+							 "bad server result: %s", why);
 					rm->outcome = m.outcome;
 					rm->cycle = m.cycle;
 					rm->has_at = m.has_at;

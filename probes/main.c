@@ -371,15 +371,17 @@ static int cmd_client(int argc, char **argv)
 	}
 	rc = EXIT_MET;
 	for (size_t i = 0; i < n; i++) {
-		char line[8192];
+		json_t *o;
 
 		if (!results[i].met)
 			rc = EXIT_UNMET;
 		if (jf) {
-			if (probe_result_flow_json(&results[i], line, sizeof(line)) < 0)
-				log_warnx("flow %s: result too long for a JSON line", results[i].plan.name);
+			o = probe_result_flow_json(&results[i]);
+			if (!o || json_dumpf(o, jf, JSON_COMPACT) < 0)
+				log_warnx("flow %s: could not write its JSON line", results[i].plan.name);
 			else
-				fputs(line, jf);
+				fputc('\n', jf);
+			json_decref(o);
 		}
 	}
 	if (jf)

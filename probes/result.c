@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Flow results: combination, JSON lines and the table; see result.h. */
+/* Flow results: combination, JSON (built with jansson) and the table; see result.h. */
 #include "probes/result.h"
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/duration.h"
+#include "common/jsonio.h"
 
 bool probe_side_end(struct probe_side *s, enum probe_outcome o, bool has_at, int64_t at_ms,
 	      uint32_t cycle, int err, const char *fmt, ...)
@@ -107,195 +108,114 @@ void probe_result_clear(struct probe_flow_result *r)
 {
 	if (!r)
 		return;
-	free(r->server.json);
+	json_decref(r->server.json);
 	r->server.json = NULL;
 }
 
-/* A bounded string builder; overflow is sticky and reported at the end. */
-struct jb {
-	char *buf;
-	size_t len, off;
-	bool over;
-};
-
-static void jb_printf(struct jb *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void jb_printf(struct jb *j, const char *fmt, ...)
+static json_t *at_or_null(bool has, int64_t at)
 {
-	va_list ap;
-	int n;
-
-	if (j->over)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(j->buf + j->off, j->len - j->off, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= j->len - j->off) {
-		j->over = true;
-		return;
-	}
-	j->off += (size_t)n;
+	return has ? json_integer(at) : json_null();
 }
 
-static void jb_str(struct jb *j, const char *s)
+static json_t *tcpinfo_json(const struct probe_tcpinfo *t)
 {
-	int n;
-
-	if (j->over)
-		return;
-	if (!s) {
-		jb_printf(j, "null");
-		return;
-	}
-	n = probe_result_json_string(s, j->buf + j->off, j->len - j->off);
-	if (n < 0)
-		j->over = true;
-	else
-		j->off += (size_t)n;
+	if (!t->valid)
+		return json_null();
+	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			 "state", probe_sockopt_tcp_state_name(t->state),
+			 "probes", (json_int_t)t->probes, "retransmits", (json_int_t)t->retransmits,
+			 "backoff", (json_int_t)t->backoff, "total_retrans", (json_int_t)t->total_retrans,
+			 "unacked", (json_int_t)t->unacked, "rtt_us", (json_int_t)t->rtt_us,
+			 "rto_us", (json_int_t)t->rto_us,
+			 "last_data_sent_ms", (json_int_t)t->last_data_sent_ms,
+			 "last_data_recv_ms", (json_int_t)t->last_data_recv_ms,
+			 "last_ack_recv_ms", (json_int_t)t->last_ack_recv_ms);
 }
 
-/* "key":"value" or "key":null for an empty string */
-static void jb_kstr(struct jb *j, const char *key, const char *v, bool comma)
+json_t *probe_result_side_json(const struct probe_side *s, const char *role, const json_t *extra)
 {
-	jb_printf(j, "\"%s\":", key);
-	jb_str(j, v && *v ? v : NULL);
-	if (comma)
-		jb_printf(j, ",");
-}
-
-static int jb_done(struct jb *j)
-{
-	if (j->over) {
-		errno = ENOSPC;
-		return -1;
-	}
-	return (int)j->off;
-}
-
-int probe_result_json_string(const char *s, char *buf, size_t len)
-{
-	size_t o = 0;
-
-#define PUT(c)                              \
-	do {                                \
-		if (o + 1 >= len)           \
-			goto nospc;         \
-		buf[o++] = (c);             \
-	} while (0)
-	PUT('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			PUT('\\');
-			PUT((char)c);
-		} else if (c < 0x20 || c > 0x7e) {
-			/* reports stay printable ASCII (they travel in RESULT lines) */
-			char hex[8];
-			snprintf(hex, sizeof(hex), "\\u%04x", c);
-			for (char *h = hex; *h; h++)
-				PUT(*h);
-		} else {
-			PUT((char)c);
-		}
-	}
-	PUT('"');
-#undef PUT
-	buf[o] = '\0';
-	return (int)o;
-nospc:
-	errno = ENOSPC;
-	return -1;
-}
-
-static void jb_tcpinfo(struct jb *j, const char *key, const struct probe_tcpinfo *t)
-{
-	jb_printf(j, "\"%s\":", key);
-	if (!t->valid) {
-		jb_printf(j, "null");
-		return;
-	}
-	jb_printf(j,
-		  "{\"state\":\"%s\",\"probes\":%u,\"retransmits\":%u,\"backoff\":%u,"
-		  "\"total_retrans\":%u,\"unacked\":%u,\"rtt_us\":%u,\"rto_us\":%u,"
-		  "\"last_data_sent_ms\":%u,\"last_data_recv_ms\":%u,\"last_ack_recv_ms\":%u}",
-		  probe_sockopt_tcp_state_name(t->state), t->probes, t->retransmits, t->backoff,
-		  t->total_retrans, t->unacked, t->rtt_us, t->rto_us, t->last_data_sent_ms,
-		  t->last_data_recv_ms, t->last_ack_recv_ms);
-}
-
-static void jb_at(struct jb *j, bool has, int64_t at)
-{
-	if (has)
-		jb_printf(j, "%" PRId64, at);
-	else
-		jb_printf(j, "null");
-}
-
-int probe_result_side_json(const struct probe_side *s, const char *role, const char *extra,
-		     char *buf, size_t len)
-{
-	struct jb j = { buf, len, 0, false };
+	json_t *o = json_object();
 	char ka[48];
+	int rc = 0;
 
-	jb_printf(&j, "{\"role\":\"%s\",%s", role, extra ? extra : "");
-	jb_printf(&j, "\"outcome\":\"%s\",\"at_ms\":", probe_outcome_name(s->outcome));
-	jb_at(&j, s->has_at, s->at_ms);
-	jb_printf(&j, ",\"cycle\":%u,\"cycles_done\":%u,\"errno\":%d,", s->cycle, s->cycles_done,
-		  s->err);
-	jb_kstr(&j, "errno_name", s->err ? strerrorname_np(s->err) : NULL, true);
-	jb_kstr(&j, "detail", s->detail, true);
-	jb_kstr(&j, "local", s->local, true);
-	jb_kstr(&j, "peer", s->peer, true);
-	jb_kstr(&j, "seen_as", s->seen_as, true);
-	jb_kstr(&j, "rebound_to", s->rebound_to, true);
-	jb_printf(&j, "\"heartbeats\":%u,\"server_heartbeats\":%u,\"last_server_heartbeat_ms\":",
-		  s->heartbeats, s->server_heartbeats);
-	jb_at(&j, s->has_last_shb, s->last_shb_ms);
+	if (!o)
+		return NULL;
+	rc |= json_object_set_new(o, "role", jsonio_str(role));
+	if (extra)
+		rc |= json_object_update(o, (json_t *)extra);
+	rc |= json_object_set_new(o, "outcome", jsonio_str(probe_outcome_name(s->outcome)));
+	rc |= json_object_set_new(o, "at_ms", at_or_null(s->has_at, s->at_ms));
+	rc |= json_object_set_new(o, "cycle", json_integer(s->cycle));
+	rc |= json_object_set_new(o, "cycles_done", json_integer(s->cycles_done));
+	rc |= json_object_set_new(o, "errno", json_integer(s->err));
+	rc |= json_object_set_new(o, "errno_name",
+				  jsonio_str_or_null(s->err ? strerrorname_np(s->err) : NULL));
+	rc |= json_object_set_new(o, "detail", jsonio_str_or_null(s->detail));
+	rc |= json_object_set_new(o, "local", jsonio_str_or_null(s->local));
+	rc |= json_object_set_new(o, "peer", jsonio_str_or_null(s->peer));
+	rc |= json_object_set_new(o, "seen_as", jsonio_str_or_null(s->seen_as));
+	rc |= json_object_set_new(o, "rebound_to", jsonio_str_or_null(s->rebound_to));
+	rc |= json_object_set_new(o, "heartbeats", json_integer(s->heartbeats));
+	rc |= json_object_set_new(o, "server_heartbeats", json_integer(s->server_heartbeats));
+	rc |= json_object_set_new(o, "last_server_heartbeat_ms",
+				  at_or_null(s->has_last_shb, s->last_shb_ms));
 	if (s->tcp) {
-		jb_printf(&j, ",");
-		jb_kstr(&j, "keepalive", probe_plan_ka_format(&s->ka, ka, sizeof(ka)), true);
-		jb_printf(&j, "\"user_timeout_ms\":%u,", s->user_timeout_ms);
-		jb_tcpinfo(&j, "tcp_info_idle_end", &s->ti_idle_end);
-		jb_printf(&j, ",");
-		jb_tcpinfo(&j, "tcp_info", &s->ti_end);
+		rc |= json_object_set_new(o, "keepalive",
+					  jsonio_str_or_null(probe_plan_ka_format(&s->ka, ka, sizeof(ka))));
+		rc |= json_object_set_new(o, "user_timeout_ms", json_integer(s->user_timeout_ms));
+		rc |= json_object_set_new(o, "tcp_info_idle_end", tcpinfo_json(&s->ti_idle_end));
+		rc |= json_object_set_new(o, "tcp_info", tcpinfo_json(&s->ti_end));
 	}
-	jb_printf(&j, "}");
-	return jb_done(&j);
+	if (rc) {
+		json_decref(o);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return o;
 }
 
-int probe_result_flow_json(const struct probe_flow_result *r, char *buf, size_t len)
+json_t *probe_result_flow_json(const struct probe_flow_result *r)
 {
-	struct jb j = { buf, len, 0, false };
 	const struct probe_plan *p = &r->plan;
-	char side[3072], ka[48], ska[48];
+	json_t *o = json_object(), *plan;
+	char id[24], ka[48], ska[48];
+	int rc = 0;
 
-	jb_printf(&j, "{\"flow\":");
-	jb_str(&j, p->name);
-	jb_printf(&j, ",\"id\":\"%016" PRIx64 "\",\"proto\":\"%s\",\"outcome\":\"%s\",", r->id,
-		  p->proto == PLAN_UDP ? "udp" : "tcp", probe_outcome_name(r->outcome));
-	jb_kstr(&j, "expect", p->has_expect ? probe_outcome_name(p->expect) : NULL, true);
-	jb_printf(&j, "\"met\":%s,", r->met ? "true" : "false");
-	jb_kstr(&j, "noticed_by", r->noticed_by, true);
-	jb_printf(&j, "\"at_ms\":");
-	jb_at(&j, r->has_at, r->at_ms);
-	jb_printf(&j, ",\"cycle\":%u,", r->cycle);
-	jb_printf(&j,
-		  "\"plan\":{\"family\":%d,\"keepalive\":\"%s\",\"server_keepalive\":\"%s\","
-		  "\"user_timeout_ms\":%" PRIu64 ",\"heartbeat_ms\":%" PRIu64
-		  ",\"server_heartbeat_ms\":%" PRIu64 ",\"idle_ms\":%" PRIu64
-		  ",\"speaker\":\"%s\",\"cycles\":%u,\"deadline_ms\":%" PRIu64 "},",
-		  p->family, probe_plan_ka_format(&p->ka, ka, sizeof(ka)),
-		  probe_plan_ka_format(&p->server_ka, ska, sizeof(ska)), (uint64_t)p->user_timeout_s * 1000,
-		  p->heartbeat_ms, p->server_heartbeat_ms, p->idle_ms,
-		  p->speaker == PLAN_SPEAKER_SERVER ? "server" : "client", p->cycles, p->deadline_ms);
-	if (probe_result_side_json(&r->client, "client", NULL, side, sizeof(side)) < 0) {
-		errno = ENOSPC;
-		return -1;
+	if (!o)
+		return NULL;
+	snprintf(id, sizeof(id), "%016" PRIx64, r->id);
+	plan = json_pack("{s:i,s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:I,s:I}",
+			 "family", p->family, "keepalive", probe_plan_ka_format(&p->ka, ka, sizeof(ka)),
+			 "server_keepalive", probe_plan_ka_format(&p->server_ka, ska, sizeof(ska)),
+			 "user_timeout_ms", (json_int_t)p->user_timeout_s * 1000,
+			 "heartbeat_ms", (json_int_t)p->heartbeat_ms,
+			 "server_heartbeat_ms", (json_int_t)p->server_heartbeat_ms,
+			 "idle_ms", (json_int_t)p->idle_ms,
+			 "speaker", p->speaker == PLAN_SPEAKER_SERVER ? "server" : "client",
+			 "cycles", (json_int_t)p->cycles, "deadline_ms", (json_int_t)p->deadline_ms);
+	rc |= json_object_set_new(o, "flow", jsonio_str(p->name));
+	rc |= json_object_set_new(o, "id", json_string(id));
+	rc |= json_object_set_new(o, "proto", json_string(p->proto == PLAN_UDP ? "udp" : "tcp"));
+	rc |= json_object_set_new(o, "outcome", jsonio_str(probe_outcome_name(r->outcome)));
+	rc |= json_object_set_new(o, "expect",
+				  jsonio_str_or_null(p->has_expect ? probe_outcome_name(p->expect) : NULL));
+	rc |= json_object_set_new(o, "met", json_boolean(r->met));
+	rc |= json_object_set_new(o, "noticed_by", jsonio_str_or_null(r->noticed_by));
+	rc |= json_object_set_new(o, "at_ms", at_or_null(r->has_at, r->at_ms));
+	rc |= json_object_set_new(o, "cycle", json_integer(r->cycle));
+	rc |= json_object_set_new(o, "plan", plan);
+	rc |= json_object_set_new(o, "client", probe_result_side_json(&r->client, "client", NULL));
+	rc |= json_object_set_new(o, "server_reachable", json_boolean(r->server.known));
+	rc |= json_object_set_new(o, "server_error",
+				  jsonio_str_or_null(r->server.known ? NULL : r->server.error));
+	rc |= json_object_set(o, "server", r->server.known && r->server.json ? r->server.json
+									     : json_null());
+	if (rc) {
+		json_decref(o);
+		errno = ENOMEM;
+		return NULL;
 	}
-	jb_printf(&j, "\"client\":%s,\"server_reachable\":%s,", side,
-		  r->server.known ? "true" : "false");
-	jb_kstr(&j, "server_error", r->server.known ? NULL : r->server.error, true);
-	jb_printf(&j, "\"server\":%s}\n", r->server.known && r->server.json ? r->server.json : "null");
-	return jb_done(&j);
+	return o;
 }
 
 void probe_result_table(FILE *f, const struct probe_flow_result *r, size_t n)

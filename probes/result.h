@@ -9,6 +9,7 @@
 #ifndef IDLEGATE_PROBE_RESULT_H
 #define IDLEGATE_PROBE_RESULT_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,7 +64,7 @@ struct probe_remote {
 	uint32_t cycle;
 	bool has_at;
 	int64_t at_ms;
-	char *json;                      /* its JSON object, malloc'd */
+	json_t *json;                    /* its JSON object (a reference we hold) */
 };
 
 /* A client's result for one flow. */
@@ -88,25 +89,24 @@ struct probe_flow_result {
  */
 void probe_result_combine(struct probe_flow_result *r);
 
-/* Free what a result owns (the server JSON); the struct itself is the caller's. */
+/* Release what a result owns (the server JSON); the struct itself is the caller's. */
 void probe_result_clear(struct probe_flow_result *r);
 
 /*
- * JSON of one side as an object (no newline). role is "client" or
- * "server"; extra, if not NULL, is a run of fields inserted after "role"
- * (e.g. "\"flow\":\"x\","), which must end with a comma.
- * Returns the length, or -1 with errno ENOSPC.
+ * JSON of one side as an object. role is "client" or "server"; the members
+ * of extra (an object, may be NULL; not taken over) are inserted after
+ * "role". Text that is not valid UTF-8 (a detail, an address) has its
+ * invalid bytes replaced by U+FFFD (common/jsonio.h). Returns a new
+ * reference the caller releases with json_decref(), or NULL with errno
+ * ENOMEM.
  */
-int probe_result_side_json(const struct probe_side *s, const char *role, const char *extra,
-		     char *buf, size_t len);
+json_t *probe_result_side_json(const struct probe_side *s, const char *role, const json_t *extra);
 
-/* The client's JSON line for a flow, with '\n'. Returns length or -1 ENOSPC. */
-int probe_result_flow_json(const struct probe_flow_result *r, char *buf, size_t len);
+/* The client's JSON object for a flow (the server's view nested in it);
+ * the same contract. */
+json_t *probe_result_flow_json(const struct probe_flow_result *r);
 
 /* A table of results for a person, with a header line. */
 void probe_result_table(FILE *f, const struct probe_flow_result *r, size_t n);
-
-/* Escape s as a JSON string (with quotes) into buf. Returns length or -1 ENOSPC. */
-int probe_result_json_string(const char *s, char *buf, size_t len);
 
 #endif

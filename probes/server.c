@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/jsonio.h"
 #include "common/log.h"
 #include "common/mtime.h"
 #include "probes/proto.h"
@@ -226,26 +227,37 @@ static void conn_refuse(struct server *s, struct sconn *c, uint64_t id, const ch
 
 /* ---- results ---- */
 
-static int flow_json(const struct sflow *f, char *buf, size_t len)
+/* The server's side of a flow as JSON: a new reference, or NULL (ENOMEM). */
+static json_t *flow_json(const struct sflow *f)
 {
-	char extra[256];
+	char id[24];
+	json_t *extra, *o;
 
-	snprintf(extra, sizeof(extra),
-		 "\"flow\":\"%s\",\"id\":\"%016" PRIx64 "\",\"proto\":\"%s\",\"speaker\":\"%s\","
-		 "\"idle_ms\":%" PRIu64 ",\"cycles\":%u,\"heartbeat_ms\":%" PRIu64
-		 ",\"server_heartbeat_ms\":%" PRIu64 ",\"deadline_ms\":%" PRIu64 ",",
-		 f->h.name, f->id, f->h.proto == PLAN_UDP ? "udp" : "tcp",
-		 f->h.speaker == PLAN_SPEAKER_SERVER ? "server" : "client", f->h.idle_ms, f->h.cycles,
-		 f->h.hb_ms, f->h.shb_ms, f->h.deadline_ms);
-	return probe_result_side_json(&f->side, "server", extra, buf, len);
+	snprintf(id, sizeof(id), "%016" PRIx64, f->id);
+	extra = json_pack("{s:o,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}",
+			  "flow", jsonio_str(f->h.name), "id", id,
+			  "proto", f->h.proto == PLAN_UDP ? "udp" : "tcp",
+			  "speaker", f->h.speaker == PLAN_SPEAKER_SERVER ? "server" : "client",
+			  "idle_ms", (json_int_t)f->h.idle_ms, "cycles", (json_int_t)f->h.cycles,
+			  "heartbeat_ms", (json_int_t)f->h.hb_ms,
+			  "server_heartbeat_ms", (json_int_t)f->h.shb_ms,
+			  "deadline_ms", (json_int_t)f->h.deadline_ms);
+	if (!extra)
+		return NULL;
+	o = probe_result_side_json(&f->side, "server", extra);
+	json_decref(extra);
+	return o;
 }
 
 static void answer_query(struct server *s, struct sconn *c, const struct sflow *f)
 {
 	char json[3072], line[PROTO_LINE_MAX];
 	struct proto_msg m = { .type = PM_RESULT, .id = f->id };
-	int n = flow_json(f, json, sizeof(json));
+	json_t *o = flow_json(f);
+	/* RESULT lines are printable ASCII: jansson escapes the rest as \uXXXX */
+	int n = o ? jsonio_dumpb(o, JSON_ENSURE_ASCII, json, sizeof(json)) : -1;
 
+	json_decref(o);
 	if (n < 0) {
 		send_error(s, c, f->id, "too-long");
 		return;
@@ -270,7 +282,7 @@ static void answer_query(struct server *s, struct sconn *c, const struct sflow *
  */
 static void flow_finish(struct server *s, struct sflow *f)
 {
-	char json[3072];
+	json_t *o;
 
 	if (f->state == SF_ENDED)
 		return;
@@ -279,9 +291,11 @@ static void flow_finish(struct server *s, struct sflow *f)
 	f->t_forget = s->now + s->cfg->keep_ms;
 	if (f->conn && !f->conn->dead)
 		probe_sockopt_tcpinfo(f->conn->fd, &f->side.ti_end);
-	if (flow_json(f, json, sizeof(json)) >= 0 && s->cfg->results) {
-		fprintf(s->cfg->results, "%s\n", json);
+	if (s->cfg->results && (o = flow_json(f))) {
+		json_dumpf(o, s->cfg->results, JSON_COMPACT);
+		fputc('\n', s->cfg->results);
 		fflush(s->cfg->results);
+		json_decref(o);
 	}
 	log_info("flow %s (%016" PRIx64 ") from %s: %s%s%s", f->h.name, f->id, f->side.peer,
 		 probe_outcome_name(f->side.outcome), f->side.detail[0] ? ": " : "", f->side.detail);

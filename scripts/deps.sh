@@ -5,7 +5,7 @@
 set -eu
 
 # build and unit tests
-PKGS="build-essential pkg-config libnetfilter-queue-dev libnftnl-dev libmnl-dev libinih-dev libpcap-dev check clang libclang-rt-14-dev"
+PKGS="build-essential pkg-config libnetfilter-queue-dev libnftnl-dev libmnl-dev libinih-dev libpcap-dev libjansson-dev check clang libclang-rt-14-dev"
 # running scenarios and the integration tests
 PKGS="$PKGS iproute2 nftables iptables socat iperf3 python3 procps kmod tcpdump libxml2-utils jq bc ethtool"
 

@@ -250,16 +250,15 @@ static void accept_clients(struct ctl *c)
 static void handle_line(struct ctl_client *cl, const char *line, size_t len)
 {
 	struct ctl_req req;
-	char err[128], reply[256];
-	size_t off = 0;
+	char err[160], reply[512];
+	int n;
 
 	if (len == 0)
 		return;
 	if (ctl_parse(line, len, &req, err, sizeof(err)) < 0) {
-		json_put(reply, sizeof(reply), &off, "{\"ok\":false,\"error\":");
-		json_put_str(reply, sizeof(reply), &off, err);
-		json_put(reply, sizeof(reply), &off, "}");
-		ctl_send(cl, reply, off);
+		n = ctl_error_reply(err, reply, sizeof(reply));
+		if (n > 0)
+			ctl_send(cl, reply, (size_t)n);
 		return;
 	}
 	cl->ctl->fn(cl->ctl->ctx, cl, &req);

@@ -6,10 +6,13 @@
  *   {"cmd":"expire","id":7}  {"cmd":"blackhole","value":"30s"}
  *   {"cmd":"subscribe"}  {"cmd":"unsubscribe"}
  * The input is untrusted (anyone who may open the socket), so the parser
- * is strict and bounded: a flat object, known members only, each at most
- * once, string or non-negative integer values, no trailing bytes. Pure: no
- * syscalls, no allocation (a libFuzzer harness links it alone).
- * Also the JSON string writer used for replies and events.
+ * is strict and bounded: one line of at most CTL_LINE_MAX bytes of valid
+ * UTF-8, a flat object read by jansson (common/jsonio.h), known members
+ * only, each at most once, string or non-negative integer values, no
+ * trailing bytes. Strings may hold any character but U+0000 ("\u0000" is
+ * refused: members become C strings). No syscalls (a libFuzzer harness
+ * links it with common/ alone).
+ * Also the error answer and the JSON string writer used for replies.
  */
 #ifndef IDLEGATE_CTL_PROTO_H
 #define IDLEGATE_CTL_PROTO_H
@@ -45,10 +48,18 @@ int ctl_parse(const char *line, size_t len, struct ctl_req *req,
 	      char *err, size_t errlen);
 
 /*
- * Append s as a JSON string literal (quotes included, control characters
- * and non-ASCII bytes escaped as \u00XX) at buf+*off, never writing past
- * buf[cap-1] and keeping buf NUL-terminated. *off advances by what was
- * written; returns 0, or -1 if it did not fit (buf then holds a prefix).
+ * The answer to a request that could not be read: {"ok":false,"error":msg}
+ * (no newline) in buf. Returns its length, or -1 with errno ENOSPC.
+ */
+int ctl_error_reply(const char *msg, char *buf, size_t cap);
+
+/*
+ * Append s as a JSON string (quotes included; encoded by jansson, UTF-8
+ * kept, invalid bytes replaced by U+FFFD as common/jsonio.h says) at
+ * buf+*off, never writing past buf[cap-1] and keeping buf NUL-terminated.
+ * *off advances by what was written; returns 0, or -1 if it did not fit
+ * (nothing is appended then). Kept for simulator/main.c's answers until
+ * they are built as json_t objects.
  */
 int json_put_str(char *buf, size_t cap, size_t *off, const char *s);
 /* printf-style append with the same contract. */

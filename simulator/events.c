@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* JSON-lines event log; see events.h. The file is written through a stdio
  * buffer flushed once per loop iteration, so a burst of events costs one
- * write. */
+ * write. Each line is a jansson object built, dumped into a stack buffer
+ * and freed at once: nothing grows with the number of events. */
 #include "simulator/events.h"
 
 #include <errno.h>
@@ -10,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "simulator/ctl_proto.h"
+#include "common/jsonio.h"
 
 struct events {
 	FILE *f;
@@ -39,66 +40,67 @@ static void lower(char *dst, size_t cap, const char *s)
 	dst[i] = '\0';
 }
 
+/* Members added in the order the lines have always had them. */
+static int put(json_t *o, const char *key, json_t *v)
+{
+	return json_object_set_new(o, key, v);
+}
+
 int events_format(const struct engine_event *ev, char *buf, size_t cap)
 {
 	char a[64], name[32];
-	size_t off = 0;
-	int rc = 0;
+	json_t *o = json_object();
+	int rc = 0, n;
 
+	if (!o)
+		return -1;
 	lower(name, sizeof(name), event_type_name(ev->type));
-	rc |= json_put(buf, cap, &off, "{\"t_ms\":%llu,\"event\":", (unsigned long long)ev->now);
-	rc |= json_put_str(buf, cap, &off, name);
+	rc |= put(o, "t_ms", json_integer((json_int_t)ev->now));
+	rc |= put(o, "event", jsonio_str(name));
 	if (ev->flow_id)
-		rc |= json_put(buf, cap, &off, ",\"flow\":%u", ev->flow_id);
+		rc |= put(o, "flow", json_integer(ev->flow_id));
 	if (ev->tuple) {
 		const struct pkt_tuple *t = ev->tuple;
 
-		rc |= json_put(buf, cap, &off, ",\"proto\":\"%s\",\"src\":", proto_name(t->proto));
-		rc |= json_put_str(buf, cap, &off, addr_format(&t->src, a, sizeof(a)));
-		rc |= json_put(buf, cap, &off, ",\"sport\":%u,\"dst\":", t->sport);
-		rc |= json_put_str(buf, cap, &off, addr_format(&t->dst, a, sizeof(a)));
-		rc |= json_put(buf, cap, &off, ",\"dport\":%u", t->dport);
+		rc |= put(o, "proto", json_string(proto_name(t->proto)));
+		rc |= put(o, "src", jsonio_str(addr_format(&t->src, a, sizeof(a))));
+		rc |= put(o, "sport", json_integer(t->sport));
+		rc |= put(o, "dst", jsonio_str(addr_format(&t->dst, a, sizeof(a))));
+		rc |= put(o, "dport", json_integer(t->dport));
 	}
 	if (ev->nat) {
-		rc |= json_put(buf, cap, &off, ",\"nat_addr\":");
-		rc |= json_put_str(buf, cap, &off, addr_format(&ev->nat_addr, a, sizeof(a)));
-		rc |= json_put(buf, cap, &off, ",\"nat_port\":%u", ev->nat_port);
+		rc |= put(o, "nat_addr", jsonio_str(addr_format(&ev->nat_addr, a, sizeof(a))));
+		rc |= put(o, "nat_port", json_integer(ev->nat_port));
 	}
 	switch (ev->type) {
 	case EV_FLOW_STATE:
 	case EV_FLOW_EXPIRED:
-		rc |= json_put(buf, cap, &off, ",\"from\":");
-		rc |= json_put_str(buf, cap, &off, flow_state_name(ev->state_from));
-		rc |= json_put(buf, cap, &off, ",\"to\":");
-		rc |= json_put_str(buf, cap, &off, flow_state_name(ev->state_to));
+		rc |= put(o, "from", jsonio_str(flow_state_name(ev->state_from)));
+		rc |= put(o, "to", jsonio_str(flow_state_name(ev->state_to)));
 		if (ev->type == EV_FLOW_EXPIRED) {
-			rc |= json_put(buf, cap, &off, ",\"idle_ms\":%llu",
-				       (unsigned long long)ev->idle_ms);
-			if (ev->what) {
-				rc |= json_put(buf, cap, &off, ",\"action\":");
-				rc |= json_put_str(buf, cap, &off, ev->what);
-			}
+			rc |= put(o, "idle_ms", json_integer((json_int_t)ev->idle_ms));
+			if (ev->what)
+				rc |= put(o, "action", jsonio_str(ev->what));
 		}
 		break;
 	case EV_DROP:
-		rc |= json_put(buf, cap, &off, ",\"dir\":\"%s\",\"reason\":",
-			       ev->dir == DIR_OUT ? "out" : "in");
-		rc |= json_put_str(buf, cap, &off, drop_reason_name(ev->reason));
+		rc |= put(o, "dir", json_string(ev->dir == DIR_OUT ? "out" : "in"));
+		rc |= put(o, "reason", jsonio_str(drop_reason_name(ev->reason)));
 		break;
 	case EV_INJECT:
-		rc |= json_put(buf, cap, &off, ",\"toward\":\"%s\",\"what\":",
-			       ev->dir == DIR_OUT ? "outside" : "inside");
-		rc |= json_put_str(buf, cap, &off, ev->what ? ev->what : "?");
-		rc |= json_put(buf, cap, &off, ",\"len\":%zu", ev->pkt_len);
+		rc |= put(o, "toward", json_string(ev->dir == DIR_OUT ? "outside" : "inside"));
+		rc |= put(o, "what", jsonio_str(ev->what ? ev->what : "?"));
+		rc |= put(o, "len", json_integer((json_int_t)ev->pkt_len));
 		break;
 	case EV_KEEPALIVE:
-		rc |= json_put(buf, cap, &off, ",\"dir\":\"%s\"", ev->dir == DIR_OUT ? "out" : "in");
+		rc |= put(o, "dir", json_string(ev->dir == DIR_OUT ? "out" : "in"));
 		break;
 	default:
 		break;
 	}
-	rc |= json_put(buf, cap, &off, "}");
-	return rc ? -1 : (int)off;
+	n = rc ? -1 : jsonio_dumpb(o, 0, buf, cap);
+	json_decref(o);
+	return n;
 }
 
 struct events *events_open(const char *path)

@@ -19,11 +19,12 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "common/jsonio.h"
 #include "common/log.h"
 #include "common/mtime.h"
+#include "common/utf8.h"
 #include "runner/cmd/commands.h"
 #include "runner/util/ctlclient.h"
-#include "runner/util/jsonscan.h"
 #include "runner/util/textutil.h"
 
 #define CTL_DEFAULT_SOCKET "/run/idlegate/ctl.sock"
@@ -54,11 +55,16 @@ static void usage(FILE *f)
 
 /* ---- the request ---- */
 
-/* Append "key":"escaped" to a memstream. */
-static void put_member(FILE *f, const char *key, const char *val)
+/* Set a string member from the command line; its text must be UTF-8. */
+static int put_member(json_t *o, const char *key, const char *val)
 {
-	fprintf(f, ",\"%s\":", key);
-	tu_json_puts(f, val);
+	if (!utf8_valid(val, strlen(val))) {
+		log_warnx("ctl: %s: the text is not valid UTF-8", key);
+		return -1;
+	}
+	if (json_object_set_new(o, key, json_string(val)) < 0)
+		fatalx("ctl: out of memory");
+	return 0;
 }
 
 /*
@@ -75,8 +81,9 @@ static int build_request(int argc, char **argv, char **req, bool *events)
 		{ "set", "set", 2 }, { "flush", "flush", 0 }, { "expire", "expire", 1 },
 		{ "blackhole", "blackhole", 1 }, { "events", "subscribe", 0 },
 	};
-	size_t len = 0, i;
-	FILE *f;
+	size_t i;
+	json_t *o;
+	int rc = 0;
 
 	if (argc < 1) {
 		log_warnx("ctl: a request is needed (see idlegate ctl --help)");
@@ -95,17 +102,15 @@ static int build_request(int argc, char **argv, char **req, bool *events)
 		return -1;
 	}
 	*events = !strcmp(argv[0], "events");
-	f = open_memstream(req, &len);
-	if (!f)
-		fatal("open_memstream");
-	fprintf(f, "{\"cmd\":\"%s\"", reqs[i].cmd);
+	o = json_pack("{s:s}", "cmd", reqs[i].cmd);
+	if (!o)
+		fatalx("ctl: out of memory");
 	if (!strcmp(argv[0], "get")) {
-		put_member(f, "key", argv[1]);
+		rc = put_member(o, "key", argv[1]);
 	} else if (!strcmp(argv[0], "set")) {
-		put_member(f, "key", argv[1]);
-		put_member(f, "value", argv[2]);
+		rc = put_member(o, "key", argv[1]) < 0 || put_member(o, "value", argv[2]) < 0 ? -1 : 0;
 	} else if (!strcmp(argv[0], "blackhole")) {
-		put_member(f, "value", argv[1]);
+		rc = put_member(o, "value", argv[1]);
 	} else if (!strcmp(argv[0], "expire")) {
 		char *end;
 		unsigned long id;
@@ -114,65 +119,35 @@ static int build_request(int argc, char **argv, char **req, bool *events)
 		id = strtoul(argv[1], &end, 10);
 		if (!*argv[1] || *end || argv[1][0] == '-' || errno || id > UINT32_MAX) {
 			log_warnx("ctl: expire: '%s' is not a flow id (see idlegate ctl flows)", argv[1]);
-			fclose(f);
-			free(*req);
-			return -1;
+			rc = -1;
+		} else if (json_object_set_new(o, "id", json_integer((json_int_t)id)) < 0) {
+			fatalx("ctl: out of memory");
 		}
-		fprintf(f, ",\"id\":%lu", id);
 	}
-	fputs("}\n", f);
-	if (fclose(f) != 0)
-		fatal("building the request");
-	return 0;
+	if (rc == 0) {
+		char *text = json_dumps(o, JSON_COMPACT);
+
+		if (!text || asprintf(req, "%s\n", text) < 0)
+			fatalx("ctl: out of memory");
+		free(text);
+	}
+	json_decref(o);
+	return rc;
 }
 
 
 /* ---- printing replies ---- */
 
-/*
- * The next object in a JSON array's text [p, end): *obj and *olen, and the
- * position after it. Strings are skipped so braces in them do not count.
- * NULL at the end of the array or on malformed text.
- */
-static const char *next_object(const char *p, const char *end, const char **obj, size_t *olen)
-{
-	int depth = 0;
-	bool str = false;
-
-	while (p < end && (*p == ',' || *p == ' ' || *p == '[' || *p == '\n'))
-		p++;
-	if (p >= end || *p != '{')
-		return NULL;
-	*obj = p;
-	for (; p < end; p++) {
-		if (str) {
-			if (*p == '\\')
-				p++;
-			else if (*p == '"')
-				str = false;
-		} else if (*p == '"') {
-			str = true;
-		} else if (*p == '{') {
-			depth++;
-		} else if (*p == '}' && --depth == 0) {
-			*olen = (size_t)(p + 1 - *obj);
-			return p + 1;
-		}
-	}
-	return NULL;
-}
-
-static void endpoint(const char *js, size_t len, const char *addr, const char *port,
-		     char *buf, size_t cap)
+static void endpoint(const json_t *o, const char *addr, const char *port, char *buf, size_t cap)
 {
 	char a[64];
 	int64_t pt = 0;
 
-	if (json_str(js, len, addr, a, sizeof(a)) < 0) {
+	if (jsonio_get_str(o, addr, a, sizeof(a)) < 0) {
 		snprintf(buf, cap, "-");
 		return;
 	}
-	json_int(js, len, port, &pt);
+	jsonio_get_int(o, port, &pt);
 	if (strchr(a, ':'))
 		snprintf(buf, cap, "[%s]:%" PRId64, a, pt);
 	else
@@ -180,38 +155,40 @@ static void endpoint(const char *js, size_t len, const char *addr, const char *p
 }
 
 /* The flows reply as a table for people. Returns 0, or -1 if malformed. */
-static int print_flows(const char *js, size_t len)
+static int print_flows(const json_t *js)
 {
-	const char *arr, *p, *end, *obj;
-	size_t alen, olen;
+	json_t *arr = jsonio_get(js, "flows"), *obj;
 	int64_t count = 0;
+	size_t i;
 
-	if (json_find(js, len, "flows", &arr, &alen) < 0 || alen < 2 || *arr != '[')
+	if (!json_is_array(arr))
 		return -1;
-	json_int(js, len, "count", &count);
+	jsonio_get_int(js, "count", &count);
 	printf("%-6s %-5s %-24s %-24s %-24s %-12s %9s %11s %8s %5s\n", "ID", "PROTO", "INSIDE",
 	       "OUTSIDE", "NAT", "STATE", "IDLE", "EXPIRES IN", "PKTS", "KA");
-	p = arr;
-	end = arr + alen;
-	while ((p = next_object(p, end, &obj, &olen))) {
+	json_array_foreach(arr, i, obj) {
 		char src[80], dst[80], nat[80], state[32], idle[32], exp[32], ka[24], pk[24];
 		int64_t id = 0, idle_ms = 0, exp_ms = 0, po = 0, pi = 0, ko = 0, ki = 0;
 		char proto[8] = "?", init[16] = "inside";
 
-		json_int(obj, olen, "id", &id);
-		json_str(obj, olen, "proto", proto, sizeof(proto));
-		json_str(obj, olen, "initiator", init, sizeof(init));
-		endpoint(obj, olen, "src", "sport", src, sizeof(src));
-		endpoint(obj, olen, "dst", "dport", dst, sizeof(dst));
-		endpoint(obj, olen, "nat_addr", "nat_port", nat, sizeof(nat));
-		if (json_str(obj, olen, "state", state, sizeof(state)) < 0)
+		if (!json_is_object(obj))
+			return -1;
+		jsonio_get_int(obj, "id", &id);
+		if (jsonio_get_str(obj, "proto", proto, sizeof(proto)) < 0)
+			snprintf(proto, sizeof(proto), "?");
+		if (jsonio_get_str(obj, "initiator", init, sizeof(init)) < 0)
+			snprintf(init, sizeof(init), "inside");
+		endpoint(obj, "src", "sport", src, sizeof(src));
+		endpoint(obj, "dst", "dport", dst, sizeof(dst));
+		endpoint(obj, "nat_addr", "nat_port", nat, sizeof(nat));
+		if (jsonio_get_str(obj, "state", state, sizeof(state)) < 0)
 			snprintf(state, sizeof(state), "?");
-		json_int(obj, olen, "idle_ms", &idle_ms);
-		json_int(obj, olen, "expires_in_ms", &exp_ms);
-		json_int(obj, olen, "pkts_out", &po);
-		json_int(obj, olen, "pkts_in", &pi);
-		json_int(obj, olen, "keepalives_out", &ko);
-		json_int(obj, olen, "keepalives_in", &ki);
+		jsonio_get_int(obj, "idle_ms", &idle_ms);
+		jsonio_get_int(obj, "expires_in_ms", &exp_ms);
+		jsonio_get_int(obj, "pkts_out", &po);
+		jsonio_get_int(obj, "pkts_in", &pi);
+		jsonio_get_int(obj, "keepalives_out", &ko);
+		jsonio_get_int(obj, "keepalives_in", &ki);
 		tu_human_ms(idle_ms > 0 ? (uint64_t)idle_ms : 0, idle, sizeof(idle));
 		if (exp_ms <= 0)
 			snprintf(exp, sizeof(exp), "due");
@@ -233,27 +210,29 @@ static int print_flows(const char *js, size_t len)
 static int reply(const char *line, size_t len, bool json, bool flows, bool quiet)
 {
 	bool ok = false;
-	char err[256];
+	char err[256], shown[256];
+	json_t *js = jsonio_load(line, len, err, sizeof(err));
+	int rc = IG_EXIT_OK;
 
-	if (json_bool(line, len, "ok", &ok) < 0) {
-		log_warnx("ctl: unexpected reply: %.200s", line);
-		return IG_EXIT_ENV;
-	}
-	if (!ok) {
-		if (json_str(line, len, "error", err, sizeof(err)) < 0)
+	if (!js || jsonio_get_bool(js, "ok", &ok) < 0) {
+		log_warnx("ctl: unexpected reply (%s): %s", js ? "no \"ok\"" : err,
+			  tu_term_clean(line, shown, sizeof(shown)));
+		rc = IG_EXIT_ENV;
+	} else if (!ok) {
+		if (jsonio_get_str(js, "error", err, sizeof(err)) < 0)
 			snprintf(err, sizeof(err), "%.200s", line);
-		log_warnx("ctl: the simulator refused: %s", err);
-		return IG_EXIT_FAILED;
-	}
-	if (flows && !json) {
-		if (print_flows(line, len) < 0) {
+		log_warnx("ctl: the simulator refused: %s", tu_term_clean(err, shown, sizeof(shown)));
+		rc = IG_EXIT_FAILED;
+	} else if (flows && !json) {
+		if (print_flows(js) < 0) {
 			log_warnx("ctl: malformed flows reply");
-			return IG_EXIT_ENV;
+			rc = IG_EXIT_ENV;
 		}
 	} else if (!quiet) {
 		printf("%s\n", line);
 	}
-	return IG_EXIT_OK;
+	json_decref(js);
+	return rc;
 }
 
 int cmd_ctl(int argc, char **argv)

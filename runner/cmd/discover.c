@@ -36,11 +36,11 @@
 #include <sys/wait.h>
 
 #include "common/duration.h"
+#include "common/jsonio.h"
 #include "common/log.h"
 #include "common/mtime.h"
 #include "runner/run/session.h"
 #include "runner/cmd/commands.h"
-#include "runner/util/jsonscan.h"
 #include "runner/model/result.h"
 #include "runner/run/run.h"
 #include "runner/model/scenario.h"
@@ -218,7 +218,8 @@ static int pass_server(struct discover *d, struct dpass *p, const char *what)
 	int st, fd;
 	pid_t pid;
 	FILE *f;
-	char line[16384];
+	char *line = NULL;
+	size_t cap = 0;
 
 	if (run_find_program("idlegate-probe", probe, sizeof(probe)) < 0) {
 		log_warnx("discover: idlegate-probe not found next to idlegate or on PATH (set IDLEGATE_PROBE)");
@@ -279,34 +280,42 @@ static int pass_server(struct discover *d, struct dpass *p, const char *what)
 		return IG_EXIT_ENV;
 	}
 	f = fopen(json, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		size_t len = strlen(line);
-		char name[64];
+	for (unsigned lineno = 1; f && getline(&line, &cap, f) >= 0; lineno++) {
+		char name[64], why[160];
 		int64_t at = -1;
 		bool reach = false;
+		json_t *js = jsonio_load(line, strlen(line), why, sizeof(why));
 
-		if (json_str(line, len, "flow", name, sizeof(name)) < 0)
+		if (!js) {
+			log_warnx("discover: idlegate-probe's result line %u: %s", lineno, why);
 			continue;
+		}
+		if (jsonio_get_str(js, "flow", name, sizeof(name)) < 0) {
+			json_decref(js);
+			continue;
+		}
 		for (size_t i = 0; i < p->n; i++) {
 			struct dflow *fl = &p->f[i];
 
 			if (strcmp(fl->name, name))
 				continue;
-			json_str(line, len, "outcome", fl->outcome, sizeof(fl->outcome));
-			json_str(line, len, "noticed_by", fl->who, sizeof(fl->who));
-			if (json_int(line, len, "at_ms", &at) == 0)
+			jsonio_get_str(js, "outcome", fl->outcome, sizeof(fl->outcome));
+			jsonio_get_str(js, "noticed_by", fl->who, sizeof(fl->who));
+			if (jsonio_get_int(js, "at_ms", &at) == 0)
 				fl->at_ms = at;
 			at = -1;
-			if (json_int(line, len, "client.server_heartbeats", &at) == 0 && at >= 0)
+			if (jsonio_get_int(js, "client.server_heartbeats", &at) == 0 && at >= 0)
 				fl->shb_count = (uint32_t)at;
 			at = -1;
-			if (json_int(line, len, "client.last_server_heartbeat_ms", &at) == 0 && at >= 0)
+			if (jsonio_get_int(js, "client.last_server_heartbeat_ms", &at) == 0 && at >= 0)
 				fl->shb_last_ms = at;
-			json_bool(line, len, "server_reachable", &reach);
+			jsonio_get_bool(js, "server_reachable", &reach);
 			if (!reach && strcmp(fl->outcome, "alive"))
 				log_warnx("discover: flow %s: the server's side could not be obtained", name);
 		}
+		json_decref(js);
 	}
+	free(line);
 	if (f)
 		fclose(f);
 	unlink(json);
@@ -467,9 +476,9 @@ static void flows_json(FILE *f, const struct dpass *p)
 		fprintf(f, "%s{\"name\":\"%s\",\"proto\":\"%s\",\"idle_ms\":%" PRIu64 ",\"speaker\":\"%s\","
 			"\"keepalive_s\":%" PRIu64 ",\"outcome\":", i ? "," : "", p->f[i].name,
 			sc_proto_name(p->f[i].proto), p->f[i].idle_ms, sc_speaker_name(p->f[i].speaker), p->f[i].ka_s);
-		tu_json_puts(f, p->f[i].outcome);
+		jsonio_fputs(f, p->f[i].outcome);
 		fprintf(f, ",\"noticed_by\":");
-		tu_json_puts(f, p->f[i].who[0] ? p->f[i].who : NULL);
+		jsonio_fputs(f, p->f[i].who[0] ? p->f[i].who : NULL);
 		fprintf(f, ",\"at_ms\":%" PRId64, p->f[i].at_ms);
 		if (p->f[i].shb_ms)
 			fprintf(f, ",\"server_heartbeat_ms\":%" PRIu64 ",\"server_heartbeats\":%u,"
@@ -758,19 +767,19 @@ int cmd_discover(int argc, char **argv)
 			return IG_EXIT_ENV;
 		}
 		fprintf(f, "{\"tool\":\"idlegate discover\",\"target\":");
-		tu_json_puts(f, d.target);
+		jsonio_fputs(f, d.target);
 		fprintf(f, ",\"max_s\":%.3f,\"wall_ms\":%" PRIu64 ",\"coarse_wall_ms\":%" PRIu64 ",\"fine_wall_ms\":%"
 			PRIu64 ",", (double)d.max_ms / 1000, d.wall_ms, d.coarse.wall_ms, d.fine.wall_ms);
 		json_bracket(f, "tcp", &d.b[0], &d.fb[0]);
 		fprintf(f, ",");
 		json_bracket(f, "udp", &d.b[1], &d.fb[1]);
 		fprintf(f, ",\"behaviour\":{\"tcp_on_expire\":");
-		tu_json_puts(f, tcp_name);
+		jsonio_fputs(f, tcp_name);
 		fprintf(f, ",\"tcp_on_expire_words\":");
-		tu_json_puts(f, tcp_words);
+		jsonio_fputs(f, tcp_words);
 		fprintf(f, ",\"tcp_keepalive_refreshes\":%s,\"udp_port_after_expiry\":",
 			ka ? (!strcmp(ka, "yes") ? "true" : "false") : "null");
-		tu_json_puts(f, port);
+		jsonio_fputs(f, port);
 		fprintf(f, ",\"udp_inbound_only_refreshes\":%s},\"coarse\":[",
 			inb ? (!strcmp(inb, "yes") ? "true" : "false") : "null");
 		flows_json(f, &d.coarse);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/duration.h"
+#include "common/jsonio.h"
 #include "common/log.h"
 #include "common/mtime.h"
 #include "runner/run/session.h"
@@ -487,14 +488,14 @@ static int write_json(const char *path, const struct tune *t)
 		t->wall_ms);
 	for (size_t k = 0; k < t->nk; k++) {
 		fprintf(f, "%s\"%s\":", k ? "," : "", tune_kind_name(t->all[k].kind));
-		tu_json_puts(f, tune_formula(t->all[k].kind));
+		jsonio_fputs(f, tune_formula(t->all[k].kind));
 	}
 	fprintf(f, "},\"profiles\":[");
 	for (size_t i = 0; i < t->np; i++) {
 		const struct tprof *p = &t->p[i];
 
 		fprintf(f, "%s{\"name\":", i ? "," : "");
-		tu_json_puts(f, p->name);
+		jsonio_fputs(f, p->name);
 		fprintf(f, ",\"timeout_s\":%.3f,\"sweep_s\":%.3f,\"idle_s\":%.3f,\"sweeps\":[",
 			(double)p->timeout_ms / 1000, (double)p->sweep_ms / 1000, (double)p->idle_ms / 1000);
 		for (size_t k = 0; k < p->nk; k++) {
@@ -506,7 +507,7 @@ static int write_json(const char *path, const struct tune *t)
 				if (sk->kind == TUNE_KERNEL)
 					fprintf(f, ",\"interval_s\":%" PRIu64 ",\"count\":3", sk->c[j].interval_ms / 1000);
 				fprintf(f, ",\"outcome\":");
-				tu_json_puts(f, sk->c[j].outcome);
+				jsonio_fputs(f, sk->c[j].outcome);
 				fprintf(f, ",\"survived\":%s}", sk->c[j].survived ? "true" : "false");
 			}
 			fprintf(f, "],\"boundary_s\":");
@@ -560,11 +561,11 @@ static int write_json(const char *path, const struct tune *t)
 		n = tune_knobs(ka, hb, t->proto == SC_UDP, kn, 12);
 		for (size_t i = 0; i < n; i++) {
 			fprintf(f, "%s{\"software\":", i ? "," : "");
-			tu_json_puts(f, kn[i].software);
+			jsonio_fputs(f, kn[i].software);
 			fprintf(f, ",\"setting\":");
-			tu_json_puts(f, kn[i].setting);
+			jsonio_fputs(f, kn[i].setting);
 			fprintf(f, ",\"note\":");
-			tu_json_puts(f, kn[i].note[0] ? kn[i].note : NULL);
+			jsonio_fputs(f, kn[i].note[0] ? kn[i].note : NULL);
 			fprintf(f, "}");
 		}
 	}

@@ -4,130 +4,120 @@
  * document, versioned; times are ms of scenario time (the user's units),
  * wall_ms is real time; "n/a" is null rather than a magic number. Flow
  * statuses are the effective ones every report shows (report_util.h).
+ * Built as one jansson document: names, evidence and errors are written
+ * as UTF-8, invalid bytes replaced by U+FFFD (common/jsonio.h).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 
+#include "common/jsonio.h"
 #include "runner/report/rows.h"
 #include "runner/model/result.h"
 #include "runner/util/textutil.h"
 
-/* A string, or null when empty. */
-static void str_or_null(FILE *f, const char *s)
+/* -1 and the like mean "n/a": null. */
+static json_t *i64_or_null(int64_t v)
 {
-	tu_json_puts(f, s && s[0] ? s : NULL);
+	return v < 0 ? json_null() : json_integer(v);
 }
 
-static void i64_or_null(FILE *f, int64_t v)
-{
-	if (v < 0)
-		fputs("null", f);
-	else
-		fprintf(f, "%" PRId64, v);
-}
-
-static void write_flow(FILE *f, const struct rep_flow *w)
+static json_t *flow_json(const struct rep_flow *w)
 {
 	const struct flow_result *fr = w->fr;
 
-	fputs("\n        {\"name\": ", f);
-	tu_json_puts(f, w->name);
-	fputs(", \"status\": ", f);
-	tu_json_puts(f, res_status_name(w->status));
-	fputs(", \"expected\": ", f);
-	tu_json_puts(f, w->expected);
-	fputs(", \"observed\": ", f);
-	str_or_null(f, w->observed);
-	fputs(",\n         \"evidence\": ", f);
-	str_or_null(f, w->evidence);
-	fputs(", \"error\": ", f);
-	str_or_null(f, w->error);
-	fputs(",\n         \"noticed_by\": ", f);
-	str_or_null(f, fr ? fr->noticed_by : NULL);
-	fputs(", \"noticed_ms\": ", f);
-	i64_or_null(f, fr ? fr->noticed_ms : -1);
-	fputs(", \"expired_ms\": ", f);
-	i64_or_null(f, fr ? fr->expired_ms : -1);
-	fputs(", \"errno\": ", f);
-	i64_or_null(f, fr && fr->err > 0 ? fr->err : -1);
-	fprintf(f, ", \"keepalives_seen\": %" PRIu32 ", \"drops\": %" PRIu32,
-		fr ? fr->keepalives_seen : 0, fr ? fr->drops : 0);
-	fputs(",\n         \"settings\": ", f);
-	str_or_null(f, w->settings);
-	fputs(", \"line\": ", f);
-	i64_or_null(f, w->sf ? w->sf->line : -1);
-	fputc('}', f);
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:o,s:o}",
+			 "name", jsonio_str(w->name),
+			 "status", jsonio_str(res_status_name(w->status)),
+			 "expected", jsonio_str(w->expected),
+			 "observed", jsonio_str_or_null(w->observed),
+			 "evidence", jsonio_str_or_null(w->evidence),
+			 "error", jsonio_str_or_null(w->error),
+			 "noticed_by", jsonio_str_or_null(fr ? fr->noticed_by : NULL),
+			 "noticed_ms", i64_or_null(fr ? fr->noticed_ms : -1),
+			 "expired_ms", i64_or_null(fr ? fr->expired_ms : -1),
+			 "errno", i64_or_null(fr && fr->err > 0 ? fr->err : -1),
+			 "keepalives_seen", (json_int_t)(fr ? fr->keepalives_seen : 0),
+			 "drops", (json_int_t)(fr ? fr->drops : 0),
+			 "settings", jsonio_str_or_null(w->settings),
+			 "line", i64_or_null(w->sf ? w->sf->line : -1));
 }
 
-static void write_mark(FILE *f, const struct scenario_result *r, const struct tl_mark *m)
+static json_t *mark_json(const struct scenario_result *r, const struct tl_mark *m)
 {
-	fprintf(f, "\n        {\"t_ms\": %" PRIu64 ", \"kind\": ", m->t_ms);
-	tu_json_puts(f, tl_kind_name(m->kind));
-	fputs(", \"flow\": ", f);
-	tu_json_puts(f, rep_flow_name(r, m->flow));
-	fputs(", \"middlebox\": ", f);
-	tu_json_puts(f, rep_mb_name(r, m->middlebox));
-	fputs(", \"dir\": ", f);
-	tu_json_puts(f, rep_dir_name(m->dir));
-	fputs(", \"detail\": ", f);
 	char d[sizeof(m->detail) + 1];
+
+	/* detail is a fixed array that need not be NUL-terminated */
 	snprintf(d, sizeof(d), "%.*s", (int)sizeof(m->detail), m->detail);
-	tu_json_puts(f, d);
-	fputc('}', f);
+	return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o}",
+			 "t_ms", (json_int_t)m->t_ms,
+			 "kind", jsonio_str(tl_kind_name(m->kind)),
+			 "flow", jsonio_str(rep_flow_name(r, m->flow)),
+			 "middlebox", jsonio_str(rep_mb_name(r, m->middlebox)),
+			 "dir", jsonio_str(rep_dir_name(m->dir)),
+			 "detail", jsonio_str(d));
 }
 
-static void write_scenario(FILE *f, const struct scenario_result *r, struct rep_counts *tot)
+static json_t *scenario_json(const struct scenario_result *r, struct rep_counts *tot)
 {
 	static struct rep_flow rows[SC_MAX_FLOWS + 1];
 	size_t n = rep_flows(r, rows), i;
+	json_t *flows = json_array(), *marks = json_array();
+	int rc = 0;
 
 	rep_count_rows(rows, n, tot);
-	fputs("\n    {\"file\": ", f);
-	tu_json_puts(f, rep_file(r));
-	fputs(", \"description\": ", f);
-	str_or_null(f, r->sc ? r->sc->description : NULL);
-	fputs(",\n     \"status\": ", f);
-	tu_json_puts(f, res_status_name(r->status));
-	fputs(", \"error\": ", f);
-	str_or_null(f, r->error);
-	fprintf(f, ", \"wall_ms\": %" PRIu64 ", \"scenario_ms\": %" PRIu64, r->wall_ms,
-		r->scenario_ms);
-	fputs(", \"time_scale\": ", f);
-	tu_json_puts(f, r->sc && r->sc->scale_text[0] ? r->sc->scale_text : "1");
-	fputs(",\n     \"flows\": [", f);
-	for (i = 0; i < n; i++) {
-		write_flow(f, &rows[i]);
-		if (i + 1 < n)
-			fputc(',', f);
+	for (i = 0; i < n; i++)
+		rc |= json_array_append_new(flows, flow_json(&rows[i]));
+	for (i = 0; i < r->nmarks; i++)
+		rc |= json_array_append_new(marks, mark_json(r, &r->marks[i]));
+	if (rc) {
+		json_decref(flows);
+		json_decref(marks);
+		return NULL;
 	}
-	fputs("],\n     \"timeline\": [", f);
-	for (i = 0; i < r->nmarks; i++) {
-		write_mark(f, r, &r->marks[i]);
-		if (i + 1 < r->nmarks)
-			fputc(',', f);
-	}
-	fputs("]}", f);
+	/* "o" takes the arrays over, also when json_pack fails */
+	return json_pack("{s:o,s:o,s:o,s:o,s:I,s:I,s:o,s:o,s:o}",
+			 "file", jsonio_str(rep_file(r)),
+			 "description", jsonio_str_or_null(r->sc ? r->sc->description : NULL),
+			 "status", jsonio_str(res_status_name(r->status)),
+			 "error", jsonio_str_or_null(r->error),
+			 "wall_ms", (json_int_t)r->wall_ms,
+			 "scenario_ms", (json_int_t)r->scenario_ms,
+			 "time_scale", jsonio_str(r->sc && r->sc->scale_text[0] ? r->sc->scale_text : "1"),
+			 "flows", flows, "timeline", marks);
 }
 
 int report_json(const char *path, const struct scenario_result *rs, size_t n)
 {
 	struct rep_counts tot = { 0 };
+	json_t *doc, *scs = json_array();
 	char tmp[PATH_MAX];
+	int rc = 0;
 	FILE *f;
 
-	f = tu_atomic_open(path, tmp, sizeof(tmp));
-	if (!f)
+	for (size_t i = 0; i < n; i++)
+		rc |= json_array_append_new(scs, scenario_json(&rs[i], &tot));
+	if (rc) {
+		json_decref(scs);
+		errno = ENOMEM;
 		return -1;
-	fputs("{\"version\": 1,\n  \"scenarios\": [", f);
-	for (size_t i = 0; i < n; i++) {
-		write_scenario(f, &rs[i], &tot);
-		if (i + 1 < n)
-			fputc(',', f);
 	}
-	fprintf(f, "],\n  \"summary\": {\"passed\": %zu, \"failed\": %zu, \"errors\": %zu, "
-		   "\"skipped\": %zu, \"total\": %zu}}\n",
-		tot.pass, tot.fail, tot.error, tot.skip, tot.total);
-	return tu_atomic_commit(f, tmp, path, 1);
+	doc = json_pack("{s:i,s:o,s:{s:I,s:I,s:I,s:I,s:I}}", "version", 1, "scenarios", scs,
+			"summary", "passed", (json_int_t)tot.pass, "failed", (json_int_t)tot.fail,
+			"errors", (json_int_t)tot.error, "skipped", (json_int_t)tot.skip,
+			"total", (json_int_t)tot.total);
+	if (!doc) {
+		errno = ENOMEM;
+		return -1;
+	}
+	f = tu_atomic_open(path, tmp, sizeof(tmp));
+	if (!f) {
+		json_decref(doc);
+		return -1;
+	}
+	rc = json_dumpf(doc, f, JSON_INDENT(2));
+	fputc('\n', f);
+	json_decref(doc);
+	return tu_atomic_commit(f, tmp, path, rc == 0);
 }

@@ -5,11 +5,16 @@
  * a YAML diagnostic block under each FAIL and ERROR, "# SKIP" for flows not
  * run. The description is cleaned for TAP: no control characters, and '#'
  * escaped as "\#" so no name can turn into a directive; YAML values are
- * double-quoted scalars (tu_json_puts' output is valid YAML).
+ * double-quoted scalars written by jansson (see yaml_kv()).
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "common/jsonio.h"
+#include "common/utf8.h"
 
 #include "runner/report/rows.h"
 #include "runner/model/result.h"
@@ -27,11 +32,42 @@ static void tap_text(FILE *out, const char *s)
 	}
 }
 
+/*
+ * A YAML double-quoted scalar is a JSON string (jansson writes it) as long
+ * as it holds no DEL, C1 control or U+2028/U+2029 raw: YAML readers refuse
+ * the first two and fold the others, and jansson passes them through. This
+ * is a diagnostic for people, so they become U+FFFD (as invalid UTF-8
+ * does) rather than getting an escape of their own.
+ */
 static void yaml_kv(FILE *out, const char *key, const char *value)
 {
+	const unsigned char *s = (const unsigned char *)(value ? value : "");
+	char *clean = value ? malloc(strlen(value) * 3 + 1) : NULL;
+	size_t o = 0;
+
 	fprintf(out, "  %s: ", key);
-	tu_json_puts(out, value);
+	if (!clean) {
+		jsonio_fputs(out, NULL);
+		fputc('\n', out);
+		return;
+	}
+	while (*s) {
+		uint32_t cp;
+		size_t n = utf8_next(s, &cp);
+
+		if (cp == UTF8_BAD || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029) {
+			memcpy(clean + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+		} else {
+			memcpy(clean + o, s, n);
+			o += n;
+		}
+		s += n;
+	}
+	clean[o] = '\0';
+	jsonio_fputs(out, clean);
 	fputc('\n', out);
+	free(clean);
 }
 
 void report_tap(FILE *out, const struct scenario_result *rs, size_t n)

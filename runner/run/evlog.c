@@ -200,6 +200,7 @@ void evlog_read(struct run *r, struct lane *l, struct simproc *s,
 			    struct scenario_result *res)
 {
 	FILE *f = fopen_regular(s->events);
+	json_t *js = NULL;
 	char line[4096];
 
 	if (!f)
@@ -210,7 +211,7 @@ void evlog_read(struct run *r, struct lane *l, struct simproc *s,
 	}
 	while (fgets(line, sizeof(line), f)) {
 		size_t len = strlen(line);
-		char ev[32] = "", proto[8] = "", src[64] = "", dst[64] = "", what[32] = "";
+		char ev[32] = "", proto[8] = "", src[64] = "", dst[64] = "", what[32] = "", why[160];
 		int64_t t = 0, id = 0, sport = 0, dport = 0, v;
 		struct simflow *sf = NULL;
 		int flow = -1;
@@ -219,23 +220,29 @@ void evlog_read(struct run *r, struct lane *l, struct simproc *s,
 		if (!len || line[len - 1] != '\n')
 			break;                  /* a line still being written */
 		s->ev_off += (long)len;
-		json_str(line, len, "event", ev, sizeof(ev));
-		json_int(line, len, "t_ms", &t);
+		json_decref(js);
+		js = jsonio_load(line, len, why, sizeof(why));
+		if (!js) {
+			log_warnx("%s: a line that is not an event: %s", s->events, why);
+			continue;
+		}
+		jsonio_get_str(js, "event", ev, sizeof(ev));
+		jsonio_get_int(js, "t_ms", &t);
 		ts = (uint64_t)run_scen_ms(r, t);
 		if (!strcmp(ev, "stats")) {
 			bool tr = false;
 
 			s->stats_seen = true;
-			json_bool(line, len, "trusted", &tr);
+			jsonio_get_bool(js, "trusted", &tr);
 			s->trusted = tr;
 			if (!tr) {
 				int64_t enobufs = 0, qd = 0, ud = 0, lost = 0;
 
-				json_int(line, len, "enobufs", &enobufs);
-				json_int(line, len, "queue.enobufs", &enobufs);
-				json_int(line, len, "kernel_queue_dropped", &qd);
-				json_int(line, len, "kernel_user_dropped", &ud);
-				json_int(line, len, "events_lost", &lost);
+				jsonio_get_int(js, "enobufs", &enobufs);
+				jsonio_get_int(js, "queue.enobufs", &enobufs);
+				jsonio_get_int(js, "kernel_queue_dropped", &qd);
+				jsonio_get_int(js, "kernel_user_dropped", &ud);
+				jsonio_get_int(js, "events_lost", &lost);
 				snprintf(s->stats_why, sizeof(s->stats_why),
 					 "the simulator's queue lost packets or events "
 					 "(enobufs %" PRId64 ", queue full %" PRId64 ", socket full %" PRId64
@@ -243,12 +250,12 @@ void evlog_read(struct run *r, struct lane *l, struct simproc *s,
 			}
 			continue;
 		}
-		json_str(line, len, "proto", proto, sizeof(proto));
-		json_str(line, len, "src", src, sizeof(src));
-		json_str(line, len, "dst", dst, sizeof(dst));
-		json_int(line, len, "sport", &sport);
-		json_int(line, len, "dport", &dport);
-		if (!json_int(line, len, "flow", &id))
+		jsonio_get_str(js, "proto", proto, sizeof(proto));
+		jsonio_get_str(js, "src", src, sizeof(src));
+		jsonio_get_str(js, "dst", dst, sizeof(dst));
+		jsonio_get_int(js, "sport", &sport);
+		jsonio_get_int(js, "dport", &dport);
+		if (!jsonio_get_int(js, "flow", &id))
 			sf = simflow_by_id(s, (uint32_t)id);
 		if (!strcmp(ev, "flow-new") && !sf) {
 			struct simflow nf = { .id = (uint32_t)id, .flow = -1 };
@@ -259,8 +266,8 @@ void evlog_read(struct run *r, struct lane *l, struct simproc *s,
 			snprintf(nf.dst, sizeof(nf.dst), "%s", dst);
 			nf.sport = (unsigned)sport;
 			nf.dport = (unsigned)dport;
-			json_str(line, len, "nat_addr", nf.nat, sizeof(nf.nat));
-			if (!json_int(line, len, "nat_port", &v))
+			jsonio_get_str(js, "nat_addr", nf.nat, sizeof(nf.nat));
+			if (!jsonio_get_int(js, "nat_port", &v))
 				nf.natport = (unsigned)v;
 			old = simflow_by_tuple(s, proto, src, (unsigned)sport, dst, (unsigned)dport);
 			nf.flow = old ? old->flow : attribute_new(r, l, s, &nf);
@@ -300,26 +307,26 @@ void evlog_read(struct run *r, struct lane *l, struct simproc *s,
 			struct flow_result *fr = &res->flows[flow];
 			char dir[8] = "";
 
-			json_str(line, len, "dir", dir, sizeof(dir));
+			jsonio_get_str(js, "dir", dir, sizeof(dir));
 			if (!strcmp(ev, "keepalive")) {
 				fr->keepalives_seen++;
 				run_mark(res, ts, TL_KEEPALIVE, flow, s->mb, !strcmp(dir, "in"), "keepalive");
 			} else if (!strcmp(ev, "drop")) {
-				json_str(line, len, "reason", what, sizeof(what));
+				jsonio_get_str(js, "reason", what, sizeof(what));
 				fr->drops++;
 				run_mark(res, ts, TL_DROP, flow, s->mb, !strcmp(dir, "in"), "dropped: %s", what);
 			} else if (!strcmp(ev, "inject")) {
 				char toward[16] = "";
 
-				json_str(line, len, "what", what, sizeof(what));
-				json_str(line, len, "toward", toward, sizeof(toward));
+				jsonio_get_str(js, "what", what, sizeof(what));
+				jsonio_get_str(js, "toward", toward, sizeof(toward));
 				run_mark(res, ts, TL_INJECT, flow, s->mb, !strcmp(toward, "inside"),
 				     "sent %s toward the %s", what, toward);
 			} else if (!strcmp(ev, "flow-expired")) {
 				int64_t idle = 0;
 
-				json_str(line, len, "action", what, sizeof(what));
-				json_int(line, len, "idle_ms", &idle);
+				jsonio_get_str(js, "action", what, sizeof(what));
+				jsonio_get_int(js, "idle_ms", &idle);
 				if (fr->expired_ms < 0)
 					fr->expired_ms = (int64_t)ts;
 				run_mark(res, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
@@ -328,5 +335,6 @@ void evlog_read(struct run *r, struct lane *l, struct simproc *s,
 			}
 		}
 	}
+	json_decref(js);
 	fclose(f);
 }

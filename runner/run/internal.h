@@ -31,9 +31,10 @@
 #include <sys/un.h>
 
 #include "common/duration.h"
+#include "common/jsonio.h"
+#include "common/log.h"
 #include "common/mtime.h"
 #include "runner/util/ctlclient.h"
-#include "runner/util/jsonscan.h"
 #include "runner/report/rows.h"
 #include "runner/run/run.h"
 #include "runner/run/supervise.h"

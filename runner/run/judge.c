@@ -62,12 +62,14 @@ static void run_judge(struct flow_result *fr)
 void probe_results(struct run *r, struct lane *l, struct group *g, struct scenario_result *res)
 {
 	FILE *f = fopen_regular(g->cli_json);
-	char line[16384], tail[200];
+	char *line = NULL, tail[200], why[160];
+	size_t cap = 0;
+	json_t *js = NULL;
 	bool seen[SC_MAX_FLOWS] = { false };
 	bool crashed = g->cli_status < 0 || g->cli_status > 1;
 
 	file_tail(g->cli_err, tail, sizeof(tail));
-	while (f && fgets(line, sizeof(line), f)) {
+	while (f && getline(&line, &cap, f) >= 0) {
 		size_t len = strlen(line);
 		char name[64], out[24], who[16], detail[160], errname[32];
 		int64_t at = -1, cycle = 1;
@@ -75,7 +77,13 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 		struct flow_result *fr;
 		const struct sc_flow *sf;
 
-		if (json_str(line, len, "flow", name, sizeof(name)) < 0)
+		json_decref(js);
+		js = jsonio_load(line, len, why, sizeof(why));
+		if (!js) {
+			log_warnx("%s: a result line that is not a JSON object: %s", g->cli_json, why);
+			continue;
+		}
+		if (jsonio_get_str(js, "flow", name, sizeof(name)) < 0)
 			continue;
 		for (size_t i = 0; i < g->n; i++)
 			if (!strcmp(r->sc->flows[g->flows[i]].name, name))
@@ -85,28 +93,28 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 		seen[idx] = true;
 		fr = &res->flows[idx];
 		sf = &r->sc->flows[idx];
-		json_str(line, len, "outcome", out, sizeof(out));
-		json_str(line, len, "noticed_by", who, sizeof(who));
-		json_int(line, len, "at_ms", &at);
-		json_int(line, len, "cycle", &cycle);
+		jsonio_get_str(js, "outcome", out, sizeof(out));
+		jsonio_get_str(js, "noticed_by", who, sizeof(who));
+		jsonio_get_int(js, "at_ms", &at);
+		jsonio_get_int(js, "cycle", &cycle);
 		{
 			int64_t e = 0;
 
-			json_int(line, len, "client.errno", &e);
+			jsonio_get_int(js, "client.errno", &e);
 			fr->err = (int)e;
 		}
 		errname[0] = '\0';
-		json_str(line, len, "client.errno_name", errname, sizeof(errname));
-		if (json_str(line, len, "client.detail", detail, sizeof(detail)) < 0 || !detail[0])
-			json_str(line, len, "server.detail", detail, sizeof(detail));
+		jsonio_get_str(js, "client.errno_name", errname, sizeof(errname));
+		if (jsonio_get_str(js, "client.detail", detail, sizeof(detail)) < 0 || !detail[0])
+			jsonio_get_str(js, "server.detail", detail, sizeof(detail));
 		snprintf(fr->noticed_by, sizeof(fr->noticed_by), "%s", who);
 		{
 			int64_t v = -1;
 
-			if (json_int(line, len, "client.server_heartbeats", &v) == 0 && v >= 0)
+			if (jsonio_get_int(js, "client.server_heartbeats", &v) == 0 && v >= 0)
 				fr->server_heartbeats = (uint32_t)v;
 			v = -1;
-			if (json_int(line, len, "client.last_server_heartbeat_ms", &v) == 0 && v >= 0)
+			if (jsonio_get_int(js, "client.last_server_heartbeat_ms", &v) == 0 && v >= 0)
 				fr->last_server_heartbeat_ms = (int64_t)run_unscale(r->sc, (uint64_t)v);
 		}
 		if (at >= 0) {
@@ -169,6 +177,8 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 		}
 		run_judge(fr);
 	}
+	json_decref(js);
+	free(line);
 	if (f)
 		fclose(f);
 	for (size_t i = 0; i < g->n; i++) {

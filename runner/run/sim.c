@@ -164,14 +164,19 @@ int wait_file(struct run *r, const char *path, pid_t pid, int *status)
 /* One request to a simulator's control socket; 0 if it answered ok. */
 static int sim_ctl_request(const char *sock, const char *req, char *buf, size_t len)
 {
+	bool ok, yes = false;
 	char *reply;
+	json_t *js;
 
 	buf[0] = '\0';
 	if (ctlc_request(sock, req, 3000, &reply) < 0)
 		return -1;
 	snprintf(buf, len, "%s", reply);
+	js = jsonio_load(reply, strlen(reply), NULL, 0);
 	free(reply);
-	return strstr(buf, "\"ok\":true") ? 0 : -1;
+	ok = js && jsonio_get_bool(js, "ok", &yes) == 0 && yes;
+	json_decref(js);
+	return ok ? 0 : -1;
 }
 
 
@@ -185,20 +190,21 @@ void sim_fire_event(struct run *r, const struct sc_event *e, struct scenario_res
 
 		for (size_t p = 0; p < l->npath; p++) {
 			struct simproc *s = &l->sim[p];
+			json_t *rq = NULL;
+			char v[256];
 
 			if (e->middlebox >= 0 && e->middlebox != s->mb)
 				continue;
 			switch (e->action) {
 			case SC_ACT_FLUSH:
-				snprintf(req, sizeof(req), "{\"cmd\":\"flush\"}");
+				rq = json_pack("{s:s}", "cmd", "flush");
 				break;
 			case SC_ACT_BLACKHOLE:
-				snprintf(req, sizeof(req), "{\"cmd\":\"blackhole\",\"value\":\"%" PRIu64 "ms\"}",
-					 e->duration.scaled_ms);
+				snprintf(v, sizeof(v), "%" PRIu64 "ms", e->duration.scaled_ms);
+				rq = json_pack("{s:s,s:s}", "cmd", "blackhole", "value", v);
 				break;
 			case SC_ACT_SET: {
 				struct policy p0, p1;
-				char v[256];
 
 				/* scale the value as the policy would: set it on a copy, scale, read back */
 				policy_init(&p0);
@@ -211,8 +217,8 @@ void sim_fire_event(struct run *r, const struct sc_event *e, struct scenario_res
 				} else {
 					snprintf(v, sizeof(v), "%s", e->value);
 				}
-				snprintf(req, sizeof(req), "{\"cmd\":\"set\",\"key\":\"%s\",\"value\":\"%s\"}",
-					 e->knob, v);
+				rq = json_pack("{s:s,s:o,s:o}", "cmd", "set", "key", jsonio_str(e->knob),
+					       "value", jsonio_str(v));
 				break;
 			}
 			case SC_ACT_EXPIRE: {
@@ -230,12 +236,16 @@ void sim_fire_event(struct run *r, const struct sc_event *e, struct scenario_res
 					     r->sc->flows[e->flow].name);
 					continue;
 				}
-				snprintf(req, sizeof(req), "{\"cmd\":\"expire\",\"id\":%u}", id);
+				rq = json_pack("{s:s,s:I}", "cmd", "expire", "id", (json_int_t)id);
 				break;
 			}
 			default:
 				continue;
 			}
+			if (!rq || jsonio_dumpb(rq, 0, req, sizeof(req)) < 0)
+				snprintf(req, sizeof(req), "{}");       /* refused: reported below */
+			json_decref(rq);
+			rq = NULL;
 			if (sim_ctl_request(s->ctl, req, reply, sizeof(reply)) < 0) {
 				reply[strcspn(reply, "\n")] = '\0';
 				run_fail(r, "event %s: middlebox %s refused '%s': %s", e->name,

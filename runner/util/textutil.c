@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Text helpers for the report writers (see textutil.h). One UTF-8 decoder
- * decides for every output format what is a character and what is garbage,
- * so XML, JSON and the terminal agree on where a broken byte was.
+ * (common/utf8.h) decides for every output format what is a character and
+ * what is garbage, so XML, JSON and the terminal agree on where a broken
+ * byte was.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,53 +19,7 @@
 #include "runner/util/textutil.h"
 
 #include "common/log.h"
-
-#define BAD_CP 0xFFFFFFFFu
-
-/*
- * Decode one character at s (not at the terminating NUL). Returns the bytes
- * it took (>= 1); *cp is BAD_CP for a byte that does not start a valid,
- * shortest-form, non-surrogate sequence (one byte is consumed then).
- */
-static size_t utf8_next(const unsigned char *s, uint32_t *cp)
-{
-	uint32_t c = s[0], min;
-	size_t n, i;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2;
-		c &= 0x1F;
-		min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		c &= 0x0F;
-		min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		c &= 0x07;
-		min = 0x10000;
-	} else {
-		*cp = BAD_CP;
-		return 1;
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80) {
-			*cp = BAD_CP;
-			return 1;
-		}
-		c = c << 6 | (s[i] & 0x3F);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
-		*cp = BAD_CP;
-		return 1;
-	}
-	*cp = c;
-	return n;
-}
+#include "common/utf8.h"
 
 void tu_xml_puts(FILE *f, const char *str)
 {
@@ -84,49 +39,13 @@ void tu_xml_puts(FILE *f, const char *str)
 		case '\n': fputs("&#10;", f); break;
 		case '\r': fputs("&#13;", f); break;
 		default:
-			if (cp == BAD_CP || cp < 0x20 || cp == 0xFFFE || cp == 0xFFFF)
+			if (cp == UTF8_BAD || cp < 0x20 || cp == 0xFFFE || cp == 0xFFFF)
 				fputs("\xEF\xBF\xBD", f);       /* U+FFFD */
 			else
 				fwrite(s, 1, n, f);
 		}
 		s += n;
 	}
-}
-
-void tu_json_puts(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	uint32_t cp;
-	size_t n;
-
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	while (*s) {
-		n = utf8_next(s, &cp);
-		switch (cp) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\t': fputs("\\t", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\b': fputs("\\b", f); break;
-		case '\f': fputs("\\f", f); break;
-		case 0x2028: fputs("\\u2028", f); break;
-		case 0x2029: fputs("\\u2029", f); break;
-		case BAD_CP: fputs("\\ufffd", f); break;
-		default:
-			/* DEL and C1 too: YAML wants them escaped, JSON allows it */
-			if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
-				fprintf(f, "\\u%04x", (unsigned)cp);
-			else
-				fwrite(s, 1, n, f);
-		}
-		s += n;
-	}
-	fputc('"', f);
 }
 
 char *tu_term_clean(const char *str, char *buf, size_t len)
@@ -139,7 +58,7 @@ char *tu_term_clean(const char *str, char *buf, size_t len)
 		return buf;
 	while (*s) {
 		n = utf8_next(s, &cp);
-		if (cp == BAD_CP || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+		if (cp == UTF8_BAD || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
 			if (o + 1 >= len)
 				break;
 			buf[o++] = '?';

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Small text helpers shared by the report writers: escaping for XML, JSON
- * and terminals, durations in words for people, display widths, and files
- * written whole or not at all. Names, descriptions and evidence come from
+ * Small text helpers shared by the report writers: escaping for XML and
+ * terminals (JSON goes through common/jsonio.h), durations in words for
+ * people, display widths, and files written whole or not at all. Names, descriptions and evidence come from
  * scenario files and probe output, so every writer must assume they hold
  * quotes, markup, control characters and broken UTF-8.
  */
@@ -21,14 +21,6 @@
  * that are not valid UTF-8 replaced by U+FFFD. Errors show in ferror(f).
  */
 void tu_xml_puts(FILE *f, const char *s);
-
-/*
- * Write s (NULL = null) as a JSON string with its quotes: " and \ escaped,
- * control characters as \n \t \r \b \f or \u00XX, U+2028/U+2029 as \u2028
- * and \u2029, invalid UTF-8 replaced by \ufffd. The result is also a valid
- * YAML double-quoted scalar (TAP diagnostics use it).
- */
-void tu_json_puts(FILE *f, const char *s);
 
 /*
  * Copy s into buf (always NUL-terminated; len > 0) so it is safe to print

@@ -44,8 +44,9 @@ START_TEST(test_parse_invalid)
 		"{\"cmd\":\"stats\",\"x\":1}", "{\"cmd\":\"set\",\"key\":\"a\"}",
 		"{\"cmd\":\"expire\"}", "{\"cmd\":\"expire\",\"id\":-1}",
 		"{\"cmd\":\"expire\",\"id\":4294967296}", "{\"cmd\":\"expire\",\"id\":07}",
-		"{\"cmd\":\"stats\",\"id\":1}", "{\"cmd\":\"get\",\"key\":\"a\\nb\"}",
-		"{\"cmd\":\"get\",\"key\":\"\\u00e9\"}", "{\"cmd\":\"get\",\"key\":\"\xc3\xa9\"}",
+		"{\"cmd\":\"stats\",\"id\":1}", "{\"cmd\":\"get\",\"key\":\"a\\u0000b\"}",
+		"{\"cmd\":\"get\",\"key\":\"\\ud800\"}", "{\"cmd\":\"get\",\"key\":\"\xc3\"}",
+		"{\"cmd\":\"get\",\"key\":\"\xff\"}", "{\"cmd\":\"get\",\"key\":\"a\",\"key\":\"b\"}",
 		"{\"cmd\":\"get\",\"key\":\"unterminated}", "{\"cmd\":\"get\",\"key\":\"\\q\"}",
 		"{\"cmd\":stats}", "{\"cmd\":\"get\",\"key\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
 	};
@@ -68,7 +69,7 @@ END_TEST
 
 START_TEST(test_json_writer)
 {
-	char buf[16];
+	char buf[64];
 	size_t off = 0;
 
 	ck_assert_int_eq(json_put_str(buf, sizeof(buf), &off, "a\"b\\\x01"), 0);
@@ -79,6 +80,9 @@ START_TEST(test_json_writer)
 	off = 0;
 	ck_assert_int_eq(json_put(buf, 8, &off, "%s", "0123456789"), -1);
 	ck_assert_uint_lt(strlen(buf), 8);
+	ck_assert_int_eq(ctl_error_reply("bad \"x\"", buf, sizeof(buf)), 32);
+	ck_assert_str_eq(buf, "{\"ok\":false,\"error\":\"bad \\\"x\\\"\"}");
+	ck_assert_int_eq(ctl_error_reply("bad \"x\"", buf, 32), -1);
 }
 END_TEST
 
