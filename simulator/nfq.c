@@ -10,6 +10,7 @@
 #include "simulator/nfq.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,9 @@ struct nfqio {
 	struct held *held;
 	unsigned held_n, held_max;
 	struct nfqio_stats st;
+	int kstat_fd;           /* /proc/net/netfilter/nfnetlink_queue, opened while
+				 * still root: it is 0440 root, and the simulator
+				 * may run as another user by the time it reads it */
 };
 
 void nfqio_config_init(struct nfqio_config *c, uint16_t queue_num)
@@ -103,6 +107,7 @@ struct nfqio *nfqio_open(const struct nfqio_config *cfg)
 	if (!q)
 		return NULL;
 	q->qnum = cfg->queue_num;
+	q->kstat_fd = open("/proc/net/netfilter/nfnetlink_queue", O_RDONLY | O_CLOEXEC);
 	q->held_max = cfg->hold_max ? cfg->hold_max : 1;
 	q->rx = malloc(RX_BUF);
 	q->tx = malloc(TX_BUF);
@@ -142,6 +147,8 @@ fail:
 	saved = errno;
 	if (q->nl)
 		mnl_socket_close(q->nl);
+	if (q->kstat_fd >= 0)
+		close(q->kstat_fd);
 	free(q->rx);
 	free(q->tx);
 	free(q->big);
@@ -410,13 +417,14 @@ int nfqio_receive(struct nfqio *q, unsigned budget, nfqio_packet_fn fn, void *ct
 static void read_kernel_stats(struct nfqio *q, struct nfqio_stats *st)
 {
 	unsigned qn, portid, total, mode, range, qdrop, udrop, seq;
-	char line[256];
-	FILE *f;
+	char buf[4096], *line, *save = NULL;
+	ssize_t n;
 
-	f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
-	if (!f)
+	/* a seq file reads anew from offset 0; the descriptor keeps root's permission */
+	if (q->kstat_fd < 0 || (n = pread(q->kstat_fd, buf, sizeof(buf) - 1, 0)) <= 0)
 		return;
-	while (fgets(line, sizeof(line), f)) {
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (sscanf(line, "%u %u %u %u %u %u %u %u", &qn, &portid, &total,
 			   &mode, &range, &qdrop, &udrop, &seq) != 8)
 			continue;
@@ -428,7 +436,6 @@ static void read_kernel_stats(struct nfqio *q, struct nfqio_stats *st)
 		st->k_user_dropped = udrop;
 		st->k_id_sequence = seq;
 	}
-	fclose(f);
 }
 
 void nfqio_stats(struct nfqio *q, struct nfqio_stats *st)
@@ -457,6 +464,8 @@ void nfqio_close(struct nfqio *q)
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_UNBIND);
 	mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len);
 	mnl_socket_close(q->nl);
+	if (q->kstat_fd >= 0)
+		close(q->kstat_fd);
 	free(q->rx);
 	free(q->tx);
 	free(q->big);

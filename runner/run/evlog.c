@@ -16,6 +16,36 @@ int group_of_port(const struct lane *l, unsigned port)
 }
 
 /*
+ * Why a simulator's final statistics say it cannot be trusted, in the
+ * simulator's own numbers (the keys of its "stats" event, where they are:
+ * the queue's counters are inside "queue"). Only what is not zero is named.
+ */
+static void stats_reason(const json_t *js, char *buf, size_t len)
+{
+	static const struct { const char *key, *words; } why[] = {
+		{ "queue.enobufs", "enobufs" },
+		{ "queue.kernel_queue_dropped", "queue full" },
+		{ "queue.kernel_user_dropped", "socket full" },
+		{ "queue.hold_overflow", "delay queue overflow" },
+		{ "queue.send_errors", "verdict send errors" },
+		{ "events_lost", "events lost" },
+	};
+	size_t off = (size_t)snprintf(buf, len, "the simulator's queue lost packets or events (");
+	bool any = false;
+
+	for (size_t i = 0; i < sizeof(why) / sizeof(why[0]) && off < len; i++) {
+		int64_t v = 0;
+
+		if (jsonio_get_int(js, why[i].key, &v) < 0 || !v)
+			continue;
+		off += (size_t)snprintf(buf + off, len - off, "%s%s %" PRId64, any ? ", " : "", why[i].words, v);
+		any = true;
+	}
+	if (off < len)
+		snprintf(buf + off, len - off, "%s)", any ? "" : "no counter says which");
+}
+
+/*
  * The flow indexes. A simulator that saw a flood logs one line per packet
  * for tens of thousands of flows; a scan of every flow per line made
  * reading such a log quadratic (minutes of CPU). Each flow is entered under
@@ -235,19 +265,8 @@ void evlog_read(struct run *r, struct lane *l, struct simproc *s,
 			s->stats_seen = true;
 			jsonio_get_bool(js, "trusted", &tr);
 			s->trusted = tr;
-			if (!tr) {
-				int64_t enobufs = 0, qd = 0, ud = 0, lost = 0;
-
-				jsonio_get_int(js, "enobufs", &enobufs);
-				jsonio_get_int(js, "queue.enobufs", &enobufs);
-				jsonio_get_int(js, "kernel_queue_dropped", &qd);
-				jsonio_get_int(js, "kernel_user_dropped", &ud);
-				jsonio_get_int(js, "events_lost", &lost);
-				snprintf(s->stats_why, sizeof(s->stats_why),
-					 "the simulator's queue lost packets or events "
-					 "(enobufs %" PRId64 ", queue full %" PRId64 ", socket full %" PRId64
-					 ", events lost %" PRId64 ")", enobufs, qd, ud, lost);
-			}
+			if (!tr)
+				stats_reason(js, s->stats_why, sizeof(s->stats_why));
 			continue;
 		}
 		jsonio_get_str(js, "proto", proto, sizeof(proto));
