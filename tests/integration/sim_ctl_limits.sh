@@ -155,6 +155,15 @@ rss1=$(rss_kb)
 [ $((rss1 - rss0)) -lt 24576 ] || fail "RSS grew from $rss0 to $rss1 kB"
 pass "non-reading subscriber dropped; RSS $rss0 -> $rss1 kB; $(tail -n 1 "$WORK/sub.out")"
 
+# values that used to wrap are refused with the limit named
+r=$(ctl '{"cmd":"set","key":"tcp.established","value":"18446744073709551615ms"}')
+grep -qF '"error":"tcp.established: 18446744073709551615ms is above the limit of 24d"' <<<"$r" || fail "set: $r"
+r=$(ctl '{"cmd":"blackhole","value":"18446744073709551615ms"}')
+grep -qF '"error":"value: 18446744073709551615ms is above the limit of 24d"' <<<"$r" || fail "blackhole: $r"
+ctl '{"cmd":"set","key":"delay.inbound","value":"24d"}' | grep -q '"ok":true' || fail "delay at the limit"
+ctl '{"cmd":"set","key":"delay.inbound","value":"0s"}' | grep -q '"ok":true' || fail "delay back to 0"
+pass "set and blackhole refuse durations above 24d, naming the limit"
+
 # the daemon is still fine
 ctl '{"cmd":"stats"}' | grep -q '"ok":true' || fail "stats after all that"
 sim_stop
