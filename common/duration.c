@@ -19,6 +19,7 @@ int duration_parse(const char *s, uint64_t *out)
 {
 	uint64_t total = 0;
 	int groups = 0;
+	bool sub = false;               /* a fraction of a millisecond somewhere */
 
 	if (!s)
 		goto inval;
@@ -44,7 +45,7 @@ int duration_parse(const char *s, uint64_t *out)
 					frac = frac * 10 + (uint64_t)(*s - '0');
 					fdiv *= 10;
 				} else if (*s != '0') {
-					goto range;
+					sub = true;
 				}
 				s++;
 				digits++;
@@ -71,7 +72,7 @@ int duration_parse(const char *s, uint64_t *out)
 		s += best;
 		/* frac < fdiv <= 10^9 and unit <= 86400000: no overflow here */
 		if ((frac * unit) % fdiv)
-			goto range;
+			sub = true;     /* reported once the syntax is known good */
 		if (whole > UINT64_MAX / unit)
 			goto range;
 		value = whole * unit;
@@ -87,6 +88,12 @@ int duration_parse(const char *s, uint64_t *out)
 		s++;
 	if (*s || !groups)
 		goto inval;
+	if (sub) {
+		errno = EDOM;
+		return -1;
+	}
+	if (total > DURATION_MAX_MS)
+		goto range;
 	*out = total;
 	return 0;
 inval:
@@ -95,6 +102,42 @@ inval:
 range:
 	errno = ERANGE;
 	return -1;
+}
+
+char *duration_strerror(const char *key, const char *value, int err, char *buf, size_t len)
+{
+	while (isspace((unsigned char)*value))
+		value++;
+	if (err == ERANGE)
+		snprintf(buf, len, "%s: %s is above the limit of " DURATION_MAX_TEXT, key, value);
+	else if (err == EDOM)
+		snprintf(buf, len, "%s: '%s' is not a whole number of milliseconds", key, value);
+	else
+		snprintf(buf, len, "%s: '%s' is not a duration (like 350s, 2h4m, 250ms)", key, value);
+	return buf;
+}
+
+int duration_parse_checked(const char *key, const char *s, bool allow_zero, uint64_t *ms,
+			   char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (duration_parse(s, &v) < 0) {
+		int saved = errno;
+
+		if (err)
+			duration_strerror(key, s ? s : "", saved, err, errlen);
+		errno = saved;
+		return -1;
+	}
+	if (!v && !allow_zero) {
+		if (err)
+			snprintf(err, errlen, "%s: must be longer than 0", key);
+		errno = ERANGE;
+		return -1;
+	}
+	*ms = v;
+	return 0;
 }
 
 char *duration_format(uint64_t ms, char *buf, size_t len)

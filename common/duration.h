@@ -6,8 +6,20 @@
 #ifndef IDLEGATE_DURATION_H
 #define IDLEGATE_DURATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * The longest duration any path accepts (profile, scenario, --set, control
+ * socket, probe): 24 days, just under 2^31 ms. The engine keeps some times
+ * as 32-bit millisecond offsets compared by signed difference (a NAT port's
+ * hold), and adds durations to a monotonic millisecond clock (now + timeout,
+ * now + delay, now + blackhole); below 2^31 ms neither can wrap, and the
+ * timer wheel's 2^36 ms horizon is far beyond it.
+ */
+#define DURATION_MAX_MS (24ull * 86400000)
+#define DURATION_MAX_TEXT "24d"
 
 /*
  * Parse a duration into milliseconds. Accepted: a sequence of number+unit
@@ -15,11 +27,28 @@
  * lower case, in any order. A bare number alone is seconds ("7", "0", "1.5");
  * after a unit it is an error ("1s2"). Whitespace around the value is
  * ignored; inside it is an error ("2h 4m", "5 s"). No sign.
- * Returns 0 with *ms set, or -1 with errno EINVAL (syntax) or ERANGE
- * (above UINT64_MAX ms, or a fraction of a millisecond as in "1.0001ms");
+ * Returns 0 with *ms set, or -1 with errno EINVAL (syntax), ERANGE (above
+ * DURATION_MAX_MS) or EDOM (a fraction of a millisecond, as in "1.0001ms");
  * *ms is untouched on error.
  */
 int duration_parse(const char *s, uint64_t *ms);
+
+/*
+ * The one-line explanation of a duration_parse() failure with errno err,
+ * for the value of `key` (printed first, as "key: ..."): "tcp.established:
+ * 18446744073709551615ms is above the limit of 24d", "...: '1.5ms' is not a
+ * whole number of milliseconds", "...: 'soon' is not a duration (like 350s,
+ * 2h4m, 250ms)". Returns buf.
+ */
+char *duration_strerror(const char *key, const char *value, int err, char *buf, size_t len);
+
+/*
+ * Parse and range-check: duration_parse(), then 0 is refused unless
+ * allow_zero. Returns 0, or -1 with errno and the explanation in err (if
+ * not NULL): the rules every caller shares.
+ */
+int duration_parse_checked(const char *key, const char *s, bool allow_zero, uint64_t *ms,
+			   char *err, size_t errlen);
 
 /*
  * Format milliseconds compactly into buf: "0s", "250ms", "1.5s" (below a

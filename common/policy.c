@@ -197,6 +197,8 @@ static int parse_refresh(const char *value, unsigned *out)
 	return 0;
 }
 
+/* A decimal integer: 0, or -1 with errno EINVAL (syntax) or ERANGE (above
+ * max). */
 static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
 	char *end;
@@ -205,16 +207,25 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 	while (isspace((unsigned char)*s))
 		s++;
 	if (!isdigit((unsigned char)*s))
-		return -1;
+		goto inval;
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	while (isspace((unsigned char)*end))
 		end++;
-	if (errno || *end || v > max)
+	if (*end)
+		goto inval;
+	if (errno || v > max) {
+		errno = ERANGE;
 		return -1;
+	}
 	*out = v;
 	return 0;
+inval:
+	errno = EINVAL;
+	return -1;
 }
+
+#define MAX_FLOWS_LIMIT (1u << 26)
 
 int policy_set(struct policy *p, const char *key, const char *value,
 	       char *err, size_t errlen)
@@ -233,23 +244,16 @@ int policy_set(struct policy *p, const char *key, const char *value,
 	switch (k->kind) {
 	case K_TIMEOUT:
 	case K_DURATION:
-		if (duration_parse(value, &u) < 0) {
-			ERR("%s: '%s' is not a duration (like 350s, 2h4m, 250ms)", key, value);
+		/* timeouts and the sweep period must be > 0; delays and holds may be 0 */
+		if (duration_parse_checked(key, value,
+					   k->kind == K_DURATION && k->off != OFF(sweep_interval),
+					   &u, err, errlen) < 0)
 			goto inval;
-		}
 		if (k->kind == K_TIMEOUT) {
-			if (u == 0) {
-				ERR("%s: a timeout must be longer than 0", key);
-				goto inval;
-			}
 			p->timeout[k->sub] = u;
 		} else if (k->off == OFF(delay)) {
 			p->delay[k->sub] = u;
 		} else if (k->off == OFF(sweep_interval)) {
-			if (u == 0) {
-				ERR("%s: must be longer than 0", key);
-				goto inval;
-			}
 			p->sweep_interval = u;
 		} else {
 			*(uint64_t *)((char *)p + k->off) = u;
@@ -298,9 +302,16 @@ int policy_set(struct policy *p, const char *key, const char *value,
 		if (!dash)
 			goto bad_range;
 		*dash = '\0';
-		if (parse_uint(buf, 65535, &lo) < 0 || parse_uint(dash + 1, 65535, &hi) < 0 ||
-		    lo == 0 || lo > hi)
+		if (parse_uint(buf, UINT64_MAX, &lo) < 0 || parse_uint(dash + 1, UINT64_MAX, &hi) < 0)
 			goto bad_range;
+		if (lo < 1 || hi > 65535) {
+			ERR("%s: %s is outside the ports 1-65535", key, value);
+			goto inval;
+		}
+		if (lo > hi) {
+			ERR("%s: %s is empty (the low port is above the high one)", key, value);
+			goto inval;
+		}
 		p->port_min = (uint16_t)lo;
 		p->port_max = (uint16_t)hi;
 		return 0;
@@ -311,14 +322,24 @@ bad_range:
 	case K_UINT:
 		if (k->sub == 2) {
 			if (parse_uint(value, UINT64_MAX, &u) < 0) {
-				ERR("%s: '%s' is not a non-negative integer", key, value);
+				if (errno == ERANGE)
+					ERR("%s: %s is above the limit of %" PRIu64, key, value, UINT64_MAX);
+				else
+					ERR("%s: '%s' is not a non-negative integer", key, value);
 				goto inval;
 			}
 			p->seed = u;
 			return 0;
 		}
-		if (parse_uint(value, 1u << 26, &u) < 0 || u == 0) {
-			ERR("%s: '%s' is not a count between 1 and %u", key, value, 1u << 26);
+		if (parse_uint(value, MAX_FLOWS_LIMIT, &u) < 0) {
+			if (errno == ERANGE)
+				ERR("%s: %s is above the limit of %u", key, value, MAX_FLOWS_LIMIT);
+			else
+				ERR("%s: '%s' is not a count between 1 and %u", key, value, MAX_FLOWS_LIMIT);
+			goto inval;
+		}
+		if (u == 0) {
+			ERR("%s: must be at least 1", key);
 			goto inval;
 		}
 		p->max_flows = (uint32_t)u;
@@ -326,19 +347,29 @@ bad_range:
 	case K_PROB: {
 		char *end;
 		double d;
+		bool pct = false;
+
+		/* plain decimals only: strtod would also take inf, nan, hex, exponents */
+		for (const char *q = value; *q; q++)
+			if (!isdigit((unsigned char)*q) && !strchr(".% \t-+", *q))
+				goto bad_prob;
 		errno = 0;
 		d = strtod(value, &end);
 		if (end == value || errno)
 			goto bad_prob;
 		if (*end == '%') {
-			d /= 100;
+			pct = true;
 			end++;
 		}
 		while (isspace((unsigned char)*end))
 			end++;
-		if (*end || !(d >= 0 && d <= 1))
+		if (*end)
 			goto bad_prob;
-		p->loss[k->sub] = d;
+		if (d < 0 || d > (pct ? 100 : 1)) {
+			ERR("%s: %s is outside %s", key, value, pct ? "0%..100%" : "0..1");
+			goto inval;
+		}
+		p->loss[k->sub] = pct ? d / 100 : d;
 		return 0;
 bad_prob:
 		ERR("%s: '%s' is not a probability (0..1 or 0%%..100%%)", key, value);

@@ -6,6 +6,16 @@
  * are handed to the caller's handler, which answers with ctl_send().
  * Subscribers receive event lines; one that falls too far behind is
  * disconnected rather than allowed to stall the data path.
+ *
+ * Limits (docs/man/idlegate-sim.8, CONTROL SOCKET LIMITS): at most
+ * CTL_MAX_CLIENTS connections; a client that for CTL_IDLE_MS sends no
+ * complete request and takes none of its queued output is closed (a
+ * subscriber with nothing queued is exempt); when every slot is taken a new
+ * connection evicts the longest-idle client that has no request in progress.
+ * A client's next request is read only once the previous answer is out; its
+ * queued output may reach CTL_OUT_MAX_REPLY bytes with an answer in it
+ * (a larger answer is replaced by an error) and CTL_OUT_MAX_SUB of events
+ * otherwise; past that the client is dropped.
  */
 #ifndef IDLEGATE_CTL_H
 #define IDLEGATE_CTL_H
@@ -16,6 +26,11 @@
 
 struct ctl;
 struct ctl_client;
+
+#define CTL_MAX_CLIENTS 32
+#define CTL_IDLE_MS 10000u
+#define CTL_OUT_MAX_REPLY (64u << 20)   /* a flow list of ~200,000 flows */
+#define CTL_OUT_MAX_SUB (4u << 20)      /* event backlog of a subscriber */
 
 typedef void (*ctl_handler_fn)(void *ctx, struct ctl_client *c, const struct ctl_req *req);
 

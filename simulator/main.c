@@ -392,8 +392,8 @@ static void on_ctl(void *ctx, struct ctl_client *cl, const struct ctl_req *req)
 			reply_ok(cl, NULL);
 		break;
 	case CTL_BLACKHOLE:
-		if (duration_parse(req->value, &ms) < 0) {
-			reply_err(cl, "value: a duration (e.g. 30s)");
+		if (duration_parse_checked("value", req->value, true, &ms, err, sizeof(err)) < 0) {
+			reply_err(cl, err);
 			break;
 		}
 		engine_blackhole(s->eng, s->now + ms);

@@ -240,15 +240,12 @@ static int parse_enum(struct pctx *c, const char *key, const char *value,
 static int parse_dur(struct pctx *c, const char *key, const char *value, bool allow_zero,
 		     struct sc_duration *out)
 {
+	char err[300];
 	uint64_t ms;
 
-	if (duration_parse(value, &ms) < 0) {
-		DIAG(c, c->r.lineno, "durations take units: ms s m h d, and may combine them (1m30s)",
-		     "%s: '%s' is not a duration (like 400s, 2h4m, 250ms)", key, value);
-		return -1;
-	}
-	if (!ms && !allow_zero) {
-		DIAG(c, c->r.lineno, NULL, "%s: must be longer than 0", key);
+	if (duration_parse_checked(key, value, allow_zero, &ms, err, sizeof(err)) < 0) {
+		DIAG(c, c->r.lineno, errno == EINVAL ?
+		     "durations take units: ms s m h d, and may combine them (1m30s)" : NULL, "%s", err);
 		return -1;
 	}
 	out->ms = ms;
@@ -293,8 +290,18 @@ static int parse_keepalive(struct pctx *c, const char *value, struct sc_flow *f)
 		parts[n++] = trim(tok);
 	if (n != 3 || strchr(value, ',') == value || value[strlen(value) - 1] == ',')
 		goto syntax;
-	if (duration_parse(parts[0], &idle) < 0 || duration_parse(parts[1], &intvl) < 0)
-		goto syntax;
+	for (int i = 0; i < 2; i++) {
+		char err[300];
+
+		if (duration_parse(parts[i], i ? &intvl : &idle) == 0)
+			continue;
+		if (errno == EINVAL)
+			goto syntax;
+		DIAG(c, c->r.lineno, NULL, "%s",
+		     duration_strerror(i ? "keepalive interval" : "keepalive idle", parts[i], errno,
+				       err, sizeof(err)));
+		return -1;
+	}
 	if (parse_uint(parts[2], ULONG_MAX, &cnt) < 0)
 		goto syntax;
 	if (!idle || !intvl) {
@@ -998,13 +1005,36 @@ static void check_event(struct pctx *c, int ei)
 		}
 		snprintf(e->knob, sizeof(e->knob), "%s", knob);
 		snprintf(e->value, sizeof(e->value), "%s", value);
+		if (sc->nmb) {
+			/* the runner sends the value scaled (as the profile's) */
+			struct sc_middlebox tmp = { .policy = sc->mb[0].policy };
+			struct policy scaled;
+			char v[64], sc_text[32];
+			uint64_t ms;
+
+			if (policy_set(&tmp.policy, knob, value, NULL, 0) < 0)
+				break;
+			scenario_policy_scaled(sc, &tmp, &scaled);
+			if (policy_get(&scaled, knob, v, sizeof(v)) == 0 && duration_parse(value, &ms) == 0 &&
+			    duration_parse(v, &ms) < 0 && errno == ERANGE)
+				DIAG(c, L[EK_ACTION], NULL, "action: set %s %s scaled by %s is %s, above the "
+				     "limit of " DURATION_MAX_TEXT, knob, value,
+				     sc_scale_format(&sc->scale, sc_text, sizeof(sc_text)), v);
+		}
 		break;
 	}
-	case SC_ACT_BLACKHOLE:
-		if (duration_parse(arg, &e->duration.ms) < 0 || !e->duration.ms)
+	case SC_ACT_BLACKHOLE: {
+		char err[300];
+		int rc = duration_parse(arg, &e->duration.ms);
+
+		if (rc < 0 && errno != EINVAL)
+			DIAG(c, L[EK_ACTION], NULL, "%s",
+			     duration_strerror("action: blackhole", arg, errno, err, sizeof(err)));
+		else if (rc < 0 || !e->duration.ms)
 			DIAG(c, L[EK_ACTION], NULL,
 			     "action: blackhole takes a duration longer than 0 (blackhole 30s), found '%s'", arg);
 		break;
+	}
 	}
 }
 
@@ -1134,6 +1164,109 @@ static void apply_scale(struct scenario *sc)
 #undef SCALE
 }
 
+/* One duration after time_scale: within the limit every path shares. */
+static void check_scaled(struct pctx *c, int line, const char *where, const char *key,
+			 const struct sc_duration *d)
+{
+	char s1[32], s2[32], scale[32];
+
+	if (!line || d->scaled_ms <= DURATION_MAX_MS)
+		return;
+	DIAG(c, line, NULL, "%s%s: %s scaled by %s is %s, above the limit of " DURATION_MAX_TEXT,
+	     where, key, duration_format(d->ms, s1, sizeof(s1)),
+	     sc_scale_format(&c->sc->scale, scale, sizeof(scale)),
+	     duration_format(d->scaled_ms, s2, sizeof(s2)));
+}
+
+/* cycles x (idle + deadline), or UINT64_MAX if that does not fit */
+static uint64_t flow_length(uint64_t cycles, uint64_t idle, uint64_t deadline)
+{
+	uint64_t sum, t;
+
+	if (__builtin_add_overflow(idle, deadline, &sum) || __builtin_mul_overflow(cycles, sum, &t))
+		return UINT64_MAX;
+	return t;
+}
+
+static uint64_t event_end(uint64_t at, uint64_t duration)
+{
+	uint64_t t;
+
+	return __builtin_add_overflow(at, duration, &t) ? UINT64_MAX : t;
+}
+
+/*
+ * After time_scale, every duration the run uses and every sum of them the
+ * runner waits for (a flow's cycles x (idle + deadline), an event's at +
+ * blackhole) stays within DURATION_MAX_MS, computed without wrapping; the
+ * middleboxes' knobs too, as they are scaled for the simulator.
+ */
+static void check_limits(struct pctx *c)
+{
+	struct scenario *sc = c->sc;
+	char s1[32], where[80], v[64];
+	size_t nk;
+	const struct knob_info *knobs = policy_knobs(&nk);
+
+	check_scaled(c, c->sk_line[SK_TIMEOUT], "", "timeout", &sc->timeout);
+	for (size_t i = 0; i < sc->nflows; i++) {
+		const struct sc_flow *f = &sc->flows[i];
+		const int *L = c->fk_line[i];
+		uint64_t t;
+
+		check_scaled(c, L[FK_IDLE], "", "idle", &f->idle);
+		check_scaled(c, L[FK_DEADLINE], "", "deadline", &f->deadline);
+		check_scaled(c, L[FK_HEARTBEAT], "", "heartbeat", &f->heartbeat);
+		check_scaled(c, L[FK_SERVER_HEARTBEAT], "", "server_heartbeat", &f->server_heartbeat);
+		check_scaled(c, L[FK_TCP_USER_TIMEOUT], "", "tcp_user_timeout", &f->user_timeout);
+		t = flow_length(f->cycles, f->idle.scaled_ms, f->deadline.scaled_ms);
+		if (t > DURATION_MAX_MS)
+			DIAG(c, f->line, NULL, "[flow %s]: cycles x (idle + deadline) is %s, above the "
+			     "limit of " DURATION_MAX_TEXT " for a run", f->name,
+			     t == UINT64_MAX ? "too long to count" : duration_format(t, s1, sizeof(s1)));
+	}
+	for (size_t i = 0; i < sc->nevents; i++) {
+		const struct sc_event *e = &sc->events[i];
+		uint64_t t;
+
+		check_scaled(c, c->ek_line[i][EK_AT], "", "at", &e->at);
+		check_scaled(c, c->ek_line[i][EK_ACTION], "action: ", "blackhole", &e->duration);
+		t = event_end(e->at.scaled_ms, e->duration.scaled_ms);
+		if (t > DURATION_MAX_MS && e->at.scaled_ms <= DURATION_MAX_MS &&
+		    e->duration.scaled_ms <= DURATION_MAX_MS)
+			DIAG(c, e->line, NULL, "[event %s]: at + blackhole is %s, above the limit of "
+			     DURATION_MAX_TEXT " for a run", e->name, duration_format(t, s1, sizeof(s1)));
+	}
+	for (size_t i = 0; i < sc->nmb; i++) {
+		const struct sc_middlebox *m = &sc->mb[i];
+		struct policy scaled;
+
+		scenario_policy_scaled(sc, m, &scaled);
+		snprintf(where, sizeof(where), "[middlebox %s]: ", m->name);
+		for (size_t k = 0; k < nk; k++) {
+			const char *orig = NULL;
+			uint64_t ms;
+			int line = m->profile_line ? m->profile_line : m->line;
+			char o[64];
+
+			if (!knobs[k].values || strcmp(knobs[k].values, "duration") ||
+			    policy_get(&scaled, knobs[k].name, v, sizeof(v)) < 0 ||
+			    duration_parse(v, &ms) == 0 || errno != ERANGE)
+				continue;
+			for (size_t j = 0; j < m->noverrides; j++)
+				if (!strcmp(m->overrides[j].knob, knobs[k].name)) {
+					line = m->overrides[j].line;
+					orig = m->overrides[j].value;
+				}
+			if (!orig && policy_get(&m->policy, knobs[k].name, o, sizeof(o)) == 0)
+				orig = o;
+			DIAG(c, line, NULL, "%s%s: %s scaled by %s is %s, above the limit of " DURATION_MAX_TEXT,
+			     where, knobs[k].name, orig ? orig : "?", sc->scale_text[0] ? sc->scale_text :
+			     sc_scale_format(&sc->scale, s1, sizeof(s1)), v);
+		}
+	}
+}
+
 static void check_events_in_time(struct pctx *c)
 {
 	struct scenario *sc = c->sc;
@@ -1142,7 +1275,11 @@ static void check_events_in_time(struct pctx *c)
 
 	for (size_t i = 0; i < sc->nflows; i++) {
 		const struct sc_flow *f = &sc->flows[i];
-		uint64_t t = f->cycles * f->idle.ms + f->deadline.ms;
+		uint64_t t, cyc;
+
+		if (__builtin_mul_overflow((uint64_t)f->cycles, f->idle.ms, &cyc) ||
+		    __builtin_add_overflow(cyc, f->deadline.ms, &t))
+			t = UINT64_MAX;
 		if (f->command[0])
 			return;         /* a command's length is unknown */
 		if (t > end)
@@ -1174,6 +1311,7 @@ static void finish(struct pctx *c)
 	for (size_t i = 0; i < sc->nevents; i++)
 		check_event(c, (int)i);
 	apply_scale(sc);
+	check_limits(c);
 	check_scaling(c);
 	check_events_in_time(c);
 }
@@ -1263,13 +1401,13 @@ uint64_t scenario_estimate_ms(const struct scenario *sc)
 
 	for (size_t i = 0; i < sc->nflows; i++) {
 		const struct sc_flow *f = &sc->flows[i];
-		uint64_t t = f->cycles * (f->idle.scaled_ms + f->deadline.scaled_ms);
+		uint64_t t = flow_length(f->cycles, f->idle.scaled_ms, f->deadline.scaled_ms);
 		if (t > end)
 			end = t;
 	}
 	for (size_t i = 0; i < sc->nevents; i++) {
 		const struct sc_event *e = &sc->events[i];
-		uint64_t t = e->at.scaled_ms + e->duration.scaled_ms;
+		uint64_t t = event_end(e->at.scaled_ms, e->duration.scaled_ms);
 		if (t > end)
 			end = t;
 	}

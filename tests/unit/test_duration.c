@@ -48,9 +48,11 @@ static const struct {
 	{ "0.00001d", 864 },
 	{ "7200s", 7200000 },
 	{ "432000s", 432000000 },
-	{ "18446744073709551615ms", UINT64_MAX },
-	{ "18446744073709551s615ms", UINT64_MAX },
-	{ "213503982334d", UINT64_C(213503982334) * 86400000 },
+	{ "24d", DURATION_MAX_MS },      /* the limit itself */
+	{ "2073600000ms", DURATION_MAX_MS },
+	{ "23d23h59m59.999s", DURATION_MAX_MS - 1 },
+	{ "576h", DURATION_MAX_MS },
+	{ "2073599.999s", DURATION_MAX_MS - 1 },
 };
 
 START_TEST(test_parse_good)
@@ -93,11 +95,20 @@ static const struct {
 	{ "10 minutes", EINVAL },
 	{ "forever", EINVAL },
 	{ "5s,", EINVAL },
-	{ "1.0001ms", ERANGE },          /* a fraction of a millisecond */
-	{ "1.5ms", ERANGE },
-	{ "0.0001s", ERANGE },
-	{ "0.000001d", ERANGE },         /* 86.4 ms */
-	{ "1.0000000001s", ERANGE },
+	{ "1.0001ms", EDOM },            /* a fraction of a millisecond */
+	{ "1.5ms", EDOM },
+	{ "0.0001s", EDOM },
+	{ "0.000001d", EDOM },           /* 86.4 ms */
+	{ "1.0000000001s", EDOM },
+	{ "1.5msx", EINVAL },            /* syntax before precision */
+	{ "2073600001ms", ERANGE },      /* just above the limit */
+	{ "24d1ms", ERANGE },
+	{ "1ms24d", ERANGE },
+	{ "25d", ERANGE },
+	{ "577h", ERANGE },
+	{ "18446744073709551615ms", ERANGE },   /* wrapped every timer before */
+	{ "18446744073709551s615ms", ERANGE },
+	{ "213503982334d", ERANGE },
 	{ "18446744073709551616ms", ERANGE },
 	{ "18446744073709551615ms1ms", ERANGE },
 	{ "18446744073709552s", ERANGE },
@@ -192,7 +203,7 @@ START_TEST(test_round_trip)
 
 	for (uint64_t ms = 0; ms < 200000; ms += 7)
 		check_round_trip(ms);
-	for (int shift = 0; shift < 64; shift++) {
+	for (int shift = 0; shift < 31; shift++) {     /* DURATION_MAX_MS < 2^31 */
 		uint64_t b = UINT64_C(1) << shift;
 
 		check_round_trip(b - 1);
@@ -204,11 +215,61 @@ START_TEST(test_round_trip)
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		check_round_trip(x >> (x % 64));
-		check_round_trip((x >> (x % 64)) / 1000 * 1000);
+		check_round_trip((x >> (x % 64)) % (DURATION_MAX_MS + 1));
+		check_round_trip((x >> (x % 64)) % (DURATION_MAX_MS + 1) / 1000 * 1000);
 	}
-	check_round_trip(UINT64_MAX);
-	check_round_trip(UINT64_MAX / 1000 * 1000);
+	check_round_trip(DURATION_MAX_MS);
+	check_round_trip(DURATION_MAX_MS - 1);
+}
+END_TEST
+
+/* Limits of the shared parser at, just below and just above them, and the
+ * messages every path (policy, profile, scenario, control socket) prints. */
+START_TEST(test_limits_checked)
+{
+	static const struct {
+		const char *in;
+		bool zero_ok;
+		int rc;
+		const char *err;
+	} t[] = {
+		{ "24d", false, 0, "" },
+		{ "2073599999ms", false, 0, "" },
+		{ "2073600001ms", false, -1, "k: 2073600001ms is above the limit of 24d" },
+		{ "18446744073709551615ms", false, -1,
+		  "k: 18446744073709551615ms is above the limit of 24d" },
+		{ " 25d", true, -1, "k: 25d is above the limit of 24d" },
+		{ "0s", true, 0, "" },
+		{ "0s", false, -1, "k: must be longer than 0" },
+		{ "1ms", false, 0, "" },
+		{ "0.5ms", false, -1, "k: '0.5ms' is not a whole number of milliseconds" },
+		{ "soon", true, -1, "k: 'soon' is not a duration (like 350s, 2h4m, 250ms)" },
+	};
+
+	for (size_t i = 0; i < N(t); i++) {
+		char err[128] = "";
+		uint64_t ms = 7;
+		int rc = duration_parse_checked("k", t[i].in, t[i].zero_ok, &ms, err, sizeof(err));
+
+		ck_assert_msg(rc == t[i].rc, "'%s': rc %d", t[i].in, rc);
+		ck_assert_msg(!strcmp(err, t[i].err), "'%s': '%s', want '%s'", t[i].in, err, t[i].err);
+		if (rc < 0)
+			ck_assert_uint_eq(ms, 7);
+	}
+	/* the control socket's blackhole request goes through the same call */
+	{
+		char err[128];
+		uint64_t ms;
+
+		ck_assert_int_eq(duration_parse_checked("value", "18446744073709551615ms", true, &ms,
+							err, sizeof(err)), -1);
+		ck_assert_str_eq(err, "value: 18446744073709551615ms is above the limit of 24d");
+		ck_assert_int_eq(duration_parse_checked("value", "24d", true, &ms, err, sizeof(err)), 0);
+		ck_assert_uint_eq(ms, DURATION_MAX_MS);
+	}
+	/* nothing the engine adds to a 64-bit monotonic clock, nor a 32-bit
+	 * signed millisecond offset, can wrap */
+	ck_assert(DURATION_MAX_MS < (UINT64_C(1) << 31));
 }
 END_TEST
 
@@ -324,6 +385,7 @@ static Suite *duration_suite(void)
 	tcase_add_test(tc, test_parse_bad);
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_limits_checked);
 	tcase_add_test(tc, test_timescale_good);
 	tcase_add_test(tc, test_timescale_bad);
 	tcase_add_test(tc, test_timescale_apply);

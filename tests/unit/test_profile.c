@@ -15,6 +15,7 @@
 #include "common/iniread.h"
 #include "common/profile.h"
 #include "runner/model/scenario.h"
+#include "limits_cases.h"
 
 /* From /work/shared/PROFILES.md: tcp established, udp assured (0: not
  * given there), on_expire, refresh, nat. */
@@ -189,6 +190,26 @@ START_TEST(t_buffer_errors)
 }
 END_TEST
 
+/* A profile file is held to the limits of policy_set(), with file:line. */
+START_TEST(t_limits)
+{
+	const struct limit_case *t = &limit_cases[_i];
+	struct policy p;
+	char buf[256], err[1024] = "", want[512];
+	int rc;
+
+	snprintf(buf, sizeof(buf), "[profile]\n%s = %s\n", t->key, t->value);
+	rc = profile_load_buffer(&p, buf, strlen(buf), "p.ini", NULL, err, sizeof(err));
+	if (!*t->err) {
+		ck_assert_msg(rc == 0, "%s = %s refused: %s", t->key, t->value, err);
+		return;
+	}
+	ck_assert_msg(rc == -1, "%s = %s accepted", t->key, t->value);
+	snprintf(want, sizeof(want), "p.ini:2: %s", t->err);
+	ck_assert_str_eq(err, want);
+}
+END_TEST
+
 START_TEST(t_meta_defaults)
 {
 	const char text[] = "; a comment only profile\ntcp.established = 2m\n";
@@ -241,6 +262,7 @@ static Suite *profile_suite(void)
 	tcase_add_test(tc, t_env_dir_first);
 	tcase_add_test(tc, t_errors);
 	tcase_add_test(tc, t_buffer_errors);
+	tcase_add_loop_test(tc, t_limits, 0, (int)N_LIMIT_CASES);
 	tcase_add_test(tc, t_meta_defaults);
 	tcase_add_test(tc, t_docs_complete);
 	suite_add_tcase(s, tc);

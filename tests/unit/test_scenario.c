@@ -15,6 +15,7 @@
 
 #include "common/iniread.h"
 #include "runner/model/scenario.h"
+#include "limits_cases.h"
 
 static glob_t broken;
 
@@ -382,6 +383,73 @@ START_TEST(t_minimal_defaults)
 }
 END_TEST
 
+/* A scenario's [middlebox] knob and its `action = set` are held to the
+ * limits of policy_set(), at the line of the value. */
+START_TEST(t_limits)
+{
+	const struct limit_case *t = &limit_cases[_i];
+	char buf[512], got[1024], want[512];
+	struct ini_diags dg;
+	struct scenario *sc;
+
+	for (int how = 0; how < 2; how++) {
+		if (!how)
+			snprintf(buf, sizeof(buf), "[middlebox m]\n%s = %s\n[flow a]\nidle = 1s\n"
+				 "expect = alive\n", t->key, t->value);
+		else
+			snprintf(buf, sizeof(buf), "[middlebox m]\n[flow a]\nidle = 1s\nexpect = alive\n"
+				 "[event e]\nat = 0s\naction = set %s %s\n", t->key, t->value);
+		sc = scenario_parse(buf, strlen(buf), "s.ini", NULL, &dg);
+		if (!*t->err) {
+			ck_assert_msg(sc != NULL, "%s = %s refused: %s", t->key, t->value,
+				      dg.n ? dg.d[0].msg : "?");
+			scenario_free(sc);
+			continue;
+		}
+		ck_assert_msg(sc == NULL, "%s = %s accepted", t->key, t->value);
+		first_diag(&dg, got, sizeof(got));
+		snprintf(want, sizeof(want), how ? "7: action: %s" : "2: %s", t->err);
+		ck_assert_msg(!strcmp(got, want), "want %s\n  got  %s", want, got);
+	}
+}
+END_TEST
+
+/* Durations after time_scale, and the sums a run waits for, stay within
+ * the limit: at it, and just above. */
+START_TEST(t_scaled_limits)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "[scenario]\ntime_scale = 2\n[middlebox m]\n[flow a]\nidle = 12d\nexpect = alive\n"
+		  "deadline = 1s\n", "4: [flow a]: cycles x (idle + deadline) is 576h2s, above the limit of 24d for a run" },
+		{ "[scenario]\ntime_scale = 2\n[middlebox m]\n[flow a]\nidle = 12d1ms\nexpect = alive\n",
+		  "5: idle: 1036800001ms scaled by 2 is 2073600002ms, above the limit of 24d" },
+		{ "[scenario]\ntime_scale = 1000\n[middlebox m]\ntcp.established = 2h\n[flow a]\nidle = 1s\n"
+		  "expect = alive\n", "4: [middlebox m]: tcp.established: 2h scaled by 1000 is 2000h, above the limit of 24d" },
+		{ "[middlebox m]\n[flow a]\nidle = 20d\ncycles = 2\nexpect = alive\n",
+		  "2: [flow a]: cycles x (idle + deadline) is 960h1m, above the limit of 24d for a run" },
+		{ "[middlebox m]\n[flow a]\nidle = 1s\nexpect = alive\n[event e]\nat = 1s\n"
+		  "action = blackhole 24d1ms\n", "7: action: blackhole: 24d1ms is above the limit of 24d" },
+		{ "[middlebox m]\n[flow a]\nidle = 1s\nexpect = alive\n[event e]\nat = 24d1ms\n"
+		  "action = flush\n", "6: at: 24d1ms is above the limit of 24d" },
+		{ "[middlebox m]\n[flow a]\nkeepalive = 25d,1s,3\nidle = 1s\nexpect = alive\n",
+		  "3: keepalive idle: 25d is above the limit of 24d" },
+	};
+	struct ini_diags dg;
+	char got[1024];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct scenario *sc = scenario_parse(cases[i].text, strlen(cases[i].text), "s.ini",
+						     NULL, &dg);
+		ck_assert_msg(sc == NULL, "case %zu accepted", i);
+		first_diag(&dg, got, sizeof(got));
+		ck_assert_msg(!strcmp(got, cases[i].want), "case %zu:\n  want %s\n  got  %s", i,
+			      cases[i].want, got);
+	}
+}
+END_TEST
+
 static Suite *scenario_suite(void)
 {
 	Suite *s = suite_create("scenario");
@@ -403,6 +471,8 @@ static Suite *scenario_suite(void)
 	tcase_add_test(tc, t_kernel_default_unscaled_ok);
 	tcase_add_test(tc, t_mutations_never_crash);
 	tcase_add_test(tc, t_minimal_defaults);
+	tcase_add_loop_test(tc, t_limits, 0, (int)N_LIMIT_CASES);
+	tcase_add_test(tc, t_scaled_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }
