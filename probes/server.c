@@ -351,6 +351,16 @@ static void flow_idle(struct server *s, struct sflow *f, uint32_t cycle)
 
 static bool kernel_timer(const struct sflow *f);
 
+/* An exchange after an idle period completed: the next idle, or the end. */
+static void flow_cycle_done(struct server *s, struct sflow *f)
+{
+	f->side.cycles_done++;
+	if (f->cycle >= f->h.cycles)
+		flow_succeed(s, f);
+	else
+		flow_idle(s, f, f->cycle + 1);
+}
+
 /*
  * Server heartbeats: one HB every shb_ms of the idle period, the last one
  * before its end. Due times are kept (not "now + interval") so a slow loop
@@ -479,11 +489,7 @@ static void flow_message(struct server *s, struct sflow *f, const struct proto_m
 			flow_fail(s, f, probe_result_classify_errno(e, kernel_timer(f)), e, "answering");
 			break;
 		}
-		f->side.cycles_done++;
-		if (f->cycle >= f->h.cycles)
-			flow_succeed(s, f);
-		else
-			flow_idle(s, f, f->cycle + 1);
+		flow_cycle_done(s, f);
 		break;
 	}
 	case PM_PONG:
@@ -493,11 +499,7 @@ static void flow_message(struct server *s, struct sflow *f, const struct proto_m
 			flow_fail(s, f, OUT_ERROR, 0, "protocol error: unexpected PONG");
 			break;
 		}
-		f->side.cycles_done++;
-		if (f->cycle >= f->h.cycles)
-			flow_succeed(s, f);
-		else
-			flow_idle(s, f, f->cycle + 1);
+		flow_cycle_done(s, f);
 		break;
 	case PM_BYE:
 		if (f->state != SF_ENDED)
