@@ -15,18 +15,17 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/jsonio.h"
 #include "common/log.h"
 #include "common/mtime.h"
+#include "probes/loop.h"
 #include "probes/proto.h"
 #include "probes/sockopt.h"
 
@@ -516,13 +515,13 @@ static void remote_error(struct client *c, int srv, const char *fmt, ...)
 	}
 }
 
-static void query_server(struct client *c, int srv, uint64_t deadline)
+/*
+ * Flows the server never welcomed have no side to ask for: say so. Returns
+ * how many flows of server srv are left to ask about.
+ */
+static size_t query_count(struct client *c, int srv)
 {
-	const struct sockaddr_storage *a = &c->cfg->server[srv];
-	char buf[PROTO_LINE_MAX * 2];
-	size_t len = 0, want = 0;
-	struct pollfd pfd;
-	int fd;
+	size_t want = 0;
 
 	for (size_t i = 0; i < c->n; i++) {
 		struct cflow *f = &c->flows[i];
@@ -534,34 +533,51 @@ static void query_server(struct client *c, int srv, uint64_t deadline)
 		else
 			want++;
 	}
-	if (!want)
-		return;
-	fd = socket(a->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
+	return want;
+}
+
+/* A TCP connection to server srv, connected by deadline. Returns the fd, or
+ * -1 with the reason given to the flows (remote_error). */
+static int query_connect(struct client *c, int srv, uint64_t deadline)
+{
+	const struct sockaddr_storage *a = &c->cfg->server[srv];
+	struct pollfd pfd = { .events = POLLOUT };
+	uint64_t now;
+	int err = 0;
+	socklen_t l = sizeof(err);
+
+	pfd.fd = socket(a->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (pfd.fd < 0) {
 		remote_error(c, srv, "could not ask the server: %s", strerror(errno));
-		return;
+		return -1;
 	}
-	if (connect(fd, (const struct sockaddr *)a, c->cfg->server_len[srv]) < 0 &&
+	if (connect(pfd.fd, (const struct sockaddr *)a, c->cfg->server_len[srv]) < 0 &&
 	    errno != EINPROGRESS) {
 		remote_error(c, srv, "could not reach the server for its side: %s", strerror(errno));
-		goto out;
+		goto fail;
 	}
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	if (poll(&pfd, 1, (int)(deadline > mtime_ms() ? deadline - mtime_ms() : 0)) != 1) {
+	now = mtime_ms();
+	if (poll(&pfd, 1, (int)(deadline > now ? deadline - now : 0)) != 1) {
 		remote_error(c, srv, "could not reach the server for its side: connect timed out");
-		goto out;
+		goto fail;
 	}
-	{
-		int err = 0;
-		socklen_t l = sizeof(err);
-		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l);
-		if (err) {
-			remote_error(c, srv, "could not reach the server for its side: %s",
-				     strerror(err));
-			goto out;
-		}
+	getsockopt(pfd.fd, SOL_SOCKET, SO_ERROR, &err, &l);
+	if (err) {
+		remote_error(c, srv, "could not reach the server for its side: %s", strerror(err));
+		goto fail;
 	}
+	return pfd.fd;
+fail:
+	close(pfd.fd);
+	return -1;
+}
+
+/* Send one QUERY per welcomed flow of server srv. Returns 0, or -1 with the
+ * reason given to the flows. */
+static int query_send_all(struct client *c, int srv, int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
 	for (size_t i = 0; i < c->n; i++) {
 		struct cflow *f = &c->flows[i];
 		struct proto_msg q = { .type = PM_QUERY, .id = f->r->id };
@@ -575,17 +591,62 @@ static void query_server(struct client *c, int srv, uint64_t deadline)
 		for (int off = 0; off < n;) {
 			ssize_t w = send(fd, line + off, (size_t)(n - off), MSG_NOSIGNAL);
 			if (w < 0 && errno == EAGAIN) {
-				pfd.events = POLLOUT;
 				poll(&pfd, 1, 100);
 				continue;
 			}
 			if (w < 0) {
 				remote_error(c, srv, "asking the server: %s", strerror(errno));
-				goto out;
+				return -1;
 			}
 			off += (int)w;
 		}
 	}
+	return 0;
+}
+
+/* One line of the server's answers. Returns true if it settled a flow
+ * (its side, or the server's "unknown"); anything else is ignored. */
+static bool query_take_line(struct client *c, const char *line, size_t len)
+{
+	struct proto_msg m;
+	struct cflow *f;
+	struct probe_remote *rm;
+
+	if (probe_proto_parse(line, len, &m) < 0 || !(f = find_by_id(c, m.id)) ||
+	    f->r->server.known || f->r->server.error[0]) {
+		log_debug("query: ignored a line from the server");
+		return false;
+	}
+	rm = &f->r->server;
+	if (m.type == PM_RESULT) {
+		char why[80];
+
+		rm->json = jsonio_load(m.json, m.json_len, why, sizeof(why));
+		rm->known = rm->json != NULL;
+		if (!rm->known)
+			snprintf(rm->error, sizeof(rm->error), "bad server result: %s", why);
+		rm->outcome = m.outcome;
+		rm->cycle = m.cycle;
+		rm->has_at = m.has_at;
+		rm->at_ms = m.at_ms;
+		return true;
+	}
+	if (m.type == PM_ERROR) {
+		snprintf(rm->error, sizeof(rm->error), "the server does not know this flow (%s)",
+			 m.reason);
+		return true;
+	}
+	return false;
+}
+
+/* Read answers until want flows are settled or the deadline; what is left
+ * unsettled gets the reason (remote_error). */
+static void query_read_answers(struct client *c, int srv, int fd, size_t want, uint64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char buf[PROTO_LINE_MAX * 2];
+	size_t len = 0;
+
 	while (want) {
 		uint64_t now = mtime_ms();
 		ssize_t n;
@@ -593,174 +654,155 @@ static void query_server(struct client *c, int srv, uint64_t deadline)
 
 		if (now >= deadline) {
 			remote_error(c, srv, "the server did not give its side in time");
-			goto out;
+			return;
 		}
-		pfd.events = POLLIN;
 		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
-			goto out;
+			return;
 		n = recv(fd, buf + len, sizeof(buf) - len, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n <= 0) {
 			remote_error(c, srv, "the server closed the query connection%s%s",
 				     n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
-			goto out;
+			return;
 		}
 		len += (size_t)n;
 		while ((nl = memchr(buf, '\n', len))) {
 			size_t l = (size_t)(nl - buf) + 1;
-			struct proto_msg m;
-			struct cflow *f;
 
-			if (probe_proto_parse(buf, l, &m) == 0 && (f = find_by_id(c, m.id)) &&
-			    !f->r->server.known && !f->r->server.error[0]) {
-				if (m.type == PM_RESULT) {
-					struct probe_remote *rm = &f->r->server;
-					char why[80];
-
-					rm->json = jsonio_load(m.json, m.json_len, why, sizeof(why));
-					rm->known = rm->json != NULL;
-					if (!rm->known)
-						snprintf(rm->error, sizeof(rm->error),
-							 "bad server result: %s", why);
-					rm->outcome = m.outcome;
-					rm->cycle = m.cycle;
-					rm->has_at = m.has_at;
-					rm->at_ms = m.at_ms;
-					want--;
-				} else if (m.type == PM_ERROR) {
-					snprintf(f->r->server.error, sizeof(f->r->server.error),
-						 "the server does not know this flow (%s)", m.reason);
-					want--;
-				}
-			} else {
-				log_debug("query: ignored a line from the server");
-			}
+			if (query_take_line(c, buf, l))
+				want--;
 			memmove(buf, buf + l, len - l);
 			len -= l;
 		}
 		if (len == sizeof(buf)) {
 			remote_error(c, srv, "the server sent an over-long line");
-			goto out;
+			return;
 		}
 	}
-out:
+}
+
+/* Ask server srv for its side of each of its flows, on one TCP connection. */
+static void query_server(struct client *c, int srv, uint64_t deadline)
+{
+	size_t want = query_count(c, srv);
+	int fd;
+
+	if (!want)
+		return;
+	fd = query_connect(c, srv, deadline);
+	if (fd < 0)
+		return;
+	if (query_send_all(c, srv, fd) == 0)
+		query_read_answers(c, srv, fd, want, deadline);
 	close(fd);
 }
 
 /* ---- the loop ---- */
 
-int probe_client_run(const struct client_config *cfg, const struct probe_plan *plans, size_t n,
-	       struct probe_flow_result *results, bool *interrupted)
+/* Set up flow i from its plan: result, random id, which server address.
+ * Returns -1 when it ended already (no server of its family). */
+static int flow_init(struct client *c, size_t i, const struct probe_plan *plan,
+		      struct probe_flow_result *r)
 {
-	struct client cl = { .cfg = cfg, .ep = -1, .sfd = -1, .n = n };
-	struct client *c = &cl;
-	struct epoll_event ev;
-	uint64_t max_deadline = 0;
-	sigset_t mask;
-	int rc = -1, e;
+	struct cflow *f = &c->flows[i];
+	int want = plan->family == 4 ? AF_INET : plan->family == 6 ? AF_INET6 : 0;
 
-	*interrupted = false;
-	c->flows = calloc(n ? n : 1, sizeof(*c->flows));
-	if (!c->flows)
+	memset(r, 0, sizeof(*r));
+	r->plan = *plan;
+	if (getrandom(&r->id, sizeof(r->id), 0) != sizeof(r->id))
+		r->id = ((uint64_t)mtime_ns() << 16) ^ (uint64_t)getpid() ^ i;
+	f->r = r;
+	f->p = &r->plan;
+	f->side = &r->client;
+	f->side->tcp = plan->proto == PLAN_TCP;
+	f->fd = -1;
+	f->srv_index = -1;
+	for (int s = 0; s < c->cfg->nserver; s++) {
+		if (!want || c->cfg->server[s].ss_family == want) {
+			f->srv_index = s;
+			break;
+		}
+	}
+	c->running++;
+	if (f->srv_index < 0) {
+		flow_end(c, f, OUT_ERROR, 0,
+			 want == AF_INET6 ? "family 6 but no IPv6 server address given"
+					  : "family 4 but no IPv4 server address given");
 		return -1;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		goto out;
-	signal(SIGPIPE, SIG_IGN);
-	c->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	}
+	f->srv = &c->cfg->server[f->srv_index];
+	f->srvlen = c->cfg->server_len[f->srv_index];
+	return 0;
+}
+
+/* The signalfd and the epoll set (the signalfd in it as data.ptr NULL). */
+static int client_open(struct client *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+
+	c->sfd = probe_loop_signalfd_open();
 	c->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (c->sfd < 0 || c->ep < 0)
-		goto out;
-	ev.events = EPOLLIN;
-	ev.data.ptr = NULL; /* the signalfd */
-	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, c->sfd, &ev) < 0)
-		goto out;
+		return -1;
+	return epoll_ctl(c->ep, EPOLL_CTL_ADD, c->sfd, &ev);
+}
 
-	c->now = mtime_ms();
-	for (size_t i = 0; i < n; i++) {
-		struct cflow *f = &c->flows[i];
-		struct probe_flow_result *r = &results[i];
-		int want = plans[i].family == 4 ? AF_INET : plans[i].family == 6 ? AF_INET6 : 0;
+static uint64_t client_next_timer(const struct client *c)
+{
+	uint64_t t = UINT64_MAX;
 
-		memset(r, 0, sizeof(*r));
-		r->plan = plans[i];
-		if (getrandom(&r->id, sizeof(r->id), 0) != sizeof(r->id))
-			r->id = ((uint64_t)mtime_ns() << 16) ^ (uint64_t)getpid() ^ i;
-		f->r = r;
-		f->p = &r->plan;
-		f->side = &r->client;
-		f->side->tcp = plans[i].proto == PLAN_TCP;
-		f->fd = -1;
-		f->srv_index = -1;
-		if (plans[i].deadline_ms > max_deadline)
-			max_deadline = plans[i].deadline_ms;
-		for (int s = 0; s < cfg->nserver; s++) {
-			if (!want || cfg->server[s].ss_family == want) {
-				f->srv_index = s;
-				break;
-			}
-		}
-		c->running++;
-		if (f->srv_index < 0) {
-			flow_end(c, f, OUT_ERROR, 0,
-				 want == AF_INET6 ? "family 6 but no IPv6 server address given"
-						  : "family 4 but no IPv4 server address given");
+	for (size_t i = 0; i < c->n; i++) {
+		const struct cflow *f = &c->flows[i];
+		if (f->state == CF_DONE)
 			continue;
-		}
-		f->srv = &cfg->server[f->srv_index];
-		f->srvlen = cfg->server_len[f->srv_index];
-		flow_start(c, f);
+		t = probe_loop_timer_min(t, f->t_next);
+		t = probe_loop_timer_min(t, f->t_hb);
+		t = probe_loop_timer_min(t, f->t_retx);
 	}
+	return t;
+}
 
+/* Run until every flow has ended or a signal came. Returns 0, or -1 with
+ * errno if epoll failed. */
+static int client_loop(struct client *c)
+{
 	while (c->running && !c->stop) {
 		struct epoll_event evs[64];
-		uint64_t t = UINT64_MAX;
-		int timeout, k;
+		int k;
 
 		c->now = mtime_ms();
-		for (size_t i = 0; i < n; i++) {
-			struct cflow *f = &c->flows[i];
-			if (f->state == CF_DONE)
-				continue;
-			if (f->t_next && f->t_next < t)
-				t = f->t_next;
-			if (f->t_hb && f->t_hb < t)
-				t = f->t_hb;
-			if (f->t_retx && f->t_retx < t)
-				t = f->t_retx;
-		}
-		timeout = t == UINT64_MAX ? -1 : t <= c->now ? 0 : (int)(t - c->now > 60000 ? 60000 : t - c->now);
-		k = epoll_wait(c->ep, evs, 64, timeout);
+		k = epoll_wait(c->ep, evs, 64, probe_loop_timeout(client_next_timer(c), c->now));
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
-			goto out;
+			return -1;
 		}
 		c->now = mtime_ms();
 		for (int i = 0; i < k; i++) {
 			struct cflow *f = evs[i].data.ptr;
 
 			if (!f) {
-				struct signalfd_siginfo si;
-				while (read(c->sfd, &si, sizeof(si)) == sizeof(si)) {
-					log_info("signal %u: stopping", si.ssi_signo);
+				if (probe_loop_signals_read(c->sfd))
 					c->stop = true;
-				}
 				continue;
 			}
 			if (f->state != CF_DONE)
 				flow_readable(c, f, evs[i].events);
 		}
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < c->n; i++)
 			flow_timer(c, &c->flows[i]);
 	}
+	return 0;
+}
+
+/* The server's side of each flow: asked for, or why not. */
+static void client_ask_servers(struct client *c, uint64_t max_deadline)
+{
+	const struct client_config *cfg = c->cfg;
+
 	if (c->stop) {
-		*interrupted = true;
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < c->n; i++) {
 			struct cflow *f = &c->flows[i];
 			if (f->state != CF_DONE)
 				flow_end(c, f, OUT_INTERRUPTED, 0, "stopped by a signal");
@@ -769,14 +811,44 @@ int probe_client_run(const struct client_config *cfg, const struct probe_plan *p
 					 "not asked: interrupted");
 		}
 	} else if (cfg->no_query) {
-		for (size_t i = 0; i < n; i++)
-			snprintf(results[i].server.error, sizeof(results[i].server.error),
+		for (size_t i = 0; i < c->n; i++)
+			snprintf(c->flows[i].r->server.error, sizeof(c->flows[i].r->server.error),
 				 "not asked (--no-query)");
 	} else {
 		uint64_t qt = cfg->query_timeout_ms ? cfg->query_timeout_ms : max_deadline + 3000;
 		for (int s = 0; s < cfg->nserver; s++)
 			query_server(c, s, mtime_ms() + qt);
 	}
+}
+
+int probe_client_run(const struct client_config *cfg, const struct probe_plan *plans, size_t n,
+	       struct probe_flow_result *results, bool *interrupted)
+{
+	struct client cl = { .cfg = cfg, .ep = -1, .sfd = -1, .n = n };
+	struct client *c = &cl;
+	uint64_t max_deadline = 0;
+	int rc = -1, e;
+
+	*interrupted = false;
+	c->flows = calloc(n ? n : 1, sizeof(*c->flows));
+	if (!c->flows)
+		return -1;
+	/* before client_open can fail: the cleanup closes what is >= 0 */
+	for (size_t i = 0; i < n; i++)
+		c->flows[i].fd = -1;
+	if (client_open(c) < 0)
+		goto out;
+	c->now = mtime_ms();
+	for (size_t i = 0; i < n; i++) {
+		if (plans[i].deadline_ms > max_deadline)
+			max_deadline = plans[i].deadline_ms;
+		if (flow_init(c, i, &plans[i], &results[i]) == 0)
+			flow_start(c, &c->flows[i]);
+	}
+	if (client_loop(c) < 0)
+		goto out;
+	*interrupted = c->stop;
+	client_ask_servers(c, max_deadline);
 	for (size_t i = 0; i < n; i++)
 		probe_result_combine(&results[i]);
 	rc = 0;

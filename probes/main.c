@@ -106,11 +106,61 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/*
+ * Option parsing shared by the subcommands. A step returns OPT_NEXT to go
+ * on, or the exit status the command ends with now (exit statuses are >= 0).
+ */
+#define OPT_NEXT (-1)
+
+/* The long options every subcommand has; parse_opts handles them. */
+#define SHARED_LONG_OPTS                                  \
+	{ "verbose", no_argument, NULL, 'v' },            \
+	{ "quiet", no_argument, NULL, 'q' },              \
+	{ "help", no_argument, NULL, 'h' }
+
+/* A subcommand's own options: c as getopt_long returned it, arg its argument. */
+typedef int opt_handler(void *ctx, int c, const char *arg);
+
+/*
+ * Read a subcommand's options: -v, -q, -h (prints help, ends with 0) and
+ * unknown ones here, the rest through handler(ctx, ...); then set the
+ * verbosity. The command takes no arguments besides options.
+ */
+static int parse_opts(const char *cmd, int argc, char **argv, const char *shortopts,
+		      const struct option *longopts, const char *help, opt_handler *handler,
+		      void *ctx)
+{
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			verbose++;
+			continue;
+		case 'q':
+			verbose = 0;
+			continue;
+		case 'h':
+			fputs(help, stdout);
+			return EXIT_MET;
+		case '?':
+			return usage_error(cmd, "unknown option");
+		}
+		rc = handler(ctx, c, optarg);
+		if (rc != OPT_NEXT)
+			return rc;
+	}
+	log_init("idlegate-probe", verbose);
+	if (optind != argc)
+		return usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	return OPT_NEXT;
+}
+
 static int parse_duration_opt(const char *cmd, const char *opt, const char *v, uint64_t *ms)
 {
 	if (duration_parse(v, ms) < 0)
 		return usage_error(cmd, "%s: '%s' is not a duration", opt, v);
-	return 0;
+	return OPT_NEXT;
 }
 
 static int parse_count_opt(const char *cmd, const char *opt, const char *v, uint32_t *out)
@@ -123,7 +173,40 @@ static int parse_count_opt(const char *cmd, const char *opt, const char *v, uint
 	if (errno || *end || !*v || x > 100000000ul || v[0] == '-')
 		return usage_error(cmd, "%s: '%s' is not a count", opt, v);
 	*out = (uint32_t)x;
-	return 0;
+	return OPT_NEXT;
+}
+
+/* ---- server ---- */
+
+struct server_args {
+	struct server_config cfg;
+	const char *listen, *results;
+};
+
+static int server_opt(void *ctx, int c, const char *arg)
+{
+	struct server_args *a = ctx;
+
+	switch (c) {
+	case 'l':
+		a->listen = arg;
+		return OPT_NEXT;
+	case 'r':
+		a->results = arg;
+		return OPT_NEXT;
+	case 'R':
+		a->cfg.ready_file = arg;
+		return OPT_NEXT;
+	case 'H':
+		return parse_duration_opt("server", "--hello-timeout", arg, &a->cfg.hello_timeout_ms);
+	case 'K':
+		return parse_duration_opt("server", "--keep", arg, &a->cfg.keep_ms);
+	case 'M':
+		return parse_count_opt("server", "--max-flows", arg, &a->cfg.max_flows);
+	case 'X':
+		return parse_count_opt("server", "--exit-after", arg, &a->cfg.exit_after);
+	}
+	return usage_error("server", "unknown option");
 }
 
 static int cmd_server(int argc, char **argv)
@@ -136,89 +219,192 @@ static int cmd_server(int argc, char **argv)
 		{ "keep", required_argument, NULL, 'K' },
 		{ "max-flows", required_argument, NULL, 'M' },
 		{ "exit-after", required_argument, NULL, 'X' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
+		SHARED_LONG_OPTS,
 		{ 0 },
 	};
-	struct server_config cfg;
-	const char *listen_s = ":5201", *results = NULL;
+	struct server_args a = { .listen = ":5201" };
 	FILE *rf = stdout;
-	int c, rc;
+	int rc;
 
-	probe_server_config_init(&cfg);
-	while ((c = getopt_long(argc, argv, "l:r:vqh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			listen_s = optarg;
-			break;
-		case 'r':
-			results = optarg;
-			break;
-		case 'R':
-			cfg.ready_file = optarg;
-			break;
-		case 'H':
-			if (parse_duration_opt("server", "--hello-timeout", optarg, &cfg.hello_timeout_ms))
-				return EXIT_USAGE;
-			break;
-		case 'K':
-			if (parse_duration_opt("server", "--keep", optarg, &cfg.keep_ms))
-				return EXIT_USAGE;
-			break;
-		case 'M':
-			if (parse_count_opt("server", "--max-flows", optarg, &cfg.max_flows))
-				return EXIT_USAGE;
-			break;
-		case 'X':
-			if (parse_count_opt("server", "--exit-after", optarg, &cfg.exit_after))
-				return EXIT_USAGE;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'q':
-			verbose = 0;
-			break;
-		case 'h':
-			fputs(server_help, stdout);
-			return EXIT_MET;
-		default:
-			return usage_error("server", "unknown option");
-		}
-	}
-	if (optind != argc)
-		return usage_error("server", "unexpected argument '%s'", argv[optind]);
-	log_init("idlegate-probe", verbose);
-	if (probe_proto_addr_parse(listen_s, &cfg.listen, &cfg.listen_len) < 0)
+	probe_server_config_init(&a.cfg);
+	rc = parse_opts("server", argc, argv, "l:r:vqh", opts, server_help, server_opt, &a);
+	if (rc != OPT_NEXT)
+		return rc;
+	if (probe_proto_addr_parse(a.listen, &a.cfg.listen, &a.cfg.listen_len) < 0)
 		return usage_error("server", "--listen: '%s' should be ADDR:PORT, [ADDR6]:PORT or :PORT",
-				   listen_s);
-	if (results && strcmp(results, "-")) {
-		rf = fopen(results, "a");
+				   a.listen);
+	if (a.results && strcmp(a.results, "-")) {
+		rf = fopen(a.results, "a");
 		if (!rf) {
-			log_warn("%s", results);
+			log_warn("%s", a.results);
 			return EXIT_ENV;
 		}
 	}
-	cfg.results = rf;
-	rc = probe_server_run(&cfg);
+	a.cfg.results = rf;
+	rc = probe_server_run(&a.cfg);
 	if (rc < 0)
-		log_warn("server on %s", listen_s);
+		log_warn("server on %s", a.listen);
 	if (rf != stdout)
 		fclose(rf);
 	return rc < 0 ? EXIT_ENV : EXIT_MET;
 }
 
-static int add_plan(struct probe_plan **plans, size_t *n, const struct probe_plan *p)
+/* ---- client ---- */
+
+struct client_args {
+	struct client_config cfg;
+	struct probe_plan *plans; /* caller frees */
+	size_t n;
+	const char *json;
+	bool table;
+};
+
+static int add_plan(struct client_args *a, const struct probe_plan *p)
 {
-	struct probe_plan *v = realloc(*plans, (*n + 1) * sizeof(**plans));
+	struct probe_plan *v = realloc(a->plans, (a->n + 1) * sizeof(*a->plans));
 
 	if (!v)
-		return -1;
-	v[*n] = *p;
-	*plans = v;
-	(*n)++;
-	return 0;
+		return EXIT_ENV;
+	v[a->n] = *p;
+	a->plans = v;
+	a->n++;
+	return OPT_NEXT;
+}
+
+static int client_add_server(struct client_args *a, const char *arg)
+{
+	struct client_config *cfg = &a->cfg;
+
+	if (cfg->nserver == 2)
+		return usage_error("client", "--server: at most two (one per family)");
+	if (probe_proto_addr_parse(arg, &cfg->server[cfg->nserver], &cfg->server_len[cfg->nserver]) < 0 ||
+	    arg[0] == ':')
+		return usage_error("client", "--server: '%s' should be ADDR:PORT or [ADDR6]:PORT", arg);
+	cfg->nserver++;
+	return OPT_NEXT;
+}
+
+static int client_add_flow(struct client_args *a, const char *arg)
+{
+	struct probe_plan p;
+	char err[256];
+
+	if (probe_plan_parse(arg, &p, err, sizeof(err)) < 0)
+		return usage_error("client", "--flow %s: %s", arg, err);
+	return add_plan(a, &p);
+}
+
+static int client_add_flows_file(struct client_args *a, const char *arg)
+{
+	FILE *f = strcmp(arg, "-") ? fopen(arg, "r") : stdin;
+	struct probe_plan *fp;
+	size_t fn;
+	char err[256];
+	int rc, parsed;
+
+	if (!f)
+		return usage_error("client", "--flows-file %s: %s", arg, strerror(errno));
+	parsed = probe_plan_parse_stream(f, &fp, &fn, err, sizeof(err));
+	if (f != stdin)
+		fclose(f);
+	if (parsed < 0)
+		return usage_error("client", "%s: %s", arg, err);
+	rc = OPT_NEXT;
+	for (size_t i = 0; i < fn && rc == OPT_NEXT; i++)
+		rc = add_plan(a, &fp[i]);
+	free(fp);
+	return rc;
+}
+
+static int client_opt(void *ctx, int c, const char *arg)
+{
+	struct client_args *a = ctx;
+
+	switch (c) {
+	case 's':
+		return client_add_server(a, arg);
+	case 'f':
+		return client_add_flow(a, arg);
+	case 'F':
+		return client_add_flows_file(a, arg);
+	case 'j':
+		a->json = arg;
+		return OPT_NEXT;
+	case 'T':
+		a->table = false;
+		return OPT_NEXT;
+	case 'N':
+		a->cfg.no_query = true;
+		return OPT_NEXT;
+	case 'Q':
+		return parse_duration_opt("client", "--query-timeout", arg, &a->cfg.query_timeout_ms);
+	}
+	return usage_error("client", "unknown option");
+}
+
+/* A server and flows given; unnamed flows named flowN, no name twice. */
+static int client_check_args(struct client_args *a)
+{
+	if (!a->cfg.nserver)
+		return usage_error("client", "--server is required");
+	if (!a->n)
+		return usage_error("client", "no flows: give --flow or --flows-file");
+	for (size_t i = 0; i < a->n; i++) {
+		struct probe_plan *p = &a->plans[i];
+
+		if (!p->name[0])
+			snprintf(p->name, sizeof(p->name), "flow%zu", i + 1);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(p->name, a->plans[j].name))
+				return usage_error("client", "flow name '%s' given twice", p->name);
+	}
+	return OPT_NEXT;
+}
+
+/* --json FILE opened in *jf; with '-' the JSON takes standard output and the
+ * table (*tf) moves to standard error. */
+static int client_open_json(const char *json, FILE **jf, FILE **tf)
+{
+	if (!json)
+		return OPT_NEXT;
+	if (!strcmp(json, "-")) {
+		*jf = stdout;
+		*tf = stderr;
+		return OPT_NEXT;
+	}
+	*jf = fopen(json, "w");
+	if (!*jf) {
+		log_warn("%s", json);
+		return EXIT_ENV;
+	}
+	return OPT_NEXT;
+}
+
+/* JSON lines and the table; returns the exit status the results call for. */
+static int client_report(const struct probe_flow_result *results, size_t n, FILE *jf, FILE *tf,
+			 bool table, bool interrupted)
+{
+	int rc = interrupted ? EXIT_UNMET : EXIT_MET;
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *o;
+
+		if (!results[i].met)
+			rc = EXIT_UNMET;
+		if (!jf)
+			continue;
+		o = probe_result_flow_json(&results[i]);
+		if (!o || json_dumpf(o, jf, JSON_COMPACT) < 0)
+			log_warnx("flow %s: could not write its JSON line", results[i].plan.name);
+		else
+			fputc('\n', jf);
+		json_decref(o);
+	}
+	if (jf)
+		fflush(jf);
+	if (table)
+		probe_result_table(tf, results, n);
+	return rc;
 }
 
 static int cmd_client(int argc, char **argv)
@@ -231,173 +417,39 @@ static int cmd_client(int argc, char **argv)
 		{ "no-table", no_argument, NULL, 'T' },
 		{ "no-query", no_argument, NULL, 'N' },
 		{ "query-timeout", required_argument, NULL, 'Q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
+		SHARED_LONG_OPTS,
 		{ 0 },
 	};
-	struct client_config cfg = { 0 };
-	struct probe_plan *plans = NULL, p;
+	struct client_args a = { .table = true };
 	struct probe_flow_result *results = NULL;
-	size_t n = 0;
-	const char *json = NULL;
-	bool table = true, interrupted = false;
-	char err[256];
-	int c, rc = EXIT_USAGE;
 	FILE *jf = NULL, *tf = stdout;
+	bool interrupted = false;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "s:f:F:j:vqh", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			if (cfg.nserver == 2) {
-				usage_error("client", "--server: at most two (one per family)");
-				goto out;
-			}
-			if (probe_proto_addr_parse(optarg, &cfg.server[cfg.nserver],
-					     &cfg.server_len[cfg.nserver]) < 0 || optarg[0] == ':') {
-				usage_error("client", "--server: '%s' should be ADDR:PORT or [ADDR6]:PORT",
-					    optarg);
-				goto out;
-			}
-			cfg.nserver++;
-			break;
-		case 'f':
-			if (probe_plan_parse(optarg, &p, err, sizeof(err)) < 0) {
-				usage_error("client", "--flow %s: %s", optarg, err);
-				goto out;
-			}
-			if (add_plan(&plans, &n, &p) < 0) {
-				rc = EXIT_ENV;
-				goto out;
-			}
-			break;
-		case 'F': {
-			FILE *f = strcmp(optarg, "-") ? fopen(optarg, "r") : stdin;
-			struct probe_plan *fp;
-			size_t fn;
-
-			if (!f) {
-				usage_error("client", "--flows-file %s: %s", optarg, strerror(errno));
-				goto out;
-			}
-			if (probe_plan_parse_stream(f, &fp, &fn, err, sizeof(err)) < 0) {
-				usage_error("client", "%s: %s", optarg, err);
-				if (f != stdin)
-					fclose(f);
-				goto out;
-			}
-			if (f != stdin)
-				fclose(f);
-			for (size_t i = 0; i < fn; i++) {
-				if (add_plan(&plans, &n, &fp[i]) < 0) {
-					free(fp);
-					rc = EXIT_ENV;
-					goto out;
-				}
-			}
-			free(fp);
-			break;
-		}
-		case 'j':
-			json = optarg;
-			break;
-		case 'T':
-			table = false;
-			break;
-		case 'N':
-			cfg.no_query = true;
-			break;
-		case 'Q':
-			if (parse_duration_opt("client", "--query-timeout", optarg, &cfg.query_timeout_ms))
-				goto out;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'q':
-			verbose = 0;
-			break;
-		case 'h':
-			fputs(client_help, stdout);
-			rc = EXIT_MET;
-			goto out;
-		default:
-			usage_error("client", "unknown option");
-			goto out;
-		}
-	}
-	log_init("idlegate-probe", verbose);
-	if (optind != argc) {
-		usage_error("client", "unexpected argument '%s'", argv[optind]);
+	rc = parse_opts("client", argc, argv, "s:f:F:j:vqh", opts, client_help, client_opt, &a);
+	if (rc == OPT_NEXT)
+		rc = client_check_args(&a);
+	if (rc == OPT_NEXT)
+		rc = client_open_json(a.json, &jf, &tf);
+	if (rc != OPT_NEXT)
 		goto out;
-	}
-	if (!cfg.nserver) {
-		usage_error("client", "--server is required");
+	rc = EXIT_ENV;
+	results = calloc(a.n, sizeof(*results));
+	if (!results)
 		goto out;
-	}
-	if (!n) {
-		usage_error("client", "no flows: give --flow or --flows-file");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!plans[i].name[0])
-			snprintf(plans[i].name, sizeof(plans[i].name), "flow%zu", i + 1);
-		for (size_t j = 0; j < i; j++) {
-			if (!strcmp(plans[i].name, plans[j].name)) {
-				usage_error("client", "flow name '%s' given twice", plans[i].name);
-				goto out;
-			}
-		}
-	}
-	if (json) {
-		if (!strcmp(json, "-")) {
-			jf = stdout;
-			tf = stderr;
-		} else if (!(jf = fopen(json, "w"))) {
-			log_warn("%s", json);
-			rc = EXIT_ENV;
-			goto out;
-		}
-	}
-	results = calloc(n, sizeof(*results));
-	if (!results) {
-		rc = EXIT_ENV;
-		goto out;
-	}
-	if (probe_client_run(&cfg, plans, n, results, &interrupted) < 0) {
+	if (probe_client_run(&a.cfg, a.plans, a.n, results, &interrupted) < 0) {
 		log_warn("client");
-		rc = EXIT_ENV;
 		goto out;
 	}
-	rc = EXIT_MET;
-	for (size_t i = 0; i < n; i++) {
-		json_t *o;
-
-		if (!results[i].met)
-			rc = EXIT_UNMET;
-		if (jf) {
-			o = probe_result_flow_json(&results[i]);
-			if (!o || json_dumpf(o, jf, JSON_COMPACT) < 0)
-				log_warnx("flow %s: could not write its JSON line", results[i].plan.name);
-			else
-				fputc('\n', jf);
-			json_decref(o);
-		}
-	}
-	if (jf)
-		fflush(jf);
-	if (table)
-		probe_result_table(tf, results, n);
-	if (interrupted)
-		rc = EXIT_UNMET;
+	rc = client_report(results, a.n, jf, tf, a.table, interrupted);
 out:
 	if (results)
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < a.n; i++)
 			probe_result_clear(&results[i]);
 	free(results);
-	free(plans);
+	free(a.plans);
 	if (jf && jf != stdout && fclose(jf) != 0) {
-		log_warn("%s", json);
+		log_warn("%s", a.json);
 		rc = EXIT_ENV;
 	}
 	return rc;

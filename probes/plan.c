@@ -178,124 +178,278 @@ static int parse_ms(const char *key, const char *v, uint64_t min, uint64_t max, 
 	return 0;
 }
 
+#define DAY_MS (86400000ull)
+
+/* A value spelled as one of a few words. */
+struct plan_word {
+	const char *word;
+	int value;
+};
+
+static bool plan_word_find(const struct plan_word *w, size_t n, const char *v, int *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(v, w[i].word)) {
+			*out = w[i].value;
+			return true;
+		}
+	}
+	return false;
+}
+
+#define WORD_FIND(words, v, out) plan_word_find(words, sizeof(words) / sizeof(words[0]), v, out)
+
+/* "off" and "0" both mean "not set" for the optional timers. */
+static bool plan_value_off(const char *v)
+{
+	return !strcmp(v, "off") || !strcmp(v, "0");
+}
+
+/*
+ * One setter per key: k is the key as written (an alias names itself in
+ * messages), v its value. Returns 0, or -1 via fail().
+ */
+typedef int plan_setter(struct probe_plan *p, const char *k, const char *v, char *err,
+			size_t errlen);
+
+static int set_name(struct probe_plan *p, const char *k, const char *v, char *err, size_t errlen)
+{
+	if (!probe_plan_name_valid(v))
+		return fail(err, errlen, "name: '%s' should be 1..%d characters of A-Z a-z 0-9 . _ -",
+			    v, PLAN_NAME_MAX);
+	strcpy(p->name, v);
+	return 0;
+}
+
+static int set_proto(struct probe_plan *p, const char *k, const char *v, char *err, size_t errlen)
+{
+	static const struct plan_word words[] = { { "tcp", PLAN_TCP }, { "udp", PLAN_UDP } };
+	int x;
+
+	if (!WORD_FIND(words, v, &x))
+		return fail(err, errlen, "proto: '%s' should be tcp or udp", v);
+	p->proto = (enum plan_proto)x;
+	return 0;
+}
+
+static int set_family(struct probe_plan *p, const char *k, const char *v, char *err, size_t errlen)
+{
+	static const struct plan_word words[] = {
+		{ "4", 4 }, { "ipv4", 4 }, { "inet", 4 }, { "6", 6 }, { "ipv6", 6 }, { "inet6", 6 },
+	};
+
+	if (!WORD_FIND(words, v, &p->family))
+		return fail(err, errlen, "family: '%s' should be 4 or 6", v);
+	return 0;
+}
+
+static int set_keepalive(struct probe_plan *p, const char *k, const char *v, char *err,
+			 size_t errlen)
+{
+	return parse_ka(k, v, &p->ka, err, errlen);
+}
+
+static int set_server_keepalive(struct probe_plan *p, const char *k, const char *v, char *err,
+				size_t errlen)
+{
+	return parse_ka(k, v, &p->server_ka, err, errlen);
+}
+
+static int set_user_timeout(struct probe_plan *p, const char *k, const char *v, char *err,
+			    size_t errlen)
+{
+	if (plan_value_off(v)) {
+		p->user_timeout_s = 0;
+		return 0;
+	}
+	return parse_whole_seconds(k, v, 86400 * 24, &p->user_timeout_s, err, errlen);
+}
+
+/* A heartbeat interval: off, or 100 ms .. 7 days. */
+static int parse_heartbeat(const char *k, const char *v, uint64_t *out, char *err, size_t errlen)
+{
+	if (plan_value_off(v)) {
+		*out = 0;
+		return 0;
+	}
+	return parse_ms(k, v, 100, 7 * DAY_MS, out, err, errlen);
+}
+
+static int set_heartbeat(struct probe_plan *p, const char *k, const char *v, char *err,
+			 size_t errlen)
+{
+	return parse_heartbeat(k, v, &p->heartbeat_ms, err, errlen);
+}
+
+static int set_server_heartbeat(struct probe_plan *p, const char *k, const char *v, char *err,
+				size_t errlen)
+{
+	return parse_heartbeat(k, v, &p->server_heartbeat_ms, err, errlen);
+}
+
+static int set_idle(struct probe_plan *p, const char *k, const char *v, char *err, size_t errlen)
+{
+	return parse_ms(k, v, 0, 30 * DAY_MS, &p->idle_ms, err, errlen);
+}
+
+static int set_deadline(struct probe_plan *p, const char *k, const char *v, char *err,
+			size_t errlen)
+{
+	return parse_ms(k, v, 10, DAY_MS, &p->deadline_ms, err, errlen);
+}
+
+static int set_speaker(struct probe_plan *p, const char *k, const char *v, char *err,
+		       size_t errlen)
+{
+	static const struct plan_word words[] = {
+		{ "client", PLAN_SPEAKER_CLIENT }, { "server", PLAN_SPEAKER_SERVER },
+	};
+	int x;
+
+	if (!WORD_FIND(words, v, &x))
+		return fail(err, errlen, "speaker: '%s' should be client or server", v);
+	p->speaker = (enum plan_speaker)x;
+	return 0;
+}
+
+static int set_cycles(struct probe_plan *p, const char *k, const char *v, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long c;
+
+	errno = 0;
+	c = isdigit((unsigned char)v[0]) ? strtoul(v, &end, 10) : 0;
+	if (!isdigit((unsigned char)v[0]) || errno || *end || c < 1 || c > PLAN_CYCLES_MAX)
+		return fail(err, errlen, "cycles: '%s' should be a whole number 1..%u", v,
+			    PLAN_CYCLES_MAX);
+	p->cycles = (uint32_t)c;
+	return 0;
+}
+
+static int set_expect(struct probe_plan *p, const char *k, const char *v, char *err, size_t errlen)
+{
+	if (probe_outcome_parse(v, &p->expect) < 0)
+		return fail(err, errlen,
+			    "expect: '%s' should be one of alive, reset, closed, timeout, keepalive-timeout, rebound, unreachable",
+			    v);
+	p->has_expect = true;
+	return 0;
+}
+
+static int set_server_end(struct probe_plan *p, const char *k, const char *v, char *err,
+			  size_t errlen)
+{
+	static const struct plan_word words[] = {
+		{ "none", PLAN_END_NONE }, { "close", PLAN_END_CLOSE }, { "reset", PLAN_END_RESET },
+	};
+	int x;
+
+	if (!WORD_FIND(words, v, &x))
+		return fail(err, errlen, "server_end: '%s' should be none, close or reset", v);
+	p->server_end = (enum plan_server_end)x;
+	return 0;
+}
+
+static int set_rebind(struct probe_plan *p, const char *k, const char *v, char *err, size_t errlen)
+{
+	static const struct plan_word words[] = {
+		{ "yes", 1 }, { "1", 1 }, { "true", 1 }, { "no", 0 }, { "0", 0 }, { "false", 0 },
+	};
+	int x;
+
+	if (!WORD_FIND(words, v, &x))
+		return fail(err, errlen, "rebind: '%s' should be yes or no", v);
+	p->rebind = x;
+	return 0;
+}
+
+/* Which keys were given: aliases share one slot, so "given twice" sees them. */
 enum {
 	K_NAME, K_PROTO, K_FAMILY, K_KA, K_SKA, K_UTO, K_HB, K_IDLE, K_SPEAKER, K_CYCLES,
 	K_DEADLINE, K_EXPECT, K_SEND, K_REBIND, K_SHB, K_MAX
 };
-static const struct {
+
+static const struct plan_key {
 	const char *name;
-	int key;
-} keys[] = {
-	{ "name", K_NAME }, { "proto", K_PROTO }, { "family", K_FAMILY },
-	{ "keepalive", K_KA }, { "server_keepalive", K_SKA },
-	{ "user_timeout", K_UTO }, { "tcp_user_timeout", K_UTO },
-	{ "heartbeat", K_HB }, { "idle", K_IDLE }, { "speaker", K_SPEAKER },
-	{ "cycles", K_CYCLES }, { "deadline", K_DEADLINE }, { "expect", K_EXPECT },
-	{ "server_end", K_SEND }, { "rebind", K_REBIND }, { "server_heartbeat", K_SHB },
+	int slot;
+	plan_setter *set;
+} plan_keys[] = {
+	{ "name", K_NAME, set_name },
+	{ "proto", K_PROTO, set_proto },
+	{ "family", K_FAMILY, set_family },
+	{ "keepalive", K_KA, set_keepalive },
+	{ "server_keepalive", K_SKA, set_server_keepalive },
+	{ "user_timeout", K_UTO, set_user_timeout },
+	{ "tcp_user_timeout", K_UTO, set_user_timeout },
+	{ "heartbeat", K_HB, set_heartbeat },
+	{ "idle", K_IDLE, set_idle },
+	{ "speaker", K_SPEAKER, set_speaker },
+	{ "cycles", K_CYCLES, set_cycles },
+	{ "deadline", K_DEADLINE, set_deadline },
+	{ "expect", K_EXPECT, set_expect },
+	{ "server_end", K_SEND, set_server_end },
+	{ "rebind", K_REBIND, set_rebind },
+	{ "server_heartbeat", K_SHB, set_server_heartbeat },
 };
 
-#define DAY_MS (86400000ull)
-
-static int set_key(struct probe_plan *p, int key, const char *k, const char *v, char *err,
-		   size_t errlen)
+static const struct plan_key *plan_key_find(const char *k)
 {
-	switch (key) {
-	case K_NAME:
-		if (!probe_plan_name_valid(v))
-			return fail(err, errlen,
-				    "name: '%s' should be 1..%d characters of A-Z a-z 0-9 . _ -", v,
-				    PLAN_NAME_MAX);
-		strcpy(p->name, v);
-		return 0;
-	case K_PROTO:
-		if (!strcmp(v, "tcp"))
-			p->proto = PLAN_TCP;
-		else if (!strcmp(v, "udp"))
-			p->proto = PLAN_UDP;
-		else
-			return fail(err, errlen, "proto: '%s' should be tcp or udp", v);
-		return 0;
-	case K_FAMILY:
-		if (!strcmp(v, "4") || !strcmp(v, "ipv4") || !strcmp(v, "inet"))
-			p->family = 4;
-		else if (!strcmp(v, "6") || !strcmp(v, "ipv6") || !strcmp(v, "inet6"))
-			p->family = 6;
-		else
-			return fail(err, errlen, "family: '%s' should be 4 or 6", v);
-		return 0;
-	case K_KA:
-		return parse_ka(k, v, &p->ka, err, errlen);
-	case K_SKA:
-		return parse_ka(k, v, &p->server_ka, err, errlen);
-	case K_UTO:
-		if (!strcmp(v, "off") || !strcmp(v, "0")) {
-			p->user_timeout_s = 0;
-			return 0;
-		}
-		return parse_whole_seconds(k, v, 86400 * 24, &p->user_timeout_s, err, errlen);
-	case K_HB:
-		if (!strcmp(v, "off") || !strcmp(v, "0")) {
-			p->heartbeat_ms = 0;
-			return 0;
-		}
-		return parse_ms(k, v, 100, 7 * DAY_MS, &p->heartbeat_ms, err, errlen);
-	case K_SHB:
-		if (!strcmp(v, "off") || !strcmp(v, "0")) {
-			p->server_heartbeat_ms = 0;
-			return 0;
-		}
-		return parse_ms(k, v, 100, 7 * DAY_MS, &p->server_heartbeat_ms, err, errlen);
-	case K_IDLE:
-		return parse_ms(k, v, 0, 30 * DAY_MS, &p->idle_ms, err, errlen);
-	case K_DEADLINE:
-		return parse_ms(k, v, 10, DAY_MS, &p->deadline_ms, err, errlen);
-	case K_SPEAKER:
-		if (!strcmp(v, "client"))
-			p->speaker = PLAN_SPEAKER_CLIENT;
-		else if (!strcmp(v, "server"))
-			p->speaker = PLAN_SPEAKER_SERVER;
-		else
-			return fail(err, errlen, "speaker: '%s' should be client or server", v);
-		return 0;
-	case K_CYCLES: {
-		char *end;
-		unsigned long c;
+	for (size_t i = 0; i < sizeof(plan_keys) / sizeof(plan_keys[0]); i++)
+		if (!strcmp(plan_keys[i].name, k))
+			return &plan_keys[i];
+	return NULL;
+}
 
-		errno = 0;
-		c = isdigit((unsigned char)v[0]) ? strtoul(v, &end, 10) : 0;
-		if (!isdigit((unsigned char)v[0]) || errno || *end || c < 1 || c > PLAN_CYCLES_MAX)
-			return fail(err, errlen, "cycles: '%s' should be a whole number 1..%u", v,
-				    PLAN_CYCLES_MAX);
-		p->cycles = (uint32_t)c;
-		return 0;
-	}
-	case K_EXPECT:
-		if (probe_outcome_parse(v, &p->expect) < 0)
+/*
+ * Split one "KEY=VALUE" item in place (surrounding blanks trimmed) and apply
+ * it, refusing unknown keys and keys already in seen.
+ */
+static int plan_item_apply(struct probe_plan *p, char *item, const char *spec, bool *seen,
+			   char *err, size_t errlen)
+{
+	const struct plan_key *key;
+	char *eq, *e;
+
+	while (isspace((unsigned char)*item))
+		item++;
+	e = item + strlen(item);
+	while (e > item && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	if (!*item)
+		return fail(err, errlen, "empty item in '%s'", spec);
+	eq = strchr(item, '=');
+	if (!eq || eq == item || !eq[1])
+		return fail(err, errlen, "'%s' should be KEY=VALUE", item);
+	*eq = '\0';
+	key = plan_key_find(item);
+	if (!key)
+		return fail(err, errlen, "unknown key '%s'", item);
+	if (seen[key->slot])
+		return fail(err, errlen, "%s: given twice", item);
+	seen[key->slot] = true;
+	return key->set(p, item, eq + 1, err, errlen);
+}
+
+/* The checks across keys, once all are set: options that do not fit the protocol. */
+static int plan_check(const struct probe_plan *p, char *err, size_t errlen)
+{
+	if (p->proto == PLAN_UDP) {
+		if (p->ka.mode != PLAN_KA_OFF || p->server_ka.mode != PLAN_KA_OFF)
 			return fail(err, errlen,
-				    "expect: '%s' should be one of alive, reset, closed, timeout, keepalive-timeout, rebound, unreachable",
-				    v);
-		p->has_expect = true;
-		return 0;
-	case K_SEND:
-		if (!strcmp(v, "none"))
-			p->server_end = PLAN_END_NONE;
-		else if (!strcmp(v, "close"))
-			p->server_end = PLAN_END_CLOSE;
-		else if (!strcmp(v, "reset"))
-			p->server_end = PLAN_END_RESET;
-		else
-			return fail(err, errlen, "server_end: '%s' should be none, close or reset", v);
-		return 0;
-	case K_REBIND:
-		if (!strcmp(v, "yes") || !strcmp(v, "1") || !strcmp(v, "true"))
-			p->rebind = true;
-		else if (!strcmp(v, "no") || !strcmp(v, "0") || !strcmp(v, "false"))
-			p->rebind = false;
-		else
-			return fail(err, errlen, "rebind: '%s' should be yes or no", v);
-		return 0;
+				    "keepalive: TCP keepalive does not apply to udp flows (use heartbeat=)");
+		if (p->user_timeout_s)
+			return fail(err, errlen, "user_timeout: TCP_USER_TIMEOUT does not apply to udp flows");
+		if (p->server_end != PLAN_END_NONE)
+			return fail(err, errlen, "server_end: only for tcp flows");
+	} else if (p->rebind) {
+		return fail(err, errlen, "rebind: only for udp flows");
 	}
-	return fail(err, errlen, "%s: internal error", k);
+	/* the simulated rebinding happens on the client's first packet after the idle */
+	if (p->rebind && p->speaker != PLAN_SPEAKER_CLIENT)
+		return fail(err, errlen, "rebind: needs speaker=client");
+	if (p->has_expect && p->expect == OUT_REBOUND && p->proto != PLAN_UDP)
+		return fail(err, errlen, "expect: rebound only happens to udp flows");
+	return 0;
 }
 
 int probe_plan_parse(const char *spec, struct probe_plan *p, char *err, size_t errlen)
@@ -311,69 +465,10 @@ int probe_plan_parse(const char *spec, struct probe_plan *p, char *err, size_t e
 	if (!copy)
 		return fail(err, errlen, "out of memory");
 	rest = copy;
-	while ((item = strsep(&rest, ",")) != NULL) {
-		char *eq, *k, *v, *e;
-		size_t i;
-
-		while (isspace((unsigned char)*item))
-			item++;
-		e = item + strlen(item);
-		while (e > item && isspace((unsigned char)e[-1]))
-			*--e = '\0';
-		if (!*item) {
-			fail(err, errlen, "empty item in '%s'", spec);
+	while ((item = strsep(&rest, ",")) != NULL)
+		if (plan_item_apply(p, item, spec, seen, err, errlen) < 0)
 			goto out;
-		}
-		eq = strchr(item, '=');
-		if (!eq || eq == item || !eq[1]) {
-			fail(err, errlen, "'%s' should be KEY=VALUE", item);
-			goto out;
-		}
-		*eq = '\0';
-		k = item;
-		v = eq + 1;
-		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (!strcmp(keys[i].name, k))
-				break;
-		if (i == sizeof(keys) / sizeof(keys[0])) {
-			fail(err, errlen, "unknown key '%s'", k);
-			goto out;
-		}
-		if (seen[keys[i].key]) {
-			fail(err, errlen, "%s: given twice", k);
-			goto out;
-		}
-		seen[keys[i].key] = true;
-		if (set_key(p, keys[i].key, k, v, err, errlen) < 0)
-			goto out;
-	}
-	if (p->proto == PLAN_UDP) {
-		if (p->ka.mode != PLAN_KA_OFF || p->server_ka.mode != PLAN_KA_OFF) {
-			fail(err, errlen, "keepalive: TCP keepalive does not apply to udp flows (use heartbeat=)");
-			goto out;
-		}
-		if (p->user_timeout_s) {
-			fail(err, errlen, "user_timeout: TCP_USER_TIMEOUT does not apply to udp flows");
-			goto out;
-		}
-		if (p->server_end != PLAN_END_NONE) {
-			fail(err, errlen, "server_end: only for tcp flows");
-			goto out;
-		}
-	} else if (p->rebind) {
-		fail(err, errlen, "rebind: only for udp flows");
-		goto out;
-	}
-	if (p->rebind && p->speaker != PLAN_SPEAKER_CLIENT) {
-		/* the simulated rebinding happens on the client's first packet after the idle */
-		fail(err, errlen, "rebind: needs speaker=client");
-		goto out;
-	}
-	if (p->has_expect && p->expect == OUT_REBOUND && p->proto != PLAN_UDP) {
-		fail(err, errlen, "expect: rebound only happens to udp flows");
-		goto out;
-	}
-	rc = 0;
+	rc = plan_check(p, err, errlen);
 out:
 	free(copy);
 	return rc;

@@ -163,171 +163,257 @@ static bool parse_reason(const char *s, char *out)
 	return true;
 }
 
-int probe_proto_parse(const char *buf, size_t len, struct proto_msg *m)
-{
-	struct cur c;
-	char f[PROTO_ADDR_MAX + 8];
-	uint64_t v;
-	int t;
+/* Room for the longest field any message has (an address, with slack). */
+#define FIELD_MAX (PROTO_ADDR_MAX + 8)
 
-	memset(m, 0, sizeof(*m));
-	if (len && buf[len - 1] == '\n')
-		len--;
+/* A field spelled as one of a few words. */
+struct proto_word {
+	const char *word;
+	int value;
+};
+
+static bool field_word(struct cur *c, const struct proto_word *w, size_t n, int *out)
+{
+	char f[FIELD_MAX];
+
+	if (!field(c, f, sizeof(f)))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(f, w[i].word)) {
+			*out = w[i].value;
+			return true;
+		}
+	}
+	return false;
+}
+
+#define FIELD_WORD(c, words, out) field_word(c, words, sizeof(words) / sizeof(words[0]), out)
+
+static bool field_u64(struct cur *c, uint64_t max, uint64_t *out)
+{
+	char f[FIELD_MAX];
+
+	return field(c, f, sizeof(f)) && parse_u64(f, max, out);
+}
+
+static bool field_u32(struct cur *c, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char f[FIELD_MAX];
+
+	return field(c, f, sizeof(f)) && parse_u32(f, min, max, out);
+}
+
+static bool field_addr(struct cur *c, char *out)
+{
+	char f[FIELD_MAX];
+
+	if (!field(c, f, sizeof(f)) || !check_addr(f))
+		return false;
+	strcpy(out, f);
+	return true;
+}
+
+/* The fixed fields of a HELLO after its name: the plan, in wire order. */
+static bool parse_hello_plan(struct cur *c, struct proto_hello *h)
+{
+	static const struct proto_word protos[] = { { "tcp", PLAN_TCP }, { "udp", PLAN_UDP } };
+	static const struct proto_word speakers[] = {
+		{ "client", PLAN_SPEAKER_CLIENT }, { "server", PLAN_SPEAKER_SERVER },
+	};
+	static const struct proto_word ends[] = {
+		{ "none", PLAN_END_NONE }, { "close", PLAN_END_CLOSE }, { "reset", PLAN_END_RESET },
+	};
+	char f[FIELD_MAX];
+	int proto, speaker, end;
+
+	if (!FIELD_WORD(c, protos, &proto) || !field_u64(c, MAX_IDLE_MS, &h->idle_ms) ||
+	    !FIELD_WORD(c, speakers, &speaker) || !field_u32(c, 1, PLAN_CYCLES_MAX, &h->cycles))
+		return false;
+	h->proto = (enum plan_proto)proto;
+	h->speaker = (enum plan_speaker)speaker;
+	if (!field_u64(c, MAX_HB_MS, &h->hb_ms) || (h->hb_ms && h->hb_ms < 100))
+		return false;
+	if (!field_u64(c, MAX_DEADLINE_MS, &h->deadline_ms) || h->deadline_ms < 10)
+		return false;
+	if (!field(c, f, sizeof(f)) || !parse_ska(f, &h->server_ka) || !FIELD_WORD(c, ends, &end))
+		return false;
+	h->server_end = (enum plan_server_end)end;
+	return true;
+}
+
+static bool parse_hello(struct cur *c, struct proto_msg *m)
+{
+	struct proto_hello *h = &m->hello;
+	char f[FIELD_MAX];
+
+	if (!field(c, f, sizeof(f)) || !probe_plan_name_valid(f))
+		return false;
+	strcpy(h->name, f);
+	if (!parse_hello_plan(c, h))
+		return false;
+	if (!at_end(c)) {
+		/* optional: shb=MS, never 0 (absent means none: one spelling per hello) */
+		if (!field(c, f, sizeof(f)) || strncmp(f, "shb=", 4) ||
+		    !parse_u64(f + 4, MAX_HB_MS, &h->shb_ms) || h->shb_ms < 100)
+			return false;
+	}
+	/* TCP-only server options on a UDP flow: no plan asks for that */
+	return h->proto != PLAN_UDP ||
+	       (h->server_ka.mode == PLAN_KA_OFF && h->server_end == PLAN_END_NONE);
+}
+
+static bool parse_welcome(struct cur *c, struct proto_msg *m)
+{
+	return field_addr(c, m->addr);
+}
+
+/* PING carries its cycle (from 1), HB its sequence number (from 0). */
+static bool parse_seq(struct cur *c, struct proto_msg *m)
+{
+	return field_u32(c, m->type == PM_PING, UINT32_MAX, &m->seq);
+}
+
+static bool parse_pong(struct cur *c, struct proto_msg *m)
+{
+	return field_u32(c, 1, UINT32_MAX, &m->seq) && field_addr(c, m->addr);
+}
+
+static bool parse_id_only(struct cur *c, struct proto_msg *m)
+{
+	return true;
+}
+
+/* at_ms: "-" (none) or a signed number of milliseconds, never "-0". */
+static bool parse_at(struct cur *c, struct proto_msg *m)
+{
+	char f[FIELD_MAX];
+	const char *s = f;
+	bool neg = false;
+	uint64_t v;
+
+	if (!field(c, f, sizeof(f)))
+		return false;
+	if (!strcmp(f, "-")) {
+		m->has_at = 0;
+		return true;
+	}
+	if (*s == '-') {
+		neg = true;
+		s++;
+	}
+	if (!parse_u64(s, (uint64_t)MAX_AT_MS, &v) || (neg && v == 0))
+		return false;
+	m->has_at = 1;
+	m->at_ms = neg ? -(int64_t)v : (int64_t)v;
+	return true;
+}
+
+static bool parse_result(struct cur *c, struct proto_msg *m)
+{
+	char f[FIELD_MAX];
+	enum probe_outcome o;
+
+	if (!field(c, f, sizeof(f)))
+		return false;
+	for (o = OUT_ALIVE; o < OUT_MAX; o++)
+		if (!strcmp(f, probe_outcome_name(o)))
+			break;
+	if (o == OUT_MAX)
+		return false;
+	m->outcome = o;
+	if (!field_u32(c, 0, PLAN_CYCLES_MAX, &m->cycle) || !parse_at(c, m))
+		return false;
+	/* the rest of the line is one JSON object */
+	if (at_end(c) || c->end - c->p < 2 || c->p[0] != '{' || c->end[-1] != '}')
+		return false;
+	m->json = c->p;
+	m->json_len = (size_t)(c->end - c->p);
+	c->p = c->end;
+	return true;
+}
+
+static bool parse_error(struct cur *c, struct proto_msg *m)
+{
+	char f[FIELD_MAX];
+
+	return field(c, f, sizeof(f)) && parse_reason(f, m->reason);
+}
+
+/* The fields after "IGP1 TYPE id", by type. */
+static bool (*const body_parsers[PM_MAX])(struct cur *c, struct proto_msg *m) = {
+	[PM_HELLO] = parse_hello, [PM_WELCOME] = parse_welcome, [PM_PING] = parse_seq,
+	[PM_PONG] = parse_pong,   [PM_HB] = parse_seq,          [PM_BYE] = parse_id_only,
+	[PM_QUERY] = parse_id_only, [PM_RESULT] = parse_result, [PM_ERROR] = parse_error,
+};
+
+/*
+ * The line as a whole: our version, within the length, printable ASCII.
+ * Drops the trailing '\n' from *len. Returns 0, or -1 with errno.
+ */
+static int check_line(const char *buf, size_t *len)
+{
+	if (*len && buf[*len - 1] == '\n')
+		(*len)--;
 	/* "IGP2 ..." from a newer client: say so rather than "malformed" */
-	if (len >= 4 && !memcmp(buf, "IGP", 3) && buf[3] != '1') {
+	if (*len >= 4 && !memcmp(buf, "IGP", 3) && buf[3] != '1') {
 		errno = EPROTONOSUPPORT;
 		return -1;
 	}
-	if (len < 5 || len >= PROTO_LINE_MAX || memcmp(buf, PROTO_MAGIC " ", 5))
+	if (*len < 5 || *len >= PROTO_LINE_MAX || memcmp(buf, PROTO_MAGIC " ", 5))
 		goto inval;
-	for (size_t i = 0; i < len; i++)
+	for (size_t i = 0; i < *len; i++)
 		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] > 0x7e)
 			goto inval;
-	c.p = buf + 5;
-	c.end = buf + len;
-	if (!field(&c, f, 16))
-		goto inval;
-	for (t = 0; t < PM_MAX; t++)
-		if (!strcmp(f, type_names[t]))
-			break;
-	if (t == PM_MAX)
-		goto inval;
-	m->type = (enum proto_type)t;
-
-	/* every type has an id first; ERROR may say "-" */
-	if (!field(&c, f, sizeof(f)))
-		goto inval;
-	if (m->type == PM_ERROR && !strcmp(f, "-"))
-		m->id = 0;
-	else if (!parse_id(f, &m->id))
-		goto inval;
-
-	switch (m->type) {
-	case PM_HELLO: {
-		struct proto_hello *h = &m->hello;
-
-		if (!field(&c, f, sizeof(f)) || !probe_plan_name_valid(f))
-			goto inval;
-		strcpy(h->name, f);
-		if (!field(&c, f, sizeof(f)))
-			goto inval;
-		if (!strcmp(f, "tcp"))
-			h->proto = PLAN_TCP;
-		else if (!strcmp(f, "udp"))
-			h->proto = PLAN_UDP;
-		else
-			goto inval;
-		if (!field(&c, f, sizeof(f)) || !parse_u64(f, MAX_IDLE_MS, &h->idle_ms))
-			goto inval;
-		if (!field(&c, f, sizeof(f)))
-			goto inval;
-		if (!strcmp(f, "client"))
-			h->speaker = PLAN_SPEAKER_CLIENT;
-		else if (!strcmp(f, "server"))
-			h->speaker = PLAN_SPEAKER_SERVER;
-		else
-			goto inval;
-		if (!field(&c, f, sizeof(f)) || !parse_u32(f, 1, PLAN_CYCLES_MAX, &h->cycles))
-			goto inval;
-		if (!field(&c, f, sizeof(f)) || !parse_u64(f, MAX_HB_MS, &h->hb_ms) ||
-		    (h->hb_ms && h->hb_ms < 100))
-			goto inval;
-		if (!field(&c, f, sizeof(f)) || !parse_u64(f, MAX_DEADLINE_MS, &h->deadline_ms) ||
-		    h->deadline_ms < 10)
-			goto inval;
-		if (!field(&c, f, sizeof(f)) || !parse_ska(f, &h->server_ka))
-			goto inval;
-		if (!field(&c, f, sizeof(f)))
-			goto inval;
-		if (!strcmp(f, "none"))
-			h->server_end = PLAN_END_NONE;
-		else if (!strcmp(f, "close"))
-			h->server_end = PLAN_END_CLOSE;
-		else if (!strcmp(f, "reset"))
-			h->server_end = PLAN_END_RESET;
-		else
-			goto inval;
-		if (!at_end(&c)) {
-			/* optional: shb=MS, never 0 (absent means none: one spelling per hello) */
-			if (!field(&c, f, sizeof(f)) || strncmp(f, "shb=", 4) ||
-			    !parse_u64(f + 4, MAX_HB_MS, &h->shb_ms) || h->shb_ms < 100)
-				goto inval;
-		}
-		if (h->proto == PLAN_UDP &&
-		    (h->server_ka.mode != PLAN_KA_OFF || h->server_end != PLAN_END_NONE))
-			goto inval;
-		break;
-	}
-	case PM_WELCOME:
-		if (!field(&c, f, sizeof(f)) || !check_addr(f))
-			goto inval;
-		strcpy(m->addr, f);
-		break;
-	case PM_PING:
-	case PM_HB:
-		if (!field(&c, f, sizeof(f)) || !parse_u32(f, m->type == PM_PING, UINT32_MAX, &m->seq))
-			goto inval;
-		break;
-	case PM_PONG:
-		if (!field(&c, f, sizeof(f)) || !parse_u32(f, 1, UINT32_MAX, &m->seq))
-			goto inval;
-		if (!field(&c, f, sizeof(f)) || !check_addr(f))
-			goto inval;
-		strcpy(m->addr, f);
-		break;
-	case PM_BYE:
-	case PM_QUERY:
-		break;
-	case PM_RESULT: {
-		enum probe_outcome o;
-
-		if (!field(&c, f, sizeof(f)))
-			goto inval;
-		for (o = OUT_ALIVE; o < OUT_MAX; o++)
-			if (!strcmp(f, probe_outcome_name(o)))
-				break;
-		if (o == OUT_MAX)
-			goto inval;
-		m->outcome = o;
-		if (!field(&c, f, sizeof(f)) || !parse_u32(f, 0, PLAN_CYCLES_MAX, &m->cycle))
-			goto inval;
-		if (!field(&c, f, sizeof(f)))
-			goto inval;
-		if (!strcmp(f, "-")) {
-			m->has_at = 0;
-		} else {
-			const char *s = f;
-			int neg = 0;
-			if (*s == '-') {
-				neg = 1;
-				s++;
-			}
-			if (!parse_u64(s, (uint64_t)MAX_AT_MS, &v) || (neg && v == 0))
-				goto inval;
-			m->has_at = 1;
-			m->at_ms = neg ? -(int64_t)v : (int64_t)v;
-		}
-		/* the rest of the line is one JSON object */
-		if (at_end(&c) || c.end - c.p < 2 || c.p[0] != '{' || c.end[-1] != '}')
-			goto inval;
-		m->json = c.p;
-		m->json_len = (size_t)(c.end - c.p);
-		c.p = c.end;
-		break;
-	}
-	case PM_ERROR:
-		if (!field(&c, f, sizeof(f)) || !parse_reason(f, m->reason))
-			goto inval;
-		break;
-	default:
-		goto inval;
-	}
-	if (!at_end(&c))
-		goto inval;
 	return 0;
 inval:
 	errno = EINVAL;
 	return -1;
+}
+
+static bool parse_type(struct cur *c, enum proto_type *type)
+{
+	char f[16];
+
+	if (!field(c, f, sizeof(f)))
+		return false;
+	for (int t = 0; t < PM_MAX; t++) {
+		if (!strcmp(f, type_names[t])) {
+			*type = (enum proto_type)t;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Every type has an id first; ERROR may say "-". */
+static bool parse_msg_id(struct cur *c, struct proto_msg *m)
+{
+	char f[FIELD_MAX];
+
+	if (!field(c, f, sizeof(f)))
+		return false;
+	if (m->type == PM_ERROR && !strcmp(f, "-")) {
+		m->id = 0;
+		return true;
+	}
+	return parse_id(f, &m->id);
+}
+
+int probe_proto_parse(const char *buf, size_t len, struct proto_msg *m)
+{
+	struct cur c;
+
+	memset(m, 0, sizeof(*m));
+	if (check_line(buf, &len) < 0)
+		return -1;
+	c.p = buf + 5;
+	c.end = buf + len;
+	if (!parse_type(&c, &m->type) || !parse_msg_id(&c, m) || !body_parsers[m->type](&c, m) ||
+	    !at_end(&c)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
 }
 
 static bool addr_ok(const char *s)

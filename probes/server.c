@@ -13,18 +13,17 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/jsonio.h"
 #include "common/log.h"
 #include "common/mtime.h"
+#include "probes/loop.h"
 #include "probes/proto.h"
 #include "probes/result.h"
 #include "probes/sockopt.h"
@@ -366,6 +365,16 @@ static void flow_idle(struct server *s, struct sflow *f, uint32_t cycle)
 
 static bool kernel_timer(const struct sflow *f);
 
+/* An exchange after an idle period completed: the next idle, or the end. */
+static void flow_cycle_done(struct server *s, struct sflow *f)
+{
+	f->side.cycles_done++;
+	if (f->cycle >= f->h.cycles)
+		flow_succeed(s, f);
+	else
+		flow_idle(s, f, f->cycle + 1);
+}
+
 /*
  * Server heartbeats: one HB every shb_ms of the idle period, the last one
  * before its end. Due times are kept (not "now + interval") so a slow loop
@@ -494,11 +503,7 @@ static void flow_message(struct server *s, struct sflow *f, const struct proto_m
 			flow_fail(s, f, probe_result_classify_errno(e, kernel_timer(f)), e, "answering");
 			break;
 		}
-		f->side.cycles_done++;
-		if (f->cycle >= f->h.cycles)
-			flow_succeed(s, f);
-		else
-			flow_idle(s, f, f->cycle + 1);
+		flow_cycle_done(s, f);
 		break;
 	}
 	case PM_PONG:
@@ -508,11 +513,7 @@ static void flow_message(struct server *s, struct sflow *f, const struct proto_m
 			flow_fail(s, f, OUT_ERROR, 0, "protocol error: unexpected PONG");
 			break;
 		}
-		f->side.cycles_done++;
-		if (f->cycle >= f->h.cycles)
-			flow_succeed(s, f);
-		else
-			flow_idle(s, f, f->cycle + 1);
+		flow_cycle_done(s, f);
 		break;
 	case PM_BYE:
 		if (f->state != SF_ENDED)
@@ -935,22 +936,23 @@ static uint64_t next_timer(struct server *s)
 {
 	uint64_t t = UINT64_MAX;
 
-#define CONSIDER(x)                       \
-	do {                              \
-		if ((x) && (x) < t)       \
-			t = (x);          \
-	} while (0)
 	for (struct sflow *f = s->flows; f; f = f->next) {
-		CONSIDER(f->t_next);
-		CONSIDER(f->t_end_action);
-		CONSIDER(f->t_forget);
-		CONSIDER(f->t_shb);
+		t = probe_loop_timer_min(t, f->t_next);
+		t = probe_loop_timer_min(t, f->t_end_action);
+		t = probe_loop_timer_min(t, f->t_forget);
+		t = probe_loop_timer_min(t, f->t_shb);
 	}
 	for (struct sconn *c = s->conns; c; c = c->next)
 		if (!c->dead)
-			CONSIDER(c->t_drop);
-#undef CONSIDER
+			t = probe_loop_timer_min(t, c->t_drop);
 	return t;
+}
+
+static void conn_free(struct sconn *c)
+{
+	free(c->out);
+	free(c->pending);
+	free(c);
 }
 
 static void run_timers(struct server *s)
@@ -982,117 +984,102 @@ static void run_timers(struct server *s)
 		struct sconn *c = *cp;
 		if (c->dead) {
 			*cp = c->next;
-			free(c->out);
-			free(c->pending);
-			free(c);
+			conn_free(c);
 		} else {
 			cp = &c->next;
 		}
 	}
 }
 
-int probe_server_run(const struct server_config *cfg)
+/* Add a socket of ours to the epoll set, tagged with what it is. */
+static int server_watch(struct server *s, int fd, struct evtag *tag)
 {
-	struct server srv = { .cfg = cfg, .ep = -1, .lfd = -1, .ufd = -1, .sfd = -1 };
-	struct server *s = &srv;
-	struct epoll_event ev;
-	sigset_t mask;
-	int rc = -1, e;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
 
+	return epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Signals, the TCP and UDP sockets, the epoll set over them; then tell the
+ * world (log line, ready file). Returns 0, or -1 with errno. */
+static int server_open(struct server *s)
+{
 	s->t_listen.kind = EVK_LISTEN;
 	s->t_udp.kind = EVK_UDP;
 	s->t_sig.kind = EVK_SIG;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		goto out;
-	signal(SIGPIPE, SIG_IGN);
-	s->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	s->sfd = probe_loop_signalfd_open();
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (s->sfd < 0 || s->ep < 0 || bind_pair(s) < 0)
-		goto out;
-	ev.events = EPOLLIN;
-	ev.data.ptr = &s->t_listen;
-	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev) < 0)
-		goto out;
-	ev.data.ptr = &s->t_udp;
-	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->ufd, &ev) < 0)
-		goto out;
-	ev.data.ptr = &s->t_sig;
-	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->sfd, &ev) < 0)
-		goto out;
+		return -1;
+	if (server_watch(s, s->lfd, &s->t_listen) < 0 || server_watch(s, s->ufd, &s->t_udp) < 0 ||
+	    server_watch(s, s->sfd, &s->t_sig) < 0)
+		return -1;
 	log_info("listening on %s (tcp and udp)", s->local);
-	if (cfg->ready_file && write_ready(cfg->ready_file, s->local) < 0)
-		goto out;
+	if (s->cfg->ready_file && write_ready(s->cfg->ready_file, s->local) < 0)
+		return -1;
+	return 0;
+}
 
+static void server_event(struct server *s, const struct epoll_event *ev)
+{
+	struct evtag *tag = ev->data.ptr;
+	struct sconn *c;
+
+	switch (tag->kind) {
+	case EVK_LISTEN:
+		accept_all(s);
+		break;
+	case EVK_UDP:
+		if (ev->events & EPOLLERR)
+			udp_errors(s);
+		if (ev->events & EPOLLIN)
+			udp_readable(s);
+		break;
+	case EVK_SIG:
+		if (probe_loop_signals_read(s->sfd))
+			s->stop = true;
+		break;
+	case EVK_CONN:
+		c = (struct sconn *)tag;
+		if (c->dead)
+			break;
+		if (ev->events & EPOLLOUT)
+			conn_flush(s, c);
+		if (ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+			conn_readable(s, c);
+		break;
+	}
+}
+
+/* Run until signalled or --exit-after. Returns 0, or -1 with errno if epoll
+ * failed. */
+static int server_loop(struct server *s)
+{
 	while (!s->stop) {
 		struct epoll_event evs[64];
-		uint64_t t;
-		int timeout, n;
+		int n;
 
 		s->now = mtime_ms();
-		t = next_timer(s);
-		timeout = t == UINT64_MAX ? -1 : t <= s->now ? 0 : (int)(t - s->now > 60000 ? 60000 : t - s->now);
-		n = epoll_wait(s->ep, evs, 64, timeout);
+		n = epoll_wait(s->ep, evs, 64, probe_loop_timeout(next_timer(s), s->now));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			goto out;
+			return -1;
 		}
 		s->now = mtime_ms();
-		for (int i = 0; i < n; i++) {
-			struct evtag *tag = evs[i].data.ptr;
-
-			switch (tag->kind) {
-			case EVK_LISTEN:
-				accept_all(s);
-				break;
-			case EVK_UDP:
-				if (evs[i].events & EPOLLERR)
-					udp_errors(s);
-				if (evs[i].events & EPOLLIN)
-					udp_readable(s);
-				break;
-			case EVK_SIG: {
-				struct signalfd_siginfo si;
-				while (read(s->sfd, &si, sizeof(si)) == sizeof(si)) {
-					log_info("signal %u: stopping", si.ssi_signo);
-					s->stop = true;
-				}
-				break;
-			}
-			case EVK_CONN: {
-				struct sconn *c = (struct sconn *)tag;
-				if (c->dead)
-					break;
-				if (evs[i].events & EPOLLOUT)
-					conn_flush(s, c);
-				if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-					conn_readable(s, c);
-				break;
-			}
-			}
-		}
+		for (int i = 0; i < n; i++)
+			server_event(s, &evs[i]);
 		run_timers(s);
 	}
-	/* write what is unfinished as interrupted */
-	for (struct sflow *f = s->flows; f; f = f->next)
-		if (f->state != SF_ENDED)
-			flow_fail(s, f, OUT_INTERRUPTED, 0, "the server was stopped");
-	rc = 0;
-out:
-	e = errno;
-	if (rc < 0)
-		log_debug("server setup or loop failed: %s", strerror(e));
+	return 0;
+}
+
+static void server_close(struct server *s)
+{
 	for (struct sconn *c = s->conns, *nx; c; c = nx) {
 		nx = c->next;
 		if (!c->dead)
 			close(c->fd);
-		free(c->out);
-		free(c->pending);
-		free(c);
+		conn_free(c);
 	}
 	for (struct sflow *f = s->flows, *nx; f; f = nx) {
 		nx = f->next;
@@ -1106,6 +1093,26 @@ out:
 		close(s->sfd);
 	if (s->ep >= 0)
 		close(s->ep);
+}
+
+int probe_server_run(const struct server_config *cfg)
+{
+	struct server srv = { .cfg = cfg, .ep = -1, .lfd = -1, .ufd = -1, .sfd = -1 };
+	struct server *s = &srv;
+	int rc = -1, e;
+
+	if (server_open(s) < 0 || server_loop(s) < 0)
+		goto out;
+	/* write what is unfinished as interrupted */
+	for (struct sflow *f = s->flows; f; f = f->next)
+		if (f->state != SF_ENDED)
+			flow_fail(s, f, OUT_INTERRUPTED, 0, "the server was stopped");
+	rc = 0;
+out:
+	e = errno;
+	if (rc < 0)
+		log_debug("server setup or loop failed: %s", strerror(e));
+	server_close(s);
 	errno = e;
 	return rc;
 }
