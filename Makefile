@@ -21,8 +21,13 @@ PKG_CONFIG ?= pkg-config
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -MMD -MP
 CFLAGS += -I. -D_GNU_SOURCE -DIDLEGATE_DATADIR='"$(DATADIR)/idlegate"'
-CFLAGS += -DIDLEGATE_VERSION='"$(VERSION)"'
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+CFLAGS += -DIDLEGATE_VERSION='"$(VERSION)"' -DIDLEGATE_COMMIT='"$(COMMIT)"'
+# The release (semver): a tag vX.Y.Z gives X.Y.Z, with +N.gHASH after it for
+# N commits more; with no tag, the VERSION file's X.Y.Z+gHASH; with no git
+# (a tarball, a Debian source package), the VERSION file as it is. COMMIT is
+# the short hash, or "unknown" without git. Both can be given: make VERSION=...
+VERSION := $(shell scripts/version.sh 2>/dev/null || cat VERSION 2>/dev/null || echo 0.0.0)
+COMMIT := $(shell scripts/version.sh --commit 2>/dev/null || echo unknown)
 
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
