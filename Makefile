@@ -256,3 +256,10 @@ deb:
 	fi
 
 .PHONY: deb
+
+# The programs print VERSION and COMMIT: their main.o are rebuilt when either
+# changes (a stamp rewritten, when different, as the Makefile is read; no
+# FORCE, so `make -q` stays exact).
+VERSION_STAMP = $(BUILD)/version.stamp
+_version_stamp := $(shell mkdir -p $(BUILD) && echo '$(VERSION) $(COMMIT)' | cmp -s - $(VERSION_STAMP) 2>/dev/null || echo '$(VERSION) $(COMMIT)' >$(VERSION_STAMP))
+$(call obj,runner/main.c simulator/main.c probes/main.c): $(VERSION_STAMP)
