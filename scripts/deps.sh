@@ -9,7 +9,7 @@ set -eu
 # build and unit tests
 PKGS="build-essential pkg-config libnetfilter-queue-dev libnftnl-dev libmnl-dev libinih-dev libpcap-dev check clang libclang-rt-14-dev"
 # running scenarios and the integration tests
-PKGS="$PKGS iproute2 nftables iptables socat iperf3 python3 procps kmod tcpdump libxml2-utils jq bc ethtool"
+PKGS="$PKGS iproute2 nftables iptables socat iperf3 python3 python3-yaml procps kmod tcpdump libxml2-utils jq bc ethtool shellcheck"
 
 # Optional groups, by name: `scripts/deps.sh packaging` (what `make deb`
 # needs: the Debian tools and every Build-Depends of debian/control) instead
