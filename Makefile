@@ -21,8 +21,13 @@ PKG_CONFIG ?= pkg-config
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -MMD -MP
 CFLAGS += -I. -D_GNU_SOURCE -DIDLEGATE_DATADIR='"$(DATADIR)/idlegate"'
-CFLAGS += -DIDLEGATE_VERSION='"$(VERSION)"'
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+CFLAGS += -DIDLEGATE_VERSION='"$(VERSION)"' -DIDLEGATE_COMMIT='"$(COMMIT)"'
+# The release (semver): a tag vX.Y.Z gives X.Y.Z, with +N.gHASH after it for
+# N commits more; with no tag, the VERSION file's X.Y.Z+gHASH; with no git
+# (a tarball, a Debian source package), the VERSION file as it is. COMMIT is
+# the short hash, or "unknown" without git. Both can be given: make VERSION=...
+VERSION := $(shell scripts/version.sh 2>/dev/null || cat VERSION 2>/dev/null || echo 0.0.0)
+COMMIT := $(shell scripts/version.sh --commit 2>/dev/null || echo unknown)
 
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -219,3 +224,47 @@ clean:
 
 .PHONY: all check unit deps demo fuzz bench install uninstall clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The Debian package (debian/): `make deb` installs the packaging tools
+# (scripts/deps.sh packaging), builds with `dpkg-buildpackage -us -uc -b` in
+# a copy of the tree under build/deb/src (its outputs land next to the
+# source, so in build/deb/, not in the parent of this tree), then runs
+# lintian, which fails the target on errors (LINTIAN=0 skips it). The plain
+# unit tests run inside the package build only with DEB_CHECK=1: `make check`
+# runs them, and more, anyway. Result: build/deb/idlegate_VERSION_ARCH.deb.
+DEB_DIR = build/deb
+DEB_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+LINTIAN ?= 1
+deb:
+	$(Q)sh scripts/deps.sh packaging
+	$(Q)v=$$(dpkg-parsechangelog -S Version); up=$${v%-*}; \
+	if [ "$$up" != "$$(cat VERSION)" ]; then \
+		echo "deb: debian/changelog is at $$v but VERSION says $$(cat VERSION): add a changelog entry (dch -v $$(cat VERSION)-1)" >&2; exit 1; \
+	fi
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	$(Q)if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && [ -e .git ]; then \
+		git ls-files -z --cached --others --exclude-standard | \
+			xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' _ | \
+			tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/src; \
+	else \
+		tar --exclude=./build --exclude=./build-san --exclude=./build-fuzz -cf - . | tar -xf - -C $(DEB_DIR)/src; \
+	fi
+	$(Q)cd $(DEB_DIR)/src && IDLEGATE_COMMIT=$(COMMIT) \
+		DEB_BUILD_OPTIONS="$(if $(DEB_CHECK),,nocheck) $(DEB_BUILD_OPTIONS)" \
+		dpkg-buildpackage -us -uc -b -j$(DEB_JOBS) >../build.log 2>&1 || \
+		{ tail -n 40 ../build.log; echo "deb: dpkg-buildpackage failed, log in $(DEB_DIR)/build.log" >&2; exit 1; }
+	$(Q)rm -rf $(DEB_DIR)/src
+	$(Q)ls $(DEB_DIR)/*.deb
+	$(Q)if [ "$(LINTIAN)" = 1 ]; then \
+		echo "  LINTIAN $$(ls $(DEB_DIR)/idlegate_*.deb)"; \
+		lintian --fail-on error --display-info $(DEB_DIR)/idlegate_*.deb; \
+	fi
+
+.PHONY: deb
+
+# The programs print VERSION and COMMIT: their main.o are rebuilt when either
+# changes (a stamp rewritten, when different, as the Makefile is read; no
+# FORCE, so `make -q` stays exact).
+VERSION_STAMP = $(BUILD)/version.stamp
+_version_stamp := $(shell mkdir -p $(BUILD) && echo '$(VERSION) $(COMMIT)' | cmp -s - $(VERSION_STAMP) 2>/dev/null || echo '$(VERSION) $(COMMIT)' >$(VERSION_STAMP))
+$(call obj,runner/main.c simulator/main.c probes/main.c): $(VERSION_STAMP)

@@ -456,9 +456,13 @@ out:
 }
 
 static int cmd_help(int argc, char **argv);
+#ifndef IDLEGATE_COMMIT
+#define IDLEGATE_COMMIT "unknown"
+#endif
 static int cmd_version(int argc, char **argv)
 {
-	printf("idlegate-probe %s (protocol %s)\n", IDLEGATE_VERSION, PROTO_MAGIC);
+	printf("idlegate-probe %s (commit %s, protocol %s)\n", IDLEGATE_VERSION, IDLEGATE_COMMIT,
+	       PROTO_MAGIC);
 	return EXIT_MET;
 }
 
@@ -495,7 +499,7 @@ int main(int argc, char **argv)
 			verbose = 0;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
 			return cmd_help(0, NULL);
-		else if (!strcmp(argv[i], "--version"))
+		else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version"))
 			return cmd_version(0, NULL);
 		else {
 			log_warnx("unknown option '%s' (see idlegate-probe --help)", argv[i]);

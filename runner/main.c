@@ -15,6 +15,9 @@
 #ifndef IDLEGATE_VERSION
 #define IDLEGATE_VERSION "0.1"
 #endif
+#ifndef IDLEGATE_COMMIT
+#define IDLEGATE_COMMIT "unknown"
+#endif
 
 const struct command idlegate_commands[] = {
 	{ "run", cmd_run, "run scenario files in network namespaces and compare with expectations" },
@@ -64,7 +67,7 @@ int main(int argc, char **argv)
 		case 'v': verbose++; break;
 		case 'q': verbose = 0; break;
 		case 'V':
-			printf("idlegate %s\n", IDLEGATE_VERSION);
+			printf("idlegate %s (commit %s)\n", IDLEGATE_VERSION, IDLEGATE_COMMIT);
 			return IG_EXIT_OK;
 		case 'h':
 			usage(stdout);

@@ -2,12 +2,28 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Installs the Debian packages idlegate needs to build and test, when run as
 # root on Debian or Ubuntu; otherwise says exactly what to install.
+#   scripts/deps.sh              build, unit and integration tests
+#   scripts/deps.sh packaging    make deb: debhelper, dpkg-dev, lintian, fakeroot
 set -eu
 
 # build and unit tests
 PKGS="build-essential pkg-config libnetfilter-queue-dev libnftnl-dev libmnl-dev libinih-dev libpcap-dev libjansson-dev check clang libclang-rt-14-dev"
 # running scenarios and the integration tests
-PKGS="$PKGS iproute2 nftables iptables socat iperf3 python3 procps kmod tcpdump libxml2-utils jq bc ethtool"
+PKGS="$PKGS iproute2 nftables iptables socat iperf3 python3 python3-yaml procps kmod tcpdump libxml2-utils jq bc ethtool shellcheck"
+
+# Optional groups, by name: `scripts/deps.sh packaging` (what `make deb`
+# needs: the Debian tools and every Build-Depends of debian/control) instead
+# of the core group above.
+case "${1:-}" in
+"") ;;
+packaging)
+	PKGS="debhelper dpkg-dev lintian fakeroot build-essential pkg-config libnetfilter-queue-dev libnftnl-dev libmnl-dev libinih-dev libpcap-dev libjansson-dev check"
+	;;
+*)
+	echo "usage: scripts/deps.sh [packaging]" >&2
+	exit 2
+	;;
+esac
 
 missing=""
 for p in $PKGS; do

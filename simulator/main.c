@@ -82,6 +82,10 @@ struct sim {
 	uint8_t scratch[65536 + 256];
 };
 
+#ifndef IDLEGATE_COMMIT
+#define IDLEGATE_COMMIT "unknown"
+#endif
+
 static void usage(FILE *f)
 {
 	const struct knob_info *k;
@@ -592,7 +596,7 @@ static void parse_args(int argc, char **argv, struct opts *o, int *verbose)
 		case 'v': (*verbose)++; break;
 		case 'q': *verbose = 0; break;
 		case 'h': usage(stdout); exit(0);
-		case 'V': printf("idlegate-sim %s\n", IDLEGATE_VERSION); exit(0);
+		case 'V': printf("idlegate-sim %s (commit %s)\n", IDLEGATE_VERSION, IDLEGATE_COMMIT); exit(0);
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
 	}

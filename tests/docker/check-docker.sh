@@ -57,8 +57,11 @@ if [ -z "$BASE" ]; then
 fi
 say "building $IMAGE on $BASE"
 start=$(date +%s)
+VERSION=$(scripts/version.sh)
+COMMIT=$(scripts/version.sh --commit)
 if ! docker build -f docker/Dockerfile --build-arg BASE_IMAGE="$BASE" \
-	--build-arg VERSION="$(git describe --always --dirty 2>/dev/null || echo docker)" \
+	--build-arg VERSION="$VERSION" --build-arg COMMIT="$COMMIT" \
+	--build-arg SOURCE="${IDLEGATE_SOURCE_URL:-https://github.com/OWNER/idlegate}" \
 	-t "$IMAGE" . >"$WORK/build.log" 2>&1; then
 	tail -n 40 "$WORK/build.log"
 	fail "docker build"
@@ -69,6 +72,19 @@ for p in idlegate idlegate-sim idlegate-probe; do
 done
 docker run --rm "$IMAGE" profiles | grep -q '^aws-nat-gateway' || fail "profiles missing from the image"
 pass "the three programs run; profiles and examples are in the image"
+v=$(docker run --rm "$IMAGE" --version)
+[ "$v" = "idlegate $VERSION (commit $COMMIT)" ] || fail "idlegate --version in the image: '$v', not 'idlegate $VERSION (commit $COMMIT)'"
+for l in title=idlegate licenses=GPL-2.0-or-later version="$VERSION" revision="$COMMIT"; do
+	got=$(docker image inspect -f "{{index .Config.Labels \"org.opencontainers.image.${l%%=*}\"}}" "$IMAGE")
+	[ "$got" = "${l#*=}" ] || fail "label org.opencontainers.image.${l%%=*} is '$got', not '${l#*=}'"
+done
+for l in source description; do
+	got=$(docker image inspect -f "{{index .Config.Labels \"org.opencontainers.image.$l\"}}" "$IMAGE")
+	[ -n "$got" ] || fail "label org.opencontainers.image.$l is empty"
+done
+docker run --rm --user 65534:65534 "$IMAGE" check -q /usr/share/idlegate/scenarios/examples/quickstart.ini ||
+	fail "idlegate check as a non-root user in the image"
+pass "--version '$v'; OCI labels title, description, licenses, version, revision, source; check runs as a non-root user"
 
 # ---- run mode --------------------------------------------------------------
 # The documented least privilege (docs/docker.md): no --privileged.
