@@ -7,7 +7,15 @@
 set -eu
 
 # build and unit tests
-PKGS="build-essential pkg-config libnetfilter-queue-dev libnftnl-dev libmnl-dev libinih-dev libpcap-dev libjansson-dev check clang libclang-rt-14-dev"
+# The fuzzers need clang's runtime, whose package carries clang's major
+# version (libclang-rt-14-dev on bookworm, newer elsewhere): take the one
+# that matches the clang installed, or the one Debian's clang depends on.
+clang_rt() {
+	v=$(clang --version 2>/dev/null | sed -n 's/.*clang version \([0-9][0-9]*\).*/\1/p' | head -n 1)
+	[ -n "$v" ] || v=$(apt-cache depends clang 2>/dev/null | sed -n 's/.*Depends: clang-\([0-9][0-9]*\)$/\1/p' | head -n 1)
+	echo "libclang-rt-${v:-14}-dev"
+}
+PKGS="build-essential pkg-config libnetfilter-queue-dev libnftnl-dev libmnl-dev libinih-dev libpcap-dev libjansson-dev check clang $(clang_rt)"
 # running scenarios and the integration tests
 PKGS="$PKGS iproute2 nftables iptables socat iperf3 python3 python3-yaml procps kmod tcpdump libxml2-utils jq bc ethtool shellcheck"
 
@@ -27,7 +35,6 @@ esac
 
 missing=""
 for p in $PKGS; do
-	# accept a newer clang runtime when the named one does not exist
 	if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
 		continue
 	fi

@@ -21,9 +21,7 @@ cd "$(dirname "$0")/../.."
 repo=$PWD
 tmp=$(mktemp -d /tmp/idlegate-ci.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { echo "ok: $*"; }
-skip() { echo "SKIP: $*"; exit 77; }
+source tests/lib/testlib.sh
 ACTIONLINT_VERSION=v1.7.12
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (the action's scenarios run in network namespaces)"

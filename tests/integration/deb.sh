@@ -17,9 +17,7 @@ BASE=${IDLEGATE_BASE_IMAGE:-idlegate-base:bookworm}
 name=idlegate-deb-$$
 tmp=$(mktemp -d /tmp/idlegate-deb.XXXXXX)
 trap 'docker rm -f "$name" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { echo "ok: $*"; }
-skip() { echo "SKIP: $*"; exit 77; }
+source tests/lib/testlib.sh
 
 command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 ||
 	skip "no Docker engine answers here (docker info failed)"

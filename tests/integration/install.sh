@@ -12,8 +12,7 @@ repo=$PWD
 tmp=$(mktemp -d /tmp/idlegate-install.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/dest
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { echo "ok: $*"; }
+source tests/lib/testlib.sh
 
 # Nothing from the environment may point the programs at the source tree.
 unset IDLEGATE_PROFILES IDLEGATE_SIM IDLEGATE_PROBE

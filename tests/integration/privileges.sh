@@ -42,13 +42,13 @@ probes_running() {
 }
 wait_for 20 probes_running || fail "the run did not start its probes"
 
-field() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$2/status"; }
+status_field() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$2/status"; }
 seen_probe=0 seen_sim=0 seen_ns=0 seen_root=0
 for p in $(descendants "$RUN_PID" | sort -u); do
 	[ -r "/proc/$p/status" ] || continue
 	comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
-	uid=$(field Uid "$p"); eff=$(field CapEff "$p"); prm=$(field CapPrm "$p")
-	bnd=$(field CapBnd "$p"); inh=$(field CapInh "$p"); amb=$(field CapAmb "$p"); nnp=$(field NoNewPrivs "$p")
+	uid=$(status_field Uid "$p"); eff=$(status_field CapEff "$p"); prm=$(status_field CapPrm "$p")
+	bnd=$(status_field CapBnd "$p"); inh=$(status_field CapInh "$p"); amb=$(status_field CapAmb "$p"); nnp=$(status_field NoNewPrivs "$p")
 	what="$comm (pid $p): uid $uid eff $eff prm $prm bnd $bnd inh $inh amb $amb nnp $nnp"
 	echo "  $what"
 	case $comm in

@@ -10,10 +10,11 @@
 # first packet after the idle must end the flow as unreachable.
 set -u
 cd "$(dirname "$0")/../.."
+source tests/lib/testlib.sh
 PROBE=${PROBE:-build/idlegate-probe}
-[ -x "$PROBE" ] || { echo "skip: $PROBE not built"; exit 77; }
-command -v nft >/dev/null || { echo "skip: nft missing"; exit 77; }
-command -v jq >/dev/null || { echo "skip: jq missing"; exit 77; }
+[ -x "$PROBE" ] || skip "$PROBE not built"
+command -v nft >/dev/null || skip "nft missing"
+command -v jq >/dev/null || skip "jq missing"
 
 tag=igpbh$$
 C=$tag-c S=$tag-s
@@ -30,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*"; [ -f "$tmp/c.json" ] && cat "$tmp/c.json"; exit 1; }
+FAIL_SHOW=("$tmp/c.json")
 
 ip netns add "$C" && ip netns add "$S" || { echo "skip: cannot create namespaces"; exit 77; }
 ip link add v0 netns "$C" type veth peer name v1 netns "$S" || fail "veth"
@@ -59,7 +60,7 @@ wait_flows() {
 }
 
 # flow name -> field
-field() { jq -r --arg f "$1" "select(.flow == \$f) | $2" "$tmp/c.json"; }
+flow_field() { jq -r --arg f "$1" "select(.flow == \$f) | $2" "$tmp/c.json"; }
 in_range() { # value lo hi what
 	[ "$1" != null ] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ] || fail "$4: $1 not in [$2, $3]"
 }
@@ -85,14 +86,14 @@ wait $cpid
 rc=$?
 cat "$tmp/c.table"
 [ $rc -eq 0 ] || fail "client exit $rc (an expectation failed)"
-in_range "$(field ka .at_ms)" 3500 5500 "ka: keepalive timeout"
-[ "$(field ka .client.errno_name)" = ETIMEDOUT ] || fail "ka: errno $(field ka .client.errno_name)"
-[ "$(field ka .client.tcp_info.probes)" -ge 1 ] 2>/dev/null || [ "$(field ka .client.tcp_info.state)" = close ] ||
-	fail "ka: tcp_info $(field ka .client.tcp_info)"
-in_range "$(field uto .at_ms)" 3500 5500 "uto: user timeout"
-in_range "$(field noka .at_ms)" 4000 4500 "noka: idle + deadline"
-[ "$(field noka .noticed_by)" = client ] || fail "noka: noticed by $(field noka .noticed_by)"
-[ "$(field udp .server_reachable)" = false ] || fail "udp: server reachable through a blackhole?"
+in_range "$(flow_field ka .at_ms)" 3500 5500 "ka: keepalive timeout"
+[ "$(flow_field ka .client.errno_name)" = ETIMEDOUT ] || fail "ka: errno $(flow_field ka .client.errno_name)"
+[ "$(flow_field ka .client.tcp_info.probes)" -ge 1 ] 2>/dev/null || [ "$(flow_field ka .client.tcp_info.state)" = close ] ||
+	fail "ka: tcp_info $(flow_field ka .client.tcp_info)"
+in_range "$(flow_field uto .at_ms)" 3500 5500 "uto: user timeout"
+in_range "$(flow_field noka .at_ms)" 4000 4500 "noka: idle + deadline"
+[ "$(flow_field noka .noticed_by)" = client ] || fail "noka: noticed by $(flow_field noka .noticed_by)"
+[ "$(flow_field udp .server_reachable)" = false ] || fail "udp: server reachable through a blackhole?"
 kill "$spid"; wait "$spid"; spid=
 # the server, stopped, wrote its unfinished flows as interrupted or timed out
 [ "$(wc -l <"$tmp/s.json")" -ge 5 ] || fail "server results: $(cat "$tmp/s.json")"
@@ -117,6 +118,6 @@ wait $cpid
 rc=$?
 cat "$tmp/c.table"
 [ $rc -eq 0 ] || fail "client exit $rc (an expectation failed)"
-[ "$(field tcp .client.errno_name)" = EHOSTUNREACH ] || fail "tcp: errno $(field tcp .client.errno_name)"
-in_range "$(field tcp .at_ms)" 2000 2500 "tcp: first packet after the idle"
+[ "$(flow_field tcp .client.errno_name)" = EHOSTUNREACH ] || fail "tcp: errno $(flow_field tcp .client.errno_name)"
+in_range "$(flow_field tcp .at_ms)" 2000 2500 "tcp: first packet after the idle"
 echo "ok"

@@ -14,7 +14,6 @@ command -v nft >/dev/null || skip "needs nft"
 nsx "$NS_S" $PEER server --port 5001 >"$WORK/server.log" 2>&1 &
 PIDS+=($!)
 wait_for 5 grep -q listening "$WORK/server.log" || fail "server did not start"
-field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 T=2
 
 run_flows() {        # prints "outcome outcome outcome server-saw-rst"

@@ -15,7 +15,6 @@ nsx "$NS_S" $PEER server --port 5002 --udp >"$WORK/userver.log" 2>&1 &
 PIDS+=($!)
 wait_for 5 grep -q listening "$WORK/server.log" || fail "server did not start"
 wait_for 5 grep -q listening "$WORK/userver.log" || fail "udp server did not start"
-field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
 # -- addresses and ports ------------------------------------------------------
 sim_start --set nat=snat --set nat.ports=preserve --set udp.unreplied=1500ms --set udp.assured=1500ms

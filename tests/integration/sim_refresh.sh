@@ -8,7 +8,6 @@ netns_setup
 nsx "$NS_S" $PEER server --port 5001 >"$WORK/server.log" 2>&1 &
 PIDS+=($!)
 wait_for 5 grep -q listening "$WORK/server.log" || fail "server did not start"
-field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
 for mode in any data-only; do
 	sim_start --set tcp.established=1500ms --set pickup=strict --set on_expire=rst-inside-on-next \

@@ -18,9 +18,8 @@ NS_C=$TAG-c NS_M=$TAG-m NS_S=$TAG-s
 WORK=$(mktemp -d /tmp/idlegate-$TAG.XXXXXX)
 PIDS=()
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; [ -f "$WORK/sim.err" ] && sed 's/^/  sim: /' "$WORK/sim.err" | tail -n 20; exit 1; }
-pass() { echo "ok: $*"; }
+source "$ROOT/tests/lib/testlib.sh"
+FAIL_SHOW=("$WORK/sim.err")
 
 netns_cleanup() {
 	local p ns
@@ -76,15 +75,6 @@ netns_setup() {
 
 # nsx NS CMD...: run in a namespace
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-
-# wait_for SECONDS CMD...: poll CMD until it succeeds or the deadline passes
-wait_for() {
-	local deadline=$(( $(date +%s%N) / 1000000 + ${1%.*} * 1000 )); shift
-	while ! "$@" 2>/dev/null; do
-		[ $(( $(date +%s%N) / 1000000 )) -ge $deadline ] && return 1
-		sleep 0.05
-	done
-}
 
 # sim_start ARGS...: start idlegate-sim in the middlebox with a control
 # socket and event log in $WORK, and wait for its ready file.

@@ -10,9 +10,8 @@ chmod 711 "$WORK"       # the run's unprivileged processes pass through it
 export TMPDIR=$WORK
 BG=()
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; [ -f "$WORK/out" ] && sed 's/^/  | /' "$WORK/out" | tail -n 30; exit 1; }
-pass() { echo "ok: $*"; }
+source "$ROOT/tests/lib/testlib.sh"
+FAIL_SHOW=("$WORK/out")
 
 runner_cleanup() {
 	local p
@@ -25,14 +24,6 @@ trap 'exit 1' INT TERM
 [ "$(id -u)" -eq 0 ] || skip "needs root"
 [ -x "$IG" ] && [ -x "$ROOT/build/idlegate-sim" ] && [ -x "$ROOT/build/idlegate-probe" ] || skip "not built"
 
-# wait_for SECONDS CMD...: poll CMD until it succeeds or the deadline passes
-wait_for() {
-	local deadline=$(( $(date +%s%N) / 1000000 + ${1%.*} * 1000 )); shift
-	while ! "$@" 2>/dev/null; do
-		[ $(( $(date +%s%N) / 1000000 )) -ge $deadline ] && return 1
-		sleep 0.05
-	done
-}
 
 # A scenario that fails fast: the NAT forgets after 2 s (scaled), the flow
 # idles 4 s and expects to live (it gets a RST: the NAT expired the flow). $1: file, $2: expect (default alive)
@@ -66,13 +57,6 @@ expect = alive
 INI
 }
 
-# descendants PID: PID and every process below it
-descendants() {
-	ps -e -o pid=,ppid= | awk -v root="$1" '
-		{ parent[$1] = $2 }
-		END { for (p in parent) { q = p; while (q != "" && q != 0 && q != 1) {
-			if (q == root) { print p; break } q = parent[q] } } }'
-}
 
 # run_snapshot PID: remember the run's processes and network namespaces
 run_snapshot() {
