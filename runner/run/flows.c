@@ -66,26 +66,26 @@ int group_start_server(struct run *r, struct lane *l, size_t gi, char *err, size
 	    file_name(g->srv_err, r->o->workdir, lane, "server", g->port, "err") < 0 ||
 	    file_name(g->cli_json, r->probedir, lane, "client", g->port, "jsonl") < 0 ||
 	    file_name(g->cli_err, r->o->workdir, lane, "client", g->port, "err") < 0) {
-		run_set_err(err, errlen, "%s: too long a path for the probes' files", r->o->workdir);
+		tu_errf(err, errlen, "%s: too long a path for the probes' files", r->o->workdir);
 		return -1;
 	}
 	g->server = spawn(argv, &so);
 	if (g->server < 0) {
-		run_set_err(err, errlen, "starting the probe server: %s", strerror(errno));
+		tu_errf(err, errlen, "starting the probe server: %s", strerror(errno));
 		return -1;
 	}
 	if (wait_file(r, g->srv_ready, g->server, &st) < 0) {
 		char tail[300];
 
 		if (errno == EINTR) {
-			run_set_err(err, errlen, "interrupted");
+			tu_errf(err, errlen, "interrupted");
 			return -1;
 		}
 		if (errno == ECHILD) {
 			g->srv_done = true;
 			g->srv_status = st;
 		}
-		run_set_err(err, errlen, "the probe server on port %u %s: %s", g->port,
+		tu_errf(err, errlen, "the probe server on port %u %s: %s", g->port,
 			errno == ETIMEDOUT ? "was not ready within 10 s" : "exited",
 			file_tail(g->srv_err, tail, sizeof(tail)));
 		return -1;
@@ -124,7 +124,7 @@ int group_start_client(struct run *r, struct lane *l, size_t gi, char *err, size
 	argv[n] = NULL;
 	g->client = spawn(argv, &so);
 	if (g->client < 0) {
-		run_set_err(err, errlen, "starting the probe client: %s", strerror(errno));
+		tu_errf(err, errlen, "starting the probe client: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -193,7 +193,7 @@ int cmd_start(struct run *r, struct cmdflow *c, bool server, char *err, size_t e
 	pid = spawn(argv, &so);
 	free(env);
 	if (pid < 0) {
-		run_set_err(err, errlen, "flow %s: starting its %s: %s", f->name,
+		tu_errf(err, errlen, "flow %s: starting its %s: %s", f->name,
 			server ? "server_command" : "command", strerror(errno));
 		return -1;
 	}
@@ -207,7 +207,7 @@ int cmd_start(struct run *r, struct cmdflow *c, bool server, char *err, size_t e
 
 				if (reap_timeout(pid, 0) >= 0 || mtime_ms() >= deadline || sig_pending(r)) {
 					file_tail(c->srv_out, tail, sizeof(tail));
-					run_set_err(err, errlen, "flow %s: server_command is not listening on port %u%s%s",
+					tu_errf(err, errlen, "flow %s: server_command is not listening on port %u%s%s",
 						f->name, f->port, tail[0] ? ": " : "", tail);
 					return -1;
 				}

@@ -121,11 +121,9 @@ struct run {
 	char probedir[PATH_MAX];        /* where the probes write (probedir_make) */
 };
 
-/* Helpers of every step: an error into err; the first reason a run can't be
- * trusted; scaled wall ms back to scenario ms; a wall time as scenario ms
- * since t0; a mark on the timeline. */
-void run_set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
+/* Helpers of every step (a reason into an err buffer goes through
+ * tu_errf): the first reason a run can't be trusted; scaled wall ms back to
+ * scenario ms; a wall time as scenario ms since t0; a mark on the timeline. */
 void run_fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 uint64_t run_unscale(const struct scenario *sc, uint64_t ms);

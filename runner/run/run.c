@@ -19,17 +19,6 @@
  */
 #include "runner/run/internal.h"
 
-void run_set_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
 /* First error wins: it is usually the cause of the others. */
 void run_fail(struct run *r, const char *fmt, ...)
 {
@@ -131,14 +120,14 @@ static int probedir_make(struct run *r, char *err, size_t errlen)
 
 	if ((size_t)snprintf(r->probedir, sizeof(r->probedir), "%s/probes", r->o->workdir) >=
 	    sizeof(r->probedir) || mkdir(r->probedir, 0700) < 0) {
-		run_set_err(err, errlen, "%s: %s", r->probedir, strerror(errno));
+		tu_errf(err, errlen, "%s: %s", r->probedir, strerror(errno));
 		return -1;
 	}
 	if (!r->o->user)
 		return 0;
 	fd = open(r->probedir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fchown(fd, r->o->user->uid, r->o->user->gid) < 0) {
-		run_set_err(err, errlen, "%s: %s", r->probedir, strerror(errno));
+		tu_errf(err, errlen, "%s: %s", r->probedir, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -178,7 +167,7 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 
 			if (g < 0) {
 				if (l->ng == MAX_GROUPS) {
-					run_set_err(err, errlen, "flow %s: more than %d server ports on one path",
+					tu_errf(err, errlen, "flow %s: more than %d server ports on one path",
 						f->name, MAX_GROUPS);
 					errno = EINVAL;
 					goto fail;
@@ -213,7 +202,7 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 		if (!l->topo) {
 			int e = errno;
 
-			run_set_err(err, errlen, "%s", terr);
+			tu_errf(err, errlen, "%s", terr);
 			errno = e == EPERM ? EPERM : EIO;
 			goto fail;
 		}
@@ -234,14 +223,14 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 			if (wait_file(r, s->ready, s->pid, &st) == 0)
 				continue;
 			if (errno == EINTR) {
-				run_set_err(err, errlen, "interrupted");
+				tu_errf(err, errlen, "interrupted");
 				errno = EINTR;
 				goto fail;
 			}
 			if (errno == ECHILD)
 				s->exited = true;
 			file_tail(s->errf, tail, sizeof(tail));
-			run_set_err(err, errlen, "middlebox %s: idlegate-sim %s%s%s",
+			tu_errf(err, errlen, "middlebox %s: idlegate-sim %s%s%s",
 				sc->mb[s->mb].name,
 				errno == ETIMEDOUT ? "was not ready within 10 s" :
 				st == 127 ? "could not be executed" : "exited before it was ready",

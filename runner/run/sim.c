@@ -52,7 +52,7 @@ int sim_start(struct run *r, struct lane *l, size_t pos, char *err, size_t errle
 	s->mb = l->path[pos];
 	snprintf(s->dir, sizeof(s->dir), "%s/p%zu-%s", r->o->workdir, lane, mb->name);
 	if (mkdir(s->dir, 0700) < 0 && errno != EEXIST) {
-		run_set_err(err, errlen, "%s: %s", s->dir, strerror(errno));
+		tu_errf(err, errlen, "%s: %s", s->dir, strerror(errno));
 		return -1;
 	}
 	memcpy(dir, s->dir, sizeof(dir));       /* a copy: gcc -Wrestrict cannot tell s->dir apart */
@@ -62,11 +62,11 @@ int sim_start(struct run *r, struct lane *l, size_t pos, char *err, size_t errle
 	    path_in(s->out, sizeof(s->out), dir, "sim.out") < 0 ||
 	    path_in(s->errf, sizeof(s->errf), dir, "sim.err") < 0 ||
 	    path_in(prof, sizeof(prof), dir, "profile.ini") < 0) {
-		run_set_err(err, errlen, "%s: the path is too long", s->dir);
+		tu_errf(err, errlen, "%s: the path is too long", s->dir);
 		return -1;
 	}
 	if (write_profile(r->sc, mb, prof) < 0) {
-		run_set_err(err, errlen, "%s: %s", prof, strerror(errno));
+		tu_errf(err, errlen, "%s: %s", prof, strerror(errno));
 		return -1;
 	}
 	argv[n++] = (char *)r->o->sim_path;
@@ -101,7 +101,7 @@ int sim_start(struct run *r, struct lane *l, size_t pos, char *err, size_t errle
 	so.stderr_path = s->errf;
 	s->pid = spawn(argv, &so);
 	if (s->pid < 0) {
-		run_set_err(err, errlen, "starting %s: %s", r->o->sim_path, strerror(errno));
+		tu_errf(err, errlen, "starting %s: %s", r->o->sim_path, strerror(errno));
 		return -1;
 	}
 	return 0;

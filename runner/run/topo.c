@@ -25,6 +25,7 @@
 
 #include "runner/run/supervise.h"
 #include "runner/run/topo.h"
+#include "runner/util/textutil.h"
 
 #define MAX_NODES (TOPO_MAX_MB + 2)
 
@@ -43,19 +44,6 @@ struct topo {
 	int plen4[MAX_NODES], plen6[MAX_NODES];
 	bool names_kept;
 };
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 int topo_parse_net(const char *s, bool v6, unsigned char addr[16], int *prefix)
 {
@@ -106,7 +94,7 @@ static int plan_addresses(struct topo *t, const struct topo_config *c, char *err
 		memset(t->net4[j], 0, 16);
 		if (c->ipv4_net && c->ipv4_net[0]) {
 			if (topo_parse_net(c->ipv4_net, false, base, &p) < 0 || p > 27) {
-				set_err(err, errlen, "ipv4_net '%s': need an IPv4 network of /27 or larger",
+				tu_errf(err, errlen, "ipv4_net '%s': need an IPv4 network of /27 or larger",
 					c->ipv4_net);
 				errno = EINVAL;
 				return -1;
@@ -129,7 +117,7 @@ static int plan_addresses(struct topo *t, const struct topo_config *c, char *err
 		memset(t->net6[j], 0, 16);
 		if (c->ipv6_net && c->ipv6_net[0]) {
 			if (topo_parse_net(c->ipv6_net, true, base, &p) < 0 || p > 120) {
-				set_err(err, errlen, "ipv6_net '%s': need an IPv6 network of /120 or larger",
+				tu_errf(err, errlen, "ipv6_net '%s': need an IPv6 network of /120 or larger",
 					c->ipv6_net);
 				errno = EINVAL;
 				return -1;
@@ -360,7 +348,7 @@ static int configure_node(struct topo *t, size_t i, char *err, size_t errlen)
 	}
 	rc = ip_batch(t->node[i].holder, b, msg, sizeof(msg));
 	if (rc != 0) {
-		set_err(err, errlen, "configuring %s: ip: %s", t->node[i].name,
+		tu_errf(err, errlen, "configuring %s: ip: %s", t->node[i].name,
 			rc < 0 ? strerror(errno) : msg);
 		errno = EIO;
 		return -1;
@@ -371,7 +359,7 @@ static int configure_node(struct topo *t, size_t i, char *err, size_t errlen)
 
 		rc = spawn_wait(sysctl, t->node[i].holder, 5000, msg, sizeof(msg));
 		if (rc != 0) {
-			set_err(err, errlen, "%s: enabling forwarding: %s", t->node[i].name,
+			tu_errf(err, errlen, "%s: enabling forwarding: %s", t->node[i].name,
 				rc < 0 ? strerror(errno) : msg);
 			errno = EIO;
 			return -1;
@@ -387,7 +375,7 @@ struct topo *topo_new(const struct topo_config *c, char *err, size_t errlen)
 
 	if (c->nmb > TOPO_MAX_MB) {
 		errno = EINVAL;
-		set_err(err, errlen, "at most %d middleboxes on a path", TOPO_MAX_MB);
+		tu_errf(err, errlen, "at most %d middleboxes on a path", TOPO_MAX_MB);
 		return NULL;
 	}
 	t = calloc(1, sizeof(*t));
@@ -406,7 +394,7 @@ struct topo *topo_new(const struct topo_config *c, char *err, size_t errlen)
 	for (size_t i = 0; i < t->n; i++) {
 		t->node[i].holder = holder_start(&t->node[i].keep_fd, c->user);
 		if (t->node[i].holder < 0) {
-			set_err(err, errlen, "creating a network namespace: %s",
+			tu_errf(err, errlen, "creating a network namespace: %s",
 				errno == EPERM ? "not permitted (needs root / CAP_SYS_ADMIN)" : strerror(errno));
 			goto fail;
 		}
@@ -418,7 +406,7 @@ struct topo *topo_new(const struct topo_config *c, char *err, size_t errlen)
 				     topo_ifname(t, j + 1, false), (long)t->node[j + 1].holder);
 
 		if (rc != 0) {
-			set_err(err, errlen, "creating the veth link %s-%s: %s", t->node[j].name,
+			tu_errf(err, errlen, "creating the veth link %s-%s: %s", t->node[j].name,
 				t->node[j + 1].name, rc < 0 ? strerror(errno) :
 				rc == 127 ? "ip (iproute2) not found" : msg);
 			errno = EIO;
@@ -451,7 +439,7 @@ int topo_attach(struct topo *t, const char *prefix, char *err, size_t errlen)
 		rc = spawn_waitf(0, msg, sizeof(msg), "ip netns attach %s %ld", n->nsname,
 				 (long)n->holder);
 		if (rc != 0) {
-			set_err(err, errlen, "ip netns attach %s: %s", n->nsname,
+			tu_errf(err, errlen, "ip netns attach %s: %s", n->nsname,
 				rc < 0 ? strerror(errno) : msg);
 			n->nsname[0] = '\0';
 			errno = EIO;

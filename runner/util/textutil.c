@@ -282,3 +282,14 @@ void tu_text_printf(struct tu_text *b, const char *fmt, ...)
 			fatal("out of memory");
 	}
 }
+
+void tu_errf(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}

@@ -2,9 +2,11 @@
 /*
  * Small text helpers shared by the report writers: escaping for XML and
  * terminals (JSON goes through common/jsonio.h), durations in words for
- * people, display widths, and files written whole or not at all. Names, descriptions and evidence come from
- * scenario files and probe output, so every writer must assume they hold
- * quotes, markup, control characters and broken UTF-8.
+ * people, display widths, files written whole or not at all, and the
+ * formatted reason a library-like function leaves in its caller's err
+ * buffer. Names, descriptions and evidence come from scenario files and
+ * probe output, so every writer must assume they hold quotes, markup,
+ * control characters and broken UTF-8.
  */
 #ifndef IDLEGATE_TEXTUTIL_H
 #define IDLEGATE_TEXTUTIL_H
@@ -12,6 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+/* printf into err (len bytes, NUL-terminated); nothing when err is NULL or
+ * len is 0. The second error layer's one way to say why. */
+void tu_errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /*
  * Write s (NULL = "") as XML character data usable both in element content
