@@ -40,6 +40,7 @@
 #include "common/log.h"
 #include "common/mtime.h"
 #include "runner/run/session.h"
+#include "runner/cmd/cli.h"
 #include "runner/cmd/commands.h"
 #include "runner/model/result.h"
 #include "runner/run/run.h"
@@ -149,17 +150,12 @@ static int pass_sim(struct discover *d, struct dpass *p, const char *what)
 	struct tu_text b = { 0 };
 	struct scenario *sc;
 	struct scenario_result res;
-	char sc_s[32], err[512];
-	uint64_t t0 = mtime_ms();
+	char sc_s[32], whose[32];
 	int rc;
 
 	tu_text_printf(&b, "[scenario]\ndescription = idlegate discover %s\ntime_scale = %s\n[middlebox m]\n%s", what,
 		sc_scale_format(&d->scale, sc_s, sizeof(sc_s)), d->mbtext);
-	for (size_t k = 0; k < d->nsets; k++) {
-		const char *eq = strchr(d->sets[k], '=');
-
-		tu_text_printf(&b, "%.*s = %s\n", (int)(eq - d->sets[k]), d->sets[k], eq + 1);
-	}
+	cli_sets_text(&b, d->sets, d->nsets);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct dflow *f = &p->f[i];
 
@@ -175,26 +171,15 @@ static int pass_sim(struct discover *d, struct dpass *p, const char *what)
 	free(b.s);
 	if (!sc)
 		return IG_EXIT_USAGE;
-	rc = sweep_run(sc, what, &res, err, sizeof(err));
-	p->wall_ms = mtime_ms() - t0;
-	if (rc) {
-		log_warnx("discover: %s", err);
+	snprintf(whose, sizeof(whose), "the %s pass", what);
+	rc = cli_sweep("discover", sc, what, whose, &res, &p->wall_ms);
+	if (rc)
 		goto out;
-	}
-	if (res.status == RES_ERROR && res.error[0]) {
-		log_warnx("discover: the %s pass could not be trusted: %s", what, res.error);
-		rc = IG_EXIT_ENV;
-		goto out;
-	}
+	/* the flows of sc are p's, in the same order */
 	for (size_t i = 0; i < p->n && i < res.nflows; i++) {
 		const struct flow_result *fr = &res.flows[i];
 		struct dflow *f = &p->f[i];
 
-		if (fr->status == RES_ERROR) {
-			log_warnx("discover: the %s pass could not be trusted: flow %s: %s", what, f->name, fr->error);
-			rc = IG_EXIT_ENV;
-			goto out;
-		}
 		snprintf(f->outcome, sizeof(f->outcome), "%s", fr->observed);
 		snprintf(f->who, sizeof(f->who), "%s", fr->noticed_by);
 		f->at_ms = fr->noticed_ms;
@@ -209,17 +194,127 @@ out:
 
 /* ---- running a pass: against a real idlegate-probe server ---- */
 
+/* The probe's command line: idlegate-probe client with one --flow per flow
+ * of p (the text in specs), its results as JSON lines into json. */
+static void probe_argv(const struct discover *d, const struct dpass *p, char *probe, char *json,
+		       char specs[][200], char **argv)
+{
+	size_t n = 0;
+
+	argv[n++] = probe;
+	argv[n++] = "-q";
+	argv[n++] = "client";
+	argv[n++] = "--server";
+	argv[n++] = (char *)d->server;
+	argv[n++] = "--json";
+	argv[n++] = json;
+	argv[n++] = "--no-table";
+	for (size_t i = 0; i < p->n; i++) {
+		const struct dflow *fl = &p->f[i];
+		int off = snprintf(specs[i], 200, "name=%s,proto=%s,idle=%" PRIu64 "ms,speaker=%s,"
+				   "deadline=%" PRIu64 "ms", fl->name, sc_proto_name(fl->proto), fl->idle_ms,
+				   sc_speaker_name(fl->speaker), d->deadline_ms);
+
+		if (fl->ka_s)
+			off += snprintf(specs[i] + off, 200 - (size_t)off, ",keepalive=%" PRIu64 "s/1s/3", fl->ka_s);
+		if (fl->shb_ms)
+			snprintf(specs[i] + off, 200 - (size_t)off, ",server_heartbeat=%" PRIu64 "ms", fl->shb_ms);
+		argv[n++] = "--flow";
+		argv[n++] = specs[i];
+	}
+	argv[n] = NULL;
+}
+
+/* Run the probe and wait for it: 0 when it ran (every flow has a result
+ * line, as expected or not), or IG_EXIT_ENV after saying why not. */
+static int probe_run(char **argv)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0) {
+		log_warn("discover: fork");
+		return IG_EXIT_ENV;
+	}
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 1)) {
+		log_warnx("discover: idlegate-probe client failed (status %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		return IG_EXIT_ENV;
+	}
+	return 0;
+}
+
+/* One result line of the probe into the flow of p it names. */
+static void probe_result(struct dpass *p, json_t *js, const char *name)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct dflow *fl = &p->f[i];
+		int64_t at = -1;
+		bool reach = false;
+
+		if (strcmp(fl->name, name))
+			continue;
+		jsonio_get_str(js, "outcome", fl->outcome, sizeof(fl->outcome));
+		jsonio_get_str(js, "noticed_by", fl->who, sizeof(fl->who));
+		if (jsonio_get_int(js, "at_ms", &at) == 0)
+			fl->at_ms = at;
+		at = -1;
+		if (jsonio_get_int(js, "client.server_heartbeats", &at) == 0 && at >= 0)
+			fl->shb_count = (uint32_t)at;
+		at = -1;
+		if (jsonio_get_int(js, "client.last_server_heartbeat_ms", &at) == 0 && at >= 0)
+			fl->shb_last_ms = at;
+		jsonio_get_bool(js, "server_reachable", &reach);
+		if (!reach && strcmp(fl->outcome, "alive"))
+			log_warnx("discover: flow %s: the server's side could not be obtained", name);
+	}
+}
+
+/* The probe's JSON lines in file json into the flows of p. */
+static void probe_results(struct dpass *p, const char *json)
+{
+	FILE *f = fopen(json, "re");
+	char *line = NULL;
+	size_t cap = 0;
+
+	for (unsigned lineno = 1; f && getline(&line, &cap, f) >= 0; lineno++) {
+		char name[64], why[160];
+		json_t *js = jsonio_load(line, strlen(line), why, sizeof(why));
+
+		if (!js) {
+			log_warnx("discover: idlegate-probe's result line %u: %s", lineno, why);
+			continue;
+		}
+		if (jsonio_get_str(js, "flow", name, sizeof(name)) == 0)
+			probe_result(p, js, name);
+		json_decref(js);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+}
+
+static uint64_t longest_idle(const struct dpass *p)
+{
+	uint64_t longest = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (p->f[i].idle_ms > longest)
+			longest = p->f[i].idle_ms;
+	return longest;
+}
+
 static int pass_server(struct discover *d, struct dpass *p, const char *what)
 {
 	char probe[PATH_MAX], json[PATH_MAX], specs[DISC_MAX_FLOWS][200], a[32];
 	char *argv[16 + 2 * DISC_MAX_FLOWS];
-	size_t n = 0;
-	uint64_t t0 = mtime_ms(), longest = 0;
-	int st, fd;
-	pid_t pid;
-	FILE *f;
-	char *line = NULL;
-	size_t cap = 0;
+	uint64_t t0 = mtime_ms();
+	int fd, rc;
 
 	if (run_find_program("idlegate-probe", probe, sizeof(probe)) < 0) {
 		log_warnx("discover: idlegate-probe not found next to idlegate or on PATH (set IDLEGATE_PROBE)");
@@ -232,101 +327,26 @@ static int pass_server(struct discover *d, struct dpass *p, const char *what)
 		return IG_EXIT_ENV;
 	}
 	close(fd);
-	argv[n++] = probe;
-	argv[n++] = "-q";
-	argv[n++] = "client";
-	argv[n++] = "--server";
-	argv[n++] = (char *)d->server;
-	argv[n++] = "--json";
-	argv[n++] = json;
-	argv[n++] = "--no-table";
-	for (size_t i = 0; i < p->n; i++) {
-		const struct dflow *fl = &p->f[i];
-		int off = snprintf(specs[i], sizeof(specs[i]), "name=%s,proto=%s,idle=%" PRIu64 "ms,speaker=%s,"
-				   "deadline=%" PRIu64 "ms", fl->name, sc_proto_name(fl->proto), fl->idle_ms,
-				   sc_speaker_name(fl->speaker), d->deadline_ms);
-
-		if (fl->ka_s)
-			off += snprintf(specs[i] + off, sizeof(specs[i]) - (size_t)off,
-					",keepalive=%" PRIu64 "s/1s/3", fl->ka_s);
-		if (fl->shb_ms)
-			snprintf(specs[i] + off, sizeof(specs[i]) - (size_t)off, ",server_heartbeat=%" PRIu64 "ms",
-				 fl->shb_ms);
-		if (fl->idle_ms > longest)
-			longest = fl->idle_ms;
-		argv[n++] = "--flow";
-		argv[n++] = specs[i];
-	}
-	argv[n] = NULL;
+	probe_argv(d, p, probe, json, specs, argv);
 	if (log_verbosity() > 0)
 		fprintf(stderr, "discover: %s pass, %zu flows, about %s\n", what, p->n,
-			tu_human_ms(longest + d->deadline_ms, a, sizeof(a)));
-	pid = fork();
-	if (pid < 0) {
-		log_warn("discover: fork");
-		unlink(json);
-		return IG_EXIT_ENV;
-	}
-	if (pid == 0) {
-		execv(probe, argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+			tu_human_ms(longest_idle(p) + d->deadline_ms, a, sizeof(a)));
+	rc = probe_run(argv);
 	p->wall_ms = mtime_ms() - t0;
-	if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 1)) {
-		log_warnx("discover: idlegate-probe client failed (status %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-		unlink(json);
-		return IG_EXIT_ENV;
-	}
-	f = fopen(json, "re");
-	for (unsigned lineno = 1; f && getline(&line, &cap, f) >= 0; lineno++) {
-		char name[64], why[160];
-		int64_t at = -1;
-		bool reach = false;
-		json_t *js = jsonio_load(line, strlen(line), why, sizeof(why));
-
-		if (!js) {
-			log_warnx("discover: idlegate-probe's result line %u: %s", lineno, why);
-			continue;
-		}
-		if (jsonio_get_str(js, "flow", name, sizeof(name)) < 0) {
-			json_decref(js);
-			continue;
-		}
-		for (size_t i = 0; i < p->n; i++) {
-			struct dflow *fl = &p->f[i];
-
-			if (strcmp(fl->name, name))
-				continue;
-			jsonio_get_str(js, "outcome", fl->outcome, sizeof(fl->outcome));
-			jsonio_get_str(js, "noticed_by", fl->who, sizeof(fl->who));
-			if (jsonio_get_int(js, "at_ms", &at) == 0)
-				fl->at_ms = at;
-			at = -1;
-			if (jsonio_get_int(js, "client.server_heartbeats", &at) == 0 && at >= 0)
-				fl->shb_count = (uint32_t)at;
-			at = -1;
-			if (jsonio_get_int(js, "client.last_server_heartbeat_ms", &at) == 0 && at >= 0)
-				fl->shb_last_ms = at;
-			jsonio_get_bool(js, "server_reachable", &reach);
-			if (!reach && strcmp(fl->outcome, "alive"))
-				log_warnx("discover: flow %s: the server's side could not be obtained", name);
-		}
-		json_decref(js);
-	}
-	free(line);
-	if (f)
-		fclose(f);
-	unlink(json);
+	if (rc)
+		goto out;
+	probe_results(p, json);
 	for (size_t i = 0; i < p->n; i++)
 		if (!p->f[i].outcome[0] || !strcmp(p->f[i].outcome, "error") ||
 		    !strcmp(p->f[i].outcome, "interrupted")) {
 			log_warnx("discover: flow %s could not be run (%s): is an idlegate-probe server listening "
 				  "on %s?", p->f[i].name, p->f[i].outcome[0] ? p->f[i].outcome : "no result", d->server);
-			return IG_EXIT_ENV;
+			rc = IG_EXIT_ENV;
+			goto out;
 		}
-	return 0;
+out:
+	unlink(json);
+	return rc;
 }
 
 static int run_pass(struct discover *d, struct dpass *p, const char *what)
@@ -488,7 +508,43 @@ static void flows_json(FILE *f, const struct dpass *p)
 	}
 }
 
-int cmd_discover(int argc, char **argv)
+struct discover_cli {
+	const char *profile, *scfile;
+	struct cli_reports rep;         /* --json */
+	int ntarget;                    /* how many of --server, --profile, --scenario */
+};
+
+/* --max or --deadline (ch 'm' or 'd') into d. 0, or -1 after saying why. */
+static int parse_duration_opt(struct discover *d, int ch, const char *arg)
+{
+	uint64_t v;
+
+	if (duration_parse(arg, &v) < 0 || v < 1000) {
+		log_warnx("discover: --%s '%s': a duration of at least 1 s", ch == 'm' ? "max" : "deadline", arg);
+		return -1;
+	}
+	*(ch == 'm' ? &d->max_ms : &d->deadline_ms) = v;
+	return 0;
+}
+
+/* One --set into d. 0, or -1 after saying why. */
+static int parse_set_opt(struct discover *d, const char *arg)
+{
+	char hint[32];
+
+	snprintf(hint, sizeof(hint), "at most %d", DISC_MAX_SETS);
+	if (d->nsets == DISC_MAX_SETS) {
+		log_warnx("discover: --set '%s': KNOB=VALUE (%s)", arg, hint);
+		return -1;
+	}
+	if (cli_set_check("discover", arg, hint) < 0)
+		return -1;
+	d->sets[d->nsets++] = arg;
+	return 0;
+}
+
+/* The options into d and c. CLI_GO, or the exit status to return now. */
+static int discover_parse_args(int argc, char **argv, struct discover *d, struct discover_cli *c)
 {
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, 'S' },
@@ -499,72 +555,42 @@ int cmd_discover(int argc, char **argv)
 		{ "max", required_argument, NULL, 'm' },
 		{ "proto", required_argument, NULL, 'P' },
 		{ "deadline", required_argument, NULL, 'd' },
-		{ "json", required_argument, NULL, 'J' },
+		CLI_OPT_JSON_ENTRY,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct discover d;
-	const char *profile = NULL, *scfile = NULL, *json = NULL;
-	const char *tcp_name = NULL, *tcp_words = NULL;
-	char err[512], a[32];
-	int ch, rc, ntarget = 0;
-	uint64_t t0;
+	int ch;
 
-	memset(&d, 0, sizeof(d));
-	d.scale.num = d.scale.den = 1;
-	d.max_ms = 600000;
-	d.deadline_ms = 3000;
-	d.tcp = d.udp = true;
 	while ((ch = getopt_long(argc, argv, "+S:p:s:h", opts, NULL)) != -1) {
+		if (cli_report_option(&c->rep, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'S': d.server = optarg; ntarget++; break;
-		case 'p': profile = optarg; ntarget++; break;
-		case 's': scfile = optarg; ntarget++; break;
-		case 'K': {
-			const char *eq = strchr(optarg, '=');
-			struct policy pol;
-			char key[64];
-
-			if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof(key) || d.nsets == DISC_MAX_SETS) {
-				log_warnx("discover: --set '%s': KNOB=VALUE (at most %d)", optarg, DISC_MAX_SETS);
+		case 'S': d->server = optarg; c->ntarget++; break;
+		case 'p': c->profile = optarg; c->ntarget++; break;
+		case 's': c->scfile = optarg; c->ntarget++; break;
+		case 'K':
+			if (parse_set_opt(d, optarg) < 0)
 				return IG_EXIT_USAGE;
-			}
-			snprintf(key, sizeof(key), "%.*s", (int)(eq - optarg), optarg);
-			policy_init(&pol);
-			if (policy_set(&pol, key, eq + 1, err, sizeof(err)) < 0) {
-				log_warnx("discover: --set %s: %s", optarg, err);
-				return IG_EXIT_USAGE;
-			}
-			d.sets[d.nsets++] = optarg;
 			break;
-		}
 		case 't':
-			if (timescale_parse(optarg, &d.scale) < 0 || d.scale.num != 1) {
+			if (timescale_parse(optarg, &d->scale) < 0 || d->scale.num != 1) {
 				log_warnx("discover: --time-scale '%s': 1/N (or Nx) with a whole N >= 1", optarg);
 				return IG_EXIT_USAGE;
 			}
 			break;
 		case 'm':
-		case 'd': {
-			uint64_t v;
-
-			if (duration_parse(optarg, &v) < 0 || v < 1000) {
-				log_warnx("discover: --%s '%s': a duration of at least 1 s", ch == 'm' ? "max" : "deadline",
-					  optarg);
+		case 'd':
+			if (parse_duration_opt(d, ch, optarg) < 0)
 				return IG_EXIT_USAGE;
-			}
-			*(ch == 'm' ? &d.max_ms : &d.deadline_ms) = v;
 			break;
-		}
 		case 'P':
-			d.tcp = !strcmp(optarg, "tcp") || !strcmp(optarg, "both");
-			d.udp = !strcmp(optarg, "udp") || !strcmp(optarg, "both");
-			if (!d.tcp && !d.udp) {
+			d->tcp = !strcmp(optarg, "tcp") || !strcmp(optarg, "both");
+			d->udp = !strcmp(optarg, "udp") || !strcmp(optarg, "both");
+			if (!d->tcp && !d->udp) {
 				log_warnx("discover: --proto '%s': tcp, udp or both", optarg);
 				return IG_EXIT_USAGE;
 			}
 			break;
-		case 'J': json = optarg; break;
 		case 'h':
 			discover_usage(stdout);
 			return IG_EXIT_OK;
@@ -573,223 +599,288 @@ int cmd_discover(int argc, char **argv)
 			return IG_EXIT_USAGE;
 		}
 	}
-	if (optind < argc || ntarget != 1) {
+	if (optind < argc || c->ntarget != 1) {
 		log_warnx("discover: give exactly one of --server HOST:PORT, --profile NAME, --scenario FILE");
 		return IG_EXIT_USAGE;
 	}
-	if (d.server && d.nsets) {
+	if (d->server && d->nsets) {
 		log_warnx("discover: --set applies to a simulated middlebox, not to --server");
 		return IG_EXIT_USAGE;
 	}
-	d.step_ms = d.scale.den * 1000;
-	if (profile) {
-		snprintf(d.mbtext, sizeof(d.mbtext), "profile = %s\n", profile);
-		snprintf(d.target, sizeof(d.target), "simulated %s", profile);
-	} else if (scfile) {
-		struct ini_diags dg;
-		struct scenario *sc;
-		size_t off = 0;
+	return CLI_GO;
+}
 
-		ini_diags_init(&dg, scfile);
-		sc = scenario_load(scfile, &dg);
-		if (!sc) {
-			print_diags(&dg);
+/* What is measured, in d: the simulated middlebox's section or the server,
+ * and its name in words. 0, or IG_EXIT_USAGE after saying why. */
+static int discover_target(struct discover *d, const struct discover_cli *c)
+{
+	struct scenario *sc;
+
+	d->step_ms = d->scale.den * 1000;
+	if (c->profile) {
+		snprintf(d->mbtext, sizeof(d->mbtext), "profile = %s\n", c->profile);
+		snprintf(d->target, sizeof(d->target), "simulated %s", c->profile);
+	} else if (c->scfile) {
+		sc = cli_scenario_load(c->scfile);
+		if (!sc)
 			return IG_EXIT_USAGE;
-		}
-		if (sc->mb[0].profile_path[0])
-			off += (size_t)snprintf(d.mbtext + off, sizeof(d.mbtext) - off, "profile = %s\n",
-						sc->mb[0].profile_path);
-		for (size_t k = 0; k < sc->mb[0].noverrides && off < sizeof(d.mbtext); k++)
-			off += (size_t)snprintf(d.mbtext + off, sizeof(d.mbtext) - off, "%s = %s\n",
-						sc->mb[0].overrides[k].knob, sc->mb[0].overrides[k].value);
-		snprintf(d.target, sizeof(d.target), "simulated middlebox %s of %s", sc->mb[0].name, scfile);
+		cli_mb_text(&sc->mb[0], d->mbtext, sizeof(d->mbtext));
+		snprintf(d->target, sizeof(d->target), "simulated middlebox %s of %s", sc->mb[0].name, c->scfile);
 		scenario_free(sc);
 	} else {
-		snprintf(d.target, sizeof(d.target), "the path to %s", d.server);
+		snprintf(d->target, sizeof(d->target), "the path to %s", d->server);
 	}
-	if (d.max_ms < DISC_COARSE * 100) {
+	if (d->max_ms < DISC_COARSE * 100) {
 		log_warnx("discover: --max is too short to split into %d flows", DISC_COARSE);
 		return IG_EXIT_USAGE;
 	}
-	t0 = mtime_ms();
+	return 0;
+}
 
-	/* pass 1: coarse */
+/* Pass 1: flows idle 1/N, 2/N, ... N/N of --max, the server first. */
+static int pass_coarse(struct discover *d)
+{
+	char a[32];
+
 	for (int pr = 0; pr < 2; pr++) {
-		if (!(pr ? d.udp : d.tcp))
+		if (!(pr ? d->udp : d->tcp))
 			continue;
 		for (int i = 1; i <= DISC_COARSE; i++) {
 			char name[SC_NAME_MAX];
 
 			snprintf(name, sizeof(name), "c-%s-%d", pr ? "udp" : "tcp", i);
-			add_flow(&d.coarse, name, pr ? SC_UDP : SC_TCP, DF_TIMEOUT, d.max_ms * (uint64_t)i / DISC_COARSE,
-				 SC_SERVER, 0);
+			add_flow(&d->coarse, name, pr ? SC_UDP : SC_TCP, DF_TIMEOUT,
+				 d->max_ms * (uint64_t)i / DISC_COARSE, SC_SERVER, 0);
 		}
 	}
 	if (log_verbosity() > 0)
-		fprintf(stderr, "idlegate discover: %s; coarse pass: %zu flows idle up to %s\n", d.target, d.coarse.n,
-			tu_human_ms(d.max_ms, a, sizeof(a)));
-	rc = run_pass(&d, &d.coarse, "coarse");
-	if (rc)
-		return rc;
+		fprintf(stderr, "idlegate discover: %s; coarse pass: %zu flows idle up to %s\n", d->target,
+			d->coarse.n, tu_human_ms(d->max_ms, a, sizeof(a)));
+	return run_pass(d, &d->coarse, "coarse");
+}
 
-	/* pass 2: fine, plus the behaviour flows */
-	for (int pr = 0; pr < 2; pr++) {
-		struct bracket *c = &d.b[pr];
-		uint64_t lo, hi, beyond;
+/* The fine pass's flows for proto pr (0 TCP, 1 UDP) inside its coarse
+ * bracket c: the timeout flows, then the behaviour flows. */
+static void plan_fine(struct discover *d, int pr, const struct bracket *c)
+{
+	uint64_t lo = c->lo, hi = c->hi, beyond = hi + hi / 3 + 1000;
 
-		if (!(pr ? d.udp : d.tcp))
-			continue;
-		bracket_of(&d.coarse, pr ? SC_UDP : SC_TCP, 0, c);
-		if (!c->found)
-			continue;
-		lo = c->lo;
-		hi = c->hi;
-		for (int j = 1; j < DISC_FINE + 1; j++) {
-			char name[SC_NAME_MAX];
-			uint64_t t = lo + (hi - lo) * (uint64_t)j / (DISC_FINE + 1);
+	for (int j = 1; j < DISC_FINE + 1; j++) {
+		char name[SC_NAME_MAX];
+		uint64_t t = lo + (hi - lo) * (uint64_t)j / (DISC_FINE + 1);
 
-			snprintf(name, sizeof(name), "f-%s-%d", pr ? "udp" : "tcp", j);
-			add_flow(&d.fine, name, pr ? SC_UDP : SC_TCP, DF_TIMEOUT, t, SC_SERVER, 0);
-		}
-		beyond = hi + hi / 3 + 1000;
-		add_flow(&d.fine, pr ? "b-udp-client-first" : "b-tcp-client-first", pr ? SC_UDP : SC_TCP,
-			 DF_CLIENT_FIRST, beyond, SC_CLIENT, 0);
-		if (!pr) {
-			/* kernel keepalive at a third of the surviving idle, whole scaled seconds */
-			uint64_t k = lo / 3 / d.step_ms * d.step_ms;
-
-			if (k >= d.step_ms)
-				add_flow(&d.fine, "b-tcp-keepalive", SC_TCP, DF_KEEPALIVE, beyond, SC_SERVER, k / 1000);
-		} else {
-			/* only the server sends, every quarter of the surviving idle (an
-			 * eighth of the first failing one), for twice the failing idle */
-			uint64_t iv = lo >= 400 ? lo / 4 : hi / 8;
-			struct dflow *f;
-
-			if (iv < 100)
-				iv = 100;
-			f = add_flow(&d.fine, "b-udp-inbound", SC_UDP, DF_INBOUND, 2 * hi, SC_CLIENT, 0);
-			if (f)
-				f->shb_ms = iv;
-		}
+		snprintf(name, sizeof(name), "f-%s-%d", pr ? "udp" : "tcp", j);
+		add_flow(&d->fine, name, pr ? SC_UDP : SC_TCP, DF_TIMEOUT, t, SC_SERVER, 0);
 	}
-	if (d.fine.n) {
-		uint64_t longest = 0;
+	add_flow(&d->fine, pr ? "b-udp-client-first" : "b-tcp-client-first", pr ? SC_UDP : SC_TCP,
+		 DF_CLIENT_FIRST, beyond, SC_CLIENT, 0);
+	if (!pr) {
+		/* kernel keepalive at a third of the surviving idle, whole scaled seconds */
+		uint64_t k = lo / 3 / d->step_ms * d->step_ms;
 
-		for (size_t i = 0; i < d.fine.n; i++)
-			if (d.fine.f[i].idle_ms > longest)
-				longest = d.fine.f[i].idle_ms;
+		if (k >= d->step_ms)
+			add_flow(&d->fine, "b-tcp-keepalive", SC_TCP, DF_KEEPALIVE, beyond, SC_SERVER, k / 1000);
+	} else {
+		/* only the server sends, every quarter of the surviving idle (an
+		 * eighth of the first failing one), for twice the failing idle */
+		uint64_t iv = lo >= 400 ? lo / 4 : hi / 8;
+		struct dflow *f;
+
+		if (iv < 100)
+			iv = 100;
+		f = add_flow(&d->fine, "b-udp-inbound", SC_UDP, DF_INBOUND, 2 * hi, SC_CLIENT, 0);
+		if (f)
+			f->shb_ms = iv;
+	}
+}
+
+/* Pass 2: fine, plus the behaviour flows, for each proto whose coarse pass
+ * found an expiry; then the fine brackets. */
+static int pass_fine(struct discover *d)
+{
+	char a[32];
+	int rc;
+
+	for (int pr = 0; pr < 2; pr++) {
+		if (!(pr ? d->udp : d->tcp))
+			continue;
+		bracket_of(&d->coarse, pr ? SC_UDP : SC_TCP, 0, &d->b[pr]);
+		if (d->b[pr].found)
+			plan_fine(d, pr, &d->b[pr]);
+	}
+	if (d->fine.n) {
 		if (log_verbosity() > 0)
-			fprintf(stderr, "idlegate discover: fine pass: %zu flows, up to %s idle\n", d.fine.n,
-				tu_human_ms(longest, a, sizeof(a)));
-		rc = run_pass(&d, &d.fine, "fine");
+			fprintf(stderr, "idlegate discover: fine pass: %zu flows, up to %s idle\n", d->fine.n,
+				tu_human_ms(longest_idle(&d->fine), a, sizeof(a)));
+		rc = run_pass(d, &d->fine, "fine");
 		if (rc)
 			return rc;
 	}
-	d.wall_ms = mtime_ms() - t0;
 	for (int pr = 0; pr < 2; pr++) {
-		if (d.b[pr].found) {
-			bracket_of(&d.fine, pr ? SC_UDP : SC_TCP, d.b[pr].lo, &d.fb[pr]);
-			if (!d.fb[pr].found)
-				d.fb[pr].hi = d.b[pr].hi;
-			if (d.b[pr].suspicious)
-				d.fb[pr].suspicious = true;
+		if (d->b[pr].found) {
+			bracket_of(&d->fine, pr ? SC_UDP : SC_TCP, d->b[pr].lo, &d->fb[pr]);
+			if (!d->fb[pr].found)
+				d->fb[pr].hi = d->b[pr].hi;
+			if (d->b[pr].suspicious)
+				d->fb[pr].suspicious = true;
 		}
 	}
+	return 0;
+}
 
-	/* the answer */
-	printf("idlegate discover: %s (took %s)\n", d.target, tu_human_ms(d.wall_ms, a, sizeof(a)));
-	if (d.tcp)
-		print_bracket(stdout, "TCP", &d.b[0], &d.fb[0], d.max_ms);
-	if (d.udp)
-		print_bracket(stdout, "UDP", &d.b[1], &d.fb[1], d.max_ms);
+/* The behaviour on expiry, as printed and as written to --json; NULL where
+ * not measured. */
+struct behaviour {
+	const char *tcp_name, *tcp_words;       /* on_expire's name, and in words */
+	const char *tcp_ka;                     /* keepalives refresh: "yes", "no" */
+	const char *udp_port;                   /* "kept", "changed", "unknown" */
+	const char *udp_inbound;                /* inbound-only refreshes: "yes", "no" */
+};
+
+static void print_tcp_behaviour(const struct discover *d, struct behaviour *bh)
+{
+	const struct dflow *tcf = find_role(&d->fine, SC_TCP, DF_CLIENT_FIRST);
+	const struct dflow *tka = find_role(&d->fine, SC_TCP, DF_KEEPALIVE);
+	char a[32];
+
+	bh->tcp_name = tcp_expiry_name(first_fail(&d->coarse, SC_TCP), tcf, &bh->tcp_words);
+	printf("  TCP on expiry: %s (%s)\n", bh->tcp_name, bh->tcp_words);
+	if (!tka) {
+		printf("  TCP keepalives refresh the state: not measured (the timeout is below 3 keepalive "
+		       "seconds at this time scale)\n");
+		return;
+	}
+	bh->tcp_ka = !strcmp(tka->outcome, "alive") ? "yes" : "no";
+	printf("  TCP keepalives (no payload) refresh the state: %s (keepalive every %" PRIu64
+	       " s kept a %s idle flow %s)\n", bh->tcp_ka, tka->ka_s,
+	       tu_human_ms(tka->idle_ms, a, sizeof(a)), !strcmp(bh->tcp_ka, "yes") ? "alive" : "from dying");
+}
+
+static void print_udp_port(const struct discover *d, struct behaviour *bh)
+{
+	const struct dflow *ucf = find_role(&d->fine, SC_UDP, DF_CLIENT_FIRST);
+	char a[32];
+
+	if (ucf && !strcmp(ucf->outcome, "rebound"))
+		bh->udp_port = "changed";
+	else if (ucf && !strcmp(ucf->outcome, "alive"))
+		bh->udp_port = "kept";
+	else
+		bh->udp_port = "unknown";
+	printf("  UDP after expiry: the outside port is %s (the client spoke first after %s: %s)\n", bh->udp_port,
+	       tu_human_ms(ucf ? ucf->idle_ms : 0, a, sizeof(a)), ucf ? ucf->outcome : "-");
+}
+
+static void print_udp_inbound(const struct discover *d, const struct dflow *uin, struct behaviour *bh)
+{
+	char a[32], b2[32], b3[32], b4[32];
+
+	bh->udp_inbound = inbound_refresh(uin, d->b[1].hi);
+	if (!bh->udp_inbound)
+		printf("  UDP inbound refresh: unknown (none of the server's heartbeats every %s reached the "
+		       "client)\n", tu_human_ms(uin->shb_ms, a, sizeof(a)));
+	else if (!strcmp(bh->udp_inbound, "yes"))
+		printf("  UDP inbound refresh: yes (server heartbeats every %s, with the client silent, kept "
+		       "arriving until %s of a %s idle)\n", tu_human_ms(uin->shb_ms, a, sizeof(a)),
+		       tu_human_ms((uint64_t)uin->shb_last_ms, b2, sizeof(b2)),
+		       tu_human_ms(uin->idle_ms, b3, sizeof(b3)));
+	else
+		printf("  UDP inbound refresh: no (server heartbeats every %s, with the client silent, stopped "
+		       "arriving after %s, about the timeout (expired by %s); idle %s)\n",
+		       tu_human_ms(uin->shb_ms, a, sizeof(a)),
+		       tu_human_ms((uint64_t)uin->shb_last_ms, b2, sizeof(b2)),
+		       tu_human_ms(d->fb[1].hi, b4, sizeof(b4)), tu_human_ms(uin->idle_ms, b3, sizeof(b3)));
+}
+
+/* The answer on standard output; the behaviour it found into bh. */
+static void print_answer(const struct discover *d, struct behaviour *bh)
+{
+	const struct dflow *uin;
+	char a[32];
+
+	printf("idlegate discover: %s (took %s)\n", d->target, tu_human_ms(d->wall_ms, a, sizeof(a)));
+	if (d->tcp)
+		print_bracket(stdout, "TCP", &d->b[0], &d->fb[0], d->max_ms);
+	if (d->udp)
+		print_bracket(stdout, "UDP", &d->b[1], &d->fb[1], d->max_ms);
 	printf("  resolution: half the spacing of the fine pass's flows");
 	for (int pr = 0; pr < 2; pr++)
-		if (d.b[pr].found)
+		if (d->b[pr].found)
 			printf("; %s %s", pr ? "UDP" : "TCP",
-			       tu_human_ms((d.fb[pr].hi - d.fb[pr].lo + 1) / 2, a, sizeof(a)));
+			       tu_human_ms((d->fb[pr].hi - d->fb[pr].lo + 1) / 2, a, sizeof(a)));
 	printf("\n");
-	const struct dflow *tcf = NULL, *ucf = NULL, *tka = NULL, *uin = NULL;
-	const char *port = NULL, *ka = NULL, *inb = NULL;
+	if (d->b[0].found)
+		print_tcp_behaviour(d, bh);
+	if (d->b[1].found)
+		print_udp_port(d, bh);
+	if (d->b[1].found && (uin = find_role(&d->fine, SC_UDP, DF_INBOUND)))
+		print_udp_inbound(d, uin, bh);
+}
 
-	if (d.b[0].found) {
-		tcf = find_role(&d.fine, SC_TCP, DF_CLIENT_FIRST);
-		tka = find_role(&d.fine, SC_TCP, DF_KEEPALIVE);
-		tcp_name = tcp_expiry_name(first_fail(&d.coarse, SC_TCP), tcf, &tcp_words);
-		printf("  TCP on expiry: %s (%s)\n", tcp_name, tcp_words);
-		if (tka) {
-			ka = !strcmp(tka->outcome, "alive") ? "yes" : "no";
-			printf("  TCP keepalives (no payload) refresh the state: %s (keepalive every %" PRIu64
-			       " s kept a %s idle flow %s)\n", ka, tka->ka_s,
-			       tu_human_ms(tka->idle_ms, a, sizeof(a)), !strcmp(ka, "yes") ? "alive" : "from dying");
-		} else {
-			printf("  TCP keepalives refresh the state: not measured (the timeout is below 3 keepalive "
-			       "seconds at this time scale)\n");
-		}
-	}
-	if (d.b[1].found) {
-		ucf = find_role(&d.fine, SC_UDP, DF_CLIENT_FIRST);
-		if (ucf && !strcmp(ucf->outcome, "rebound"))
-			port = "changed";
-		else if (ucf && !strcmp(ucf->outcome, "alive"))
-			port = "kept";
-		else
-			port = "unknown";
-		printf("  UDP after expiry: the outside port is %s (the client spoke first after %s: %s)\n", port,
-		       tu_human_ms(ucf ? ucf->idle_ms : 0, a, sizeof(a)), ucf ? ucf->outcome : "-");
-	}
-	if (d.b[1].found && (uin = find_role(&d.fine, SC_UDP, DF_INBOUND))) {
-		char b2[32], b3[32], b4[32];
+static const char *json_yes_no(const char *answer)
+{
+	return answer ? (!strcmp(answer, "yes") ? "true" : "false") : "null";
+}
 
-		inb = inbound_refresh(uin, d.b[1].hi);
-		if (!inb)
-			printf("  UDP inbound refresh: unknown (none of the server's heartbeats every %s reached the "
-			       "client)\n", tu_human_ms(uin->shb_ms, a, sizeof(a)));
-		else if (!strcmp(inb, "yes"))
-			printf("  UDP inbound refresh: yes (server heartbeats every %s, with the client silent, kept "
-			       "arriving until %s of a %s idle)\n", tu_human_ms(uin->shb_ms, a, sizeof(a)),
-			       tu_human_ms((uint64_t)uin->shb_last_ms, b2, sizeof(b2)),
-			       tu_human_ms(uin->idle_ms, b3, sizeof(b3)));
-		else
-			printf("  UDP inbound refresh: no (server heartbeats every %s, with the client silent, stopped "
-			       "arriving after %s, about the timeout (expired by %s); idle %s)\n",
-			       tu_human_ms(uin->shb_ms, a, sizeof(a)),
-			       tu_human_ms((uint64_t)uin->shb_last_ms, b2, sizeof(b2)),
-			       tu_human_ms(d.fb[1].hi, b4, sizeof(b4)), tu_human_ms(uin->idle_ms, b3, sizeof(b3)));
-	}
+/* The answer as JSON into path: 0, or -1 with errno. */
+static int write_json(const char *path, const struct discover *d, const struct behaviour *bh)
+{
+	char tmp[PATH_MAX];
+	FILE *f = tu_atomic_open(path, tmp, sizeof(tmp));
+
+	if (!f)
+		return -1;
+	fprintf(f, "{\"tool\":\"idlegate discover\",\"target\":");
+	jsonio_fputs(f, d->target);
+	fprintf(f, ",\"max_s\":%.3f,\"wall_ms\":%" PRIu64 ",\"coarse_wall_ms\":%" PRIu64 ",\"fine_wall_ms\":%"
+		PRIu64 ",", (double)d->max_ms / 1000, d->wall_ms, d->coarse.wall_ms, d->fine.wall_ms);
+	json_bracket(f, "tcp", &d->b[0], &d->fb[0]);
+	fprintf(f, ",");
+	json_bracket(f, "udp", &d->b[1], &d->fb[1]);
+	fprintf(f, ",\"behaviour\":{\"tcp_on_expire\":");
+	jsonio_fputs(f, bh->tcp_name);
+	fprintf(f, ",\"tcp_on_expire_words\":");
+	jsonio_fputs(f, bh->tcp_words);
+	fprintf(f, ",\"tcp_keepalive_refreshes\":%s,\"udp_port_after_expiry\":", json_yes_no(bh->tcp_ka));
+	jsonio_fputs(f, bh->udp_port);
+	fprintf(f, ",\"udp_inbound_only_refreshes\":%s},\"coarse\":[", json_yes_no(bh->udp_inbound));
+	flows_json(f, &d->coarse);
+	fprintf(f, "],\"fine\":[");
+	flows_json(f, &d->fine);
+	fprintf(f, "]}\n");
+	return tu_atomic_commit(f, tmp, path, 1);
+}
+
+int cmd_discover(int argc, char **argv)
+{
+	static struct discover d;
+	struct discover_cli c = { 0 };
+	struct behaviour bh = { 0 };
+	uint64_t t0;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.scale.num = d.scale.den = 1;
+	d.max_ms = 600000;
+	d.deadline_ms = 3000;
+	d.tcp = d.udp = true;
+	rc = discover_parse_args(argc, argv, &d, &c);
+	if (rc != CLI_GO)
+		return rc;
+	rc = discover_target(&d, &c);
+	if (rc)
+		return rc;
+	t0 = mtime_ms();
+	rc = pass_coarse(&d);
+	if (rc)
+		return rc;
+	rc = pass_fine(&d);
+	if (rc)
+		return rc;
+	d.wall_ms = mtime_ms() - t0;
+	print_answer(&d, &bh);
 	rc = d.b[0].found || d.b[1].found ? IG_EXIT_OK : IG_EXIT_FAILED;
-	if (json) {
-		char tmp[PATH_MAX];
-		FILE *f = tu_atomic_open(json, tmp, sizeof(tmp));
-
-		if (!f) {
-			log_warn("discover: --json %s", json);
-			return IG_EXIT_ENV;
-		}
-		fprintf(f, "{\"tool\":\"idlegate discover\",\"target\":");
-		jsonio_fputs(f, d.target);
-		fprintf(f, ",\"max_s\":%.3f,\"wall_ms\":%" PRIu64 ",\"coarse_wall_ms\":%" PRIu64 ",\"fine_wall_ms\":%"
-			PRIu64 ",", (double)d.max_ms / 1000, d.wall_ms, d.coarse.wall_ms, d.fine.wall_ms);
-		json_bracket(f, "tcp", &d.b[0], &d.fb[0]);
-		fprintf(f, ",");
-		json_bracket(f, "udp", &d.b[1], &d.fb[1]);
-		fprintf(f, ",\"behaviour\":{\"tcp_on_expire\":");
-		jsonio_fputs(f, tcp_name);
-		fprintf(f, ",\"tcp_on_expire_words\":");
-		jsonio_fputs(f, tcp_words);
-		fprintf(f, ",\"tcp_keepalive_refreshes\":%s,\"udp_port_after_expiry\":",
-			ka ? (!strcmp(ka, "yes") ? "true" : "false") : "null");
-		jsonio_fputs(f, port);
-		fprintf(f, ",\"udp_inbound_only_refreshes\":%s},\"coarse\":[",
-			inb ? (!strcmp(inb, "yes") ? "true" : "false") : "null");
-		flows_json(f, &d.coarse);
-		fprintf(f, "],\"fine\":[");
-		flows_json(f, &d.fine);
-		fprintf(f, "]}\n");
-		if (tu_atomic_commit(f, tmp, json, 1) < 0) {
-			log_warn("discover: --json %s", json);
-			return IG_EXIT_ENV;
-		}
-	}
+	if (c.rep.json && write_json(c.rep.json, &d, &bh) < 0)
+		rc = cli_report_failed("discover", "--json", c.rep.json);
 	return rc;
 }

@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "common/mtime.h"
 #include "runner/run/session.h"
+#include "runner/cmd/cli.h"
 #include "runner/cmd/commands.h"
 #include "runner/model/result.h"
 #include "runner/run/run.h"
@@ -55,9 +56,24 @@ struct worker {
 };
 
 struct run_cli {
-	const char *json, *junit, *svg;
-	bool tap, keep, progress;
+	struct cli_reports rep;
+	bool keep, progress;
 	unsigned jobs, shard_k, shard_n;
+	char **files;                   /* the scenario files, as given */
+	size_t nfiles;
+};
+
+/* One `idlegate run`: the files, the workers and what they sent back. */
+struct run_state {
+	struct run_cli c;
+	struct scenario **scs;          /* [nfiles], NULL where not selected or bad */
+	size_t *sel, nsel;              /* the files this run (and shard) runs */
+	struct scenario_result *rs;     /* [nsel], by position in sel */
+	struct worker *ws;              /* [c.jobs] */
+	struct session ss;
+	size_t next, done, running;     /* started, finished, running now */
+	int sig;                        /* the first signal that asked to stop */
+	bool show, shown;               /* progress line wanted, on screen now */
 };
 
 static void run_usage(FILE *f)
@@ -193,40 +209,48 @@ static void worker_consume(struct worker *w, struct scenario_result *res, const 
 	w->len -= off;
 }
 
-static void progress_line(struct worker *ws, size_t nw, size_t done, size_t total, bool show,
-			  struct scenario **scs, const size_t *sel, bool *shown)
+/* Take the progress line off the screen before anything else is printed. */
+static void progress_clear(struct run_state *st)
 {
-	char line[512], t1[32], t2[32];
+	if (st->shown)
+		fprintf(stderr, "\r\033[K");
+}
+
+static void progress_line(struct run_state *st)
+{
+	char line[512];
 	size_t off = 0;
 	struct winsize wz;
 	size_t width = 80;
 
-	if (!show)
+	if (!st->show)
 		return;
 	if (ioctl(2, TIOCGWINSZ, &wz) == 0 && wz.ws_col > 20)
 		width = wz.ws_col;
-	off += (size_t)snprintf(line + off, sizeof(line) - off, "[%zu/%zu]", done, total);
-	for (size_t i = 0; i < nw && off < sizeof(line); i++) {
-		const struct run_progress *p = &ws[i].prog;
+	off += (size_t)snprintf(line + off, sizeof(line) - off, "[%zu/%zu]", st->done, st->nsel);
+	for (size_t i = 0; i < st->c.jobs && off < sizeof(line); i++) {
+		const struct worker *w = &st->ws[i];
+		const char *name;
 
-		if (ws[i].pid <= 0)
+		if (w->pid <= 0)
 			continue;
-		if (!ws[i].have_prog) {
-			off += (size_t)snprintf(line + off, sizeof(line) - off, " %s: starting",
-						tu_basename(scs[sel[ws[i].idx]]->file));
+		name = tu_basename(st->scs[st->sel[w->idx]]->file);
+		if (!w->have_prog) {
+			off += (size_t)snprintf(line + off, sizeof(line) - off, " %s: starting", name);
 			continue;
 		}
-		off += (size_t)snprintf(line + off, sizeof(line) - off, " %s: %s of %s, %u/%u flows ended, %u expired",
-					tu_basename(scs[sel[ws[i].idx]]->file),
-					tu_human_ms(p->elapsed_ms, t1, sizeof(t1)),
-					tu_human_ms(p->total_ms, t2, sizeof(t2)), p->ended, p->flows, p->expired);
+		line[off++] = ' ';
+		off += (size_t)tu_progress(line + off, sizeof(line) - off, name, w->prog.elapsed_ms,
+					   w->prog.total_ms, false, w->prog.ended, w->prog.flows, w->prog.expired);
 	}
+	if (off >= sizeof(line))
+		off = sizeof(line) - 1;
 	if (off >= width)
 		off = width - 1;
 	line[off] = '\0';
 	fprintf(stderr, "\r\033[K%s", line);
 	fflush(stderr);
-	*shown = true;
+	st->shown = true;
 }
 
 static int parse_shard(const char *s, unsigned *k, unsigned *n)
@@ -244,52 +268,48 @@ static int parse_shard(const char *s, unsigned *k, unsigned *n)
 	return 0;
 }
 
-int cmd_run(int argc, char **argv)
+static int parse_jobs(const char *s, unsigned *jobs)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*end || !v || v > 64)
+		return -1;
+	*jobs = (unsigned)v;
+	return 0;
+}
+
+/* The options into c. CLI_GO, or the exit status to return now. */
+static int run_parse_args(int argc, char **argv, struct run_cli *c)
 {
 	static const struct option opts[] = {
 		{ "jobs", required_argument, NULL, 'j' },
-		{ "json", required_argument, NULL, 'J' },
-		{ "junit", required_argument, NULL, 'U' },
-		{ "tap", no_argument, NULL, 'T' },
-		{ "svg", required_argument, NULL, 'S' },
+		CLI_OPT_JSON_ENTRY,
+		CLI_OPT_JUNIT_ENTRY,
+		CLI_OPT_TAP_ENTRY,
+		CLI_OPT_SVG_ENTRY,
 		{ "keep", no_argument, NULL, 'k' },
 		{ "shard", required_argument, NULL, 'D' },
 		{ "no-progress", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_cli c = { .jobs = 1, .progress = true };
-	struct scenario **scs = NULL;
-	struct scenario_result *rs = NULL;
-	struct worker *ws = NULL;
-	char envmsg[512];
-	struct session ss = { .sigfd = -1 };
-	size_t nfiles, nsel = 0, next = 0, done = 0, running = 0;
-	size_t *sel = NULL;
-	int ch, rc = IG_EXIT_USAGE, sig = 0;
-	bool bad = false, shown = false, show;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "j:hk", opts, NULL)) != -1) {
+		if (cli_report_option(&c->rep, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'j': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*end || !v || v > 64) {
+		case 'j':
+			if (parse_jobs(optarg, &c->jobs) < 0) {
 				log_warnx("run: -j '%s': a number of jobs from 1 to 64", optarg);
 				return IG_EXIT_USAGE;
 			}
-			c.jobs = (unsigned)v;
 			break;
-		}
-		case 'J': c.json = optarg; break;
-		case 'U': c.junit = optarg; break;
-		case 'T': c.tap = true; break;
-		case 'S': c.svg = optarg; break;
-		case 'k': c.keep = true; break;
-		case 'P': c.progress = false; break;
+		case 'k': c->keep = true; break;
+		case 'P': c->progress = false; break;
 		case 'D':
-			if (parse_shard(optarg, &c.shard_k, &c.shard_n) < 0) {
+			if (parse_shard(optarg, &c->shard_k, &c->shard_n) < 0) {
 				log_warnx("run: --shard '%s': expected K/N with 1 <= K <= N (e.g. 2/4)", optarg);
 				return IG_EXIT_USAGE;
 			}
@@ -306,31 +326,41 @@ int cmd_run(int argc, char **argv)
 		log_warnx("run: no scenario file (try idlegate run scenarios/examples/quickstart.ini)");
 		return IG_EXIT_USAGE;
 	}
-	nfiles = (size_t)(argc - optind);
-	scs = calloc(nfiles, sizeof(*scs));
-	sel = calloc(nfiles, sizeof(*sel));
-	if (!scs || !sel)
-		fatal("run");
-	/* every file is checked before anything runs */
-	for (size_t i = 0; i < nfiles; i++) {
-		struct ini_diags dg;
+	c->files = argv + optind;
+	c->nfiles = (size_t)(argc - optind);
+	return CLI_GO;
+}
 
-		if (c.shard_n && i % c.shard_n != c.shard_k - 1)
+/* Every file of this shard is read and checked before anything runs: 0,
+ * or -1 after printing every problem of every file. */
+static int run_load_files(struct run_state *st)
+{
+	const struct run_cli *c = &st->c;
+	bool bad = false;
+
+	st->scs = calloc(c->nfiles, sizeof(*st->scs));
+	st->sel = calloc(c->nfiles, sizeof(*st->sel));
+	if (!st->scs || !st->sel)
+		fatal("run");
+	for (size_t i = 0; i < c->nfiles; i++) {
+		if (c->shard_n && i % c->shard_n != c->shard_k - 1)
 			continue;
-		ini_diags_init(&dg, argv[optind + i]);
-		scs[i] = scenario_load(argv[optind + i], &dg);
-		if (!scs[i]) {
-			print_diags(&dg);
+		st->scs[i] = cli_scenario_load(c->files[i]);
+		if (!st->scs[i]) {
 			bad = true;
 			continue;
 		}
-		sel[nsel++] = i;
+		st->sel[st->nsel++] = i;
 	}
-	if (bad)
-		goto out;
-	/* a report that cannot be written should say so now, not after the run */
+	return bad ? -1 : 0;
+}
+
+/* A report that cannot be written should say so now, not after the run:
+ * 0, or -1 after saying which. */
+static int run_check_report_dirs(const struct run_cli *c)
+{
 	for (int i = 0; i < 2; i++) {
-		const char *path = i ? c.junit : c.json;
+		const char *path = i ? c->rep.junit : c->rep.json;
 		char dir[PATH_MAX], *slash;
 
 		if (!path)
@@ -343,192 +373,248 @@ int cmd_run(int argc, char **argv)
 			snprintf(dir, sizeof(dir), ".");
 		if (access(dir, W_OK) < 0) {
 			log_warn("run: %s %s: cannot write into %s", i ? "--junit" : "--json", path, dir);
-			goto out;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+/* Fork a worker for the next scenario into a free slot. */
+static void worker_start(struct run_state *st)
+{
+	struct worker *w = NULL;
+	int pfd[2];
+	pid_t parent = getpid();
+
+	for (size_t k = 0; k < st->c.jobs; k++)
+		if (st->ws[k].pid <= 0) {
+			w = &st->ws[k];
+			break;
+		}
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		fatal("pipe");
+	memset(w, 0, sizeof(*w));
+	w->idx = st->next;
+	w->pid = fork();
+	if (w->pid < 0)
+		fatal("fork");
+	if (w->pid == 0) {
+		close(pfd[0]);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(3);
+		setpgid(0, 0);
+		_exit(worker_main(st->scs[st->sel[st->next]], st->next, pfd[1], &st->ss, st->c.keep));
+	}
+	setpgid(w->pid, w->pid);
+	close(pfd[1]);
+	w->fd = pfd[0];
+	st->next++;
+	st->running++;
+}
+
+/* Send sig to every running worker. */
+static void workers_kill(struct run_state *st, int sig)
+{
+	for (size_t k = 0; k < st->c.jobs; k++)
+		if (st->ws[k].pid > 0)
+			kill(st->ws[k].pid, sig);
+}
+
+/* Wait up to a second for a signal or a worker's output. The first signal
+ * tells the workers to stop (they tear down and send what they have) and
+ * starts nothing new; a second one kills them. */
+static void run_wait(struct run_state *st)
+{
+	struct pollfd p[65];
+	int np = 0, got;
+
+	p[np].fd = st->ss.sigfd;
+	p[np++].events = POLLIN;
+	for (size_t k = 0; k < st->c.jobs; k++) {
+		if (st->ws[k].pid <= 0)
+			continue;
+		p[np].fd = st->ws[k].fd;
+		p[np++].events = POLLIN;
+	}
+	if (poll(p, (nfds_t)np, 1000) < 0 && errno != EINTR)
+		fatal("poll");
+	if (!(p[0].revents & POLLIN))
+		return;
+	while ((got = session_signal(&st->ss))) {
+		if (st->sig) {
+			workers_kill(st, SIGKILL);      /* second signal: no more patience */
+		} else {
+			st->sig = got;
+			workers_kill(st, SIGTERM);
+		}
+	}
+	if (st->sig)
+		st->nsel = st->next;    /* nothing new starts */
+}
+
+/*
+ * Read what worker w has sent and take in its whole frames. Every running
+ * worker is read after each wait, ready or not. Returns true at the end of
+ * its output (EOF, or a read error with nothing more to come).
+ */
+static bool worker_read(struct run_state *st, struct worker *w)
+{
+	char tmp[65536];
+	ssize_t n = read(w->fd, tmp, sizeof(tmp));
+
+	if (n > 0) {
+		if (w->len + (size_t)n > w->cap) {
+			w->cap = (w->len + (size_t)n) * 2;
+			w->buf = realloc(w->buf, w->cap);
+			if (!w->buf)
+				fatal("run");
+		}
+		memcpy(w->buf + w->len, tmp, (size_t)n);
+		w->len += (size_t)n;
+		worker_consume(w, &st->rs[w->idx], st->scs[st->sel[w->idx]]);
+		return false;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return false;
+	if (n < 0) {
+		struct pollfd q = { .fd = w->fd, .events = POLLIN };
+
+		if (poll(&q, 1, 0) == 0)
+			return false;
+	}
+	return true;
+}
+
+/* A worker that died without sending its result: every flow is an ERROR
+ * saying so. */
+static void result_worker_died(struct scenario_result *r, const struct scenario *sc, int status)
+{
+	memset(r, 0, sizeof(*r));
+	r->sc = sc;
+	r->nflows = sc->nflows;
+	r->status = RES_ERROR;
+	snprintf(r->error, sizeof(r->error), "the worker running this scenario died (status %d)", status);
+	for (size_t i = 0; i < r->nflows; i++) {
+		r->flows[i].flow = (int)i;
+		r->flows[i].status = RES_ERROR;
+		r->flows[i].noticed_ms = r->flows[i].expired_ms = -1;
+		snprintf(r->flows[i].expected, sizeof(r->flows[i].expected), "%s",
+			 sc_expect_name(sc->flows[i].expect));
+		snprintf(r->flows[i].error, sizeof(r->flows[i].error), "%s", r->error);
+	}
+}
+
+/* Worker w's output has ended: reap it, make sure its scenario has a
+ * result, say how to enter a network it kept, free the slot. */
+static void worker_finish(struct run_state *st, struct worker *w)
+{
+	const struct scenario *sc = st->scs[st->sel[w->idx]];
+	int status = reap_timeout(w->pid, -1);
+
+	close(w->fd);
+	if (!w->got_result)
+		result_worker_died(&st->rs[w->idx], sc, status);
+	if (w->keep[0]) {
+		progress_clear(st);
+		fprintf(stderr, "%s: kept the network of the failing run; enter it with\n%s"
+			"remove it with: idlegate cleanup\n", sc->file, w->keep);
+	}
+	free(w->buf);
+	memset(w, 0, sizeof(*w));
+	w->pid = 0;
+	st->running--;
+	st->done++;
+}
+
+/* Run every selected scenario, c.jobs at a time, until all are done or a
+ * signal stopped the ones left. */
+static void run_loop(struct run_state *st)
+{
+	while (st->done < st->nsel) {
+		while (!st->sig && st->next < st->nsel && st->running < st->c.jobs)
+			worker_start(st);
+		progress_line(st);
+		run_wait(st);
+		for (size_t k = 0; k < st->c.jobs; k++) {
+			struct worker *w = &st->ws[k];
+
+			if (w->pid > 0 && worker_read(st, w))
+				worker_finish(st, w);
+		}
+	}
+	progress_clear(st);
+	fflush(stderr);
+}
+
+/* The table (and TAP) and the report files for the n results; the exit
+ * status they make. */
+static int run_report(struct run_state *st, size_t n)
+{
+	const struct cli_reports *rep = &st->c.rep;
+	struct scenario_result *rs = st->rs;
+	bool err = false, fail = false;
+
+	if (rep->tap) {
+		report_tap(stdout, rs, n);
+		report_terminal(stderr, rs, n, isatty(2));
+	} else {
+		report_terminal(stdout, rs, n, isatty(1));
+	}
+	if (rep->json && report_json(rep->json, rs, n) < 0)
+		err = cli_report_failed("run", "--json", rep->json);
+	if (rep->junit && report_junit(rep->junit, rs, n) < 0)
+		err = cli_report_failed("run", "--junit", rep->junit);
+	if (rep->svg && report_svg(rep->svg, rs, n) < 0)
+		err = cli_report_failed("run", "--svg", rep->svg);
+	for (size_t i = 0; i < n; i++) {
+		if (rs[i].status == RES_ERROR)
+			err = true;
+		else if (rs[i].status == RES_FAIL)
+			fail = true;
+	}
+	if (st->sig)
+		return 128 + st->sig;
+	return err ? IG_EXIT_ENV : fail ? IG_EXIT_FAILED : IG_EXIT_OK;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static struct run_state st;
+	char envmsg[512];
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	st.ss.sigfd = -1;
+	st.c.jobs = 1;
+	st.c.progress = true;
+	rc = run_parse_args(argc, argv, &st.c);
+	if (rc != CLI_GO)
+		return rc;
+	rc = IG_EXIT_USAGE;
+	if (run_load_files(&st) < 0 || run_check_report_dirs(&st.c) < 0)
+		goto out;
 	rc = IG_EXIT_ENV;
-	if (session_open(&ss, false, envmsg, sizeof(envmsg)) < 0) {
+	if (session_open(&st.ss, false, envmsg, sizeof(envmsg)) < 0) {
 		log_warnx("run: %s", envmsg);
 		goto out;
 	}
-	rs = calloc(nsel ? nsel : 1, sizeof(*rs));
-	ws = calloc(c.jobs, sizeof(*ws));
-	if (!rs || !ws)
+	st.rs = calloc(st.nsel ? st.nsel : 1, sizeof(*st.rs));
+	st.ws = calloc(st.c.jobs, sizeof(*st.ws));
+	if (!st.rs || !st.ws)
 		fatal("run");
 	signal(SIGPIPE, SIG_IGN);
-	show = c.progress && isatty(2) && log_verbosity() > 0;
-
-	while (done < nsel) {
-		struct pollfd p[65];
-		int np = 0;
-
-		/* start workers */
-		while (!sig && next < nsel && running < c.jobs) {
-			struct worker *w = NULL;
-			int pfd[2];
-			pid_t parent = getpid();
-
-			for (size_t k = 0; k < c.jobs; k++)
-				if (ws[k].pid <= 0) {
-					w = &ws[k];
-					break;
-				}
-			if (pipe2(pfd, O_CLOEXEC) < 0)
-				fatal("pipe");
-			memset(w, 0, sizeof(*w));
-			w->idx = next;
-			w->pid = fork();
-			if (w->pid < 0)
-				fatal("fork");
-			if (w->pid == 0) {
-				close(pfd[0]);
-				if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-					_exit(3);
-				setpgid(0, 0);
-				_exit(worker_main(scs[sel[next]], next, pfd[1], &ss, c.keep));
-			}
-			setpgid(w->pid, w->pid);
-			close(pfd[1]);
-			w->fd = pfd[0];
-			next++;
-			running++;
-		}
-		progress_line(ws, c.jobs, done, nsel, show, scs, sel, &shown);
-		p[np].fd = ss.sigfd;
-		p[np++].events = POLLIN;
-		for (size_t k = 0; k < c.jobs; k++) {
-			if (ws[k].pid <= 0)
-				continue;
-			p[np].fd = ws[k].fd;
-			p[np++].events = POLLIN;
-		}
-		if (poll(p, (nfds_t)np, 1000) < 0 && errno != EINTR)
-			fatal("poll");
-		if (p[0].revents & POLLIN) {
-			int got;
-
-			while ((got = session_signal(&ss))) {
-				if (sig) {
-					/* second signal: no more patience */
-					for (size_t k = 0; k < c.jobs; k++)
-						if (ws[k].pid > 0)
-							kill(ws[k].pid, SIGKILL);
-				} else {
-					sig = got;
-					for (size_t k = 0; k < c.jobs; k++)
-						if (ws[k].pid > 0)
-							kill(ws[k].pid, SIGTERM);
-				}
-			}
-			if (sig)
-				nsel = next;    /* nothing new starts */
-		}
-		for (size_t k = 0; k < c.jobs; k++) {
-			struct worker *w = &ws[k];
-			char tmp[65536];
-			ssize_t n;
-
-			if (w->pid <= 0)
-				continue;
-			n = read(w->fd, tmp, sizeof(tmp));
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
-				continue;
-			if (n > 0) {
-				if (w->len + (size_t)n > w->cap) {
-					w->cap = (w->len + (size_t)n) * 2;
-					w->buf = realloc(w->buf, w->cap);
-					if (!w->buf)
-						fatal("run");
-				}
-				memcpy(w->buf + w->len, tmp, (size_t)n);
-				w->len += (size_t)n;
-				worker_consume(w, &rs[w->idx], scs[sel[w->idx]]);
-				continue;
-			}
-			if (n < 0 && errno != EAGAIN) {
-				/* treat as EOF */
-			}
-			if (n == 0 || n < 0) {
-				struct pollfd q = { .fd = w->fd, .events = POLLIN };
-
-				if (n < 0 && poll(&q, 1, 0) == 0)
-					continue;
-			}
-			/* EOF: the worker is done */
-			{
-				int st = reap_timeout(w->pid, -1);
-				struct scenario_result *r = &rs[w->idx];
-
-				close(w->fd);
-				if (!w->got_result) {
-					memset(r, 0, sizeof(*r));
-					r->sc = scs[sel[w->idx]];
-					r->nflows = r->sc->nflows;
-					r->status = RES_ERROR;
-					snprintf(r->error, sizeof(r->error),
-						 "the worker running this scenario died (status %d)", st);
-					for (size_t i = 0; i < r->nflows; i++) {
-						r->flows[i].flow = (int)i;
-						r->flows[i].status = RES_ERROR;
-						r->flows[i].noticed_ms = r->flows[i].expired_ms = -1;
-						snprintf(r->flows[i].expected, sizeof(r->flows[i].expected), "%s",
-							 sc_expect_name(r->sc->flows[i].expect));
-						snprintf(r->flows[i].error, sizeof(r->flows[i].error), "%s", r->error);
-					}
-				}
-				if (w->keep[0]) {
-					if (shown)
-						fprintf(stderr, "\r\033[K");
-					fprintf(stderr, "%s: kept the network of the failing run; enter it with\n%s"
-						"remove it with: idlegate cleanup\n",
-						scs[sel[w->idx]]->file, w->keep);
-				}
-				free(w->buf);
-				memset(w, 0, sizeof(*w));
-				w->pid = 0;
-				running--;
-				done++;
-			}
-		}
-	}
-	if (shown)
-		fprintf(stderr, "\r\033[K");
-	fflush(stderr);
-	{
-		size_t n = done;
-		bool err = false, fail = false;
-
-		if (c.tap) {
-			report_tap(stdout, rs, n);
-			report_terminal(stderr, rs, n, isatty(2));
-		} else {
-			report_terminal(stdout, rs, n, isatty(1));
-		}
-		if (c.json && report_json(c.json, rs, n) < 0)
-			log_warn("run: --json %s", c.json), err = true;
-		if (c.junit && report_junit(c.junit, rs, n) < 0)
-			log_warn("run: --junit %s", c.junit), err = true;
-		if (c.svg && report_svg(c.svg, rs, n) < 0)
-			log_warn("run: --svg %s", c.svg), err = true;
-		for (size_t i = 0; i < n; i++) {
-			if (rs[i].status == RES_ERROR)
-				err = true;
-			else if (rs[i].status == RES_FAIL)
-				fail = true;
-		}
-		rc = err ? IG_EXIT_ENV : fail ? IG_EXIT_FAILED : IG_EXIT_OK;
-		if (sig)
-			rc = 128 + sig;
-		for (size_t i = 0; i < n; i++)
-			result_clear(&rs[i]);
-	}
+	st.show = st.c.progress && isatty(2) && log_verbosity() > 0;
+	run_loop(&st);
+	rc = run_report(&st, st.done);
+	for (size_t i = 0; i < st.done; i++)
+		result_clear(&st.rs[i]);
 out:
-	session_close(&ss);
-	for (size_t i = 0; i < nfiles; i++)
-		scenario_free(scs[i]);
-	free(scs);
-	free(sel);
-	free(rs);
-	free(ws);
+	session_close(&st.ss);
+	for (size_t i = 0; st.scs && i < st.c.nfiles; i++)
+		scenario_free(st.scs[i]);
+	free(st.scs);
+	free(st.sel);
+	free(st.rs);
+	free(st.ws);
 	return rc;
 }

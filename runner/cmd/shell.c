@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "runner/run/session.h"
+#include "runner/cmd/cli.h"
 #include "runner/cmd/commands.h"
 #include "runner/run/run.h"
 #include "runner/model/scenario.h"
@@ -79,7 +80,15 @@ static char **shell_env(struct run *r, const struct scenario *sc, size_t path, c
 	return env;
 }
 
-int cmd_shell(int argc, char **argv)
+struct shell_cli {
+	const char *file;               /* the scenario */
+	const char *host;               /* whose namespace: "client" by default */
+	const char *flowname;           /* --path: whose path, NULL = the first flow's */
+	const char *command;            /* --command, NULL = an interactive shell */
+};
+
+/* The options and arguments into c. CLI_GO, or the exit status to return now. */
+static int shell_parse_args(int argc, char **argv, struct shell_cli *c)
 {
 	static const struct option opts[] = {
 		{ "path", required_argument, NULL, 'p' },
@@ -87,24 +96,12 @@ int cmd_shell(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *flowname = NULL, *command = NULL, *host = "client";
-	char msg[512];
-	char store[16][PATH_MAX + 64];
-	struct session ss = { .sigfd = -1 };
-	struct scenario *sc = NULL;
-	struct run *r = NULL;
-	struct run_opts o = { 0 };
-	struct ini_diags dg;
-	struct topo *t;
-	size_t path = 0, node, nstore;
-	char **env = NULL;
-	int ch, rc = IG_EXIT_USAGE;
-	pid_t sh;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "+p:c:h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'p': flowname = optarg; break;
-		case 'c': command = optarg; break;
+		case 'p': c->flowname = optarg; break;
+		case 'c': c->command = optarg; break;
 		case 'h':
 			shell_usage(stdout);
 			return IG_EXIT_OK;
@@ -117,50 +114,42 @@ int cmd_shell(int argc, char **argv)
 		shell_usage(stderr);
 		return IG_EXIT_USAGE;
 	}
-	if (argc - optind == 2)
-		host = argv[optind + 1];
-	ini_diags_init(&dg, argv[optind]);
-	sc = scenario_load(argv[optind], &dg);
-	if (!sc) {
-		print_diags(&dg);
-		return IG_EXIT_USAGE;
-	}
-	if (session_open(&ss, true, msg, sizeof(msg)) < 0) {
-		log_warnx("shell: %s", msg);
-		rc = IG_EXIT_ENV;
-		goto out;
-	}
-	session_run_opts(&ss, &o);
-	r = run_build(sc, &o, msg, sizeof(msg));
-	if (!r) {
-		log_warnx("shell: %s", msg);
-		rc = errno == EINTR ? 128 + SIGINT : IG_EXIT_ENV;
-		goto out_session;
-	}
-	if (flowname) {
-		int f = scenario_flow_index(sc, flowname);
+	c->file = argv[optind];
+	c->host = argc - optind == 2 ? argv[optind + 1] : "client";
+	return CLI_GO;
+}
+
+/* The path (--path's flow's, else the first) and the node on it named
+ * c->host. 0, or -1 after saying why not. */
+static int shell_find_host(struct run *r, const struct scenario *sc, const struct shell_cli *c, size_t *path,
+			   size_t *node)
+{
+	struct topo *t;
+
+	*path = 0;
+	if (c->flowname) {
+		int f = scenario_flow_index(sc, c->flowname);
 
 		if (f < 0) {
-			log_warnx("shell: --path: no flow '%s' in %s", flowname, sc->file);
-			goto out_run;
+			log_warnx("shell: --path: no flow '%s' in %s", c->flowname, sc->file);
+			return -1;
 		}
-		path = run_path_of_flow(r, (size_t)f);
+		*path = run_path_of_flow(r, (size_t)f);
 	}
-	t = run_topo(r, path);
-	for (node = 0; node < topo_nodes(t); node++)
-		if (!strcmp(topo_node_name(t, node), host))
-			break;
-	if (node == topo_nodes(t)) {
-		log_warnx("shell: no host '%s' on the path (client, server%s%s)", host,
-			  topo_nodes(t) > 2 ? ", or a middlebox: " : "", topo_nodes(t) > 2 ? topo_node_name(t, 1) : "");
-		goto out_run;
-	}
-	if (topo_attach(t, ss.prefix, msg, sizeof(msg)) < 0)
-		log_warnx("shell: could not name the namespaces: %s", msg);
-	env = shell_env(r, sc, path, store, &nstore);
-	if (!env)
-		fatal("shell");
-	fprintf(stderr, "idlegate shell: %s, in the %s namespace (leave with exit)\n", sc->file, host);
+	t = run_topo(r, *path);
+	for (*node = 0; *node < topo_nodes(t); (*node)++)
+		if (!strcmp(topo_node_name(t, *node), c->host))
+			return 0;
+	log_warnx("shell: no host '%s' on the path (client, server%s%s)", c->host,
+		  topo_nodes(t) > 2 ? ", or a middlebox: " : "", topo_nodes(t) > 2 ? topo_node_name(t, 1) : "");
+	return -1;
+}
+
+/* Where the person is, every node's addresses, the variables set. */
+static void shell_banner(const struct topo *t, const char *file, const char *host, char store[][PATH_MAX + 64],
+			 size_t nstore)
+{
+	fprintf(stderr, "idlegate shell: %s, in the %s namespace (leave with exit)\n", file, host);
 	for (size_t i = 0; i < topo_nodes(t); i++) {
 		char a4[64] = "", a6[64] = "";
 
@@ -171,58 +160,110 @@ int cmd_shell(int argc, char **argv)
 	}
 	for (size_t i = 0; i < nstore; i++)
 		fprintf(stderr, "  %s\n", store[i]);
-	{
-		const char *shell = getenv("SHELL") && getenv("SHELL")[0] ? getenv("SHELL") : "/bin/sh";
-		char *iargv[] = { (char *)shell, NULL };
-		char *cargv[] = { "sh", "-c", (char *)command, NULL };
-		/* a command runs as the init of its own PID namespace, so that
-		 * whatever it starts (daemons included) ends with it; an
-		 * interactive shell keeps the terminal's process group */
-		struct spawn_opts so = { .netns_pid = topo_ns_pid(t, node), .stdin_path = "-",
-					 .stdout_path = "-", .stderr_path = "-", .keep_pgrp = !command,
-					 .own_pidns = command != NULL, .envp = env };
+}
 
-		sh = spawn(command ? cargv : iargv, &so);
-	}
-	if (sh < 0) {
-		log_warn("shell: starting the shell");
-		rc = IG_EXIT_ENV;
-		goto out_run;
-	}
+/* Start $SHELL (or sh -c command) in node's namespace with env. */
+static pid_t shell_spawn(struct topo *t, size_t node, const char *command, char **env)
+{
+	const char *shell = getenv("SHELL") && getenv("SHELL")[0] ? getenv("SHELL") : "/bin/sh";
+	char *iargv[] = { (char *)shell, NULL };
+	char *cargv[] = { "sh", "-c", (char *)command, NULL };
+	/* a command runs as the init of its own PID namespace, so that
+	 * whatever it starts (daemons included) ends with it; an
+	 * interactive shell keeps the terminal's process group */
+	struct spawn_opts so = { .netns_pid = topo_ns_pid(t, node), .stdin_path = "-",
+				 .stdout_path = "-", .stderr_path = "-", .keep_pgrp = !command,
+				 .own_pidns = command != NULL, .envp = env };
+
+	return spawn(command ? cargv : iargv, &so);
+}
+
+/* Wait for the shell sh to end; a signal may end it first. Returns its
+ * exit status, or 128+signal. */
+static int shell_wait(struct session *ss, pid_t sh, bool command)
+{
 	for (;;) {
 		int pfd = (int)syscall(SYS_pidfd_open, sh, 0);
-		struct pollfd p[2] = { { .fd = ss.sigfd, .events = POLLIN }, { .fd = pfd, .events = POLLIN } };
-		int sig;
+		struct pollfd p[2] = { { .fd = ss->sigfd, .events = POLLIN }, { .fd = pfd, .events = POLLIN } };
+		int sig, rc;
 
 		poll(p, 2, -1);
 		if (pfd >= 0)
 			close(pfd);
 		if ((rc = reap_timeout(sh, 0)) >= 0)
-			break;
-		while ((sig = session_signal(&ss))) {
+			return rc;
+		while ((sig = session_signal(ss))) {
 			/* In an interactive shell, Ctrl-C and Ctrl-\ belong to the
 			 * shell; TERM and HUP end it all. A command ends on any of
 			 * them, like `idlegate run`. */
 			if (command || sig == SIGTERM || sig == SIGHUP) {
 				stop_child(sh, command ? SIGTERM : SIGHUP, 2000);
-				rc = 128 + sig;
-				goto done;
+				return 128 + sig;
 			}
 		}
 	}
-done:
+}
+
+int cmd_shell(int argc, char **argv)
+{
+	struct shell_cli c = { 0 };
+	char msg[512];
+	char store[16][PATH_MAX + 64];
+	struct session ss = { .sigfd = -1 };
+	struct scenario *sc = NULL;
+	struct run *r = NULL;
+	struct run_opts o = { 0 };
+	struct topo *t;
+	size_t path, node, nstore;
+	char **env = NULL;
+	int rc;
+	pid_t sh;
+
+	rc = shell_parse_args(argc, argv, &c);
+	if (rc != CLI_GO)
+		return rc;
+	rc = IG_EXIT_USAGE;
+	sc = cli_scenario_load(c.file);
+	if (!sc)
+		goto out;
+	if (session_open(&ss, true, msg, sizeof(msg)) < 0) {
+		log_warnx("shell: %s", msg);
+		rc = IG_EXIT_ENV;
+		goto out;
+	}
+	session_run_opts(&ss, &o);
+	r = run_build(sc, &o, msg, sizeof(msg));
+	if (!r) {
+		log_warnx("shell: %s", msg);
+		rc = errno == EINTR ? 128 + SIGINT : IG_EXIT_ENV;
+		goto out;
+	}
+	if (shell_find_host(r, sc, &c, &path, &node) < 0)
+		goto out;
+	t = run_topo(r, path);
+	if (topo_attach(t, ss.prefix, msg, sizeof(msg)) < 0)
+		log_warnx("shell: could not name the namespaces: %s", msg);
+	env = shell_env(r, sc, path, store, &nstore);
+	if (!env)
+		fatal("shell");
+	shell_banner(t, sc->file, c.host, store, nstore);
+	sh = shell_spawn(t, node, c.command, env);
+	if (sh < 0) {
+		log_warn("shell: starting the shell");
+		rc = IG_EXIT_ENV;
+		goto out;
+	}
+	rc = shell_wait(&ss, sh, c.command != NULL);
 	/* an interactive shell may have taken the terminal: take it back */
-	if (!command && isatty(0)) {
+	if (!c.command && isatty(0)) {
 		signal(SIGTTOU, SIG_IGN);
 		tcsetpgrp(0, getpgrp());
 		signal(SIGTTOU, SIG_DFL);
 	}
-out_run:
+out:
 	free(env);
 	run_free(r);
-out_session:
 	session_close(&ss);
-out:
 	scenario_free(sc);
 	return rc;
 }

@@ -25,7 +25,7 @@
 #include "common/jsonio.h"
 #include "common/log.h"
 #include "common/mtime.h"
-#include "runner/run/session.h"
+#include "runner/cmd/cli.h"
 #include "runner/cmd/commands.h"
 #include "runner/model/result.h"
 #include "runner/model/scenario.h"
@@ -141,18 +141,12 @@ static int collect_profiles(struct tune *t, const char *list, const char *scfile
 		}
 	}
 	if (scfile) {
-		struct ini_diags dg;
-		struct scenario *sc;
+		struct scenario *sc = cli_scenario_load(scfile);
 
-		ini_diags_init(&dg, scfile);
-		sc = scenario_load(scfile, &dg);
-		if (!sc) {
-			print_diags(&dg);
+		if (!sc)
 			return -1;
-		}
 		for (size_t i = 0; i < sc->nmb; i++) {
 			struct tprof *p;
-			size_t off = 0;
 
 			if (t->np == TUNE_MAX_PROFILES) {
 				log_warnx("tune: at most %d middleboxes at once", TUNE_MAX_PROFILES);
@@ -161,12 +155,7 @@ static int collect_profiles(struct tune *t, const char *list, const char *scfile
 			}
 			p = &t->p[t->np++];
 			snprintf(p->name, sizeof(p->name), "%s", sc->mb[i].name);
-			if (sc->mb[i].profile_path[0])
-				off += (size_t)snprintf(p->mbtext + off, sizeof(p->mbtext) - off, "profile = %s\n",
-							sc->mb[i].profile_path);
-			for (size_t k = 0; k < sc->mb[i].noverrides && off < sizeof(p->mbtext); k++)
-				off += (size_t)snprintf(p->mbtext + off, sizeof(p->mbtext) - off, "%s = %s\n",
-							sc->mb[i].overrides[k].knob, sc->mb[i].overrides[k].value);
+			cli_mb_text(&sc->mb[i], p->mbtext, sizeof(p->mbtext));
 		}
 		scenario_free(sc);
 	}
@@ -181,11 +170,7 @@ static void mb_sections(const struct tune *t, struct tu_text *b)
 {
 	for (size_t i = 0; i < t->np; i++) {
 		tu_text_printf(b, "[middlebox p%zu]\n%s", i + 1, t->p[i].mbtext);
-		for (size_t k = 0; k < t->nsets; k++) {
-			const char *eq = strchr(t->sets[k], '=');
-
-			tu_text_printf(b, "%.*s = %s\n", (int)(eq - t->sets[k]), t->sets[k], eq + 1);
-		}
+		cli_sets_text(b, t->sets, t->nsets);
 	}
 }
 
@@ -384,6 +369,18 @@ static void print_rec(FILE *f, const struct tune *t, enum tune_kind kind, const 
 	}
 }
 
+/* The software table for the combined recommendations: up to max rows
+ * into kn; returns how many. */
+static size_t software_knobs(const struct tune *t, struct tune_knob *kn, size_t max)
+{
+	const struct tune_rec *ka = NULL, *hb = NULL;
+
+	for (size_t k = 0; k < t->nk; k++)
+		if (t->all[k].have_rec)
+			*(t->all[k].kind == TUNE_KERNEL ? &ka : &hb) = &t->all[k].rec;
+	return tune_knobs(ka, hb, t->proto == SC_UDP, kn, max);
+}
+
 static void print_text(FILE *f, const struct tune *t)
 {
 	char a[32], b[32], c[32], sc[32];
@@ -442,17 +439,8 @@ static void print_text(FILE *f, const struct tune *t)
 	}
 	{
 		struct tune_knob kn[12];
-		const struct tune_rec *ka = NULL, *hb = NULL;
-		size_t n;
+		size_t n = software_knobs(t, kn, 12);
 
-		for (size_t k = 0; k < t->nk; k++)
-			if (t->all[k].have_rec) {
-				if (t->all[k].kind == TUNE_KERNEL)
-					ka = &t->all[k].rec;
-				else
-					hb = &t->all[k].rec;
-			}
-		n = tune_knobs(ka, hb, t->proto == SC_UDP, kn, 12);
 		if (n)
 			fprintf(f, "\nIn common software:\n");
 		for (size_t i = 0; i < n; i++) {
@@ -475,6 +463,87 @@ static void json_rec(FILE *f, const struct tune_rec *r)
 		"\"per_hour\":%.2f}", r->retries, r->limit_ms, (double)r->detect_ms / 1000, r->per_hour);
 }
 
+/* A value in whole seconds, or null (have false). */
+static void json_secs_or_null(FILE *f, bool have, uint64_t ms)
+{
+	if (have)
+		fprintf(f, "%" PRIu64, ms / 1000);
+	else
+		fprintf(f, "null");
+}
+
+/* One sweep of one profile: its candidates, boundary and recommendation. */
+static void json_sweep(FILE *f, const struct sweep_kind *sk)
+{
+	fprintf(f, "{\"kind\":\"%s\",\"candidates\":[", tune_kind_name(sk->kind));
+	for (size_t j = 0; j < sk->n; j++) {
+		fprintf(f, "%s{\"value_s\":%" PRIu64, j ? "," : "", sk->c[j].value_ms / 1000);
+		if (sk->kind == TUNE_KERNEL)
+			fprintf(f, ",\"interval_s\":%" PRIu64 ",\"count\":3", sk->c[j].interval_ms / 1000);
+		fprintf(f, ",\"outcome\":");
+		jsonio_fputs(f, sk->c[j].outcome);
+		fprintf(f, ",\"survived\":%s}", sk->c[j].survived ? "true" : "false");
+	}
+	fprintf(f, "],\"boundary_s\":");
+	json_secs_or_null(f, sk->b.boundary >= 0, sk->b.boundary >= 0 ? sk->c[sk->b.boundary].value_ms : 0);
+	fprintf(f, ",\"first_failure_s\":");
+	json_secs_or_null(f, !sk->b.all_survived && (size_t)(sk->b.boundary + 1) < sk->n,
+			  (size_t)(sk->b.boundary + 1) < sk->n ? sk->c[sk->b.boundary + 1].value_ms : 0);
+	fprintf(f, ",\"all_survived\":%s,\"suspicious_s\":", sk->b.all_survived ? "true" : "false");
+	json_secs_or_null(f, sk->b.suspicious >= 0, sk->b.suspicious >= 0 ? sk->c[sk->b.suspicious].value_ms : 0);
+	fprintf(f, ",\"recommended\":");
+	if (sk->have_rec)
+		json_rec(f, &sk->rec);
+	else
+		fprintf(f, "null");
+	fprintf(f, "}");
+}
+
+static void json_profile(FILE *f, const struct tprof *p)
+{
+	fprintf(f, "{\"name\":");
+	jsonio_fputs(f, p->name);
+	fprintf(f, ",\"timeout_s\":%.3f,\"sweep_s\":%.3f,\"idle_s\":%.3f,\"sweeps\":[",
+		(double)p->timeout_ms / 1000, (double)p->sweep_ms / 1000, (double)p->idle_ms / 1000);
+	for (size_t k = 0; k < p->nk; k++) {
+		fprintf(f, "%s", k ? "," : "");
+		json_sweep(f, &p->k[k]);
+	}
+	fprintf(f, "]}");
+}
+
+/* Over every profile, per kind: the boundary and the recommendation. */
+static void json_combined(FILE *f, const struct tune *t)
+{
+	for (size_t k = 0; k < t->nk; k++) {
+		fprintf(f, "%s\"%s\":{\"boundary_s\":", k ? "," : "", tune_kind_name(t->all[k].kind));
+		json_secs_or_null(f, t->all[k].have_b, t->all[k].boundary_ms);
+		fprintf(f, ",\"boundary_is_lower_bound\":%s,\"sweep_s\":%.3f,\"recommended\":",
+			t->all[k].lower_bound ? "true" : "false", (double)t->all[k].sweep_ms / 1000);
+		if (t->all[k].have_rec)
+			json_rec(f, &t->all[k].rec);
+		else
+			fprintf(f, "null");
+		fprintf(f, "}");
+	}
+}
+
+static void json_software(FILE *f, const struct tune *t)
+{
+	struct tune_knob kn[12];
+	size_t n = software_knobs(t, kn, 12);
+
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%s{\"software\":", i ? "," : "");
+		jsonio_fputs(f, kn[i].software);
+		fprintf(f, ",\"setting\":");
+		jsonio_fputs(f, kn[i].setting);
+		fprintf(f, ",\"note\":");
+		jsonio_fputs(f, kn[i].note[0] ? kn[i].note : NULL);
+		fprintf(f, "}");
+	}
+}
+
 static int write_json(const char *path, const struct tune *t)
 {
 	char tmp[PATH_MAX], sc[32];
@@ -492,83 +561,13 @@ static int write_json(const char *path, const struct tune *t)
 	}
 	fprintf(f, "},\"profiles\":[");
 	for (size_t i = 0; i < t->np; i++) {
-		const struct tprof *p = &t->p[i];
-
-		fprintf(f, "%s{\"name\":", i ? "," : "");
-		jsonio_fputs(f, p->name);
-		fprintf(f, ",\"timeout_s\":%.3f,\"sweep_s\":%.3f,\"idle_s\":%.3f,\"sweeps\":[",
-			(double)p->timeout_ms / 1000, (double)p->sweep_ms / 1000, (double)p->idle_ms / 1000);
-		for (size_t k = 0; k < p->nk; k++) {
-			const struct sweep_kind *sk = &p->k[k];
-
-			fprintf(f, "%s{\"kind\":\"%s\",\"candidates\":[", k ? "," : "", tune_kind_name(sk->kind));
-			for (size_t j = 0; j < sk->n; j++) {
-				fprintf(f, "%s{\"value_s\":%" PRIu64, j ? "," : "", sk->c[j].value_ms / 1000);
-				if (sk->kind == TUNE_KERNEL)
-					fprintf(f, ",\"interval_s\":%" PRIu64 ",\"count\":3", sk->c[j].interval_ms / 1000);
-				fprintf(f, ",\"outcome\":");
-				jsonio_fputs(f, sk->c[j].outcome);
-				fprintf(f, ",\"survived\":%s}", sk->c[j].survived ? "true" : "false");
-			}
-			fprintf(f, "],\"boundary_s\":");
-			if (sk->b.boundary >= 0)
-				fprintf(f, "%" PRIu64, sk->c[sk->b.boundary].value_ms / 1000);
-			else
-				fprintf(f, "null");
-			fprintf(f, ",\"first_failure_s\":");
-			if (!sk->b.all_survived && (size_t)(sk->b.boundary + 1) < sk->n)
-				fprintf(f, "%" PRIu64, sk->c[sk->b.boundary + 1].value_ms / 1000);
-			else
-				fprintf(f, "null");
-			fprintf(f, ",\"all_survived\":%s,\"suspicious_s\":", sk->b.all_survived ? "true" : "false");
-			if (sk->b.suspicious >= 0)
-				fprintf(f, "%" PRIu64, sk->c[sk->b.suspicious].value_ms / 1000);
-			else
-				fprintf(f, "null");
-			fprintf(f, ",\"recommended\":");
-			if (sk->have_rec)
-				json_rec(f, &sk->rec);
-			else
-				fprintf(f, "null");
-			fprintf(f, "}");
-		}
-		fprintf(f, "]}");
+		fprintf(f, "%s", i ? "," : "");
+		json_profile(f, &t->p[i]);
 	}
 	fprintf(f, "],\"combined\":{");
-	for (size_t k = 0; k < t->nk; k++) {
-		fprintf(f, "%s\"%s\":{\"boundary_s\":", k ? "," : "", tune_kind_name(t->all[k].kind));
-		if (t->all[k].have_b)
-			fprintf(f, "%" PRIu64, t->all[k].boundary_ms / 1000);
-		else
-			fprintf(f, "null");
-		fprintf(f, ",\"boundary_is_lower_bound\":%s,\"sweep_s\":%.3f,\"recommended\":",
-			t->all[k].lower_bound ? "true" : "false", (double)t->all[k].sweep_ms / 1000);
-		if (t->all[k].have_rec)
-			json_rec(f, &t->all[k].rec);
-		else
-			fprintf(f, "null");
-		fprintf(f, "}");
-	}
+	json_combined(f, t);
 	fprintf(f, "},\"software\":[");
-	{
-		struct tune_knob kn[12];
-		const struct tune_rec *ka = NULL, *hb = NULL;
-		size_t n;
-
-		for (size_t k = 0; k < t->nk; k++)
-			if (t->all[k].have_rec)
-				*(t->all[k].kind == TUNE_KERNEL ? &ka : &hb) = &t->all[k].rec;
-		n = tune_knobs(ka, hb, t->proto == SC_UDP, kn, 12);
-		for (size_t i = 0; i < n; i++) {
-			fprintf(f, "%s{\"software\":", i ? "," : "");
-			jsonio_fputs(f, kn[i].software);
-			fprintf(f, ",\"setting\":");
-			jsonio_fputs(f, kn[i].setting);
-			fprintf(f, ",\"note\":");
-			jsonio_fputs(f, kn[i].note[0] ? kn[i].note : NULL);
-			fprintf(f, "}");
-		}
-	}
+	json_software(f, t);
 	fprintf(f, "]}\n");
 	return tu_atomic_commit(f, tmp, path, 1);
 }
@@ -663,7 +662,13 @@ static int write_svg(const char *path, const struct tune *t)
 	return tu_atomic_commit(f, tmp, path, 1);
 }
 
-int cmd_tune(int argc, char **argv)
+struct tune_cli {
+	const char *profiles, *scfile;
+	struct cli_reports rep;         /* --json, --svg */
+};
+
+/* The options into t and c. CLI_GO, or the exit status to return now. */
+static int tune_parse_args(int argc, char **argv, struct tune *t, struct tune_cli *c)
 {
 	static const struct option opts[] = {
 		{ "profile", required_argument, NULL, 'p' },
@@ -672,74 +677,51 @@ int cmd_tune(int argc, char **argv)
 		{ "loss", required_argument, NULL, 'l' },
 		{ "time-scale", required_argument, NULL, 't' },
 		{ "set", required_argument, NULL, 'S' },
-		{ "json", required_argument, NULL, 'J' },
-		{ "svg", required_argument, NULL, 'G' },
+		CLI_OPT_JSON_ENTRY,
+		CLI_OPT_SVG_ENTRY,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct tune t;
-	const char *profiles = NULL, *scfile = NULL, *json = NULL, *svg = NULL;
-	struct tu_text b = { 0 };
-	struct scenario *sc = NULL;
-	struct scenario_result res;
-	char err[512];
-	uint64_t t0;
-	int ch, rc = IG_EXIT_USAGE;
+	int ch;
 
-	memset(&t, 0, sizeof(t));
-	memset(&res, 0, sizeof(res));
-	t.proto = SC_TCP;
 	while ((ch = getopt_long(argc, argv, "p:s:h", opts, NULL)) != -1) {
+		if (cli_report_option(&c->rep, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'p': profiles = optarg; break;
-		case 's': scfile = optarg; break;
+		case 'p': c->profiles = optarg; break;
+		case 's': c->scfile = optarg; break;
 		case 'P':
 			if (!strcmp(optarg, "tcp"))
-				t.proto = SC_TCP;
+				t->proto = SC_TCP;
 			else if (!strcmp(optarg, "udp"))
-				t.proto = SC_UDP;
+				t->proto = SC_UDP;
 			else {
 				log_warnx("tune: --proto '%s': tcp or udp", optarg);
 				return IG_EXIT_USAGE;
 			}
 			break;
 		case 'l':
-			if (parse_loss(optarg, &t.loss) < 0) {
+			if (parse_loss(optarg, &t->loss) < 0) {
 				log_warnx("tune: --loss '%s': a probability from 0 to 0.9, or N%%", optarg);
 				return IG_EXIT_USAGE;
 			}
 			break;
 		case 't':
-			if (timescale_parse(optarg, &t.scale) < 0 || t.scale.num != 1) {
+			if (timescale_parse(optarg, &t->scale) < 0 || t->scale.num != 1) {
 				log_warnx("tune: --time-scale '%s': 1/N (or Nx) with a whole N >= 1, so every "
 					  "candidate is whole seconds once scaled", optarg);
 				return IG_EXIT_USAGE;
 			}
 			break;
-		case 'S': {
-			const char *eq = strchr(optarg, '=');
-			struct policy pol;
-			char key[64];
-
-			if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof(key)) {
-				log_warnx("tune: --set '%s': KNOB=VALUE (idlegate profiles --knobs)", optarg);
+		case 'S':
+			if (cli_set_check("tune", optarg, "idlegate profiles --knobs") < 0)
 				return IG_EXIT_USAGE;
-			}
-			snprintf(key, sizeof(key), "%.*s", (int)(eq - optarg), optarg);
-			policy_init(&pol);
-			if (policy_set(&pol, key, eq + 1, err, sizeof(err)) < 0) {
-				log_warnx("tune: --set %s: %s", optarg, err);
-				return IG_EXIT_USAGE;
-			}
-			if (t.nsets == TUNE_MAX_SETS) {
+			if (t->nsets == TUNE_MAX_SETS) {
 				log_warnx("tune: at most %d --set", TUNE_MAX_SETS);
 				return IG_EXIT_USAGE;
 			}
-			t.sets[t.nsets++] = optarg;
+			t->sets[t->nsets++] = optarg;
 			break;
-		}
-		case 'J': json = optarg; break;
-		case 'G': svg = optarg; break;
 		case 'h':
 			tune_usage(stdout);
 			return IG_EXIT_OK;
@@ -752,51 +734,58 @@ int cmd_tune(int argc, char **argv)
 		log_warnx("tune: unexpected argument '%s'", argv[optind]);
 		return IG_EXIT_USAGE;
 	}
-	if (collect_profiles(&t, profiles, scfile) < 0 || resolve(&t) < 0 || build_sweep(&t, &b) < 0)
+	return CLI_GO;
+}
+
+/* The answer in words, then the files asked for: the exit status. */
+static int tune_answer(const struct tune *t, const struct cli_reports *rep)
+{
+	int rc = IG_EXIT_FAILED;
+
+	print_text(stdout, t);
+	for (size_t k = 0; k < t->nk; k++)
+		if (t->all[k].have_rec)
+			rc = IG_EXIT_OK;
+	if (rep->json && write_json(rep->json, t) < 0)
+		rc = cli_report_failed("tune", "--json", rep->json);
+	if (rep->svg && write_svg(rep->svg, t) < 0)
+		rc = cli_report_failed("tune", "--svg", rep->svg);
+	return rc;
+}
+
+int cmd_tune(int argc, char **argv)
+{
+	static struct tune t;
+	struct tune_cli c = { 0 };
+	struct tu_text b = { 0 };
+	struct scenario *sc = NULL;
+	struct scenario_result res;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	memset(&res, 0, sizeof(res));
+	t.proto = SC_TCP;
+	rc = tune_parse_args(argc, argv, &t, &c);
+	if (rc != CLI_GO)
+		return rc;
+	rc = IG_EXIT_USAGE;
+	if (collect_profiles(&t, c.profiles, c.scfile) < 0 || resolve(&t) < 0 || build_sweep(&t, &b) < 0)
 		goto out;
 	sc = sweep_parse(b.s, b.len, "(tune sweep)");
 	if (!sc)
 		goto out;
 	if (log_verbosity() > 0) {
-		char a[32], c[32];
+		char a[32], s[32];
 
 		fprintf(stderr, "idlegate tune: %zu candidates in one run, about %s of wall time (time scale %s)\n",
 			sc->nflows, secs(scenario_estimate_ms(sc), a, sizeof(a)),
-			sc_scale_format(&t.scale, c, sizeof(c)));
+			sc_scale_format(&t.scale, s, sizeof(s)));
 	}
-	t0 = mtime_ms();
-	rc = sweep_run(sc, "tune", &res, err, sizeof(err));
-	t.wall_ms = mtime_ms() - t0;
-	if (rc) {
-		log_warnx("tune: %s", err);
+	rc = cli_sweep("tune", sc, "tune", "the sweep", &res, &t.wall_ms);
+	if (rc)
 		goto out;
-	}
-	if (res.status == RES_ERROR && res.error[0]) {
-		log_warnx("tune: the sweep could not be trusted: %s", res.error);
-		rc = IG_EXIT_ENV;
-		goto out;
-	}
-	for (size_t i = 0; i < res.nflows; i++)
-		if (res.flows[i].status == RES_ERROR) {
-			log_warnx("tune: the sweep could not be trusted: flow %s: %s", sc->flows[i].name,
-				  res.flows[i].error);
-			rc = IG_EXIT_ENV;
-			goto out;
-		}
 	analyse(&t, sc, &res);
-	print_text(stdout, &t);
-	rc = IG_EXIT_FAILED;
-	for (size_t k = 0; k < t.nk; k++)
-		if (t.all[k].have_rec)
-			rc = IG_EXIT_OK;
-	if (json && write_json(json, &t) < 0) {
-		log_warn("tune: --json %s", json);
-		rc = IG_EXIT_ENV;
-	}
-	if (svg && write_svg(svg, &t) < 0) {
-		log_warn("tune: --svg %s", svg);
-		rc = IG_EXIT_ENV;
-	}
+	rc = tune_answer(&t, &c.rep);
 out:
 	result_clear(&res);
 	scenario_free(sc);

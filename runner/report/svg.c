@@ -226,6 +226,35 @@ static const char *outcome_text(const struct tl_mark *m, const struct rep_flow *
 	return buf;
 }
 
+/* The lane of m's flow, or -1 (no flow, or a flow with no lane). */
+static int lane_of(const struct svg *g, const struct tl_mark *m)
+{
+	return m->flow >= 0 && m->flow < SC_MAX_FLOWS ? g->lane_of_flow[m->flow] : -1;
+}
+
+/* End the opening tag of a shape already written up to its attributes,
+ * with tip as its tooltip: '>', <title>, and the closing tag. */
+static void tip_close(FILE *f, const char *elem, const char *tip)
+{
+	fputs(">", f);
+	title(f, tip);
+	fprintf(f, "</%s>\n", elem);
+}
+
+/* The label at an expiry: how long the flow was idle, when known. */
+static void expire_label(const struct lane *l, const struct tl_mark *m, char *lab, size_t len)
+{
+	char d[32];
+
+	if (l->row && l->row->fr && l->row->fr->expired_ms >= 0)
+		snprintf(lab, len, "expired after %s idle",
+			 tu_human_ms((uint64_t)l->row->fr->expired_ms, d, sizeof(d)));
+	else if (!strncmp(m->detail, "expired", 7))
+		snprintf(lab, len, "%.*s", (int)sizeof(m->detail), m->detail);
+	else
+		snprintf(lab, len, "expired%s%.*s", m->detail[0] ? ": " : "", (int)sizeof(m->detail), m->detail);
+}
+
 /* Has this kind of mark already been drawn on this pixel of this lane? */
 static bool seen(struct svg *g, size_t lane, enum tl_kind k, int dir, double x)
 {
@@ -241,104 +270,96 @@ static bool seen(struct svg *g, size_t lane, enum tl_kind k, int dir, double x)
 	return false;
 }
 
+/* m's detail, or dflt when it has none, as a label. */
+static const char *detail_or(const struct tl_mark *m, const char *dflt, char *lab, size_t len)
+{
+	snprintf(lab, len, "%.*s", (int)sizeof(m->detail), m->detail[0] ? m->detail : dflt);
+	return lab;
+}
+
+/* A mark that is only a shape with a tooltip: flow creation, data,
+ * keepalive, heartbeat, drop, idle start. */
+static void draw_shape(FILE *f, const struct tl_mark *m, double x, double cy, double side, const char *tip)
+{
+	switch (m->kind) {
+	case TL_FLOW_NEW:
+		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#fff\" stroke=\"#555\" "
+			   "stroke-width=\"1.5\"", x, cy);
+		tip_close(f, "circle", tip);
+		break;
+	case TL_DATA:
+		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"3\" height=\"10\" fill=\"" COL_DATA
+			   "\"", x - 1.5, side < 0 ? cy - 11 : cy + 1);
+		tip_close(f, "rect", tip);
+		break;
+	case TL_KEEPALIVE:
+		/* a check mark */
+		fprintf(f, "<path d=\"M%.1f %.1f l3 3.5 l5 -8\" fill=\"none\" stroke=\"" COL_KA
+			   "\" stroke-width=\"2\" stroke-linecap=\"round\" stroke-linejoin=\"round\"",
+			x - 3.5, side < 0 ? cy - 7.5 : cy + 9.5);
+		tip_close(f, "path", tip);
+		break;
+	case TL_HEARTBEAT:
+		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"" COL_HB "\"", x, cy + side * 7);
+		tip_close(f, "circle", tip);
+		break;
+	case TL_DROP:
+		fprintf(f, "<path d=\"M%.1f %.1f l9 9 m0 -9 l-9 9\" stroke=\"" COL_DROP
+			   "\" stroke-width=\"2.4\" stroke-linecap=\"round\"", x - 4.5, cy + side * 8 - 4.5);
+		tip_close(f, "path", tip);
+		break;
+	case TL_IDLE_START:
+		fprintf(f, "<path d=\"M%.1f %.1f h-4 v20 h4\" fill=\"none\" stroke=\"#777\" "
+			   "stroke-width=\"1.5\"", x + 4, cy - 10);
+		tip_close(f, "path", tip);
+		break;
+	default:
+		break;
+	}
+}
+
 static void draw_mark(struct svg *g, size_t li, const struct tl_mark *m)
 {
 	struct lane *l = &g->lanes[li];
 	FILE *f = g->f;
 	double x = tx(g, m->t_ms), cy = l->y + LINE_DY;
 	double side = m->dir == 1 ? 1 : -1;    /* below for server->client */
-	char tip[256], lab[160], d[32];
+	char tip[256], lab[160];
 
 	if (seen(g, li, m->kind, m->dir, x))
 		return;
 	mark_text(g, m, tip, sizeof(tip));
 	switch (m->kind) {
-	case TL_FLOW_NEW:
-		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#fff\" stroke=\"#555\" "
-			   "stroke-width=\"1.5\">", x, cy);
-		title(f, tip);
-		fputs("</circle>\n", f);
-		break;
-	case TL_DATA:
-		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"3\" height=\"10\" fill=\"" COL_DATA
-			   "\">", x - 1.5, side < 0 ? cy - 11 : cy + 1);
-		title(f, tip);
-		fputs("</rect>\n", f);
-		break;
-	case TL_KEEPALIVE:
-		/* a check mark */
-		fprintf(f, "<path d=\"M%.1f %.1f l3 3.5 l5 -8\" fill=\"none\" stroke=\"" COL_KA
-			   "\" stroke-width=\"2\" stroke-linecap=\"round\" stroke-linejoin=\"round\">",
-			x - 3.5, side < 0 ? cy - 7.5 : cy + 9.5);
-		title(f, tip);
-		fputs("</path>\n", f);
-		break;
-	case TL_HEARTBEAT:
-		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"" COL_HB "\">", x,
-			cy + side * 7);
-		title(f, tip);
-		fputs("</circle>\n", f);
-		break;
-	case TL_DROP:
-		fprintf(f, "<path d=\"M%.1f %.1f l9 9 m0 -9 l-9 9\" stroke=\"" COL_DROP
-			   "\" stroke-width=\"2.4\" stroke-linecap=\"round\">",
-			x - 4.5, cy + side * 8 - 4.5);
-		title(f, tip);
-		fputs("</path>\n", f);
-		break;
 	case TL_INJECT:
 		/* points at the line from the side the packet goes to */
 		fprintf(f, "<path d=\"M%.1f %.1f l-6.5 %.1f h13 z\" fill=\"" COL_INJECT
-			   "\" stroke=\"#b03a00\" stroke-width=\"1\">",
-			x, cy + side * 2, side * 13);
-		title(f, tip);
-		fputs("</path>\n", f);
-		snprintf(lab, sizeof(lab), "%.*s", (int)sizeof(m->detail),
-			 m->detail[0] ? m->detail : "injected");
-		lane_label(g, l, x, lab, "#b03a00", side > 0);
+			   "\" stroke=\"#b03a00\" stroke-width=\"1\"", x, cy + side * 2, side * 13);
+		tip_close(f, "path", tip);
+		lane_label(g, l, x, detail_or(m, "injected", lab, sizeof(lab)), "#b03a00", side > 0);
 		break;
 	case TL_EXPIRE:
 		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"3\" height=\"%d\" fill=\"" COL_EXPIRE
-			   "\">", x - 1.5, l->y + 4, LANE_H - 22);
-		title(f, tip);
-		fputs("</rect>\n", f);
-		if (l->row && l->row->fr && l->row->fr->expired_ms >= 0)
-			snprintf(lab, sizeof(lab), "expired after %s idle",
-				 tu_human_ms((uint64_t)l->row->fr->expired_ms, d, sizeof(d)));
-		else if (!strncmp(m->detail, "expired", 7))
-			snprintf(lab, sizeof(lab), "%.*s", (int)sizeof(m->detail), m->detail);
-		else
-			snprintf(lab, sizeof(lab), "expired%s%.*s", m->detail[0] ? ": " : "",
-				 (int)sizeof(m->detail), m->detail);
+			   "\"", x - 1.5, l->y + 4, LANE_H - 22);
+		tip_close(f, "rect", tip);
+		expire_label(l, m, lab, sizeof(lab));
 		lane_label(g, l, x, lab, COL_EXPIRE, false);
 		break;
 	case TL_EVENT:
 		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"" COL_EVENT
-			   "\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\">",
-			x, l->y + 2, x, l->y + LANE_H - 2);
-		title(f, tip);
-		fputs("</line>\n", f);
-		snprintf(lab, sizeof(lab), "%.*s", (int)sizeof(m->detail),
-			 m->detail[0] ? m->detail : "event");
-		lane_label(g, l, x, lab, COL_EVENT, false);
+			   "\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"", x, l->y + 2, x, l->y + LANE_H - 2);
+		tip_close(f, "line", tip);
+		lane_label(g, l, x, detail_or(m, "event", lab, sizeof(lab)), COL_EVENT, false);
 		break;
-	case TL_IDLE_START:
-		fprintf(f, "<path d=\"M%.1f %.1f h-4 v20 h4\" fill=\"none\" stroke=\"#777\" "
-			   "stroke-width=\"1.5\">", x + 4, cy - 10);
-		title(f, tip);
-		fputs("</path>\n", f);
-		break;
-	case TL_OUTCOME: {
-		const char *col = l->row ? status_col(l->row->status) : "#555";
-
+	case TL_OUTCOME:
 		fprintf(f, "<path d=\"M%.1f %.1f l7 7 l-7 7 l-7 -7 z\" fill=\"%s\" stroke=\"#222\" "
-			   "stroke-width=\"1\">", x, cy - 7, col);
-		title(f, tip);
-		fputs("</path>\n", f);
+			   "stroke-width=\"1\"", x, cy - 7, l->row ? status_col(l->row->status) : "#555");
+		tip_close(f, "path", tip);
 		outcome_text(m, l->row, lab, sizeof(lab));
 		outcome_label(g, l, x, lab);
 		break;
-	}
+	default:
+		draw_shape(f, m, x, cy, side, tip);
+		break;
 	}
 }
 
@@ -351,12 +372,10 @@ static void draw_scenario_event(struct svg *g, const struct tl_mark *m)
 
 	mark_text(g, m, tip, sizeof(tip));
 	fprintf(g->f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"" COL_EVENT
-		      "\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\">",
+		      "\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"",
 		x, g->lanes_top - EVENT_STRIP + 4, x, g->lanes_bottom);
-	title(g->f, tip);
-	fputs("</line>\n", g->f);
-	snprintf(lab, sizeof(lab), "%.*s", (int)sizeof(m->detail), m->detail[0] ? m->detail : "event");
-	tu_truncate(lab, 50, tip, sizeof(tip));
+	tip_close(g->f, "line", tip);
+	tu_truncate(detail_or(m, "event", lab, sizeof(lab)), 50, tip, sizeof(tip));
 	if (place(&g->event_row, x, 4, (double)tu_width(tip) * CHAR_W, &at, &anchor))
 		text(g->f, at, g->lanes_top - 6, anchor,
 		     "font-size=\"11\" font-weight=\"bold\" fill=\"" COL_EVENT "\"" HALO, tip);
@@ -369,7 +388,7 @@ static void scan_lanes(struct svg *g)
 
 	for (size_t i = 0; i < r->nmarks; i++) {
 		const struct tl_mark *m = &r->marks[i];
-		int li = m->flow >= 0 && m->flow < SC_MAX_FLOWS ? g->lane_of_flow[m->flow] : -1;
+		int li = lane_of(g, m);
 
 		if (li < 0 || m->kind == TL_EVENT)
 			continue;
@@ -398,7 +417,7 @@ static void draw_idle(struct svg *g)
 
 	for (size_t i = 0; i < r->nmarks; i++) {
 		const struct tl_mark *m = &r->marks[i];
-		int li = m->flow >= 0 && m->flow < SC_MAX_FLOWS ? g->lane_of_flow[m->flow] : -1;
+		int li = lane_of(g, m);
 		uint64_t end = UINT64_MAX;
 
 		if (li < 0 || m->kind != TL_IDLE_START)
@@ -415,11 +434,10 @@ static void draw_idle(struct svg *g)
 		if (end <= m->t_ms)
 			continue;
 		double x0 = tx(g, m->t_ms), x1 = tx(g, end), cy = g->lanes[li].y + LINE_DY;
-		fprintf(g->f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"24\" fill=\"#e6e6e6\">",
+		fprintf(g->f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"24\" fill=\"#e6e6e6\"",
 			x0, cy - 12, x1 - x0);
 		snprintf(lab, sizeof(lab), "idle %s", tu_human_ms(end - m->t_ms, d, sizeof(d)));
-		title(g->f, lab);
-		fputs("</rect>\n", g->f);
+		tip_close(g->f, "rect", lab);
 		double w = (double)strlen(lab) * 6, at;
 		const char *anchor;
 		struct label_row *down = &g->lanes[li].down;
@@ -564,7 +582,7 @@ static bool outcome_overflows(const struct svg *g, const struct rep_flow *rows)
 
 	for (size_t i = 0; i < g->r->nmarks; i++) {
 		const struct tl_mark *m = &g->r->marks[i];
-		int li = m->flow >= 0 && m->flow < SC_MAX_FLOWS ? g->lane_of_flow[m->flow] : -1;
+		int li = lane_of(g, m);
 
 		if (m->kind != TL_OUTCOME || li < 0)
 			continue;
@@ -596,6 +614,142 @@ static uint64_t scenario_span(const struct scenario *sc)
 	return t;
 }
 
+/* A lane per row (flow), and one more for marks of no known flow if any. */
+static void layout_lanes(struct svg *g, const struct rep_flow *rows, size_t n)
+{
+	for (size_t i = 0; i < SC_MAX_FLOWS; i++)
+		g->lane_of_flow[i] = -1;
+	for (size_t i = 0; i < n; i++) {
+		g->lanes[i].row = &rows[i];
+		if (rows[i].index >= 0 && rows[i].index < SC_MAX_FLOWS)
+			g->lane_of_flow[rows[i].index] = (int)i;
+	}
+	g->nlanes = n;
+	for (size_t i = 0; i < g->r->nmarks; i++) {
+		const struct tl_mark *m = &g->r->marks[i];
+
+		if (lane_of(g, m) < 0 && m->kind != TL_EVENT && g->other < 0)
+			g->other = (int)g->nlanes++;
+	}
+}
+
+/* The time axis: its end and tick step, with room for the last mark and
+ * for the outcomes' labels to the right of their diamonds. */
+static void layout_time(struct svg *g, const struct rep_flow *rows)
+{
+	const struct scenario_result *r = g->r;
+	uint64_t tmax = r->scenario_ms;
+
+	for (size_t i = 0; i < r->nmarks; i++)
+		if (r->marks[i].t_ms > tmax)
+			tmax = r->marks[i].t_ms;
+	if (tmax == 0 && r->sc)
+		tmax = scenario_span(r->sc);
+	if (tmax == 0)
+		tmax = 1000;
+	g->step = nice_step(tmax);
+	g->tend = (tmax + g->step - 1) / g->step * g->step;
+	if (g->tend < tmax + tmax / 50)   /* room for the last mark */
+		g->tend += g->step;
+	for (int grow = 0; grow < 3 && outcome_overflows(g, rows); grow++)
+		g->tend += g->step;
+}
+
+/* Where the lanes go under a header of header_h; the picture's height. */
+static int layout_height(struct svg *g, double header_h)
+{
+	g->lanes_top = header_h + 30 + EVENT_STRIP;
+	for (size_t i = 0; i < g->nlanes; i++)
+		g->lanes[i].y = g->lanes_top + (double)i * LANE_H;
+	g->lanes_bottom = g->lanes_top + (double)g->nlanes * LANE_H;
+	return (int)(g->lanes_bottom + 30 + LEGEND_H);
+}
+
+/* The header: what the scenario is, its time scale, the tally, an error. */
+static void header(struct svg *g, const struct rep_counts *c)
+{
+	const struct scenario_result *r = g->r;
+	FILE *f = g->f;
+	char buf[512], tmp[512], sc[64] = "", wall[32];
+	size_t o;
+
+	snprintf(buf, sizeof(buf), "%s", r->sc && r->sc->description[0] ? r->sc->description
+				       : tu_basename(rep_file(r)));
+	tu_truncate(buf, 110, tmp, sizeof(tmp));
+	text(f, LABEL_X, 28, NULL, "font-size=\"18\" font-weight=\"bold\" fill=\"#111\"", tmp);
+	if (r->sc && r->sc->scale_text[0] && strcmp(r->sc->scale_text, "1"))
+		snprintf(sc, sizeof(sc), ", ran at time scale %s", r->sc->scale_text);
+	o = (size_t)snprintf(buf, sizeof(buf), "%s  |  times in scenario units%s (wall clock %s)  |  "
+			     "%zu passed, %zu failed", tu_basename(rep_file(r)), sc,
+			     tu_human_ms(r->wall_ms, wall, sizeof(wall)), c->pass, c->fail);
+	if (c->error && o < sizeof(buf))
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, ", %zu %s", c->error,
+				      c->error == 1 ? "error" : "errors");
+	if (c->skip && o < sizeof(buf))
+		snprintf(buf + o, sizeof(buf) - o, ", %zu skipped", c->skip);
+	tu_truncate(buf, 170, tmp, sizeof(tmp));
+	text(f, LABEL_X, 50, NULL, "font-size=\"12\" fill=\"#555\"", tmp);
+	if (rep_scenario_error(r)) {
+		snprintf(buf, sizeof(buf), "ERROR: %s", r->error);
+		tu_truncate(buf, 150, tmp, sizeof(tmp));
+		text(f, LABEL_X, 72, NULL, "font-size=\"13\" font-weight=\"bold\" fill=\"#a33\"", tmp);
+	}
+}
+
+/* Each flow's connection line, over the idle shading: solid while tracked,
+ * dashed once a middlebox expired it. */
+static void draw_lines(struct svg *g)
+{
+	for (size_t i = 0; i < g->nlanes; i++) {
+		const struct lane *l = &g->lanes[i];
+		double cy = l->y + LINE_DY;
+		uint64_t end, cut;
+
+		if (!l->any || !l->row)
+			continue;
+		end = l->has_outcome ? l->t_outcome : l->t_last;
+		cut = l->has_expire && l->t_expire < end ? l->t_expire : end;
+		if (cut > l->t_first)
+			fprintf(g->f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\" "
+				   "stroke-width=\"2\"/>\n", tx(g, l->t_first), cy, tx(g, cut), cy);
+		if (end > cut)
+			fprintf(g->f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\""
+				   COL_EXPIRE "\" stroke-width=\"2\" stroke-dasharray=\"5 4\"/>\n",
+				tx(g, cut), cy, tx(g, end), cy);
+	}
+}
+
+/* Every mark: events first (lines under the marks), expiries, then
+ * everything else. */
+static void draw_marks(struct svg *g)
+{
+	static const enum tl_kind order[] = {
+		TL_EVENT, TL_IDLE_START, TL_EXPIRE, TL_FLOW_NEW, TL_DATA, TL_HEARTBEAT,
+		TL_KEEPALIVE, TL_DROP, TL_INJECT, TL_OUTCOME,
+	};
+	const struct scenario_result *r = g->r;
+
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		for (size_t i = 0; i < r->nmarks; i++) {
+			const struct tl_mark *m = &r->marks[i];
+			int li;
+
+			if (m->kind != order[k])
+				continue;
+			li = lane_of(g, m);
+			if (m->kind == TL_EVENT && li < 0) {
+				if (!seen(g, 0, TL_EVENT, 1, tx(g, m->t_ms)))
+					draw_scenario_event(g, m);
+				continue;
+			}
+			if (li < 0)
+				li = g->other;
+			if (li >= 0)
+				draw_mark(g, (size_t)li, m);
+		}
+	}
+}
+
 static int write_one(FILE *f, const struct scenario_result *r)
 {
 	static struct rep_flow rows[SC_MAX_FLOWS + 1];
@@ -603,52 +757,17 @@ static int write_one(FILE *f, const struct scenario_result *r)
 	int lane_of_flow[SC_MAX_FLOWS];
 	struct rep_counts c = { 0 };
 	struct svg g = { .f = f, .r = r, .lanes = lanes, .lane_of_flow = lane_of_flow, .other = -1 };
-	size_t n = rep_flows(r, rows), i;
-	uint64_t tmax = r->scenario_ms;
-	char buf[512], tmp[512];
-	double header_h;
+	size_t n = rep_flows(r, rows);
+	int height;
 
 	rep_count_rows(rows, n, &c);
 	memset(lanes, 0, sizeof(lanes));
-	for (i = 0; i < SC_MAX_FLOWS; i++)
-		lane_of_flow[i] = -1;
-	for (i = 0; i < n; i++) {
-		lanes[i].row = &rows[i];
-		if (rows[i].index >= 0 && rows[i].index < SC_MAX_FLOWS)
-			lane_of_flow[rows[i].index] = (int)i;
-	}
-	g.nlanes = n;
-	for (i = 0; i < r->nmarks; i++) {
-		const struct tl_mark *m = &r->marks[i];
-		bool known = m->flow >= 0 && m->flow < SC_MAX_FLOWS && lane_of_flow[m->flow] >= 0;
-
-		if (m->t_ms > tmax)
-			tmax = m->t_ms;
-		if (!known && m->kind != TL_EVENT && g.other < 0)
-			g.other = (int)g.nlanes++;
-	}
-	if (tmax == 0 && r->sc)
-		tmax = scenario_span(r->sc);
-	if (tmax == 0)
-		tmax = 1000;
-	g.step = nice_step(tmax);
-	g.tend = (tmax + g.step - 1) / g.step * g.step;
-	if (g.tend < tmax + tmax / 50)   /* room for the last mark */
-		g.tend += g.step;
-	/* and for the outcomes' labels to the right of their diamonds */
-	for (int grow = 0; grow < 3 && outcome_overflows(&g, rows); grow++)
-		g.tend += g.step;
-
+	layout_lanes(&g, rows, n);
+	layout_time(&g, rows);
 	g.seen = calloc(g.nlanes * (TL_OUTCOME + 1) * 2 * (PLOT_W + 1), 1);
 	if (!g.seen)
 		return -1;
-
-	header_h = rep_scenario_error(r) ? 84 : 66;
-	g.lanes_top = header_h + 30 + EVENT_STRIP;
-	for (i = 0; i < g.nlanes; i++)
-		lanes[i].y = g.lanes_top + (double)i * LANE_H;
-	g.lanes_bottom = g.lanes_top + (double)g.nlanes * LANE_H;
-	int height = (int)(g.lanes_bottom + 30 + LEGEND_H);
+	height = layout_height(&g, rep_scenario_error(r) ? 84 : 66);
 
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -657,37 +776,9 @@ static int write_one(FILE *f, const struct scenario_result *r)
 	tu_xml_puts(f, rep_file(r));
 	fputs("</title>\n", f);
 	fprintf(f, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", W, height);
-
-	/* header: what the scenario is, its time scale, the tally */
-	snprintf(buf, sizeof(buf), "%s", r->sc && r->sc->description[0] ? r->sc->description
-				       : tu_basename(rep_file(r)));
-	tu_truncate(buf, 110, tmp, sizeof(tmp));
-	text(f, LABEL_X, 28, NULL, "font-size=\"18\" font-weight=\"bold\" fill=\"#111\"", tmp);
-	{
-		char sc[64] = "", wall[32];
-		size_t o;
-
-		if (r->sc && r->sc->scale_text[0] && strcmp(r->sc->scale_text, "1"))
-			snprintf(sc, sizeof(sc), ", ran at time scale %s", r->sc->scale_text);
-		o = (size_t)snprintf(buf, sizeof(buf), "%s  |  times in scenario units%s (wall clock %s)  |  "
-				     "%zu passed, %zu failed", tu_basename(rep_file(r)), sc,
-				     tu_human_ms(r->wall_ms, wall, sizeof(wall)), c.pass, c.fail);
-		if (c.error && o < sizeof(buf))
-			o += (size_t)snprintf(buf + o, sizeof(buf) - o, ", %zu %s", c.error,
-					      c.error == 1 ? "error" : "errors");
-		if (c.skip && o < sizeof(buf))
-			snprintf(buf + o, sizeof(buf) - o, ", %zu skipped", c.skip);
-		tu_truncate(buf, 170, tmp, sizeof(tmp));
-		text(f, LABEL_X, 50, NULL, "font-size=\"12\" fill=\"#555\"", tmp);
-	}
-	if (rep_scenario_error(r)) {
-		snprintf(buf, sizeof(buf), "ERROR: %s", r->error);
-		tu_truncate(buf, 150, tmp, sizeof(tmp));
-		text(f, LABEL_X, 72, NULL, "font-size=\"13\" font-weight=\"bold\" fill=\"#a33\"", tmp);
-	}
-
+	header(&g, &c);
 	scan_lanes(&g);
-	for (i = 0; i < g.nlanes; i++)
+	for (size_t i = 0; i < g.nlanes; i++)
 		draw_lane_base(&g, i);
 	grid(&g);
 	axis(&g, g.lanes_top - EVENT_STRIP, true);
@@ -695,48 +786,8 @@ static int write_one(FILE *f, const struct scenario_result *r)
 	text(f, PLOT_X0 - 10, g.lanes_top - EVENT_STRIP - 8, "end",
 	     "font-size=\"11\" fill=\"#333\" font-style=\"italic\"", "scenario time");
 	draw_idle(&g);
-	/* re-draw the connection lines over the idle shading */
-	for (i = 0; i < g.nlanes; i++) {
-		struct lane *l = &lanes[i];
-		double cy = l->y + LINE_DY;
-
-		if (!l->any || !l->row)
-			continue;
-		uint64_t end = l->has_outcome ? l->t_outcome : l->t_last;
-		uint64_t cut = l->has_expire && l->t_expire < end ? l->t_expire : end;
-		if (cut > l->t_first)
-			fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\" "
-				   "stroke-width=\"2\"/>\n", tx(&g, l->t_first), cy, tx(&g, cut), cy);
-		if (end > cut)
-			fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\""
-				   COL_EXPIRE "\" stroke-width=\"2\" stroke-dasharray=\"5 4\"/>\n",
-				tx(&g, cut), cy, tx(&g, end), cy);
-	}
-
-	/* events first (lines under the marks), expiries, then everything else */
-	static const enum tl_kind order[] = {
-		TL_EVENT, TL_IDLE_START, TL_EXPIRE, TL_FLOW_NEW, TL_DATA, TL_HEARTBEAT,
-		TL_KEEPALIVE, TL_DROP, TL_INJECT, TL_OUTCOME,
-	};
-	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
-		for (i = 0; i < r->nmarks; i++) {
-			const struct tl_mark *m = &r->marks[i];
-			int li;
-
-			if (m->kind != order[k])
-				continue;
-			li = m->flow >= 0 && m->flow < SC_MAX_FLOWS ? lane_of_flow[m->flow] : -1;
-			if (m->kind == TL_EVENT && li < 0) {
-				if (!seen(&g, 0, TL_EVENT, 1, tx(&g, m->t_ms)))
-					draw_scenario_event(&g, m);
-				continue;
-			}
-			if (li < 0)
-				li = g.other;
-			if (li >= 0)
-				draw_mark(&g, (size_t)li, m);
-		}
-	}
+	draw_lines(&g);
+	draw_marks(&g);
 	legend(&g, g.lanes_bottom + 48);
 	fputs("</svg>\n", f);
 	free(g.seen);

@@ -165,6 +165,17 @@ char *tu_human_ms(uint64_t ms, char *buf, size_t len)
 	return buf;
 }
 
+int tu_progress(char *buf, size_t len, const char *name, uint64_t elapsed_ms, uint64_t total_ms,
+		bool about, unsigned ended, unsigned flows, unsigned expired)
+{
+	char a[32], b[32];
+
+	return snprintf(buf, len, "%s: %s of %s%s%s, %u/%u flows ended, %u expired", name,
+			tu_human_ms(elapsed_ms, a, sizeof(a)), about ? "about " : "",
+			tu_human_ms(total_ms, b, sizeof(b)), about ? " (scenario time)" : "", ended, flows,
+			expired);
+}
+
 const char *tu_basename(const char *path)
 {
 	const char *p;

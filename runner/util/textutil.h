@@ -11,6 +11,7 @@
 #ifndef IDLEGATE_TEXTUTIL_H
 #define IDLEGATE_TEXTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +57,16 @@ void tu_pad(FILE *f, const char *s, size_t width);
  * 900s" reads back as "900 s"). Returns buf.
  */
 char *tu_human_ms(uint64_t ms, char *buf, size_t len);
+
+/*
+ * One job's part of a progress line, into buf (always NUL-terminated):
+ * "NAME: 1.5 s of 10 s, 3/12 flows ended, 1 expired"; with about, the
+ * total reads "of about 10 s (scenario time)". The same words for
+ * `idlegate run` and the sweeps of tune and discover. Returns what
+ * snprintf() returns.
+ */
+int tu_progress(char *buf, size_t len, const char *name, uint64_t elapsed_ms, uint64_t total_ms,
+		bool about, unsigned ended, unsigned flows, unsigned expired);
 
 /* The last path component of path (a pointer into it). */
 const char *tu_basename(const char *path);

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Command-line pieces shared by the subcommands (see cli.h).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/mtime.h"
+#include "common/policy.h"
+#include "runner/cmd/cli.h"
+#include "runner/run/session.h"
+#include "runner/run/sweep.h"
+#include "runner/util/exit.h"
+
+struct scenario *cli_scenario_load(const char *path)
+{
+	/* static: the diagnostics are large, and a command is one thread */
+	static struct ini_diags dg;
+	struct scenario *sc;
+
+	ini_diags_init(&dg, path);
+	sc = scenario_load(path, &dg);
+	if (!sc)
+		print_diags(&dg);
+	return sc;
+}
+
+bool cli_report_option(struct cli_reports *r, int ch, const char *arg)
+{
+	switch (ch) {
+	case CLI_OPT_JSON: r->json = arg; return true;
+	case CLI_OPT_JUNIT: r->junit = arg; return true;
+	case CLI_OPT_SVG: r->svg = arg; return true;
+	case CLI_OPT_TAP: r->tap = true; return true;
+	}
+	return false;
+}
+
+int cli_report_failed(const char *cmd, const char *opt, const char *path)
+{
+	log_warn("%s: %s %s", cmd, opt, path);
+	return IG_EXIT_ENV;
+}
+
+int cli_set_check(const char *cmd, const char *arg, const char *shape_hint)
+{
+	const char *eq = strchr(arg, '=');
+	struct policy pol;
+	char key[64], err[512];
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(key)) {
+		log_warnx("%s: --set '%s': KNOB=VALUE (%s)", cmd, arg, shape_hint);
+		return -1;
+	}
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
+	policy_init(&pol);
+	if (policy_set(&pol, key, eq + 1, err, sizeof(err)) < 0) {
+		log_warnx("%s: --set %s: %s", cmd, arg, err);
+		return -1;
+	}
+	return 0;
+}
+
+void cli_sets_text(struct tu_text *b, const char *const *sets, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		const char *eq = strchr(sets[k], '=');
+
+		tu_text_printf(b, "%.*s = %s\n", (int)(eq - sets[k]), sets[k], eq + 1);
+	}
+}
+
+void cli_mb_text(const struct sc_middlebox *mb, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (mb->profile_path[0])
+		off += (size_t)snprintf(buf, len, "profile = %s\n", mb->profile_path);
+	for (size_t k = 0; k < mb->noverrides && off < len; k++)
+		off += (size_t)snprintf(buf + off, len - off, "%s = %s\n", mb->overrides[k].knob,
+					mb->overrides[k].value);
+}
+
+int cli_sweep(const char *cmd, const struct scenario *sc, const char *label, const char *whose,
+	      struct scenario_result *res, uint64_t *wall_ms)
+{
+	uint64_t t0 = mtime_ms();
+	char err[512];
+	int rc;
+
+	rc = sweep_run(sc, label, res, err, sizeof(err));
+	*wall_ms = mtime_ms() - t0;
+	if (rc) {
+		log_warnx("%s: %s", cmd, err);
+		return rc;
+	}
+	if (res->status == RES_ERROR && res->error[0]) {
+		log_warnx("%s: %s could not be trusted: %s", cmd, whose, res->error);
+		return IG_EXIT_ENV;
+	}
+	for (size_t i = 0; i < res->nflows; i++)
+		if (res->flows[i].status == RES_ERROR) {
+			log_warnx("%s: %s could not be trusted: flow %s: %s", cmd, whose, sc->flows[i].name,
+				  res->flows[i].error);
+			return IG_EXIT_ENV;
+		}
+	return 0;
+}
