@@ -489,19 +489,11 @@ static bool worker_read(struct run_state *st, struct worker *w)
  * saying so. */
 static void result_worker_died(struct scenario_result *r, const struct scenario *sc, int status)
 {
-	memset(r, 0, sizeof(*r));
-	r->sc = sc;
-	r->nflows = sc->nflows;
-	r->status = RES_ERROR;
-	snprintf(r->error, sizeof(r->error), "the worker running this scenario died (status %d)", status);
-	for (size_t i = 0; i < r->nflows; i++) {
-		r->flows[i].flow = (int)i;
-		r->flows[i].status = RES_ERROR;
-		r->flows[i].noticed_ms = r->flows[i].expired_ms = -1;
-		snprintf(r->flows[i].expected, sizeof(r->flows[i].expected), "%s",
-			 sc_expect_name(sc->flows[i].expect));
-		snprintf(r->flows[i].error, sizeof(r->flows[i].error), "%s", r->error);
-	}
+	char why[96];
+
+	snprintf(why, sizeof(why), "the worker running this scenario died (status %d)", status);
+	result_init_error(r, sc, why);
+	snprintf(r->error, sizeof(r->error), "%s", why);
 }
 
 /* Worker w's output has ended: reap it, make sure its scenario has a

@@ -86,6 +86,15 @@ int result_mark(struct scenario_result *r, const struct tl_mark *m);
 /* Frees marks; accepts NULL. Does not free r->sc. */
 void result_clear(struct scenario_result *r);
 
+/* A flow's settings in a line: "tcp keepalive 300s,30s,3 idle 900s speaker
+ * client", plus heartbeat, user timeout, cycles, path, command when set (a
+ * command flow's keepalive is the program's, so it is not shown). */
+void result_flow_settings(const struct scenario *sc, const struct sc_flow *f, char *buf, size_t len);
+
+/* r (cleared first) for scenario sc that did not run or was not trusted:
+ * every flow ERROR with why, its expectation and settings. */
+void result_init_error(struct scenario_result *r, const struct scenario *sc, const char *why);
+
 /*
  * Report writers. Each takes all scenario results of one `idlegate run`.
  * File writers return 0, or -1 with errno set (nothing half-written is left:

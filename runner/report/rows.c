@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The rows every report shows (see report_util.h).
+ * The rows every report shows (see rows.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -35,62 +35,6 @@ const char *rep_mb_name(const struct scenario_result *r, int i)
 const char *rep_dir_name(int dir)
 {
 	return dir == 0 ? "c2s" : dir == 1 ? "s2c" : NULL;
-}
-
-/* As a scenario file would say it: seconds below 1000 s ("400s", not
- * "6m40s"), else the compact form. */
-static char *fmt(uint64_t ms, char *buf, size_t len)
-{
-	if (ms % 1000 == 0 && ms < 1000000) {
-		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
-		return buf;
-	}
-	return duration_format(ms, buf, len);
-}
-
-#define APPEND(...) do { \
-	if (o < len) \
-		o += (size_t)snprintf(buf + o, len - o, __VA_ARGS__); \
-} while (0)
-
-void rep_settings(const struct scenario *sc, const struct sc_flow *f, char *buf, size_t len)
-{
-	char a[32], b[32];
-	size_t o = 0;
-
-	if (!len)
-		return;
-	buf[0] = '\0';
-	APPEND("%s", sc_proto_name(f->proto));
-	if (f->family == SC_IPV6)
-		APPEND(" %s", sc_family_name(f->family));
-	if (f->proto == SC_TCP) {
-		if (f->keepalive == SC_KA_OFF)
-			APPEND(" keepalive off");
-		else if (f->keepalive == SC_KA_KERNEL_DEFAULT)
-			APPEND(" keepalive kernel-default");
-		else
-			APPEND(" keepalive %s,%s,%u", fmt(f->ka_idle.ms, a, sizeof(a)),
-			       fmt(f->ka_intvl.ms, b, sizeof(b)), f->ka_count);
-		if (f->user_timeout.ms)
-			APPEND(" user-timeout %s", fmt(f->user_timeout.ms, a, sizeof(a)));
-	}
-	if (f->heartbeat.ms)
-		APPEND(" heartbeat %s", fmt(f->heartbeat.ms, a, sizeof(a)));
-	if (f->command[0]) {
-		APPEND(" command %s", f->command);
-	} else {
-		APPEND(" idle %s speaker %s", fmt(f->idle.ms, a, sizeof(a)),
-		       sc_speaker_name(f->speaker));
-		if (f->cycles > 1)
-			APPEND(" cycles %u", f->cycles);
-	}
-	if (sc && f->npath > 1) {
-		APPEND(" via");
-		for (size_t i = 0; i < f->npath; i++)
-			if (f->path[i] >= 0 && (size_t)f->path[i] < sc->nmb)
-				APPEND(" %s", sc->mb[f->path[i]].name);
-	}
 }
 
 size_t rep_flows(const struct scenario_result *r, struct rep_flow *out)
@@ -128,7 +72,7 @@ size_t rep_flows(const struct scenario_result *r, struct rep_flow *out)
 			if (fr->settings[0])
 				snprintf(o->settings, sizeof(o->settings), "%s", fr->settings);
 			else if (o->sf)
-				rep_settings(sc, o->sf, o->settings, sizeof(o->settings));
+				result_flow_settings(sc, o->sf, o->settings, sizeof(o->settings));
 		}
 		return n;
 	}
@@ -147,7 +91,7 @@ size_t rep_flows(const struct scenario_result *r, struct rep_flow *out)
 			o->error = o->status == RES_ERROR
 				   ? (r->error[0] ? r->error : "the run stopped before this flow")
 				   : "";
-			rep_settings(sc, o->sf, o->settings, sizeof(o->settings));
+			result_flow_settings(sc, o->sf, o->settings, sizeof(o->settings));
 		}
 		return n;
 	}

@@ -54,9 +54,6 @@ const char *rep_file(const struct scenario_result *r);
 const char *rep_flow_name(const struct scenario_result *r, int i);
 const char *rep_mb_name(const struct scenario_result *r, int i);
 
-/* A flow's settings in a line: "tcp keepalive 300s,30s,3 idle 900s speaker
- * client", plus heartbeat, user timeout, cycles, path, command when set. */
-void rep_settings(const struct scenario *sc, const struct sc_flow *f, char *buf, size_t len);
 
 /* Direction as written in reports: "c2s", "s2c", or NULL. */
 const char *rep_dir_name(int dir);

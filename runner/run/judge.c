@@ -249,18 +249,5 @@ void command_result(struct run *r, struct cmdflow *c, struct scenario_result *re
 
 void judge_init(struct run *r, struct scenario_result *res)
 {
-	res->sc = r->sc;
-	res->nflows = r->sc->nflows;
-	for (size_t i = 0; i < r->sc->nflows; i++) {
-		struct flow_result *fr = &res->flows[i];
-
-		fr->flow = (int)i;
-		fr->status = RES_ERROR;
-		fr->noticed_ms = -1;
-		fr->expired_ms = -1;
-		fr->last_server_heartbeat_ms = -1;
-		snprintf(fr->expected, sizeof(fr->expected), "%s", sc_expect_name(r->sc->flows[i].expect));
-		rep_settings(r->sc, &r->sc->flows[i], fr->settings, sizeof(fr->settings));
-		snprintf(fr->error, sizeof(fr->error), "not run");
-	}
+	result_init_error(res, r->sc, "not run");
 }

@@ -659,21 +659,8 @@ int run_scenario(const struct scenario *sc, const struct run_opts *o, struct sce
 	if (!r) {
 		int e = errno;
 
-		memset(res, 0, sizeof(*res));
-		res->sc = sc;
-		res->nflows = sc->nflows;
-		res->status = RES_ERROR;
+		result_init_error(res, sc, err);
 		snprintf(res->error, sizeof(res->error), "%.255s", err);
-		for (size_t i = 0; i < sc->nflows; i++) {
-			struct flow_result *fr = &res->flows[i];
-
-			fr->flow = (int)i;
-			fr->status = RES_ERROR;
-			fr->noticed_ms = fr->expired_ms = fr->last_server_heartbeat_ms = -1;
-			snprintf(fr->expected, sizeof(fr->expected), "%s", sc_expect_name(sc->flows[i].expect));
-			rep_settings(sc, &sc->flows[i], fr->settings, sizeof(fr->settings));
-			snprintf(fr->error, sizeof(fr->error), "%.255s", err);
-		}
 		res->wall_ms = mtime_ms() - start;
 		errno = e;
 		return e == EINTR ? 1 : -1;

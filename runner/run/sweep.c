@@ -40,13 +40,13 @@ struct scenario *sweep_parse(const char *text, size_t len, const char *label)
 static void sweep_progress(void *vctx, const struct run_progress *p)
 {
 	struct sweep_ctx *c = vctx;
-	char a[32], b[32];
+	char line[256];
 
 	if (!c->shown && !isatty(2))
 		return;
-	fprintf(stderr, "\r\033[K%s: %s of about %s (scenario time), %u/%u flows ended, %u expired",
-		c->what, tu_human_ms(p->elapsed_ms, a, sizeof(a)), tu_human_ms(p->total_ms, b, sizeof(b)),
-		p->ended, p->flows, p->expired);
+	tu_progress(line, sizeof(line), c->what, p->elapsed_ms, p->total_ms, true, p->ended, p->flows,
+		    p->expired);
+	fprintf(stderr, "\r\033[K%s", line);
 	fflush(stderr);
 	c->shown = 1;
 }
