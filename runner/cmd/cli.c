@@ -34,8 +34,19 @@ bool cli_report_option(struct cli_reports *r, int ch, const char *arg)
 	case CLI_OPT_JUNIT: r->junit = arg; return true;
 	case CLI_OPT_SVG: r->svg = arg; return true;
 	case CLI_OPT_TAP: r->tap = true; return true;
+	case CLI_OPT_HTML: r->html = arg; return true;
 	}
 	return false;
+}
+
+static bool is_stdout(const char *path)
+{
+	return path && !strcmp(path, "-");
+}
+
+bool cli_report_stdout(const struct cli_reports *r)
+{
+	return is_stdout(r->json) || is_stdout(r->junit) || is_stdout(r->html);
 }
 
 int cli_report_failed(const char *cmd, const char *opt, const char *path)

@@ -37,19 +37,25 @@ struct scenario *cli_scenario_load(const char *path);
  * range of short options) and hands every option to cli_report_option().
  */
 struct cli_reports {
-	const char *json, *junit, *svg;         /* paths; NULL = not asked for */
+	const char *json, *junit, *svg, *html;  /* paths ("-": standard output);
+						 * NULL = not asked for */
 	bool tap;
 };
-enum { CLI_OPT_JSON = 0x100, CLI_OPT_JUNIT, CLI_OPT_SVG, CLI_OPT_TAP };
+enum { CLI_OPT_JSON = 0x100, CLI_OPT_JUNIT, CLI_OPT_SVG, CLI_OPT_TAP, CLI_OPT_HTML };
 
 #define CLI_OPT_JSON_ENTRY { "json", required_argument, NULL, CLI_OPT_JSON }
 #define CLI_OPT_JUNIT_ENTRY { "junit", required_argument, NULL, CLI_OPT_JUNIT }
 #define CLI_OPT_SVG_ENTRY { "svg", required_argument, NULL, CLI_OPT_SVG }
 #define CLI_OPT_TAP_ENTRY { "tap", no_argument, NULL, CLI_OPT_TAP }
+#define CLI_OPT_HTML_ENTRY { "html", required_argument, NULL, CLI_OPT_HTML }
 
 /* Take option ch (with its argument arg) into r if it is a report option.
  * Returns true if it was. */
 bool cli_report_option(struct cli_reports *r, int ch, const char *arg);
+
+/* Does a report file of r go to standard output ("-")? Then the table for
+ * people goes to standard error. */
+bool cli_report_stdout(const struct cli_reports *r);
 
 /*
  * Say that writing the report asked for with option opt ("--json") into

@@ -363,7 +363,7 @@ static int run_check_report_dirs(const struct run_cli *c)
 		const char *path = i ? c->rep.junit : c->rep.json;
 		char dir[PATH_MAX], *slash;
 
-		if (!path)
+		if (!path || !strcmp(path, "-"))
 			continue;
 		snprintf(dir, sizeof(dir), "%s", path);
 		slash = strrchr(dir, '/');
@@ -546,7 +546,7 @@ static int run_report(struct run_state *st, size_t n)
 	struct scenario_result *rs = st->rs;
 	bool err = false, fail = false;
 
-	if (rep->tap) {
+	if (rep->tap || cli_report_stdout(rep)) {
 		report_tap(stdout, rs, n);
 		report_terminal(stderr, rs, n, isatty(2));
 	} else {

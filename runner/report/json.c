@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "common/jsonio.h"
 #include "runner/report/rows.h"
@@ -23,11 +24,12 @@ static json_t *i64_or_null(int64_t v)
 	return v < 0 ? json_null() : json_integer(v);
 }
 
-static json_t *flow_json(const struct rep_flow *w)
+static json_t *flow_json(const struct scenario_result *r, const struct rep_flow *w)
 {
 	const struct flow_result *fr = w->fr;
+	json_t *o;
 
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:o,s:o}",
+	o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:o,s:o}",
 			 "name", jsonio_str(w->name),
 			 "status", jsonio_str(res_status_name(w->status)),
 			 "expected", jsonio_str(w->expected),
@@ -42,6 +44,11 @@ static json_t *flow_json(const struct rep_flow *w)
 			 "drops", (json_int_t)(fr ? fr->drops : 0),
 			 "settings", jsonio_str_or_null(w->settings),
 			 "line", i64_or_null(w->sf ? w->sf->line : -1));
+	if (o && json_object_set_new(o, "wall_ms", json_integer((json_int_t)rep_flow_wall_ms(r, w->index))) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static json_t *mark_json(const struct scenario_result *r, const struct tl_mark *m)
@@ -64,13 +71,15 @@ static json_t *scenario_json(const struct scenario_result *r, struct rep_counts 
 	static struct rep_flow rows[SC_MAX_FLOWS + 1];
 	size_t n = rep_flows(r, rows), i;
 	json_t *flows = json_array(), *marks = json_array();
-	int rc = 0;
+	const struct tl_mark **sorted = rep_marks_sorted(r);
+	int rc = !sorted;
 
 	rep_count_rows(rows, n, tot);
 	for (i = 0; i < n; i++)
-		rc |= json_array_append_new(flows, flow_json(&rows[i]));
-	for (i = 0; i < r->nmarks; i++)
-		rc |= json_array_append_new(marks, mark_json(r, &r->marks[i]));
+		rc |= json_array_append_new(flows, flow_json(r, &rows[i]));
+	for (i = 0; sorted && i < r->nmarks; i++)
+		rc |= json_array_append_new(marks, mark_json(r, sorted[i]));
+	free(sorted);
 	if (rc) {
 		json_decref(flows);
 		json_decref(marks);

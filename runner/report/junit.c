@@ -7,14 +7,17 @@
  * error gives every flow one), SKIP a <skipped/>. <system-out> holds the
  * settings and evidence so the CI page tells the whole story.
  *
- * Flows of a scenario run at the same time, so a testcase's time is its
- * scenario's wall time, not a share of it. Every string goes through
+ * A testcase's time is its own flow's real time (to its last mark), a
+ * testsuite's the scenario's: the flows of a scenario run at the same time,
+ * so giving each the scenario's time would multiply the totals. A
+ * testsuite's timestamp is when the report was written, less its run time. Every string goes through
  * tu_xml_puts(): names and evidence may hold markup and control characters.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "runner/report/rows.h"
 #include "runner/model/result.h"
@@ -103,11 +106,11 @@ static void testcase(FILE *f, const struct scenario_result *r, const struct rep_
 	attr(f, "classname", cls);
 	attr(f, "name", w->name);
 	fputs(" time=\"", f);
-	seconds(f, r->wall_ms);
+	seconds(f, rep_flow_wall_ms(r, w->index));
 	fputs("\"", f);
 	if (w->sf) {
 		attr(f, "file", rep_file(r));
-		fprintf(f, " line=\"%d\"", w->sf->expect_line > 0 ? w->sf->expect_line : w->sf->line);
+		fprintf(f, " line=\"%d\"", w->sf->line);
 	}
 	fputs(">\n", f);
 	switch (w->status) {
@@ -142,7 +145,19 @@ static void testcase(FILE *f, const struct scenario_result *r, const struct rep_
 	fputs("    </testcase>\n", f);
 }
 
-static void suite(FILE *f, const struct scenario_result *r, const struct rep_flow *rows, size_t n)
+/* ISO 8601 in UTC, the form the JUnit schema's timestamp takes. */
+static void timestamp(FILE *f, uint64_t ago_ms)
+{
+	time_t t = time(NULL) - (time_t)(ago_ms / 1000);
+	struct tm tm;
+	char buf[32];
+
+	if (gmtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm))
+		fprintf(f, " timestamp=\"%s\"", buf);
+}
+
+static void suite(FILE *f, const struct scenario_result *r, const struct rep_flow *rows, size_t n,
+		  size_t id, uint64_t ago_ms)
 {
 	struct rep_counts c = { 0 };
 	char cls[PATH_MAX];
@@ -151,6 +166,8 @@ static void suite(FILE *f, const struct scenario_result *r, const struct rep_flo
 	classname(r, cls, sizeof(cls));
 	fputs("  <testsuite", f);
 	attr(f, "name", rep_file(r));
+	fprintf(f, " id=\"%zu\" hostname=\"localhost\"", id);
+	timestamp(f, ago_ms);
 	fprintf(f, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"", c.total,
 		c.fail, c.error, c.skip);
 	seconds(f, r->wall_ms);
@@ -196,8 +213,10 @@ int report_junit(const char *path, const struct scenario_result *rs, size_t n)
 		   "skipped=\"%zu\" time=\"", tot.total, tot.fail, tot.error, tot.skip);
 	seconds(f, wall);
 	fputs("\">\n", f);
-	for (i = 0; i < n; i++)
-		suite(f, &rs[i], rows, rep_flows(&rs[i], rows));
+	for (i = 0; i < n; i++) {
+		suite(f, &rs[i], rows, rep_flows(&rs[i], rows), i, wall);
+		wall -= rs[i].wall_ms;
+	}
 	fputs("</testsuites>\n", f);
 	return tu_atomic_commit(f, tmp, path, 1);
 }

@@ -3,6 +3,7 @@
  * The rows every report shows (see rows.h).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/duration.h"
@@ -119,4 +120,38 @@ void rep_count_rows(const struct rep_flow *rows, size_t n, struct rep_counts *c)
 		}
 		c->total++;
 	}
+}
+
+static int mark_cmp(const void *a, const void *b)
+{
+	const struct tl_mark *x = *(const struct tl_mark *const *)a, *y = *(const struct tl_mark *const *)b;
+
+	if (x->t_ms != y->t_ms)
+		return x->t_ms < y->t_ms ? -1 : 1;
+	return x < y ? -1 : x > y;      /* stable: the order they were recorded in */
+}
+
+const struct tl_mark **rep_marks_sorted(const struct scenario_result *r)
+{
+	const struct tl_mark **v = calloc(r->nmarks + 1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < r->nmarks; i++)
+		v[i] = &r->marks[i];
+	qsort(v, r->nmarks, sizeof(*v), mark_cmp);
+	return v;
+}
+
+uint64_t rep_flow_wall_ms(const struct scenario_result *r, int flow)
+{
+	uint64_t end = 0, ms;
+
+	if (flow < 0)
+		return 0;
+	for (size_t i = 0; i < r->nmarks; i++)
+		if (r->marks[i].flow == flow && r->marks[i].t_ms > end)
+			end = r->marks[i].t_ms;
+	ms = r->sc && r->sc->scale.num && r->sc->scale.den ? timescale_apply(&r->sc->scale, end) : end;
+	return ms < r->wall_ms ? ms : r->wall_ms;
 }

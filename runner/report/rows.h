@@ -58,4 +58,13 @@ const char *rep_mb_name(const struct scenario_result *r, int i);
 /* Direction as written in reports: "c2s", "s2c", or NULL. */
 const char *rep_dir_name(int dir);
 
+/* r's marks in time order (equal times in the order they were recorded):
+ * an array of r->nmarks pointers into r->marks, the caller frees it with
+ * free(). NULL with errno ENOMEM. */
+const struct tl_mark **rep_marks_sorted(const struct scenario_result *r);
+
+/* The real time flow `flow` of r took, in ms: its last mark scaled back to
+ * the clock, at most the scenario's wall_ms; 0 for a flow with no marks. */
+uint64_t rep_flow_wall_ms(const struct scenario_result *r, int flow);
+
 #endif

@@ -186,12 +186,64 @@ const char *tu_basename(const char *path)
 	return p ? p + 1 : path;
 }
 
+/* Open path for writing in place (tmp becomes ""): standard output for
+ * "-", else the file itself without truncating what cannot be truncated. */
+static FILE *open_through(const char *path, char *tmp)
+{
+	int fd;
+	FILE *f;
+
+	tmp[0] = '\0';
+	if (!strcmp(path, "-"))
+		fd = dup(STDOUT_FILENO);
+	else
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0666);
+	if (fd < 0)
+		return NULL;
+	if (strcmp(path, "-")) {
+		struct stat st;
+
+		/* a regular file behind a symlink we could not resolve */
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(fd, 0) < 0) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return NULL;
+		}
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return f;
+}
+
 FILE *tu_atomic_open(const char *path, char *tmp, size_t len)
 {
+	char real[PATH_MAX];
+	struct stat st;
 	mode_t mask;
 	FILE *f;
 	int fd, n;
 
+	if (len < 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!strcmp(path, "-"))
+		return open_through(path, tmp);
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* a FIFO, device or socket is written to; a symlink to a
+		 * regular file keeps being a symlink: its target is replaced */
+		if (!S_ISLNK(st.st_mode) || stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    !realpath(path, real))
+			return open_through(path, tmp);
+		path = real;
+	}
 	n = snprintf(tmp, len, "%s.tmp-XXXXXX", path);
 	if (n < 0 || (size_t)n >= len) {
 		errno = ENAMETOOLONG;
@@ -216,15 +268,29 @@ FILE *tu_atomic_open(const char *path, char *tmp, size_t len)
 int tu_atomic_commit(FILE *f, const char *tmp, const char *path, int ok)
 {
 	int saved = errno, e = 0;
+	char real[PATH_MAX];
+	struct stat st;
 
 	if (!ok)
 		e = saved ? saved : EIO;
 	if ((fflush(f) != 0 || ferror(f)) && !e)
 		e = errno ? errno : EIO;
+	if (!tmp[0]) {                  /* written through: nothing to rename */
+		if (fclose(f) != 0 && !e)
+			e = errno ? errno : EIO;
+		if (e) {
+			errno = e;
+			return -1;
+		}
+		return 0;
+	}
 	if (!e && fsync(fileno(f)) < 0 && errno != EINVAL)
 		e = errno;
 	if (fclose(f) != 0 && !e)
 		e = errno ? errno : EIO;
+	/* the temporary file sits next to a symlink's target (see open) */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, real))
+		path = real;
 	if (!e && rename(tmp, path) < 0)
 		e = errno;
 	if (e) {

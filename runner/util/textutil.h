@@ -79,6 +79,10 @@ const char *tu_basename(const char *path);
  * if ok is 0 or anything failed (including an earlier write error on f), it
  * removes tmp instead. Both return 0, or -1 with errno set (an earlier
  * write error is reported as EIO unless errno says more).
+ *
+ * Not every path is a regular file to replace: "-" is standard output, and
+ * a FIFO, device or socket is written through (tmp becomes ""); a symlink
+ * to a regular file stays a symlink, its target is replaced whole.
  */
 FILE *tu_atomic_open(const char *path, char *tmp, size_t len);
 int tu_atomic_commit(FILE *f, const char *tmp, const char *path, int ok);

@@ -377,6 +377,19 @@ START_TEST(test_junit)
 	snprintf(path, sizeof(path), "%s/junit.xml", dir);
 	ck_assert_int_eq(report_junit(path, rs, 3), 0);
 	ck_assert_int_eq(run("xmllint --noout '%s'", path), 0);
+	ck_assert_int_eq(run("python3 tests/lib/check_report.py junit '%s'", path), 0);
+	PY_CHECK((path,
+		"import re\n"
+		"r = ET.parse(p).getroot()\n"
+		"for s in r.findall('testsuite'):\n"
+		"    assert re.fullmatch(r'\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d', s.get('timestamp')), s.attrib\n"
+		"    tc = s.findall('testcase')\n"
+		"    for t in tc:\n"
+		"        assert float(t.get('time')) <= float(s.get('time')), (t.attrib, s.attrib)\n"
+		"a = r.find('testsuite')\n"
+		"tc = a.findall('testcase')\n"
+		"assert [t.get('line') for t in tc] == ['8', '11', '15', '19'], [t.get('line') for t in tc]\n"
+		"assert len(set(t.get('time') for t in tc)) > 1, 'every flow has the scenario time'\n"));
 	PY_CHECK((path,
 		"r = ET.parse(p).getroot()\n"
 		"assert r.tag == 'testsuites', r.tag\n"
@@ -417,6 +430,7 @@ START_TEST(test_json)
 	snprintf(path, sizeof(path), "%s/run.json", dir);
 	ck_assert_int_eq(report_json(path, rs, 3), 0);
 	ck_assert_int_eq(run("python3 -m json.tool '%s' >/dev/null", path), 0);
+	ck_assert_int_eq(run("python3 tests/lib/check_report.py json '%s'", path), 0);
 	PY_CHECK((path,
 		"d = json.load(open(p, encoding='utf-8'))\n"
 		"assert d['version'] == 1\n"
