@@ -145,13 +145,25 @@ const struct tl_mark **rep_marks_sorted(const struct scenario_result *r)
 
 uint64_t rep_flow_wall_ms(const struct scenario_result *r, int flow)
 {
-	uint64_t end = 0, ms;
+	uint64_t end = 0, outcome = 0, ms;
+	bool has_outcome = false;
 
 	if (flow < 0)
 		return 0;
-	for (size_t i = 0; i < r->nmarks; i++)
-		if (r->marks[i].flow == flow && r->marks[i].t_ms > end)
-			end = r->marks[i].t_ms;
+	for (size_t i = 0; i < r->nmarks; i++) {
+		const struct tl_mark *m = &r->marks[i];
+
+		if (m->flow != flow)
+			continue;
+		if (m->t_ms > end)
+			end = m->t_ms;
+		if (m->kind == TL_OUTCOME && (!has_outcome || m->t_ms < outcome)) {
+			outcome = m->t_ms;
+			has_outcome = true;
+		}
+	}
+	if (has_outcome)
+		end = outcome;          /* what the middleboxes saw later is teardown */
 	ms = r->sc && r->sc->scale.num && r->sc->scale.den ? timescale_apply(&r->sc->scale, end) : end;
 	return ms < r->wall_ms ? ms : r->wall_ms;
 }

@@ -63,8 +63,9 @@ const char *rep_dir_name(int dir);
  * free(). NULL with errno ENOMEM. */
 const struct tl_mark **rep_marks_sorted(const struct scenario_result *r);
 
-/* The real time flow `flow` of r took, in ms: its last mark scaled back to
- * the clock, at most the scenario's wall_ms; 0 for a flow with no marks. */
+/* The real time flow `flow` of r took, in ms: its outcome (else its last
+ * mark) scaled back to the clock, at most the scenario's wall_ms; 0 for a
+ * flow with no marks. */
 uint64_t rep_flow_wall_ms(const struct scenario_result *r, int flow);
 
 #endif

@@ -357,6 +357,16 @@ static void draw_mark(struct svg *g, size_t li, const struct tl_mark *m)
 		outcome_text(m, l->row, lab, sizeof(lab));
 		outcome_label(g, l, x, lab);
 		break;
+	case TL_DROP:
+		draw_shape(f, m, x, cy, side, tip);
+		/* after the verdict: the connection's teardown met the dead
+		 * path; say so, or it reads like a cause */
+		if (l->has_outcome && m->t_ms > l->t_outcome) {
+			snprintf(lab, sizeof(lab), "after the outcome: %s",
+				 detail_or(m, "dropped", (char[160]){ 0 }, 160));
+			lane_label(g, l, x, lab, COL_DROP, side > 0);
+		}
+		break;
 	default:
 		draw_shape(f, m, x, cy, side, tip);
 		break;
@@ -647,12 +657,13 @@ static void layout_time(struct svg *g, const struct rep_flow *rows)
 		tmax = scenario_span(r->sc);
 	if (tmax == 0)
 		tmax = 1000;
+	/* the axis ends just after the run (a 7.5 min run is not drawn to
+	 * 9 min): room for the last mark, and a little more when an outcome's
+	 * label would otherwise have to go left of its diamond */
 	g->step = nice_step(tmax);
-	g->tend = (tmax + g->step - 1) / g->step * g->step;
-	if (g->tend < tmax + tmax / 50)   /* room for the last mark */
-		g->tend += g->step;
-	for (int grow = 0; grow < 3 && outcome_overflows(g, rows); grow++)
-		g->tend += g->step;
+	g->tend = tmax + (tmax / 50 > 0 ? tmax / 50 : 1);
+	if (outcome_overflows(g, rows))
+		g->tend = tmax + tmax / 10 + 1;
 }
 
 /* Where the lanes go under a header of header_h; the picture's height. */

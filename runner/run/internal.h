@@ -169,4 +169,10 @@ void command_result(struct run *r, struct cmdflow *c, struct scenario_result *re
 
 void judge_init(struct run *r, struct scenario_result *res);
 
+/* exchanges.c: the data and heartbeat marks of probe flow idx from its
+ * result line js (outcome, when it was noticed since the idle start of its
+ * cycle, that cycle). */
+void exchanges_mark(const struct run *r, struct scenario_result *res, int idx, const json_t *js,
+		    const char *outcome, int64_t noticed_ms, int64_t cycle);
+
 #endif

@@ -134,6 +134,7 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 			continue;
 		}
 		snprintf(fr->observed, sizeof(fr->observed), "%s", out);
+		exchanges_mark(r, res, idx, js, out, at >= 0 ? fr->noticed_ms : -1, cycle);
 		fr->status = RES_PASS;          /* judged below */
 		fr->error[0] = '\0';
 		{
