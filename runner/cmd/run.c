@@ -88,6 +88,8 @@ static void run_usage(FILE *f)
 "      --junit FILE    write a JUnit XML report\n"
 "      --tap           TAP on standard output (the table goes to standard error)\n"
 "      --svg DIR       one SVG timeline per scenario into DIR\n"
+"      --html FILE     one self-contained HTML report (table, evidence, timelines)\n"
+"                      (FILE - for --json, --junit, --html: standard output)\n"
 "      --keep          keep the network of a failing scenario and say how to enter it\n"
 "                      (remove it with idlegate cleanup)\n"
 "      --shard K/N     run only every N-th file, starting with the K-th (1 <= K <= N)\n"
@@ -288,6 +290,7 @@ static int run_parse_args(int argc, char **argv, struct run_cli *c)
 		CLI_OPT_JUNIT_ENTRY,
 		CLI_OPT_TAP_ENTRY,
 		CLI_OPT_SVG_ENTRY,
+		CLI_OPT_HTML_ENTRY,
 		{ "keep", no_argument, NULL, 'k' },
 		{ "shard", required_argument, NULL, 'D' },
 		{ "no-progress", no_argument, NULL, 'P' },
@@ -359,11 +362,16 @@ static int run_load_files(struct run_state *st)
  * 0, or -1 after saying which. */
 static int run_check_report_dirs(const struct run_cli *c)
 {
-	for (int i = 0; i < 2; i++) {
-		const char *path = i ? c->rep.junit : c->rep.json;
+	static const char *const opt[] = { "--json", "--junit", "--html" };
+
+	for (int i = 0; i < 3; i++) {
+		const char *path = i == 0 ? c->rep.json : i == 1 ? c->rep.junit : c->rep.html;
 		char dir[PATH_MAX], *slash;
 
-		if (!path || !strcmp(path, "-"))
+		struct stat st;
+
+		/* standard output, a FIFO or a device is written through */
+		if (!path || !strcmp(path, "-") || (stat(path, &st) == 0 && !S_ISREG(st.st_mode)))
 			continue;
 		snprintf(dir, sizeof(dir), "%s", path);
 		slash = strrchr(dir, '/');
@@ -372,7 +380,7 @@ static int run_check_report_dirs(const struct run_cli *c)
 		else
 			snprintf(dir, sizeof(dir), ".");
 		if (access(dir, W_OK) < 0) {
-			log_warn("run: %s %s: cannot write into %s", i ? "--junit" : "--json", path, dir);
+			log_warn("run: %s %s: cannot write into %s", opt[i], path, dir);
 			return -1;
 		}
 	}
@@ -547,7 +555,9 @@ static int run_report(struct run_state *st, size_t n)
 	bool err = false, fail = false;
 
 	if (rep->tap || cli_report_stdout(rep)) {
-		report_tap(stdout, rs, n);
+		/* standard output is for the report asked for there */
+		if (rep->tap)
+			report_tap(stdout, rs, n);
 		report_terminal(stderr, rs, n, isatty(2));
 	} else {
 		report_terminal(stdout, rs, n, isatty(1));
@@ -558,6 +568,8 @@ static int run_report(struct run_state *st, size_t n)
 		err = cli_report_failed("run", "--junit", rep->junit);
 	if (rep->svg && report_svg(rep->svg, rs, n) < 0)
 		err = cli_report_failed("run", "--svg", rep->svg);
+	if (rep->html && report_html(rep->html, rs, n) < 0)
+		err = cli_report_failed("run", "--html", rep->html);
 	for (size_t i = 0; i < n; i++) {
 		if (rs[i].status == RES_ERROR)
 			err = true;

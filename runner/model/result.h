@@ -107,5 +107,13 @@ void report_tap(FILE *out, const struct scenario_result *rs, size_t n);
 /* One SVG timeline per scenario into dir (created if missing), named after
  * the scenario file's basename: DIR/NAME.svg. */
 int report_svg(const char *dir, const struct scenario_result *rs, size_t n);
+/* r's timeline as an <svg> element (no XML declaration) into f, for a page
+ * that holds it inline. 0, or -1 with errno ENOMEM. */
+int report_svg_inline(FILE *f, const struct scenario_result *r);
+/* One self-contained HTML page (path "-": standard output): the summary
+ * table, then each scenario's flows, evidence and timeline (inline SVG);
+ * no script, no external asset, so it opens offline. Written whole (see
+ * tu_atomic_open()). 0, or -1 with errno. */
+int report_html(const char *path, const struct scenario_result *rs, size_t n);
 
 #endif

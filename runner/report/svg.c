@@ -761,7 +761,7 @@ static void draw_marks(struct svg *g)
 	}
 }
 
-static int write_one(FILE *f, const struct scenario_result *r)
+static int write_one(FILE *f, const struct scenario_result *r, bool inline_svg)
 {
 	static struct rep_flow rows[SC_MAX_FLOWS + 1];
 	struct lane lanes[SC_MAX_FLOWS + 2];
@@ -780,8 +780,9 @@ static int write_one(FILE *f, const struct scenario_result *r)
 		return -1;
 	height = layout_height(&g, rep_scenario_error(r) ? 84 : 66);
 
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+	if (!inline_svg)
+		fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 		   "viewBox=\"0 0 %d %d\" font-family=\"" FONT "\">\n", W, height, W, height);
 	fputs("<title>", f);
 	tu_xml_puts(f, rep_file(r));
@@ -842,6 +843,11 @@ static int out_path(const char *dir, const struct scenario_result *rs, size_t i,
 	return 0;
 }
 
+int report_svg_inline(FILE *f, const struct scenario_result *r)
+{
+	return write_one(f, r, true);
+}
+
 int report_svg(const char *dir, const struct scenario_result *rs, size_t n)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
@@ -857,7 +863,7 @@ int report_svg(const char *dir, const struct scenario_result *rs, size_t n)
 		f = tu_atomic_open(path, tmp, sizeof(tmp));
 		if (!f)
 			return -1;
-		ok = write_one(f, &rs[i]) == 0;
+		ok = write_one(f, &rs[i], false) == 0;
 		if (tu_atomic_commit(f, tmp, path, ok) < 0)
 			return -1;
 	}
