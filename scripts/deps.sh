@@ -16,8 +16,9 @@ clang_rt() {
 	echo "libclang-rt-${v:-14}-dev"
 }
 PKGS="build-essential pkg-config libnetfilter-queue-dev libnftnl-dev libmnl-dev libinih-dev libpcap-dev libjansson-dev check clang $(clang_rt)"
-# running scenarios and the integration tests
-PKGS="$PKGS iproute2 nftables iptables socat iperf3 python3 python3-yaml procps kmod tcpdump libxml2-utils jq bc ethtool shellcheck"
+# running scenarios and the integration tests (chromium: the HTML report is
+# checked in a real headless browser, tests/integration/reports.sh)
+PKGS="$PKGS iproute2 nftables iptables socat iperf3 python3 python3-yaml procps kmod tcpdump libxml2-utils jq bc ethtool shellcheck python3-jsonschema chromium"
 
 # Optional groups, by name: `scripts/deps.sh packaging` (what `make deb`
 # needs: the Debian tools and every Build-Depends of debian/control) instead

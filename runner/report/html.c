@@ -105,7 +105,7 @@ static void scenario(FILE *f, const struct scenario_result *r, size_t i, struct 
 	fputs("</h2>\n<p class=\"sub\">", f);
 	if (r->sc && r->sc->description[0]) {
 		esc(f, r->sc->description);
-		fputs("<br>", f);
+		fputs("<br/>", f);
 	}
 	fprintf(f, "time scale %s, ran in %s for %s of scenario time",
 		r->sc && r->sc->scale_text[0] ? r->sc->scale_text : "1",
@@ -149,8 +149,8 @@ int report_html(const char *path, const struct scenario_result *rs, size_t n)
 	f = tu_atomic_open(path, tmp, sizeof(tmp));
 	if (!f)
 		return -1;
-	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-		   "<meta name=\"viewport\" content=\"width=device-width\">\n"
+	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+		   "<meta name=\"viewport\" content=\"width=device-width\"/>\n"
 		   "<title>idlegate: %zu passed, %zu failed</title>\n<style>%s</style>\n</head>\n<body>\n",
 		c.pass, c.fail, css);
 	fprintf(f, "<h1>idlegate run: %zu passed, %zu failed", c.pass, c.fail);

@@ -1,0 +1,114 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The reports of a real run tell the whole truth, in files CI tools accept:
+# the UDP heartbeat scenario run with every report; the JSON validates
+# against docs/schema/report.schema.json with its timeline in time order,
+# the JUnit file against the Jenkins/GitLab schema (tests/data/junit-10.xsd)
+# with per-flow times and the same lines as the JSON; the SVG shows the
+# heartbeats and the data exchanges; the HTML page is self-contained and
+# renders in a real headless browser (chromium) to a screenshot with the
+# table and the timeline. Reports go to standard output with "-", through a
+# symlink (which stays one), into a FIFO, and never replace a device.
+source "$(dirname "$0")/lib/runner.sh"
+
+command -v xmllint >/dev/null || skip "xmllint missing (scripts/deps.sh)"
+python3 -c 'import jsonschema' 2>/dev/null || skip "python3-jsonschema missing (scripts/deps.sh)"
+
+# -- the heartbeat scenario with every report ---------------------------------
+ln -s "$WORK/junit-target.xml" "$WORK/junit-link.xml"
+"$IG" run --no-progress --json - --junit "$WORK/junit-link.xml" --html "$WORK/r.html" \
+	--svg "$WORK/svg" "$ROOT/scenarios/udp-heartbeat.ini" >"$WORK/r.json" 2>"$WORK/out"
+rc=$?
+[ $rc -eq 0 ] || fail "heartbeat scenario: exit $rc"
+grep -q '2 passed, 0 failed' "$WORK/out" || fail "--json -: the table did not go to standard error"
+python3 "$ROOT/tests/lib/check_report.py" json "$WORK/r.json" || fail "the JSON report does not validate"
+pass "--json - writes the report to standard output; it validates against docs/schema/report.schema.json, timeline in time order"
+
+[ -L "$WORK/junit-link.xml" ] || fail "--junit through a symlink replaced the symlink"
+[ -s "$WORK/junit-target.xml" ] || fail "--junit through a symlink: the target is empty"
+python3 "$ROOT/tests/lib/check_report.py" junit "$WORK/junit-link.xml" || fail "the JUnit report does not validate"
+python3 - "$WORK/r.json" "$WORK/junit-link.xml" <<'PY' || fail "JUnit and JSON disagree"
+import json, sys, xml.etree.ElementTree as ET
+j = json.load(open(sys.argv[1]))["scenarios"][0]
+s = ET.parse(sys.argv[2]).getroot().find("testsuite")
+assert s.get("timestamp"), s.attrib
+tc = {t.get("name"): t for t in s.findall("testcase")}
+for f in j["flows"]:
+    t = tc[f["name"]]
+    assert int(t.get("line")) == f["line"], (t.attrib, f["line"])
+    assert abs(float(t.get("time")) * 1000 - f["wall_ms"]) <= 1, (t.attrib, f["wall_ms"])
+    assert float(t.get("time")) <= float(s.get("time")), (t.attrib, s.attrib)
+# the heartbeat flow ended at 60 s of scenario time (12 s at 1/5), not with the scenario
+assert float(tc["heartbeat-25s"].get("time")) < 0.9 * float(s.get("time")), tc["heartbeat-25s"].attrib
+PY
+pass "JUnit: validates against junit-10.xsd, per-flow times, timestamp, same lines as the JSON; written through a symlink"
+
+# -- the timeline tells the whole truth ------------------------------------------
+python3 - "$WORK/r.json" "$WORK/svg/udp-heartbeat.svg" <<'PY' || fail "timeline"
+import json, re, sys, xml.etree.ElementTree as ET
+tl = json.load(open(sys.argv[1]))["scenarios"][0]["timeline"]
+hb = [m for m in tl if m["kind"] == "heartbeat" and m["flow"] == "heartbeat-25s"]
+assert len(hb) == 2 and all(m["dir"] == "c2s" for m in hb), hb          # 25 s and 50 s of a 60 s idle
+assert not [m for m in tl if m["kind"] == "heartbeat" and m["flow"] == "no-heartbeat"]
+data = [m for m in tl if m["kind"] == "data" and m["flow"] == "heartbeat-25s"]
+assert {m["dir"] for m in data} == {"c2s", "s2c"}, data
+ns = {"s": "http://www.w3.org/2000/svg"}
+svg = ET.parse(sys.argv[2]).getroot()
+titles = [t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}title")]
+hbm = [t for t in titles if re.match(r"\d+ s: heartbeat heartbeat-25s", t)]
+assert len(hbm) == 2, titles
+assert [t for t in titles if ": data heartbeat-25s" in t], titles
+# the teal heartbeat dots are drawn in the lane
+dots = [c for c in svg.iter("{http://www.w3.org/2000/svg}circle") if c.get("fill") == "#138d90"
+        and (c.findtext("{http://www.w3.org/2000/svg}title") or "").find("heartbeat-25s") > 0]
+assert len(dots) == 2, len(dots)
+# the axis ends near the run: no tick beyond 110% of the last mark
+last = max(m["t_ms"] for m in tl)
+ticks = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text") if t.text and re.fullmatch(r"(\d+m)?(\d+s)?", t.text)]
+def ms(s):
+    m = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", s)
+    return (int(m.group(1) or 0) * 60 + int(m.group(2) or 0)) * 1000
+assert ticks and max(ms(t) for t in ticks) <= last * 1.1, (ticks, last)
+PY
+pass "timeline: the heartbeats and data exchanges are in the JSON and drawn in the SVG; the axis ends near the run"
+
+# -- the HTML page: self-contained, renders in a real browser -------------------
+grep -q '<svg' "$WORK/r.html" || fail "HTML: no inline timeline"
+grep -Eiq '<(script|link|img|iframe)|src=|url\(|@import' "$WORK/r.html" && fail "HTML: refers to something outside the page"
+grep -Eo 'https?://[^" ]*' "$WORK/r.html" | grep -v '^http://www.w3.org/2000/svg$' && fail "HTML: an external address"
+xmllint --noout "$WORK/r.html" || fail "HTML: not well-formed (it is written to parse as XML too)"
+CHROMIUM=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
+if [ -z "$CHROMIUM" ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >"$WORK/apt.log" 2>&1
+	CHROMIUM=$(command -v chromium || true)
+fi
+[ -n "$CHROMIUM" ] || skip "the HTML check needs chromium (scripts/deps.sh)"
+# offline: the page is opened from a file, in a network namespace with nothing in it
+ip netns add "igrep$$" || fail "netns"
+BG_NS="igrep$$"
+trap 'ip netns del "$BG_NS" 2>/dev/null; runner_cleanup' EXIT
+chmod 755 "$WORK"; chmod 644 "$WORK/r.html"
+ip netns exec "$BG_NS" timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run \
+	--user-data-dir="$WORK/chromium" --screenshot="$WORK/shot.png" --window-size=1300,1400 \
+	"file://$WORK/r.html" >"$WORK/chromium.log" 2>&1
+[ -s "$WORK/shot.png" ] || { cat "$WORK/chromium.log"; fail "chromium wrote no screenshot"; }
+read -r w h colours nonwhite < <(python3 "$ROOT/tests/lib/png_stats.py" "$WORK/shot.png")
+[ "$w" -eq 1300 ] && [ "$h" -eq 1400 ] || fail "screenshot is ${w}x$h"
+[ "$colours" -ge 50 ] || fail "screenshot has only $colours colours: blank?"
+awk -v p="$nonwhite" 'BEGIN { exit !(p >= 2) }' || fail "screenshot is $nonwhite% drawn: blank?"
+[ -n "${REPORTS_SHOT:-}" ] && cp "$WORK/shot.png" "$REPORTS_SHOT"
+pass "HTML: self-contained, renders offline in headless chromium ($colours colours, $nonwhite% drawn)"
+
+# -- a FIFO is written into, a device is never replaced ---------------------------
+fast_scenario "$WORK/fast.ini" reset
+mkfifo "$WORK/fifo"
+cat "$WORK/fifo" >"$WORK/from-fifo" &
+BG+=($!)
+"$IG" run --no-progress --junit "$WORK/fifo" --json /dev/null "$WORK/fast.ini" >"$WORK/out" 2>&1
+rc=$?
+[ $rc -eq 0 ] || fail "FIFO run: exit $rc"
+wait "${BG[-1]}"
+[ -p "$WORK/fifo" ] || fail "--junit FIFO: the FIFO was replaced"
+grep -q '<testsuites' "$WORK/from-fifo" || fail "--junit FIFO: nothing came out of it"
+[ -c /dev/null ] || fail "--json /dev/null replaced /dev/null"
+pass "a FIFO is written into and stays a FIFO; /dev/null stays a device"
