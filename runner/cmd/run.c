@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "common/duration.h"
 #include "common/log.h"
 #include "common/mtime.h"
 #include "runner/run/session.h"
@@ -58,6 +59,8 @@ struct worker {
 struct run_cli {
 	struct cli_reports rep;
 	bool keep, progress;
+	bool annotate_set;              /* --annotate given (else GITHUB_ACTIONS decides) */
+	enum annotate_style annotate;
 	unsigned jobs, shard_k, shard_n;
 	char **files;                   /* the scenario files, as given */
 	size_t nfiles;
@@ -74,7 +77,15 @@ struct run_state {
 	size_t next, done, running;     /* started, finished, running now */
 	int sig;                        /* the first signal that asked to stop */
 	bool show, shown;               /* progress line wanted, on screen now */
+	bool ci;                        /* no terminal: lines a CI log keeps */
+	uint64_t ci_last;               /* when the last CI progress lines went out */
+	uint64_t ci_every;              /* CI_EVERY_MS; IDLEGATE_CI_PROGRESS_MS for tests */
 };
+
+/* Without a terminal (a CI log), lines that stay: a scenario's start and
+ * end, and every CI_EVERY_MS a progress line per running scenario, so a
+ * log is never silent for minutes. */
+#define CI_EVERY_MS 30000
 
 static void run_usage(FILE *f)
 {
@@ -93,7 +104,11 @@ static void run_usage(FILE *f)
 "      --keep          keep the network of a failing scenario and say how to enter it\n"
 "                      (remove it with idlegate cleanup)\n"
 "      --shard K/N     run only every N-th file, starting with the K-th (1 <= K <= N)\n"
-"      --no-progress   no live progress line\n"
+"      --no-progress   no live progress line (and, without a terminal, no start,\n"
+"                      end and 30 s progress lines)\n"
+"      --annotate STYLE  a line per failed or erroring flow on its file and line:\n"
+"                      github (::error file=...,line=...::), gitlab (FILE:LINE: error:),\n"
+"                      none; github when GITHUB_ACTIONS=true\n"
 "  -h, --help          this help\n\n"
 "A result is PASS (as expected), FAIL (another outcome), or ERROR (the run\n"
 "could not be trusted: a process died, the queue lost packets, ...).\n\n"
@@ -242,8 +257,9 @@ static void progress_line(struct run_state *st)
 			continue;
 		}
 		line[off++] = ' ';
-		off += (size_t)tu_progress(line + off, sizeof(line) - off, name, w->prog.elapsed_ms,
-					   w->prog.total_ms, false, w->prog.ended, w->prog.flows, w->prog.expired);
+		off += (size_t)tu_progress_run(line + off, sizeof(line) - off, name, w->prog.elapsed_ms,
+					       w->prog.total_ms, w->prog.wall_ms, w->prog.wall_total_ms,
+					       w->prog.ended, w->prog.flows, w->prog.expired);
 	}
 	if (off >= sizeof(line))
 		off = sizeof(line) - 1;
@@ -253,6 +269,62 @@ static void progress_line(struct run_state *st)
 	fprintf(stderr, "\r\033[K%s", line);
 	fflush(stderr);
 	st->shown = true;
+}
+
+static void ci_start(const struct run_state *st, const struct scenario *sc)
+{
+	char t[32];
+
+	if (!st->ci)
+		return;
+	fprintf(stderr, "idlegate: [%zu/%zu] start %s: %zu flow%s, about %s on the clock\n", st->next + 1,
+		st->nsel, sc->file, sc->nflows, sc->nflows == 1 ? "" : "s",
+		duration_format((scenario_estimate_ms(sc) + 500) / 1000 * 1000, t, sizeof(t)));
+	fflush(stderr);
+}
+
+static void ci_end(const struct run_state *st, const struct scenario_result *r, const struct scenario *sc)
+{
+	size_t pass = 0, fail = 0, err = 0;
+	char t[32];
+
+	if (!st->ci)
+		return;
+	for (size_t i = 0; i < r->nflows; i++) {
+		pass += r->flows[i].status == RES_PASS;
+		fail += r->flows[i].status == RES_FAIL;
+		err += r->flows[i].status == RES_ERROR;
+	}
+	fprintf(stderr, "idlegate: [%zu/%zu] end %s: %s in %s (%zu passed, %zu failed%s)\n", st->done + 1,
+		st->nsel, sc->file, res_status_name(r->status),
+		duration_format((r->wall_ms + 500) / 1000 * 1000, t, sizeof(t)), pass, fail,
+		err ? ", errors" : "");
+	fflush(stderr);
+}
+
+static void ci_progress(struct run_state *st)
+{
+	uint64_t now = mtime_ms();
+
+	if (!st->ci)
+		return;
+	if (!st->ci_last)
+		st->ci_last = now;
+	if (now - st->ci_last < st->ci_every)
+		return;
+	st->ci_last = now;
+	for (size_t i = 0; i < st->c.jobs; i++) {
+		const struct worker *w = &st->ws[i];
+		char line[512];
+
+		if (w->pid <= 0 || !w->have_prog)
+			continue;
+		tu_progress_run(line, sizeof(line), tu_basename(st->scs[st->sel[w->idx]]->file),
+				w->prog.elapsed_ms, w->prog.total_ms, w->prog.wall_ms, w->prog.wall_total_ms,
+				w->prog.ended, w->prog.flows, w->prog.expired);
+		fprintf(stderr, "idlegate: %s\n", line);
+	}
+	fflush(stderr);
 }
 
 static int parse_shard(const char *s, unsigned *k, unsigned *n)
@@ -294,6 +366,7 @@ static int run_parse_args(int argc, char **argv, struct run_cli *c)
 		{ "keep", no_argument, NULL, 'k' },
 		{ "shard", required_argument, NULL, 'D' },
 		{ "no-progress", no_argument, NULL, 'P' },
+		{ "annotate", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -311,6 +384,13 @@ static int run_parse_args(int argc, char **argv, struct run_cli *c)
 			break;
 		case 'k': c->keep = true; break;
 		case 'P': c->progress = false; break;
+		case 'A':
+			if (annotate_parse(optarg, &c->annotate) < 0) {
+				log_warnx("run: --annotate '%s': github, gitlab or none", optarg);
+				return IG_EXIT_USAGE;
+			}
+			c->annotate_set = true;
+			break;
 		case 'D':
 			if (parse_shard(optarg, &c->shard_k, &c->shard_n) < 0) {
 				log_warnx("run: --shard '%s': expected K/N with 1 <= K <= N (e.g. 2/4)", optarg);
@@ -403,6 +483,7 @@ static void worker_start(struct run_state *st)
 		fatal("pipe");
 	memset(w, 0, sizeof(*w));
 	w->idx = st->next;
+	ci_start(st, st->scs[st->sel[st->next]]);
 	w->pid = fork();
 	if (w->pid < 0)
 		fatal("fork");
@@ -514,6 +595,7 @@ static void worker_finish(struct run_state *st, struct worker *w)
 	close(w->fd);
 	if (!w->got_result)
 		result_worker_died(&st->rs[w->idx], sc, status);
+	ci_end(st, &st->rs[w->idx], sc);
 	if (w->keep[0]) {
 		progress_clear(st);
 		fprintf(stderr, "%s: kept the network of the failing run; enter it with\n%s"
@@ -534,6 +616,7 @@ static void run_loop(struct run_state *st)
 		while (!st->sig && st->next < st->nsel && st->running < st->c.jobs)
 			worker_start(st);
 		progress_line(st);
+		ci_progress(st);
 		run_wait(st);
 		for (size_t k = 0; k < st->c.jobs; k++) {
 			struct worker *w = &st->ws[k];
@@ -562,6 +645,9 @@ static int run_report(struct run_state *st, size_t n)
 	} else {
 		report_terminal(stdout, rs, n, isatty(1));
 	}
+	if (!st->c.annotate_set && getenv("GITHUB_ACTIONS") && !strcmp(getenv("GITHUB_ACTIONS"), "true"))
+		st->c.annotate = ANNOTATE_GITHUB;
+	report_annotate(cli_report_stdout(rep) ? stderr : stdout, rs, n, st->c.annotate);
 	if (rep->json && report_json(rep->json, rs, n) < 0)
 		err = cli_report_failed("run", "--json", rep->json);
 	if (rep->junit && report_junit(rep->junit, rs, n) < 0)
@@ -608,6 +694,10 @@ int cmd_run(int argc, char **argv)
 		fatal("run");
 	signal(SIGPIPE, SIG_IGN);
 	st.show = st.c.progress && isatty(2) && log_verbosity() > 0;
+	st.ci = st.c.progress && !isatty(2) && log_verbosity() > 0;
+	st.ci_every = CI_EVERY_MS;
+	if (getenv("IDLEGATE_CI_PROGRESS_MS"))
+		st.ci_every = strtoull(getenv("IDLEGATE_CI_PROGRESS_MS"), NULL, 10);
 	run_loop(&st);
 	rc = run_report(&st, st.done);
 	for (size_t i = 0; i < st.done; i++)

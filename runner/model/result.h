@@ -116,4 +116,11 @@ int report_svg_inline(FILE *f, const struct scenario_result *r);
  * tu_atomic_open()). 0, or -1 with errno. */
 int report_html(const char *path, const struct scenario_result *rs, size_t n);
 
+/* CI annotations: one line per FAIL or ERROR flow on its file and line
+ * (runner/report/annotate.c says the forms). Returns how many. */
+enum annotate_style { ANNOTATE_NONE, ANNOTATE_GITHUB, ANNOTATE_GITLAB };
+size_t report_annotate(FILE *out, const struct scenario_result *rs, size_t n, enum annotate_style style);
+/* "github", "gitlab" or "none" into style: 0, or -1 for anything else. */
+int annotate_parse(const char *s, enum annotate_style *style);
+
 #endif

@@ -353,6 +353,8 @@ static void progress(struct run *r, uint64_t total_wall)
 		return;
 	p.elapsed_ms = run_unscale(r->sc, now - r->t0);
 	p.total_ms = run_unscale(r->sc, total_wall);
+	p.wall_ms = now - r->t0;
+	p.wall_total_ms = total_wall;
 	p.flows = (unsigned)r->sc->nflows;
 	for (size_t k = 0; k < r->nlanes; k++) {
 		struct lane *l = &r->lane[k];

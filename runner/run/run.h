@@ -27,7 +27,8 @@
 
 /* Progress of a running scenario, in scenario time (unscaled ms). */
 struct run_progress {
-	uint64_t elapsed_ms, total_ms;
+	uint64_t elapsed_ms, total_ms;  /* scenario time, and the estimate */
+	uint64_t wall_ms, wall_total_ms;/* the same on the clock */
 	unsigned flows, ended;          /* flows, and flows whose probe has ended */
 	unsigned expired;               /* flows a middlebox has expired so far */
 };

@@ -18,6 +18,7 @@
 
 #include "runner/util/textutil.h"
 
+#include "common/duration.h"
 #include "common/log.h"
 #include "common/utf8.h"
 
@@ -165,15 +166,43 @@ char *tu_human_ms(uint64_t ms, char *buf, size_t len)
 	return buf;
 }
 
+/* A duration in the form scenario files take, to the second above 10 s. */
+static char *prog_dur(uint64_t ms, char *buf, size_t len)
+{
+	return duration_format(ms >= 10000 ? (ms + 500) / 1000 * 1000 : ms / 100 * 100, buf, len);
+}
+
 int tu_progress(char *buf, size_t len, const char *name, uint64_t elapsed_ms, uint64_t total_ms,
 		bool about, unsigned ended, unsigned flows, unsigned expired)
 {
 	char a[32], b[32];
 
+	/* an estimate can be short: never "441s of 430s" */
+	if (elapsed_ms > total_ms)
+		return snprintf(buf, len, "%s: %s (past the %s estimate%s), %u/%u flows ended, %u expired",
+				name, prog_dur(elapsed_ms, a, sizeof(a)), prog_dur(total_ms, b, sizeof(b)),
+				about ? ", scenario time" : "", ended, flows, expired);
 	return snprintf(buf, len, "%s: %s of %s%s%s, %u/%u flows ended, %u expired", name,
-			tu_human_ms(elapsed_ms, a, sizeof(a)), about ? "about " : "",
-			tu_human_ms(total_ms, b, sizeof(b)), about ? " (scenario time)" : "", ended, flows,
+			prog_dur(elapsed_ms, a, sizeof(a)), about ? "about " : "",
+			prog_dur(total_ms, b, sizeof(b)), about ? " (scenario time)" : "", ended, flows,
 			expired);
+}
+
+int tu_progress_run(char *buf, size_t len, const char *name, uint64_t scen_ms, uint64_t scen_total_ms,
+		    uint64_t wall_ms, uint64_t wall_total_ms, unsigned ended, unsigned flows,
+		    unsigned expired)
+{
+	char a[32], b[32], c[32], d[32];
+
+	prog_dur(scen_ms, a, sizeof(a));
+	prog_dur(scen_total_ms, b, sizeof(b));
+	prog_dur(wall_ms, c, sizeof(c));
+	prog_dur(wall_total_ms, d, sizeof(d));
+	if (scen_ms > scen_total_ms || wall_ms > wall_total_ms)
+		return snprintf(buf, len, "%s: scenario time %s, wall clock %s (past the estimate of %s), "
+				"%u/%u flows ended, %u expired", name, a, c, d, ended, flows, expired);
+	return snprintf(buf, len, "%s: scenario time %s of %s, wall clock %s of about %s, "
+			"%u/%u flows ended, %u expired", name, a, b, c, d, ended, flows, expired);
 }
 
 const char *tu_basename(const char *path)

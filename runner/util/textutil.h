@@ -60,13 +60,24 @@ char *tu_human_ms(uint64_t ms, char *buf, size_t len);
 
 /*
  * One job's part of a progress line, into buf (always NUL-terminated):
- * "NAME: 1.5 s of 10 s, 3/12 flows ended, 1 expired"; with about, the
- * total reads "of about 10 s (scenario time)". The same words for
- * `idlegate run` and the sweeps of tune and discover. Returns what
- * snprintf() returns.
+ * "NAME: 1.5s of 10s, 3/12 flows ended, 1 expired"; with about, the
+ * total reads "of about 10s (scenario time)". Durations are written as a
+ * scenario file takes them; past an estimate the line says so instead of
+ * "441s of 430s". The same words for the sweeps of tune and discover.
+ * Returns what snprintf() returns.
  */
 int tu_progress(char *buf, size_t len, const char *name, uint64_t elapsed_ms, uint64_t total_ms,
 		bool about, unsigned ended, unsigned flows, unsigned expired);
+
+/*
+ * `idlegate run`'s progress of one scenario, both clocks labelled:
+ * "NAME: scenario time 1m30s of 7m30s, wall clock 4s of about 23s, 1/2
+ * flows ended, 0 expired" (or "... (past the estimate of 23s)"). Returns
+ * what snprintf() returns.
+ */
+int tu_progress_run(char *buf, size_t len, const char *name, uint64_t scen_ms, uint64_t scen_total_ms,
+		    uint64_t wall_ms, uint64_t wall_total_ms, unsigned ended, unsigned flows,
+		    unsigned expired);
 
 /* The last path component of path (a pointer into it). */
 const char *tu_basename(const char *path);

@@ -87,7 +87,8 @@ case $ann in
 "::error file=fails.ini,line=$line,title=idlegate FAIL%3A idle-20s::expected alive, observed reset"*) ;;
 *) show; fail "annotation: $ann" ;;
 esac
-grep -q '^| fails.ini | '"$line"' | idle-20s | FAIL |' "$tmp/action.out" || { show; fail "no job summary table"; }
+flowline=$(grep -n '^\[flow' "$ws/fails.ini" | cut -d: -f1)
+grep -q '^| fails.ini | '"$flowline"' | idle-20s | FAIL |' "$tmp/action.out" || { show; fail "no job summary table"; }
 grep -q '##\[endgroup\] annotate: exit 0' "$tmp/action.out" || { show; fail "the annotate step failed"; }
 ok "action: failing scenario gives exit 1 and '${ann:0:90}...' (its expect = line), a summary table ($(($(date +%s) - start)) s)"
 

@@ -104,11 +104,19 @@ fast_scenario "$WORK/fast.ini" reset
 mkfifo "$WORK/fifo"
 cat "$WORK/fifo" >"$WORK/from-fifo" &
 BG+=($!)
-"$IG" run --no-progress --junit "$WORK/fifo" --json /dev/null "$WORK/fast.ini" >"$WORK/out" 2>&1
+IDLEGATE_CI_PROGRESS_MS=1000 "$IG" run --junit "$WORK/fifo" --json /dev/null "$WORK/fast.ini" >"$WORK/out" 2>"$WORK/err"
 rc=$?
+cat "$WORK/err" >>"$WORK/out"
 [ $rc -eq 0 ] || fail "FIFO run: exit $rc"
 wait "${BG[-1]}"
 [ -p "$WORK/fifo" ] || fail "--junit FIFO: the FIFO was replaced"
 grep -q '<testsuites' "$WORK/from-fifo" || fail "--junit FIFO: nothing came out of it"
 [ -c /dev/null ] || fail "--json /dev/null replaced /dev/null"
 pass "a FIFO is written into and stays a FIFO; /dev/null stays a device"
+
+# -- without a terminal: lines a CI log keeps ------------------------------------
+grep -q "^idlegate: \[1/1\] start $WORK/fast.ini: 1 flow, about [0-9.]*s on the clock$" "$WORK/err" || fail "CI: no start line"
+grep -q "^idlegate: \[1/1\] end $WORK/fast.ini: PASS in [0-9.]*s (1 passed, 0 failed)$" "$WORK/err" || fail "CI: no end line"
+grep -Eq '^idlegate: fast.ini: scenario time [0-9.]+s of [0-9.]+s, wall clock [0-9.]+s of about [0-9.]+s, 0/1 flows ended, [01] expired$' "$WORK/err" || fail "CI: no progress line"
+grep -q $'\r' "$WORK/err" && fail "CI: a carriage return in a log"
+pass "without a terminal: a line per scenario start and end, progress lines with both clocks labelled"

@@ -351,6 +351,24 @@ START_TEST(test_escaping)
 }
 END_TEST
 
+START_TEST(test_progress_words)
+{
+	char b[256];
+
+	tu_progress_run(b, sizeof(b), "q.ini", 90000, 450000, 4400, 22500, 1, 2, 0);
+	ck_assert_str_eq(b, "q.ini: scenario time 1m30s of 7m30s, wall clock 4.4s of about 23s, "
+			 "1/2 flows ended, 0 expired");
+	/* an estimate that fell short is never "441 s of 430 s" */
+	tu_progress_run(b, sizeof(b), "q.ini", 441000, 430000, 22050, 21500, 1, 2, 1);
+	ck_assert_str_eq(b, "q.ini: scenario time 7m21s, wall clock 22s (past the estimate of 22s), "
+			 "1/2 flows ended, 1 expired");
+	tu_progress(b, sizeof(b), "x", 441000, 430000, true, 0, 1, 0);
+	ck_assert_str_eq(b, "x: 7m21s (past the 7m10s estimate, scenario time), 0/1 flows ended, 0 expired");
+	tu_progress(b, sizeof(b), "x", 1500, 10000, true, 0, 1, 0);
+	ck_assert_str_eq(b, "x: 1.5s of about 10s (scenario time), 0/1 flows ended, 0 expired");
+}
+END_TEST
+
 START_TEST(test_human_durations)
 {
 	char b[32];
@@ -723,6 +741,7 @@ int main(void)
 	tcase_add_test(tc, test_result_mark_and_names);
 	tcase_add_test(tc, test_escaping);
 	tcase_add_test(tc, test_human_durations);
+	tcase_add_test(tc, test_progress_words);
 	tcase_add_test(tc, test_junit);
 	tcase_add_test(tc, test_json);
 	tcase_add_test(tc, test_tap);
