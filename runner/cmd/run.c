@@ -40,6 +40,7 @@
 #include "runner/run/run.h"
 #include "runner/model/scenario.h"
 #include "runner/run/supervise.h"
+#include "runner/util/artifacts.h"
 #include "runner/util/textutil.h"
 
 /* Frames on a worker's pipe: a type byte, a 32-bit length, the payload. */
@@ -59,6 +60,8 @@ struct worker {
 struct run_cli {
 	struct cli_reports rep;
 	bool keep, progress;
+	const char *artifacts;          /* --artifacts DIR, or NULL */
+	bool pcap;                      /* --pcap: the simulators capture */
 	bool annotate_set;              /* --annotate given (else GITHUB_ACTIONS decides) */
 	enum annotate_style annotate;
 	unsigned jobs, shard_k, shard_n;
@@ -106,6 +109,10 @@ static void run_usage(FILE *f)
 "      --shard K/N     run only every N-th file, starting with the K-th (1 <= K <= N)\n"
 "      --no-progress   no live progress line (and, without a terminal, no start,\n"
 "                      end and 30 s progress lines)\n"
+"      --artifacts DIR keep each scenario's probe results and logs, the simulators'\n"
+"                      event logs (and captures) in DIR/N-NAME/ for CI to upload\n"
+"      --pcap          each simulated middlebox captures what crosses it\n"
+"                      (capture.pcap in --artifacts; needs --artifacts)\n"
 "      --annotate STYLE  a line per failed or erroring flow on its file and line:\n"
 "                      github (::error file=...,line=...::), gitlab (FILE:LINE: error:),\n"
 "                      none; github when GITHUB_ACTIONS=true\n"
@@ -149,8 +156,10 @@ static void worker_progress(void *ctx, const struct run_progress *p)
 
 /* A worker is forked with the parent's session (signals blocked, the
  * signalfd, the programs) and makes its own private directory. */
-static int worker_main(const struct scenario *sc, size_t idx, int out, struct session *ss, bool keep_net)
+static int worker_main(const struct scenario *sc, size_t idx, size_t file_idx, int out,
+		       struct session *ss, const struct run_cli *c)
 {
+	bool keep_net = c->keep;
 	struct scenario_result res;
 	char prefix[96], keep[2048], err[256];
 	struct run_opts o = { .progress = worker_progress, .keep = keep_net, .ctx = &out };
@@ -166,7 +175,16 @@ static int worker_main(const struct scenario *sc, size_t idx, int out, struct se
 	session_run_opts(ss, &o);
 	snprintf(prefix, sizeof(prefix), "%s-%zu", ss->prefix, idx + 1);
 	o.name_prefix = prefix;
+	o.pcap = c->pcap;
 	rc = run_scenario(sc, &o, &res, keep, sizeof(keep));
+	if (c->artifacts) {
+		char to[PATH_MAX], why[PATH_MAX + 64];
+
+		/* before session_close() removes the private directory */
+		if (artifacts_dir(c->artifacts, file_idx, sc->file, to, sizeof(to)) < 0 ||
+		    artifacts_copy(ss->workdir, to, why, sizeof(why)) < 0)
+			log_warn("run: --artifacts %s: %s", c->artifacts, why);
+	}
 	frame(out, FR_RESULT, &res, sizeof(res));
 	if (res.nmarks)
 		frame(out, FR_MARKS, res.marks, (uint32_t)(res.nmarks * sizeof(*res.marks)));
@@ -367,6 +385,8 @@ static int run_parse_args(int argc, char **argv, struct run_cli *c)
 		{ "shard", required_argument, NULL, 'D' },
 		{ "no-progress", no_argument, NULL, 'P' },
 		{ "annotate", required_argument, NULL, 'A' },
+		{ "artifacts", required_argument, NULL, 'a' },
+		{ "pcap", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -384,6 +404,8 @@ static int run_parse_args(int argc, char **argv, struct run_cli *c)
 			break;
 		case 'k': c->keep = true; break;
 		case 'P': c->progress = false; break;
+		case 'a': c->artifacts = optarg; break;
+		case 'p': c->pcap = true; break;
 		case 'A':
 			if (annotate_parse(optarg, &c->annotate) < 0) {
 				log_warnx("run: --annotate '%s': github, gitlab or none", optarg);
@@ -404,6 +426,10 @@ static int run_parse_args(int argc, char **argv, struct run_cli *c)
 			run_usage(stderr);
 			return IG_EXIT_USAGE;
 		}
+	}
+	if (c->pcap && !c->artifacts) {
+		log_warnx("run: --pcap keeps the captures in --artifacts DIR: give both");
+		return IG_EXIT_USAGE;
 	}
 	if (optind >= argc) {
 		log_warnx("run: no scenario file (try idlegate run scenarios/examples/quickstart.ini)");
@@ -492,7 +518,8 @@ static void worker_start(struct run_state *st)
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(3);
 		setpgid(0, 0);
-		_exit(worker_main(st->scs[st->sel[st->next]], st->next, pfd[1], &st->ss, st->c.keep));
+		_exit(worker_main(st->scs[st->sel[st->next]], st->next, st->sel[st->next], pfd[1], &st->ss,
+				  &st->c));
 	}
 	setpgid(w->pid, w->pid);
 	close(pfd[1]);

@@ -62,6 +62,7 @@ struct simproc {
 	int status;
 	char dir[PATH_MAX];
 	char ctl[PATH_MAX], events[PATH_MAX], ready[PATH_MAX], out[PATH_MAX], errf[PATH_MAX];
+	char pcap[PATH_MAX];             /* --pcap: capture.pcap in dir */
 	long ev_off;                    /* bytes of the event log read so far */
 	struct simflow *flows;
 	size_t nflows, cap;

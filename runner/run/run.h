@@ -39,6 +39,8 @@ struct run_opts {
 	const char *workdir;            /* existing private directory for files */
 	const char *name_prefix;        /* "ig-RUNID": names for --keep / shell */
 	bool keep;                      /* keep the namespaces of a failing run */
+	bool pcap;                      /* each simulator captures (capture.pcap in
+					 * its folder of workdir) */
 	int sigfd;                      /* readable on SIGINT/SIGTERM; -1: none */
 	const struct run_user *user;    /* probes, simulators and namespace holders
 					 * run as this user; NULL: as root */

@@ -90,6 +90,14 @@ int sim_start(struct run *r, struct lane *l, size_t pos, char *err, size_t errle
 	argv[n++] = "--ready-file";
 	argv[n++] = s->ready;
 	argv[n++] = "--no-ready-line";
+	if (r->o->pcap) {
+		if (path_in(s->pcap, sizeof(s->pcap), dir, "capture.pcap") < 0) {
+			tu_errf(err, errlen, "%s: the path is too long", s->dir);
+			return -1;
+		}
+		argv[n++] = "--pcap";
+		argv[n++] = s->pcap;
+	}
 	if (r->o->user) {
 		/* the simulator sets up as root, then becomes the run user keeping
 		 * only CAP_NET_ADMIN and CAP_NET_RAW */

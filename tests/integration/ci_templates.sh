@@ -20,6 +20,7 @@ set -u
 cd "$(dirname "$0")/../.."
 repo=$PWD
 tmp=$(mktemp -d /tmp/idlegate-ci.XXXXXX)
+chmod 711 "$tmp"       # the run's unprivileged probes run from the prefix in it
 trap 'rm -rf "$tmp"' EXIT
 source tests/lib/testlib.sh
 ACTIONLINT_VERSION=v1.7.12

@@ -104,7 +104,8 @@ fast_scenario "$WORK/fast.ini" reset
 mkfifo "$WORK/fifo"
 cat "$WORK/fifo" >"$WORK/from-fifo" &
 BG+=($!)
-IDLEGATE_CI_PROGRESS_MS=1000 "$IG" run --junit "$WORK/fifo" --json /dev/null "$WORK/fast.ini" >"$WORK/out" 2>"$WORK/err"
+IDLEGATE_CI_PROGRESS_MS=1000 "$IG" run --junit "$WORK/fifo" --json /dev/null --artifacts "$WORK/art" --pcap \
+	"$WORK/fast.ini" >"$WORK/out" 2>"$WORK/err"
 rc=$?
 cat "$WORK/err" >>"$WORK/out"
 [ $rc -eq 0 ] || fail "FIFO run: exit $rc"
@@ -120,3 +121,28 @@ grep -q "^idlegate: \[1/1\] end $WORK/fast.ini: PASS in [0-9.]*s (1 passed, 0 fa
 grep -Eq '^idlegate: fast.ini: scenario time [0-9.]+s of [0-9.]+s, wall clock [0-9.]+s of about [0-9.]+s, 0/1 flows ended, [01] expired$' "$WORK/err" || fail "CI: no progress line"
 grep -q $'\r' "$WORK/err" && fail "CI: a carriage return in a log"
 pass "without a terminal: a line per scenario start and end, progress lines with both clocks labelled"
+
+# -- --artifacts DIR --pcap: the logs and a capture per middlebox are kept ------
+a=$WORK/art/1-fast
+[ -s "$a/p0-nat/events.jsonl" ] || fail "artifacts: no simulator event log"
+head -c 4 "$a/p0-nat/capture.pcap" | od -An -tx1 | grep -Eq 'd4 c3 b2 a1|a1 b2 c3 d4|4d 3c b2 a1|a1 b2 3c 4d' || fail "artifacts: no pcap capture"
+[ "$(stat -c %s "$a/p0-nat/capture.pcap")" -gt 100 ] || fail "artifacts: an empty capture"
+ls "$a"/probes/*client*.jsonl >/dev/null 2>&1 || fail "artifacts: no probe results"
+[ -z "$(find "$WORK/art" ! -type f ! -type d)" ] || fail "artifacts: not only files and folders"
+"$IG" run --pcap "$WORK/fast.ini" >"$WORK/out" 2>&1
+[ $? -eq 2 ] && grep -q -- '--pcap keeps the captures in --artifacts DIR' "$WORK/out" || fail "--pcap without --artifacts"
+pass "--artifacts DIR --pcap: the simulator's event log and capture, the probes' results, in DIR/1-fast/"
+
+# -- annotations ------------------------------------------------------------------
+fast_scenario "$WORK/fails.ini" alive
+line=$(grep -n '^expect' "$WORK/fails.ini" | cut -d: -f1)
+(cd "$WORK" && GITHUB_ACTIONS=true GITHUB_WORKSPACE=$WORK "$IG" run --no-progress fails.ini >"$WORK/out" 2>&1)
+[ $? -eq 1 ] || fail "annotations: exit status"
+grep -q "^::error file=fails.ini,line=$line,title=idlegate FAIL%3A idle-20s::expected alive, observed reset: RST" "$WORK/out" ||
+	fail "GITHUB_ACTIONS=true: no ::error annotation on the expect line"
+"$IG" run --no-progress --annotate gitlab "$WORK/fails.ini" >"$WORK/out" 2>&1
+grep -q "^$WORK/fails.ini:$line: error: idlegate FAIL: idle-20s: expected alive, observed reset" "$WORK/out" ||
+	fail "--annotate gitlab"
+GITHUB_ACTIONS=true "$IG" run --no-progress --annotate none "$WORK/fails.ini" >"$WORK/out" 2>&1
+grep -q '::error' "$WORK/out" && fail "--annotate none still annotates"
+pass "annotations: ::error on the expect line when GITHUB_ACTIONS=true, --annotate gitlab, --annotate none"
