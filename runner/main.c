@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "runner/cmd/cli.h"
 #include "runner/cmd/commands.h"
 
 #ifndef IDLEGATE_VERSION
@@ -42,7 +43,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %-10s %s\n", c->name, c->help);
 	fprintf(f, "\nOptions:\n"
 		"  -v, --verbose   more output (twice for debug)\n"
-		"  -q, --quiet     only errors\n"
+		"  -q, --quiet     only errors (every command takes it too)\n"
+		"      --color=WHEN  auto (a terminal, unless NO_COLOR is set), always, never\n"
 		"  -V, --version   print the version\n"
 		"  -h, --help      this help\n\n"
 		"Exit status: 0 ok, 1 an expectation failed, 2 usage or scenario error,\n"
@@ -56,6 +58,8 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "color", required_argument, NULL, 'C' },
+		{ "colour", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int verbose = 1, ch;
@@ -66,6 +70,12 @@ int main(int argc, char **argv)
 		switch (ch) {
 		case 'v': verbose++; break;
 		case 'q': verbose = 0; break;
+		case 'C':
+			if (cli_set_color(optarg) < 0) {
+				log_warnx("--color '%s': auto, always or never", optarg);
+				return IG_EXIT_USAGE;
+			}
+			break;
 		case 'V':
 			printf("idlegate %s (commit %s)\n", IDLEGATE_VERSION, IDLEGATE_COMMIT);
 			return IG_EXIT_OK;

@@ -35,6 +35,7 @@
 #include "common/log.h"
 #include "common/safefs.h"
 #include "runner/run/session.h"
+#include "runner/cmd/cli.h"
 #include "runner/cmd/commands.h"
 #include "runner/run/supervise.h"
 
@@ -333,13 +334,16 @@ int cmd_cleanup(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "all", no_argument, NULL, 'a' },
+		CLI_COMMON_ENTRIES,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cleanup c = { 0 };
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "+nah", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+nahq", opts, NULL)) != -1) {
+		if (cli_common_option(ch, optarg))
+			continue;
 		switch (ch) {
 		case 'n': c.dry = true; break;
 		case 'a': c.all = true; break;

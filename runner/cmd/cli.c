@@ -4,7 +4,9 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/mtime.h"
@@ -25,6 +27,46 @@ struct scenario *cli_scenario_load(const char *path)
 	if (!sc)
 		print_diags(&dg);
 	return sc;
+}
+
+static enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER } color_when;
+
+int cli_set_color(const char *when)
+{
+	if (!strcmp(when, "auto"))
+		color_when = COLOR_AUTO;
+	else if (!strcmp(when, "always"))
+		color_when = COLOR_ALWAYS;
+	else if (!strcmp(when, "never"))
+		color_when = COLOR_NEVER;
+	else
+		return -1;
+	return 0;
+}
+
+bool cli_color(int fd)
+{
+	const char *no = getenv("NO_COLOR");
+
+	if (color_when != COLOR_AUTO)
+		return color_when == COLOR_ALWAYS;
+	return isatty(fd) && !(no && *no);
+}
+
+bool cli_common_option(int ch, const char *arg)
+{
+	switch (ch) {
+	case 'q':
+		log_init("idlegate", 0);
+		return true;
+	case CLI_OPT_COLOR:
+		if (cli_set_color(arg) < 0) {
+			log_warnx("--color '%s': auto, always or never", arg);
+			exit(IG_EXIT_USAGE);
+		}
+		return true;
+	}
+	return false;
 }
 
 bool cli_report_option(struct cli_reports *r, int ch, const char *arg)

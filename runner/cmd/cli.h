@@ -49,6 +49,25 @@ enum { CLI_OPT_JSON = 0x100, CLI_OPT_JUNIT, CLI_OPT_SVG, CLI_OPT_TAP, CLI_OPT_HT
 #define CLI_OPT_TAP_ENTRY { "tap", no_argument, NULL, CLI_OPT_TAP }
 #define CLI_OPT_HTML_ENTRY { "html", required_argument, NULL, CLI_OPT_HTML }
 
+/*
+ * Options every subcommand takes (as `idlegate` itself does before the
+ * command): -q/--quiet (only errors), --color=auto|always|never (auto:
+ * colour on a terminal unless NO_COLOR is set and not empty). A command
+ * puts CLI_COMMON_ENTRIES in its getopt_long table, 'q' in its short
+ * options, and hands every option to cli_common_option() first.
+ */
+enum { CLI_OPT_COLOR = 0x180 };
+#define CLI_COMMON_ENTRIES { "quiet", no_argument, NULL, 'q' }, \
+	{ "color", required_argument, NULL, CLI_OPT_COLOR }, \
+	{ "colour", required_argument, NULL, CLI_OPT_COLOR }
+/* true if ch was a common option (and taken: an unknown --color value is
+ * said and exits 2). */
+bool cli_common_option(int ch, const char *arg);
+/* "auto", "always" or "never": 0, or -1 for another word. */
+int cli_set_color(const char *when);
+/* Should output on fd be coloured? */
+bool cli_color(int fd);
+
 /* Take option ch (with its argument arg) into r if it is a report option.
  * Returns true if it was. */
 bool cli_report_option(struct cli_reports *r, int ch, const char *arg);

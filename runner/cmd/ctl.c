@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/mtime.h"
 #include "common/utf8.h"
+#include "runner/cmd/cli.h"
 #include "runner/cmd/commands.h"
 #include "runner/util/ctlclient.h"
 #include "runner/util/textutil.h"
@@ -240,6 +241,7 @@ int cmd_ctl(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		CLI_COMMON_ENTRIES,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -252,7 +254,9 @@ int cmd_ctl(int argc, char **argv)
 
 	if (!path || !*path)
 		path = CTL_DEFAULT_SOCKET;
-	while ((ch = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+s:jhq", opts, NULL)) != -1) {
+		if (cli_common_option(ch, optarg))
+			continue;
 		switch (ch) {
 		case 's': path = optarg; break;
 		case 'j': json = true; break;

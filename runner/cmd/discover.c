@@ -556,12 +556,15 @@ static int discover_parse_args(int argc, char **argv, struct discover *d, struct
 		{ "proto", required_argument, NULL, 'P' },
 		{ "deadline", required_argument, NULL, 'd' },
 		CLI_OPT_JSON_ENTRY,
+		CLI_COMMON_ENTRIES,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "+S:p:s:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+S:p:s:hq", opts, NULL)) != -1) {
+		if (cli_common_option(ch, optarg))
+			continue;
 		if (cli_report_option(&c->rep, ch, optarg))
 			continue;
 		switch (ch) {

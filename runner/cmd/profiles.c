@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/profile.h"
+#include "runner/cmd/cli.h"
 #include "runner/cmd/commands.h"
 
 static void profiles_usage(FILE *f)
@@ -147,12 +148,15 @@ int cmd_profiles(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "knobs", no_argument, NULL, 'k' },
 		{ "paths", no_argument, NULL, 'p' },
+		CLI_COMMON_ENTRIES,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch, do_knobs = 0, paths = 0;
 
-	while ((ch = getopt_long(argc, argv, "kph", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "kphq", opts, NULL)) != -1) {
+		if (cli_common_option(ch, optarg))
+			continue;
 		switch (ch) {
 		case 'k': do_knobs = 1; break;
 		case 'p': paths = 1; break;

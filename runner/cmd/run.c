@@ -387,12 +387,15 @@ static int run_parse_args(int argc, char **argv, struct run_cli *c)
 		{ "annotate", required_argument, NULL, 'A' },
 		{ "artifacts", required_argument, NULL, 'a' },
 		{ "pcap", no_argument, NULL, 'p' },
+		CLI_COMMON_ENTRIES,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "j:hk", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "j:hkq", opts, NULL)) != -1) {
+		if (cli_common_option(ch, optarg))
+			continue;
 		if (cli_report_option(&c->rep, ch, optarg))
 			continue;
 		switch (ch) {
@@ -668,9 +671,9 @@ static int run_report(struct run_state *st, size_t n)
 		/* standard output is for the report asked for there */
 		if (rep->tap)
 			report_tap(stdout, rs, n);
-		report_terminal(stderr, rs, n, isatty(2));
+		report_terminal(stderr, rs, n, cli_color(2));
 	} else {
-		report_terminal(stdout, rs, n, isatty(1));
+		report_terminal(stdout, rs, n, cli_color(1));
 	}
 	if (!st->c.annotate_set && getenv("GITHUB_ACTIONS") && !strcmp(getenv("GITHUB_ACTIONS"), "true"))
 		st->c.annotate = ANNOTATE_GITHUB;

@@ -93,12 +93,15 @@ static int shell_parse_args(int argc, char **argv, struct shell_cli *c)
 	static const struct option opts[] = {
 		{ "path", required_argument, NULL, 'p' },
 		{ "command", required_argument, NULL, 'c' },
+		CLI_COMMON_ENTRIES,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "+p:c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+p:c:hq", opts, NULL)) != -1) {
+		if (cli_common_option(ch, optarg))
+			continue;
 		switch (ch) {
 		case 'p': c->flowname = optarg; break;
 		case 'c': c->command = optarg; break;

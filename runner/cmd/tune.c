@@ -679,12 +679,15 @@ static int tune_parse_args(int argc, char **argv, struct tune *t, struct tune_cl
 		{ "set", required_argument, NULL, 'S' },
 		CLI_OPT_JSON_ENTRY,
 		CLI_OPT_SVG_ENTRY,
+		CLI_COMMON_ENTRIES,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "p:s:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:s:hq", opts, NULL)) != -1) {
+		if (cli_common_option(ch, optarg))
+			continue;
 		if (cli_report_option(&c->rep, ch, optarg))
 			continue;
 		switch (ch) {

@@ -140,9 +140,14 @@ line=$(grep -n '^expect' "$WORK/fails.ini" | cut -d: -f1)
 [ $? -eq 1 ] || fail "annotations: exit status"
 grep -q "^::error file=fails.ini,line=$line,title=idlegate FAIL%3A idle-20s::expected alive, observed reset: RST" "$WORK/out" ||
 	fail "GITHUB_ACTIONS=true: no ::error annotation on the expect line"
-"$IG" run --no-progress --annotate gitlab "$WORK/fails.ini" >"$WORK/out" 2>&1
+grep -q $'\033' "$WORK/out" && fail "colour without a terminal"
+"$IG" run -q --color=always --no-progress --annotate gitlab "$WORK/fails.ini" >"$WORK/out" 2>&1
+grep -q $'\033\\[' "$WORK/out" || fail "--color=always: no colour"
 grep -q "^$WORK/fails.ini:$line: error: idlegate FAIL: idle-20s: expected alive, observed reset" "$WORK/out" ||
 	fail "--annotate gitlab"
-GITHUB_ACTIONS=true "$IG" run --no-progress --annotate none "$WORK/fails.ini" >"$WORK/out" 2>&1
+# on a terminal (script(1) gives one), NO_COLOR turns the colour off
+GITHUB_ACTIONS=true NO_COLOR=1 script -qec "$IG run --no-progress --annotate none $WORK/fails.ini" /dev/null >"$WORK/out" 2>&1
 grep -q '::error' "$WORK/out" && fail "--annotate none still annotates"
-pass "annotations: ::error on the expect line when GITHUB_ACTIONS=true, --annotate gitlab, --annotate none"
+grep -q 'FAIL' "$WORK/out" || fail "on a terminal: no table"
+grep -q $'\033\\[[0-9;]*m' "$WORK/out" && fail "NO_COLOR: colour on a terminal"
+pass "annotations: ::error on the expect line when GITHUB_ACTIONS=true, --annotate gitlab, --annotate none; -q and --color=always on run, NO_COLOR on a terminal"
