@@ -33,8 +33,8 @@ static const char server_help[] =
 	"Serve probe flows (TCP and UDP on the same address and port) and write the\n"
 	"server's side of each flow as a JSON line when it ends.\n"
 	"\n"
-	"  -l, --listen ADDR:PORT    address to listen on (default :5201, all addresses;\n"
-	"                            IPv6 as [::1]:5201; port 0 picks a free port)\n"
+	"  -l, --listen ADDR:PORT    address to listen on (default :7201, all addresses;\n"
+	"                            IPv6 as [::1]:7201; port 0 picks a free port)\n"
 	"  -r, --results FILE        JSON lines here (default: standard output)\n"
 	"      --ready-file PATH     write the bound ADDR:PORT here once listening\n"
 	"      --hello-timeout DUR   drop connections that send no valid first line (10s)\n"
@@ -222,7 +222,7 @@ static int cmd_server(int argc, char **argv)
 		SHARED_LONG_OPTS,
 		{ 0 },
 	};
-	struct server_args a = { .listen = ":5201" };
+	struct server_args a = { .listen = ":7201" };
 	FILE *rf = stdout;
 	int rc;
 

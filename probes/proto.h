@@ -94,7 +94,7 @@ int probe_proto_format(const struct proto_msg *m, char *buf, size_t len);
 void probe_proto_hello_from_plan(struct proto_hello *h, const struct probe_plan *p);
 
 /*
- * Addresses as text: "192.0.2.1:5201", "[2001:db8::1]:5201". parse also takes
+ * Addresses as text: "192.0.2.1:7201", "[2001:db8::1]:7201". parse also takes
  * ":PORT" (any address, IPv6 dual-stack) and fills *sslen. Returns 0, or -1
  * with errno EINVAL. format returns buf ("?" for an unknown family).
  */

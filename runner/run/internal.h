@@ -41,7 +41,7 @@
 #include "runner/util/textutil.h"
 
 
-#define DEFAULT_PORT 5201
+#define DEFAULT_PORT 7201
 #define MAX_GROUPS 8
 #define READY_MS 10000
 #define CMD_DEFAULT_MS (10 * 60 * 1000)

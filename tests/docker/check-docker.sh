@@ -159,13 +159,13 @@ pass "lab up: nat runs idlegate-sim (aws-nat-gateway), healthy through idlegate 
 # Shorten the profile's 350 s to 3 s at run time; its on_expire stays
 # rst-inside-on-next (AWS: the client gets an RST when it next sends).
 ctl set tcp.established 3s >/dev/null || fail "ctl set tcp.established"
-"${COMPOSE[@]}" exec -T client idlegate-probe client --server $OUT.10:5201 \
+"${COMPOSE[@]}" exec -T client idlegate-probe client --server $OUT.10:7201 \
 	--json /tmp/probe.json \
 	--flow name=short,idle=1s,expect=alive \
 	--flow name=expires,idle=5s,expect=reset >"$WORK/probe.log" 2>&1 &
 probe=$!
 # while the second flow idles, the nat lists it with its NAT mapping
-mapping="${IN//./\\.}\\.10:[0-9]+ +${OUT//./\\.}\\.10:5201 +${OUT//./\\.}\\.2:[0-9]+ +established"
+mapping="${IN//./\\.}\\.10:[0-9]+ +${OUT//./\\.}\\.10:7201 +${OUT//./\\.}\\.2:[0-9]+ +established"
 deadline=$(($(date +%s) + 10))
 until ctl flows >"$WORK/flows.txt" 2>&1 && grep -Eq "$mapping" "$WORK/flows.txt"; do
 	[ "$(date +%s)" -ge $deadline ] && { cat "$WORK/flows.txt"; fail "ctl flows: no NAT mapping client -> $OUT.2 -> server"; }

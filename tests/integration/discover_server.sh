@@ -21,13 +21,13 @@ echo "seed $SEED: tcp.established=${TT}s udp=${TU}s"
 NETNS_NAT=1 netns_setup
 sim_start --profile "$ROOT/scenarios/profiles/aws-nat-gateway.ini" --set nat.address=203.0.113.1 \
 	--set tcp.established=${TT}s --set udp.assured=${TU}s --set udp.unreplied=${TU}s
-nsx "$NS_S" "$PROBE" -q server --listen 203.0.113.2:5201 --results "$WORK/srv.jsonl" \
+nsx "$NS_S" "$PROBE" -q server --listen 203.0.113.2:7201 --results "$WORK/srv.jsonl" \
 	--ready-file "$WORK/srv.ready" 2>"$WORK/srv.err" &
 PIDS+=($!)
 wait_for 10 test -e "$WORK/srv.ready" || fail "probe server not ready"
 
 start=$(date +%s)
-nsx "$NS_C" env TMPDIR="$WORK" "$IG" discover --server 203.0.113.2:5201 --max 16s --json "$WORK/d.json" \
+nsx "$NS_C" env TMPDIR="$WORK" "$IG" discover --server 203.0.113.2:7201 --max 16s --json "$WORK/d.json" \
 	>"$WORK/out" 2>&1
 rc=$?
 took=$(( $(date +%s) - start ))

@@ -42,7 +42,7 @@ ip -n "$S" link set v1 up; ip -n "$S" link set lo up
 
 start_server() {
 	rm -f "$tmp/ready"
-	ip netns exec "$S" "$PROBE" -v -v server --listen 10.199.0.2:5201 --ready-file "$tmp/ready" \
+	ip netns exec "$S" "$PROBE" -v -v server --listen 10.199.0.2:7201 --ready-file "$tmp/ready" \
 		--results "$tmp/s.json" 2>"$tmp/s.log" &
 	spid=$!
 	for _ in $(seq 100); do [ -f "$tmp/ready" ] && return 0; sleep 0.05; done
@@ -67,7 +67,7 @@ in_range() { # value lo hi what
 
 # ---- phase 1: blackhole ----
 start_server
-ip netns exec "$C" "$PROBE" client --server 10.199.0.2:5201 --query-timeout 1s --json "$tmp/c.json" \
+ip netns exec "$C" "$PROBE" client --server 10.199.0.2:7201 --query-timeout 1s --json "$tmp/c.json" \
 	--flow name=ka,keepalive=1s/1s/3,idle=8s,expect=keepalive-timeout \
 	--flow name=uto,user_timeout=3s,heartbeat=1s,idle=8s,expect=keepalive-timeout \
 	--flow name=noka,idle=2s,deadline=2s,expect=timeout \
@@ -103,7 +103,7 @@ ip netns exec "$S" nft delete table inet $tag
 # the ICMP errors below must not be rate-limited away
 ip netns exec "$S" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000
 start_server
-ip netns exec "$C" "$PROBE" client --server 10.199.0.2:5201 --query-timeout 1s --json "$tmp/c.json" \
+ip netns exec "$C" "$PROBE" client --server 10.199.0.2:7201 --query-timeout 1s --json "$tmp/c.json" \
 	--flow name=tcp,idle=2s,deadline=2s,expect=unreachable \
 	--flow name=udp,proto=udp,idle=2s,deadline=2s,expect=unreachable \
 	>"$tmp/c.table" 2>"$tmp/c.log" &

@@ -55,8 +55,8 @@ START_TEST(test_roundtrip)
 	roundtrip(&m, "IGP1 WELCOME 0000000000000001 192.0.2.1:40000\n");
 	m.type = PM_PONG;
 	m.seq = 7;
-	strcpy(m.addr, "[2001:db8::1]:5201");
-	roundtrip(&m, "IGP1 PONG 0000000000000001 7 [2001:db8::1]:5201\n");
+	strcpy(m.addr, "[2001:db8::1]:7201");
+	roundtrip(&m, "IGP1 PONG 0000000000000001 7 [2001:db8::1]:7201\n");
 	m.type = PM_PING;
 	roundtrip(&m, "IGP1 PING 0000000000000001 7\n");
 	m.type = PM_HB;
@@ -228,13 +228,13 @@ START_TEST(test_addr)
 	socklen_t len;
 	char buf[PROTO_ADDR_MAX];
 
-	ck_assert_int_eq(probe_proto_addr_parse("127.0.0.1:5201", &ss, &len), 0);
+	ck_assert_int_eq(probe_proto_addr_parse("127.0.0.1:7201", &ss, &len), 0);
 	ck_assert_int_eq(ss.ss_family, AF_INET);
-	ck_assert_str_eq(probe_proto_addr_format((struct sockaddr *)&ss, buf, sizeof(buf)), "127.0.0.1:5201");
+	ck_assert_str_eq(probe_proto_addr_format((struct sockaddr *)&ss, buf, sizeof(buf)), "127.0.0.1:7201");
 	ck_assert_int_eq(probe_proto_addr_parse("[::1]:0", &ss, &len), 0);
 	ck_assert_int_eq(ss.ss_family, AF_INET6);
 	ck_assert_str_eq(probe_proto_addr_format((struct sockaddr *)&ss, buf, sizeof(buf)), "[::1]:0");
-	ck_assert_int_eq(probe_proto_addr_parse(":5201", &ss, &len), 0);
+	ck_assert_int_eq(probe_proto_addr_parse(":7201", &ss, &len), 0);
 	ck_assert_int_eq(ss.ss_family, AF_INET6);
 	ck_assert_int_eq(probe_proto_addr_parse("localhost:1", &ss, &len), -1);
 	ck_assert_int_eq(probe_proto_addr_parse("1.2.3.4:", &ss, &len), -1);
