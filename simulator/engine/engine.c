@@ -30,6 +30,7 @@
 
 #include "simulator/engine/build.h"
 #include "simulator/engine/csum.h"
+#include "simulator/engine/proto.h"
 #include "simulator/engine/wheel.h"
 
 #define NIL 0u                          /* empty slot link (slots count from 1) */
@@ -932,33 +933,33 @@ static void nat_rewrite(struct engine *e, uint8_t *data, const struct pkt *p, bo
 {
 	uint8_t *ip = data;
 	uint8_t *l4 = data + p->l4_off;
-	uint8_t *addr = ip + (src ? 12 : 16);
-	uint8_t old[4];
+	uint8_t *addr = ip + (src ? IPV4_OFF_SRC : IPV4_OFF_DST);
+	uint8_t old[IPV4_ADDR_LEN];
 	uint8_t *csum = NULL;
 	bool udp = false;
 
-	memcpy(old, addr, 4);
-	memcpy(addr, &to_addr->b[12], 4);
-	csum_replace(ip + 10, old, addr, 4, false, false, false);
+	memcpy(old, addr, IPV4_ADDR_LEN);
+	memcpy(addr, &to_addr->b[12], IPV4_ADDR_LEN);
+	csum_replace(ip + IPV4_OFF_CSUM, old, addr, IPV4_ADDR_LEN, false, false, false);
 	if (p->is_frag && p->frag_off)
 		return;
 	switch (p->t.proto) {
 	case IPPROTO_TCP:
-		if (p->l4_off + 18u <= p->caplen)
-			csum = l4 + 16;
+		if ((size_t)p->l4_off + TCP_OFF_CSUM + 2 <= p->caplen)
+			csum = l4 + TCP_OFF_CSUM;
 		break;
 	case IPPROTO_UDP:
-		if (p->l4_off + 8u <= p->caplen)
-			csum = l4 + 6;
+		if ((size_t)p->l4_off + UDP_HDR_LEN <= p->caplen)
+			csum = l4 + UDP_OFF_CSUM;
 		udp = true;
 		break;
 	case IPPROTO_ICMP:
 		/* ICMP has no pseudo-header: only the identifier matters */
-		if (p->l4_off + 8u <= p->caplen) {
+		if ((size_t)p->l4_off + ICMP_HDR_LEN <= p->caplen) {
 			uint8_t oldid[2], newid[2] = { (uint8_t)(to_port >> 8), (uint8_t)to_port };
-			memcpy(oldid, l4 + 4, 2);
-			memcpy(l4 + 4, newid, 2);
-			csum_replace(l4 + 2, oldid, newid, 2, false, false, false);
+			memcpy(oldid, l4 + ICMP_OFF_ID, 2);
+			memcpy(l4 + ICMP_OFF_ID, newid, 2);
+			csum_replace(l4 + ICMP_OFF_CSUM, oldid, newid, 2, false, false, false);
 		}
 		return;
 	default:
@@ -966,15 +967,32 @@ static void nat_rewrite(struct engine *e, uint8_t *data, const struct pkt *p, bo
 	}
 	if (!csum)
 		return;
-	csum_replace(csum, old, addr, 4, true, partial, udp);
+	csum_replace(csum, old, addr, IPV4_ADDR_LEN, true, partial, udp);
 	{
-		uint8_t *port = l4 + (src ? 0 : 2);
+		/* TCP and UDP ports sit at the same offsets */
+		uint8_t *port = l4 + (src ? TCP_OFF_SPORT : TCP_OFF_DPORT);
 		uint8_t oldp[2], newp[2] = { (uint8_t)(to_port >> 8), (uint8_t)to_port };
 		memcpy(oldp, port, 2);
 		memcpy(port, newp, 2);
 		csum_replace(csum, oldp, newp, 2, false, partial, udp);
 	}
 	e->st.rewritten++;
+}
+
+static void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Replace the IPv4 address at ip + off, fixing the IPv4 header checksum. */
+static void rewrite_addr4(uint8_t *ip, unsigned off, const union addr *to)
+{
+	uint8_t old[IPV4_ADDR_LEN];
+
+	memcpy(old, ip + off, IPV4_ADDR_LEN);
+	memcpy(ip + off, &to->b[12], IPV4_ADDR_LEN);
+	csum_replace(ip + IPV4_OFF_CSUM, old, ip + off, IPV4_ADDR_LEN, false, false, false);
 }
 
 /* Recompute the ICMPv4 checksum over the whole message. */
@@ -984,9 +1002,9 @@ static void icmp_recsum(uint8_t *data, const struct pkt *p)
 	size_t len = p->caplen - p->l4_off;
 	uint16_t c;
 
-	l4[2] = l4[3] = 0;
+	l4[ICMP_OFF_CSUM] = l4[ICMP_OFF_CSUM + 1] = 0;
 	c = csum_fold(csum_partial_sum(l4, len, 0));
-	memcpy(l4 + 2, &c, 2);
+	memcpy(l4 + ICMP_OFF_CSUM, &c, 2);
 }
 
 /* An ICMP error belongs to the flow of the packet it quotes. */
@@ -1032,39 +1050,24 @@ static void process_icmp_error(struct engine *e, uint8_t *data, struct pkt *p,
 		/* outer destination and quoted source back to the inside view */
 		uint8_t *inner_ip = data + p->inner_l3_off;
 		uint8_t *inner_l4 = data + p->inner_l4_off;
-		uint8_t old[4];
 
-		memcpy(old, data + 16, 4);
-		memcpy(data + 16, &f->in_addr.b[12], 4);
-		csum_replace(data + 10, old, data + 16, 4, false, false, false);
-		memcpy(old, inner_ip + 12, 4);
-		memcpy(inner_ip + 12, &f->in_addr.b[12], 4);
-		csum_replace(inner_ip + 10, old, inner_ip + 12, 4, false, false, false);
+		rewrite_addr4(data, IPV4_OFF_DST, &f->in_addr);
+		rewrite_addr4(inner_ip, IPV4_OFF_SRC, &f->in_addr);
 		/* the port (or an echo's identifier); the quoted transport
 		 * checksum may be cut off and is not checked by receivers */
-		if (!icmp_inner && p->inner_l4_caplen >= 2) {
-			inner_l4[0] = (uint8_t)(f->in_port >> 8);
-			inner_l4[1] = (uint8_t)f->in_port;
-		} else if (icmp_inner && p->inner_l4_caplen >= 6) {
-			inner_l4[4] = (uint8_t)(f->in_port >> 8);
-			inner_l4[5] = (uint8_t)f->in_port;
-		}
+		if (!icmp_inner && p->inner_l4_caplen >= TCP_OFF_SPORT + 2)
+			wr16(inner_l4 + TCP_OFF_SPORT, f->in_port);
+		else if (icmp_inner && p->inner_l4_caplen >= ICMP_OFF_ID + 2)
+			wr16(inner_l4 + ICMP_OFF_ID, f->in_port);
 	} else {
 		/* outbound error about an inbound packet: source -> nat.address */
 		uint8_t *inner_ip = data + p->inner_l3_off;
 		uint8_t *inner_l4 = data + p->inner_l4_off;
-		uint8_t old[4];
 
-		memcpy(old, data + 12, 4);
-		memcpy(data + 12, &e->pol.nat_addr.b[12], 4);
-		csum_replace(data + 10, old, data + 12, 4, false, false, false);
-		memcpy(old, inner_ip + 16, 4);
-		memcpy(inner_ip + 16, &e->pol.nat_addr.b[12], 4);
-		csum_replace(inner_ip + 10, old, inner_ip + 16, 4, false, false, false);
-		if (!icmp_inner && p->inner_l4_caplen >= 4) {
-			inner_l4[2] = (uint8_t)(f->nat_port >> 8);
-			inner_l4[3] = (uint8_t)f->nat_port;
-		}
+		rewrite_addr4(data, IPV4_OFF_SRC, &e->pol.nat_addr);
+		rewrite_addr4(inner_ip, IPV4_OFF_DST, &e->pol.nat_addr);
+		if (!icmp_inner && p->inner_l4_caplen >= TCP_OFF_DPORT + 2)
+			wr16(inner_l4 + TCP_OFF_DPORT, f->nat_port);
 	}
 	icmp_recsum(data, p);
 	d->rewritten = true;
@@ -1090,7 +1093,7 @@ static void hit_tombstone(struct engine *e, struct flow *f, const struct pkt *p,
 			inject_rst_reply(e, p, dir, f);
 		break;
 	case EXPIRE_ICMP_UNREACH:
-		inject_unreach(e, p, dir, 13, 1, f);
+		inject_unreach(e, p, dir, ICMP4_ADMIN_PROHIBITED, ICMP6_ADMIN_PROHIBITED, f);
 		break;
 	default:
 		break;
@@ -1157,7 +1160,7 @@ static struct flow *inbound_unknown(struct engine *e, const struct pkt *p, bool 
 		if (p->t.proto == IPPROTO_TCP)
 			inject_rst_reply(e, p, DIR_IN, NULL);
 		else
-			inject_unreach(e, p, DIR_IN, 3, 4, NULL);
+			inject_unreach(e, p, DIR_IN, ICMP4_PORT_UNREACH, ICMP6_PORT_UNREACH, NULL);
 		/* fallthrough */
 	case INBOUND_DROP:
 		drop(e, d, DROP_INBOUND_UNKNOWN, p, DIR_IN);
@@ -1275,7 +1278,7 @@ static void process(struct engine *e, uint8_t *data, struct pkt *p, int rc,
 			break;
 		default:
 			/* only an echo request opens an ICMP flow */
-			if (!(p->icmp_type == 8 || p->icmp_type == 128)) {
+			if (!(p->icmp_type == ICMP4_ECHO_REQUEST || p->icmp_type == ICMP6_ECHO_REQUEST)) {
 				if (nat_v4)
 					drop(e, d, DROP_NO_FLOW, p, dir);
 				goto out;
