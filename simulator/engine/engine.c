@@ -1169,187 +1169,262 @@ static struct flow *inbound_unknown(struct engine *e, const struct pkt *p, bool 
 	return NULL;
 }
 
-/* The packet after parsing (rc is pkt_parse()'s result). */
+/* One packet on its way through process(): what every step needs. */
+struct pctx {
+	uint8_t *data;
+	struct pkt *p;
+	enum dir dir;
+	bool nat_v4;            /* the NAT translates this packet's family */
+	bool to_nat;            /* inbound to nat.address: look up entry B */
+	bool icmp;
+	struct decision *d;
+};
+
+/* Outages and loss happen on the way in, before the box sees a packet.
+ * Returns false when the packet is lost. */
+static bool impair_in(struct engine *e, const struct pkt *p, int rc, enum dir dir,
+		      struct decision *d)
+{
+	if (e->now < e->blackhole_until) {
+		drop(e, d, DROP_BLACKHOLE, rc == 0 ? p : NULL, dir);
+		return false;
+	}
+	if (e->pol.loss[dir] > 0 &&
+	    (double)(splitmix(&e->rng[dir]) >> 11) * 0x1.0p-53 < e->pol.loss[dir]) {
+		drop(e, d, DROP_LOSS, rc == 0 ? p : NULL, dir);
+		return false;
+	}
+	d->delay_ms = e->pol.delay[dir];
+	return true;
+}
+
+/* Whether the packet can belong to a flow: it parsed, its protocol is
+ * tracked, it carries ports. What cannot passes a firewall and is dropped
+ * by a NAT (a parse error by both). Returns false when that is decided. */
+static bool trackable(struct engine *e, const struct pctx *c, int rc)
+{
+	if (rc == -PKT_EPROTO) {
+		if (c->nat_v4)
+			drop(e, c->d, DROP_INVALID, c->p, c->dir);
+		return false;
+	}
+	if (rc < 0) {
+		drop(e, c->d, DROP_PARSE, NULL, c->dir);
+		return false;
+	}
+	if (c->p->is_frag && c->p->frag_off) {
+		/* non-first fragments carry no ports: a NAT would need reassembly */
+		if (c->nat_v4)
+			drop(e, c->d, DROP_FRAGMENT, c->p, c->dir);
+		return false;
+	}
+	return true;
+}
+
+static bool is_new_syn(const struct pkt *p)
+{
+	return p->t.proto == IPPROTO_TCP && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
+}
+
+/*
+ * The packet's live flow, or NULL. A flow past its deadline whose timer has
+ * not fired yet is expired now (exact expiry). A tombstone carries out its
+ * on_expire action on the packet (*decided), unless a SYN from the inside
+ * replaces it; a closed connection gives way to a new SYN on its ports.
+ */
+static struct flow *flow_lookup_live(struct engine *e, const struct pctx *c, bool *decided)
+{
+	const struct pkt *p = c->p;
+	uint16_t sport = c->icmp ? 0 : p->t.sport, dport = c->icmp ? 0 : p->t.dport;
+	struct flow *f;
+
+	*decided = false;
+	if (c->to_nat)
+		f = lookup_b(e, p->t.proto, p->t.dport, &p->t.src, sport);
+	else if (c->dir == DIR_OUT)
+		f = lookup_a(e, p->t.proto, &p->t.src, p->t.sport, &p->t.dst, dport);
+	else
+		f = lookup_a(e, p->t.proto, &p->t.dst, p->t.dport, &p->t.src, sport);
+	if (f && flow_is_expired(e, f, e->now) && flow_expire(e, f))
+		return NULL;
+	if (f && f->state == FLOW_EXPIRED) {
+		if (!(is_new_syn(p) && c->dir == DIR_OUT)) {
+			hit_tombstone(e, f, p, c->dir, c->d);
+			*decided = true;
+			return NULL;
+		}
+		flow_free(e, f);
+		return NULL;
+	}
+	if (f && (f->state == TCP_TIME_WAIT || f->state == TCP_CLOSE) && is_new_syn(p)) {
+		flow_free(e, f);
+		return NULL;
+	}
+	return f;
+}
+
+/* The state a flow opened by this packet starts in, or TCP_NONE if the
+ * packet opens none (then the decision is made). */
+static unsigned new_flow_state(struct engine *e, const struct pctx *c)
+{
+	const struct pkt *p = c->p;
+
+	switch (p->t.proto) {
+	case IPPROTO_TCP:
+		if (p->tcp_flags & TCPF_RST) {
+			if (c->nat_v4)
+				drop(e, c->d, DROP_NO_FLOW, p, c->dir);
+			return TCP_NONE;
+		}
+		if (is_new_syn(p))
+			return TCP_SYN_SENT;
+		if (e->pol.pickup_loose)
+			return TCP_ESTABLISHED;
+		drop(e, c->d, DROP_NO_FLOW, p, c->dir);
+		return TCP_NONE;
+	case IPPROTO_UDP:
+		return UDP_UNREPLIED;
+	default:
+		/* only an echo request opens an ICMP flow */
+		if (p->icmp_type == ICMP4_ECHO_REQUEST || p->icmp_type == ICMP6_ECHO_REQUEST)
+			return ICMP_ACTIVE;
+		if (c->nat_v4)
+			drop(e, c->d, DROP_NO_FLOW, p, c->dir);
+		return TCP_NONE;
+	}
+}
+
+/* A new flow for a packet that found none (SYN, loose pickup, UDP, echo
+ * request; inbound ones as inbound_unknown and NAT filtering say), or NULL
+ * when the decision is made. */
+static struct flow *flow_open(struct engine *e, const struct pctx *c)
+{
+	enum drop_reason reason = DROP_NONE;
+	unsigned state = new_flow_state(e, c);
+	struct flow *f;
+
+	if (state == TCP_NONE)
+		return NULL;
+	if (c->dir == DIR_IN)
+		return inbound_unknown(e, c->p, c->to_nat, c->d, state);
+	f = flow_create(e, c->p, DIR_OUT, c->nat_v4, NULL, state, &reason);
+	if (!f)
+		drop(e, c->d, reason, c->p, c->dir);
+	return f;
+}
+
+static void count_keepalive(struct engine *e, struct flow *f, enum dir dir)
+{
+	f->keepalives[dir]++;
+	e->st.keepalives++;
+	if (e->ops.event) {
+		struct engine_event ev;
+		struct pkt_tuple t;
+
+		flow_event(e, f, EV_KEEPALIVE, &ev, &t);
+		ev.dir = dir;
+		emit(e, &ev);
+	}
+}
+
+/* Per-protocol state: TCP's state machine and keepalives, UDP's replied
+ * and assured. */
+static void flow_track(struct engine *e, struct flow *f, const struct pctx *c)
+{
+	const struct pkt *p = c->p;
+	enum dir init = (f->flags & FF_INIT_IN) ? DIR_IN : DIR_OUT;
+
+	c->d->flow_id = f->id;
+	f->pkts[c->dir]++;
+	switch (p->t.proto) {
+	case IPPROTO_TCP:
+		if (is_keepalive(f, p, c->dir))
+			count_keepalive(e, f, c->dir);
+		tcp_track(e, f, p, c->dir);
+		break;
+	case IPPROTO_UDP:
+		if (f->state == UDP_UNREPLIED && c->dir != init)
+			set_state(e, f, UDP_REPLIED);
+		else if (f->state == UDP_REPLIED &&
+			 e->now - e->epoch >= f->created + e->pol.timeout[TO_UDP_STREAM])
+			set_state(e, f, UDP_ASSURED);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The idle timer restarts for the directions (and kinds of packet) the
+ * policy's refresh says. */
+static void flow_refresh(struct engine *e, struct flow *f, const struct pkt *p, enum dir dir)
+{
+	if (!(e->pol.refresh & (dir == DIR_OUT ? REFRESH_OUT : REFRESH_IN)))
+		return;
+	if ((e->pol.refresh & REFRESH_DATA_ONLY) && !is_data(p))
+		return;
+	f->last_seen = e->now;
+	flow_arm(e, f);
+}
+
+/* Source NAT on the way out, back to the inside endpoint on the way in. */
+static void flow_translate(struct engine *e, struct flow *f, const struct pctx *c)
+{
+	const struct pkt *p = c->p;
+
+	if (!(f->flags & FF_NAT))
+		return;
+	if (p->caplen < p->wire_len && p->t.proto != IPPROTO_ICMP) {
+		/* cannot fix a checksum over bytes we do not have */
+		drop(e, c->d, DROP_INVALID, p, c->dir);
+		return;
+	}
+	if (c->dir == DIR_OUT)
+		nat_rewrite(e, c->data, p, p->csum_partial, true, &e->pol.nat_addr, f->nat_port);
+	else
+		nat_rewrite(e, c->data, p, p->csum_partial, false, &f->in_addr, f->in_port);
+	c->d->rewritten = true;
+}
+
+/* The packet after parsing (rc is pkt_parse()'s result): impairment on the
+ * way in, then the flow it belongs to (found, or opened), its state, its
+ * idle timer, and NAT. Every step that decides the packet's fate fills *d. */
 static void process(struct engine *e, uint8_t *data, struct pkt *p, int rc,
 		    unsigned flags, enum dir dir, uint64_t now, struct decision *d)
 {
-	size_t caplen = p->caplen, wire_len = p->wire_len;
+	struct pctx c = { .data = data, .p = p, .dir = dir, .d = d };
 	struct flow *f;
-	bool nat_v4, to_nat, icmp, partial = flags & ENGINE_PKT_CSUM_PARTIAL;
-	unsigned new_state = TCP_NONE;
+	bool decided;
 
 	memset(d, 0, sizeof(*d));
 	d->verdict = VERDICT_ACCEPT;
 	if (now > e->now)
 		e->now = now;
-	now = e->now;
 	e->cur = d;
 	e->st.packets[dir]++;
 
-	/* outages and loss happen on the way in, before the box sees a packet */
-	if (now < e->blackhole_until) {
-		drop(e, d, DROP_BLACKHOLE, rc == 0 ? p : NULL, dir);
+	if (!impair_in(e, p, rc, dir, d))
 		goto out;
-	}
-	if (e->pol.loss[dir] > 0 &&
-	    (double)(splitmix(&e->rng[dir]) >> 11) * 0x1.0p-53 < e->pol.loss[dir]) {
-		drop(e, d, DROP_LOSS, rc == 0 ? p : NULL, dir);
+	c.nat_v4 = e->pol.nat == NAT_SNAT && rc != -PKT_ETRUNC && rc != -PKT_EHDR &&
+		   rc != -PKT_EVERSION && p->t.family == 4;
+	if (!trackable(e, &c, rc))
 		goto out;
-	}
-	d->delay_ms = e->pol.delay[dir];
-	nat_v4 = e->pol.nat == NAT_SNAT && rc != -PKT_ETRUNC && rc != -PKT_EHDR &&
-		 rc != -PKT_EVERSION && p->t.family == 4;
-	if (rc == -PKT_EPROTO) {
-		/* a protocol we do not track passes a firewall, not a NAT */
-		if (nat_v4)
-			drop(e, d, DROP_INVALID, p, dir);
-		goto out;
-	}
-	if (rc < 0) {
-		drop(e, d, DROP_PARSE, NULL, dir);
-		goto out;
-	}
-	p->csum_partial = partial;
-	to_nat = nat_v4 && dir == DIR_IN && addr_eq(&p->t.dst, &e->pol.nat_addr);
-
-	if (p->is_frag && p->frag_off) {
-		/* non-first fragments carry no ports: a firewall passes them, a
-		 * NAT (which would need reassembly) drops them */
-		if (nat_v4)
-			drop(e, d, DROP_FRAGMENT, p, dir);
-		goto out;
-	}
-	icmp = p->t.proto == IPPROTO_ICMP || p->t.proto == IPPROTO_ICMPV6;
-	if (icmp && p->icmp_error) {
+	p->csum_partial = flags & ENGINE_PKT_CSUM_PARTIAL;
+	c.to_nat = c.nat_v4 && dir == DIR_IN && addr_eq(&p->t.dst, &e->pol.nat_addr);
+	c.icmp = p->t.proto == IPPROTO_ICMP || p->t.proto == IPPROTO_ICMPV6;
+	if (c.icmp && p->icmp_error) {
 		process_icmp_error(e, data, p, dir, d);
 		if (d->verdict == VERDICT_DROP)
 			drop(e, d, d->reason, p, dir);
 		goto out;
 	}
-
-	/* find the flow */
-	if (to_nat)
-		f = lookup_b(e, p->t.proto, p->t.dport, &p->t.src, icmp ? 0 : p->t.sport);
-	else if (dir == DIR_OUT)
-		f = lookup_a(e, p->t.proto, &p->t.src, p->t.sport, &p->t.dst, icmp ? 0 : p->t.dport);
-	else
-		f = lookup_a(e, p->t.proto, &p->t.dst, p->t.dport, &p->t.src, icmp ? 0 : p->t.sport);
-	/* due but its timer not yet fired: expire it now, exactly */
-	if (f && flow_is_expired(e, f, now) && flow_expire(e, f))
-		f = NULL;
-
-	if (f && f->state == FLOW_EXPIRED) {
-		bool reopen = p->t.proto == IPPROTO_TCP && dir == DIR_OUT &&
-			      (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
-		if (!reopen) {
-			hit_tombstone(e, f, p, dir, d);
-			goto out;
-		}
-		flow_free(e, f);
-		f = NULL;
-	}
-	if (f && p->t.proto == IPPROTO_TCP && (f->state == TCP_TIME_WAIT || f->state == TCP_CLOSE) &&
-	    (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
-		/* a new connection on the same ports replaces the closed one */
-		flow_free(e, f);
-		f = NULL;
-	}
-
-	if (!f) {
-		/* what a new flow would start as */
-		switch (p->t.proto) {
-		case IPPROTO_TCP:
-			if (p->tcp_flags & TCPF_RST) {
-				if (nat_v4)
-					drop(e, d, DROP_NO_FLOW, p, dir);
-				goto out;
-			}
-			if ((p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
-				new_state = TCP_SYN_SENT;
-			else if (e->pol.pickup_loose)
-				new_state = TCP_ESTABLISHED;
-			else {
-				drop(e, d, DROP_NO_FLOW, p, dir);
-				goto out;
-			}
-			break;
-		case IPPROTO_UDP:
-			new_state = UDP_UNREPLIED;
-			break;
-		default:
-			/* only an echo request opens an ICMP flow */
-			if (!(p->icmp_type == ICMP4_ECHO_REQUEST || p->icmp_type == ICMP6_ECHO_REQUEST)) {
-				if (nat_v4)
-					drop(e, d, DROP_NO_FLOW, p, dir);
-				goto out;
-			}
-			new_state = ICMP_ACTIVE;
-			break;
-		}
-		if (dir == DIR_IN) {
-			f = inbound_unknown(e, p, to_nat, d, new_state);
-			if (!f)
-				goto out;
-		} else {
-			enum drop_reason reason = DROP_NONE;
-			f = flow_create(e, p, DIR_OUT, nat_v4, NULL, new_state, &reason);
-			if (!f) {
-				drop(e, d, reason, p, dir);
-				goto out;
-			}
-		}
-	}
-
-	d->flow_id = f->id;
-	f->pkts[dir]++;
-	switch (p->t.proto) {
-	case IPPROTO_TCP:
-		if (is_keepalive(f, p, dir)) {
-			f->keepalives[dir]++;
-			e->st.keepalives++;
-			if (e->ops.event) {
-				struct engine_event ev;
-				struct pkt_tuple t;
-				flow_event(e, f, EV_KEEPALIVE, &ev, &t);
-				ev.dir = dir;
-				emit(e, &ev);
-			}
-		}
-		tcp_track(e, f, p, dir);
-		break;
-	case IPPROTO_UDP: {
-		enum dir init = (f->flags & FF_INIT_IN) ? DIR_IN : DIR_OUT;
-		if (f->state == UDP_UNREPLIED && dir != init)
-			set_state(e, f, UDP_REPLIED);
-		else if (f->state == UDP_REPLIED &&
-			 now - e->epoch >= f->created + e->pol.timeout[TO_UDP_STREAM])
-			set_state(e, f, UDP_ASSURED);
-		break;
-	}
-	default:
-		break;
-	}
-
-	/* refresh */
-	if ((e->pol.refresh & (dir == DIR_OUT ? REFRESH_OUT : REFRESH_IN)) &&
-	    (!(e->pol.refresh & REFRESH_DATA_ONLY) || is_data(p))) {
-		f->last_seen = now;
-		flow_arm(e, f);
-	}
-
-	/* translate */
-	if (f->flags & FF_NAT) {
-		if (caplen < wire_len && p->t.proto != IPPROTO_ICMP) {
-			/* cannot fix a checksum over bytes we do not have */
-			drop(e, d, DROP_INVALID, p, dir);
-			goto out;
-		}
-		if (dir == DIR_OUT)
-			nat_rewrite(e, data, p, partial, true, &e->pol.nat_addr, f->nat_port);
-		else
-			nat_rewrite(e, data, p, partial, false, &f->in_addr, f->in_port);
-		d->rewritten = true;
-	}
+	f = flow_lookup_live(e, &c, &decided);
+	if (!f && !decided)
+		f = flow_open(e, &c);
+	if (!f)
+		goto out;
+	flow_track(e, f, &c);
+	flow_refresh(e, f, p, dir);
+	flow_translate(e, f, &c);
 out:
 	if (d->verdict == VERDICT_ACCEPT)
 		e->st.accepted++;
