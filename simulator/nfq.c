@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <arpa/inet.h>
 
 #include <libmnl/libmnl.h>
@@ -22,8 +23,11 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
-#define RX_BUF (256 * 1024)
+#define PAYLOAD_MAX (256 * 1024)
 #define TX_BUF (64 * 1024)
+/* A packet message's attributes besides the payload (header, interfaces,
+ * hardware address, mark, timestamp, lengths, skb info), generously. */
+#define NFQ_MSG_OVERHEAD 1024
 /* Room for one small verdict message. */
 #define VERDICT_MSG_MAX 64
 
@@ -39,7 +43,7 @@ struct nfqio {
 	struct mnl_socket *nl;
 	uint16_t qnum;
 	uint32_t portid;
-	uint8_t *rx;
+	uint32_t copy_range;
 	uint8_t *tx;
 	size_t tx_len;
 	uint8_t *big;           /* verdict with payload */
@@ -104,11 +108,11 @@ struct nfqio *nfqio_open(const struct nfqio_config *cfg)
 		return NULL;
 	q->qnum = cfg->queue_num;
 	q->held_max = cfg->hold_max ? cfg->hold_max : 1;
-	q->rx = malloc(RX_BUF);
+	q->copy_range = cfg->copy_range;
 	q->tx = malloc(TX_BUF);
-	q->big = malloc(RX_BUF);
+	q->big = malloc(PAYLOAD_MAX);
 	q->held = calloc(q->held_max, sizeof(*q->held));
-	if (!q->rx || !q->tx || !q->big || !q->held)
+	if (!q->tx || !q->big || !q->held)
 		goto fail;
 
 	q->nl = mnl_socket_open(NETLINK_NETFILTER);
@@ -142,7 +146,6 @@ fail:
 	saved = errno;
 	if (q->nl)
 		mnl_socket_close(q->nl);
-	free(q->rx);
 	free(q->tx);
 	free(q->big);
 	free(q->held);
@@ -164,6 +167,8 @@ int nfqio_set_copy_range(struct nfqio *q, uint32_t range)
 	/* Packets may arrive before the ack; cfg_send would drop them from
 	 * the socket, so this is sent without an ack request. */
 	rc = mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0 ? -1 : 0;
+	if (rc == 0)
+		q->copy_range = range;
 	return rc;
 }
 
@@ -245,7 +250,7 @@ static void send_payload(struct nfqio *q, uint32_t id, const uint8_t *data, size
 
 void nfqio_accept_payload(struct nfqio *q, uint32_t id, const uint8_t *data, size_t len)
 {
-	if (len > RX_BUF - 256) {
+	if (len > PAYLOAD_MAX - 256) {
 		/* cannot happen with an IP packet; refuse rather than overrun */
 		nfqio_drop(q, id);
 		return;
@@ -333,78 +338,67 @@ uint64_t nfqio_release(struct nfqio *q, uint64_t now)
 	return next;
 }
 
-struct rx_ctx {
-	struct nfqio *q;
-	nfqio_packet_fn fn;
-	void *ctx;
-	unsigned n;
-};
-
-static int rx_cb(const struct nlmsghdr *nlh, void *data)
+size_t nfqio_msg_max(const struct nfqio *q)
 {
-	struct rx_ctx *rc = data;
-	struct nlattr *attr[NFQA_MAX + 1] = { 0 };
-	struct nfqnl_msg_packet_hdr *ph;
-	struct nfqio_packet p;
-	uint32_t skbinfo = 0;
-
-	if (nfq_nlmsg_parse(nlh, attr) < 0)
-		return MNL_CB_OK;
-	if (!attr[NFQA_PACKET_HDR])
-		return MNL_CB_OK;
-	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
-	memset(&p, 0, sizeof(p));
-	p.id = ntohl(ph->packet_id);
-	if (attr[NFQA_PAYLOAD]) {
-		p.data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
-		p.caplen = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
-	}
-	p.wire_len = attr[NFQA_CAP_LEN] ? ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) : p.caplen;
-	if (attr[NFQA_IFINDEX_INDEV])
-		p.indev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
-	if (attr[NFQA_MARK])
-		p.mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
-	if (attr[NFQA_SKB_INFO])
-		skbinfo = ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO]));
-	p.csum_partial = skbinfo & NFQA_SKB_CSUMNOTREADY;
-	p.gso = skbinfo & NFQA_SKB_GSO;
-	rc->q->st.received++;
-	rc->n++;
-	rc->fn(rc->ctx, &p);
-	return MNL_CB_OK;
+	return NLMSG_ALIGN(q->copy_range + NFQ_MSG_OVERHEAD);
 }
 
-int nfqio_receive(struct nfqio *q, unsigned budget, nfqio_packet_fn fn, void *ctx)
+int nfqio_recv_burst(struct nfqio *q, struct mmsghdr *v, unsigned n)
 {
-	struct rx_ctx rc = { .q = q, .fn = fn, .ctx = ctx };
-	int fd = nfqio_fd(q), err = 0;
-	ssize_t n;
+	int got;
 
-	while (rc.n < budget) {
-		n = recv(fd, q->rx, RX_BUF, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == ENOBUFS) {
-				q->st.enobufs++;
-				continue;
-			}
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				err = errno;
-			break;
+	for (;;) {
+		got = recvmmsg(nfqio_fd(q), v, n, MSG_DONTWAIT, NULL);
+		if (got >= 0)
+			return got;
+		if (errno == ENOBUFS) {
+			/* the kernel dropped messages for us: count, go on */
+			q->st.enobufs++;
+			continue;
 		}
-		if (n == 0)
-			break;
-		/* Verdict errors come back as NLMSG_ERROR; count, go on. */
-		if (mnl_cb_run(q->rx, (size_t)n, 0, q->portid, rx_cb, &rc) < 0 && errno != ENOENT)
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN ? 0 : -1;
+	}
+}
+
+int nfqio_parse(struct nfqio *q, const struct nlmsghdr *nlh, struct nfqio_packet *p)
+{
+	struct nlattr *attr[NFQA_MAX + 1] = { 0 };
+	struct nfqnl_msg_packet_hdr *ph;
+	uint32_t skbinfo = 0;
+
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		/* a verdict refused (an ack would carry error 0) */
+		const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+
+		if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*err)) && err->error &&
+		    err->error != -ENOENT)
 			q->st.send_errors++;
+		return 0;
 	}
-	nfqio_flush(q);
-	if (err) {
-		errno = err;
-		return -1;
+	if (!mnl_nlmsg_portid_ok(nlh, q->portid) ||
+	    nlh->nlmsg_type != (NFNL_SUBSYS_QUEUE << 8 | NFQNL_MSG_PACKET) ||
+	    nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
+		return 0;
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	memset(p, 0, sizeof(*p));
+	p->id = ntohl(ph->packet_id);
+	if (attr[NFQA_PAYLOAD]) {
+		p->data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
+		p->caplen = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
 	}
-	return (int)rc.n;
+	p->wire_len = attr[NFQA_CAP_LEN] ? ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) : p->caplen;
+	if (attr[NFQA_IFINDEX_INDEV])
+		p->indev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
+	if (attr[NFQA_MARK])
+		p->mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
+	if (attr[NFQA_SKB_INFO])
+		skbinfo = ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO]));
+	p->csum_partial = skbinfo & NFQA_SKB_CSUMNOTREADY;
+	p->gso = skbinfo & NFQA_SKB_GSO;
+	q->st.received++;
+	return 1;
 }
 
 static void read_kernel_stats(struct nfqio *q, struct nfqio_stats *st)
@@ -457,7 +451,6 @@ void nfqio_close(struct nfqio *q)
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_UNBIND);
 	mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len);
 	mnl_socket_close(q->nl);
-	free(q->rx);
 	free(q->tx);
 	free(q->big);
 	free(q->held);
