@@ -308,6 +308,32 @@ static void update_copy_range(struct sim *s)
 		s->copy_range = want;
 }
 
+/* The flow list, as one reply line of any length. */
+static void reply_flows(struct sim *s, struct ctl_client *cl)
+{
+	struct flows_buf fb = { .s = s, .cap = 4096 };
+	char tail[64], *p;
+	size_t off = 0;
+
+	fb.buf = malloc(fb.cap);
+	if (!fb.buf) {
+		reply_err(cl, "out of memory");
+		return;
+	}
+	fb.len = (size_t)snprintf(fb.buf, fb.cap, "{\"ok\":true,\"flows\":[");
+	engine_foreach_flow(s->eng, flow_one, &fb);
+	json_put(tail, sizeof(tail), &off, "],\"count\":%u}", fb.n);
+	p = fb.oom ? NULL : realloc(fb.buf, fb.len + off + 1);
+	if (p) {
+		fb.buf = p;
+		memcpy(fb.buf + fb.len, tail, off + 1);
+		ctl_send(cl, fb.buf, fb.len + off);
+	} else {
+		reply_err(cl, "out of memory");
+	}
+	free(fb.buf);
+}
+
 static void on_ctl(void *ctx, struct ctl_client *cl, const struct ctl_req *req)
 {
 	struct sim *s = ctx;
@@ -322,32 +348,9 @@ static void on_ctl(void *ctx, struct ctl_client *cl, const struct ctl_req *req)
 		json_put(buf, sizeof(buf), &off, "}");
 		ctl_send(cl, buf, off);
 		break;
-	case CTL_FLOWS: {
-		struct flows_buf fb = { .s = s, .cap = 4096 };
-
-		fb.buf = malloc(fb.cap);
-		if (!fb.buf) {
-			reply_err(cl, "out of memory");
-			break;
-		}
-		fb.len = (size_t)snprintf(fb.buf, fb.cap, "{\"ok\":true,\"flows\":[");
-		engine_foreach_flow(s->eng, flow_one, &fb);
-		if (fb.oom) {
-			reply_err(cl, "out of memory");
-		} else {
-			off = 0;
-			json_put(buf, sizeof(buf), &off, "],\"count\":%u}", fb.n);
-			char *p = realloc(fb.buf, fb.len + off + 1);
-			if (p) {
-				fb.buf = p;
-				memcpy(fb.buf + fb.len, buf, off + 1);
-				ctl_send(cl, fb.buf, fb.len + off);
-			} else
-				reply_err(cl, "out of memory");
-		}
-		free(fb.buf);
+	case CTL_FLOWS:
+		reply_flows(s, cl);
 		break;
-	}
 	case CTL_GET: {
 		const struct policy *p = engine_policy(s->eng);
 
