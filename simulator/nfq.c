@@ -24,6 +24,8 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #define PAYLOAD_MAX (256 * 1024)
+/* Below the socket's default send buffer (net.core.wmem_default), which
+ * bounds one netlink message batch. */
 #define TX_BUF (64 * 1024)
 /* A packet message's attributes besides the payload (header, interfaces,
  * hardware address, mark, timestamp, lengths, skb info), generously. */
@@ -248,6 +250,31 @@ static void send_payload(struct nfqio *q, uint32_t id, const uint8_t *data, size
 		q->st.send_errors++;
 }
 
+/*
+ * A verdict with the packet's new contents joins the others in the send
+ * buffer: the kernel handles the messages of one send in order, so a burst
+ * of rewritten packets costs one system call, not one each. One too large
+ * for the buffer goes alone, after what is buffered.
+ */
+static void put_payload(struct nfqio *q, uint32_t id, const uint8_t *data, size_t len)
+{
+	size_t need = VERDICT_MSG_MAX + MNL_ALIGN(len) + MNL_ATTR_HDRLEN;
+	struct nlmsghdr *nlh;
+
+	if (need > TX_BUF) {
+		tx_send(q);
+		send_payload(q, id, data, len);
+		return;
+	}
+	if (q->tx_len + need > TX_BUF)
+		tx_send(q);
+	nlh = nfq_nlmsg_put((char *)q->tx + q->tx_len, NFQNL_MSG_VERDICT, q->qnum);
+	nfq_nlmsg_verdict_put(nlh, (int)id, NF_ACCEPT);
+	nfq_nlmsg_verdict_put_pkt(nlh, data, (uint32_t)len);
+	q->tx_len += NLMSG_ALIGN(nlh->nlmsg_len);
+	q->st.verdict_msgs++;
+}
+
 void nfqio_accept_payload(struct nfqio *q, uint32_t id, const uint8_t *data, size_t len)
 {
 	if (len > PAYLOAD_MAX - 256) {
@@ -255,9 +282,10 @@ void nfqio_accept_payload(struct nfqio *q, uint32_t id, const uint8_t *data, siz
 		nfqio_drop(q, id);
 		return;
 	}
-	/* Earlier verdicts go first so the order on the wire is kept. */
-	nfqio_flush(q);
-	send_payload(q, id, data, len);
+	/* Earlier verdicts go first (a batch would otherwise release this
+	 * packet unchanged). */
+	close_run(q);
+	put_payload(q, id, data, len);
 }
 
 int nfqio_hold(struct nfqio *q, uint32_t id, bool accept, const uint8_t *data,
@@ -305,10 +333,9 @@ static void give_held(struct nfqio *q, struct held *h)
 {
 	if (!h->accept)
 		put_verdict(q, NFQNL_MSG_VERDICT, h->id, NF_DROP);
-	else if (h->payload) {
-		tx_send(q);
-		send_payload(q, h->id, h->payload, h->len);
-	} else
+	else if (h->payload)
+		put_payload(q, h->id, h->payload, h->len);
+	else
 		put_verdict(q, NFQNL_MSG_VERDICT, h->id, NF_ACCEPT);
 	free(h->payload);
 	h->payload = NULL;
