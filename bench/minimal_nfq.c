@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	nfqio_config_init(&qc, (uint16_t)qn);
-	qc.copy_range = full ? 0xffff : 256;
+	qc.copy_range = full ? 0xffff : NFQIO_HEADER_COPY;
 	q = nfqio_open(&qc);
 	if (!q) {
 		perror("nfqio_open");

@@ -45,9 +45,6 @@
 #define EXIT_USAGE 2
 #define EXIT_ENV 3
 #define DEFAULT_MARK 0x1d1e
-/* Bytes copied per packet when no rewrite can be needed: enough for IPv6
- * with extension headers, TCP with options, and an ICMP error's quote. */
-#define HEADER_COPY 256
 #define RX_BUDGET 512
 
 struct opts {
@@ -298,7 +295,7 @@ static void reply_err(struct ctl_client *cl, const char *msg)
 
 static void update_copy_range(struct sim *s)
 {
-	uint32_t want = (engine_needs_full_packets(s->eng) || s->pcap) ? 0xffff : HEADER_COPY;
+	uint32_t want = (engine_needs_full_packets(s->eng) || s->pcap) ? 0xffff : NFQIO_HEADER_COPY;
 
 	if (want == s->copy_range)
 		return;
@@ -669,7 +666,7 @@ static void open_queue(struct sim *s)
 	nfqio_config_init(&qc, s->o.queue_num);
 	qc.fail_open = s->o.fail_open;
 	qc.copy_range = s->copy_range =
-		(engine_needs_full_packets(s->eng) || s->pcap) ? 0xffff : HEADER_COPY;
+		(engine_needs_full_packets(s->eng) || s->pcap) ? 0xffff : NFQIO_HEADER_COPY;
 	s->q = nfqio_open(&qc);
 	if (!s->q)
 		fatal("binding NFQUEUE %u (needs CAP_NET_ADMIN and nfnetlink_queue; "

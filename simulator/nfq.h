@@ -21,6 +21,21 @@
 
 struct nlmsghdr;
 
+/*
+ * Bytes of each packet to copy when its headers are all the middlebox reads
+ * (firewall mode): the IPv6 minimum MTU. RFC 8200 4.5 and RFC 7112 put a
+ * packet's whole header chain, up to and including the transport header, in
+ * its first fragment, which every path carries when it is at most 1280
+ * bytes: so any header chain a sender can rely on fits (a 264-byte
+ * destination-options header did not fit in the 256 bytes copied before,
+ * and such packets were dropped as malformed). An ICMPv6 error is at most
+ * 1280 bytes too, so its quote is always whole. Packets up to this size are
+ * copied whole; for larger ones the copy costs a few hundred bytes more than
+ * a bare header copy would, with no second round trip to the kernel (which
+ * NFQUEUE cannot do for one packet: the copy range is the queue's).
+ */
+#define NFQIO_HEADER_COPY 1280
+
 struct nfqio_config {
 	uint16_t queue_num;
 	uint32_t copy_range;    /* bytes of each packet to copy (0xffff: whole) */
