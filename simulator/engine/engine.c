@@ -59,6 +59,7 @@ struct flow {
 	uint8_t state;                  /* enum tcp_state; TCP_NONE = free slot */
 	uint8_t flags;
 	uint8_t action;                 /* tombstone: the on_expire it waits to carry out */
+	uint8_t assured;                /* conntrack's ASSURED: never evicted for a new flow */
 	uint32_t id;
 	uint64_t last_seen;
 	/* second cache line: per-packet bookkeeping and the timer */
@@ -70,9 +71,23 @@ struct flow {
 	uint16_t keepalives[2];
 	uint32_t mapping;               /* NAT mapping slot */
 	uint32_t mnext;                 /* next flow of the same mapping */
+	/* third cache line: TCP window tracking (conntrack's tcp_in_window),
+	 * read only for TCP segments */
+	uint32_t td_maxend[2];          /* per direction: highest seq the peer's window allows */
+	uint32_t td_maxwin[2];          /* per direction: largest window advertised (scaled); 0: none seen */
+	uint8_t td_scale[2];            /* per direction: window scale of its advertisements */
+	uint8_t td_flags[2];            /* per direction: TDF_* */
+	uint8_t spare[44];              /* a flow stays a whole number of cache lines */
 };
-_Static_assert(sizeof(struct flow) == 128, "a flow is two cache lines");
+_Static_assert(sizeof(struct flow) == 192, "a flow is three cache lines");
 _Static_assert(offsetof(struct flow, timer) == 64, "lookup fields fill the first line");
+_Static_assert(offsetof(struct flow, td_maxend) == 128, "window tracking fills the third");
+
+/* flow.td_flags */
+enum {
+	TDF_WSCALE = 0x01,      /* that side sent the window-scale option */
+	TDF_ACKED = 0x02,       /* that side sent an ACK (td_ack is valid) */
+};
 
 /* A NAT mapping: an inside endpoint (and, for address- or address-and-port-
  * dependent mapping, the remote part) bound to an outside port. */
@@ -742,7 +757,14 @@ static void timer_fire(struct wheel_timer *t, void *ctx)
 	wheel_arm(e->wheel, &f->timer, fire_time(e, deadline));
 }
 
-/* Make room for a new flow. Returns false if the table stays full. */
+/*
+ * Make room for a new flow. Returns false if the table stays full. Like
+ * conntrack's early_drop: look at a few entries, not the whole table, and
+ * evict the longest idle of those that are not assured (an established TCP
+ * connection, a UDP flow with replies over time); when all of them are, the
+ * new flow is refused, so a flood of new flows cannot push out the
+ * connections in use.
+ */
 static bool table_room(struct engine *e)
 {
 	struct flow *victim = NULL;
@@ -752,13 +774,16 @@ static bool table_room(struct engine *e)
 		return true;
 	if (e->pol.when_full != FULL_EVICT_IDLE)
 		return false;
-	/* like conntrack's early_drop: look at a few entries, not all */
 	start = (uint32_t)(splitmix(&e->rng[2]) % e->nflows);
 	for (uint32_t i = 0; i < EVICT_SAMPLES && i < e->nflows; i++) {
 		struct flow *f = &e->flows[(start + i) % e->nflows];
+		if (f->assured)
+			continue;
 		if (!victim || f->last_seen < victim->last_seen)
 			victim = f;
 	}
+	if (!victim)
+		return false;
 	if (e->ops.event) {
 		struct engine_event ev;
 		struct pkt_tuple t;
@@ -869,24 +894,130 @@ static bool is_keepalive(const struct flow *f, const struct pkt *p, enum dir d)
 	       !(f->flags & peer_win0);
 }
 
-static void tcp_track(struct engine *e, struct flow *f, const struct pkt *p, enum dir d)
+static inline uint32_t seg_end(const struct pkt *p)
+{
+	return p->seq + p->payload_len + !!(p->tcp_flags & TCPF_SYN) + !!(p->tcp_flags & TCPF_FIN);
+}
+
+/* The first segment seen from side d: its window data, as conntrack sets
+ * them up (from a SYN, or mid-stream from whatever the segment says). */
+static void tcp_window_init(struct flow *f, const struct pkt *p, enum dir d)
+{
+	enum dir r = (enum dir)!d;
+	uint32_t end = seg_end(p), win;
+
+	if (p->tcp_flags & TCPF_SYN) {
+		f->td_end[d] = f->td_maxend[d] = end;
+		f->td_maxwin[d] = p->win ? p->win : 1;
+		if (p->wscale != 0xff) {
+			f->td_scale[d] = p->wscale;
+			f->td_flags[d] |= TDF_WSCALE;
+		}
+		/* RFC 7323: scaling only when both SYNs offered it, which the
+		 * second one (the other side was seen) settles */
+		if (f->td_maxwin[r] && !(f->td_flags[d] & f->td_flags[r] & TDF_WSCALE))
+			f->td_scale[d] = f->td_scale[r] = 0;
+		return;
+	}
+	win = (uint32_t)p->win << f->td_scale[d];
+	f->td_end[d] = end;
+	f->td_maxwin[d] = win ? win : 1;
+	f->td_maxend[d] = end + f->td_maxwin[d];
+	if (!f->td_maxwin[r]) {
+		/* nothing seen the other way yet: take its position from the ack */
+		f->td_end[r] = f->td_maxend[r] = p->ack;
+	} else if (p->ack == f->td_end[r] + 1) {
+		f->td_end[r]++;         /* likely the answer to a keepalive */
+	}
+}
+
+/*
+ * Whether segment p from side d lies within the connection's window, as
+ * conntrack's tcp_in_window() decides: its sequence number no further than
+ * the receiver's window allows (td_maxend), its end no further back than
+ * the receiver's largest window (td_maxwin), its ack no further than what
+ * the receiver sent and not far behind it. A segment in the window updates
+ * them. O(1).
+ */
+static bool tcp_in_window(struct flow *f, const struct pkt *p, enum dir d)
+{
+	enum dir r = (enum dir)!d;
+	uint8_t fl = p->tcp_flags;
+	uint32_t seq = p->seq, end = seg_end(p), ack = p->ack, win, ackwin;
+	bool in_recv_win;
+
+	if (!f->td_maxwin[d]) {
+		tcp_window_init(f, p, d);
+		if ((fl & TCPF_SYN) && !(fl & TCPF_ACK))
+			return true;
+	}
+	if (!(fl & TCPF_ACK) || ((fl & TCPF_RST) && ack == 0))
+		ack = f->td_end[r];     /* no ack: as if it acknowledged everything */
+	if ((fl & TCPF_RST) && seq == 0 && f->state == TCP_SYN_SENT)
+		seq = end = f->td_end[d];       /* a RST answering a SYN */
+	ackwin = f->td_maxwin[d] ? f->td_maxwin[d] : 66000;
+	in_recv_win = !f->td_maxwin[r] || seq_after(end, f->td_end[d] - f->td_maxwin[r] - 1);
+	if (seq_after(seq, f->td_maxend[d]) || !in_recv_win ||
+	    seq_after(ack, f->td_end[r]) || !seq_after(ack, f->td_end[r] - ackwin - 1))
+		return false;
+	win = (fl & TCPF_SYN) ? p->win : (uint32_t)p->win << f->td_scale[d];
+	if (f->td_maxwin[d] < win)
+		f->td_maxwin[d] = win;
+	if (seq_after(end, f->td_end[d]))
+		f->td_end[d] = end;
+	if (f->td_maxwin[r] && seq_after(end, f->td_maxend[d]))
+		f->td_maxwin[r] += end - f->td_maxend[d];
+	if (seq_after(ack + win, f->td_maxend[r] - 1))
+		f->td_maxend[r] = ack + win + !win;
+	return true;
+}
+
+/*
+ * Whether a RST within the window closes the flow. As conntrack: not one
+ * below what its receiver has acknowledged (an old segment); on an
+ * established connection only one at exactly the receiver's next expected
+ * sequence number. For another, an RFC 5961 receiver answers with a
+ * challenge ACK and the connection goes on; the sender's next RST, at the
+ * acknowledged number, closes it.
+ */
+static bool tcp_rst_closes(const struct flow *f, const struct pkt *p, enum dir d)
+{
+	enum dir r = (enum dir)!d;
+
+	if (!(f->td_flags[r] & TDF_ACKED))
+		return true;
+	if (seq_after(f->td_ack[r], p->seq))
+		return false;
+	return f->state != TCP_ESTABLISHED || p->seq == f->td_ack[r];
+}
+
+/* TCP state from segment p. Returns false for a segment the tracking
+ * ignores (outside the window with tcp.rst_check = window, as conntrack
+ * ignores it): it changes no state and does not refresh the flow. */
+static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p, enum dir d)
 {
 	uint8_t fl = p->tcp_flags;
 	enum dir init = (f->flags & FF_INIT_IN) ? DIR_IN : DIR_OUT;
 	unsigned seen = d == DIR_OUT ? FF_SEEN_OUT : FF_SEEN_IN;
 	unsigned win0 = d == DIR_OUT ? FF_WIN0_OUT : FF_WIN0_IN;
 	unsigned fin = d == DIR_OUT ? FF_FIN_OUT : FF_FIN_IN;
-	uint32_t end = p->seq + p->payload_len + !!(fl & TCPF_SYN) + !!(fl & TCPF_FIN);
+	uint32_t end = seg_end(p);
+	bool check = e->pol.rst_check == RST_CHECK_WINDOW;
 
+	if (!tcp_in_window(f, p, d) && check)
+		return false;
 	if (fl & TCPF_RST) {
-		set_state(e, f, TCP_CLOSE);
-		return;
+		if (!check || tcp_rst_closes(f, p, d))
+			set_state(e, f, TCP_CLOSE);
+		return true;
 	}
 	if (!(f->flags & seen) || seq_after(end, f->td_end[d]))
 		f->td_end[d] = end;
 	f->flags |= seen;
-	if (fl & TCPF_ACK)
+	if (fl & TCPF_ACK) {
 		f->td_ack[d] = p->ack;
+		f->td_flags[d] |= TDF_ACKED;
+	}
 	if (p->win == 0 && !(fl & TCPF_SYN))
 		f->flags |= win0;
 	else
@@ -925,6 +1056,11 @@ static void tcp_track(struct engine *e, struct flow *f, const struct pkt *p, enu
 	default:
 		break;
 	}
+	/* assured as conntrack: established with traffic seen both ways (the
+	 * handshake's ACK, or an answer to a picked-up connection) */
+	if (f->state == TCP_ESTABLISHED && (f->flags & FF_SEEN_OUT) && (f->flags & FF_SEEN_IN))
+		f->assured = 1;
+	return true;
 }
 
 /* Rewrite 4 bytes of address and 2 of port in place, fixing checksums. */
@@ -1328,8 +1464,8 @@ static void count_keepalive(struct engine *e, struct flow *f, enum dir dir)
 }
 
 /* Per-protocol state: TCP's state machine and keepalives, UDP's replied
- * and assured. */
-static void flow_track(struct engine *e, struct flow *f, const struct pctx *c)
+ * and assured. Returns false for a TCP segment the tracking ignores. */
+static bool flow_track(struct engine *e, struct flow *f, const struct pctx *c)
 {
 	const struct pkt *p = c->p;
 	enum dir init = (f->flags & FF_INIT_IN) ? DIR_IN : DIR_OUT;
@@ -1340,18 +1476,20 @@ static void flow_track(struct engine *e, struct flow *f, const struct pctx *c)
 	case IPPROTO_TCP:
 		if (is_keepalive(f, p, c->dir))
 			count_keepalive(e, f, c->dir);
-		tcp_track(e, f, p, c->dir);
-		break;
+		return tcp_track(e, f, p, c->dir);
 	case IPPROTO_UDP:
 		if (f->state == UDP_UNREPLIED && c->dir != init)
 			set_state(e, f, UDP_REPLIED);
 		else if (f->state == UDP_REPLIED &&
-			 e->now - e->epoch >= f->created + e->pol.timeout[TO_UDP_STREAM])
+			 e->now - e->epoch >= f->created + e->pol.timeout[TO_UDP_STREAM]) {
 			set_state(e, f, UDP_ASSURED);
+			f->assured = 1;
+		}
 		break;
 	default:
 		break;
 	}
+	return true;
 }
 
 /* The idle timer restarts for the directions (and kinds of packet) the
@@ -1422,8 +1560,8 @@ static void process(struct engine *e, uint8_t *data, struct pkt *p, int rc,
 		f = flow_open(e, &c);
 	if (!f)
 		goto out;
-	flow_track(e, f, &c);
-	flow_refresh(e, f, p, dir);
+	if (flow_track(e, f, &c))
+		flow_refresh(e, f, p, dir);
 	flow_translate(e, f, &c);
 out:
 	if (d->verdict == VERDICT_ACCEPT)
@@ -1482,6 +1620,8 @@ void engine_process_batch(struct engine *e, struct engine_pkt *v, size_t n, uint
 			const struct flow *f = slot_flow(e, *v[i].bucket >> 1);
 			__builtin_prefetch(f);
 			__builtin_prefetch((const char *)f + 64);
+			if (v[i].p.t.proto == IPPROTO_TCP)
+				__builtin_prefetch((const char *)f + 128);
 		}
 	}
 	for (size_t i = 0; i < n; i++)
