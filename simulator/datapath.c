@@ -87,15 +87,16 @@ void datapath_stats(const struct datapath *dp, struct datapath_stats *st)
 	*st = dp->st;
 }
 
-/* Buffers as large as the copy range needs (a few hundred bytes for
- * headers only), so a burst of small messages touches little memory. */
+/* Buffers as large as the copy range needs (a little over 1 KiB for
+ * headers only), so a burst of small messages touches little memory. They
+ * only grow: packets queued before the copy range shrank are still large. */
 static void ring_setup(struct datapath *dp)
 {
 	size_t len = nfqio_msg_max(dp->c.q);
 
 	if (len > SLOT_MAX)
 		len = SLOT_MAX;
-	if (len == dp->slot_len)
+	if (len <= dp->slot_len)
 		return;
 	dp->slot_len = len;
 	for (unsigned i = 0; i < BURST; i++) {
