@@ -32,6 +32,7 @@ static const char *const on_expire_names[] = {
 	"fin-inside", "icmp-unreachable",
 };
 static const char *const pickup_names[] = { "strict", "loose" };
+static const char *const rst_check_names[] = { "window", "any" };
 static const char *const nat_names[] = { "off", "snat" };
 static const char *const ports_names[] = { "preserve", "sequential", "random" };
 static const char *const behaviour_names[] = {
@@ -67,6 +68,8 @@ static const struct knob knobs[] = {
 	ENUMK("on_expire", on_expire, on_expire_names, "what an expired TCP flow does to its endpoints"),
 	ENUMK("pickup", pickup_loose, pickup_names,
 	      "loose: a mid-stream TCP packet without a flow starts one; strict: it is dropped"),
+	ENUMK("tcp.rst_check", rst_check, rst_check_names,
+	      "window: a RST counts only within the connection's window (exactly at the next expected sequence number when established), as conntrack; any: every RST closes"),
 	ENUMK("inbound_unknown", inbound_unknown, inbound_names,
 	      "an inbound packet matching no flow or mapping: pass (with NAT: to the box's own stack), drop, or answer RST"),
 	ENUMK("nat", nat, nat_names, "off: stateful firewall; snat: source NAT to nat.address (IPv4)"),
@@ -112,6 +115,7 @@ void policy_init(struct policy *p)
 	p->refresh = REFRESH_OUT | REFRESH_IN;
 	p->on_expire = EXPIRE_DROP;
 	p->pickup_loose = true;
+	p->rst_check = RST_CHECK_WINDOW;
 	p->inbound_unknown = INBOUND_PASS;
 	p->nat = NAT_OFF;
 	p->nat_ports = PORTS_PRESERVE;
