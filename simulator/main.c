@@ -29,6 +29,7 @@
 #include <sys/signalfd.h>
 
 #include "common/duration.h"
+#include "common/jsonio.h"
 #include "common/log.h"
 #include "common/mtime.h"
 #include "common/profile.h"
@@ -172,16 +173,17 @@ static void write_sysctl(const char *path, const char *value)
 		close(fd);
 }
 
-/* ---- JSON replies ---- */
+/* ---- JSON replies (jansson: common/jsonio.h) ---- */
 
-static void stats_json(struct sim *s, char *buf, size_t cap, size_t *off)
+#define JI(v) ((json_int_t)(v))
+
+static json_t *stats_object(struct sim *s)
 {
 	struct engine_stats st;
 	struct nfqio_stats qs;
 	struct datapath_stats ds;
+	json_t *o, *dropped, *queue;
 	bool trusted;
-	unsigned i;
-	bool first = true;
 
 	engine_stats(s->eng, &st);
 	nfqio_stats(s->q, &qs);
@@ -189,49 +191,42 @@ static void stats_json(struct sim *s, char *buf, size_t cap, size_t *off)
 	trusted = !qs.enobufs && !qs.hold_overflow && !qs.send_errors &&
 		  (!qs.kernel_valid || (!qs.k_queue_dropped && !qs.k_user_dropped)) &&
 		  !events_lost(s->ev);
-	json_put(buf, cap, off,
-		 "\"uptime_ms\":%" PRIu64 ",\"packets_out\":%" PRIu64 ",\"packets_in\":%" PRIu64
-		 ",\"accepted\":%" PRIu64 ",\"rewritten\":%" PRIu64 ",\"injected\":%" PRIu64
-		 ",\"inject_errors\":%" PRIu64 ",\"keepalives\":%" PRIu64 ",\"foreign\":%" PRIu64
-		 ",\"dropped\":{",
-		 s->now - s->start, st.packets[DIR_OUT], st.packets[DIR_IN], st.accepted,
-		 st.rewritten, st.injected, ds.inject_errors, st.keepalives, ds.foreign);
-	for (i = 1; i < DROP_REASON_MAX; i++) {
-		if (!st.dropped[i])
-			continue;
-		json_put(buf, cap, off, "%s\"%s\":%" PRIu64, first ? "" : ",",
-			 drop_reason_name(i), st.dropped[i]);
-		first = false;
+	dropped = json_object();
+	for (unsigned i = 1; i < DROP_REASON_MAX; i++)
+		if (st.dropped[i])
+			json_object_set_new(dropped, drop_reason_name(i), json_integer(JI(st.dropped[i])));
+	queue = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			  "received", JI(qs.received), "verdict_msgs", JI(qs.verdict_msgs),
+			  "batches", JI(qs.batches), "enobufs", JI(qs.enobufs),
+			  "send_errors", JI(qs.send_errors), "hold_overflow", JI(qs.hold_overflow),
+			  "held", JI(qs.held), "bursts", JI(ds.bursts));
+	if (queue && qs.kernel_valid) {
+		json_object_set_new(queue, "kernel_queue_total", json_integer(JI(qs.k_queue_total)));
+		json_object_set_new(queue, "kernel_queue_dropped", json_integer(JI(qs.k_queue_dropped)));
+		json_object_set_new(queue, "kernel_user_dropped", json_integer(JI(qs.k_user_dropped)));
 	}
-	json_put(buf, cap, off,
-		 "},\"flows_created\":%" PRIu64 ",\"flows_expired\":%" PRIu64
-		 ",\"flows_closed\":%" PRIu64 ",\"flows_evicted\":%" PRIu64
-		 ",\"flows_active\":%u,\"flows_max\":%u,\"mappings_active\":%u"
-		 ",\"bytes_per_flow\":%zu,\"memory\":%zu",
-		 st.flows_created, st.flows_expired, st.flows_closed, st.flows_evicted,
-		 st.flows_active, st.flows_max, st.mappings_active, st.bytes_per_flow, st.memory);
-	json_put(buf, cap, off,
-		 ",\"queue\":{\"received\":%" PRIu64 ",\"verdict_msgs\":%" PRIu64
-		 ",\"batches\":%" PRIu64 ",\"enobufs\":%" PRIu64 ",\"send_errors\":%" PRIu64
-		 ",\"hold_overflow\":%" PRIu64 ",\"held\":%u,\"bursts\":%" PRIu64,
-		 qs.received, qs.verdict_msgs, qs.batches, qs.enobufs, qs.send_errors,
-		 qs.hold_overflow, qs.held, ds.bursts);
-	if (qs.kernel_valid)
-		json_put(buf, cap, off, ",\"kernel_queue_total\":%u,\"kernel_queue_dropped\":%u"
-			 ",\"kernel_user_dropped\":%u", qs.k_queue_total, qs.k_queue_dropped,
-			 qs.k_user_dropped);
-	json_put(buf, cap, off, "},\"events_lost\":%lu,\"subscribers_dropped\":%lu,\"trusted\":%s",
-		 events_lost(s->ev), s->ctl ? ctl_dropped_subscribers(s->ctl) : 0UL,
-		 trusted ? "true" : "false");
+	o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		      "uptime_ms", JI(s->now - s->start), "packets_out", JI(st.packets[DIR_OUT]),
+		      "packets_in", JI(st.packets[DIR_IN]), "accepted", JI(st.accepted),
+		      "rewritten", JI(st.rewritten), "injected", JI(st.injected),
+		      "inject_errors", JI(ds.inject_errors), "keepalives", JI(st.keepalives),
+		      "foreign", JI(ds.foreign), "dropped", dropped,
+		      "flows_created", JI(st.flows_created), "flows_expired", JI(st.flows_expired),
+		      "flows_closed", JI(st.flows_closed), "flows_evicted", JI(st.flows_evicted),
+		      "flows_active", JI(st.flows_active), "flows_max", JI(st.flows_max),
+		      "mappings_active", JI(st.mappings_active), "bytes_per_flow", JI(st.bytes_per_flow),
+		      "memory", JI(st.memory));
+	if (!o) {
+		json_decref(queue);
+		return NULL;
+	}
+	json_object_set_new(o, "queue", queue ? queue : json_null());
+	json_object_set_new(o, "events_lost", json_integer(JI(events_lost(s->ev))));
+	json_object_set_new(o, "subscribers_dropped",
+			    json_integer(JI(s->ctl ? ctl_dropped_subscribers(s->ctl) : 0)));
+	json_object_set_new(o, "trusted", json_boolean(trusted));
+	return o;
 }
-
-struct flows_buf {
-	struct sim *s;
-	char *buf;
-	size_t len, cap;
-	unsigned n;
-	bool oom;
-};
 
 static const char *proto_str(uint8_t p)
 {
@@ -239,68 +234,74 @@ static const char *proto_str(uint8_t p)
 	       p == IPPROTO_ICMP ? "icmp" : p == IPPROTO_ICMPV6 ? "icmpv6" : "other";
 }
 
+struct flows_list {
+	uint64_t now;
+	json_t *arr;
+};
+
 static void flow_one(void *ctx, const struct flow_info *fi)
 {
-	struct flows_buf *fb = ctx;
-	char tmp[768], a[64];
-	size_t off = 0;
-	uint64_t now = fb->s->now;
+	struct flows_list *fl = ctx;
+	char src[64], dst[64], nat[64];
+	uint64_t now = fl->now;
+	json_t *o;
 
-	json_put(tmp, sizeof(tmp), &off, "%s{\"id\":%u,\"proto\":\"%s\",\"src\":",
-		 fb->n ? "," : "", fi->id, proto_str(fi->tuple.proto));
-	json_put_str(tmp, sizeof(tmp), &off, addr_format(&fi->tuple.src, a, sizeof(a)));
-	json_put(tmp, sizeof(tmp), &off, ",\"sport\":%u,\"dst\":", fi->tuple.sport);
-	json_put_str(tmp, sizeof(tmp), &off, addr_format(&fi->tuple.dst, a, sizeof(a)));
-	json_put(tmp, sizeof(tmp), &off, ",\"dport\":%u,\"initiator\":\"%s\"", fi->tuple.dport,
-		 fi->initiator == DIR_OUT ? "inside" : "outside");
-	if (fi->nat) {
-		json_put(tmp, sizeof(tmp), &off, ",\"nat_addr\":");
-		json_put_str(tmp, sizeof(tmp), &off, addr_format(&fi->nat_addr, a, sizeof(a)));
-		json_put(tmp, sizeof(tmp), &off, ",\"nat_port\":%u", fi->nat_port);
+	o = json_pack("{s:I,s:s,s:s,s:I,s:s,s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		      "id", JI(fi->id), "proto", proto_str(fi->tuple.proto),
+		      "src", addr_format(&fi->tuple.src, src, sizeof(src)), "sport", JI(fi->tuple.sport),
+		      "dst", addr_format(&fi->tuple.dst, dst, sizeof(dst)), "dport", JI(fi->tuple.dport),
+		      "initiator", fi->initiator == DIR_OUT ? "inside" : "outside",
+		      "state", flow_state_name(fi->state), "age_ms", JI(now - fi->created),
+		      "idle_ms", JI(now >= fi->last_seen ? now - fi->last_seen : 0),
+		      "expires_in_ms", JI((int64_t)(fi->expires - now)),
+		      "pkts_out", JI(fi->pkts[DIR_OUT]), "pkts_in", JI(fi->pkts[DIR_IN]),
+		      "keepalives_out", JI(fi->keepalives[DIR_OUT]), "keepalives_in", JI(fi->keepalives[DIR_IN]));
+	if (o && fi->nat) {
+		json_object_set_new(o, "nat_addr", json_string(addr_format(&fi->nat_addr, nat, sizeof(nat))));
+		json_object_set_new(o, "nat_port", json_integer(JI(fi->nat_port)));
 	}
-	json_put(tmp, sizeof(tmp), &off,
-		 ",\"state\":\"%s\",\"age_ms\":%" PRIu64 ",\"idle_ms\":%" PRIu64
-		 ",\"expires_in_ms\":%" PRId64 ",\"pkts_out\":%u,\"pkts_in\":%u"
-		 ",\"keepalives_out\":%u,\"keepalives_in\":%u}",
-		 flow_state_name(fi->state), now - fi->created,
-		 now >= fi->last_seen ? now - fi->last_seen : 0,
-		 (int64_t)(fi->expires - now), fi->pkts[DIR_OUT], fi->pkts[DIR_IN],
-		 fi->keepalives[DIR_OUT], fi->keepalives[DIR_IN]);
-	if (fb->len + off + 1 > fb->cap) {
-		size_t cap = fb->cap * 2 + off + 1;
-		char *p = realloc(fb->buf, cap);
-
-		if (!p) {
-			fb->oom = true;
-			return;
-		}
-		fb->buf = p;
-		fb->cap = cap;
-	}
-	memcpy(fb->buf + fb->len, tmp, off);
-	fb->len += off;
-	fb->buf[fb->len] = '\0';
-	fb->n++;
+	if (o)
+		json_array_append_new(fl->arr, o);
 }
 
-static void reply_ok(struct ctl_client *cl, const char *extra)
+/* One JSON value as one answer line (the value is consumed). */
+static void reply_json(struct ctl_client *cl, json_t *o)
 {
-	char buf[512];
-	size_t off = 0;
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
-	json_put(buf, sizeof(buf), &off, "{\"ok\":true%s%s}", extra ? "," : "", extra ? extra : "");
-	ctl_send(cl, buf, off);
+	if (text)
+		ctl_send(cl, text, strlen(text));
+	else
+		ctl_send(cl, "{\"ok\":false,\"error\":\"out of memory\"}", 38);
+	free(text);
+	json_decref(o);
+}
+
+/* {"ok":true} with the members of extra (consumed; NULL: none). */
+static void reply_ok(struct ctl_client *cl, json_t *extra)
+{
+	json_t *o = json_pack("{s:b}", "ok", 1);
+
+	if (o && extra)
+		json_object_update(o, extra);
+	json_decref(extra);
+	reply_json(cl, o);
 }
 
 static void reply_err(struct ctl_client *cl, const char *msg)
 {
-	char buf[512];
-	size_t off = 0;
+	reply_json(cl, json_pack("{s:b,s:o}", "ok", 0, "error", jsonio_str(msg)));
+}
 
-	json_put(buf, sizeof(buf), &off, "{\"ok\":false,\"error\":");
-	json_put_str(buf, sizeof(buf), &off, msg);
-	json_put(buf, sizeof(buf), &off, "}");
-	ctl_send(cl, buf, off);
+/* One event line (the value is consumed). */
+static void emit_event(struct sim *s, json_t *o)
+{
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	if (text)
+		events_emit_line(s->ev, text);
+	free(text);
+	json_decref(o);
 }
 
 static void update_copy_range(struct sim *s)
@@ -318,42 +319,25 @@ static void update_copy_range(struct sim *s)
 /* The flow list, as one reply line of any length. */
 static void reply_flows(struct sim *s, struct ctl_client *cl)
 {
-	struct flows_buf fb = { .s = s, .cap = 4096 };
-	char tail[64], *p;
-	size_t off = 0;
+	struct flows_list fl = { .now = s->now, .arr = json_array() };
 
-	fb.buf = malloc(fb.cap);
-	if (!fb.buf) {
+	if (!fl.arr) {
 		reply_err(cl, "out of memory");
 		return;
 	}
-	fb.len = (size_t)snprintf(fb.buf, fb.cap, "{\"ok\":true,\"flows\":[");
-	engine_foreach_flow(s->eng, flow_one, &fb);
-	json_put(tail, sizeof(tail), &off, "],\"count\":%u}", fb.n);
-	p = fb.oom ? NULL : realloc(fb.buf, fb.len + off + 1);
-	if (p) {
-		fb.buf = p;
-		memcpy(fb.buf + fb.len, tail, off + 1);
-		ctl_send(cl, fb.buf, fb.len + off);
-	} else {
-		reply_err(cl, "out of memory");
-	}
-	free(fb.buf);
+	engine_foreach_flow(s->eng, flow_one, &fl);
+	reply_ok(cl, json_pack("{s:I,s:o}", "count", JI(json_array_size(fl.arr)), "flows", fl.arr));
 }
 
 static void on_ctl(void *ctx, struct ctl_client *cl, const struct ctl_req *req)
 {
 	struct sim *s = ctx;
-	char buf[4096], err[256], val[256], line[512];
-	size_t off = 0;
+	char err[256], val[256];
 	uint64_t ms;
 
 	switch (req->cmd) {
 	case CTL_STATS:
-		json_put(buf, sizeof(buf), &off, "{\"ok\":true,");
-		stats_json(s, buf, sizeof(buf), &off);
-		json_put(buf, sizeof(buf), &off, "}");
-		ctl_send(cl, buf, off);
+		reply_ok(cl, stats_object(s));
 		break;
 	case CTL_FLOWS:
 		reply_flows(s, cl);
@@ -365,11 +349,7 @@ static void on_ctl(void *ctx, struct ctl_client *cl, const struct ctl_req *req)
 			reply_err(cl, "unknown knob");
 			break;
 		}
-		json_put(line, sizeof(line), &off, "\"key\":");
-		json_put_str(line, sizeof(line), &off, req->key);
-		json_put(line, sizeof(line), &off, ",\"value\":");
-		json_put_str(line, sizeof(line), &off, val);
-		reply_ok(cl, line);
+		reply_ok(cl, json_pack("{s:o,s:o}", "key", jsonio_str(req->key), "value", jsonio_str(val)));
 		break;
 	}
 	case CTL_SET:
@@ -379,18 +359,13 @@ static void on_ctl(void *ctx, struct ctl_client *cl, const struct ctl_req *req)
 		}
 		update_copy_range(s);
 		log_info("set %s = %s", req->key, req->value);
-		json_put(line, sizeof(line), &off, "{\"event\":\"set\",\"t_ms\":%" PRIu64 ",\"key\":", s->now);
-		json_put_str(line, sizeof(line), &off, req->key);
-		json_put(line, sizeof(line), &off, ",\"value\":");
-		json_put_str(line, sizeof(line), &off, req->value);
-		json_put(line, sizeof(line), &off, "}");
-		events_emit_line(s->ev, line);
+		emit_event(s, json_pack("{s:s,s:I,s:o,s:o}", "event", "set", "t_ms", JI(s->now),
+					"key", jsonio_str(req->key), "value", jsonio_str(req->value)));
 		reply_ok(cl, NULL);
 		break;
 	case CTL_FLUSH:
 		engine_flush(s->eng, s->now);
-		snprintf(line, sizeof(line), "{\"event\":\"flush\",\"t_ms\":%" PRIu64 "}", s->now);
-		events_emit_line(s->ev, line);
+		emit_event(s, json_pack("{s:s,s:I}", "event", "flush", "t_ms", JI(s->now)));
 		reply_ok(cl, NULL);
 		break;
 	case CTL_EXPIRE:
@@ -405,9 +380,8 @@ static void on_ctl(void *ctx, struct ctl_client *cl, const struct ctl_req *req)
 			break;
 		}
 		engine_blackhole(s->eng, s->now + ms);
-		snprintf(line, sizeof(line), "{\"event\":\"blackhole\",\"t_ms\":%" PRIu64
-			 ",\"until_ms\":%" PRIu64 "}", s->now, s->now + ms);
-		events_emit_line(s->ev, line);
+		emit_event(s, json_pack("{s:s,s:I,s:I}", "event", "blackhole", "t_ms", JI(s->now),
+					"until_ms", JI(s->now + ms)));
 		reply_ok(cl, NULL);
 		break;
 	case CTL_SUBSCRIBE:
@@ -598,17 +572,21 @@ static void write_ready(struct sim *s)
 
 static void emit_stats(struct sim *s, const char *what, FILE *also)
 {
-	char buf[4096];
-	size_t off = 0;
+	json_t *st = stats_object(s), *o = json_pack("{s:s,s:I}", "event", what, "t_ms", JI(s->now));
+	char *text = NULL;
 
-	json_put(buf, sizeof(buf), &off, "{\"event\":\"%s\",\"t_ms\":%" PRIu64 ",", what, s->now);
-	stats_json(s, buf, sizeof(buf), &off);
-	json_put(buf, sizeof(buf), &off, "}");
-	events_emit_line(s->ev, buf);
+	if (o && st && json_object_update(o, st) == 0)
+		text = json_dumps(o, JSON_COMPACT);
+	json_decref(st);
+	json_decref(o);
+	if (!text)
+		return;
+	events_emit_line(s->ev, text);
 	if (also) {
-		fprintf(also, "%s\n", buf);
+		fprintf(also, "%s\n", text);
 		fflush(also);
 	}
+	free(text);
 }
 
 static void events_to_ctl(void *ctx, const char *line, size_t len)
@@ -734,15 +712,15 @@ static void drop_privileges(struct sim *s)
  * the privileges are dropped). */
 static void announce_ready(struct sim *s, const struct policy *pol)
 {
-	char line[512], a[64];
+	char a[64];
 	bool nat = pol->nat == NAT_SNAT;
+	json_t *o = json_pack("{s:s,s:I,s:I,s:s,s:I,s:b}", "event", "ready", "t_ms", JI(s->now),
+			      "pid", JI(getpid()), "table", rules_table(s->rules), "queue", JI(s->o.queue_num),
+			      "nat", nat);
 
-	snprintf(line, sizeof(line), "{\"event\":\"ready\",\"t_ms\":%" PRIu64
-		 ",\"pid\":%ld,\"table\":\"%s\",\"queue\":%u,\"nat\":%s%s%s%s}",
-		 s->now, (long)getpid(), rules_table(s->rules), s->o.queue_num,
-		 nat ? "true" : "false", nat ? ",\"nat_addr\":\"" : "",
-		 nat ? addr_format(&pol->nat_addr, a, sizeof(a)) : "", nat ? "\"" : "");
-	events_emit_line(s->ev, line);
+	if (o && nat)
+		json_object_set_new(o, "nat_addr", json_string(addr_format(&pol->nat_addr, a, sizeof(a))));
+	emit_event(s, o);
 	events_flush(s->ev);
 	if (!s->o.no_ready_line) {
 		printf("READY\n");
