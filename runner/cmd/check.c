@@ -9,17 +9,21 @@
 #include <string.h>
 
 #include "common/duration.h"
+#include "common/jsonio.h"
+#include "runner/cmd/cli.h"
 #include "runner/run/session.h"
 #include "runner/cmd/commands.h"
 #include "runner/model/scenario.h"
 
 static void check_usage(FILE *f)
 {
-	fprintf(f, "usage: idlegate check [-q] [--dump] FILE...\n\n"
+	fprintf(f, "usage: idlegate check [-q] [--dump] [--json] FILE...\n\n"
 		"Validate scenario files without running them: no root needed, nothing\n"
 		"is created. Every problem is printed as FILE:LINE: message.\n\n"
 		"  -q, --quiet   print only problems\n"
 		"  -d, --dump    print the parsed scenario, durations as written -> scaled\n"
+		"      --json    one JSON document on standard output instead: per file\n"
+		"                ok, problems [{line, message, hint}], the scenario's size\n"
 		"  -h, --help    this help\n\n"
 		"Exit status: 0 every file is valid, 2 a file has problems or bad usage.\n");
 }
@@ -115,21 +119,58 @@ static void dump(const struct scenario *sc)
 	}
 }
 
+/* check --json: one document for editors and CI, every file's problems
+ * with line (null: the file as a whole), message and hint. */
+static json_t *problems_json(const struct ini_diags *dg)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < dg->n; i++) {
+		const struct ini_diag *d = &dg->d[i];
+
+		json_array_append_new(a, json_pack("{s:o,s:o,s:o}",
+						   "line", d->line > 0 ? json_integer(d->line) : json_null(),
+						   "message", jsonio_str(d->msg),
+						   "hint", jsonio_str_or_null(d->hint)));
+	}
+	return a;
+}
+
+static json_t *file_json(const char *file, const struct scenario *sc, const struct ini_diags *dg)
+{
+	json_t *o = json_pack("{s:o,s:b,s:o,s:I}", "file", jsonio_str(file), "ok", sc != NULL,
+			      "problems", sc ? json_array() : problems_json(dg),
+			      "more_problems", (json_int_t)(sc ? 0 : dg->dropped));
+
+	if (o && sc)
+		json_object_set_new(o, "scenario",
+				    json_pack("{s:I,s:I,s:I,s:s,s:I}", "middleboxes", (json_int_t)sc->nmb,
+					      "flows", (json_int_t)sc->nflows, "events", (json_int_t)sc->nevents,
+					      "time_scale", sc->scale_text,
+					      "estimate_ms", (json_int_t)scenario_estimate_ms(sc)));
+	return o;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "dump", no_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "color", required_argument, NULL, CLI_OPT_COLOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int quiet = 0, do_dump = 0, ch, ret = IG_EXIT_OK;
 	static struct ini_diags dg;
+	json_t *files = NULL;
 
 	while ((ch = getopt_long(argc, argv, "qdh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'q': quiet = 1; break;
 		case 'd': do_dump = 1; break;
+		case 'j': files = files ? files : json_array(); break;
+		case CLI_OPT_COLOR: cli_common_option(ch, optarg); break;
 		case 'h':
 			check_usage(stdout);
 			return IG_EXIT_OK;
@@ -146,9 +187,16 @@ int cmd_check(int argc, char **argv)
 		struct scenario *sc = scenario_load(argv[i], &dg);
 		char est[32];
 
+		if (files)
+			json_array_append_new(files, file_json(argv[i], sc, &dg));
 		if (!sc) {
-			print_diags(&dg);
+			if (!files)
+				print_diags(&dg);
 			ret = IG_EXIT_USAGE;
+			continue;
+		}
+		if (files) {
+			scenario_free(sc);
 			continue;
 		}
 		if (!quiet)
@@ -160,6 +208,14 @@ int cmd_check(int argc, char **argv)
 		if (do_dump)
 			dump(sc);
 		scenario_free(sc);
+	}
+	if (files) {
+		json_t *doc = json_pack("{s:i,s:b,s:o}", "version", 1, "ok", ret == IG_EXIT_OK, "files", files);
+
+		if (!doc || json_dumpf(doc, stdout, JSON_INDENT(2)) < 0)
+			ret = IG_EXIT_ENV;
+		fputc('\n', stdout);
+		json_decref(doc);
 	}
 	return ret;
 }

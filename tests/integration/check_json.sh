@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# `idlegate check --json` for editors and CI: one document on standard
+# output; every file with ok, its problems (line, message, hint) as the
+# text output has them, and the size of a good scenario; exit 2 when a file
+# has problems. Needs no root and creates nothing.
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+IG=$ROOT/build/idlegate
+source "$ROOT/tests/lib/testlib.sh"
+[ -x "$IG" ] || skip "not built"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+cd "$ROOT" || fail "cd"
+"$IG" check --json scenarios/udp-heartbeat.ini tests/data/broken/bad-duration.ini >"$WORK/j" 2>"$WORK/err"
+rc=$?
+[ $rc -eq 2 ] || fail "check --json with a broken file: exit $rc, expected 2"
+[ -s "$WORK/err" ] && { cat "$WORK/err"; fail "check --json wrote to standard error"; }
+"$IG" check tests/data/broken/bad-duration.ini 2>"$WORK/text"
+python3 - "$WORK/j" "$WORK/text" <<'PY' || fail "check --json document"
+import json, sys
+d = json.load(open(sys.argv[1]))
+text = open(sys.argv[2]).read()
+assert d["version"] == 1 and d["ok"] is False, d
+good, bad = d["files"]
+assert good["ok"] is True and good["problems"] == [] and good["scenario"]["flows"] == 2, good
+assert good["scenario"]["time_scale"] == "1/5" and good["scenario"]["estimate_ms"] > 0, good
+assert bad["ok"] is False and bad["file"] == "tests/data/broken/bad-duration.ini", bad
+p = bad["problems"][0]
+assert isinstance(p["line"], int) and p["line"] > 0, p
+assert "%s:%d: %s" % (bad["file"], p["line"], p["message"]) in text, (p, text)
+assert p["hint"] is None or "hint: " + p["hint"] in text, (p, text)
+PY
+"$IG" check --json scenarios/udp-heartbeat.ini >"$WORK/j"
+[ $? -eq 0 ] && python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["ok"] is True' "$WORK/j" ||
+	fail "check --json of a good file"
+pass "check --json: one document, problems with line, message and hint as the text says them; exit 2 / 0"
