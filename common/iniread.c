@@ -213,19 +213,62 @@ size_t iniread_parse(struct iniread *r, const char *buf, size_t len,
 	return diags->n + diags->dropped;
 }
 
+size_t iniread_check_text(const char *buf, size_t len, struct ini_diags *dg)
+{
+	const unsigned char *u = (const unsigned char *)buf;
+	size_t before = dg->n + dg->dropped;
+	const char *what = NULL;
+
+	if (len >= 4 && !memcmp(u, "\xff\xfe\0\0", 4))
+		what = "UTF-32 (little-endian byte order mark)";
+	else if (len >= 4 && !memcmp(u, "\0\0\xfe\xff", 4))
+		what = "UTF-32 (big-endian byte order mark)";
+	else if (len >= 2 && !memcmp(u, "\xff\xfe", 2))
+		what = "UTF-16 (little-endian byte order mark)";
+	else if (len >= 2 && !memcmp(u, "\xfe\xff", 2))
+		what = "UTF-16 (big-endian byte order mark)";
+	else if (memchr(buf, '\0', len))
+		what = "not text: it holds NUL bytes (UTF-16 or UTF-32 without a byte order mark?)";
+	if (what) {
+		ini_diag_add(dg, 0, "convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8 FILE > NEW.ini (UTF-32 likewise)",
+			     "the file is %s; scenario files are UTF-8 text", what);
+		return dg->n + dg->dropped - before;
+	}
+	if (memchr(buf, '\r', len) && !memchr(buf, '\n', len))
+		ini_diag_add(dg, 0, "save it with LF (or CRLF) line ends, e.g. tr '\\r' '\\n' < FILE > NEW.ini",
+			     "lines end in CR only (old Mac line ends), so the file reads as one line");
+	return dg->n + dg->dropped - before;
+}
+
 char *iniread_slurp(const char *path, size_t maxlen, size_t *lenp)
 {
-	struct stat st;
+	struct stat st, lst;
 	char *buf = NULL;
 	size_t len = 0;
 	int fd, saved;
 
+	if (!path || !*path) {
+		errno = ENOENT;
+		return NULL;
+	}
+	/* a named FIFO would wait for a writer: not a file to read */
+	if (lstat(path, &lst) == 0 && !S_ISREG(lst.st_mode) && !S_ISLNK(lst.st_mode)) {
+		errno = S_ISDIR(lst.st_mode) ? EISDIR : EINVAL;
+		return NULL;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) < 0)
 		goto fail;
-	if (!S_ISREG(st.st_mode)) {
+	/* a pipe behind a link (/dev/stdin, /dev/fd/N of a process
+	 * substitution) is read to its end, bounded like a file */
+	if (S_ISFIFO(st.st_mode) && S_ISLNK(lst.st_mode)) {
+		int fl = fcntl(fd, F_GETFL);
+
+		if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+			goto fail;
+	} else if (!S_ISREG(st.st_mode)) {
 		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 		goto fail;
 	}

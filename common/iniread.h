@@ -83,10 +83,21 @@ size_t iniread_parse(struct iniread *r, const char *buf, size_t len,
 
 /*
  * Read a whole regular file (at most maxlen bytes) into a NUL-terminated
- * malloc'd buffer; caller frees. Returns NULL with errno (EFBIG when too
- * large, EINVAL when not a regular file).
+ * malloc'd buffer; caller frees. A pipe reached through a link
+ * (/dev/stdin, a shell's process substitution /dev/fd/N) is read to its
+ * end with the same bound. Returns NULL with errno (EFBIG when too large,
+ * EISDIR for a directory, EINVAL when not a regular file: a named FIFO, a
+ * device, a socket; ENOENT for an empty path).
  */
 char *iniread_slurp(const char *path, size_t maxlen, size_t *len);
+
+/*
+ * Problems of a file as a whole that would otherwise come out as a
+ * confusing error on some line: UTF-16 or UTF-32 (a byte order mark, or
+ * NUL bytes), and line ends that are CR only. Adds one diagnostic at line 0
+ * to dg per problem; returns how many.
+ */
+size_t iniread_check_text(const char *buf, size_t len, struct ini_diags *dg);
 
 /*
  * The candidate closest to word by edit distance if it is close enough to

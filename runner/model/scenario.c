@@ -1358,12 +1358,24 @@ struct scenario *scenario_load(const char *path, struct ini_diags *diags)
 	buf = iniread_slurp(path, SC_MAX_FILE_BYTES, &len);
 	if (!buf) {
 		int saved = errno;
-		ini_diags_init(diags, path);
-		if (saved == EFBIG)
+		ini_diags_init(diags, *path ? path : "''");
+		if (!*path)
+			ini_diag_add(diags, 0, NULL, "an empty file name (an empty argument?)");
+		else if (saved == EFBIG)
 			ini_diag_add(diags, 0, NULL, "file is larger than %d bytes", SC_MAX_FILE_BYTES);
+		else if (saved == EISDIR)
+			ini_diag_add(diags, 0, NULL, "is a directory, not a scenario file");
+		else if (saved == EINVAL)
+			ini_diag_add(diags, 0, NULL, "not a regular file (a FIFO, device or socket)");
 		else
 			ini_diag_add(diags, 0, NULL, "%s", strerror(saved));
 		errno = saved;
+		return NULL;
+	}
+	ini_diags_init(diags, path);
+	if (iniread_check_text(buf, len, diags)) {
+		free(buf);
+		errno = EINVAL;
 		return NULL;
 	}
 	slash = strrchr(path, '/');

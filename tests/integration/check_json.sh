@@ -35,3 +35,14 @@ PY
 [ $? -eq 0 ] && python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["ok"] is True' "$WORK/j" ||
 	fail "check --json of a good file"
 pass "check --json: one document, problems with line, message and hint as the text says them; exit 2 / 0"
+
+# standard input and a process substitution are read (a pipe behind a link)
+"$IG" check /dev/stdin <scenarios/udp-heartbeat.ini >"$WORK/out" 2>&1 || { cat "$WORK/out"; fail "check /dev/stdin"; }
+"$IG" check <(cat scenarios/udp-heartbeat.ini) >"$WORK/out" 2>&1 || { cat "$WORK/out"; fail "check <(...)"; }
+grep -q 'ok: 1 middlebox, 2 flows' "$WORK/out" || fail "check <(...): output"
+"$IG" check "" >"$WORK/out" 2>&1
+[ $? -eq 2 ] && grep -q "^'': an empty file name (an empty argument?)" "$WORK/out" || { cat "$WORK/out"; fail "check ''"; }
+mkfifo "$WORK/fifo.ini"
+timeout 5 "$IG" check "$WORK/fifo.ini" >"$WORK/out" 2>&1
+[ $? -eq 2 ] && grep -q 'not a regular file' "$WORK/out" || { cat "$WORK/out"; fail "check FIFO"; }
+pass "check reads /dev/stdin and <(...); an empty argument and a FIFO have their own messages"

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "common/iniread.h"
 #include "runner/model/scenario.h"
@@ -58,6 +60,71 @@ START_TEST(t_broken_corpus)
 		ck_assert_msg(!strcmp(got, w), "%s:\n  want %s\n  got  %s", path, w, got);
 	}
 	free(buf);
+}
+END_TEST
+
+/* Whole-file problems (tests/data/broken/whole/EXPECT: "FILE: LINE: MSG"),
+ * and the files that are not files: a FIFO, a device, an empty name. */
+START_TEST(t_broken_whole_files)
+{
+	FILE *f = fopen("tests/data/broken/whole/EXPECT", "r");
+	char line[1024], path[512], got[1024], tmpl[] = "/tmp/test_scenario.XXXXXX";
+	struct ini_diags dg;
+	int cases = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (line[0] == '#' || !colon)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		*colon = '\0';
+		snprintf(path, sizeof(path), "tests/data/broken/whole/%.400s", line);
+		ck_assert_msg(scenario_load(path, &dg) == NULL, "%s: parsed without error", path);
+		first_diag(&dg, got, sizeof(got));
+		ck_assert_msg(!strcmp(got, colon + 2), "%s:\n  want %s\n  got  %s", path, colon + 2, got);
+		cases++;
+	}
+	fclose(f);
+	ck_assert_int_ge(cases, 6);
+
+	ck_assert_ptr_null(scenario_load("/dev/null", &dg));
+	first_diag(&dg, got, sizeof(got));
+	ck_assert_str_eq(got, "0: not a regular file (a FIFO, device or socket)");
+	ck_assert_ptr_null(scenario_load("", &dg));
+	first_diag(&dg, got, sizeof(got));
+	ck_assert_str_eq(got, "0: an empty file name (an empty argument?)");
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	snprintf(path, sizeof(path), "%s/fifo.ini", tmpl);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_ptr_null(scenario_load(path, &dg));   /* must not wait for a writer */
+	first_diag(&dg, got, sizeof(got));
+	ck_assert_str_eq(got, "0: not a regular file (a FIFO, device or socket)");
+	unlink(path);
+	rmdir(tmpl);
+}
+END_TEST
+
+/* A scenario read from a pipe behind a link, as /dev/stdin or a shell's
+ * <(...) give it. */
+START_TEST(t_scenario_from_pipe)
+{
+	static const char text[] = "[middlebox nat]\n[flow a]\nidle = 10s\nexpect = alive\n";
+	struct ini_diags dg;
+	struct scenario *sc;
+	char path[64];
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(write(p[1], text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+	close(p[1]);
+	snprintf(path, sizeof(path), "/dev/fd/%d", p[0]);
+	sc = scenario_load(path, &dg);
+	ck_assert_msg(sc != NULL, "a scenario from a pipe: %s", dg.n ? dg.d[0].msg : "?");
+	ck_assert_uint_eq(sc->nflows, 1);
+	scenario_free(sc);
+	close(p[0]);
 }
 END_TEST
 
@@ -460,6 +527,8 @@ static Suite *scenario_suite(void)
 	tcase_add_test(tc, t_corpus_is_there);
 	if (broken.gl_pathc)
 		tcase_add_loop_test(tc, t_broken_corpus, 0, (int)broken.gl_pathc);
+	tcase_add_test(tc, t_broken_whole_files);
+	tcase_add_test(tc, t_scenario_from_pipe);
 	tcase_add_test(tc, t_good_files);
 	tcase_add_test(tc, t_quickstart);
 	tcase_add_test(tc, t_full_model);
