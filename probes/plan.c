@@ -136,6 +136,12 @@ static int parse_ka(const char *key, const char *v, struct plan_keepalive *ka, c
 			break;
 		parts[n++] = tok;
 	}
+	if (n == 1 && !strchr(v, '/'))
+		/* most likely the scenario file's 300s,30s,3, cut at its commas */
+		return fail(err, errlen,
+			    "%s: '%s' should be off, kernel-default or IDLE/INTERVAL/COUNT (e.g. 300s/30s/3; "
+			    "a scenario file's 300s,30s,3 is written 300s/30s/3 here, where commas separate keys)",
+			    key, v);
 	if (n != 3 || tok || strstr(v, "//") || v[0] == '/' || v[strlen(v) - 1] == '/')
 		return fail(err, errlen,
 			    "%s: '%s' should be off, kernel-default or IDLE/INTERVAL/COUNT (e.g. 300s/30s/3)",

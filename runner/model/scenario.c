@@ -286,9 +286,15 @@ static int parse_keepalive(struct pctx *c, const char *value, struct sc_flow *f)
 		return 0;
 	}
 	snprintf(buf, sizeof(buf), "%s", value);
+	/* the probe's flow specs write 300s/30s/3 (commas separate their
+	 * keys): that form is taken here too, one syntax for both */
+	if (!strchr(buf, ',') && strchr(buf, '/'))
+		for (char *q = buf; *q; q++)
+			if (*q == '/')
+				*q = ',';
 	for (tok = strtok_r(buf, ",", &save); tok && n < 4; tok = strtok_r(NULL, ",", &save))
 		parts[n++] = trim(tok);
-	if (n != 3 || strchr(value, ',') == value || value[strlen(value) - 1] == ',')
+	if (n != 3 || buf[0] == ',' || buf[strlen(buf) - 1] == ',')
 		goto syntax;
 	for (int i = 0; i < 2; i++) {
 		char err[300];
@@ -319,7 +325,7 @@ static int parse_keepalive(struct pctx *c, const char *value, struct sc_flow *f)
 	f->ka_count = (unsigned)cnt;
 	return 0;
 syntax:
-	DIAG(c, c->r.lineno, "e.g. keepalive = 300s,30s,3: probes after 300 s idle, every 30 s, give up after 3",
+	DIAG(c, c->r.lineno, "e.g. keepalive = 300s,30s,3 (or 300s/30s/3): probes after 300 s idle, every 30 s, give up after 3",
 	     "keepalive: '%s' is not kernel-default, off or IDLE,INTVL,COUNT", value);
 	return -1;
 }

@@ -104,6 +104,18 @@ static const struct {
 	{ "server_end=explode", "none, close or reset" },
 };
 
+/* One keepalive syntax: a scenario file's 300s,30s,3 cut at the flow
+ * spec's commas says how to write it here. */
+START_TEST(test_keepalive_comma_hint)
+{
+	struct probe_plan p;
+	char err[512];
+
+	ck_assert_int_eq(probe_plan_parse("idle=10s,keepalive=60s,20s,3", &p, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "a scenario file's 300s,30s,3 is written 300s/30s/3 here"), "%s", err);
+}
+END_TEST
+
 START_TEST(test_refused)
 {
 	struct probe_plan p;
@@ -176,6 +188,7 @@ int main(void)
 
 	tcase_add_test(tc, test_full_spec);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_keepalive_comma_hint);
 	tcase_add_loop_test(tc, test_refused, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_stream);
 	tcase_add_test(tc, test_names);

@@ -106,6 +106,23 @@ START_TEST(t_broken_whole_files)
 }
 END_TEST
 
+/* One keepalive syntax: the probe's 60s/20s/3 is taken as 60s,20s,3. */
+START_TEST(t_keepalive_slash_form)
+{
+	static const char text[] = "[middlebox nat]\n[flow a]\nidle = 10s\nkeepalive = 60s/20s/3\n"
+				   "expect = alive\n";
+	struct ini_diags dg;
+	struct scenario *sc = scenario_parse(text, sizeof(text) - 1, "ka.ini", NULL, &dg);
+
+	ck_assert_msg(sc != NULL, "%s", dg.n ? dg.d[0].msg : "?");
+	ck_assert_int_eq(sc->flows[0].keepalive, SC_KA_SET);
+	ck_assert_uint_eq(sc->flows[0].ka_idle.ms, 60000);
+	ck_assert_uint_eq(sc->flows[0].ka_intvl.ms, 20000);
+	ck_assert_uint_eq(sc->flows[0].ka_count, 3);
+	scenario_free(sc);
+}
+END_TEST
+
 /* A scenario read from a pipe behind a link, as /dev/stdin or a shell's
  * <(...) give it. */
 START_TEST(t_scenario_from_pipe)
@@ -529,6 +546,7 @@ static Suite *scenario_suite(void)
 		tcase_add_loop_test(tc, t_broken_corpus, 0, (int)broken.gl_pathc);
 	tcase_add_test(tc, t_broken_whole_files);
 	tcase_add_test(tc, t_scenario_from_pipe);
+	tcase_add_test(tc, t_keepalive_slash_form);
 	tcase_add_test(tc, t_good_files);
 	tcase_add_test(tc, t_quickstart);
 	tcase_add_test(tc, t_full_model);
