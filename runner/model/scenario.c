@@ -1300,6 +1300,45 @@ static void check_events_in_time(struct pctx *c)
 	}
 }
 
+/* A timeout the flows cannot finish in is an error now, not a run declared
+ * stuck later: it must be longer than the longest flow's cycles x idle +
+ * deadline (and the last event). Commands have no known length. */
+static void check_timeout(struct pctx *c)
+{
+	struct scenario *sc = c->sc;
+	uint64_t need = 0;
+	const char *what = NULL;
+	char s1[32], s2[32];
+
+	if (!sc->timeout.ms)
+		return;
+	for (size_t i = 0; i < sc->nflows; i++) {
+		const struct sc_flow *f = &sc->flows[i];
+		uint64_t t = flow_length(f->cycles, f->idle.ms, f->deadline.ms);
+
+		if (f->command[0])
+			return;
+		if (t > need) {
+			need = t;
+			what = f->name;
+		}
+	}
+	for (size_t i = 0; i < sc->nevents; i++) {
+		uint64_t t = event_end(sc->events[i].at.ms, sc->events[i].duration.ms);
+
+		if (t > need) {
+			need = t;
+			what = NULL;
+		}
+	}
+	if (sc->timeout.ms <= need)
+		DIAG(c, c->sk_line[SK_TIMEOUT],
+		     "leave it out (the runner allows the estimate and a half), or make it longer",
+		     "timeout: '%s' is not longer than the %s the %s%s%s needs (cycles x idle + deadline)",
+		     duration_format(sc->timeout.ms, s1, sizeof(s1)), duration_format(need, s2, sizeof(s2)),
+		     what ? "flow " : "last event", what ? what : "", "");
+}
+
 static void finish(struct pctx *c)
 {
 	struct scenario *sc = c->sc;
@@ -1320,6 +1359,7 @@ static void finish(struct pctx *c)
 	check_limits(c);
 	check_scaling(c);
 	check_events_in_time(c);
+	check_timeout(c);
 }
 
 struct scenario *scenario_parse(const char *buf, size_t len, const char *name,
