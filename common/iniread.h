@@ -16,6 +16,7 @@
 #define IDLEGATE_INIREAD_H
 
 #include <stdarg.h>
+#include <limits.h>
 #include <stddef.h>
 
 #include <ini.h>
@@ -39,7 +40,7 @@ struct ini_diag {
 
 /* Diagnostics of one file, in the order found. */
 struct ini_diags {
-	char file[256];         /* name used in messages */
+	char file[PATH_MAX];    /* name used in messages: the whole path, however long */
 	size_t n;               /* stored in d[] */
 	size_t dropped;         /* found beyond INIREAD_MAX_DIAGS */
 	struct ini_diag d[INIREAD_MAX_DIAGS];

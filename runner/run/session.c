@@ -210,7 +210,7 @@ void session_close(struct session *s)
 
 void print_diags(const struct ini_diags *dg)
 {
-	char buf[800];
+	char buf[PATH_MAX + 800];       /* the whole path, then the message */
 
 	for (size_t i = 0; i < dg->n; i++) {
 		fprintf(stderr, "%s\n", ini_diag_format(dg, i, buf, sizeof(buf)));

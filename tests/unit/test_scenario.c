@@ -106,6 +106,23 @@ START_TEST(t_broken_whole_files)
 }
 END_TEST
 
+/* Messages keep the whole path, however long. */
+START_TEST(t_long_path_in_messages)
+{
+	char path[1200], got[PATH_MAX + 800];
+	struct ini_diags dg;
+	size_t n = 0;
+
+	n += (size_t)snprintf(path + n, sizeof(path) - n, "/nonexistent");
+	while (n < 1000)
+		n += (size_t)snprintf(path + n, sizeof(path) - n, "/a-rather-long-folder-name");
+	snprintf(path + n, sizeof(path) - n, "/scenario.ini");
+	ck_assert_ptr_null(scenario_load(path, &dg));
+	ini_diag_format(&dg, 0, got, sizeof(got));
+	ck_assert_msg(!strncmp(got, path, strlen(path)) && got[strlen(path)] == ':', "%s", got);
+}
+END_TEST
+
 /* One keepalive syntax: the probe's 60s/20s/3 is taken as 60s,20s,3. */
 START_TEST(t_keepalive_slash_form)
 {
@@ -547,6 +564,7 @@ static Suite *scenario_suite(void)
 	tcase_add_test(tc, t_broken_whole_files);
 	tcase_add_test(tc, t_scenario_from_pipe);
 	tcase_add_test(tc, t_keepalive_slash_form);
+	tcase_add_test(tc, t_long_path_in_messages);
 	tcase_add_test(tc, t_good_files);
 	tcase_add_test(tc, t_quickstart);
 	tcase_add_test(tc, t_full_model);
