@@ -3,6 +3,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@ int log_verbosity(void)
 static void vlog(const char *fmt, va_list ap, int with_errno)
 {
 	int saved = errno;
-	char buf[1024];
+	char buf[PATH_MAX + 1024];      /* a whole path and what is said of it */
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (with_errno)
