@@ -3,6 +3,7 @@
 #include "common/duration.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +182,27 @@ char *duration_format(uint64_t ms, char *buf, size_t len)
 	return buf;
 }
 
+/* Is s (leading blanks skipped) N, N/M, Nx or N.M, with trailing blanks? */
+static bool scale_shape(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+
+	if (!n)
+		return false;
+	s += n;
+	if (*s == '/' || *s == '.') {
+		n = strspn(s + 1, "0123456789");
+		if (!n)
+			return false;
+		s += 1 + n;
+	} else if (*s == 'x') {
+		s++;
+	}
+	while (isspace((unsigned char)*s))
+		s++;
+	return !*s;
+}
+
 int timescale_parse(const char *s, struct timescale *out)
 {
 	struct timescale t, *ts = &t;
@@ -203,22 +225,22 @@ int timescale_parse(const char *s, struct timescale *out)
 			if (!isdigit((unsigned char)*p) && *p != '.')
 				goto inval;
 		if (!(d > 0) || d > 1000)
-			goto inval;
+			goto range;
 		ts->num = (uint32_t)(d * 1000000 + 0.5);
 		ts->den = 1000000;
 		if (!ts->num)
-			goto inval;
+			goto range;
 		goto tail;
 	}
 	a = strtoul(s, &end, 10);
 	if (errno || a == 0 || a > 1000000)
-		goto inval;
+		goto range;
 	if (*end == '/') {
 		if (!isdigit((unsigned char)end[1]))
 			goto inval;
 		b = strtoul(end + 1, &end, 10);
 		if (errno || b == 0 || b > 1000000)
-			goto inval;
+			goto range;
 		ts->num = (uint32_t)a;
 		ts->den = (uint32_t)b;
 	} else if (*end == 'x') {
@@ -235,9 +257,15 @@ tail:
 	if (*end)
 		goto inval;
 	if ((uint64_t)ts->num > (uint64_t)ts->den * 1000)
-		goto inval;
+		goto range;
 	*out = t;
 	return 0;
+range:
+	/* a number out of range in a scale's shape: N, N/M, Nx or N.M */
+	if (!scale_shape(s))
+		goto inval;
+	errno = ERANGE;
+	return -1;
 inval:
 	errno = EINVAL;
 	return -1;

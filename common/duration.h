@@ -63,7 +63,9 @@ char *duration_format(uint64_t ms, char *buf, size_t len);
  * A time scale: "1/50", "0.02", "1" or "50x" (meaning 1/50). Stored as a
  * fraction num/den with both > 0 and num <= den*1000 (a scale of at most
  * 1000); integers up to 1000000, plain decimals rounded to 6 places.
- * Returns 0, or -1 with errno EINVAL (*ts untouched).
+ * Returns 0, or -1 with errno EINVAL (not a scale), ERANGE (a scale's
+ * shape with a value out of range: 0, above 1000, or a number above
+ * 1000000); *ts untouched.
  */
 struct timescale {
 	uint32_t num, den;

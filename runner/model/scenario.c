@@ -531,9 +531,16 @@ static void scenario_key(struct pctx *c, const char *key, const char *value)
 		break;
 	case SK_TIME_SCALE:
 		if (timescale_parse(value, &sc->scale) < 0) {
+			bool range = errno == ERANGE;
+
 			sc->scale.num = sc->scale.den = 1;
-			DIAG(c, c->r.lineno, "1/50 runs 50 times faster; so does 50x or 0.02",
-			     "time_scale: '%s' is not a scale like 1/50, 50x or 0.02", value);
+			if (range)
+				DIAG(c, c->r.lineno, "1/50 runs 50 times faster; 10 runs 10 times slower",
+				     "time_scale: '%s' is out of range: it must be above 0 and at most 1000 "
+				     "(from 1/1000000 to 1000)", value);
+			else
+				DIAG(c, c->r.lineno, "1/50 runs 50 times faster; so does 50x or 0.02",
+				     "time_scale: '%s' is not a scale like 1/50, 50x or 0.02", value);
 		}
 		break;
 	case SK_TIMEOUT:
