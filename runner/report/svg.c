@@ -357,16 +357,6 @@ static void draw_mark(struct svg *g, size_t li, const struct tl_mark *m)
 		outcome_text(m, l->row, lab, sizeof(lab));
 		outcome_label(g, l, x, lab);
 		break;
-	case TL_DROP:
-		draw_shape(f, m, x, cy, side, tip);
-		/* after the verdict: the connection's teardown met the dead
-		 * path; say so, or it reads like a cause */
-		if (l->has_outcome && m->t_ms > l->t_outcome) {
-			snprintf(lab, sizeof(lab), "after the outcome: %s",
-				 detail_or(m, "dropped", (char[160]){ 0 }, 160));
-			lane_label(g, l, x, lab, COL_DROP, side > 0);
-		}
-		break;
 	default:
 		draw_shape(f, m, x, cy, side, tip);
 		break;
@@ -732,6 +722,29 @@ static void draw_lines(struct svg *g)
 
 /* Every mark: events first (lines under the marks), expiries, then
  * everything else. */
+/* A drop after its flow's verdict is the connection's teardown meeting
+ * the dead path: labelled as such, or it reads like a cause. Last, so the
+ * labels of what decided the flow keep their places. */
+static void drop_labels(struct svg *g)
+{
+	const struct scenario_result *r = g->r;
+
+	for (size_t i = 0; i < r->nmarks; i++) {
+		const struct tl_mark *m = &r->marks[i];
+		int li = lane_of(g, m);
+		char d[160], lab[200];
+		struct lane *l;
+
+		if (m->kind != TL_DROP || li < 0)
+			continue;
+		l = &g->lanes[li];
+		if (!l->has_outcome || m->t_ms <= l->t_outcome)
+			continue;
+		snprintf(lab, sizeof(lab), "after the outcome: %s", detail_or(m, "dropped", d, sizeof(d)));
+		lane_label(g, l, tx(g, m->t_ms), lab, COL_DROP, m->dir == 1);
+	}
+}
+
 static void draw_marks(struct svg *g)
 {
 	static const enum tl_kind order[] = {
@@ -759,6 +772,7 @@ static void draw_marks(struct svg *g)
 				draw_mark(g, (size_t)li, m);
 		}
 	}
+	drop_labels(g);
 }
 
 static int write_one(FILE *f, const struct scenario_result *r, bool inline_svg)

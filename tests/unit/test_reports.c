@@ -590,6 +590,8 @@ START_TEST(test_svg)
 	struct stat st;
 
 	mark(&rs[0], 10, TL_DROP, -1, 0, 0, "matched no flow");
+	/* the teardown of a flow already judged: labelled as such */
+	mark(&rs[0], 420, TL_DROP, 1, 0, 0, "no-flow");
 	snprintf(sub, sizeof(sub), "%s/svg/deeper", dir);
 	ck_assert_int_eq(report_svg(sub, rs, 3), 0);
 	snprintf(p1, sizeof(p1), "%s/quickstart.svg", sub);
@@ -623,7 +625,11 @@ START_TEST(test_svg)
 		"assert '401 s: inject keepalive-late server->client at nat: RST to client' in tips, [t for t in tips if 'inject' in t]\n"
 		"assert len([t for t in tips if ' keepalive keepalive-60s ' in t]) == 12\n"
 		"assert len([t for t in tips if ': drop udp-heartbeat' in t]) == 2\n"
-		"assert 'other traffic' in texts and '10 s: drop client->server at nat: matched no flow' in tips\n"));
+		"assert 'other traffic' in texts and '10 s: drop client->server at nat: matched no flow' in tips\n"
+		"assert 'after the outcome: no-flow' in texts, [t for t in texts if 'after' in t]\n"
+		"assert 'after the outcome: matched no flow' not in texts\n"
+		"ticks = [t for t in texts if t in ('8m', '9m', '10m')]\n"
+		"assert ticks == [], ('the axis goes past the run', ticks)\n"));
 	PY_CHECK((p2,
 		"r = ET.parse(p).getroot()\n"
 		"texts = [''.join(t.itertext()) for t in r.iter('{http://www.w3.org/2000/svg}text')]\n"
