@@ -83,6 +83,8 @@ static void flow_done(struct client *c, struct cflow *f)
 	f->t_next = f->t_hb = f->t_retx = 0;
 	flow_close(c, f);
 	c->running--;
+	if (c->cfg->ended_fd > 0)
+		dprintf(c->cfg->ended_fd, "%s %s\n", f->p->name, probe_outcome_name(f->side->outcome));
 	log_debug("flow %s: %s %s", f->p->name, probe_outcome_name(f->side->outcome),
 		  f->side->detail);
 }

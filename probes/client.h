@@ -25,6 +25,9 @@ struct client_config {
 	int nserver;
 	uint64_t query_timeout_ms; /* 0: the longest deadline + 3 s */
 	bool no_query;             /* do not ask the server for its side */
+	int ended_fd;              /* > 0: a line "NAME OUTCOME" here as each flow
+				    * ends (before the server is asked), so a
+				    * runner can count flows as they end */
 };
 
 /*

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "common/duration.h"
@@ -60,6 +61,7 @@ static const char client_help[] =
 	"      --no-table            no table\n"
 	"      --no-query            do not ask the server for its side\n"
 	"      --query-timeout DUR   wait this long for the server's side (longest deadline + 3s)\n"
+	"      --ended-file FILE     a line NAME OUTCOME here as each flow ends (for progress)\n"
 	"  -v, --verbose             more logging;  -q, --quiet  less\n"
 	"  -h, --help                this text\n"
 	"\n"
@@ -338,6 +340,15 @@ static int client_opt(void *ctx, int c, const char *arg)
 		return OPT_NEXT;
 	case 'Q':
 		return parse_duration_opt("client", "--query-timeout", arg, &a->cfg.query_timeout_ms);
+	case 'E':
+		if (a->cfg.ended_fd > 0)
+			close(a->cfg.ended_fd);
+		a->cfg.ended_fd = open(arg, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+		if (a->cfg.ended_fd < 0) {
+			log_warn("client: --ended-file %s", arg);
+			return EXIT_ENV;
+		}
+		return OPT_NEXT;
 	}
 	return usage_error("client", "unknown option");
 }
@@ -417,6 +428,7 @@ static int cmd_client(int argc, char **argv)
 		{ "no-table", no_argument, NULL, 'T' },
 		{ "no-query", no_argument, NULL, 'N' },
 		{ "query-timeout", required_argument, NULL, 'Q' },
+		{ "ended-file", required_argument, NULL, 'E' },
 		SHARED_LONG_OPTS,
 		{ 0 },
 	};

@@ -65,6 +65,7 @@ int group_start_server(struct run *r, struct lane *l, size_t gi, char *err, size
 	    file_name(g->srv_results, r->probedir, lane, "server", g->port, "jsonl") < 0 ||
 	    file_name(g->srv_err, r->o->workdir, lane, "server", g->port, "err") < 0 ||
 	    file_name(g->cli_json, r->probedir, lane, "client", g->port, "jsonl") < 0 ||
+	    file_name(g->cli_ended, r->probedir, lane, "client", g->port, "ended") < 0 ||
 	    file_name(g->cli_err, r->o->workdir, lane, "client", g->port, "err") < 0) {
 		tu_errf(err, errlen, "%s: too long a path for the probes' files", r->o->workdir);
 		return -1;
@@ -120,6 +121,8 @@ int group_start_client(struct run *r, struct lane *l, size_t gi, char *err, size
 	argv[n++] = "--json";
 	argv[n++] = g->cli_json;
 	argv[n++] = "--no-table";
+	argv[n++] = "--ended-file";
+	argv[n++] = g->cli_ended;
 	for (size_t i = 0; i < g->n; i++) {
 		flow_spec(&r->sc->flows[g->flows[i]], specs[i], sizeof(specs[i]));
 		argv[n++] = "--flow";

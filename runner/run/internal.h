@@ -85,6 +85,7 @@ struct group {
 	bool cli_done, srv_done;
 	char srv_ready[PATH_MAX], srv_results[PATH_MAX], srv_err[PATH_MAX];
 	char cli_json[PATH_MAX], cli_err[PATH_MAX];
+	char cli_ended[PATH_MAX];       /* the client's --ended-file: flows as they end */
 };
 
 struct cmdflow {

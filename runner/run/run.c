@@ -374,6 +374,25 @@ static void check_children(struct run *r)
 	}
 }
 
+/* Flows of group g that have ended: all once its client is done, else the
+ * lines of its --ended-file so far (flows are counted as they end). */
+static unsigned group_ended(const struct group *g)
+{
+	unsigned n = 0;
+	FILE *f;
+	int ch;
+
+	if (g->cli_done)
+		return (unsigned)g->n;
+	f = fopen(g->cli_ended, "re");
+	if (!f)
+		return 0;
+	while ((ch = getc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return n < g->n ? n : (unsigned)g->n;
+}
+
 static void progress(struct run *r, uint64_t total_wall)
 {
 	struct run_progress p = { 0 };
@@ -391,8 +410,7 @@ static void progress(struct run *r, uint64_t total_wall)
 		struct lane *l = &r->lane[k];
 
 		for (size_t gi = 0; gi < l->ng; gi++)
-			if (l->g[gi].cli_done)
-				p.ended += (unsigned)l->g[gi].n;
+			p.ended += group_ended(&l->g[gi]);
 		for (size_t pp = 0; pp < l->npath; pp++) {
 			struct simproc *s = &l->sim[pp];
 

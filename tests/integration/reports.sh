@@ -120,7 +120,26 @@ grep -q "^idlegate: \[1/1\] start $WORK/fast.ini: 1 flow, about [0-9.]*s on the 
 grep -q "^idlegate: \[1/1\] end $WORK/fast.ini: PASS in [0-9.]*s (1 passed, 0 failed)$" "$WORK/err" || fail "CI: no end line"
 grep -Eq '^idlegate: fast.ini: scenario time [0-9.]+s of [0-9.]+s, wall clock [0-9.]+s of about [0-9.]+s, 0/1 flows ended, [01] expired$' "$WORK/err" || fail "CI: no progress line"
 grep -q $'\r' "$WORK/err" && fail "CI: a carriage return in a log"
-pass "without a terminal: a line per scenario start and end, progress lines with both clocks labelled"
+# flows are counted as they end (the probe's --ended-file), not when all have
+cat >"$WORK/two.ini" <<'INI'
+[scenario]
+time_scale = 1/5
+[middlebox nat]
+profile = aws-nat-gateway
+tcp.established = 10s
+[flow short]
+idle = 5s
+expect = alive
+[flow long]
+idle = 20s
+deadline = 5s
+expect = reset
+INI
+IDLEGATE_CI_PROGRESS_MS=500 "$IG" run "$WORK/two.ini" >"$WORK/out" 2>"$WORK/err"
+[ $? -eq 0 ] || { cat "$WORK/err" >>"$WORK/out"; fail "two flows: exit status"; }
+grep -Eq 'two.ini: scenario time [0-9.]+s of [0-9.]+s, .* 1/2 flows ended' "$WORK/err" ||
+	{ cat "$WORK/err" >>"$WORK/out"; fail "CI: the first flow to end was not counted before the second"; }
+pass "without a terminal: a line per scenario start and end, progress lines with both clocks labelled, flows counted as they end"
 
 # -- --artifacts DIR --pcap: the logs and a capture per middlebox are kept ------
 a=$WORK/art/1-fast
