@@ -87,10 +87,17 @@ int group_start_server(struct run *r, struct lane *l, size_t gi, char *err, size
 		}
 		{
 			bool timeout = errno == ETIMEDOUT;     /* before file_tail() sets errno */
+			char how[64];
 
+			if (timeout)
+				snprintf(how, sizeof(how), "was not ready within 10 s");
+			else if (st == 126 || st == 127)
+				snprintf(how, sizeof(how), "could not be started (status %d)", st);
+			else
+				snprintf(how, sizeof(how), "exited with status %d", st);
 			file_tail(g->srv_err, tail, sizeof(tail));
-			tu_errf(err, errlen, "the probe server on port %u %s: %s", g->port,
-				timeout ? "was not ready within 10 s" : "exited", tail);
+			tu_errf(err, errlen, "the probe server on port %u %s%s%s", g->port, how,
+				tail[0] ? ": " : "", tail);
 		}
 		return -1;
 	}
