@@ -70,10 +70,10 @@ static const char *find_chars_or_comment(const char *s, const char *chars)
 static char *reader(char *str, int num, void *stream)
 {
 	struct iniread *r = stream;
-	char tmp[INIREAD_MAX_LINE + 1];
+	char tmp[INIREAD_MAX_LONG_LINE + 1];
 	const char *line, *nl, *s, *e;
 	size_t n;
-	int indented;
+	int indented, longline;
 
 	if (r->pos >= r->len)
 		return NULL;
@@ -93,13 +93,13 @@ static char *reader(char *str, int num, void *stream)
 		ini_diag_add(r->diags, r->lineno, NULL, "line contains a NUL byte");
 		return str;
 	}
-	if (n > INIREAD_MAX_LINE || (int)n > num - 1) {
+	if (n > INIREAD_MAX_LONG_LINE) {
 		ini_diag_add(r->diags, r->lineno,
-			     "inih (INI_MAX_LINE 200) would split the line and read the rest as a new line; "
-			     "shorten it, e.g. move a long command into a script",
-			     "line is %zu characters long; the limit is %d", n, INIREAD_MAX_LINE);
+			     "shorten it, e.g. move a long command into a script beside the scenario",
+			     "line is %zu characters long; the limit is %d", n, INIREAD_MAX_LONG_LINE);
 		return str;
 	}
+	longline = n > INIREAD_MAX_LINE || (int)n > num - 1;
 	memcpy(tmp, line, n);
 	tmp[n] = '\0';
 	/* trailing whitespace is never significant */
@@ -133,8 +133,18 @@ static char *reader(char *str, int num, void *stream)
 		if (indented)
 			ini_diag_add(r->diags, r->lineno, INDENT_HINT,
 				     "indented section header (remove the leading whitespace)");
+		if (longline) {
+			ini_diag_add(r->diags, r->lineno, NULL, "section header line is %zu characters long",
+				     n);
+			goto bad_section;
+		}
 		r->prev_key[0] = '\0';
 		snprintf(str, (size_t)num, "%s", s);
+		{
+			size_t l = (size_t)(strchr(s, ']') - s - 1);
+
+			snprintf(r->section, sizeof(r->section), "%.*s", (int)l, s + 1);
+		}
 		if (r->on_section) {
 			char name[INIREAD_MAX_SECTION + 1];
 			size_t l = (size_t)(strchr(s, ']') - s - 1);
@@ -145,6 +155,7 @@ static char *reader(char *str, int num, void *stream)
 		return str;
 bad_section:
 		r->prev_key[0] = '\0';
+		snprintf(r->section, sizeof(r->section), "%s", INIREAD_BAD_SECTION);
 		if (r->on_section)
 			r->on_section(r->user, NULL, r->lineno);
 		snprintf(str, (size_t)num, "[%s]", INIREAD_BAD_SECTION);
@@ -183,6 +194,26 @@ bad_section:
 		}
 		snprintf(r->prev_key, sizeof(r->prev_key), "%s", key);
 	}
+	if (longline) {
+		/* too long for inih's buffer: split it as inih would (key up to
+		 * the first '=' or ':', an inline comment cut, both trimmed)
+		 * and hand it over ourselves; inih gets a blank line */
+		char *key = tmp + (s - tmp), *value = tmp + (e - tmp) + 1, *end;
+		size_t kl = (size_t)(e - s);
+
+		while (kl && isspace((unsigned char)key[kl - 1]))
+			kl--;
+		key[kl] = '\0';
+		end = (char *)find_chars_or_comment(value, NULL);
+		*end = '\0';
+		while (isspace((unsigned char)*value))
+			value++;
+		for (end = value + strlen(value); end > value && isspace((unsigned char)end[-1]);)
+			*--end = '\0';
+		if (r->handler)
+			r->handler(r->user, r->section, key, value);
+		return str;
+	}
 	/* Hand inih the line without its indentation, so it is parsed as the
 	 * key it looks like and the rest of the file is still checked. */
 	snprintf(str, (size_t)num, "%s", s);
@@ -198,6 +229,7 @@ size_t iniread_parse(struct iniread *r, const char *buf, size_t len,
 
 	memset(r, 0, sizeof(*r));
 	r->on_section = on_section;
+	r->handler = handler;
 	r->user = user;
 	r->buf = buf;
 	r->len = len;

@@ -159,7 +159,9 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 		r->lane_of[i] = (int)k;
 		r->group_of[i] = -1;
 		if (f->command[0]) {
-			r->cmd[r->ncmd++].flow = (int)i;
+			r->cmd[r->ncmd].flow = (int)i;
+			r->cmd[r->ncmd].status = r->cmd[r->ncmd].srv_status = -1;
+			r->ncmd++;
 		} else {
 			struct lane *l = &r->lane[k];
 			unsigned port = f->port ? f->port : DEFAULT_PORT;
@@ -339,6 +341,7 @@ static void check_children(struct run *r)
 		if (!c->srv_done && c->server > 0 && (st = reap_timeout(c->server, 0)) >= 0) {
 			c->srv_done = true;
 			c->srv_status = st;
+			c->srv_died = !c->done;
 		}
 	}
 }
@@ -399,6 +402,7 @@ static void stop_all(struct run *r)
 		if (!c->done && c->client > 0) {
 			c->status = stop_child(c->client, SIGTERM, 2000);
 			c->done = true;
+			c->stopped = true;
 			c->end = mtime_ms();
 		}
 		if (!c->srv_done && c->server > 0) {
@@ -473,19 +477,39 @@ int run_flows(struct run *r, struct scenario_result *res)
 	for (size_t k = 0; k < r->nlanes && !err[0]; k++)
 		for (size_t g = 0; g < r->lane[k].ng && !err[0]; g++)
 			group_start_server(r, &r->lane[k], g, err, sizeof(err));
-	for (size_t i = 0; i < r->ncmd && !err[0]; i++)
-		if (r->sc->flows[r->cmd[i].flow].server_command[0])
-			cmd_start(r, &r->cmd[i], true, err, sizeof(err));
 	if (err[0])
 		run_fail(r, "%s", err);
+	/* a server_command that fails fails its own flow (an ERROR with its
+	 * reason), not the others */
+	for (size_t i = 0; i < r->ncmd && !r->err[0]; i++) {
+		struct cmdflow *c = &r->cmd[i];
+
+		if (r->sc->flows[c->flow].server_command[0] &&
+		    cmd_start(r, c, true, c->why, sizeof(c->why)) < 0) {
+			c->srv_failed = true;
+			if (sig_pending(r))
+				run_fail(r, "interrupted");
+		}
+	}
 	r->t0 = mtime_ms();
 	for (size_t k = 0; k < r->nlanes && !r->err[0]; k++)
 		for (size_t g = 0; g < r->lane[k].ng && !err[0]; g++)
 			if (group_start_client(r, &r->lane[k], g, err, sizeof(err)) < 0)
 				run_fail(r, "%s", err);
-	for (size_t i = 0; i < r->ncmd && !r->err[0]; i++)
-		if (cmd_start(r, &r->cmd[i], false, err, sizeof(err)) < 0)
-			run_fail(r, "%s", err);
+	for (size_t i = 0; i < r->ncmd && !r->err[0]; i++) {
+		struct cmdflow *c = &r->cmd[i];
+
+		if (c->srv_failed) {
+			c->done = true;         /* never started: nothing to wait for */
+			continue;
+		}
+		if (cmd_start(r, c, false, c->why, sizeof(c->why)) < 0) {
+			c->done = true;
+			if (!c->dir[0])
+				continue;       /* its own setup failed (run_as): its flow's ERROR */
+			run_fail(r, "%s", c->why);
+		}
+	}
 	for (size_t i = 0; i < r->sc->nflows; i++)
 		run_mark(res, 0, TL_IDLE_START, (int)i, -1, -1, "idle for %s",
 		     tu_human_ms(r->sc->flows[i].idle.ms, (char[32]){0}, 32));
