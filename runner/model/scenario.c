@@ -704,6 +704,57 @@ static void flow_key(struct pctx *c, const char *key, const char *value)
 	}
 }
 
+static const char *const sysctl_names[] = {
+	"net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes",
+	"net.ipv4.tcp_retries1", "net.ipv4.tcp_retries2", "net.ipv4.tcp_syn_retries",
+	"net.ipv4.tcp_fin_timeout", NULL,
+};
+
+const char *const *sc_sysctl_names(void)
+{
+	return sysctl_names;
+}
+
+/* sysctl.NAME = VALUE in a [flow]: one of sysctl_names, a whole number. */
+static void flow_sysctl(struct pctx *c, const char *key, const char *value)
+{
+	struct sc_flow *f = &c->sc->flows[c->idx];
+	const char *name = key + strlen("sysctl.");
+	unsigned long u;
+	int i;
+
+	i = lookup(name, sysctl_names, ARRAY_SIZE(sysctl_names) - 1);
+	if (i < 0) {
+		char all[400];
+		const char *best = ini_suggest(name, sysctl_names, ARRAY_SIZE(sysctl_names) - 1);
+
+		join(all, sizeof(all), sysctl_names, ARRAY_SIZE(sysctl_names) - 1, ", ");
+		if (best)
+			DIAG(c, c->r.lineno, NULL, "%s: not a per-flow sysctl (did you mean 'sysctl.%s'?)", key, best);
+		else
+			DIAG(c, c->r.lineno, "a flow sets only per-namespace TCP settings of its client",
+			     "%s: not a per-flow sysctl (known: %s)", key, all);
+		return;
+	}
+	for (size_t k = 0; k < f->nsysctl; k++)
+		if (!strcmp(f->sysctl[k].name, name)) {
+			DIAG(c, c->r.lineno, NULL, "duplicate key '%s' in %s (first at line %d)", key, c->where,
+			     f->sysctl[k].line);
+			return;
+		}
+	if (parse_uint(value, 2147483647ul, &u) < 0) {
+		DIAG(c, c->r.lineno, NULL, "%s: '%s' is not a whole number", key, value);
+		return;
+	}
+	if (f->nsysctl == SC_MAX_SYSCTLS) {
+		DIAG(c, c->r.lineno, NULL, "more than %d sysctl keys in %s", SC_MAX_SYSCTLS, c->where);
+		return;
+	}
+	snprintf(f->sysctl[f->nsysctl].name, sizeof(f->sysctl[0].name), "%s", name);
+	f->sysctl[f->nsysctl].value = u;
+	f->sysctl[f->nsysctl++].line = c->r.lineno;
+}
+
 static void event_key(struct pctx *c, const char *key, const char *value)
 {
 	struct sc_event *e = &c->sc->events[c->idx];
@@ -747,7 +798,10 @@ static int handler(void *user, const char *section, const char *key, const char 
 		mb_key(c, key, value);
 		break;
 	case SEC_FLOW:
-		flow_key(c, key, value);
+		if (!strncmp(key, "sysctl.", 7))
+			flow_sysctl(c, key, value);
+		else
+			flow_key(c, key, value);
 		break;
 	case SEC_EVENT:
 		event_key(c, key, value);

@@ -37,6 +37,14 @@
 #define SC_MAX_FILE_BYTES (1024 * 1024)
 #define SC_COMMAND_MAX 4096     /* command, server_command: one line of INIREAD_MAX_LONG_LINE */
 #define SC_USER_MAX 64          /* run_as */
+#define SC_MAX_SYSCTLS 8        /* sysctl.NAME keys per flow */
+
+/* A per-network-namespace kernel setting of a flow's client (sysctl.NAME). */
+struct sc_sysctl {
+	char name[48];                  /* "net.ipv4.tcp_keepalive_time" */
+	unsigned long value;
+	int line;
+};
 
 /* Linux's defaults, for keepalive = kernel-default. */
 #define SC_KERNEL_KA_IDLE_MS 7200000u
@@ -107,7 +115,17 @@ struct sc_flow {
 	char run_as[SC_USER_MAX];       /* command and server_command run as; "" = root */
 	int expect_exit;                /* the command's exit status must be this; -1 = any */
 	char expect_output[SC_VALUE_MAX]; /* POSIX ERE its output must match; "" = none */
+	struct sc_sysctl sysctl[SC_MAX_SYSCTLS]; /* set in its client's namespace, which it
+					 * then has to itself (a path of its own) */
+	size_t nsysctl;
 };
+
+/*
+ * The sysctls a flow may set (sysctl.NAME): per network namespace, about
+ * the client's TCP, so setting them in the flow's own client namespace
+ * touches nothing else. Returns the NULL-terminated list.
+ */
+const char *const *sc_sysctl_names(void);
 
 enum sc_action { SC_ACT_FLUSH, SC_ACT_EXPIRE, SC_ACT_SET, SC_ACT_BLACKHOLE };
 

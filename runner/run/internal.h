@@ -107,6 +107,8 @@ struct cmdflow {
 struct lane {
 	int path[SC_MAX_PATH];
 	size_t npath;
+	int own;                        /* flow index + 1 of the flow whose sysctls it
+					 * has (a client of its own); 0 = shared */
 	struct topo *topo;
 	struct simproc sim[SC_MAX_PATH];
 	struct group g[MAX_GROUPS];

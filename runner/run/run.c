@@ -136,6 +136,24 @@ static int probedir_make(struct run *r, char *err, size_t errlen)
 	return 0;
 }
 
+/* A flow's sysctl.NAME keys, in its own client namespace. */
+static int lane_sysctls(struct lane *l, const struct sc_flow *f, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < f->nsysctl; i++) {
+		char msg[200];
+		int rc = spawn_waitf(topo_ns_pid(l->topo, 0), msg, sizeof(msg), "sysctl -q -w %s=%lu",
+				     f->sysctl[i].name, f->sysctl[i].value);
+
+		if (rc != 0) {
+			tu_errf(err, errlen, "flow %s: sysctl %s=%lu in its client's namespace: %s", f->name,
+				f->sysctl[i].name, f->sysctl[i].value,
+				rc < 0 ? strerror(errno) : rc == 127 ? "no sysctl program (procps)" : msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 struct run *run_build(const struct scenario *sc, const struct run_opts *o, char *err, size_t errlen)
 {
 	struct run *r = calloc(1, sizeof(*r));
@@ -148,12 +166,14 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 		const struct sc_flow *f = &sc->flows[i];
 		size_t k;
 
+		/* a flow with sysctls has its client namespace to itself */
 		for (k = 0; k < r->nlanes; k++)
-			if (same_path(f, &r->lane[k]))
+			if (!f->nsysctl && !r->lane[k].own && same_path(f, &r->lane[k]))
 				break;
 		if (k == r->nlanes) {
 			r->lane[k].npath = f->npath;
 			memcpy(r->lane[k].path, f->path, sizeof(f->path));
+			r->lane[k].own = f->nsysctl ? (int)i + 1 : 0;
 			r->nlanes++;
 		}
 		r->lane_of[i] = (int)k;
@@ -206,6 +226,10 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 
 			tu_errf(err, errlen, "%s", terr);
 			errno = e == EPERM ? EPERM : EIO;
+			goto fail;
+		}
+		if (l->own && lane_sysctls(l, &sc->flows[l->own - 1], err, errlen) < 0) {
+			errno = EIO;
 			goto fail;
 		}
 		for (size_t p = 0; p < l->npath; p++)

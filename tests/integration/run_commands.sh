@@ -76,6 +76,22 @@ run_as = nobody
 server_command = socat TCP-LISTEN:7005,reuseaddr,fork EXEC:cat
 command = test "\$(id -un)" = nobody && test "\$HOME" = "\$IDLEGATE_WORKDIR" && test "\$(stat -c '%U %a' "\$IDLEGATE_WORKDIR")" = "nobody 700" && touch "\$IDLEGATE_WORKDIR/mine" && echo hi | socat -t 1 - TCP:\$IDLEGATE_SERVER:\$IDLEGATE_PORT
 expect = alive
+
+; per-flow sysctls: each such flow has a client namespace of its own
+[flow sysctl-a]
+sysctl.net.ipv4.tcp_keepalive_time = 5
+sysctl.net.ipv4.tcp_retries2 = 4
+command = test "\$(cat /proc/sys/net/ipv4/tcp_keepalive_time) \$(cat /proc/sys/net/ipv4/tcp_retries2)" = "5 4"
+expect = alive
+
+[flow sysctl-b]
+sysctl.net.ipv4.tcp_keepalive_time = 9
+command = test "\$(cat /proc/sys/net/ipv4/tcp_keepalive_time)" = 9
+expect = alive
+
+[flow sysctl-none]
+command = test "\$(cat /proc/sys/net/ipv4/tcp_keepalive_time)" = 7200
+expect = alive
 INI
 grep -q "^command = $long" "$WORK/sc/cmd.ini" && [ "$(grep -c '' <<<"$long")" -eq 1 ] || fail "test setup"
 "$IG" check "$WORK/sc/cmd.ini" >"$WORK/out" 2>&1 || fail "check: a long command line is refused"
@@ -115,6 +131,12 @@ pass "a server_command that cannot start is an ERROR of its own flow with its st
 IFS='|' read -r st obs why <<<"$(flow as-nobody)"
 [ "$st $obs" = "PASS alive" ] || fail "as-nobody: $st $obs: $why"
 pass "run_as = nobody: the command runs as nobody in a 0700 directory of its own (\$IDLEGATE_WORKDIR = \$HOME)"
+
+for f in sysctl-a sysctl-b sysctl-none; do
+	IFS='|' read -r st obs why <<<"$(flow $f)"
+	[ "$st $obs" = "PASS alive" ] || fail "$f: $st $obs: $why"
+done
+pass "sysctl.NAME per flow, in a client namespace of its own (5, 9 and the default 7200 side by side)"
 
 ls "$WORK" | grep -q idlegate-run && fail "the run left its directory: $(ls "$WORK")"
 pass "nothing left behind"
