@@ -8,6 +8,22 @@
 source "$(dirname "$0")/lib/runner.sh"
 FAIL_SHOW=("$WORK/out")
 
+# docs/running.md quotes the recipes: every quoted block is in a file
+python3 - "$ROOT" <<'PY' || fail "docs/running.md quotes a recipe that is not in scenarios/apps/"
+import glob, re, sys
+root = sys.argv[1]
+doc = open(root + "/docs/running.md").read()
+sec = doc[doc.index("### Recipes"):doc.index("## Limits")]
+files = [open(f).read() for f in glob.glob(root + "/scenarios/apps/*")]
+blocks = re.findall(r"```(?:ini|sh)\n(.*?)```", sec, re.S)
+assert blocks, "no quoted recipe"
+for b in blocks:
+    if not any(b.rstrip("\n") in f for f in files):
+        print("not in scenarios/apps/:\n" + b)
+        sys.exit(1)
+PY
+pass "docs/running.md quotes the recipes as they are"
+
 if ! "$ROOT/scripts/deps.sh" apps >"$WORK/deps" 2>&1; then
 	skip "the apps group could not be installed: $(tail -n 3 "$WORK/deps")"
 fi
