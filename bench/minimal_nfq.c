@@ -20,11 +20,16 @@
 #include <poll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <libmnl/libmnl.h>
 
 #include "simulator/nfq.h"
 #include "simulator/rules.h"
 #include "simulator/engine/csum.h"
 #include "simulator/engine/pkt.h"
+#include "simulator/engine/proto.h"
 
 static bool full;
 static struct nfqio *q;
@@ -39,20 +44,20 @@ static void complete_csum(uint8_t *data, size_t len)
 
 	if (pkt_parse(&p, data, len, len) < 0 || p.is_frag)
 		return;
-	off = p.t.proto == IPPROTO_TCP ? 16 : p.t.proto == IPPROTO_UDP ? 6 : 0;
+	off = p.t.proto == IPPROTO_TCP ? TCP_OFF_CSUM : p.t.proto == IPPROTO_UDP ? UDP_OFF_CSUM : 0;
 	if (!off || (size_t)p.l4_off + p.l4_len > len || p.l4_len < off + 2)
 		return;
 	data[p.l4_off + off] = data[p.l4_off + off + 1] = 0;
-	c = csum_l4(p.t.family, data + (p.t.family == 4 ? 12 : 8), data + (p.t.family == 4 ? 16 : 24),
+	c = csum_l4(p.t.family, data + (p.t.family == 4 ? IPV4_OFF_SRC : IPV6_OFF_SRC),
+		    data + (p.t.family == 4 ? IPV4_OFF_DST : IPV6_OFF_DST),
 		    p.t.proto, data + p.l4_off, p.l4_len);
 	if (c == 0 && p.t.proto == IPPROTO_UDP)
 		c = 0xffff;
 	memcpy(data + p.l4_off + off, &c, 2);
 }
 
-static void on_packet(void *ctx, struct nfqio_packet *p)
+static void on_packet(struct nfqio_packet *p)
 {
-	(void)ctx;
 	if (full) {
 		if (p->csum_partial && !p->gso)
 			complete_csum(p->data, p->caplen);
@@ -60,6 +65,41 @@ static void on_packet(void *ctx, struct nfqio_packet *p)
 	}
 	else
 		nfqio_accept(q, p->id);
+}
+
+/* The same receive as idlegate-sim's data path: a burst of messages per
+ * system call into a ring of buffers, verdicts sent once per burst. */
+#define BURST 64
+static void receive(uint8_t *ring)
+{
+	static struct mmsghdr mm[BURST];
+	static struct iovec iov[BURST];
+	size_t slot = nfqio_msg_max(q);
+	struct nfqio_packet p;
+	int got;
+
+	for (int i = 0; i < BURST; i++) {
+		iov[i].iov_base = ring + (size_t)i * slot;
+		iov[i].iov_len = slot;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	for (int budget = 512; budget > 0; budget -= got) {
+		got = nfqio_recv_burst(q, mm, BURST);
+		if (got <= 0)
+			break;
+		for (int i = 0; i < got; i++) {
+			const struct nlmsghdr *nlh = (const struct nlmsghdr *)iov[i].iov_base;
+			int left = (int)mm[i].msg_len;
+
+			for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+				if (nfqio_parse(q, nlh, &p) == 1)
+					on_packet(&p);
+		}
+		nfqio_flush(q);
+		if (got < BURST)
+			break;
+	}
 }
 
 int main(int argc, char **argv)
@@ -76,6 +116,7 @@ int main(int argc, char **argv)
 	struct rules *r;
 	sigset_t mask;
 	char err[256];
+	uint8_t *ring;
 	int c, qn = 0;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -90,12 +131,15 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	nfqio_config_init(&qc, (uint16_t)qn);
-	qc.copy_range = full ? 0xffff : 256;
+	qc.copy_range = full ? 0xffff : NFQIO_HEADER_COPY;
 	q = nfqio_open(&qc);
 	if (!q) {
 		perror("nfqio_open");
 		return 3;
 	}
+	ring = malloc(BURST * nfqio_msg_max(q));
+	if (!ring)
+		return 3;
 	rc.queue_num = (uint16_t)qn;
 	rc.ifindex[0] = if_nametoindex(in);
 	rc.ifindex[1] = if_nametoindex(out);
@@ -120,7 +164,7 @@ int main(int argc, char **argv)
 		if (pf[0].revents)
 			break;
 		if (pf[1].revents)
-			nfqio_receive(q, 512, on_packet, NULL);
+			receive(ring);
 	}
 	rules_free(r);
 	{
@@ -132,5 +176,6 @@ int main(int argc, char **argv)
 			st.k_queue_dropped, st.k_user_dropped);
 	}
 	nfqio_close(q);
+	free(ring);
 	return 0;
 }

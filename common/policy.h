@@ -45,6 +45,9 @@ enum nat_ports { PORTS_PRESERVE, PORTS_SEQUENTIAL, PORTS_RANDOM };
 enum nat_behaviour { NAT_EI, NAT_AD, NAT_APD };
 enum expiry_mode { EXPIRY_EXACT, EXPIRY_SWEEP };
 enum when_full { FULL_REFUSE, FULL_EVICT_IDLE };
+/* Which RSTs close a TCP flow: those within the connection's window, as
+ * Linux conntrack and RFC 5961 endpoints accept them, or any. */
+enum rst_check { RST_CHECK_WINDOW, RST_CHECK_ANY };
 /* An inbound packet that matches no flow (and, with NAT, no mapping). */
 enum inbound_unknown { INBOUND_PASS, INBOUND_DROP, INBOUND_RST };
 
@@ -53,6 +56,7 @@ struct policy {
 	unsigned refresh;               /* REFRESH_* bits */
 	enum on_expire on_expire;
 	bool pickup_loose;
+	enum rst_check rst_check;
 	enum inbound_unknown inbound_unknown;
 
 	enum nat_mode nat;

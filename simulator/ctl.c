@@ -21,6 +21,7 @@
  * itself; a timerfd in its epoll set wakes the loop when one is due.
  */
 #include "simulator/ctl.h"
+#include "simulator/ctl_proto.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -265,16 +266,17 @@ static int out_append(struct ctl_client *cl, const char *s, size_t len, bool nl,
 
 void ctl_send(struct ctl_client *cl, const char *line, size_t len)
 {
-	char msg[160];
+	char why[96], msg[160];
 	int n;
 
 	if (out_append(cl, line, len, true, CTL_OUT_MAX_REPLY) == 0) {
 		cl->answering = queued(cl) > 0;
 		return;
 	}
-	n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"answer too large: %zu bytes, "
-		     "the limit is %u MiB\"}", len + 1, CTL_OUT_MAX_REPLY >> 20);
-	if (out_append(cl, msg, (size_t)n, true, CTL_OUT_MAX_REPLY) < 0)
+	snprintf(why, sizeof(why), "answer too large: %zu bytes, the limit is %u MiB", len + 1,
+		 CTL_OUT_MAX_REPLY >> 20);
+	n = ctl_error_reply(why, msg, sizeof(msg));
+	if (n < 0 || out_append(cl, msg, (size_t)n, true, CTL_OUT_MAX_REPLY) < 0)
 		cl->dead = true;
 	cl->answering = queued(cl) > 0;
 }

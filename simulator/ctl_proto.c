@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -158,38 +157,4 @@ int ctl_error_reply(const char *msg, char *buf, size_t cap)
 
 	json_decref(o);
 	return n;
-}
-
-int json_put_str(char *buf, size_t cap, size_t *off, const char *s)
-{
-	json_t *v;
-	int n;
-
-	if (cap == 0 || *off >= cap)
-		return -1;
-	v = jsonio_str(s);
-	n = v ? jsonio_dumpb(v, 0, buf + *off, cap - *off) : -1;
-	json_decref(v);
-	if (n < 0)
-		return -1;
-	*off += (size_t)n;
-	return 0;
-}
-
-int json_put(char *buf, size_t cap, size_t *off, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*off >= cap)
-		return -1;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *off, cap - *off, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= cap - *off) {
-		*off = cap - 1;
-		return -1;
-	}
-	*off += (size_t)n;
-	return 0;
 }

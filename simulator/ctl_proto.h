@@ -53,17 +53,5 @@ int ctl_parse(const char *line, size_t len, struct ctl_req *req,
  */
 int ctl_error_reply(const char *msg, char *buf, size_t cap);
 
-/*
- * Append s as a JSON string (quotes included; encoded by jansson, UTF-8
- * kept, invalid bytes replaced by U+FFFD as common/jsonio.h says) at
- * buf+*off, never writing past buf[cap-1] and keeping buf NUL-terminated.
- * *off advances by what was written; returns 0, or -1 if it did not fit
- * (nothing is appended then). Kept for simulator/main.c's answers until
- * they are built as json_t objects.
- */
-int json_put_str(char *buf, size_t cap, size_t *off, const char *s);
-/* printf-style append with the same contract. */
-int json_put(char *buf, size_t cap, size_t *off, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 
 #endif

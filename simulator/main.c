@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * idlegate-sim: the middlebox daemon. Binds an NFQUEUE, installs the rules
- * that feed it, and runs every packet through the engine in an epoll loop
- * (signalfd for signals, the control socket, the queue), reading the clock
- * once per iteration and sleeping until the engine's next timer. Readiness
- * is announced only once the queue and rules are in place.
+ * idlegate-sim: the middlebox daemon. Parses the options and the policy,
+ * binds an NFQUEUE, installs the rules that feed it, answers the control
+ * socket, and runs an epoll loop (signalfd for signals, the control socket,
+ * the queue), reading the clock once per iteration and sleeping until the
+ * engine's next timer. The packet path itself, from receive to verdict, is
+ * simulator/datapath.c. Readiness is announced only once the queue and
+ * rules are in place.
  *
  * Exit status: 0 clean shutdown, 2 usage or policy error, 3 environment
  * error (no permission, no such interface, queue or rules refused).
@@ -27,26 +29,24 @@
 #include <sys/signalfd.h>
 
 #include "common/duration.h"
+#include "common/jsonio.h"
 #include "common/log.h"
 #include "common/mtime.h"
 #include "common/profile.h"
 #include "simulator/caps.h"
 #include "simulator/ctl.h"
+#include "simulator/datapath.h"
 #include "simulator/events.h"
 #include "simulator/inject.h"
 #include "simulator/nfq.h"
 #include "simulator/pcapw.h"
 #include "simulator/rules.h"
-#include "simulator/engine/csum.h"
 #include "simulator/engine/engine.h"
 #include "common/policy.h"
 
 #define EXIT_USAGE 2
 #define EXIT_ENV 3
 #define DEFAULT_MARK 0x1d1e
-/* Bytes copied per packet when no rewrite can be needed: enough for IPv6
- * with extension headers, TCP with options, and an ICMP error's quote. */
-#define HEADER_COPY 256
 #define RX_BUDGET 512
 
 struct opts {
@@ -77,9 +77,9 @@ struct sim {
 	uint32_t if_in, if_out;
 	uint32_t copy_range;
 	uint64_t now, start;
-	uint64_t foreign, inject_errors;
+	struct datapath *dp;
+	int epfd, sfd;
 	bool stop;
-	uint8_t scratch[65536 + 256];
 };
 
 #ifndef IDLEGATE_COMMIT
@@ -173,64 +173,60 @@ static void write_sysctl(const char *path, const char *value)
 		close(fd);
 }
 
-/* ---- JSON replies ---- */
+/* ---- JSON replies (jansson: common/jsonio.h) ---- */
 
-static void stats_json(struct sim *s, char *buf, size_t cap, size_t *off)
+#define JI(v) ((json_int_t)(v))
+
+static json_t *stats_object(struct sim *s)
 {
 	struct engine_stats st;
 	struct nfqio_stats qs;
+	struct datapath_stats ds;
+	json_t *o, *dropped, *queue;
 	bool trusted;
-	unsigned i;
-	bool first = true;
 
 	engine_stats(s->eng, &st);
 	nfqio_stats(s->q, &qs);
+	datapath_stats(s->dp, &ds);
 	trusted = !qs.enobufs && !qs.hold_overflow && !qs.send_errors &&
 		  (!qs.kernel_valid || (!qs.k_queue_dropped && !qs.k_user_dropped)) &&
 		  !events_lost(s->ev);
-	json_put(buf, cap, off,
-		 "\"uptime_ms\":%" PRIu64 ",\"packets_out\":%" PRIu64 ",\"packets_in\":%" PRIu64
-		 ",\"accepted\":%" PRIu64 ",\"rewritten\":%" PRIu64 ",\"injected\":%" PRIu64
-		 ",\"inject_errors\":%" PRIu64 ",\"keepalives\":%" PRIu64 ",\"foreign\":%" PRIu64
-		 ",\"dropped\":{",
-		 s->now - s->start, st.packets[DIR_OUT], st.packets[DIR_IN], st.accepted,
-		 st.rewritten, st.injected, s->inject_errors, st.keepalives, s->foreign);
-	for (i = 1; i < DROP_REASON_MAX; i++) {
-		if (!st.dropped[i])
-			continue;
-		json_put(buf, cap, off, "%s\"%s\":%" PRIu64, first ? "" : ",",
-			 drop_reason_name(i), st.dropped[i]);
-		first = false;
+	dropped = json_object();
+	for (unsigned i = 1; i < DROP_REASON_MAX; i++)
+		if (st.dropped[i])
+			json_object_set_new(dropped, drop_reason_name(i), json_integer(JI(st.dropped[i])));
+	queue = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			  "received", JI(qs.received), "verdict_msgs", JI(qs.verdict_msgs),
+			  "batches", JI(qs.batches), "enobufs", JI(qs.enobufs),
+			  "send_errors", JI(qs.send_errors), "hold_overflow", JI(qs.hold_overflow),
+			  "held", JI(qs.held), "bursts", JI(ds.bursts));
+	if (queue && qs.kernel_valid) {
+		json_object_set_new(queue, "kernel_queue_total", json_integer(JI(qs.k_queue_total)));
+		json_object_set_new(queue, "kernel_queue_dropped", json_integer(JI(qs.k_queue_dropped)));
+		json_object_set_new(queue, "kernel_user_dropped", json_integer(JI(qs.k_user_dropped)));
 	}
-	json_put(buf, cap, off,
-		 "},\"flows_created\":%" PRIu64 ",\"flows_expired\":%" PRIu64
-		 ",\"flows_closed\":%" PRIu64 ",\"flows_evicted\":%" PRIu64
-		 ",\"flows_active\":%u,\"flows_max\":%u,\"mappings_active\":%u"
-		 ",\"bytes_per_flow\":%zu,\"memory\":%zu",
-		 st.flows_created, st.flows_expired, st.flows_closed, st.flows_evicted,
-		 st.flows_active, st.flows_max, st.mappings_active, st.bytes_per_flow, st.memory);
-	json_put(buf, cap, off,
-		 ",\"queue\":{\"received\":%" PRIu64 ",\"verdict_msgs\":%" PRIu64
-		 ",\"batches\":%" PRIu64 ",\"enobufs\":%" PRIu64 ",\"send_errors\":%" PRIu64
-		 ",\"hold_overflow\":%" PRIu64 ",\"held\":%u",
-		 qs.received, qs.verdict_msgs, qs.batches, qs.enobufs, qs.send_errors,
-		 qs.hold_overflow, qs.held);
-	if (qs.kernel_valid)
-		json_put(buf, cap, off, ",\"kernel_queue_total\":%u,\"kernel_queue_dropped\":%u"
-			 ",\"kernel_user_dropped\":%u", qs.k_queue_total, qs.k_queue_dropped,
-			 qs.k_user_dropped);
-	json_put(buf, cap, off, "},\"events_lost\":%lu,\"subscribers_dropped\":%lu,\"trusted\":%s",
-		 events_lost(s->ev), s->ctl ? ctl_dropped_subscribers(s->ctl) : 0UL,
-		 trusted ? "true" : "false");
+	o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		      "uptime_ms", JI(s->now - s->start), "packets_out", JI(st.packets[DIR_OUT]),
+		      "packets_in", JI(st.packets[DIR_IN]), "accepted", JI(st.accepted),
+		      "rewritten", JI(st.rewritten), "injected", JI(st.injected),
+		      "inject_errors", JI(ds.inject_errors), "keepalives", JI(st.keepalives),
+		      "foreign", JI(ds.foreign), "dropped", dropped,
+		      "flows_created", JI(st.flows_created), "flows_expired", JI(st.flows_expired),
+		      "flows_closed", JI(st.flows_closed), "flows_evicted", JI(st.flows_evicted),
+		      "flows_active", JI(st.flows_active), "flows_max", JI(st.flows_max),
+		      "mappings_active", JI(st.mappings_active), "bytes_per_flow", JI(st.bytes_per_flow),
+		      "memory", JI(st.memory));
+	if (!o) {
+		json_decref(queue);
+		return NULL;
+	}
+	json_object_set_new(o, "queue", queue ? queue : json_null());
+	json_object_set_new(o, "events_lost", json_integer(JI(events_lost(s->ev))));
+	json_object_set_new(o, "subscribers_dropped",
+			    json_integer(JI(s->ctl ? ctl_dropped_subscribers(s->ctl) : 0)));
+	json_object_set_new(o, "trusted", json_boolean(trusted));
+	return o;
 }
-
-struct flows_buf {
-	struct sim *s;
-	char *buf;
-	size_t len, cap;
-	unsigned n;
-	bool oom;
-};
 
 static const char *proto_str(uint8_t p)
 {
@@ -238,73 +234,79 @@ static const char *proto_str(uint8_t p)
 	       p == IPPROTO_ICMP ? "icmp" : p == IPPROTO_ICMPV6 ? "icmpv6" : "other";
 }
 
+struct flows_list {
+	uint64_t now;
+	json_t *arr;
+};
+
 static void flow_one(void *ctx, const struct flow_info *fi)
 {
-	struct flows_buf *fb = ctx;
-	char tmp[768], a[64];
-	size_t off = 0;
-	uint64_t now = fb->s->now;
+	struct flows_list *fl = ctx;
+	char src[64], dst[64], nat[64];
+	uint64_t now = fl->now;
+	json_t *o;
 
-	json_put(tmp, sizeof(tmp), &off, "%s{\"id\":%u,\"proto\":\"%s\",\"src\":",
-		 fb->n ? "," : "", fi->id, proto_str(fi->tuple.proto));
-	json_put_str(tmp, sizeof(tmp), &off, addr_format(&fi->tuple.src, a, sizeof(a)));
-	json_put(tmp, sizeof(tmp), &off, ",\"sport\":%u,\"dst\":", fi->tuple.sport);
-	json_put_str(tmp, sizeof(tmp), &off, addr_format(&fi->tuple.dst, a, sizeof(a)));
-	json_put(tmp, sizeof(tmp), &off, ",\"dport\":%u,\"initiator\":\"%s\"", fi->tuple.dport,
-		 fi->initiator == DIR_OUT ? "inside" : "outside");
-	if (fi->nat) {
-		json_put(tmp, sizeof(tmp), &off, ",\"nat_addr\":");
-		json_put_str(tmp, sizeof(tmp), &off, addr_format(&fi->nat_addr, a, sizeof(a)));
-		json_put(tmp, sizeof(tmp), &off, ",\"nat_port\":%u", fi->nat_port);
+	o = json_pack("{s:I,s:s,s:s,s:I,s:s,s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		      "id", JI(fi->id), "proto", proto_str(fi->tuple.proto),
+		      "src", addr_format(&fi->tuple.src, src, sizeof(src)), "sport", JI(fi->tuple.sport),
+		      "dst", addr_format(&fi->tuple.dst, dst, sizeof(dst)), "dport", JI(fi->tuple.dport),
+		      "initiator", fi->initiator == DIR_OUT ? "inside" : "outside",
+		      "state", flow_state_name(fi->state), "age_ms", JI(now - fi->created),
+		      "idle_ms", JI(now >= fi->last_seen ? now - fi->last_seen : 0),
+		      "expires_in_ms", JI((int64_t)(fi->expires - now)),
+		      "pkts_out", JI(fi->pkts[DIR_OUT]), "pkts_in", JI(fi->pkts[DIR_IN]),
+		      "keepalives_out", JI(fi->keepalives[DIR_OUT]), "keepalives_in", JI(fi->keepalives[DIR_IN]));
+	if (o && fi->nat) {
+		json_object_set_new(o, "nat_addr", json_string(addr_format(&fi->nat_addr, nat, sizeof(nat))));
+		json_object_set_new(o, "nat_port", json_integer(JI(fi->nat_port)));
 	}
-	json_put(tmp, sizeof(tmp), &off,
-		 ",\"state\":\"%s\",\"age_ms\":%" PRIu64 ",\"idle_ms\":%" PRIu64
-		 ",\"expires_in_ms\":%" PRId64 ",\"pkts_out\":%u,\"pkts_in\":%u"
-		 ",\"keepalives_out\":%u,\"keepalives_in\":%u}",
-		 flow_state_name(fi->state), now - fi->created,
-		 now >= fi->last_seen ? now - fi->last_seen : 0,
-		 (int64_t)(fi->expires - now), fi->pkts[DIR_OUT], fi->pkts[DIR_IN],
-		 fi->keepalives[DIR_OUT], fi->keepalives[DIR_IN]);
-	if (fb->len + off + 1 > fb->cap) {
-		size_t cap = fb->cap * 2 + off + 1;
-		char *p = realloc(fb->buf, cap);
-
-		if (!p) {
-			fb->oom = true;
-			return;
-		}
-		fb->buf = p;
-		fb->cap = cap;
-	}
-	memcpy(fb->buf + fb->len, tmp, off);
-	fb->len += off;
-	fb->buf[fb->len] = '\0';
-	fb->n++;
+	if (o)
+		json_array_append_new(fl->arr, o);
 }
 
-static void reply_ok(struct ctl_client *cl, const char *extra)
+/* One JSON value as one answer line (the value is consumed). */
+static void reply_json(struct ctl_client *cl, json_t *o)
 {
-	char buf[512];
-	size_t off = 0;
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
-	json_put(buf, sizeof(buf), &off, "{\"ok\":true%s%s}", extra ? "," : "", extra ? extra : "");
-	ctl_send(cl, buf, off);
+	if (text)
+		ctl_send(cl, text, strlen(text));
+	else
+		ctl_send(cl, "{\"ok\":false,\"error\":\"out of memory\"}", 38);
+	free(text);
+	json_decref(o);
+}
+
+/* {"ok":true} with the members of extra (consumed; NULL: none). */
+static void reply_ok(struct ctl_client *cl, json_t *extra)
+{
+	json_t *o = json_pack("{s:b}", "ok", 1);
+
+	if (o && extra)
+		json_object_update(o, extra);
+	json_decref(extra);
+	reply_json(cl, o);
 }
 
 static void reply_err(struct ctl_client *cl, const char *msg)
 {
-	char buf[512];
-	size_t off = 0;
+	reply_json(cl, json_pack("{s:b,s:o}", "ok", 0, "error", jsonio_str(msg)));
+}
 
-	json_put(buf, sizeof(buf), &off, "{\"ok\":false,\"error\":");
-	json_put_str(buf, sizeof(buf), &off, msg);
-	json_put(buf, sizeof(buf), &off, "}");
-	ctl_send(cl, buf, off);
+/* One event line (the value is consumed). */
+static void emit_event(struct sim *s, json_t *o)
+{
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	if (text)
+		events_emit_line(s->ev, text);
+	free(text);
+	json_decref(o);
 }
 
 static void update_copy_range(struct sim *s)
 {
-	uint32_t want = (engine_needs_full_packets(s->eng) || s->pcap) ? 0xffff : HEADER_COPY;
+	uint32_t want = (engine_needs_full_packets(s->eng) || s->pcap) ? 0xffff : NFQIO_HEADER_COPY;
 
 	if (want == s->copy_range)
 		return;
@@ -314,46 +316,32 @@ static void update_copy_range(struct sim *s)
 		s->copy_range = want;
 }
 
+/* The flow list, as one reply line of any length. */
+static void reply_flows(struct sim *s, struct ctl_client *cl)
+{
+	struct flows_list fl = { .now = s->now, .arr = json_array() };
+
+	if (!fl.arr) {
+		reply_err(cl, "out of memory");
+		return;
+	}
+	engine_foreach_flow(s->eng, flow_one, &fl);
+	reply_ok(cl, json_pack("{s:I,s:o}", "count", JI(json_array_size(fl.arr)), "flows", fl.arr));
+}
+
 static void on_ctl(void *ctx, struct ctl_client *cl, const struct ctl_req *req)
 {
 	struct sim *s = ctx;
-	char buf[4096], err[256], val[256], line[512];
-	size_t off = 0;
+	char err[256], val[256];
 	uint64_t ms;
 
 	switch (req->cmd) {
 	case CTL_STATS:
-		json_put(buf, sizeof(buf), &off, "{\"ok\":true,");
-		stats_json(s, buf, sizeof(buf), &off);
-		json_put(buf, sizeof(buf), &off, "}");
-		ctl_send(cl, buf, off);
+		reply_ok(cl, stats_object(s));
 		break;
-	case CTL_FLOWS: {
-		struct flows_buf fb = { .s = s, .cap = 4096 };
-
-		fb.buf = malloc(fb.cap);
-		if (!fb.buf) {
-			reply_err(cl, "out of memory");
-			break;
-		}
-		fb.len = (size_t)snprintf(fb.buf, fb.cap, "{\"ok\":true,\"flows\":[");
-		engine_foreach_flow(s->eng, flow_one, &fb);
-		if (fb.oom) {
-			reply_err(cl, "out of memory");
-		} else {
-			off = 0;
-			json_put(buf, sizeof(buf), &off, "],\"count\":%u}", fb.n);
-			char *p = realloc(fb.buf, fb.len + off + 1);
-			if (p) {
-				fb.buf = p;
-				memcpy(fb.buf + fb.len, buf, off + 1);
-				ctl_send(cl, fb.buf, fb.len + off);
-			} else
-				reply_err(cl, "out of memory");
-		}
-		free(fb.buf);
+	case CTL_FLOWS:
+		reply_flows(s, cl);
 		break;
-	}
 	case CTL_GET: {
 		const struct policy *p = engine_policy(s->eng);
 
@@ -361,11 +349,7 @@ static void on_ctl(void *ctx, struct ctl_client *cl, const struct ctl_req *req)
 			reply_err(cl, "unknown knob");
 			break;
 		}
-		json_put(line, sizeof(line), &off, "\"key\":");
-		json_put_str(line, sizeof(line), &off, req->key);
-		json_put(line, sizeof(line), &off, ",\"value\":");
-		json_put_str(line, sizeof(line), &off, val);
-		reply_ok(cl, line);
+		reply_ok(cl, json_pack("{s:o,s:o}", "key", jsonio_str(req->key), "value", jsonio_str(val)));
 		break;
 	}
 	case CTL_SET:
@@ -375,18 +359,13 @@ static void on_ctl(void *ctx, struct ctl_client *cl, const struct ctl_req *req)
 		}
 		update_copy_range(s);
 		log_info("set %s = %s", req->key, req->value);
-		json_put(line, sizeof(line), &off, "{\"event\":\"set\",\"t_ms\":%" PRIu64 ",\"key\":", s->now);
-		json_put_str(line, sizeof(line), &off, req->key);
-		json_put(line, sizeof(line), &off, ",\"value\":");
-		json_put_str(line, sizeof(line), &off, req->value);
-		json_put(line, sizeof(line), &off, "}");
-		events_emit_line(s->ev, line);
+		emit_event(s, json_pack("{s:s,s:I,s:o,s:o}", "event", "set", "t_ms", JI(s->now),
+					"key", jsonio_str(req->key), "value", jsonio_str(req->value)));
 		reply_ok(cl, NULL);
 		break;
 	case CTL_FLUSH:
 		engine_flush(s->eng, s->now);
-		snprintf(line, sizeof(line), "{\"event\":\"flush\",\"t_ms\":%" PRIu64 "}", s->now);
-		events_emit_line(s->ev, line);
+		emit_event(s, json_pack("{s:s,s:I}", "event", "flush", "t_ms", JI(s->now)));
 		reply_ok(cl, NULL);
 		break;
 	case CTL_EXPIRE:
@@ -401,9 +380,8 @@ static void on_ctl(void *ctx, struct ctl_client *cl, const struct ctl_req *req)
 			break;
 		}
 		engine_blackhole(s->eng, s->now + ms);
-		snprintf(line, sizeof(line), "{\"event\":\"blackhole\",\"t_ms\":%" PRIu64
-			 ",\"until_ms\":%" PRIu64 "}", s->now, s->now + ms);
-		events_emit_line(s->ev, line);
+		emit_event(s, json_pack("{s:s,s:I,s:I}", "event", "blackhole", "t_ms", JI(s->now),
+					"until_ms", JI(s->now + ms)));
 		reply_ok(cl, NULL);
 		break;
 	case CTL_SUBSCRIBE:
@@ -416,7 +394,7 @@ static void on_ctl(void *ctx, struct ctl_client *cl, const struct ctl_req *req)
 	}
 }
 
-/* ---- data path ---- */
+/* ---- engine callbacks (the packet path itself is datapath.c) ---- */
 
 static void on_event(void *ctx, const struct engine_event *ev)
 {
@@ -429,87 +407,7 @@ static void on_inject(void *ctx, enum dir toward, const uint8_t *pkt, size_t len
 {
 	struct sim *s = ctx;
 
-	if (inject_send(s->inj, pkt, len) < 0) {
-		s->inject_errors++;
-		log_debug("inject: %s", strerror(errno));
-		return;
-	}
-	if (s->pcap)
-		pcapw_write(s->pcap, pkt, len, len);
-}
-
-/*
- * The kernel marks a packet whose payload we replace as CHECKSUM_NONE, so a
- * transport checksum that held only the pseudo-header sum (offload pending)
- * would leave the box wrong: complete it. GSO packets are exempt: their
- * segmentation sets the pseudo-header sum up again.
- */
-static void complete_csum(uint8_t *data, size_t len)
-{
-	struct pkt p;
-	unsigned off;
-	uint16_t c;
-
-	if (pkt_parse(&p, data, len, len) < 0 || p.is_frag || p.wire_len > len)
-		return;
-	if (p.t.proto == IPPROTO_TCP)
-		off = 16;
-	else if (p.t.proto == IPPROTO_UDP)
-		off = 6;
-	else
-		return;
-	if ((size_t)p.l4_off + p.l4_len > len || p.l4_len < off + 2)
-		return;
-	data[p.l4_off + off] = data[p.l4_off + off + 1] = 0;
-	if (p.t.family == 4)
-		c = csum_l4(4, data + 12, data + 16, p.t.proto, data + p.l4_off, p.l4_len);
-	else
-		c = csum_l4(6, data + 8, data + 24, p.t.proto, data + p.l4_off, p.l4_len);
-	if (c == 0 && p.t.proto == IPPROTO_UDP)
-		c = 0xffff;
-	memcpy(data + p.l4_off + off, &c, 2);
-}
-
-static void on_packet(void *ctx, struct nfqio_packet *p)
-{
-	struct sim *s = ctx;
-	struct decision d;
-	enum dir dir;
-	bool pre = false;
-
-	if (p->indev == s->if_in)
-		dir = DIR_OUT;
-	else if (p->indev == s->if_out)
-		dir = DIR_IN;
-	else {
-		/* our rules only queue the two interfaces; be safe anyway */
-		s->foreign++;
-		nfqio_accept(s->q, p->id);
-		return;
-	}
-	/* The capture shows the outside view: inbound packets as they
-	 * arrived (before the NAT rewrite), outbound ones as they leave. */
-	if (s->pcap && dir == DIR_IN && p->caplen <= sizeof(s->scratch)) {
-		memcpy(s->scratch, p->data, p->caplen);
-		pre = true;
-	}
-	engine_process(s->eng, p->data, p->caplen, p->wire_len,
-		       p->csum_partial ? ENGINE_PKT_CSUM_PARTIAL : 0, dir, s->now, &d);
-	if (d.verdict == VERDICT_DROP) {
-		nfqio_drop(s->q, p->id);
-		return;
-	}
-	if (d.rewritten && p->csum_partial && !p->gso)
-		complete_csum(p->data, p->caplen);
-	if (s->pcap)
-		pcapw_write(s->pcap, pre ? s->scratch : p->data, p->caplen, p->wire_len);
-	if (d.delay_ms)
-		nfqio_hold(s->q, p->id, true, d.rewritten ? p->data : NULL, p->caplen,
-			   s->now + d.delay_ms);
-	else if (d.rewritten)
-		nfqio_accept_payload(s->q, p->id, p->data, p->caplen);
-	else
-		nfqio_accept(s->q, p->id);
+	datapath_inject(s->dp, pkt, len);
 }
 
 /* ---- setup ---- */
@@ -674,17 +572,21 @@ static void write_ready(struct sim *s)
 
 static void emit_stats(struct sim *s, const char *what, FILE *also)
 {
-	char buf[4096];
-	size_t off = 0;
+	json_t *st = stats_object(s), *o = json_pack("{s:s,s:I}", "event", what, "t_ms", JI(s->now));
+	char *text = NULL;
 
-	json_put(buf, sizeof(buf), &off, "{\"event\":\"%s\",\"t_ms\":%" PRIu64 ",", what, s->now);
-	stats_json(s, buf, sizeof(buf), &off);
-	json_put(buf, sizeof(buf), &off, "}");
-	events_emit_line(s->ev, buf);
+	if (o && st && json_object_update(o, st) == 0)
+		text = json_dumps(o, JSON_COMPACT);
+	json_decref(st);
+	json_decref(o);
+	if (!text)
+		return;
+	events_emit_line(s->ev, text);
 	if (also) {
-		fprintf(also, "%s\n", buf);
+		fprintf(also, "%s\n", text);
 		fflush(also);
 	}
+	free(text);
 }
 
 static void events_to_ctl(void *ctx, const char *line, size_t len)
@@ -695,29 +597,11 @@ static void events_to_ctl(void *ctx, const char *line, size_t len)
 		ctl_broadcast(s->ctl, line, len);
 }
 
-int main(int argc, char **argv)
+/* Signals are read from a signalfd in the event loop, never handled. */
+static void open_loop(struct sim *s)
 {
-	static struct sim sim;
-	struct sim *s = &sim;
-	struct nfqio_config qc;
-	struct rules_config rc = { .priority = -300 };
-	struct engine_ops ops = { .event = on_event, .inject = on_inject, .ctx = s };
-	struct epoll_event ev, evs[8];
-	struct signalfd_siginfo si;
-	struct policy pol;
-	char err[512];
-	int verbose = 1, epfd, sfd, n = 0, i;
-	bool more = false;
+	struct epoll_event ev = { .events = EPOLLIN };
 	sigset_t mask;
-
-	log_init(argv[0], 1);
-	parse_args(argc, argv, &s->o, &verbose);
-	log_init(argv[0], verbose);
-	load_policy(&s->o, &pol);
-
-	s->if_in = ifindex_or_die(s->o.inside, "--inside");
-	s->if_out = ifindex_or_die(s->o.outside, "--outside");
-	s->start = s->now = mtime_ms();
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -725,10 +609,27 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || epfd < 0)
+	s->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->sfd < 0 || s->epfd < 0)
 		fatal("signalfd/epoll");
+	ev.data.fd = s->sfd;
+	epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sfd, &ev);
+}
+
+static void watch_fd(struct sim *s, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		fatal("epoll_ctl");
+}
+
+/* The event log, the capture, the engine and the injection sockets. */
+static void open_engine(struct sim *s, const struct policy *pol)
+{
+	struct engine_ops ops = { .event = on_event, .inject = on_inject, .ctx = s };
+	char err[512];
 
 	s->ev = events_open(s->o.events_path);
 	if (!s->ev)
@@ -739,29 +640,43 @@ int main(int argc, char **argv)
 		if (!s->pcap)
 			fatalx("--pcap %s: %s", s->o.pcap_path, err);
 	}
-	s->eng = engine_new(&pol, &ops, s->now);
+	s->eng = engine_new(pol, &ops, s->now);
 	if (!s->eng)
-		fatal("creating the engine (table.max_flows = %u)", pol.max_flows);
+		fatal("creating the engine (table.max_flows = %u)", pol->max_flows);
 	s->inj = inject_new(s->o.mark);
 	if (!s->inj)
 		fatal("raw sockets for injection (needs CAP_NET_RAW and CAP_NET_ADMIN)");
-	if (pol.nat == NAT_SNAT) {
+	if (pol->nat == NAT_SNAT) {
 		char path[128];
 
 		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/accept_local", s->o.inside);
 		write_sysctl(path, "1");
 	}
+}
+
+/* The queue, the rules that feed it, the data path, the control socket. */
+static void open_queue(struct sim *s)
+{
+	struct rules_config rc = { .priority = -300 };
+	struct datapath_config dc;
+	struct nfqio_config qc;
+	char err[512];
 
 	/* The queue is bound before the rules exist, so no packet meets a
 	 * rule with nobody behind it. */
 	nfqio_config_init(&qc, s->o.queue_num);
 	qc.fail_open = s->o.fail_open;
 	qc.copy_range = s->copy_range =
-		(engine_needs_full_packets(s->eng) || s->pcap) ? 0xffff : HEADER_COPY;
+		(engine_needs_full_packets(s->eng) || s->pcap) ? 0xffff : NFQIO_HEADER_COPY;
 	s->q = nfqio_open(&qc);
 	if (!s->q)
 		fatal("binding NFQUEUE %u (needs CAP_NET_ADMIN and nfnetlink_queue; "
 		      "is another process using the queue?)", s->o.queue_num);
+	dc = (struct datapath_config){ .eng = s->eng, .q = s->q, .inj = s->inj,
+				       .pcap = s->pcap, .if_in = s->if_in, .if_out = s->if_out };
+	s->dp = datapath_new(&dc);
+	if (!s->dp)
+		fatal("data path buffers");
 	rc.table = s->o.table;
 	rc.queue_num = s->o.queue_num;
 	rc.skip_mark = s->o.mark;
@@ -774,74 +689,90 @@ int main(int argc, char **argv)
 		fatal("%s", err);
 	if (rules_compat(s->rules))
 		log_debug("no native nft queue expression; using the xt NFQUEUE target");
+	watch_fd(s, nfqio_fd(s->q));
 	if (s->o.ctl_path) {
 		s->ctl = ctl_open(s->o.ctl_path, on_ctl, s);
 		if (!s->ctl)
 			fatal("--ctl %s", s->o.ctl_path);
+		watch_fd(s, ctl_fd(s->ctl));
 	}
+}
 
-	ev.events = EPOLLIN;
-	ev.data.fd = sfd;
-	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
-	ev.data.fd = nfqio_fd(s->q);
-	epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
-	if (s->ctl) {
-		ev.data.fd = ctl_fd(s->ctl);
-		epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
-	}
+/* Keep only CAP_NET_ADMIN and CAP_NET_RAW; with --user, as that user. */
+static void drop_privileges(struct sim *s)
+{
+	if (caps_drop_to_datapath(s->o.user ? s->o.uid : (uid_t)-1, s->o.user ? s->o.gid : (gid_t)-1) == 0)
+		return;
+	if (s->o.user)
+		fatal("--user %s: becoming that user with CAP_NET_ADMIN and CAP_NET_RAW", s->o.user);
+	log_warn("dropping capabilities");
+}
 
-	write_ready(s);
-	if (caps_drop_to_datapath(s->o.user ? s->o.uid : (uid_t)-1, s->o.user ? s->o.gid : (gid_t)-1) < 0) {
-		if (s->o.user)
-			fatal("--user %s: becoming that user with CAP_NET_ADMIN and CAP_NET_RAW", s->o.user);
-		log_warn("dropping capabilities");
-	}
-	{
-		char line[512], a[64];
+/* The ready event, then READY on stdout (the ready file is written before
+ * the privileges are dropped). */
+static void announce_ready(struct sim *s, const struct policy *pol)
+{
+	char a[64];
+	bool nat = pol->nat == NAT_SNAT;
+	json_t *o = json_pack("{s:s,s:I,s:I,s:s,s:I,s:b}", "event", "ready", "t_ms", JI(s->now),
+			      "pid", JI(getpid()), "table", rules_table(s->rules), "queue", JI(s->o.queue_num),
+			      "nat", nat);
 
-		snprintf(line, sizeof(line), "{\"event\":\"ready\",\"t_ms\":%" PRIu64
-			 ",\"pid\":%ld,\"table\":\"%s\",\"queue\":%u,\"nat\":%s%s%s%s}",
-			 s->now, (long)getpid(), rules_table(s->rules), s->o.queue_num,
-			 pol.nat == NAT_SNAT ? "true" : "false",
-			 pol.nat == NAT_SNAT ? ",\"nat_addr\":\"" : "",
-			 pol.nat == NAT_SNAT ? addr_format(&pol.nat_addr, a, sizeof(a)) : "",
-			 pol.nat == NAT_SNAT ? "\"" : "");
-		events_emit_line(s->ev, line);
-		events_flush(s->ev);
-	}
+	if (o && nat)
+		json_object_set_new(o, "nat_addr", json_string(addr_format(&pol->nat_addr, a, sizeof(a))));
+	emit_event(s, o);
+	events_flush(s->ev);
 	if (!s->o.no_ready_line) {
 		printf("READY\n");
 		fflush(stdout);
 	}
 	log_info("ready: queue %u, table inet %s, inside %s, outside %s%s",
 		 s->o.queue_num, rules_table(s->rules), s->o.inside, s->o.outside,
-		 pol.nat == NAT_SNAT ? ", nat" : "");
+		 nat ? ", nat" : "");
+}
+
+/* Handle what epoll reported. Returns true if the queue may hold more
+ * packets than one receive took. */
+static bool dispatch(struct sim *s, const struct epoll_event *evs, int n)
+{
+	struct signalfd_siginfo si;
+	bool more = false;
+
+	for (int i = 0; i < n; i++) {
+		int fd = evs[i].data.fd;
+
+		if (fd == s->sfd) {
+			while (read(s->sfd, &si, sizeof(si)) == sizeof(si))
+				if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+					s->stop = true;
+		} else if (s->ctl && fd == ctl_fd(s->ctl)) {
+			ctl_dispatch(s->ctl);
+		} else if (fd == nfqio_fd(s->q)) {
+			int got = datapath_receive(s->dp, RX_BUDGET, s->now);
+
+			if (got < 0)
+				log_warn("queue receive");
+			else if (got >= RX_BUDGET)
+				more = true;
+		}
+	}
+	return more;
+}
+
+/* The event loop: the clock is read once per iteration; the engine's
+ * timers and the held packets say how long to sleep. */
+static void run(struct sim *s)
+{
+	struct epoll_event evs[8];
+	int n = 0;
 
 	while (!s->stop) {
 		uint64_t next, t;
+		bool more;
 		int timeout;
 
 		s->now = mtime_ms();
-		more = false;
-		for (i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-
-			if (fd == sfd) {
-				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
-						s->stop = true;
-				}
-			} else if (s->ctl && fd == ctl_fd(s->ctl)) {
-				ctl_dispatch(s->ctl);
-			} else if (fd == nfqio_fd(s->q)) {
-				int got = nfqio_receive(s->q, RX_BUDGET, on_packet, s);
-
-				if (got < 0)
-					log_warn("queue receive");
-				else if (got == RX_BUDGET)
-					more = true;
-			}
-		}
+		more = dispatch(s, evs, n);
 		next = engine_advance(s->eng, s->now);
 		t = nfqio_release(s->q, s->now);
 		if (t < next)
@@ -852,38 +783,65 @@ int main(int argc, char **argv)
 		if (s->stop)
 			break;
 		timeout = more ? 0 : next == UINT64_MAX ? -1 : next > INT_MAX ? INT_MAX : (int)next;
-		n = epoll_wait(epfd, evs, 8, timeout);
+		n = epoll_wait(s->epfd, evs, 8, timeout);
 		if (n < 0) {
 			if (errno != EINTR)
 				fatal("epoll_wait");
 			n = 0;
 		}
 	}
+}
+
+static void shutdown_sim(struct sim *s)
+{
+	struct nfqio_stats qs;
 
 	s->now = mtime_ms();
 	/* Rules first, so nothing new is queued; then answer what is left. */
 	rules_free(s->rules);
 	s->rules = NULL;
-	while (nfqio_receive(s->q, RX_BUDGET, on_packet, s) > 0)
+	while (datapath_receive(s->dp, RX_BUDGET, s->now) > 0)
 		;
 	emit_stats(s, "stats", stdout);
-	{
-		struct nfqio_stats qs;
-
-		nfqio_stats(s->q, &qs);
-		if (qs.enobufs || (qs.kernel_valid && (qs.k_queue_dropped || qs.k_user_dropped)))
-			log_warnx("packets were lost to overload (enobufs %" PRIu64
-				  ", queue full %u, socket full %u): this run cannot be trusted",
-				  qs.enobufs, qs.k_queue_dropped, qs.k_user_dropped);
-	}
+	nfqio_stats(s->q, &qs);
+	if (qs.enobufs || (qs.kernel_valid && (qs.k_queue_dropped || qs.k_user_dropped)))
+		log_warnx("packets were lost to overload (enobufs %" PRIu64
+			  ", queue full %u, socket full %u): this run cannot be trusted",
+			  qs.enobufs, qs.k_queue_dropped, qs.k_user_dropped);
 	nfqio_close(s->q);
+	datapath_free(s->dp);
 	ctl_close(s->ctl);
 	events_close(s->ev);
 	pcapw_close(s->pcap);
 	inject_free(s->inj);
 	engine_free(s->eng);
-	close(epfd);
-	close(sfd);
+	close(s->epfd);
+	close(s->sfd);
+}
+
+int main(int argc, char **argv)
+{
+	static struct sim sim;
+	struct sim *s = &sim;
+	struct policy pol;
+	int verbose = 1;
+
+	log_init(argv[0], 1);
+	parse_args(argc, argv, &s->o, &verbose);
+	log_init(argv[0], verbose);
+	load_policy(&s->o, &pol);
+	s->if_in = ifindex_or_die(s->o.inside, "--inside");
+	s->if_out = ifindex_or_die(s->o.outside, "--outside");
+	s->start = s->now = mtime_ms();
+
+	open_loop(s);
+	open_engine(s, &pol);
+	open_queue(s);
+	write_ready(s);                 /* in the run's directory: root's, so first */
+	drop_privileges(s);
+	announce_ready(s, &pol);
+	run(s);
+	shutdown_sim(s);
 	log_info("stopped");
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <arpa/inet.h>
 
 #include <libmnl/libmnl.h>
@@ -23,8 +24,13 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
-#define RX_BUF (256 * 1024)
+#define PAYLOAD_MAX (256 * 1024)
+/* Below the socket's default send buffer (net.core.wmem_default), which
+ * bounds one netlink message batch. */
 #define TX_BUF (64 * 1024)
+/* A packet message's attributes besides the payload (header, interfaces,
+ * hardware address, mark, timestamp, lengths, skb info), generously. */
+#define NFQ_MSG_OVERHEAD 1024
 /* Room for one small verdict message. */
 #define VERDICT_MSG_MAX 64
 
@@ -40,7 +46,7 @@ struct nfqio {
 	struct mnl_socket *nl;
 	uint16_t qnum;
 	uint32_t portid;
-	uint8_t *rx;
+	uint32_t copy_range;
 	uint8_t *tx;
 	size_t tx_len;
 	uint8_t *big;           /* verdict with payload */
@@ -109,11 +115,11 @@ struct nfqio *nfqio_open(const struct nfqio_config *cfg)
 	q->qnum = cfg->queue_num;
 	q->kstat_fd = open("/proc/net/netfilter/nfnetlink_queue", O_RDONLY | O_CLOEXEC);
 	q->held_max = cfg->hold_max ? cfg->hold_max : 1;
-	q->rx = malloc(RX_BUF);
+	q->copy_range = cfg->copy_range;
 	q->tx = malloc(TX_BUF);
-	q->big = malloc(RX_BUF);
+	q->big = malloc(PAYLOAD_MAX);
 	q->held = calloc(q->held_max, sizeof(*q->held));
-	if (!q->rx || !q->tx || !q->big || !q->held)
+	if (!q->tx || !q->big || !q->held)
 		goto fail;
 
 	q->nl = mnl_socket_open(NETLINK_NETFILTER);
@@ -149,7 +155,6 @@ fail:
 		mnl_socket_close(q->nl);
 	if (q->kstat_fd >= 0)
 		close(q->kstat_fd);
-	free(q->rx);
 	free(q->tx);
 	free(q->big);
 	free(q->held);
@@ -171,6 +176,8 @@ int nfqio_set_copy_range(struct nfqio *q, uint32_t range)
 	/* Packets may arrive before the ack; cfg_send would drop them from
 	 * the socket, so this is sent without an ack request. */
 	rc = mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0 ? -1 : 0;
+	if (rc == 0)
+		q->copy_range = range;
 	return rc;
 }
 
@@ -250,16 +257,42 @@ static void send_payload(struct nfqio *q, uint32_t id, const uint8_t *data, size
 		q->st.send_errors++;
 }
 
+/*
+ * A verdict with the packet's new contents joins the others in the send
+ * buffer: the kernel handles the messages of one send in order, so a burst
+ * of rewritten packets costs one system call, not one each. One too large
+ * for the buffer goes alone, after what is buffered.
+ */
+static void put_payload(struct nfqio *q, uint32_t id, const uint8_t *data, size_t len)
+{
+	size_t need = VERDICT_MSG_MAX + MNL_ALIGN(len) + MNL_ATTR_HDRLEN;
+	struct nlmsghdr *nlh;
+
+	if (need > TX_BUF) {
+		tx_send(q);
+		send_payload(q, id, data, len);
+		return;
+	}
+	if (q->tx_len + need > TX_BUF)
+		tx_send(q);
+	nlh = nfq_nlmsg_put((char *)q->tx + q->tx_len, NFQNL_MSG_VERDICT, q->qnum);
+	nfq_nlmsg_verdict_put(nlh, (int)id, NF_ACCEPT);
+	nfq_nlmsg_verdict_put_pkt(nlh, data, (uint32_t)len);
+	q->tx_len += NLMSG_ALIGN(nlh->nlmsg_len);
+	q->st.verdict_msgs++;
+}
+
 void nfqio_accept_payload(struct nfqio *q, uint32_t id, const uint8_t *data, size_t len)
 {
-	if (len > RX_BUF - 256) {
+	if (len > PAYLOAD_MAX - 256) {
 		/* cannot happen with an IP packet; refuse rather than overrun */
 		nfqio_drop(q, id);
 		return;
 	}
-	/* Earlier verdicts go first so the order on the wire is kept. */
-	nfqio_flush(q);
-	send_payload(q, id, data, len);
+	/* Earlier verdicts go first (a batch would otherwise release this
+	 * packet unchanged). */
+	close_run(q);
+	put_payload(q, id, data, len);
 }
 
 int nfqio_hold(struct nfqio *q, uint32_t id, bool accept, const uint8_t *data,
@@ -307,10 +340,9 @@ static void give_held(struct nfqio *q, struct held *h)
 {
 	if (!h->accept)
 		put_verdict(q, NFQNL_MSG_VERDICT, h->id, NF_DROP);
-	else if (h->payload) {
-		tx_send(q);
-		send_payload(q, h->id, h->payload, h->len);
-	} else
+	else if (h->payload)
+		put_payload(q, h->id, h->payload, h->len);
+	else
 		put_verdict(q, NFQNL_MSG_VERDICT, h->id, NF_ACCEPT);
 	free(h->payload);
 	h->payload = NULL;
@@ -340,78 +372,67 @@ uint64_t nfqio_release(struct nfqio *q, uint64_t now)
 	return next;
 }
 
-struct rx_ctx {
-	struct nfqio *q;
-	nfqio_packet_fn fn;
-	void *ctx;
-	unsigned n;
-};
-
-static int rx_cb(const struct nlmsghdr *nlh, void *data)
+size_t nfqio_msg_max(const struct nfqio *q)
 {
-	struct rx_ctx *rc = data;
-	struct nlattr *attr[NFQA_MAX + 1] = { 0 };
-	struct nfqnl_msg_packet_hdr *ph;
-	struct nfqio_packet p;
-	uint32_t skbinfo = 0;
-
-	if (nfq_nlmsg_parse(nlh, attr) < 0)
-		return MNL_CB_OK;
-	if (!attr[NFQA_PACKET_HDR])
-		return MNL_CB_OK;
-	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
-	memset(&p, 0, sizeof(p));
-	p.id = ntohl(ph->packet_id);
-	if (attr[NFQA_PAYLOAD]) {
-		p.data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
-		p.caplen = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
-	}
-	p.wire_len = attr[NFQA_CAP_LEN] ? ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) : p.caplen;
-	if (attr[NFQA_IFINDEX_INDEV])
-		p.indev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
-	if (attr[NFQA_MARK])
-		p.mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
-	if (attr[NFQA_SKB_INFO])
-		skbinfo = ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO]));
-	p.csum_partial = skbinfo & NFQA_SKB_CSUMNOTREADY;
-	p.gso = skbinfo & NFQA_SKB_GSO;
-	rc->q->st.received++;
-	rc->n++;
-	rc->fn(rc->ctx, &p);
-	return MNL_CB_OK;
+	return NLMSG_ALIGN(q->copy_range + NFQ_MSG_OVERHEAD);
 }
 
-int nfqio_receive(struct nfqio *q, unsigned budget, nfqio_packet_fn fn, void *ctx)
+int nfqio_recv_burst(struct nfqio *q, struct mmsghdr *v, unsigned n)
 {
-	struct rx_ctx rc = { .q = q, .fn = fn, .ctx = ctx };
-	int fd = nfqio_fd(q), err = 0;
-	ssize_t n;
+	int got;
 
-	while (rc.n < budget) {
-		n = recv(fd, q->rx, RX_BUF, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == ENOBUFS) {
-				q->st.enobufs++;
-				continue;
-			}
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				err = errno;
-			break;
+	for (;;) {
+		got = recvmmsg(nfqio_fd(q), v, n, MSG_DONTWAIT, NULL);
+		if (got >= 0)
+			return got;
+		if (errno == ENOBUFS) {
+			/* the kernel dropped messages for us: count, go on */
+			q->st.enobufs++;
+			continue;
 		}
-		if (n == 0)
-			break;
-		/* Verdict errors come back as NLMSG_ERROR; count, go on. */
-		if (mnl_cb_run(q->rx, (size_t)n, 0, q->portid, rx_cb, &rc) < 0 && errno != ENOENT)
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN ? 0 : -1;
+	}
+}
+
+int nfqio_parse(struct nfqio *q, const struct nlmsghdr *nlh, struct nfqio_packet *p)
+{
+	struct nlattr *attr[NFQA_MAX + 1] = { 0 };
+	struct nfqnl_msg_packet_hdr *ph;
+	uint32_t skbinfo = 0;
+
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		/* a verdict refused (an ack would carry error 0) */
+		const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+
+		if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*err)) && err->error &&
+		    err->error != -ENOENT)
 			q->st.send_errors++;
+		return 0;
 	}
-	nfqio_flush(q);
-	if (err) {
-		errno = err;
-		return -1;
+	if (!mnl_nlmsg_portid_ok(nlh, q->portid) ||
+	    nlh->nlmsg_type != (NFNL_SUBSYS_QUEUE << 8 | NFQNL_MSG_PACKET) ||
+	    nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
+		return 0;
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	memset(p, 0, sizeof(*p));
+	p->id = ntohl(ph->packet_id);
+	if (attr[NFQA_PAYLOAD]) {
+		p->data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
+		p->caplen = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
 	}
-	return (int)rc.n;
+	p->wire_len = attr[NFQA_CAP_LEN] ? ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) : p->caplen;
+	if (attr[NFQA_IFINDEX_INDEV])
+		p->indev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
+	if (attr[NFQA_MARK])
+		p->mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
+	if (attr[NFQA_SKB_INFO])
+		skbinfo = ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO]));
+	p->csum_partial = skbinfo & NFQA_SKB_CSUMNOTREADY;
+	p->gso = skbinfo & NFQA_SKB_GSO;
+	q->st.received++;
+	return 1;
 }
 
 static void read_kernel_stats(struct nfqio *q, struct nfqio_stats *st)
@@ -466,7 +487,6 @@ void nfqio_close(struct nfqio *q)
 	mnl_socket_close(q->nl);
 	if (q->kstat_fd >= 0)
 		close(q->kstat_fd);
-	free(q->rx);
 	free(q->tx);
 	free(q->big);
 	free(q->held);

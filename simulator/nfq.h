@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * NFQUEUE packet I/O over libmnl: one queue, bound with the GSO flag and a
- * copy range, drained without blocking from an event loop. Verdicts are
+ * copy range, drained without blocking from an event loop, many messages
+ * per system call into buffers the caller owns (simulator/datapath.c reads
+ * the whole path from receive to verdict). Verdicts are
  * collected and sent per burst: a run of accepts becomes one
  * NFQNL_MSG_VERDICT_BATCH, a rewritten packet gets a verdict with payload,
  * and packets may be held (impairment delay) and given their verdict later,
@@ -15,6 +17,24 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+
+struct nlmsghdr;
+
+/*
+ * Bytes of each packet to copy when its headers are all the middlebox reads
+ * (firewall mode): the IPv6 minimum MTU. RFC 8200 4.5 and RFC 7112 put a
+ * packet's whole header chain, up to and including the transport header, in
+ * its first fragment, which every path carries when it is at most 1280
+ * bytes: so any header chain a sender can rely on fits (a 264-byte
+ * destination-options header did not fit in the 256 bytes copied before,
+ * and such packets were dropped as malformed). An ICMPv6 error is at most
+ * 1280 bytes too, so its quote is always whole. Packets up to this size are
+ * copied whole; for larger ones the copy costs a few hundred bytes more than
+ * a bare header copy would, with no second round trip to the kernel (which
+ * NFQUEUE cannot do for one packet: the copy range is the queue's).
+ */
+#define NFQIO_HEADER_COPY 1280
 
 struct nfqio_config {
 	uint16_t queue_num;
@@ -69,15 +89,25 @@ int nfqio_fd(const struct nfqio *q);
 int nfqio_set_copy_range(struct nfqio *q, uint32_t range);
 
 /*
- * Read up to `budget` packets without blocking and call fn for each, in
- * the kernel's order. fn must give every packet exactly one of
- * nfqio_accept/nfqio_drop/nfqio_accept_payload/nfqio_hold before returning.
- * p->data is valid only during the call. Pending verdicts are sent before
- * returning. Returns the number of packets read (0 if none were waiting),
- * or -1 with errno on a socket error other than ENOBUFS/EAGAIN.
+ * Receive what is waiting, without blocking: up to n netlink messages, one
+ * per v[i] (recvmmsg(2); the caller points each v[i] at a buffer of at
+ * least nfqio_msg_max() bytes, and the buffers stay the caller's, so the
+ * packets in them stay valid until the caller reuses them). ENOBUFS (the
+ * kernel dropped messages because the socket buffer was full) is counted
+ * and the receive retried. Returns the number of messages (0 if none were
+ * waiting), or -1 with errno on another socket error.
  */
-typedef void (*nfqio_packet_fn)(void *ctx, struct nfqio_packet *p);
-int nfqio_receive(struct nfqio *q, unsigned budget, nfqio_packet_fn fn, void *ctx);
+int nfqio_recv_burst(struct nfqio *q, struct mmsghdr *v, unsigned n);
+/* Bytes a buffer needs for one packet message at the current copy range. */
+size_t nfqio_msg_max(const struct nfqio *q);
+/*
+ * One received netlink message: fills *p (pointing into the message) and
+ * returns 1 for a queued packet, which must then be given exactly one of
+ * nfqio_accept/nfqio_drop/nfqio_accept_payload/nfqio_hold, in the order
+ * packets were received. Returns 0 for anything else (a refused verdict
+ * is counted in send_errors).
+ */
+int nfqio_parse(struct nfqio *q, const struct nlmsghdr *nlh, struct nfqio_packet *p);
 
 void nfqio_accept(struct nfqio *q, uint32_t id);
 void nfqio_drop(struct nfqio *q, uint32_t id);

@@ -30,6 +30,7 @@
 
 #include "simulator/engine/build.h"
 #include "simulator/engine/csum.h"
+#include "simulator/engine/proto.h"
 #include "simulator/engine/wheel.h"
 
 #define NIL 0u                          /* empty slot link (slots count from 1) */
@@ -58,6 +59,7 @@ struct flow {
 	uint8_t state;                  /* enum tcp_state; TCP_NONE = free slot */
 	uint8_t flags;
 	uint8_t action;                 /* tombstone: the on_expire it waits to carry out */
+	uint8_t assured;                /* conntrack's ASSURED: never evicted for a new flow */
 	uint32_t id;
 	uint64_t last_seen;
 	/* second cache line: per-packet bookkeeping and the timer */
@@ -69,9 +71,23 @@ struct flow {
 	uint16_t keepalives[2];
 	uint32_t mapping;               /* NAT mapping slot */
 	uint32_t mnext;                 /* next flow of the same mapping */
+	/* third cache line: TCP window tracking (conntrack's tcp_in_window),
+	 * read only for TCP segments */
+	uint32_t td_maxend[2];          /* per direction: highest seq the peer's window allows */
+	uint32_t td_maxwin[2];          /* per direction: largest window advertised (scaled); 0: none seen */
+	uint8_t td_scale[2];            /* per direction: window scale of its advertisements */
+	uint8_t td_flags[2];            /* per direction: TDF_* */
+	uint8_t spare[44];              /* a flow stays a whole number of cache lines */
 };
-_Static_assert(sizeof(struct flow) == 128, "a flow is two cache lines");
+_Static_assert(sizeof(struct flow) == 192, "a flow is three cache lines");
 _Static_assert(offsetof(struct flow, timer) == 64, "lookup fields fill the first line");
+_Static_assert(offsetof(struct flow, td_maxend) == 128, "window tracking fills the third");
+
+/* flow.td_flags */
+enum {
+	TDF_WSCALE = 0x01,      /* that side sent the window-scale option */
+	TDF_ACKED = 0x02,       /* that side sent an ACK (td_ack is valid) */
+};
 
 /* A NAT mapping: an inside endpoint (and, for address- or address-and-port-
  * dependent mapping, the remote part) bound to an outside port. */
@@ -741,7 +757,14 @@ static void timer_fire(struct wheel_timer *t, void *ctx)
 	wheel_arm(e->wheel, &f->timer, fire_time(e, deadline));
 }
 
-/* Make room for a new flow. Returns false if the table stays full. */
+/*
+ * Make room for a new flow. Returns false if the table stays full. Like
+ * conntrack's early_drop: look at a few entries, not the whole table, and
+ * evict the longest idle of those that are not assured (an established TCP
+ * connection, a UDP flow with replies over time); when all of them are, the
+ * new flow is refused, so a flood of new flows cannot push out the
+ * connections in use.
+ */
 static bool table_room(struct engine *e)
 {
 	struct flow *victim = NULL;
@@ -751,13 +774,16 @@ static bool table_room(struct engine *e)
 		return true;
 	if (e->pol.when_full != FULL_EVICT_IDLE)
 		return false;
-	/* like conntrack's early_drop: look at a few entries, not all */
 	start = (uint32_t)(splitmix(&e->rng[2]) % e->nflows);
 	for (uint32_t i = 0; i < EVICT_SAMPLES && i < e->nflows; i++) {
 		struct flow *f = &e->flows[(start + i) % e->nflows];
+		if (f->assured)
+			continue;
 		if (!victim || f->last_seen < victim->last_seen)
 			victim = f;
 	}
+	if (!victim)
+		return false;
 	if (e->ops.event) {
 		struct engine_event ev;
 		struct pkt_tuple t;
@@ -868,24 +894,130 @@ static bool is_keepalive(const struct flow *f, const struct pkt *p, enum dir d)
 	       !(f->flags & peer_win0);
 }
 
-static void tcp_track(struct engine *e, struct flow *f, const struct pkt *p, enum dir d)
+static inline uint32_t seg_end(const struct pkt *p)
+{
+	return p->seq + p->payload_len + !!(p->tcp_flags & TCPF_SYN) + !!(p->tcp_flags & TCPF_FIN);
+}
+
+/* The first segment seen from side d: its window data, as conntrack sets
+ * them up (from a SYN, or mid-stream from whatever the segment says). */
+static void tcp_window_init(struct flow *f, const struct pkt *p, enum dir d)
+{
+	enum dir r = (enum dir)!d;
+	uint32_t end = seg_end(p), win;
+
+	if (p->tcp_flags & TCPF_SYN) {
+		f->td_end[d] = f->td_maxend[d] = end;
+		f->td_maxwin[d] = p->win ? p->win : 1;
+		if (p->wscale != 0xff) {
+			f->td_scale[d] = p->wscale;
+			f->td_flags[d] |= TDF_WSCALE;
+		}
+		/* RFC 7323: scaling only when both SYNs offered it, which the
+		 * second one (the other side was seen) settles */
+		if (f->td_maxwin[r] && !(f->td_flags[d] & f->td_flags[r] & TDF_WSCALE))
+			f->td_scale[d] = f->td_scale[r] = 0;
+		return;
+	}
+	win = (uint32_t)p->win << f->td_scale[d];
+	f->td_end[d] = end;
+	f->td_maxwin[d] = win ? win : 1;
+	f->td_maxend[d] = end + f->td_maxwin[d];
+	if (!f->td_maxwin[r]) {
+		/* nothing seen the other way yet: take its position from the ack */
+		f->td_end[r] = f->td_maxend[r] = p->ack;
+	} else if (p->ack == f->td_end[r] + 1) {
+		f->td_end[r]++;         /* likely the answer to a keepalive */
+	}
+}
+
+/*
+ * Whether segment p from side d lies within the connection's window, as
+ * conntrack's tcp_in_window() decides: its sequence number no further than
+ * the receiver's window allows (td_maxend), its end no further back than
+ * the receiver's largest window (td_maxwin), its ack no further than what
+ * the receiver sent and not far behind it. A segment in the window updates
+ * them. O(1).
+ */
+static bool tcp_in_window(struct flow *f, const struct pkt *p, enum dir d)
+{
+	enum dir r = (enum dir)!d;
+	uint8_t fl = p->tcp_flags;
+	uint32_t seq = p->seq, end = seg_end(p), ack = p->ack, win, ackwin;
+	bool in_recv_win;
+
+	if (!f->td_maxwin[d]) {
+		tcp_window_init(f, p, d);
+		if ((fl & TCPF_SYN) && !(fl & TCPF_ACK))
+			return true;
+	}
+	if (!(fl & TCPF_ACK) || ((fl & TCPF_RST) && ack == 0))
+		ack = f->td_end[r];     /* no ack: as if it acknowledged everything */
+	if ((fl & TCPF_RST) && seq == 0 && f->state == TCP_SYN_SENT)
+		seq = end = f->td_end[d];       /* a RST answering a SYN */
+	ackwin = f->td_maxwin[d] ? f->td_maxwin[d] : 66000;
+	in_recv_win = !f->td_maxwin[r] || seq_after(end, f->td_end[d] - f->td_maxwin[r] - 1);
+	if (seq_after(seq, f->td_maxend[d]) || !in_recv_win ||
+	    seq_after(ack, f->td_end[r]) || !seq_after(ack, f->td_end[r] - ackwin - 1))
+		return false;
+	win = (fl & TCPF_SYN) ? p->win : (uint32_t)p->win << f->td_scale[d];
+	if (f->td_maxwin[d] < win)
+		f->td_maxwin[d] = win;
+	if (seq_after(end, f->td_end[d]))
+		f->td_end[d] = end;
+	if (f->td_maxwin[r] && seq_after(end, f->td_maxend[d]))
+		f->td_maxwin[r] += end - f->td_maxend[d];
+	if (seq_after(ack + win, f->td_maxend[r] - 1))
+		f->td_maxend[r] = ack + win + !win;
+	return true;
+}
+
+/*
+ * Whether a RST within the window closes the flow. As conntrack: not one
+ * below what its receiver has acknowledged (an old segment); on an
+ * established connection only one at exactly the receiver's next expected
+ * sequence number. For another, an RFC 5961 receiver answers with a
+ * challenge ACK and the connection goes on; the sender's next RST, at the
+ * acknowledged number, closes it.
+ */
+static bool tcp_rst_closes(const struct flow *f, const struct pkt *p, enum dir d)
+{
+	enum dir r = (enum dir)!d;
+
+	if (!(f->td_flags[r] & TDF_ACKED))
+		return true;
+	if (seq_after(f->td_ack[r], p->seq))
+		return false;
+	return f->state != TCP_ESTABLISHED || p->seq == f->td_ack[r];
+}
+
+/* TCP state from segment p. Returns false for a segment the tracking
+ * ignores (outside the window with tcp.rst_check = window, as conntrack
+ * ignores it): it changes no state and does not refresh the flow. */
+static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p, enum dir d)
 {
 	uint8_t fl = p->tcp_flags;
 	enum dir init = (f->flags & FF_INIT_IN) ? DIR_IN : DIR_OUT;
 	unsigned seen = d == DIR_OUT ? FF_SEEN_OUT : FF_SEEN_IN;
 	unsigned win0 = d == DIR_OUT ? FF_WIN0_OUT : FF_WIN0_IN;
 	unsigned fin = d == DIR_OUT ? FF_FIN_OUT : FF_FIN_IN;
-	uint32_t end = p->seq + p->payload_len + !!(fl & TCPF_SYN) + !!(fl & TCPF_FIN);
+	uint32_t end = seg_end(p);
+	bool check = e->pol.rst_check == RST_CHECK_WINDOW;
 
+	if (!tcp_in_window(f, p, d) && check)
+		return false;
 	if (fl & TCPF_RST) {
-		set_state(e, f, TCP_CLOSE);
-		return;
+		if (!check || tcp_rst_closes(f, p, d))
+			set_state(e, f, TCP_CLOSE);
+		return true;
 	}
 	if (!(f->flags & seen) || seq_after(end, f->td_end[d]))
 		f->td_end[d] = end;
 	f->flags |= seen;
-	if (fl & TCPF_ACK)
+	if (fl & TCPF_ACK) {
 		f->td_ack[d] = p->ack;
+		f->td_flags[d] |= TDF_ACKED;
+	}
 	if (p->win == 0 && !(fl & TCPF_SYN))
 		f->flags |= win0;
 	else
@@ -924,6 +1056,11 @@ static void tcp_track(struct engine *e, struct flow *f, const struct pkt *p, enu
 	default:
 		break;
 	}
+	/* assured as conntrack: established with traffic seen both ways (the
+	 * handshake's ACK, or an answer to a picked-up connection) */
+	if (f->state == TCP_ESTABLISHED && (f->flags & FF_SEEN_OUT) && (f->flags & FF_SEEN_IN))
+		f->assured = 1;
+	return true;
 }
 
 /* Rewrite 4 bytes of address and 2 of port in place, fixing checksums. */
@@ -932,33 +1069,33 @@ static void nat_rewrite(struct engine *e, uint8_t *data, const struct pkt *p, bo
 {
 	uint8_t *ip = data;
 	uint8_t *l4 = data + p->l4_off;
-	uint8_t *addr = ip + (src ? 12 : 16);
-	uint8_t old[4];
+	uint8_t *addr = ip + (src ? IPV4_OFF_SRC : IPV4_OFF_DST);
+	uint8_t old[IPV4_ADDR_LEN];
 	uint8_t *csum = NULL;
 	bool udp = false;
 
-	memcpy(old, addr, 4);
-	memcpy(addr, &to_addr->b[12], 4);
-	csum_replace(ip + 10, old, addr, 4, false, false, false);
+	memcpy(old, addr, IPV4_ADDR_LEN);
+	memcpy(addr, &to_addr->b[12], IPV4_ADDR_LEN);
+	csum_replace(ip + IPV4_OFF_CSUM, old, addr, IPV4_ADDR_LEN, false, false, false);
 	if (p->is_frag && p->frag_off)
 		return;
 	switch (p->t.proto) {
 	case IPPROTO_TCP:
-		if (p->l4_off + 18u <= p->caplen)
-			csum = l4 + 16;
+		if ((size_t)p->l4_off + TCP_OFF_CSUM + 2 <= p->caplen)
+			csum = l4 + TCP_OFF_CSUM;
 		break;
 	case IPPROTO_UDP:
-		if (p->l4_off + 8u <= p->caplen)
-			csum = l4 + 6;
+		if ((size_t)p->l4_off + UDP_HDR_LEN <= p->caplen)
+			csum = l4 + UDP_OFF_CSUM;
 		udp = true;
 		break;
 	case IPPROTO_ICMP:
 		/* ICMP has no pseudo-header: only the identifier matters */
-		if (p->l4_off + 8u <= p->caplen) {
+		if ((size_t)p->l4_off + ICMP_HDR_LEN <= p->caplen) {
 			uint8_t oldid[2], newid[2] = { (uint8_t)(to_port >> 8), (uint8_t)to_port };
-			memcpy(oldid, l4 + 4, 2);
-			memcpy(l4 + 4, newid, 2);
-			csum_replace(l4 + 2, oldid, newid, 2, false, false, false);
+			memcpy(oldid, l4 + ICMP_OFF_ID, 2);
+			memcpy(l4 + ICMP_OFF_ID, newid, 2);
+			csum_replace(l4 + ICMP_OFF_CSUM, oldid, newid, 2, false, false, false);
 		}
 		return;
 	default:
@@ -966,15 +1103,32 @@ static void nat_rewrite(struct engine *e, uint8_t *data, const struct pkt *p, bo
 	}
 	if (!csum)
 		return;
-	csum_replace(csum, old, addr, 4, true, partial, udp);
+	csum_replace(csum, old, addr, IPV4_ADDR_LEN, true, partial, udp);
 	{
-		uint8_t *port = l4 + (src ? 0 : 2);
+		/* TCP and UDP ports sit at the same offsets */
+		uint8_t *port = l4 + (src ? TCP_OFF_SPORT : TCP_OFF_DPORT);
 		uint8_t oldp[2], newp[2] = { (uint8_t)(to_port >> 8), (uint8_t)to_port };
 		memcpy(oldp, port, 2);
 		memcpy(port, newp, 2);
 		csum_replace(csum, oldp, newp, 2, false, partial, udp);
 	}
 	e->st.rewritten++;
+}
+
+static void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Replace the IPv4 address at ip + off, fixing the IPv4 header checksum. */
+static void rewrite_addr4(uint8_t *ip, unsigned off, const union addr *to)
+{
+	uint8_t old[IPV4_ADDR_LEN];
+
+	memcpy(old, ip + off, IPV4_ADDR_LEN);
+	memcpy(ip + off, &to->b[12], IPV4_ADDR_LEN);
+	csum_replace(ip + IPV4_OFF_CSUM, old, ip + off, IPV4_ADDR_LEN, false, false, false);
 }
 
 /* Recompute the ICMPv4 checksum over the whole message. */
@@ -984,9 +1138,9 @@ static void icmp_recsum(uint8_t *data, const struct pkt *p)
 	size_t len = p->caplen - p->l4_off;
 	uint16_t c;
 
-	l4[2] = l4[3] = 0;
+	l4[ICMP_OFF_CSUM] = l4[ICMP_OFF_CSUM + 1] = 0;
 	c = csum_fold(csum_partial_sum(l4, len, 0));
-	memcpy(l4 + 2, &c, 2);
+	memcpy(l4 + ICMP_OFF_CSUM, &c, 2);
 }
 
 /* An ICMP error belongs to the flow of the packet it quotes. */
@@ -1032,39 +1186,24 @@ static void process_icmp_error(struct engine *e, uint8_t *data, struct pkt *p,
 		/* outer destination and quoted source back to the inside view */
 		uint8_t *inner_ip = data + p->inner_l3_off;
 		uint8_t *inner_l4 = data + p->inner_l4_off;
-		uint8_t old[4];
 
-		memcpy(old, data + 16, 4);
-		memcpy(data + 16, &f->in_addr.b[12], 4);
-		csum_replace(data + 10, old, data + 16, 4, false, false, false);
-		memcpy(old, inner_ip + 12, 4);
-		memcpy(inner_ip + 12, &f->in_addr.b[12], 4);
-		csum_replace(inner_ip + 10, old, inner_ip + 12, 4, false, false, false);
+		rewrite_addr4(data, IPV4_OFF_DST, &f->in_addr);
+		rewrite_addr4(inner_ip, IPV4_OFF_SRC, &f->in_addr);
 		/* the port (or an echo's identifier); the quoted transport
 		 * checksum may be cut off and is not checked by receivers */
-		if (!icmp_inner && p->inner_l4_caplen >= 2) {
-			inner_l4[0] = (uint8_t)(f->in_port >> 8);
-			inner_l4[1] = (uint8_t)f->in_port;
-		} else if (icmp_inner && p->inner_l4_caplen >= 6) {
-			inner_l4[4] = (uint8_t)(f->in_port >> 8);
-			inner_l4[5] = (uint8_t)f->in_port;
-		}
+		if (!icmp_inner && p->inner_l4_caplen >= TCP_OFF_SPORT + 2)
+			wr16(inner_l4 + TCP_OFF_SPORT, f->in_port);
+		else if (icmp_inner && p->inner_l4_caplen >= ICMP_OFF_ID + 2)
+			wr16(inner_l4 + ICMP_OFF_ID, f->in_port);
 	} else {
 		/* outbound error about an inbound packet: source -> nat.address */
 		uint8_t *inner_ip = data + p->inner_l3_off;
 		uint8_t *inner_l4 = data + p->inner_l4_off;
-		uint8_t old[4];
 
-		memcpy(old, data + 12, 4);
-		memcpy(data + 12, &e->pol.nat_addr.b[12], 4);
-		csum_replace(data + 10, old, data + 12, 4, false, false, false);
-		memcpy(old, inner_ip + 16, 4);
-		memcpy(inner_ip + 16, &e->pol.nat_addr.b[12], 4);
-		csum_replace(inner_ip + 10, old, inner_ip + 16, 4, false, false, false);
-		if (!icmp_inner && p->inner_l4_caplen >= 4) {
-			inner_l4[2] = (uint8_t)(f->nat_port >> 8);
-			inner_l4[3] = (uint8_t)f->nat_port;
-		}
+		rewrite_addr4(data, IPV4_OFF_SRC, &e->pol.nat_addr);
+		rewrite_addr4(inner_ip, IPV4_OFF_DST, &e->pol.nat_addr);
+		if (!icmp_inner && p->inner_l4_caplen >= TCP_OFF_DPORT + 2)
+			wr16(inner_l4 + TCP_OFF_DPORT, f->nat_port);
 	}
 	icmp_recsum(data, p);
 	d->rewritten = true;
@@ -1090,7 +1229,7 @@ static void hit_tombstone(struct engine *e, struct flow *f, const struct pkt *p,
 			inject_rst_reply(e, p, dir, f);
 		break;
 	case EXPIRE_ICMP_UNREACH:
-		inject_unreach(e, p, dir, 13, 1, f);
+		inject_unreach(e, p, dir, ICMP4_ADMIN_PROHIBITED, ICMP6_ADMIN_PROHIBITED, f);
 		break;
 	default:
 		break;
@@ -1157,7 +1296,7 @@ static struct flow *inbound_unknown(struct engine *e, const struct pkt *p, bool 
 		if (p->t.proto == IPPROTO_TCP)
 			inject_rst_reply(e, p, DIR_IN, NULL);
 		else
-			inject_unreach(e, p, DIR_IN, 3, 4, NULL);
+			inject_unreach(e, p, DIR_IN, ICMP4_PORT_UNREACH, ICMP6_PORT_UNREACH, NULL);
 		/* fallthrough */
 	case INBOUND_DROP:
 		drop(e, d, DROP_INBOUND_UNKNOWN, p, DIR_IN);
@@ -1166,187 +1305,264 @@ static struct flow *inbound_unknown(struct engine *e, const struct pkt *p, bool 
 	return NULL;
 }
 
-/* The packet after parsing (rc is pkt_parse()'s result). */
+/* One packet on its way through process(): what every step needs. */
+struct pctx {
+	uint8_t *data;
+	struct pkt *p;
+	enum dir dir;
+	bool nat_v4;            /* the NAT translates this packet's family */
+	bool to_nat;            /* inbound to nat.address: look up entry B */
+	bool icmp;
+	struct decision *d;
+};
+
+/* Outages and loss happen on the way in, before the box sees a packet.
+ * Returns false when the packet is lost. */
+static bool impair_in(struct engine *e, const struct pkt *p, int rc, enum dir dir,
+		      struct decision *d)
+{
+	if (e->now < e->blackhole_until) {
+		drop(e, d, DROP_BLACKHOLE, rc == 0 ? p : NULL, dir);
+		return false;
+	}
+	if (e->pol.loss[dir] > 0 &&
+	    (double)(splitmix(&e->rng[dir]) >> 11) * 0x1.0p-53 < e->pol.loss[dir]) {
+		drop(e, d, DROP_LOSS, rc == 0 ? p : NULL, dir);
+		return false;
+	}
+	d->delay_ms = e->pol.delay[dir];
+	return true;
+}
+
+/* Whether the packet can belong to a flow: it parsed, its protocol is
+ * tracked, it carries ports. What cannot passes a firewall and is dropped
+ * by a NAT (a parse error by both). Returns false when that is decided. */
+static bool trackable(struct engine *e, const struct pctx *c, int rc)
+{
+	if (rc == -PKT_EPROTO) {
+		if (c->nat_v4)
+			drop(e, c->d, DROP_INVALID, c->p, c->dir);
+		return false;
+	}
+	if (rc < 0) {
+		drop(e, c->d, DROP_PARSE, NULL, c->dir);
+		return false;
+	}
+	if (c->p->is_frag && c->p->frag_off) {
+		/* non-first fragments carry no ports: a NAT would need reassembly */
+		if (c->nat_v4)
+			drop(e, c->d, DROP_FRAGMENT, c->p, c->dir);
+		return false;
+	}
+	return true;
+}
+
+static bool is_new_syn(const struct pkt *p)
+{
+	return p->t.proto == IPPROTO_TCP && (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
+}
+
+/*
+ * The packet's live flow, or NULL. A flow past its deadline whose timer has
+ * not fired yet is expired now (exact expiry). A tombstone carries out its
+ * on_expire action on the packet (*decided), unless a SYN from the inside
+ * replaces it; a closed connection gives way to a new SYN on its ports.
+ */
+static struct flow *flow_lookup_live(struct engine *e, const struct pctx *c, bool *decided)
+{
+	const struct pkt *p = c->p;
+	uint16_t sport = c->icmp ? 0 : p->t.sport, dport = c->icmp ? 0 : p->t.dport;
+	struct flow *f;
+
+	*decided = false;
+	if (c->to_nat)
+		f = lookup_b(e, p->t.proto, p->t.dport, &p->t.src, sport);
+	else if (c->dir == DIR_OUT)
+		f = lookup_a(e, p->t.proto, &p->t.src, p->t.sport, &p->t.dst, dport);
+	else
+		f = lookup_a(e, p->t.proto, &p->t.dst, p->t.dport, &p->t.src, sport);
+	if (f && flow_is_expired(e, f, e->now) && flow_expire(e, f))
+		return NULL;
+	if (f && f->state == FLOW_EXPIRED) {
+		if (!(is_new_syn(p) && c->dir == DIR_OUT)) {
+			hit_tombstone(e, f, p, c->dir, c->d);
+			*decided = true;
+			return NULL;
+		}
+		flow_free(e, f);
+		return NULL;
+	}
+	if (f && (f->state == TCP_TIME_WAIT || f->state == TCP_CLOSE) && is_new_syn(p)) {
+		flow_free(e, f);
+		return NULL;
+	}
+	return f;
+}
+
+/* The state a flow opened by this packet starts in, or TCP_NONE if the
+ * packet opens none (then the decision is made). */
+static unsigned new_flow_state(struct engine *e, const struct pctx *c)
+{
+	const struct pkt *p = c->p;
+
+	switch (p->t.proto) {
+	case IPPROTO_TCP:
+		if (p->tcp_flags & TCPF_RST) {
+			if (c->nat_v4)
+				drop(e, c->d, DROP_NO_FLOW, p, c->dir);
+			return TCP_NONE;
+		}
+		if (is_new_syn(p))
+			return TCP_SYN_SENT;
+		if (e->pol.pickup_loose)
+			return TCP_ESTABLISHED;
+		drop(e, c->d, DROP_NO_FLOW, p, c->dir);
+		return TCP_NONE;
+	case IPPROTO_UDP:
+		return UDP_UNREPLIED;
+	default:
+		/* only an echo request opens an ICMP flow */
+		if (p->icmp_type == ICMP4_ECHO_REQUEST || p->icmp_type == ICMP6_ECHO_REQUEST)
+			return ICMP_ACTIVE;
+		if (c->nat_v4)
+			drop(e, c->d, DROP_NO_FLOW, p, c->dir);
+		return TCP_NONE;
+	}
+}
+
+/* A new flow for a packet that found none (SYN, loose pickup, UDP, echo
+ * request; inbound ones as inbound_unknown and NAT filtering say), or NULL
+ * when the decision is made. */
+static struct flow *flow_open(struct engine *e, const struct pctx *c)
+{
+	enum drop_reason reason = DROP_NONE;
+	unsigned state = new_flow_state(e, c);
+	struct flow *f;
+
+	if (state == TCP_NONE)
+		return NULL;
+	if (c->dir == DIR_IN)
+		return inbound_unknown(e, c->p, c->to_nat, c->d, state);
+	f = flow_create(e, c->p, DIR_OUT, c->nat_v4, NULL, state, &reason);
+	if (!f)
+		drop(e, c->d, reason, c->p, c->dir);
+	return f;
+}
+
+static void count_keepalive(struct engine *e, struct flow *f, enum dir dir)
+{
+	f->keepalives[dir]++;
+	e->st.keepalives++;
+	if (e->ops.event) {
+		struct engine_event ev;
+		struct pkt_tuple t;
+
+		flow_event(e, f, EV_KEEPALIVE, &ev, &t);
+		ev.dir = dir;
+		emit(e, &ev);
+	}
+}
+
+/* Per-protocol state: TCP's state machine and keepalives, UDP's replied
+ * and assured. Returns false for a TCP segment the tracking ignores. */
+static bool flow_track(struct engine *e, struct flow *f, const struct pctx *c)
+{
+	const struct pkt *p = c->p;
+	enum dir init = (f->flags & FF_INIT_IN) ? DIR_IN : DIR_OUT;
+
+	c->d->flow_id = f->id;
+	f->pkts[c->dir]++;
+	switch (p->t.proto) {
+	case IPPROTO_TCP:
+		if (is_keepalive(f, p, c->dir))
+			count_keepalive(e, f, c->dir);
+		return tcp_track(e, f, p, c->dir);
+	case IPPROTO_UDP:
+		if (f->state == UDP_UNREPLIED && c->dir != init)
+			set_state(e, f, UDP_REPLIED);
+		else if (f->state == UDP_REPLIED &&
+			 e->now - e->epoch >= f->created + e->pol.timeout[TO_UDP_STREAM]) {
+			set_state(e, f, UDP_ASSURED);
+			f->assured = 1;
+		}
+		break;
+	default:
+		break;
+	}
+	return true;
+}
+
+/* The idle timer restarts for the directions (and kinds of packet) the
+ * policy's refresh says. */
+static void flow_refresh(struct engine *e, struct flow *f, const struct pkt *p, enum dir dir)
+{
+	if (!(e->pol.refresh & (dir == DIR_OUT ? REFRESH_OUT : REFRESH_IN)))
+		return;
+	if ((e->pol.refresh & REFRESH_DATA_ONLY) && !is_data(p))
+		return;
+	f->last_seen = e->now;
+	flow_arm(e, f);
+}
+
+/* Source NAT on the way out, back to the inside endpoint on the way in. */
+static void flow_translate(struct engine *e, struct flow *f, const struct pctx *c)
+{
+	const struct pkt *p = c->p;
+
+	if (!(f->flags & FF_NAT))
+		return;
+	if (p->caplen < p->wire_len && p->t.proto != IPPROTO_ICMP) {
+		/* cannot fix a checksum over bytes we do not have */
+		drop(e, c->d, DROP_INVALID, p, c->dir);
+		return;
+	}
+	if (c->dir == DIR_OUT)
+		nat_rewrite(e, c->data, p, p->csum_partial, true, &e->pol.nat_addr, f->nat_port);
+	else
+		nat_rewrite(e, c->data, p, p->csum_partial, false, &f->in_addr, f->in_port);
+	c->d->rewritten = true;
+}
+
+/* The packet after parsing (rc is pkt_parse()'s result): impairment on the
+ * way in, then the flow it belongs to (found, or opened), its state, its
+ * idle timer, and NAT. Every step that decides the packet's fate fills *d. */
 static void process(struct engine *e, uint8_t *data, struct pkt *p, int rc,
 		    unsigned flags, enum dir dir, uint64_t now, struct decision *d)
 {
-	size_t caplen = p->caplen, wire_len = p->wire_len;
+	struct pctx c = { .data = data, .p = p, .dir = dir, .d = d };
 	struct flow *f;
-	bool nat_v4, to_nat, icmp, partial = flags & ENGINE_PKT_CSUM_PARTIAL;
-	unsigned new_state = TCP_NONE;
+	bool decided;
 
 	memset(d, 0, sizeof(*d));
 	d->verdict = VERDICT_ACCEPT;
 	if (now > e->now)
 		e->now = now;
-	now = e->now;
 	e->cur = d;
 	e->st.packets[dir]++;
 
-	/* outages and loss happen on the way in, before the box sees a packet */
-	if (now < e->blackhole_until) {
-		drop(e, d, DROP_BLACKHOLE, rc == 0 ? p : NULL, dir);
+	if (!impair_in(e, p, rc, dir, d))
 		goto out;
-	}
-	if (e->pol.loss[dir] > 0 &&
-	    (double)(splitmix(&e->rng[dir]) >> 11) * 0x1.0p-53 < e->pol.loss[dir]) {
-		drop(e, d, DROP_LOSS, rc == 0 ? p : NULL, dir);
+	c.nat_v4 = e->pol.nat == NAT_SNAT && rc != -PKT_ETRUNC && rc != -PKT_EHDR &&
+		   rc != -PKT_EVERSION && p->t.family == 4;
+	if (!trackable(e, &c, rc))
 		goto out;
-	}
-	d->delay_ms = e->pol.delay[dir];
-	nat_v4 = e->pol.nat == NAT_SNAT && rc != -PKT_ETRUNC && rc != -PKT_EHDR &&
-		 rc != -PKT_EVERSION && p->t.family == 4;
-	if (rc == -PKT_EPROTO) {
-		/* a protocol we do not track passes a firewall, not a NAT */
-		if (nat_v4)
-			drop(e, d, DROP_INVALID, p, dir);
-		goto out;
-	}
-	if (rc < 0) {
-		drop(e, d, DROP_PARSE, NULL, dir);
-		goto out;
-	}
-	p->csum_partial = partial;
-	to_nat = nat_v4 && dir == DIR_IN && addr_eq(&p->t.dst, &e->pol.nat_addr);
-
-	if (p->is_frag && p->frag_off) {
-		/* non-first fragments carry no ports: a firewall passes them, a
-		 * NAT (which would need reassembly) drops them */
-		if (nat_v4)
-			drop(e, d, DROP_FRAGMENT, p, dir);
-		goto out;
-	}
-	icmp = p->t.proto == IPPROTO_ICMP || p->t.proto == IPPROTO_ICMPV6;
-	if (icmp && p->icmp_error) {
+	p->csum_partial = flags & ENGINE_PKT_CSUM_PARTIAL;
+	c.to_nat = c.nat_v4 && dir == DIR_IN && addr_eq(&p->t.dst, &e->pol.nat_addr);
+	c.icmp = p->t.proto == IPPROTO_ICMP || p->t.proto == IPPROTO_ICMPV6;
+	if (c.icmp && p->icmp_error) {
 		process_icmp_error(e, data, p, dir, d);
 		if (d->verdict == VERDICT_DROP)
 			drop(e, d, d->reason, p, dir);
 		goto out;
 	}
-
-	/* find the flow */
-	if (to_nat)
-		f = lookup_b(e, p->t.proto, p->t.dport, &p->t.src, icmp ? 0 : p->t.sport);
-	else if (dir == DIR_OUT)
-		f = lookup_a(e, p->t.proto, &p->t.src, p->t.sport, &p->t.dst, icmp ? 0 : p->t.dport);
-	else
-		f = lookup_a(e, p->t.proto, &p->t.dst, p->t.dport, &p->t.src, icmp ? 0 : p->t.sport);
-	/* due but its timer not yet fired: expire it now, exactly */
-	if (f && flow_is_expired(e, f, now) && flow_expire(e, f))
-		f = NULL;
-
-	if (f && f->state == FLOW_EXPIRED) {
-		bool reopen = p->t.proto == IPPROTO_TCP && dir == DIR_OUT &&
-			      (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
-		if (!reopen) {
-			hit_tombstone(e, f, p, dir, d);
-			goto out;
-		}
-		flow_free(e, f);
-		f = NULL;
-	}
-	if (f && p->t.proto == IPPROTO_TCP && (f->state == TCP_TIME_WAIT || f->state == TCP_CLOSE) &&
-	    (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
-		/* a new connection on the same ports replaces the closed one */
-		flow_free(e, f);
-		f = NULL;
-	}
-
-	if (!f) {
-		/* what a new flow would start as */
-		switch (p->t.proto) {
-		case IPPROTO_TCP:
-			if (p->tcp_flags & TCPF_RST) {
-				if (nat_v4)
-					drop(e, d, DROP_NO_FLOW, p, dir);
-				goto out;
-			}
-			if ((p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
-				new_state = TCP_SYN_SENT;
-			else if (e->pol.pickup_loose)
-				new_state = TCP_ESTABLISHED;
-			else {
-				drop(e, d, DROP_NO_FLOW, p, dir);
-				goto out;
-			}
-			break;
-		case IPPROTO_UDP:
-			new_state = UDP_UNREPLIED;
-			break;
-		default:
-			/* only an echo request opens an ICMP flow */
-			if (!(p->icmp_type == 8 || p->icmp_type == 128)) {
-				if (nat_v4)
-					drop(e, d, DROP_NO_FLOW, p, dir);
-				goto out;
-			}
-			new_state = ICMP_ACTIVE;
-			break;
-		}
-		if (dir == DIR_IN) {
-			f = inbound_unknown(e, p, to_nat, d, new_state);
-			if (!f)
-				goto out;
-		} else {
-			enum drop_reason reason = DROP_NONE;
-			f = flow_create(e, p, DIR_OUT, nat_v4, NULL, new_state, &reason);
-			if (!f) {
-				drop(e, d, reason, p, dir);
-				goto out;
-			}
-		}
-	}
-
-	d->flow_id = f->id;
-	f->pkts[dir]++;
-	switch (p->t.proto) {
-	case IPPROTO_TCP:
-		if (is_keepalive(f, p, dir)) {
-			f->keepalives[dir]++;
-			e->st.keepalives++;
-			if (e->ops.event) {
-				struct engine_event ev;
-				struct pkt_tuple t;
-				flow_event(e, f, EV_KEEPALIVE, &ev, &t);
-				ev.dir = dir;
-				emit(e, &ev);
-			}
-		}
-		tcp_track(e, f, p, dir);
-		break;
-	case IPPROTO_UDP: {
-		enum dir init = (f->flags & FF_INIT_IN) ? DIR_IN : DIR_OUT;
-		if (f->state == UDP_UNREPLIED && dir != init)
-			set_state(e, f, UDP_REPLIED);
-		else if (f->state == UDP_REPLIED &&
-			 now - e->epoch >= f->created + e->pol.timeout[TO_UDP_STREAM])
-			set_state(e, f, UDP_ASSURED);
-		break;
-	}
-	default:
-		break;
-	}
-
-	/* refresh */
-	if ((e->pol.refresh & (dir == DIR_OUT ? REFRESH_OUT : REFRESH_IN)) &&
-	    (!(e->pol.refresh & REFRESH_DATA_ONLY) || is_data(p))) {
-		f->last_seen = now;
-		flow_arm(e, f);
-	}
-
-	/* translate */
-	if (f->flags & FF_NAT) {
-		if (caplen < wire_len && p->t.proto != IPPROTO_ICMP) {
-			/* cannot fix a checksum over bytes we do not have */
-			drop(e, d, DROP_INVALID, p, dir);
-			goto out;
-		}
-		if (dir == DIR_OUT)
-			nat_rewrite(e, data, p, partial, true, &e->pol.nat_addr, f->nat_port);
-		else
-			nat_rewrite(e, data, p, partial, false, &f->in_addr, f->in_port);
-		d->rewritten = true;
-	}
+	f = flow_lookup_live(e, &c, &decided);
+	if (!f && !decided)
+		f = flow_open(e, &c);
+	if (!f)
+		goto out;
+	if (flow_track(e, f, &c))
+		flow_refresh(e, f, p, dir);
+	flow_translate(e, f, &c);
 out:
 	if (d->verdict == VERDICT_ACCEPT)
 		e->st.accepted++;
@@ -1404,6 +1620,8 @@ void engine_process_batch(struct engine *e, struct engine_pkt *v, size_t n, uint
 			const struct flow *f = slot_flow(e, *v[i].bucket >> 1);
 			__builtin_prefetch(f);
 			__builtin_prefetch((const char *)f + 64);
+			if (v[i].p.t.proto == IPPROTO_TCP)
+				__builtin_prefetch((const char *)f + 128);
 		}
 	}
 	for (size_t i = 0; i < n; i++)

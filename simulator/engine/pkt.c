@@ -21,6 +21,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "simulator/engine/proto.h"
+
 /* IPv6 next-header values (not all libcs define them all). */
 enum {
 	NH_HOPOPTS = 0, NH_ROUTING = 43, NH_FRAGMENT = 44, NH_ESP = 50,
@@ -78,15 +80,18 @@ static bool proto_tracked(int family, uint8_t proto)
 static bool icmp_is_query(int family, uint8_t type)
 {
 	if (family == 4)
-		return type == 0 || type == 8 || (type >= 13 && type <= 18);
-	return type == 128 || type == 129;
+		return type == ICMP4_ECHO_REPLY || type == ICMP4_ECHO_REQUEST ||
+		       (type >= ICMP4_TIMESTAMP && type <= ICMP4_ADDRMASK_REPLY);
+	return type == ICMP6_ECHO_REQUEST || type == ICMP6_ECHO_REPLY;
 }
 
 static bool icmp_is_error(int family, uint8_t type)
 {
 	if (family == 4)
-		return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
-	return type >= 1 && type <= 4;
+		return type == ICMP4_DEST_UNREACH || type == ICMP4_SOURCE_QUENCH ||
+		       type == ICMP4_REDIRECT || type == ICMP4_TIME_EXCEEDED ||
+		       type == ICMP4_PARAM_PROBLEM;
+	return type >= ICMP6_DEST_UNREACH && type <= ICMP6_PARAM_PROBLEM;
 }
 
 /* RFC 791 options are TLVs after EOL/NOP; reject what does not add up. */
@@ -200,21 +205,21 @@ static int parse_inner_l4(struct pkt *p, const uint8_t *d, const struct bounds *
 	if (!proto_tracked(t->family, t->proto))
 		return 0;
 	if (t->proto == IPPROTO_TCP || t->proto == IPPROTO_UDP)
-		want = 4;
+		want = TCP_OFF_DPORT + 2;   /* the ports; UDP's are at the same offsets */
 	else
-		want = 6;   /* type, code, checksum, identifier */
+		want = ICMP_OFF_ID + 2;     /* type, code, checksum, identifier */
 	r = need(b, off, want);
 	if (r == -PKT_EHDR)
 		return 0;   /* the quote is cut short: no ports */
 	if (r < 0)
 		return r;
-	if (want == 4) {
-		t->sport = rd16(d + off);
-		t->dport = rd16(d + off + 2);
+	if (t->proto == IPPROTO_TCP || t->proto == IPPROTO_UDP) {
+		t->sport = rd16(d + off + TCP_OFF_SPORT);
+		t->dport = rd16(d + off + TCP_OFF_DPORT);
 	} else {
-		if (!icmp_is_query(t->family, d[off]))
+		if (!icmp_is_query(t->family, d[off + ICMP_OFF_TYPE]))
 			return 0;   /* no flow for errors about errors */
-		t->sport = t->dport = rd16(d + off + 4);
+		t->sport = t->dport = rd16(d + off + ICMP_OFF_ID);
 	}
 	p->inner_ok = true;
 	return 0;
@@ -236,33 +241,33 @@ static int parse_icmp_quote(struct pkt *p, const uint8_t *d, const struct bounds
 	if (p->t.family == 4) {
 		size_t ihl;
 
-		if ((r = need(b, off, 20)) < 0)
+		if ((r = need(b, off, IPV4_HDR_LEN)) < 0)
 			return r;
 		ihl = (size_t)(d[off] & 0x0f) * 4;
-		if (ihl < 20)
+		if (ihl < IPV4_HDR_LEN)
 			return -PKT_EHDR;
 		if ((r = need(b, off, ihl)) < 0)
 			return r;
-		t->proto = d[off + 9];
-		addr_from_v4(&t->src, d + off + 12);
-		addr_from_v4(&t->dst, d + off + 16);
+		t->proto = d[off + IPV4_OFF_PROTO];
+		addr_from_v4(&t->src, d + off + IPV4_OFF_SRC);
+		addr_from_v4(&t->dst, d + off + IPV4_OFF_DST);
 		off += ihl;
 		p->inner_l4_off = (uint16_t)off;
-		if (rd16(d + off - ihl + 6) & 0x1fff)
+		if (rd16(d + off - ihl + IPV4_OFF_FRAG) & 0x1fff)
 			goto done;   /* a non-first fragment: no ports */
 	} else {
 		bool frag = false;
 		uint16_t fo = 0;
 		uint8_t nh;
 
-		if ((r = need(b, off, 40)) < 0)
+		if ((r = need(b, off, IPV6_HDR_LEN)) < 0)
 			return r;
-		memcpy(t->src.b, d + off + 8, 16);
-		memcpy(t->dst.b, d + off + 24, 16);
+		memcpy(t->src.b, d + off + IPV6_OFF_SRC, IPV6_ADDR_LEN);
+		memcpy(t->dst.b, d + off + IPV6_OFF_DST, IPV6_ADDR_LEN);
 		if (addr_is_v4(&t->src) || addr_is_v4(&t->dst))
 			return -PKT_EHDR;
-		nh = d[off + 6];
-		off += 40;
+		nh = d[off + IPV6_OFF_NEXT];
+		off += IPV6_HDR_LEN;
 		r = ipv6_exthdrs(d, b, &off, &nh, &frag, &fo);
 		t->proto = nh;
 		if (off > 0xffff)
@@ -290,17 +295,17 @@ static int parse_icmp(struct pkt *p, const struct bounds *b)
 	const uint8_t *h = p->data + p->l4_off;
 	int r;
 
-	if ((r = need(b, p->l4_off, 8)) < 0)
+	if ((r = need(b, p->l4_off, ICMP_HDR_LEN)) < 0)
 		return r;
-	p->icmp_type = h[0];
-	p->icmp_code = h[1];
-	p->payload_off = p->l4_off + 8;
-	p->payload_len = p->l4_len - 8;
-	if (icmp_is_query(p->t.family, h[0])) {
-		p->t.sport = p->t.dport = rd16(h + 4);
-	} else if (icmp_is_error(p->t.family, h[0])) {
+	p->icmp_type = h[ICMP_OFF_TYPE];
+	p->icmp_code = h[ICMP_OFF_CODE];
+	p->payload_off = p->l4_off + ICMP_HDR_LEN;
+	p->payload_len = p->l4_len - ICMP_HDR_LEN;
+	if (icmp_is_query(p->t.family, p->icmp_type)) {
+		p->t.sport = p->t.dport = rd16(h + ICMP_OFF_ID);
+	} else if (icmp_is_error(p->t.family, p->icmp_type)) {
 		p->icmp_error = true;
-		return parse_icmp_quote(p, p->data, b, p->l4_off + 8);
+		return parse_icmp_quote(p, p->data, b, p->l4_off + ICMP_HDR_LEN);
 	}
 	return 0;
 }
@@ -314,21 +319,21 @@ static int parse_l4(struct pkt *p, const struct bounds *b)
 	case IPPROTO_TCP: {
 		size_t doff;
 
-		if ((r = need(b, p->l4_off, 20)) < 0)
+		if ((r = need(b, p->l4_off, TCP_HDR_LEN)) < 0)
 			return r;
-		doff = (size_t)(h[12] >> 4) * 4;
-		if (doff < 20)
+		doff = (size_t)(h[TCP_OFF_DOFF] >> 4) * 4;
+		if (doff < TCP_HDR_LEN)
 			return -PKT_EHDR;
 		if ((r = need(b, p->l4_off, doff)) < 0)
 			return r;
-		p->t.sport = rd16(h);
-		p->t.dport = rd16(h + 2);
-		p->seq = rd32(h + 4);
-		p->ack = rd32(h + 8);
-		p->tcp_flags = h[13];
-		p->win = rd16(h + 14);
+		p->t.sport = rd16(h + TCP_OFF_SPORT);
+		p->t.dport = rd16(h + TCP_OFF_DPORT);
+		p->seq = rd32(h + TCP_OFF_SEQ);
+		p->ack = rd32(h + TCP_OFF_ACK);
+		p->tcp_flags = h[TCP_OFF_FLAGS];
+		p->win = rd16(h + TCP_OFF_WIN);
 		if (p->tcp_flags & TCPF_SYN)
-			tcp_options(p, h + 20, doff - 20);
+			tcp_options(p, h + TCP_HDR_LEN, doff - TCP_HDR_LEN);
 		p->payload_off = (uint16_t)(p->l4_off + doff);
 		p->payload_len = (uint16_t)(p->l4_len - doff);
 		return 0;
@@ -336,16 +341,16 @@ static int parse_l4(struct pkt *p, const struct bounds *b)
 	case IPPROTO_UDP: {
 		uint16_t ulen;
 
-		if ((r = need(b, p->l4_off, 8)) < 0)
+		if ((r = need(b, p->l4_off, UDP_HDR_LEN)) < 0)
 			return r;
-		p->t.sport = rd16(h);
-		p->t.dport = rd16(h + 2);
-		ulen = rd16(h + 4);
+		p->t.sport = rd16(h + UDP_OFF_SPORT);
+		p->t.dport = rd16(h + UDP_OFF_DPORT);
+		ulen = rd16(h + UDP_OFF_LEN);
 		/* The first fragment's UDP length covers the whole datagram. */
-		if (ulen < 8 || (!p->is_frag && ulen > p->l4_len))
+		if (ulen < UDP_HDR_LEN || (!p->is_frag && ulen > p->l4_len))
 			return -PKT_EHDR;
-		p->payload_off = p->l4_off + 8;
-		p->payload_len = (uint16_t)((p->is_frag ? p->l4_len : ulen) - 8);
+		p->payload_off = p->l4_off + UDP_HDR_LEN;
+		p->payload_len = (uint16_t)((p->is_frag ? p->l4_len : ulen) - UDP_HDR_LEN);
 		return 0;
 	}
 	default:
@@ -360,25 +365,25 @@ static int parse_ipv4(struct pkt *p, struct bounds *b)
 	uint16_t frag;
 	int r;
 
-	if (b->caplen < 20)
+	if (b->caplen < IPV4_HDR_LEN)
 		return -PKT_ETRUNC;
 	ihl = (size_t)(d[0] & 0x0f) * 4;
-	tot = rd16(d + 2);
-	if (ihl < 20 || tot < ihl)
+	tot = rd16(d + IPV4_OFF_TOTLEN);
+	if (ihl < IPV4_HDR_LEN || tot < ihl)
 		return -PKT_EHDR;
 	if (tot > p->wire_len)
 		return -PKT_ETRUNC;
 	b->end = tot;
 	if ((r = need(b, 0, ihl)) < 0)
 		return r;
-	if ((r = ipv4_options_check(d + 20, ihl - 20)) < 0)
+	if ((r = ipv4_options_check(d + IPV4_HDR_LEN, ihl - IPV4_HDR_LEN)) < 0)
 		return r;
 
 	p->t.family = 4;
-	p->t.proto = d[9];
-	addr_from_v4(&p->t.src, d + 12);
-	addr_from_v4(&p->t.dst, d + 16);
-	frag = rd16(d + 6);
+	p->t.proto = d[IPV4_OFF_PROTO];
+	addr_from_v4(&p->t.src, d + IPV4_OFF_SRC);
+	addr_from_v4(&p->t.dst, d + IPV4_OFF_DST);
+	frag = rd16(d + IPV4_OFF_FRAG);
 	p->frag_off = (uint16_t)((frag & 0x1fff) * 8);
 	p->is_frag = (frag & 0x2000) || p->frag_off;
 	if (!proto_tracked(4, p->t.proto))
@@ -393,23 +398,23 @@ static int parse_ipv4(struct pkt *p, struct bounds *b)
 static int parse_ipv6(struct pkt *p, struct bounds *b)
 {
 	const uint8_t *d = p->data;
-	size_t off = 40, tot;
+	size_t off = IPV6_HDR_LEN, tot;
 	uint8_t nh;
 	int r;
 
-	if (b->caplen < 40)
+	if (b->caplen < IPV6_HDR_LEN)
 		return -PKT_ETRUNC;
-	tot = 40 + (size_t)rd16(d + 4);
+	tot = IPV6_HDR_LEN + (size_t)rd16(d + IPV6_OFF_PLEN);
 	if (tot > p->wire_len)
 		return -PKT_ETRUNC;
 	b->end = tot;
 
 	p->t.family = 6;
-	memcpy(p->t.src.b, d + 8, 16);
-	memcpy(p->t.dst.b, d + 24, 16);
+	memcpy(p->t.src.b, d + IPV6_OFF_SRC, IPV6_ADDR_LEN);
+	memcpy(p->t.dst.b, d + IPV6_OFF_DST, IPV6_ADDR_LEN);
 	if (addr_is_v4(&p->t.src) || addr_is_v4(&p->t.dst))
 		return -PKT_EHDR;
-	nh = d[6];
+	nh = d[IPV6_OFF_NEXT];
 	r = ipv6_exthdrs(d, b, &off, &nh, &p->is_frag, &p->frag_off);
 	if (r < 0)
 		return r;

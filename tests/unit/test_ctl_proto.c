@@ -70,16 +70,7 @@ END_TEST
 START_TEST(test_json_writer)
 {
 	char buf[64];
-	size_t off = 0;
 
-	ck_assert_int_eq(json_put_str(buf, sizeof(buf), &off, "a\"b\\\x01"), 0);
-	ck_assert_str_eq(buf, "\"a\\\"b\\\\\\u0001\"");
-	off = 0;
-	ck_assert_int_eq(json_put_str(buf, 8, &off, "0123456789"), -1);
-	ck_assert_uint_lt(strlen(buf), 8);
-	off = 0;
-	ck_assert_int_eq(json_put(buf, 8, &off, "%s", "0123456789"), -1);
-	ck_assert_uint_lt(strlen(buf), 8);
 	ck_assert_int_eq(ctl_error_reply("bad \"x\"", buf, sizeof(buf)), 32);
 	ck_assert_str_eq(buf, "{\"ok\":false,\"error\":\"bad \\\"x\\\"\"}");
 	ck_assert_int_eq(ctl_error_reply("bad \"x\"", buf, 32), -1);

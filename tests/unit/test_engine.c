@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "simulator/nfq.h"
 #include "simulator/engine/build.h"
 #include "simulator/engine/engine.h"
 #include "tests/unit/pktgen.h"
@@ -712,6 +713,190 @@ END_TEST
 
 /* ---- pickup ---- */
 
+/* ---- RSTs within the window (RFC 5961, conntrack's tcp_in_window) ---- */
+
+/* A segment from the server with a sequence number of our choosing; the
+ * connection's own sequence numbers are left alone. */
+static struct decision s_send_seq(struct conn *k, uint64_t t, uint8_t flags, uint32_t seq)
+{
+	struct gen g = { k->s, k->seen_s, k->sp, k->np, IPPROTO_TCP, flags, seq, k->cseq, 0, false, 0, 0 };
+
+	return send_at(t, DIR_IN, &g);
+}
+
+static uint64_t flow_last_seen(uint32_t id)
+{
+	struct flow_info fi;
+
+	ck_assert_int_eq(engine_flow_get(eng, id, &fi), 0);
+	return fi.last_seen;
+}
+
+/* Not yet established: a RST anywhere in the window closes the flow. */
+START_TEST(rst_in_window_closes)
+{
+	struct conn k = conn4();
+	struct gen g;
+	struct decision d;
+
+	start();
+	c_send(&k, 0, TCPF_SYN, 0);
+	d = s_send(&k, 1, TCPF_SYN | TCPF_ACK, 0);
+	ck_assert_uint_eq(flow_state(d.flow_id), TCP_SYN_RECV);
+	/* from the client, 1000 bytes into the window the SYN-ACK opened */
+	g = (struct gen){ k.c, k.s, k.cp, k.sp, IPPROTO_TCP, TCPF_RST, k.cseq + 1000, 0, 0, false, 0, 0 };
+	d = send_at(2, DIR_OUT, &g);
+	ck_assert_int_eq(d.verdict, VERDICT_ACCEPT);
+	ck_assert_uint_eq(flow_state(d.flow_id), TCP_CLOSE);
+}
+END_TEST
+
+/* An off-path RST (a random sequence number) changes nothing: the flow
+ * stays established, its idle timer is not restarted, data goes on. */
+START_TEST(rst_out_of_window_ignored)
+{
+	struct conn k = conn4();
+	struct decision d;
+
+	start();
+	handshake(&k, 0);
+	d = c_send(&k, 10, TCPF_ACK | TCPF_PSH, 100);
+	s_send(&k, 11, TCPF_ACK, 0);
+	d = s_send_seq(&k, 500, TCPF_RST, k.sseq + 0x40000000u);
+	ck_assert_int_eq(d.verdict, VERDICT_ACCEPT);
+	ck_assert_uint_eq(flow_state(d.flow_id), TCP_ESTABLISHED);
+	ck_assert_uint_eq(flow_last_seen(d.flow_id), T0 + 11);
+	/* also with an ACK far from anything sent */
+	d = s_send_seq(&k, 501, TCPF_RST | TCPF_ACK, k.sseq - 0x40000000u);
+	ck_assert_uint_eq(flow_state(d.flow_id), TCP_ESTABLISHED);
+	ck_assert_int_eq(c_send(&k, 600, TCPF_ACK | TCPF_PSH, 50).verdict, VERDICT_ACCEPT);
+	ck_assert_int_eq(s_send(&k, 601, TCPF_ACK | TCPF_PSH, 50).verdict, VERDICT_ACCEPT);
+	ck_assert_uint_eq(flow_state(d.flow_id), TCP_ESTABLISHED);
+	ck_assert_uint_eq(flow_last_seen(d.flow_id), T0 + 601);
+	ck_assert_int_eq(count_ev(EV_FLOW_STATE), 2);  /* the handshake's only */
+}
+END_TEST
+
+/* A RST at exactly the receiver's next expected sequence number closes an
+ * established flow, with or without ACK. */
+START_TEST(rst_exact_closes)
+{
+	for (int with_ack = 0; with_ack < 2; with_ack++) {
+		struct conn k = conn4();
+		struct decision d;
+
+		k.cp = k.np = (uint16_t)(40000 + with_ack);
+		if (!eng)
+			start();
+		handshake(&k, 0);
+		c_send(&k, 10, TCPF_ACK | TCPF_PSH, 100);
+		s_send(&k, 11, TCPF_ACK | TCPF_PSH, 20);
+		c_send(&k, 12, TCPF_ACK, 0);
+		d = s_send_seq(&k, 13, TCPF_RST | (with_ack ? TCPF_ACK : 0), k.sseq);
+		ck_assert_uint_eq(flow_state(d.flow_id), TCP_CLOSE);
+	}
+}
+END_TEST
+
+/* In the window but not exact: the endpoint answers with a challenge ACK
+ * (RFC 5961 3.2) and the flow survives; the RST that follows, at the
+ * acknowledged number, closes it. A RST below what the receiver has
+ * acknowledged is an old segment and ignored. */
+START_TEST(rst_challenge_ack)
+{
+	struct conn k = conn4();
+	struct decision d;
+
+	start();
+	handshake(&k, 0);
+	c_send(&k, 10, TCPF_ACK | TCPF_PSH, 100);
+	s_send(&k, 11, TCPF_ACK | TCPF_PSH, 20);
+	c_send(&k, 12, TCPF_ACK, 0);
+	d = s_send_seq(&k, 20, TCPF_RST, k.sseq + 3000);
+	ck_assert_int_eq(d.verdict, VERDICT_ACCEPT);
+	ck_assert_uint_eq(flow_state(d.flow_id), TCP_ESTABLISHED);
+	d = s_send_seq(&k, 21, TCPF_RST, k.sseq - 10);
+	ck_assert_uint_eq(flow_state(d.flow_id), TCP_ESTABLISHED);
+	/* the challenge ACK from the client, then the peer's exact RST */
+	ck_assert_int_eq(c_send(&k, 22, TCPF_ACK, 0).verdict, VERDICT_ACCEPT);
+	ck_assert_uint_eq(flow_state(d.flow_id), TCP_ESTABLISHED);
+	d = s_send_seq(&k, 23, TCPF_RST, k.sseq);
+	ck_assert_uint_eq(flow_state(d.flow_id), TCP_CLOSE);
+}
+END_TEST
+
+/* tcp.rst_check = any: every RST closes, as on devices that do not track
+ * windows. */
+START_TEST(rst_check_any)
+{
+	struct conn k = conn4();
+	struct decision d;
+
+	set("tcp.rst_check", "any");
+	start();
+	handshake(&k, 0);
+	c_send(&k, 10, TCPF_ACK | TCPF_PSH, 100);
+	d = s_send_seq(&k, 20, TCPF_RST, k.sseq + 0x40000000u);
+	ck_assert_uint_eq(flow_state(d.flow_id), TCP_CLOSE);
+}
+END_TEST
+
+/* A SYN (or SYN-ACK) from k with the window-scale option `shift`. */
+static struct decision syn_wscale(struct conn *k, uint64_t t, bool server, uint8_t shift)
+{
+	struct gen g = { k->c, k->s, k->cp, k->sp, IPPROTO_TCP, TCPF_SYN, k->cseq, 0, 0, false, 4, 0 };
+	struct decision d;
+	uint8_t *l4 = last + 20;
+
+	if (server)
+		g = (struct gen){ k->s, k->seen_s, k->sp, k->np, IPPROTO_TCP, TCPF_SYN | TCPF_ACK,
+				  k->sseq, k->cseq, 0, false, 4, 0 };
+	last_len = gen_pkt(last, &g);
+	/* the 4 payload bytes become options: NOP, window scale */
+	l4[12] = 6 << 4;
+	l4[20] = 1;
+	l4[21] = 3;
+	l4[22] = 3;
+	l4[23] = shift;
+	engine_process(eng, last, last_len, last_len, 0, server ? DIR_IN : DIR_OUT, T0 + t, &d);
+	if (server)
+		k->sseq++;
+	else
+		k->cseq++;
+	return d;
+}
+
+/* Windows are scaled as both SYNs agreed (RFC 7323): with a small window
+ * field, a RST 10000 bytes ahead is in the window only when scaled. */
+START_TEST(rst_window_scaling)
+{
+	for (int both = 0; both < 2; both++) {
+		struct conn k = conn4();
+		struct gen g;
+		struct decision d;
+
+		k.cp = k.np = (uint16_t)(41000 + both);
+		if (!eng)
+			start();
+		syn_wscale(&k, 0, false, 7);
+		if (both)
+			syn_wscale(&k, 1, true, 7);
+		else
+			ck_assert_int_eq(s_send(&k, 1, TCPF_SYN | TCPF_ACK, 0).verdict, VERDICT_ACCEPT);
+		/* the client advertises 512 (x128 = 65536 when scaled) */
+		g = (struct gen){ k.c, k.s, k.cp, k.sp, IPPROTO_TCP, TCPF_ACK, k.cseq,
+				  k.sseq, 512, false, 0, 0 };
+		send_at(2, DIR_OUT, &g);
+		g.flags = TCPF_ACK | TCPF_FIN;
+		d = send_at(2, DIR_OUT, &g);
+		k.cseq++;
+		ck_assert_uint_eq(flow_state(d.flow_id), TCP_FIN_WAIT);
+		d = s_send_seq(&k, 3, TCPF_RST, k.sseq + 10000);
+		ck_assert_uint_eq(flow_state(d.flow_id), both ? TCP_CLOSE : TCP_FIN_WAIT);
+	}
+}
+END_TEST
+
 START_TEST(pickup_strict_and_loose)
 {
 	struct conn k = conn4();
@@ -1163,6 +1348,96 @@ START_TEST(table_full_refuse_and_evict)
 }
 END_TEST
 
+/* table.when_full = evict-idle evicts only flows that are not assured, as
+ * conntrack's early_drop: a SYN flood against a full table does not push out
+ * the established connections, however long they have been idle; with
+ * nothing evictable, the new flow is refused. */
+START_TEST(evict_spares_assured)
+{
+	struct conn k[4];
+	uint32_t id[4];
+	struct engine_stats st;
+	struct decision d;
+
+	set("table.max_flows", "8");
+	set("table.when_full", "evict-idle");
+	start();
+	for (int i = 0; i < 4; i++) {
+		k[i] = conn4();
+		k[i].cp = k[i].np = (uint16_t)(40000 + i);
+		handshake(&k[i], 0);
+		id[i] = c_send(&k[i], 1, TCPF_ACK | TCPF_PSH, 10).flow_id;
+		s_send(&k[i], 2, TCPF_ACK, 0);
+	}
+	for (int i = 0; i < 200; i++) {
+		struct gen g = { C4B, S4, (uint16_t)(10000 + i), 80, IPPROTO_TCP, TCPF_SYN,
+				 1, 0, 0, false, 0, 0 };
+		send_at(100 + (uint64_t)i, DIR_OUT, &g);
+	}
+	engine_stats(eng, &st);
+	ck_assert_uint_eq(st.flows_evicted, 196);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_uint_eq(flow_state(id[i]), TCP_ESTABLISHED);
+		ck_assert_int_eq(c_send(&k[i], 400, TCPF_ACK | TCPF_PSH, 10).verdict, VERDICT_ACCEPT);
+		ck_assert_int_eq(s_send(&k[i], 401, TCPF_ACK, 0).verdict, VERDICT_ACCEPT);
+	}
+	engine_free(eng);
+
+	/* a table full of assured flows refuses the next one */
+	setup();
+	set("table.max_flows", "4");
+	set("table.when_full", "evict-idle");
+	start();
+	for (int i = 0; i < 4; i++) {
+		k[i] = conn4();
+		k[i].cp = k[i].np = (uint16_t)(40000 + i);
+		handshake(&k[i], 0);
+		id[i] = c_send(&k[i], 1, TCPF_ACK | TCPF_PSH, 10).flow_id;
+	}
+	struct gen g = { C4B, S4, 9999, 80, IPPROTO_TCP, TCPF_SYN, 1, 0, 0, false, 0, 0 };
+	d = send_at(1000, DIR_OUT, &g);
+	ck_assert_int_eq(d.verdict, VERDICT_DROP);
+	ck_assert_int_eq(d.reason, DROP_TABLE_FULL);
+	for (int i = 0; i < 4; i++)
+		ck_assert_uint_eq(flow_state(id[i]), TCP_ESTABLISHED);
+}
+END_TEST
+
+/* Firewall mode sees packets as the daemon copies them (NFQIO_HEADER_COPY
+ * bytes): an IPv6 segment behind a 264-byte destination-options header
+ * opens its flow and passes. With the 256 bytes copied before, it was a
+ * short capture, dropped as malformed. */
+START_TEST(v6_long_dstopts_firewall)
+{
+	struct gen g = { C6, S6, 40000, 80, IPPROTO_TCP, TCPF_SYN, 1, 0, 0, false, 1000, 0 };
+	uint8_t b[1600];
+	size_t n = gen_pkt(b, &g);
+	struct decision d;
+
+	/* a destination-options header of 264 bytes (two experimental
+	 * options, type 0x1e, skipped by receivers) before TCP */
+	memmove(b + 40 + 264, b + 40, n - 40);
+	memset(b + 40, 0, 264);
+	b[40] = IPPROTO_TCP;
+	b[41] = 32;
+	b[42] = 0x1e;
+	b[43] = 128;
+	b[40 + 132] = 0x1e;
+	b[40 + 133] = 130;
+	b[6] = IPPROTO_DSTOPTS;
+	gen_wr16(b + 4, (uint16_t)(gen_rd16(b + 4) + 264));
+	n += 264;
+	ck_assert_uint_gt(n, NFQIO_HEADER_COPY);
+	start();
+	engine_process(eng, b, NFQIO_HEADER_COPY, n, 0, DIR_OUT, T0, &d);
+	ck_assert_int_eq(d.verdict, VERDICT_ACCEPT);
+	ck_assert_uint_eq(flow_state(d.flow_id), TCP_SYN_SENT);
+	engine_process(eng, b, 256, n, 0, DIR_OUT, T0 + 1, &d);
+	ck_assert_int_eq(d.verdict, VERDICT_DROP);
+	ck_assert_int_eq(d.reason, DROP_PARSE);
+}
+END_TEST
+
 /* ---- impairment and control ---- */
 
 START_TEST(loss_is_seeded)
@@ -1267,7 +1542,8 @@ START_TEST(flow_is_small)
 	set("table.max_flows", "1048576");
 	start();
 	engine_stats(eng, &st);
-	ck_assert_uint_le(st.bytes_per_flow, 136);
+	/* three cache lines (the third: TCP window tracking) and the index */
+	ck_assert_uint_le(st.bytes_per_flow, 200);
 }
 END_TEST
 
@@ -1325,6 +1601,12 @@ static Suite *engine_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, tcp_states_and_events);
 	tcase_add_test(tc, rst_closes);
+	tcase_add_test(tc, rst_in_window_closes);
+	tcase_add_test(tc, rst_out_of_window_ignored);
+	tcase_add_test(tc, rst_exact_closes);
+	tcase_add_test(tc, rst_challenge_ack);
+	tcase_add_test(tc, rst_check_any);
+	tcase_add_test(tc, rst_window_scaling);
 	tcase_add_loop_test(tc, per_state_timeouts, 0, 6);
 	tcase_add_test(tc, unacknowledged_timeout);
 	tcase_add_test(tc, acknowledged_uses_established);
@@ -1359,6 +1641,8 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, nat_ipv6_passes_as_firewall);
 	tcase_add_test(tc, fragments);
 	tcase_add_test(tc, table_full_refuse_and_evict);
+	tcase_add_test(tc, evict_spares_assured);
+	tcase_add_test(tc, v6_long_dstopts_firewall);
 	tcase_add_test(tc, loss_is_seeded);
 	tcase_add_test(tc, delay_per_direction);
 	tcase_add_test(tc, live_set_flush_expire_blackhole);

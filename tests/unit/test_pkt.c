@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "simulator/nfq.h"
 #include "simulator/engine/pkt.h"
 #include "tests/unit/pktcraft.h"
 
@@ -340,6 +341,41 @@ START_TEST(t_v6_basic)
 	n = pg_ip6(pk, "::192.0.2.1", "::1", IPPROTO_UDP, NULL, 0, IPPROTO_UDP, l4b, 18);
 	ck_assert_int_eq(parse_copy(&p, pk, n, n), 0);
 	ck_assert(!addr_is_v4(&p.t.src));
+}
+END_TEST
+
+/* A 264-byte destination-options header: the transport header lies past
+ * the 256 bytes the daemon used to copy, within NFQIO_HEADER_COPY. */
+static size_t v6_long_dstopts(uint8_t *out, size_t paylen)
+{
+	size_t e, m;
+
+	e = pg_ext_opts(ext, IPPROTO_TCP, 32);
+	ck_assert_uint_eq(e, 264);
+	/* two options of an unassigned type to be skipped (RFC 4727's
+	 * experimental 0x1e) fill the 262 bytes after next-header and length;
+	 * PadN may not be longer than 7 (RFC 4942 2.1.9.5) */
+	ext[2] = 0x1e;
+	ext[3] = 128;
+	ext[132] = 0x1e;
+	ext[133] = 130;
+	m = pg_tcp(l4b, 8080, 9090, 11, 12, TCPF_ACK, 1, NULL, 0, paylen);
+	return pg_ip6(out, "2001:db8::a", "2001:db8::b", IPPROTO_DSTOPTS, ext, e, IPPROTO_TCP, l4b, m);
+}
+
+START_TEST(t_v6_long_dstopts)
+{
+	struct pkt p;
+	size_t n = v6_long_dstopts(pk, 1000);
+
+	ck_assert_uint_eq(n, 40 + 264 + 20 + 1000);
+	ck_assert_int_eq(parse_copy(&p, pk, NFQIO_HEADER_COPY, n), 0);
+	ck_assert_int_eq(p.t.proto, IPPROTO_TCP);
+	ck_assert_int_eq(p.l4_off, 40 + 264);
+	ck_assert_int_eq(p.t.sport, 8080);
+	ck_assert_int_eq(p.payload_len, 1000);
+	/* what the old 256-byte copy saw: a short capture */
+	ck_assert_int_eq(parse_copy(&p, pk, 256, n), -PKT_ETRUNC);
 }
 END_TEST
 
@@ -990,6 +1026,7 @@ static Suite *pkt_suite(void)
 	tcase_add_test(tc, t_v4_fragments);
 	tcase_add_test(tc, t_v6_basic);
 	tcase_add_test(tc, t_v6_ext_chain);
+	tcase_add_test(tc, t_v6_long_dstopts);
 	tcase_add_test(tc, t_v6_fragments);
 	tcase_add_test(tc, t_tcp_options);
 	tcase_add_test(tc, t_tcp_bad_options);
