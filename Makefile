@@ -75,7 +75,7 @@ PROBE_LIB = $(BUILD)/libprobe.a
 RUNNER_LIBS = $(foreach l,$(RUNNER_LAYERS),$(BUILD)/librunner-$(l).a)
 ALL_LIBS = $(RUNNER_LIBS) $(SIM_LIB) $(ENGINE_LIB) $(PROBE_LIB) $(COMMON_LIB)
 EXT_LIBS = $(NFQ_LIBS) $(INIH_LIBS) $(JSON_LIBS) -lm
-PROGS = $(BUILD)/idlegate $(BUILD)/idlegate-sim $(BUILD)/idlegate-probe
+PROGS = $(BUILD)/idlegate $(BUILD)/idlegate-sim $(BUILD)/idlegate-probe $(BUILD)/libidlegate-scale.so
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
@@ -119,6 +119,12 @@ $(BUILD)/idlegate-probe: $(BUILD)/probes/main.o $(PROBE_LIB) $(COMMON_LIB)
 $(BUILD)/idlegate: $(BUILD)/runner/main.o $(RUNNER_LIBS) $(COMMON_LIB)
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXT_LIBS)
+
+# LD_PRELOADed into a command flow with scale_program = yes (preload/scale.c)
+$(BUILD)/libidlegate-scale.so: preload/scale.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@";)
+	$(Q)$(CC) $(filter-out -fsanitize=%,$(CFLAGS)) -fPIC -shared -o $@ $< -ldl
 
 # Fails the build when an include points up a layer (see the list above).
 $(BUILD)/layers.ok: scripts/check-layers.sh $(shell find common simulator probes runner -name '*.[ch]')

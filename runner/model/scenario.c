@@ -31,12 +31,12 @@ static const char *const scenario_keys[SK_MAX] = {
 enum {
 	FK_PROTO, FK_FAMILY, FK_KEEPALIVE, FK_TCP_USER_TIMEOUT, FK_HEARTBEAT, FK_IDLE,
 	FK_SPEAKER, FK_CYCLES, FK_DEADLINE, FK_EXPECT, FK_PATH, FK_PORT, FK_COMMAND,
-	FK_SERVER_COMMAND, FK_SERVER_HEARTBEAT, FK_RUN_AS, FK_EXPECT_EXIT, FK_EXPECT_OUTPUT, FK_MAX
+	FK_SERVER_COMMAND, FK_SERVER_HEARTBEAT, FK_RUN_AS, FK_EXPECT_EXIT, FK_EXPECT_OUTPUT, FK_SCALE_PROGRAM, FK_MAX
 };
 static const char *const flow_keys[FK_MAX] = {
 	"proto", "family", "keepalive", "tcp_user_timeout", "heartbeat", "idle",
 	"speaker", "cycles", "deadline", "expect", "path", "port", "command",
-	"server_command", "server_heartbeat", "run_as", "expect_exit", "expect_output",
+	"server_command", "server_heartbeat", "run_as", "expect_exit", "expect_output", "scale_program",
 };
 enum { EK_AT, EK_ACTION, EK_MIDDLEBOX, EK_MAX };
 static const char *const event_keys[EK_MAX] = { "at", "action", "middlebox" };
@@ -683,6 +683,12 @@ static void flow_key(struct pctx *c, const char *key, const char *value)
 		else
 			f->expect_exit = (int)u;
 		break;
+	case FK_SCALE_PROGRAM:
+		if (!strcmp(value, "yes"))
+			f->scale_program = true;
+		else if (strcmp(value, "no"))
+			DIAG(c, c->r.lineno, NULL, "scale_program: '%s' is not yes or no", value);
+		break;
 	case FK_EXPECT_OUTPUT: {
 		regex_t re;
 		int rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
@@ -713,6 +719,12 @@ static const char *const sysctl_names[] = {
 const char *const *sc_sysctl_names(void)
 {
 	return sysctl_names;
+}
+
+bool sc_sysctl_is_seconds(const char *name)
+{
+	return !strcmp(name, "net.ipv4.tcp_keepalive_time") || !strcmp(name, "net.ipv4.tcp_keepalive_intvl") ||
+	       !strcmp(name, "net.ipv4.tcp_fin_timeout");
 }
 
 /* sysctl.NAME = VALUE in a [flow]: one of sysctl_names, a whole number. */
@@ -957,7 +969,8 @@ static void check_flow(struct pctx *c, int fi)
 				     "owns the connection", flow_keys[k]);
 		}
 	} else {
-		static const int cmd_only[] = { FK_SERVER_COMMAND, FK_RUN_AS, FK_EXPECT_EXIT, FK_EXPECT_OUTPUT };
+		static const int cmd_only[] = { FK_SERVER_COMMAND, FK_RUN_AS, FK_EXPECT_EXIT, FK_EXPECT_OUTPUT,
+						FK_SCALE_PROGRAM };
 
 		for (size_t i = 0; i < ARRAY_SIZE(cmd_only); i++)
 			if (L[cmd_only[i]])
@@ -965,6 +978,13 @@ static void check_flow(struct pctx *c, int fi)
 				     "%s needs command too (the built-in probe is judged by itself)",
 				     flow_keys[cmd_only[i]]);
 	}
+	if (f->scale_program)
+		for (size_t i = 0; i < f->nsysctl; i++)
+			if (!strncmp(f->sysctl[i].name, "net.ipv4.tcp_retries", 20) ||
+			    !strcmp(f->sysctl[i].name, "net.ipv4.tcp_syn_retries"))
+				DIAG(c, f->sysctl[i].line, "use time_scale = 1 for a flow that depends on retransmissions",
+				     "sysctl.%s with scale_program = yes: retransmission timers are not scaled, "
+				     "so the kernel would give up after real time, not scaled time", f->sysctl[i].name);
 	if (f->proto == SC_UDP) {
 		if (L[FK_KEEPALIVE] && f->keepalive != SC_KA_OFF)
 			DIAG(c, L[FK_KEEPALIVE], NULL,

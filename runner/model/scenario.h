@@ -115,6 +115,8 @@ struct sc_flow {
 	char run_as[SC_USER_MAX];       /* command and server_command run as; "" = root */
 	int expect_exit;                /* the command's exit status must be this; -1 = any */
 	char expect_output[SC_VALUE_MAX]; /* POSIX ERE its output must match; "" = none */
+	bool scale_program;             /* run command/server_command under libfaketime and
+					 * libidlegate-scale.so, sped up by time_scale */
 	struct sc_sysctl sysctl[SC_MAX_SYSCTLS]; /* set in its client's namespace, which it
 					 * then has to itself (a path of its own) */
 	size_t nsysctl;
@@ -126,6 +128,9 @@ struct sc_flow {
  * touches nothing else. Returns the NULL-terminated list.
  */
 const char *const *sc_sysctl_names(void);
+
+/* Is sysctl NAME a duration in seconds (scaled with scale_program)? */
+bool sc_sysctl_is_seconds(const char *name);
 
 enum sc_action { SC_ACT_FLUSH, SC_ACT_EXPIRE, SC_ACT_SET, SC_ACT_BLACKHOLE };
 

@@ -6,6 +6,7 @@
  */
 #include "runner/run/internal.h"
 
+#include <glob.h>
 #include <pwd.h>
 
 
@@ -138,9 +139,22 @@ int group_start_client(struct run *r, struct lane *l, size_t gi, char *err, size
 
 /* The environment of a flow's command: the caller's without IDLEGATE_*,
  * then what the command needs to know (docs/running.md). */
-#define CMD_ENV_N 12
+#define CMD_ENV_N 15
+#define CMD_ENV_LEN (3 * PATH_MAX)
+
+/* One NAME=VALUE (truncated, never overflowing; values are paths and
+ * addresses, far below the limit). */
+static void env_put(char *dst, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void env_put(char *dst, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dst, len, fmt, ap);
+	va_end(ap);
+}
 static char **cmd_env(struct run *r, struct lane *l, const struct cmdflow *c, const struct sc_flow *f,
-		      char store[CMD_ENV_N][PATH_MAX + 32])
+		      char store[CMD_ENV_N][CMD_ENV_LEN])
 {
 	extern char **environ;
 	size_t n = 0, k = 0, m = 0, srv = topo_nodes(l->topo) - 1;
@@ -155,6 +169,8 @@ static char **cmd_env(struct run *r, struct lane *l, const struct cmdflow *c, co
 	for (char **e = environ; *e; e++) {
 		if (!strncmp(*e, "IDLEGATE_", 9))
 			continue;
+		if (f->scale_program && (!strncmp(*e, "LD_PRELOAD=", 11) || !strncmp(*e, "FAKETIME", 8)))
+			continue;
 		/* a command run as another user gets its own home: nothing of
 		 * it lands in root's or the user's real home directory */
 		if (c->has_user && (!strncmp(*e, "HOME=", 5) || !strncmp(*e, "USER=", 5) ||
@@ -162,7 +178,7 @@ static char **cmd_env(struct run *r, struct lane *l, const struct cmdflow *c, co
 			continue;
 		env[k++] = *e;
 	}
-#define PUT(...) snprintf(store[m++], PATH_MAX + 32, __VA_ARGS__)
+#define PUT(...) env_put(store[m++], sizeof(store[0]), __VA_ARGS__)
 	PUT("IDLEGATE_SERVER=%s", topo_addr(l->topo, srv, false, false, a, sizeof(a)));
 	PUT("IDLEGATE_SERVER6=%s", topo_addr(l->topo, srv, false, true, a, sizeof(a)));
 	PUT("IDLEGATE_CLIENT=%s", topo_addr(l->topo, 0, true, false, a, sizeof(a)));
@@ -177,11 +193,62 @@ static char **cmd_env(struct run *r, struct lane *l, const struct cmdflow *c, co
 		PUT("USER=%s", c->user.name);
 		PUT("LOGNAME=%s", c->user.name);
 	}
+	if (f->scale_program) {
+		const char *pre = getenv("LD_PRELOAD");
+
+		/* libfaketime speeds up the program's clocks, sleeps and poll
+		 * timeouts from its start; libidlegate-scale.so its keepalive
+		 * socket options (preload/scale.c). Colons, not spaces, between
+		 * the libraries: the value travels through config files
+		 * (sshd's SetEnv) */
+		PUT("LD_PRELOAD=%s:%s%s%s", c->faketime_lib, c->scale_lib, pre && *pre ? ":" : "", pre ? pre : "");
+		PUT("FAKETIME=+0 x%.6g", (double)r->sc->scale.den / (double)r->sc->scale.num);
+		PUT("IDLEGATE_SCALE=%llu/%llu", (unsigned long long)r->sc->scale.num,
+		    (unsigned long long)r->sc->scale.den);
+	}
 #undef PUT
 	for (size_t i = 0; i < m; i++)
 		env[k++] = store[i];
 	env[k] = NULL;
 	return env;
+}
+
+/* The two libraries of scale_program: libfaketime (Debian's path, any
+ * architecture, or $IDLEGATE_LIBFAKETIME) and ours, next to idlegate, in
+ * ../lib/idlegate, or $IDLEGATE_SCALE_LIB. 0, or -1 with the missing one "". */
+static int scale_libs_find(struct cmdflow *c)
+{
+	const char *env = getenv("IDLEGATE_LIBFAKETIME");
+	char self[PATH_MAX];
+	ssize_t n;
+	glob_t g;
+
+	c->faketime_lib[0] = c->scale_lib[0] = '\0';
+	if (env && *env && access(env, R_OK) == 0) {
+		snprintf(c->faketime_lib, sizeof(c->faketime_lib), "%s", env);
+	} else if (glob("/usr/lib/*/faketime/libfaketime.so.1", 0, NULL, &g) == 0) {
+		snprintf(c->faketime_lib, sizeof(c->faketime_lib), "%s", g.gl_pathv[0]);
+		globfree(&g);
+	}
+	env = getenv("IDLEGATE_SCALE_LIB");
+	if (env && *env && access(env, R_OK) == 0) {
+		snprintf(c->scale_lib, sizeof(c->scale_lib), "%s", env);
+	} else if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		char *slash;
+
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			if ((size_t)snprintf(c->scale_lib, sizeof(c->scale_lib), "%s/libidlegate-scale.so", self) >=
+			    sizeof(c->scale_lib) || access(c->scale_lib, R_OK) < 0)
+				if ((size_t)snprintf(c->scale_lib, sizeof(c->scale_lib),
+						     "%s/../lib/idlegate/libidlegate-scale.so", self) >= sizeof(c->scale_lib) ||
+				    access(c->scale_lib, R_OK) < 0)
+					c->scale_lib[0] = '\0';
+		}
+	}
+	return c->faketime_lib[0] && c->scale_lib[0] ? 0 : -1;
 }
 
 /*
@@ -207,6 +274,12 @@ static int cmd_dir_make(struct run *r, struct cmdflow *c, const struct sc_flow *
 		c->user.gid = pw->pw_gid;
 		snprintf(c->user.name, sizeof(c->user.name), "%s", pw->pw_name);
 		c->has_user = true;
+	}
+	if (f->scale_program && scale_libs_find(c) < 0) {
+		tu_errf(err, errlen, "flow %s: scale_program = yes needs %s", f->name,
+			!c->faketime_lib[0] ? "libfaketime (install it: scripts/deps.sh apps; or set "
+			"IDLEGATE_LIBFAKETIME)" : "libidlegate-scale.so next to idlegate (or IDLEGATE_SCALE_LIB)");
+		return -1;
 	}
 	snprintf(flows, sizeof(flows), "%s/flows", r->o->workdir);
 	if ((mkdir(flows, 0711) < 0 && errno != EEXIST) ||
@@ -247,7 +320,7 @@ int cmd_start(struct run *r, struct cmdflow *c, bool server, char *err, size_t e
 {
 	const struct sc_flow *f = &r->sc->flows[c->flow];
 	struct lane *l = &r->lane[r->lane_of[c->flow]];
-	char store[CMD_ENV_N][PATH_MAX + 32];
+	char store[CMD_ENV_N][CMD_ENV_LEN];
 	char **env;
 	char *argv[] = { "sh", "-c", (char *)(server ? f->server_command : f->command), NULL };
 	struct spawn_opts so = { .own_pidns = true };

@@ -100,6 +100,7 @@ struct cmdflow {
 	char out[PATH_MAX], srv_out[PATH_MAX];
 	char dir[PATH_MAX];             /* its private directory ($IDLEGATE_WORKDIR) */
 	char why[300];                  /* why it could not start */
+	char faketime_lib[PATH_MAX], scale_lib[PATH_MAX]; /* scale_program */
 	struct run_user user;           /* run_as, when has_user */
 	bool has_user;
 };

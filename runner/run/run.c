@@ -137,16 +137,23 @@ static int probedir_make(struct run *r, char *err, size_t errlen)
 }
 
 /* A flow's sysctl.NAME keys, in its own client namespace. */
-static int lane_sysctls(struct lane *l, const struct sc_flow *f, char *err, size_t errlen)
+static int lane_sysctls(const struct scenario *sc, struct lane *l, const struct sc_flow *f, char *err,
+			size_t errlen)
 {
 	for (size_t i = 0; i < f->nsysctl; i++) {
 		char msg[200];
-		int rc = spawn_waitf(topo_ns_pid(l->topo, 0), msg, sizeof(msg), "sysctl -q -w %s=%lu",
-				     f->sysctl[i].name, f->sysctl[i].value);
+		unsigned long v = f->sysctl[i].value;
+		int rc;
 
+		/* with scale_program the program's time runs N times faster,
+		 * and so do the kernel's keepalive times it inherits */
+		if (f->scale_program && sc_sysctl_is_seconds(f->sysctl[i].name))
+			v = (unsigned long)((scenario_scale(sc, (uint64_t)v * 1000) + 500) / 1000) ?: 1;
+		rc = spawn_waitf(topo_ns_pid(l->topo, 0), msg, sizeof(msg), "sysctl -q -w %s=%lu",
+				 f->sysctl[i].name, v);
 		if (rc != 0) {
 			tu_errf(err, errlen, "flow %s: sysctl %s=%lu in its client's namespace: %s", f->name,
-				f->sysctl[i].name, f->sysctl[i].value,
+				f->sysctl[i].name, v,
 				rc < 0 ? strerror(errno) : rc == 127 ? "no sysctl program (procps)" : msg);
 			return -1;
 		}
@@ -226,7 +233,7 @@ static int build_networks(struct run *r, char *err, size_t errlen)
 			errno = e == EPERM ? EPERM : EIO;
 			return -1;
 		}
-		if (l->own && lane_sysctls(l, &sc->flows[l->own - 1], err, errlen) < 0) {
+		if (l->own && lane_sysctls(sc, l, &sc->flows[l->own - 1], err, errlen) < 0) {
 			errno = EIO;
 			return -1;
 		}

@@ -24,6 +24,13 @@ KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 LogLevel ERROR
 CONF
+# scale_program = yes: the session's programs (the remote sleep) run on
+# the flow's sped-up clock too; sshd gives a session a fresh environment
+if [ -n "${FAKETIME:-}" ]; then
+	cat >>"$d/sshd_config" <<CONF
+SetEnv "LD_PRELOAD=$LD_PRELOAD" "FAKETIME=$FAKETIME" "IDLEGATE_SCALE=$IDLEGATE_SCALE"
+CONF
+fi
 # sshd running as root needs its privilege separation directory, which the
 # Debian service would make at boot
 [ -d /run/sshd ] || mkdir -m 0755 /run/sshd

@@ -56,6 +56,22 @@ for s in d["scenarios"]:
 sys.exit(1 if bad else 0)
 PY
 [ $rc -eq 0 ] || fail "idlegate run: exit $rc"
+# NAME-scaled.ini (time_scale 1/20, scale_program) has the outcomes of NAME.ini
+python3 - "$WORK/r.json" <<'PY' || fail "a scaled recipe's outcomes differ from the unscaled one's"
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+by = {os.path.basename(s["file"]): [f["observed"] for f in s["flows"]] for s in d["scenarios"]}
+n = 0
+for name, obs in by.items():
+    if name.endswith("-scaled.ini"):
+        base = by[name.replace("-scaled", "")]
+        print("%s: %s; %s: %s" % (name.replace("-scaled", ""), base, name, obs))
+        if obs != base:
+            sys.exit(1)
+        n += 1
+sys.exit(0 if n else 1)
+PY
+pass "at time_scale 1/20 with scale_program = yes, ssh and PostgreSQL have the outcomes of time_scale 1"
 n=$(python3 -c 'import json,sys; print(sum(len(s["flows"]) for s in json.load(open(sys.argv[1]))["scenarios"]))' "$WORK/r.json")
 pass "every flow of scenarios/apps/*.ini as expected ($n flows, ${took} s)"
 
