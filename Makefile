@@ -203,12 +203,16 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/idlegate/profiles
 	install -m 0755 $(BUILD)/idlegate $(BUILD)/idlegate-probe $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(BUILD)/idlegate-sim $(DESTDIR)$(SBINDIR)/
+	install -d $(DESTDIR)$(PREFIX)/lib/idlegate
+	install -m 0644 $(BUILD)/libidlegate-scale.so $(DESTDIR)$(PREFIX)/lib/idlegate/
 	install -m 0644 scenarios/profiles/*.ini $(DESTDIR)$(DATADIR)/idlegate/profiles/
 	$(Q)for d in $(SCENARIO_DIRS); do \
 		set -- $$d/*.ini; [ -e "$$1" ] || continue; \
 		echo "install -m 0644 $$d/*.ini $(DESTDIR)$(DATADIR)/idlegate/$$d/"; \
 		install -d $(DESTDIR)$(DATADIR)/idlegate/$$d && \
 		install -m 0644 "$$@" $(DESTDIR)$(DATADIR)/idlegate/$$d/ || exit 1; \
+		set -- $$d/*.sh; [ -e "$$1" ] || continue; \
+		install -m 0755 "$$@" $(DESTDIR)$(DATADIR)/idlegate/$$d/ || exit 1; \
 	done
 	$(Q)for m in $(MAN_PAGES); do \
 		s=$${m##*.}; echo "install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/"; \
@@ -221,7 +225,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/idlegate $(DESTDIR)$(BINDIR)/idlegate-probe $(DESTDIR)$(SBINDIR)/idlegate-sim
-	rm -rf $(DESTDIR)$(DATADIR)/idlegate
+	rm -rf $(DESTDIR)$(DATADIR)/idlegate $(DESTDIR)$(PREFIX)/lib/idlegate
 	$(if $(MAN_PAGES),rm -f $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))))
 	$(if $(COMPLETIONS),rm -f $(foreach c,$(COMPLETIONS),$(DESTDIR)$(BASHCOMPDIR)/$(basename $(notdir $(c)))))
 
