@@ -45,7 +45,10 @@ struct cflow {
 	uint32_t cycle;
 	uint64_t idle_start, t_next, t_hb, t_retx;
 	uint32_t hb_seq;
-	char in[PROTO_LINE_MAX];
+	char *in;                       /* a partial line, PROTO_LINE_MAX bytes while
+					 * one is pending, else NULL: an idle flow
+					 * holds no buffer (the probe keeps tens of
+					 * thousands of them) */
 	size_t in_len;
 	bool welcomed, rebound;
 };
@@ -454,11 +457,19 @@ static void flow_readable(struct client *c, struct cflow *f, uint32_t events)
 		ssize_t n;
 		char *nl;
 
-		if (f->in_len == sizeof(f->in)) {
+		if (f->in_len == PROTO_LINE_MAX) {
 			flow_end(c, f, OUT_ERROR, 0, "protocol error: line too long");
 			return;
 		}
-		n = recv(f->fd, f->in + f->in_len, sizeof(f->in) - f->in_len, MSG_DONTWAIT);
+		if (!f->in && !(f->in = malloc(PROTO_LINE_MAX))) {
+			flow_errno(c, f, errno, "receiving");
+			return;
+		}
+		n = recv(f->fd, f->in + f->in_len, PROTO_LINE_MAX - f->in_len, MSG_DONTWAIT);
+		if (n <= 0 && !f->in_len) {
+			free(f->in);
+			f->in = NULL;
+		}
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
@@ -482,6 +493,10 @@ static void flow_readable(struct client *c, struct cflow *f, uint32_t events)
 			flow_message(c, f, &m);
 			memmove(f->in, f->in + l, f->in_len - l);
 			f->in_len -= l;
+		}
+		if (!f->in_len) {
+			free(f->in);
+			f->in = NULL;
 		}
 		if (f->state == CF_DONE)
 			return;
@@ -854,9 +869,11 @@ int probe_client_run(const struct client_config *cfg, const struct probe_plan *p
 	rc = 0;
 out:
 	e = errno;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (c->flows[i].fd >= 0)
 			close(c->flows[i].fd);
+		free(c->flows[i].in);
+	}
 	if (c->sfd >= 0)
 		close(c->sfd);
 	if (c->ep >= 0)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/duration.h"
@@ -487,9 +488,25 @@ static int cmd_help(int argc, char **argv)
 	return EXIT_MET;
 }
 
+/* Tens of thousands of connections are one descriptor each: take every
+ * descriptor the hard limit allows (the runner raises the hard limit for us
+ * before it drops our privileges). */
+static void nofile_raise(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("raising the open-file limit to %llu", (unsigned long long)rl.rlim_max);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int i = 1;
+
+	nofile_raise();
 
 	log_init("idlegate-probe", verbose);
 	for (; i < argc && argv[i][0] == '-'; i++) {

@@ -39,6 +39,13 @@ static void flow_spec(const struct sc_flow *f, char *buf, size_t len)
 			 f->server_heartbeat.scaled_ms);
 }
 
+/* The descriptors a probe of group g needs: one per connection, a few of
+ * its own, and room for the connections a UDP flow or a QUERY adds. */
+static unsigned long probe_nofile(const struct group *g)
+{
+	return 2 * (unsigned long)g->n + 1024;
+}
+
 /* DIR/pLANE-WHO-PORT.EXT into out (PATH_MAX); -1 if it does not fit. */
 static int file_name(char *out, const char *dir, size_t lane, const char *who, unsigned port, const char *ext)
 {
@@ -56,7 +63,8 @@ int group_start_server(struct run *r, struct lane *l, size_t gi, char *err, size
 	char *argv[] = { (char *)r->o->probe_path, "-q", "server", "--listen", listen,
 			 "--results", g->srv_results, "--ready-file", g->srv_ready, NULL };
 	struct spawn_opts so = { .netns_pid = topo_ns_pid(l->topo, topo_nodes(l->topo) - 1),
-				 .stderr_path = g->srv_err, .user = r->o->user };
+				 .stderr_path = g->srv_err, .user = r->o->user,
+				 .nofile = probe_nofile(g) };
 
 	snprintf(listen, sizeof(listen), ":%u", g->port);
 	/* what the probes write goes to their directory; their stderr, which
@@ -102,7 +110,7 @@ int group_start_client(struct run *r, struct lane *l, size_t gi, char *err, size
 	char specs[SC_MAX_FLOWS][400];
 	size_t n = 0;
 	struct spawn_opts so = { .netns_pid = topo_ns_pid(l->topo, 0), .stderr_path = g->cli_err,
-				 .user = r->o->user };
+				 .user = r->o->user, .nofile = probe_nofile(g) };
 
 	snprintf(s4, sizeof(s4), "%s:%u", topo_addr(l->topo, srvnode, false, false, a, sizeof(a)), g->port);
 	snprintf(s6, sizeof(s6), "[%s]:%u", topo_addr(l->topo, srvnode, false, true, a, sizeof(a)), g->port);
