@@ -60,6 +60,7 @@ struct client {
 	size_t n, running;
 	uint64_t now;
 	bool stop;
+	bool addrs_dirty;               /* lines in cfg->addrs not flushed yet */
 };
 
 static bool kernel_timer(const struct cflow *f)
@@ -189,6 +190,18 @@ static void note_addrs(struct cflow *f)
 		probe_proto_addr_format((struct sockaddr *)&a, f->side->peer, sizeof(f->side->peer));
 }
 
+/* The flow's local address and port, as soon as connect() chose them (the
+ * SYN is already on its way: the runner may read the middlebox's line for
+ * it first, and looks again). Flushed once per loop iteration. */
+static void addrs_note(struct client *c, struct cflow *f)
+{
+	if (!c->cfg->addrs || !f->side->local[0])
+		return;
+	fprintf(c->cfg->addrs, "{\"flow\":\"%s\",\"proto\":\"%s\",\"local\":\"%s\"}\n", f->p->name,
+		f->p->proto == PLAN_UDP ? "udp" : "tcp", f->side->local);
+	c->addrs_dirty = true;
+}
+
 static void send_hello(struct client *c, struct cflow *f)
 {
 	struct proto_msg m = { .type = PM_HELLO, .id = f->r->id };
@@ -247,6 +260,8 @@ static int flow_open(struct client *c, struct cflow *f)
 		flow_end(c, f, OUT_ERROR, errno, "connect");
 		return -1;
 	}
+	note_addrs(f);
+	addrs_note(c, f);
 	return 0;
 }
 
@@ -786,6 +801,10 @@ static int client_loop(struct client *c)
 		struct epoll_event evs[64];
 		int k;
 
+		if (c->addrs_dirty) {
+			fflush(c->cfg->addrs);
+			c->addrs_dirty = false;
+		}
 		c->now = mtime_ms();
 		k = epoll_wait(c->ep, evs, 64, probe_loop_timeout(client_next_timer(c), c->now));
 		if (k < 0) {
@@ -862,6 +881,8 @@ int probe_client_run(const struct client_config *cfg, const struct probe_plan *p
 	}
 	if (client_loop(c) < 0)
 		goto out;
+	if (cfg->addrs)
+		fflush(cfg->addrs);
 	*interrupted = c->stop;
 	client_ask_servers(c, max_deadline);
 	for (size_t i = 0; i < n; i++)

@@ -10,6 +10,7 @@
 #define IDLEGATE_PROBE_CLIENT_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -25,6 +26,10 @@ struct client_config {
 	int nserver;
 	uint64_t query_timeout_ms; /* 0: the longest deadline + 3 s */
 	bool no_query;             /* do not ask the server for its side */
+	FILE *addrs;               /* NULL, or where each flow's local address
+				    * goes the moment it has one (a JSON line
+				    * {"flow","proto","local"}: the runner joins
+				    * a middlebox's flows to ours by address) */
 };
 
 /*

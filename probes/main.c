@@ -61,6 +61,8 @@ static const char client_help[] =
 	"      --no-table            no table\n"
 	"      --no-query            do not ask the server for its side\n"
 	"      --query-timeout DUR   wait this long for the server's side (longest deadline + 3s)\n"
+	"      --addrs FILE          a JSON line per flow with its local address:port as soon as\n"
+	"                            it has one ({\"flow\",\"proto\",\"local\"})\n"
 	"  -v, --verbose             more logging;  -q, --quiet  less\n"
 	"  -h, --help                this text\n"
 	"\n"
@@ -339,27 +341,53 @@ static int client_opt(void *ctx, int c, const char *arg)
 		return OPT_NEXT;
 	case 'Q':
 		return parse_duration_opt("client", "--query-timeout", arg, &a->cfg.query_timeout_ms);
+	case 'A':
+		if (a->cfg.addrs)
+			return usage_error("client", "--addrs given twice");
+		a->cfg.addrs = fopen(arg, "w");
+		if (!a->cfg.addrs) {
+			log_warn("%s", arg);
+			return EXIT_ENV;
+		}
+		return OPT_NEXT;
 	}
 	return usage_error("client", "unknown option");
 }
 
-/* A server and flows given; unnamed flows named flowN, no name twice. */
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A server and flows given; unnamed flows named flowN, no name twice
+ * (sorted, not compared pairwise: a client may run 100,000 flows). */
 static int client_check_args(struct client_args *a)
 {
+	const char **names;
+	int rc = OPT_NEXT;
+
 	if (!a->cfg.nserver)
 		return usage_error("client", "--server is required");
 	if (!a->n)
 		return usage_error("client", "no flows: give --flow or --flows-file");
+	names = calloc(a->n, sizeof(*names));
+	if (!names) {
+		log_warn("client");
+		return EXIT_ENV;
+	}
 	for (size_t i = 0; i < a->n; i++) {
 		struct probe_plan *p = &a->plans[i];
 
 		if (!p->name[0])
 			snprintf(p->name, sizeof(p->name), "flow%zu", i + 1);
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(p->name, a->plans[j].name))
-				return usage_error("client", "flow name '%s' given twice", p->name);
+		names[i] = p->name;
 	}
-	return OPT_NEXT;
+	qsort(names, a->n, sizeof(*names), name_cmp);
+	for (size_t i = 1; i < a->n && rc == OPT_NEXT; i++)
+		if (!strcmp(names[i], names[i - 1]))
+			rc = usage_error("client", "flow name '%s' given twice", names[i]);
+	free(names);
+	return rc;
 }
 
 /* --json FILE opened in *jf; with '-' the JSON takes standard output and the
@@ -418,6 +446,7 @@ static int cmd_client(int argc, char **argv)
 		{ "no-table", no_argument, NULL, 'T' },
 		{ "no-query", no_argument, NULL, 'N' },
 		{ "query-timeout", required_argument, NULL, 'Q' },
+		{ "addrs", required_argument, NULL, 'A' },
 		SHARED_LONG_OPTS,
 		{ 0 },
 	};
@@ -453,6 +482,8 @@ out:
 		log_warn("%s", a.json);
 		rc = EXIT_ENV;
 	}
+	if (a.cfg.addrs)
+		fclose(a.cfg.addrs);
 	return rc;
 }
 

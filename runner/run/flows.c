@@ -73,6 +73,7 @@ int group_start_server(struct run *r, struct lane *l, size_t gi, char *err, size
 	    file_name(g->srv_results, r->probedir, lane, "server", g->port, "jsonl") < 0 ||
 	    file_name(g->srv_err, r->o->workdir, lane, "server", g->port, "err") < 0 ||
 	    file_name(g->cli_json, r->probedir, lane, "client", g->port, "jsonl") < 0 ||
+	    file_name(g->cli_addrs, r->probedir, lane, "client", g->port, "addrs") < 0 ||
 	    file_name(g->cli_err, r->o->workdir, lane, "client", g->port, "err") < 0) {
 		tu_errf(err, errlen, "%s: too long a path for the probes' files", r->o->workdir);
 		return -1;
@@ -106,7 +107,7 @@ int group_start_client(struct run *r, struct lane *l, size_t gi, char *err, size
 	struct group *g = &l->g[gi];
 	size_t srvnode = topo_nodes(l->topo) - 1;
 	char s4[80], s6[96], a[64];
-	char *argv[16 + 2 * SC_MAX_FLOWS];
+	char *argv[18 + 2 * SC_MAX_FLOWS];
 	char specs[SC_MAX_FLOWS][400];
 	size_t n = 0;
 	struct spawn_opts so = { .netns_pid = topo_ns_pid(l->topo, 0), .stderr_path = g->cli_err,
@@ -124,6 +125,8 @@ int group_start_client(struct run *r, struct lane *l, size_t gi, char *err, size
 	argv[n++] = "--json";
 	argv[n++] = g->cli_json;
 	argv[n++] = "--no-table";
+	argv[n++] = "--addrs";
+	argv[n++] = g->cli_addrs;
 	for (size_t i = 0; i < g->n; i++) {
 		flow_spec(&r->sc->flows[g->flows[i]], specs[i], sizeof(specs[i]));
 		argv[n++] = "--flow";

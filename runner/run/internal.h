@@ -53,6 +53,8 @@ struct simflow {
 	char proto[8], src[64], dst[64], nat[64];
 	unsigned sport, dport, natport;
 	bool expired;
+	bool pending;                   /* toward a probe's port, but its address
+					 * is not in the probe's --addrs file yet */
 };
 
 struct simproc {
@@ -69,7 +71,7 @@ struct simproc {
 	 * by id and by address key: each line is matched in O(1) */
 	uint32_t *by_id, *by_addr;
 	size_t index_cap;               /* slots of each; a power of two */
-	size_t next_in_group[MAX_GROUPS];
+	size_t npending;                /* flows with pending set */
 	bool stats_seen, trusted;
 	char stats_why[200];
 };
@@ -84,6 +86,17 @@ struct group {
 	bool cli_done, srv_done;
 	char srv_ready[PATH_MAX], srv_results[PATH_MAX], srv_err[PATH_MAX];
 	char cli_json[PATH_MAX], cli_err[PATH_MAX];
+	char cli_addrs[PATH_MAX];       /* the client's --addrs file */
+	long addrs_off;                 /* bytes of it read so far */
+};
+
+/* A probe connection's client-side address, from the --addrs files: the key
+ * that joins a middlebox's flow to a scenario flow. */
+struct probe_addr {
+	char proto[4];
+	char addr[48];
+	unsigned port;
+	int flow;                       /* scenario flow */
 };
 
 struct cmdflow {
@@ -102,6 +115,12 @@ struct lane {
 	struct simproc sim[SC_MAX_PATH];
 	struct group g[MAX_GROUPS];
 	size_t ng;
+	/* the probes' client addresses, indexed by (proto, addr, port): slot =
+	 * index + 1, 0 = empty; index_cap a power of two */
+	struct probe_addr *addrs;
+	size_t naddrs, cap_addrs;
+	uint32_t *addr_index;
+	size_t addr_index_cap;
 };
 
 struct run {
@@ -161,6 +180,8 @@ void sim_fire_event(struct run *r, const struct sc_event *e, struct scenario_res
  * and free them. */
 void evlog_reset(struct simproc *s);
 void evlog_free(struct simproc *s);
+/* Free a lane's probe addresses. */
+void evlog_lane_free(struct lane *l);
 
 /* judge.c */
 void probe_results(struct run *r, struct lane *l, struct group *g, struct scenario_result *res);
