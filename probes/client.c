@@ -31,7 +31,7 @@
 
 #define HELLO_RETRANSMIT_MS 1000
 
-enum cf_state { CF_CONNECTING, CF_HELLO, CF_IDLE, CF_AWAIT_PONG, CF_AWAIT_PING, CF_DONE };
+enum cf_state { CF_WAIT_START, CF_CONNECTING, CF_HELLO, CF_IDLE, CF_AWAIT_PONG, CF_AWAIT_PING, CF_DONE };
 
 struct cflow {
 	struct probe_flow_result *r;
@@ -314,6 +314,9 @@ static void flow_timer(struct client *c, struct cflow *f)
 	if (!f->t_next || c->now < f->t_next)
 		return;
 	switch (f->state) {
+	case CF_WAIT_START:
+		flow_start(c, f);
+		break;
 	case CF_CONNECTING:
 		flow_end(c, f, OUT_ERROR, 0, "connect did not complete before the deadline");
 		break;
@@ -876,8 +879,15 @@ int probe_client_run(const struct client_config *cfg, const struct probe_plan *p
 	for (size_t i = 0; i < n; i++) {
 		if (plans[i].deadline_ms > max_deadline)
 			max_deadline = plans[i].deadline_ms;
-		if (flow_init(c, i, &plans[i], &results[i]) == 0)
+		if (flow_init(c, i, &plans[i], &results[i]) < 0)
+			continue;
+		if (plans[i].start_ms) {
+			/* a group's ramp: this connection opens later */
+			c->flows[i].state = CF_WAIT_START;
+			c->flows[i].t_next = c->now + plans[i].start_ms;
+		} else {
 			flow_start(c, &c->flows[i]);
+		}
 	}
 	if (client_loop(c) < 0)
 		goto out;
