@@ -15,6 +15,33 @@ int group_of_port(const struct lane *l, unsigned port)
 	return -1;
 }
 
+int group_flow_of_name(const struct run *r, const struct group *g, const char *name, unsigned *conn)
+{
+	const char *dot = strrchr(name, '.');
+	unsigned long k = 0;
+	char *end = NULL;
+
+	*conn = 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (r->sc->flows[g->flows[i]].count == 1 && !strcmp(r->sc->flows[g->flows[i]].name, name))
+			return g->flows[i];
+	if (!dot || !dot[1])
+		return -1;
+	k = strtoul(dot + 1, &end, 10);
+	if (*end || !k)
+		return -1;
+	for (size_t i = 0; i < g->n; i++) {
+		const struct sc_flow *f = &r->sc->flows[g->flows[i]];
+
+		if (f->count > 1 && k <= f->count && strlen(f->name) == (size_t)(dot - name) &&
+		    !strncmp(f->name, name, (size_t)(dot - name))) {
+			*conn = (unsigned)(k - 1);
+			return g->flows[i];
+		}
+	}
+	return -1;
+}
+
 /*
  * Why a simulator's final statistics say it cannot be trusted, in the
  * simulator's own numbers (the keys of its "stats" event, where they are:
@@ -241,9 +268,11 @@ static int probe_addr_index_grow(struct lane *l)
 	return 0;
 }
 
-/* The scenario flow whose probe connection had this client address; the
- * latest entry wins (a port used again by a later connection). -1 if none. */
-static int probe_addr_find(const struct lane *l, const char *proto, const char *addr, unsigned port)
+/* The scenario flow whose probe connection had this client address (its
+ * connection into *conn); the latest entry wins (a port used again by a
+ * later connection). -1 if none. */
+static int probe_addr_find(const struct lane *l, const char *proto, const char *addr, unsigned port,
+			   unsigned *conn)
 {
 	size_t best = SIZE_MAX, mask = l->addr_index_cap - 1;
 	bool any = false;
@@ -260,7 +289,10 @@ static int probe_addr_find(const struct lane *l, const char *proto, const char *
 			any = true;
 		}
 	}
-	return any ? l->addrs[best].flow : -1;
+	if (!any)
+		return -1;
+	*conn = l->addrs[best].conn;
+	return l->addrs[best].flow;
 }
 
 /* "10.0.0.2:40312" or "[fd00::2]:40312" into address and port. */
@@ -320,9 +352,7 @@ static bool probe_addrs_read(struct run *r, struct lane *l)
 			jsonio_get_str(js, "proto", a.proto, sizeof(a.proto));
 			jsonio_get_str(js, "local", local, sizeof(local));
 			json_decref(js);
-			for (size_t i = 0; i < g->n && a.flow < 0; i++)
-				if (!strcmp(r->sc->flows[g->flows[i]].name, name))
-					a.flow = g->flows[i];
+			a.flow = group_flow_of_name(r, g, name, &a.conn);
 			if (a.flow < 0 || split_addr(local, a.addr, sizeof(a.addr), &a.port) < 0)
 				continue;
 			if (probe_addr_index_grow(l) < 0)
@@ -369,22 +399,25 @@ static int attribute_new(struct run *r, struct lane *l, struct simproc *s, struc
 	size_t pos = (size_t)(s - l->sim);
 
 	nf->pending = false;
+	nf->conn = 0;
 	if (pos > 0) {
 		struct simflow *up = simflow_find(&l->sim[pos - 1], nf->proto, nf->dst, nf->dport,
 						  nf->src, nf->sport, true);
 
-		if (up && up->flow >= 0)
+		if (up && up->flow >= 0) {
+			nf->conn = up->conn;
 			return up->flow;
+		}
 		nf->pending = group_of_port(l, nf->dport) >= 0;
 		if (!up && !nf->pending)
 			goto command;
 		return -1;
 	}
 	if (group_of_port(l, nf->dport) >= 0) {
-		int f = probe_addr_find(l, nf->proto, nf->src, nf->sport);
+		int f = probe_addr_find(l, nf->proto, nf->src, nf->sport, &nf->conn);
 
 		if (f < 0 && probe_addrs_read(r, l))
-			f = probe_addr_find(l, nf->proto, nf->src, nf->sport);
+			f = probe_addr_find(l, nf->proto, nf->src, nf->sport, &nf->conn);
 		nf->pending = f < 0;
 		return f;
 	}
@@ -490,8 +523,10 @@ void evlog_read(struct run *r, struct lane *l, struct simproc *s,
 				nf.natport = (unsigned)v;
 			old = simflow_by_tuple(s, proto, src, (unsigned)sport, dst, (unsigned)dport);
 			nf.flow = attribute_new(r, l, s, &nf);
-			if (nf.flow < 0 && !nf.pending && old)
+			if (nf.flow < 0 && !nf.pending && old) {
 				nf.flow = old->flow;
+				nf.conn = old->conn;
+			}
 			s->npending += nf.pending;
 			if (index_grow(s) < 0)
 				continue;
@@ -507,7 +542,7 @@ void evlog_read(struct run *r, struct lane *l, struct simproc *s,
 			s->flows[s->nflows++] = nf;
 			index_flow(s, s->nflows - 1);
 			sf = &s->flows[s->nflows - 1];
-			if (nf.flow >= 0)
+			if (nf.flow >= 0 && !nf.conn)
 				run_mark(res, ts, TL_FLOW_NEW, nf.flow, s->mb, 0, "%s%s%s:%u",
 				     nf.nat[0] ? "NAT " : "new flow", nf.nat[0] ? "-> " : "",
 				     nf.nat[0] ? nf.nat : "", nf.nat[0] ? nf.natport : 0);
@@ -527,22 +562,24 @@ void evlog_read(struct run *r, struct lane *l, struct simproc *s,
 			continue;
 		{
 			struct flow_result *fr = &res->flows[flow];
+			/* a group's timeline shows one connection, the first */
+			struct scenario_result *mres = sf->conn ? NULL : res;
 			char dir[8] = "";
 
 			jsonio_get_str(js, "dir", dir, sizeof(dir));
 			if (!strcmp(ev, "keepalive")) {
 				fr->keepalives_seen++;
-				run_mark(res, ts, TL_KEEPALIVE, flow, s->mb, !strcmp(dir, "in"), "keepalive");
+				run_mark(mres, ts, TL_KEEPALIVE, flow, s->mb, !strcmp(dir, "in"), "keepalive");
 			} else if (!strcmp(ev, "drop")) {
 				jsonio_get_str(js, "reason", what, sizeof(what));
 				fr->drops++;
-				run_mark(res, ts, TL_DROP, flow, s->mb, !strcmp(dir, "in"), "dropped: %s", what);
+				run_mark(mres, ts, TL_DROP, flow, s->mb, !strcmp(dir, "in"), "dropped: %s", what);
 			} else if (!strcmp(ev, "inject")) {
 				char toward[16] = "";
 
 				jsonio_get_str(js, "what", what, sizeof(what));
 				jsonio_get_str(js, "toward", toward, sizeof(toward));
-				run_mark(res, ts, TL_INJECT, flow, s->mb, !strcmp(toward, "inside"),
+				run_mark(mres, ts, TL_INJECT, flow, s->mb, !strcmp(toward, "inside"),
 				     "sent %s toward the %s", what, toward);
 			} else if (!strcmp(ev, "flow-expired")) {
 				int64_t idle = 0;
@@ -551,7 +588,7 @@ void evlog_read(struct run *r, struct lane *l, struct simproc *s,
 				jsonio_get_int(js, "idle_ms", &idle);
 				if (fr->expired_ms < 0)
 					fr->expired_ms = (int64_t)ts;
-				run_mark(res, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
+				run_mark(mres, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
 				     tu_human_ms(run_unscale(r->sc, (uint64_t)idle), (char[32]){0}, 32),
 				     what[0] ? what : "drop");
 			}

@@ -53,6 +53,7 @@ struct simflow {
 	char proto[8], src[64], dst[64], nat[64];
 	unsigned sport, dport, natport;
 	bool expired;
+	unsigned conn;                  /* connection of a flow group, 0-based */
 	bool pending;                   /* toward a probe's port, but its address
 					 * is not in the probe's --addrs file yet */
 };
@@ -97,6 +98,7 @@ struct probe_addr {
 	char addr[48];
 	unsigned port;
 	int flow;                       /* scenario flow */
+	unsigned conn;                  /* its connection (a group's), 0-based */
 };
 
 struct cmdflow {
@@ -156,6 +158,11 @@ int wait_file(struct run *r, const char *path, pid_t pid, int *status);
 
 /* evlog.c */
 int group_of_port(const struct lane *l, unsigned port);
+
+/* The scenario flow of group g a probe flow name stands for: "NAME" for a
+ * plain flow, "NAME.K" for connection K (1-based) of a flow group; the
+ * 0-based connection into *conn. -1 if none. */
+int group_flow_of_name(const struct run *r, const struct group *g, const char *name, unsigned *conn);
 
 int64_t run_scen_ms(const struct run *r, int64_t t_real);
 

@@ -59,6 +59,68 @@ static void run_judge(struct flow_result *fr)
 	fr->status = !strcmp(fr->observed, fr->expected) ? RES_PASS : RES_FAIL;
 }
 
+/* Count one connection of a group into its result gr: the tally, and the
+ * evidence of the first connection of each outcome (a sample). */
+static void group_count(struct run *r, int idx, unsigned conn, const struct flow_result *one,
+			struct flow_result *gr)
+{
+	const struct sc_flow *sf = &r->sc->flows[idx];
+	int o = -1;
+
+	for (int e = 0; e < SC_EXPECT_N; e++)
+		if (one->status != RES_ERROR && !strcmp(one->observed, sc_expect_name((enum sc_expect)e)))
+			o = e;
+	if (o >= 0 && gr->tally[o]++)
+		return;
+	if (o < 0 && gr->other++)
+		return;
+	/* the first connection with this outcome: its evidence is the sample
+	 * (the first one that did not meet a per-flow expectation wins) */
+	bool unmet = !sf->ncounted && o != (int)sf->expect;
+
+	if (gr->sample < 0 || (unmet && !gr->sample_unmet)) {
+		gr->sample = (int)conn;
+		gr->sample_unmet = unmet;
+		snprintf(gr->evidence, sizeof(gr->evidence), "%s.%u: %.200s", sf->name, conn + 1,
+			 o >= 0 ? one->evidence : one->error);
+		snprintf(gr->noticed_by, sizeof(gr->noticed_by), "%s", one->noticed_by);
+		gr->noticed_ms = one->noticed_ms;
+		gr->err = one->err;
+		gr->server_heartbeats = one->server_heartbeats;
+		gr->last_server_heartbeat_ms = one->last_server_heartbeat_ms;
+	}
+}
+
+/* A group's status once every line was read: the tally against the
+ * expectation; connections the probe could not run make it an error. */
+static void group_judge(struct run *r, int idx, uint32_t nseen, struct flow_result *gr, const char *tail)
+{
+	const struct sc_flow *sf = &r->sc->flows[idx];
+	unsigned n[SC_EXPECT_N];
+	size_t off = 0;
+
+	if (nseen < sf->count)
+		gr->other += sf->count - nseen;
+	for (int e = 0; e < SC_EXPECT_N; e++) {
+		n[e] = gr->tally[e];
+		if (n[e] && off < sizeof(gr->observed))
+			off += (size_t)snprintf(gr->observed + off, sizeof(gr->observed) - off, "%s%u %s",
+						off ? ", " : "", n[e], sc_expect_name((enum sc_expect)e));
+	}
+	if (gr->other && off < sizeof(gr->observed))
+		snprintf(gr->observed + off, sizeof(gr->observed) - off, "%s%u not run", off ? ", " : "",
+			 gr->other);
+	gr->error[0] = '\0';
+	if (gr->other) {
+		gr->status = RES_ERROR;
+		snprintf(gr->error, sizeof(gr->error), "%u of %u connections could not be run or were not reported%s%.180s",
+			 gr->other, sf->count, gr->evidence[0] ? ": " : tail[0] ? ": " : "",
+			 gr->evidence[0] ? gr->evidence : tail);
+		return;
+	}
+	gr->status = sc_expect_met(sf, n) ? RES_PASS : RES_FAIL;
+}
+
 void probe_results(struct run *r, struct lane *l, struct group *g, struct scenario_result *res)
 {
 	FILE *f = fopen_regular(g->cli_json);
@@ -66,15 +128,26 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 	size_t cap = 0;
 	json_t *js = NULL;
 	bool seen[SC_MAX_FLOWS] = { false };
+	uint32_t nseen[SC_MAX_FLOWS] = { 0 };
 	bool crashed = g->cli_status < 0 || g->cli_status > 1;
 
 	file_tail(g->cli_err, tail, sizeof(tail));
+	for (size_t i = 0; i < g->n; i++) {
+		struct flow_result *gr = &res->flows[g->flows[i]];
+
+		if (r->sc->flows[g->flows[i]].count > 1) {
+			memset(gr->tally, 0, sizeof(gr->tally));
+			gr->other = 0;
+			gr->sample = -1;
+		}
+	}
 	while (f && getline(&line, &cap, f) >= 0) {
 		size_t len = strlen(line);
 		char name[64], out[24], who[16], detail[160], errname[32];
 		int64_t at = -1, cycle = 1;
 		int idx = -1;
-		struct flow_result *fr;
+		unsigned conn = 0;
+		struct flow_result *fr, one;
 		const struct sc_flow *sf;
 
 		json_decref(js);
@@ -85,14 +158,18 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 		}
 		if (jsonio_get_str(js, "flow", name, sizeof(name)) < 0)
 			continue;
-		for (size_t i = 0; i < g->n; i++)
-			if (!strcmp(r->sc->flows[g->flows[i]].name, name))
-				idx = g->flows[i];
+		idx = group_flow_of_name(r, g, name, &conn);
 		if (idx < 0)
 			continue;
 		seen[idx] = true;
+		nseen[idx]++;
 		fr = &res->flows[idx];
 		sf = &r->sc->flows[idx];
+		if (sf->count > 1) {
+			/* one connection of a group: judged alone, then counted */
+			one = *fr;
+			fr = &one;
+		}
 		jsonio_get_str(js, "outcome", out, sizeof(out));
 		jsonio_get_str(js, "noticed_by", who, sizeof(who));
 		jsonio_get_int(js, "at_ms", &at);
@@ -121,7 +198,8 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 			uint64_t cyc_ms = cycle > 1 ? (uint64_t)(cycle - 1) * sf->idle.ms : 0;
 
 			fr->noticed_ms = (int64_t)run_unscale(r->sc, (uint64_t)at);
-			run_mark(res, cyc_ms + (uint64_t)fr->noticed_ms, TL_OUTCOME, idx, -1, -1, "%s%s%s", out,
+			if (!conn)
+				run_mark(res, cyc_ms + (uint64_t)fr->noticed_ms, TL_OUTCOME, idx, -1, -1, "%s%s%s", out,
 			     who[0] ? ", noticed by the " : "", who);
 		}
 		if (!strcmp(out, "error") || !strcmp(out, "interrupted") || !strcmp(out, "none")) {
@@ -131,6 +209,8 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 			if (!fr->error[0])
 				snprintf(fr->error, sizeof(fr->error), "the probe could not run the flow: %s",
 					 detail[0] ? detail : "no detail");
+			if (fr == &one)
+				group_count(r, idx, conn, &one, &res->flows[idx]);
 			continue;
 		}
 		snprintf(fr->observed, sizeof(fr->observed), "%s", out);
@@ -176,6 +256,8 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 			}
 		}
 		run_judge(fr);
+		if (fr == &one)
+			group_count(r, idx, conn, &one, &res->flows[idx]);
 	}
 	json_decref(js);
 	free(line);
@@ -183,7 +265,12 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 		fclose(f);
 	for (size_t i = 0; i < g->n; i++) {
 		struct flow_result *fr = &res->flows[g->flows[i]];
+		const struct sc_flow *sf = &r->sc->flows[g->flows[i]];
 
+		if (sf->count > 1 && !crashed) {
+			group_judge(r, g->flows[i], nseen[g->flows[i]], fr, tail);
+			continue;
+		}
 		if (seen[g->flows[i]] && !crashed)
 			continue;
 		if (fr->status == RES_ERROR && fr->error[0])
