@@ -318,10 +318,12 @@ static void flow_timer(struct client *c, struct cflow *f)
 		flow_start(c, f);
 		break;
 	case CF_CONNECTING:
-		flow_end(c, f, OUT_ERROR, 0, "connect did not complete before the deadline");
+		flow_end(c, f, OUT_CONNECT_TIMEOUT, 0, "connecting: no answer to the SYN before the deadline");
 		break;
 	case CF_HELLO:
-		flow_end(c, f, OUT_ERROR, 0, "no answer to HELLO before the deadline");
+		/* UDP, or a TCP handshake some box completed for a server that
+		 * never heard of it: the flow never got through */
+		flow_end(c, f, OUT_CONNECT_TIMEOUT, 0, "no answer to HELLO before the deadline");
 		break;
 	case CF_IDLE:
 		if (f->p->proto == PLAN_TCP)
@@ -441,7 +443,15 @@ static void flow_readable(struct client *c, struct cflow *f, uint32_t events)
 			return;
 		getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &err, &l);
 		if (err) {
-			flow_end(c, f, OUT_ERROR, err, "connect");
+			enum probe_outcome o = probe_result_classify_errno(err, false);
+
+			/* the SYN answered with RST, or never answered: the
+			 * connection never got through */
+			if (err == ECONNREFUSED || err == ECONNRESET)
+				o = OUT_REFUSED;
+			else if (err == ETIMEDOUT)
+				o = OUT_CONNECT_TIMEOUT;
+			flow_end(c, f, o, err, "connecting");
 			return;
 		}
 		epoll_ctl(c->ep, EPOLL_CTL_MOD, f->fd, &ev);

@@ -19,6 +19,8 @@ static const char *const outcome_names[OUT_MAX] = {
 	[OUT_KA_TIMEOUT] = "keepalive-timeout",
 	[OUT_REBOUND] = "rebound",
 	[OUT_UNREACHABLE] = "unreachable",
+	[OUT_REFUSED] = "refused",
+	[OUT_CONNECT_TIMEOUT] = "connect-timeout",
 	[OUT_ERROR] = "error",
 	[OUT_INTERRUPTED] = "interrupted",
 };

@@ -24,6 +24,10 @@ enum probe_outcome {
 	OUT_KA_TIMEOUT,     /* kernel gave up: ETIMEDOUT with keepalive / user timeout */
 	OUT_REBOUND,        /* UDP: the server saw a new source address/port */
 	OUT_UNREACHABLE,    /* EHOSTUNREACH, ENETUNREACH, ICMP errors */
+	OUT_REFUSED,        /* never connected: the SYN was answered with RST */
+	OUT_CONNECT_TIMEOUT,/* never connected: no answer to the SYN (or, UDP, to
+			     * the HELLO) before the deadline, e.g. a NAT with
+			     * no port or table entry left dropped it */
 	OUT_ERROR,          /* the flow could not be run as planned (setup failure) */
 	OUT_INTERRUPTED,    /* stopped by a signal before it ended */
 	OUT_MAX

@@ -55,8 +55,9 @@ struct flow_result {
 					 * "alive >= 256, timeout <= 44" */
 	char observed[96];              /* "alive", "reset", ... or "", and for a
 					 * group the tally: "256 alive, 44 timeout" */
-	char evidence[256];             /* in words: "RST after 351 s idle, seen by
-					 * the client on its first send" */
+	char evidence[512];             /* in words: "RST after 351 s idle, seen by
+					 * the client on its first send"; a group's
+					 * has a sample of each outcome */
 	char error[256];                /* RES_ERROR: why the run can't be trusted */
 	char noticed_by[16];            /* "client", "server", "" */
 	int64_t noticed_ms;             /* scenario time since idle start, -1 = n/a */

@@ -46,7 +46,9 @@ static const char *const family_names[] = { "ipv4", "ipv6" };
 static const char *const speaker_names[] = { "client", "server" };
 static const char *const expect_names[] = {
 	"alive", "reset", "timeout", "keepalive-timeout", "rebound", "unreachable", "closed",
+	"refused", "connect-timeout",
 };
+_Static_assert(sizeof(expect_names) / sizeof(expect_names[0]) == SC_EXPECT_N, "SC_EXPECT_N");
 static const char *const action_names[] = { "flush", "expire", "set", "blackhole" };
 
 #define DEFAULT_DEADLINE_MS 30000u
@@ -938,7 +940,7 @@ static void check_flow(struct pctx *c, int fi)
 
 	if (!L[FK_EXPECT])
 		DIAG(c, f->line, "what should happen after the idle period: alive, reset, closed, timeout, "
-		     "keepalive-timeout, rebound (UDP) or unreachable",
+		     "keepalive-timeout, rebound (UDP), unreachable, refused or connect-timeout",
 		     "[flow %s] needs expect = ...", f->name);
 	if (!L[FK_IDLE] && !f->command[0])
 		DIAG(c, f->line, NULL, "[flow %s] needs idle = DURATION (how long the flow stays quiet)",

@@ -80,6 +80,8 @@ enum sc_expect {
 	SC_EXPECT_ALIVE, SC_EXPECT_RESET, SC_EXPECT_TIMEOUT,
 	SC_EXPECT_KEEPALIVE_TIMEOUT, SC_EXPECT_REBOUND, SC_EXPECT_UNREACHABLE,
 	SC_EXPECT_CLOSED,               /* an orderly close (FIN) nobody asked for */
+	SC_EXPECT_REFUSED,              /* never connected: RST to the SYN */
+	SC_EXPECT_CONNECT_TIMEOUT,      /* never connected: no answer to the SYN */
 };
 
 /* One term of a counted expectation: "alive >= 256". */
@@ -91,7 +93,7 @@ struct sc_counted {
 };
 
 /* How many enum sc_expect values there are (a tally's size). */
-#define SC_EXPECT_N 7
+#define SC_EXPECT_N 9
 
 struct sc_flow {
 	char name[SC_NAME_MAX];

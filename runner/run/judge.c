@@ -17,6 +17,10 @@ static const char *outcome_words(const char *o)
 		return "the kernel gave up";
 	if (!strcmp(o, "unreachable"))
 		return "ICMP unreachable";
+	if (!strcmp(o, "refused"))
+		return "never connected: the SYN was answered with RST";
+	if (!strcmp(o, "connect-timeout"))
+		return "never connected: no answer to the SYN";
 	if (!strcmp(o, "rebound"))
 		return "the server saw the client from a new address or port";
 	return o;
@@ -74,21 +78,24 @@ static void group_count(struct run *r, int idx, unsigned conn, const struct flow
 		return;
 	if (o < 0 && gr->other++)
 		return;
-	/* the first connection with this outcome: its evidence is the sample
-	 * (the first one that did not meet a per-flow expectation wins) */
+	/* the first connection of each outcome is a sample: its evidence is
+	 * added to the group's; the numbers (noticed_*, errno) are those of the
+	 * first that did not meet a per-flow expectation, else the first */
 	bool unmet = !sf->ncounted && o != (int)sf->expect;
+	size_t off = strlen(gr->evidence);
 
 	if (gr->sample < 0 || (unmet && !gr->sample_unmet)) {
 		gr->sample = (int)conn;
 		gr->sample_unmet = unmet;
-		snprintf(gr->evidence, sizeof(gr->evidence), "%s.%u: %.200s", sf->name, conn + 1,
-			 o >= 0 ? one->evidence : one->error);
 		snprintf(gr->noticed_by, sizeof(gr->noticed_by), "%s", one->noticed_by);
 		gr->noticed_ms = one->noticed_ms;
 		gr->err = one->err;
 		gr->server_heartbeats = one->server_heartbeats;
 		gr->last_server_heartbeat_ms = one->last_server_heartbeat_ms;
 	}
+	if (off < sizeof(gr->evidence) - 1)
+		snprintf(gr->evidence + off, sizeof(gr->evidence) - off, "%s%s.%u: %.200s", off ? "; " : "",
+			 sf->name, conn + 1, o >= 0 ? one->evidence : one->error);
 }
 
 /* A group's status once every line was read: the tally against the
@@ -139,6 +146,7 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 			memset(gr->tally, 0, sizeof(gr->tally));
 			gr->other = 0;
 			gr->sample = -1;
+			gr->evidence[0] = '\0';
 		}
 	}
 	while (f && getline(&line, &cap, f) >= 0) {
@@ -230,13 +238,19 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 					 "no answer within %s after %s idle%s%s%.150s",
 					 tu_human_ms(sf->deadline.ms, b, sizeof(b)), a,
 					 who[0] ? ", noticed by the " : "", who, mv);
+			else if (!strcmp(out, "refused") || !strcmp(out, "connect-timeout"))
+				/* no middlebox had a flow for it: mb_view would say "kept" */
+				snprintf(fr->evidence, sizeof(fr->evidence), "%s%s%s%s, seen by the client%s%.150s",
+					 outcome_words(out), errname[0] ? " (" : "", errname, errname[0] ? ")" : "",
+					 detail[0] ? ": " : "", detail);
 			else
 				snprintf(fr->evidence, sizeof(fr->evidence), "%s%s%s%s after %s idle%s%s%s",
 					 outcome_words(out), errname[0] ? " (" : "", errname, errname[0] ? ")" : "",
 					 at >= 0 ? tu_human_ms((uint64_t)fr->noticed_ms, c, sizeof(c)) : "?",
 					 cycle > 1 ? " (in a later cycle)" : "",
 					 who[0] ? ", seen by the " : "", who);
-			if (strcmp(out, "alive") && strcmp(out, "timeout")) {
+			if (strcmp(out, "alive") && strcmp(out, "timeout") && strcmp(out, "refused") &&
+			    strcmp(out, "connect-timeout")) {
 				size_t o = strlen(fr->evidence);
 
 				snprintf(fr->evidence + o, sizeof(fr->evidence) - o, "%s", mv);
