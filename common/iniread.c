@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,22 +68,24 @@ static const char *find_chars_or_comment(const char *s, const char *chars)
 	return s;
 }
 
-static char *reader(char *str, int num, void *stream)
+/*
+ * The next line of the buffer into tmp (INIREAD_MAX_LINE + 1 bytes), without
+ * a UTF-8 BOM on line 1, its line end and trailing whitespace. Returns its
+ * length, or -1 at the end of the buffer, or -2 for a line that cannot be
+ * handed to inih (reported).
+ */
+static ssize_t next_line(struct iniread *r, char *tmp, int num)
 {
-	struct iniread *r = stream;
-	char tmp[INIREAD_MAX_LINE + 1];
-	const char *line, *nl, *s, *e;
+	const char *line, *nl;
 	size_t n;
-	int indented;
 
 	if (r->pos >= r->len)
-		return NULL;
+		return -1;
 	line = r->buf + r->pos;
 	nl = memchr(line, '\n', r->len - r->pos);
 	n = nl ? (size_t)(nl - line) : r->len - r->pos;
 	r->pos += n + (nl ? 1 : 0);
 	r->lineno++;
-	str[0] = '\0';
 	if (r->lineno == 1 && n >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3)) {
 		line += 3;
 		n -= 3;
@@ -91,102 +94,125 @@ static char *reader(char *str, int num, void *stream)
 		n--;
 	if (memchr(line, '\0', n)) {
 		ini_diag_add(r->diags, r->lineno, NULL, "line contains a NUL byte");
-		return str;
+		return -2;
 	}
 	if (n > INIREAD_MAX_LINE || (int)n > num - 1) {
 		ini_diag_add(r->diags, r->lineno,
 			     "inih (INI_MAX_LINE 200) would split the line and read the rest as a new line; "
 			     "shorten it, e.g. move a long command into a script",
 			     "line is %zu characters long; the limit is %d", n, INIREAD_MAX_LINE);
-		return str;
+		return -2;
 	}
 	memcpy(tmp, line, n);
 	tmp[n] = '\0';
 	/* trailing whitespace is never significant */
 	while (n && isspace((unsigned char)tmp[n - 1]))
 		tmp[--n] = '\0';
-	for (s = tmp; isspace((unsigned char)*s); s++)
-		;
-	if (!*s || *s == ';' || *s == '#')
-		return str;             /* blank or comment: inih needs nothing */
-	indented = s > tmp;
+	return (ssize_t)n;
+}
 
-	if (*s == '[') {
-		e = find_chars_or_comment(s + 1, "]");
-		if (*e != ']') {
-			ini_diag_add(r->diags, r->lineno, "a section header looks like [flow NAME]",
-				     "section header without a closing ']'");
-			goto bad_section;
-		}
-		if ((size_t)(e - s - 1) > INIREAD_MAX_SECTION) {
-			ini_diag_add(r->diags, r->lineno, NULL,
-				     "section header is %zu characters long; the limit is %d",
-				     (size_t)(e - s - 1), INIREAD_MAX_SECTION);
-			goto bad_section;
-		}
-		for (e++; isspace((unsigned char)*e); e++)
-			;
-		if (*e && *e != ';' && *e != '#') {
-			ini_diag_add(r->diags, r->lineno, NULL, "unexpected text '%s' after ']'", e);
-			goto bad_section;
-		}
-		if (indented)
-			ini_diag_add(r->diags, r->lineno, INDENT_HINT,
-				     "indented section header (remove the leading whitespace)");
-		r->prev_key[0] = '\0';
-		snprintf(str, (size_t)num, "%s", s);
-		if (r->on_section) {
-			char name[INIREAD_MAX_SECTION + 1];
-			size_t l = (size_t)(strchr(s, ']') - s - 1);
-			memcpy(name, s + 1, l);
-			name[l] = '\0';
-			r->on_section(r->user, name, r->lineno);
-		}
-		return str;
-bad_section:
-		r->prev_key[0] = '\0';
-		if (r->on_section)
-			r->on_section(r->user, NULL, r->lineno);
-		snprintf(str, (size_t)num, "[%s]", INIREAD_BAD_SECTION);
-		return str;
+/* A [section] header at s (indented: it was); what inih gets into str. */
+static char *section_line(struct iniread *r, const char *s, bool indented, char *str, int num)
+{
+	const char *e = find_chars_or_comment(s + 1, "]");
+
+	if (*e != ']') {
+		ini_diag_add(r->diags, r->lineno, "a section header looks like [flow NAME]",
+			     "section header without a closing ']'");
+		goto bad;
 	}
+	if ((size_t)(e - s - 1) > INIREAD_MAX_SECTION) {
+		ini_diag_add(r->diags, r->lineno, NULL, "section header is %zu characters long; the limit is %d",
+			     (size_t)(e - s - 1), INIREAD_MAX_SECTION);
+		goto bad;
+	}
+	for (e++; isspace((unsigned char)*e); e++)
+		;
+	if (*e && *e != ';' && *e != '#') {
+		ini_diag_add(r->diags, r->lineno, NULL, "unexpected text '%s' after ']'", e);
+		goto bad;
+	}
+	if (indented)
+		ini_diag_add(r->diags, r->lineno, INDENT_HINT,
+			     "indented section header (remove the leading whitespace)");
+	r->prev_key[0] = '\0';
+	snprintf(str, (size_t)num, "%s", s);
+	if (r->on_section) {
+		char name[INIREAD_MAX_SECTION + 1];
+		size_t l = (size_t)(strchr(s, ']') - s - 1);
 
-	e = find_chars_or_comment(s, "=:");
+		memcpy(name, s + 1, l);
+		name[l] = '\0';
+		r->on_section(r->user, name, r->lineno);
+	}
+	return str;
+bad:
+	r->prev_key[0] = '\0';
+	if (r->on_section)
+		r->on_section(r->user, NULL, r->lineno);
+	snprintf(str, (size_t)num, "[%s]", INIREAD_BAD_SECTION);
+	return str;
+}
+
+/* A 'key = value' line at s; what inih gets into str. */
+static char *key_line(struct iniread *r, const char *s, bool indented, char *str, int num)
+{
+	const char *e = find_chars_or_comment(s, "=:");
+	char key[64];
+	size_t kl;
+
 	if (*e != '=' && *e != ':') {
 		ini_diag_add(r->diags, r->lineno,
 			     "every line is a [section] header, a 'key = value' pair, a comment (; or #) or blank",
 			     "expected 'key = value', found '%s'", s);
 		return str;
 	}
-	{
-		char key[64];
-		size_t kl = (size_t)(e - s);
-
-		while (kl && isspace((unsigned char)s[kl - 1]))
-			kl--;
-		if (!kl) {
-			ini_diag_add(r->diags, r->lineno, NULL, "missing key before '%c'", *e);
-			return str;
-		}
-		if (kl >= sizeof(key))
-			kl = sizeof(key) - 1;
-		memcpy(key, s, kl);
-		key[kl] = '\0';
-		if (indented) {
-			if (r->prev_key[0])
-				ini_diag_add(r->diags, r->lineno, INDENT_HINT,
-					     "indented key '%s' would be read as more of the value of '%s' "
-					     "(remove the leading whitespace)", key, r->prev_key);
-			else
-				ini_diag_add(r->diags, r->lineno, INDENT_HINT,
-					     "indented key '%s' (remove the leading whitespace)", key);
-		}
-		snprintf(r->prev_key, sizeof(r->prev_key), "%s", key);
+	kl = (size_t)(e - s);
+	while (kl && isspace((unsigned char)s[kl - 1]))
+		kl--;
+	if (!kl) {
+		ini_diag_add(r->diags, r->lineno, NULL, "missing key before '%c'", *e);
+		return str;
 	}
+	if (kl >= sizeof(key))
+		kl = sizeof(key) - 1;
+	memcpy(key, s, kl);
+	key[kl] = '\0';
+	if (indented && r->prev_key[0])
+		ini_diag_add(r->diags, r->lineno, INDENT_HINT,
+			     "indented key '%s' would be read as more of the value of '%s' "
+			     "(remove the leading whitespace)", key, r->prev_key);
+	else if (indented)
+		ini_diag_add(r->diags, r->lineno, INDENT_HINT,
+			     "indented key '%s' (remove the leading whitespace)", key);
+	snprintf(r->prev_key, sizeof(r->prev_key), "%s", key);
 	/* Hand inih the line without its indentation, so it is parsed as the
 	 * key it looks like and the rest of the file is still checked. */
 	snprintf(str, (size_t)num, "%s", s);
 	return str;
+}
+
+/* inih's reader: one line at a time, checked here so that every problem
+ * gets file:line (Debian's inih has no line numbers, see NOTES.md). */
+static char *reader(char *str, int num, void *stream)
+{
+	struct iniread *r = stream;
+	char tmp[INIREAD_MAX_LINE + 1];
+	const char *s;
+	ssize_t n = next_line(r, tmp, num);
+
+	if (n == -1)
+		return NULL;
+	str[0] = '\0';
+	if (n < 0)
+		return str;
+	for (s = tmp; isspace((unsigned char)*s); s++)
+		;
+	if (!*s || *s == ';' || *s == '#')
+		return str;             /* blank or comment: inih needs nothing */
+	if (*s == '[')
+		return section_line(r, s, s > tmp, str, num);
+	return key_line(r, s, s > tmp, str, num);
 }
 
 size_t iniread_parse(struct iniread *r, const char *buf, size_t len,

@@ -231,12 +231,176 @@ inval:
 
 #define MAX_FLOWS_LIMIT (1u << 26)
 
+/*
+ * One setter per kind of knob. Each parses value for knob k (named key in
+ * messages), stores it in p and returns 0, or says why in err and returns
+ * -1 (errno EINVAL, set by policy_set).
+ */
+#define SETTER(name) static int name(struct policy *p, const struct knob *k, const char *key, \
+				     const char *value, char *err, size_t errlen)
+
+SETTER(set_duration)
+{
+	uint64_t u;
+
+	/* timeouts and the sweep period must be > 0; delays and holds may be 0 */
+	if (duration_parse_checked(key, value, k->kind == K_DURATION && k->off != OFF(sweep_interval),
+				   &u, err, errlen) < 0)
+		return -1;
+	if (k->kind == K_TIMEOUT)
+		p->timeout[k->sub] = u;
+	else if (k->off == OFF(delay))
+		p->delay[k->sub] = u;
+	else if (k->off == OFF(sweep_interval))
+		p->sweep_interval = u;
+	else
+		*(uint64_t *)((char *)p + k->off) = u;
+	return 0;
+}
+
+SETTER(set_enum)
+{
+	char vals[256];
+
+	for (unsigned i = 0; i < k->nnames; i++)
+		if (!strcmp(value, k->names[i]))
+			return set_enum_field(p, k, i);
+	/* short forms of the RFC 4787 behaviours */
+	if (k->names == behaviour_names) {
+		static const char *const shorts[2][3] = {
+			{ "eim", "adm", "apdm" }, { "eif", "adf", "apdf" } };
+		int which = k->off == OFF(filtering);
+
+		for (unsigned i = 0; i < 3; i++)
+			if (!strcmp(value, shorts[which][i]))
+				return set_enum_field(p, k, i);
+	}
+	enum_values(k, vals, sizeof(vals));
+	ERR("%s: '%s' is not one of %s", key, value, vals);
+	return -1;
+}
+
+SETTER(set_refresh)
+{
+	(void)k;
+	if (parse_refresh(value, &p->refresh) == 0)
+		return 0;
+	ERR("%s: '%s' is not one of any|outbound|inbound, optionally with ,data-only", key, value);
+	return -1;
+}
+
+SETTER(set_addr)
+{
+	union addr a;
+
+	(void)k;
+	if (addr_parse(value, &a) < 0 || !addr_is_v4(&a)) {
+		ERR("%s: '%s' is not an IPv4 address", key, value);
+		return -1;
+	}
+	p->nat_addr = a;
+	p->nat_addr_set = true;
+	return 0;
+}
+
+SETTER(set_range)
+{
+	char buf[32], *dash;
+	uint64_t lo, hi;
+
+	(void)k;
+	if (strlen(value) >= sizeof(buf) || !strchr(value, '-')) {
+		ERR("%s: '%s' is not a port range like 1024-65535", key, value);
+		return -1;
+	}
+	strcpy(buf, value);
+	dash = strchr(buf, '-');
+	*dash = '\0';
+	if (parse_uint(buf, UINT64_MAX, &lo) < 0 || parse_uint(dash + 1, UINT64_MAX, &hi) < 0) {
+		ERR("%s: '%s' is not a port range like 1024-65535", key, value);
+		return -1;
+	}
+	if (lo < 1 || hi > 65535) {
+		ERR("%s: %s is outside the ports 1-65535", key, value);
+		return -1;
+	}
+	if (lo > hi) {
+		ERR("%s: %s is empty (the low port is above the high one)", key, value);
+		return -1;
+	}
+	p->port_min = (uint16_t)lo;
+	p->port_max = (uint16_t)hi;
+	return 0;
+}
+
+SETTER(set_uint)
+{
+	uint64_t u;
+
+	if (k->sub == 2) {              /* seed: any 64-bit value */
+		if (parse_uint(value, UINT64_MAX, &u) < 0) {
+			if (errno == ERANGE)
+				ERR("%s: %s is above the limit of %" PRIu64, key, value, UINT64_MAX);
+			else
+				ERR("%s: '%s' is not a non-negative integer", key, value);
+			return -1;
+		}
+		p->seed = u;
+		return 0;
+	}
+	if (parse_uint(value, MAX_FLOWS_LIMIT, &u) < 0) {
+		if (errno == ERANGE)
+			ERR("%s: %s is above the limit of %u", key, value, MAX_FLOWS_LIMIT);
+		else
+			ERR("%s: '%s' is not a count between 1 and %u", key, value, MAX_FLOWS_LIMIT);
+		return -1;
+	}
+	if (u == 0) {
+		ERR("%s: must be at least 1", key);
+		return -1;
+	}
+	p->max_flows = (uint32_t)u;
+	return 0;
+}
+
+SETTER(set_prob)
+{
+	char *end;
+	double d;
+	bool pct = false;
+
+	/* plain decimals only: strtod would also take inf, nan, hex, exponents */
+	for (const char *q = value; *q; q++)
+		if (!isdigit((unsigned char)*q) && !strchr(".% \t-+", *q))
+			goto bad;
+	errno = 0;
+	d = strtod(value, &end);
+	if (end == value || errno)
+		goto bad;
+	if (*end == '%') {
+		pct = true;
+		end++;
+	}
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end)
+		goto bad;
+	if (d < 0 || d > (pct ? 100 : 1)) {
+		ERR("%s: %s is outside %s", key, value, pct ? "0%..100%" : "0..1");
+		return -1;
+	}
+	p->loss[k->sub] = pct ? d / 100 : d;
+	return 0;
+bad:
+	ERR("%s: '%s' is not a probability (0..1 or 0%%..100%%)", key, value);
+	return -1;
+}
+
 int policy_set(struct policy *p, const char *key, const char *value,
 	       char *err, size_t errlen)
 {
 	const struct knob *k = knob_find(key);
-	char vals[256];
-	uint64_t u, lo, hi;
+	int rc = -1;
 
 	if (!k) {
 		ERR("unknown knob '%s'", key);
@@ -247,142 +411,17 @@ int policy_set(struct policy *p, const char *key, const char *value,
 		value++;
 	switch (k->kind) {
 	case K_TIMEOUT:
-	case K_DURATION:
-		/* timeouts and the sweep period must be > 0; delays and holds may be 0 */
-		if (duration_parse_checked(key, value,
-					   k->kind == K_DURATION && k->off != OFF(sweep_interval),
-					   &u, err, errlen) < 0)
-			goto inval;
-		if (k->kind == K_TIMEOUT) {
-			p->timeout[k->sub] = u;
-		} else if (k->off == OFF(delay)) {
-			p->delay[k->sub] = u;
-		} else if (k->off == OFF(sweep_interval)) {
-			p->sweep_interval = u;
-		} else {
-			*(uint64_t *)((char *)p + k->off) = u;
-		}
-		return 0;
-	case K_ENUM:
-		for (unsigned i = 0; i < k->nnames; i++) {
-			if (!strcmp(value, k->names[i]))
-				return set_enum_field(p, k, i);
-		}
-		/* short forms of the RFC 4787 behaviours */
-		if (k->names == behaviour_names) {
-			static const char *const shorts[2][3] = {
-				{ "eim", "adm", "apdm" }, { "eif", "adf", "apdf" } };
-			int which = k->off == OFF(filtering);
-			for (unsigned i = 0; i < 3; i++)
-				if (!strcmp(value, shorts[which][i]))
-					return set_enum_field(p, k, i);
-		}
-		enum_values(k, vals, sizeof(vals));
-		ERR("%s: '%s' is not one of %s", key, value, vals);
-		goto inval;
-	case K_REFRESH:
-		if (parse_refresh(value, &p->refresh) < 0) {
-			ERR("%s: '%s' is not one of any|outbound|inbound, optionally with ,data-only", key, value);
-			goto inval;
-		}
-		return 0;
-	case K_ADDR: {
-		union addr a;
-		if (addr_parse(value, &a) < 0 || !addr_is_v4(&a)) {
-			ERR("%s: '%s' is not an IPv4 address", key, value);
-			goto inval;
-		}
-		p->nat_addr = a;
-		p->nat_addr_set = true;
-		return 0;
+	case K_DURATION: rc = set_duration(p, k, key, value, err, errlen); break;
+	case K_ENUM: rc = set_enum(p, k, key, value, err, errlen); break;
+	case K_REFRESH: rc = set_refresh(p, k, key, value, err, errlen); break;
+	case K_ADDR: rc = set_addr(p, k, key, value, err, errlen); break;
+	case K_RANGE: rc = set_range(p, k, key, value, err, errlen); break;
+	case K_UINT: rc = set_uint(p, k, key, value, err, errlen); break;
+	case K_PROB: rc = set_prob(p, k, key, value, err, errlen); break;
 	}
-	case K_RANGE: {
-		char buf[32];
-		char *dash;
-		if (strlen(value) >= sizeof(buf))
-			goto bad_range;
-		strcpy(buf, value);
-		dash = strchr(buf, '-');
-		if (!dash)
-			goto bad_range;
-		*dash = '\0';
-		if (parse_uint(buf, UINT64_MAX, &lo) < 0 || parse_uint(dash + 1, UINT64_MAX, &hi) < 0)
-			goto bad_range;
-		if (lo < 1 || hi > 65535) {
-			ERR("%s: %s is outside the ports 1-65535", key, value);
-			goto inval;
-		}
-		if (lo > hi) {
-			ERR("%s: %s is empty (the low port is above the high one)", key, value);
-			goto inval;
-		}
-		p->port_min = (uint16_t)lo;
-		p->port_max = (uint16_t)hi;
-		return 0;
-bad_range:
-		ERR("%s: '%s' is not a port range like 1024-65535", key, value);
-		goto inval;
-	}
-	case K_UINT:
-		if (k->sub == 2) {
-			if (parse_uint(value, UINT64_MAX, &u) < 0) {
-				if (errno == ERANGE)
-					ERR("%s: %s is above the limit of %" PRIu64, key, value, UINT64_MAX);
-				else
-					ERR("%s: '%s' is not a non-negative integer", key, value);
-				goto inval;
-			}
-			p->seed = u;
-			return 0;
-		}
-		if (parse_uint(value, MAX_FLOWS_LIMIT, &u) < 0) {
-			if (errno == ERANGE)
-				ERR("%s: %s is above the limit of %u", key, value, MAX_FLOWS_LIMIT);
-			else
-				ERR("%s: '%s' is not a count between 1 and %u", key, value, MAX_FLOWS_LIMIT);
-			goto inval;
-		}
-		if (u == 0) {
-			ERR("%s: must be at least 1", key);
-			goto inval;
-		}
-		p->max_flows = (uint32_t)u;
-		return 0;
-	case K_PROB: {
-		char *end;
-		double d;
-		bool pct = false;
-
-		/* plain decimals only: strtod would also take inf, nan, hex, exponents */
-		for (const char *q = value; *q; q++)
-			if (!isdigit((unsigned char)*q) && !strchr(".% \t-+", *q))
-				goto bad_prob;
-		errno = 0;
-		d = strtod(value, &end);
-		if (end == value || errno)
-			goto bad_prob;
-		if (*end == '%') {
-			pct = true;
-			end++;
-		}
-		while (isspace((unsigned char)*end))
-			end++;
-		if (*end)
-			goto bad_prob;
-		if (d < 0 || d > (pct ? 100 : 1)) {
-			ERR("%s: %s is outside %s", key, value, pct ? "0%..100%" : "0..1");
-			goto inval;
-		}
-		p->loss[k->sub] = pct ? d / 100 : d;
-		return 0;
-bad_prob:
-		ERR("%s: '%s' is not a probability (0..1 or 0%%..100%%)", key, value);
-		goto inval;
-	}
-	}
-inval:
-	errno = EINVAL;
-	return -1;
+	if (rc < 0)
+		errno = EINVAL;
+	return rc;
 }
 
 int policy_get(const struct policy *p, const char *key, char *buf, size_t len)

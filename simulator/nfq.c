@@ -101,6 +101,19 @@ static struct nlmsghdr *cfg_msg(struct nfqio *q, uint8_t *buf, uint32_t seq)
 	return nlh;
 }
 
+/* The socket, the /proc descriptor and the buffers, whatever of them exists. */
+static void nfqio_dispose(struct nfqio *q)
+{
+	if (q->nl)
+		mnl_socket_close(q->nl);
+	if (q->kstat_fd >= 0)
+		close(q->kstat_fd);
+	free(q->tx);
+	free(q->big);
+	free(q->held);
+	free(q);
+}
+
 struct nfqio *nfqio_open(const struct nfqio_config *cfg)
 {
 	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
@@ -151,14 +164,7 @@ struct nfqio *nfqio_open(const struct nfqio_config *cfg)
 	return q;
 fail:
 	saved = errno;
-	if (q->nl)
-		mnl_socket_close(q->nl);
-	if (q->kstat_fd >= 0)
-		close(q->kstat_fd);
-	free(q->tx);
-	free(q->big);
-	free(q->held);
-	free(q);
+	nfqio_dispose(q);
 	errno = saved;
 	return NULL;
 }
@@ -484,11 +490,5 @@ void nfqio_close(struct nfqio *q)
 	nlh = cfg_msg(q, buf, 4);
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_UNBIND);
 	mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len);
-	mnl_socket_close(q->nl);
-	if (q->kstat_fd >= 0)
-		close(q->kstat_fd);
-	free(q->tx);
-	free(q->big);
-	free(q->held);
-	free(q);
+	nfqio_dispose(q);
 }

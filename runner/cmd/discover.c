@@ -476,36 +476,43 @@ static void print_bracket(FILE *out, const char *proto, const struct bracket *c,
 		fprintf(out, "    SUSPICIOUS: a longer idle survived after a shorter one failed (not monotonic)\n");
 }
 
-static void json_bracket(FILE *f, const char *key, const struct bracket *c, const struct bracket *fb)
+#define JI(v) ((json_int_t)(v))
+
+static json_t *json_bracket(const struct bracket *c, const struct bracket *fb)
 {
-	fprintf(f, "\"%s\":{", key);
-	if (c->found)
-		fprintf(f, "\"timeout_s\":%.3f,\"resolution_s\":%.3f,\"survived_s\":%.3f,\"expired_s\":%.3f,",
-			(double)(fb->lo + fb->hi) / 2000, (double)(fb->hi - fb->lo) / 2000, (double)fb->lo / 1000,
-			(double)fb->hi / 1000);
-	else
-		fprintf(f, "\"timeout_s\":null,\"resolution_s\":null,");
-	fprintf(f, "\"found\":%s,\"suspicious\":%s,\"coarse\":{\"survived_s\":%.3f,\"expired_s\":%.3f}}",
-		c->found ? "true" : "false", c->suspicious || fb->suspicious ? "true" : "false",
-		(double)c->lo / 1000, (double)c->hi / 1000);
+	json_t *o = json_pack("{s:b,s:b,s:{s:f,s:f}}", "found", c->found,
+			      "suspicious", c->suspicious || fb->suspicious,
+			      "coarse", "survived_s", (double)c->lo / 1000, "expired_s", (double)c->hi / 1000);
+
+	if (o && c->found)
+		json_object_update_new(o, json_pack("{s:f,s:f,s:f,s:f}",
+						    "timeout_s", (double)(fb->lo + fb->hi) / 2000,
+						    "resolution_s", (double)(fb->hi - fb->lo) / 2000,
+						    "survived_s", (double)fb->lo / 1000, "expired_s", (double)fb->hi / 1000));
+	else if (o)
+		json_object_update_new(o, json_pack("{s:n,s:n}", "timeout_s", "resolution_s"));
+	return o;
 }
 
-static void flows_json(FILE *f, const struct dpass *p)
+static json_t *flows_json(const struct dpass *p)
 {
+	json_t *a = json_array();
+
 	for (size_t i = 0; i < p->n; i++) {
-		fprintf(f, "%s{\"name\":\"%s\",\"proto\":\"%s\",\"idle_ms\":%" PRIu64 ",\"speaker\":\"%s\","
-			"\"keepalive_s\":%" PRIu64 ",\"outcome\":", i ? "," : "", p->f[i].name,
-			sc_proto_name(p->f[i].proto), p->f[i].idle_ms, sc_speaker_name(p->f[i].speaker), p->f[i].ka_s);
-		jsonio_fputs(f, p->f[i].outcome);
-		fprintf(f, ",\"noticed_by\":");
-		jsonio_fputs(f, p->f[i].who[0] ? p->f[i].who : NULL);
-		fprintf(f, ",\"at_ms\":%" PRId64, p->f[i].at_ms);
-		if (p->f[i].shb_ms)
-			fprintf(f, ",\"server_heartbeat_ms\":%" PRIu64 ",\"server_heartbeats\":%u,"
-				"\"last_server_heartbeat_ms\":%" PRId64, p->f[i].shb_ms, p->f[i].shb_count,
-				p->f[i].shb_last_ms);
-		fprintf(f, "}");
+		json_t *o = json_pack("{s:o,s:s,s:I,s:s,s:I,s:o,s:o,s:I}", "name", jsonio_str(p->f[i].name),
+				      "proto", sc_proto_name(p->f[i].proto), "idle_ms", JI(p->f[i].idle_ms),
+				      "speaker", sc_speaker_name(p->f[i].speaker), "keepalive_s", JI(p->f[i].ka_s),
+				      "outcome", jsonio_str(p->f[i].outcome),
+				      "noticed_by", jsonio_str_or_null(p->f[i].who[0] ? p->f[i].who : NULL),
+				      "at_ms", JI(p->f[i].at_ms));
+
+		if (o && p->f[i].shb_ms)
+			json_object_update_new(o, json_pack("{s:I,s:I,s:I}", "server_heartbeat_ms", JI(p->f[i].shb_ms),
+							    "server_heartbeats", JI(p->f[i].shb_count),
+							    "last_server_heartbeat_ms", JI(p->f[i].shb_last_ms)));
+		json_array_append_new(a, o);
 	}
+	return a;
 }
 
 struct discover_cli {
@@ -817,38 +824,38 @@ static void print_answer(const struct discover *d, struct behaviour *bh)
 		print_udp_inbound(d, uin, bh);
 }
 
-static const char *json_yes_no(const char *answer)
+static json_t *json_yes_no(const char *answer)
 {
-	return answer ? (!strcmp(answer, "yes") ? "true" : "false") : "null";
+	return answer ? json_boolean(!strcmp(answer, "yes")) : json_null();
 }
 
 /* The answer as JSON into path: 0, or -1 with errno. */
 static int write_json(const char *path, const struct discover *d, const struct behaviour *bh)
 {
 	char tmp[PATH_MAX];
-	FILE *f = tu_atomic_open(path, tmp, sizeof(tmp));
+	json_t *doc = json_pack("{s:s,s:o,s:f,s:I,s:I,s:I,s:o,s:o,s:{s:o,s:o,s:o,s:o,s:o},s:o,s:o}",
+				"tool", "idlegate discover", "target", jsonio_str(d->target),
+				"max_s", (double)d->max_ms / 1000, "wall_ms", JI(d->wall_ms),
+				"coarse_wall_ms", JI(d->coarse.wall_ms), "fine_wall_ms", JI(d->fine.wall_ms),
+				"tcp", json_bracket(&d->b[0], &d->fb[0]), "udp", json_bracket(&d->b[1], &d->fb[1]),
+				"behaviour", "tcp_on_expire", jsonio_str_or_null(bh->tcp_name),
+				"tcp_on_expire_words", jsonio_str_or_null(bh->tcp_words),
+				"tcp_keepalive_refreshes", json_yes_no(bh->tcp_ka),
+				"udp_port_after_expiry", jsonio_str_or_null(bh->udp_port),
+				"udp_inbound_only_refreshes", json_yes_no(bh->udp_inbound),
+				"coarse", flows_json(&d->coarse), "fine", flows_json(&d->fine));
+	FILE *f = doc ? tu_atomic_open(path, tmp, sizeof(tmp)) : NULL;
+	int ok;
 
-	if (!f)
+	if (!f) {
+		json_decref(doc);
+		if (!errno)
+			errno = ENOMEM;
 		return -1;
-	fprintf(f, "{\"tool\":\"idlegate discover\",\"target\":");
-	jsonio_fputs(f, d->target);
-	fprintf(f, ",\"max_s\":%.3f,\"wall_ms\":%" PRIu64 ",\"coarse_wall_ms\":%" PRIu64 ",\"fine_wall_ms\":%"
-		PRIu64 ",", (double)d->max_ms / 1000, d->wall_ms, d->coarse.wall_ms, d->fine.wall_ms);
-	json_bracket(f, "tcp", &d->b[0], &d->fb[0]);
-	fprintf(f, ",");
-	json_bracket(f, "udp", &d->b[1], &d->fb[1]);
-	fprintf(f, ",\"behaviour\":{\"tcp_on_expire\":");
-	jsonio_fputs(f, bh->tcp_name);
-	fprintf(f, ",\"tcp_on_expire_words\":");
-	jsonio_fputs(f, bh->tcp_words);
-	fprintf(f, ",\"tcp_keepalive_refreshes\":%s,\"udp_port_after_expiry\":", json_yes_no(bh->tcp_ka));
-	jsonio_fputs(f, bh->udp_port);
-	fprintf(f, ",\"udp_inbound_only_refreshes\":%s},\"coarse\":[", json_yes_no(bh->udp_inbound));
-	flows_json(f, &d->coarse);
-	fprintf(f, "],\"fine\":[");
-	flows_json(f, &d->fine);
-	fprintf(f, "]}\n");
-	return tu_atomic_commit(f, tmp, path, 1);
+	}
+	ok = json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0 && fputc('\n', f) != EOF;
+	json_decref(doc);
+	return tu_atomic_commit(f, tmp, path, ok);
 }
 
 int cmd_discover(int argc, char **argv)

@@ -451,125 +451,126 @@ static void print_text(FILE *f, const struct tune *t)
 	}
 }
 
-static void json_rec(FILE *f, const struct tune_rec *r)
+#define JI(v) ((json_int_t)(v))
+
+static json_t *json_rec(const struct tune_rec *r)
 {
-	fprintf(f, "{\"kind\":\"%s\",\"value_s\":%" PRIu64, tune_kind_name(r->kind), r->value_ms / 1000);
+	json_t *o = json_pack("{s:s,s:I}", "kind", tune_kind_name(r->kind), "value_s", JI(r->value_ms / 1000));
+
+	if (!o)
+		return NULL;
 	if (r->kind == TUNE_KERNEL)
-		fprintf(f, ",\"idle_s\":%" PRIu64 ",\"interval_s\":%" PRIu64 ",\"count\":%u,\"user_timeout_ms\":%" PRIu64,
-			r->value_ms / 1000, r->interval_ms / 1000, r->count, r->detect_ms);
+		json_object_update_new(o, json_pack("{s:I,s:I,s:I,s:I}", "idle_s", JI(r->value_ms / 1000),
+						    "interval_s", JI(r->interval_ms / 1000), "count", JI(r->count),
+						    "user_timeout_ms", JI(r->detect_ms)));
 	else
-		fprintf(f, ",\"interval_s\":%" PRIu64 ",\"missed_before_dead\":%u", r->value_ms / 1000, r->count);
-	fprintf(f, ",\"retries_for_loss\":%u,\"margin_limit_ms\":%" PRIu64 ",\"detect_dead_peer_s\":%.3f,"
-		"\"per_hour\":%.2f}", r->retries, r->limit_ms, (double)r->detect_ms / 1000, r->per_hour);
+		json_object_update_new(o, json_pack("{s:I,s:I}", "interval_s", JI(r->value_ms / 1000),
+						    "missed_before_dead", JI(r->count)));
+	json_object_update_new(o, json_pack("{s:I,s:I,s:f,s:f}", "retries_for_loss", JI(r->retries),
+					    "margin_limit_ms", JI(r->limit_ms),
+					    "detect_dead_peer_s", (double)r->detect_ms / 1000, "per_hour", r->per_hour));
+	return o;
 }
 
 /* A value in whole seconds, or null (have false). */
-static void json_secs_or_null(FILE *f, bool have, uint64_t ms)
+static json_t *json_secs_or_null(bool have, uint64_t ms)
 {
-	if (have)
-		fprintf(f, "%" PRIu64, ms / 1000);
-	else
-		fprintf(f, "null");
+	return have ? json_integer(JI(ms / 1000)) : json_null();
 }
 
 /* One sweep of one profile: its candidates, boundary and recommendation. */
-static void json_sweep(FILE *f, const struct sweep_kind *sk)
+static json_t *json_sweep(const struct sweep_kind *sk)
 {
-	fprintf(f, "{\"kind\":\"%s\",\"candidates\":[", tune_kind_name(sk->kind));
+	json_t *cands = json_array();
+	size_t next = (size_t)(sk->b.boundary + 1);
+
 	for (size_t j = 0; j < sk->n; j++) {
-		fprintf(f, "%s{\"value_s\":%" PRIu64, j ? "," : "", sk->c[j].value_ms / 1000);
-		if (sk->kind == TUNE_KERNEL)
-			fprintf(f, ",\"interval_s\":%" PRIu64 ",\"count\":3", sk->c[j].interval_ms / 1000);
-		fprintf(f, ",\"outcome\":");
-		jsonio_fputs(f, sk->c[j].outcome);
-		fprintf(f, ",\"survived\":%s}", sk->c[j].survived ? "true" : "false");
+		json_t *c = json_pack("{s:I}", "value_s", JI(sk->c[j].value_ms / 1000));
+
+		if (c && sk->kind == TUNE_KERNEL)
+			json_object_update_new(c, json_pack("{s:I,s:i}", "interval_s",
+							    JI(sk->c[j].interval_ms / 1000), "count", 3));
+		if (c)
+			json_object_update_new(c, json_pack("{s:o,s:b}", "outcome", jsonio_str(sk->c[j].outcome),
+							    "survived", sk->c[j].survived));
+		json_array_append_new(cands, c);
 	}
-	fprintf(f, "],\"boundary_s\":");
-	json_secs_or_null(f, sk->b.boundary >= 0, sk->b.boundary >= 0 ? sk->c[sk->b.boundary].value_ms : 0);
-	fprintf(f, ",\"first_failure_s\":");
-	json_secs_or_null(f, !sk->b.all_survived && (size_t)(sk->b.boundary + 1) < sk->n,
-			  (size_t)(sk->b.boundary + 1) < sk->n ? sk->c[sk->b.boundary + 1].value_ms : 0);
-	fprintf(f, ",\"all_survived\":%s,\"suspicious_s\":", sk->b.all_survived ? "true" : "false");
-	json_secs_or_null(f, sk->b.suspicious >= 0, sk->b.suspicious >= 0 ? sk->c[sk->b.suspicious].value_ms : 0);
-	fprintf(f, ",\"recommended\":");
-	if (sk->have_rec)
-		json_rec(f, &sk->rec);
-	else
-		fprintf(f, "null");
-	fprintf(f, "}");
+	return json_pack("{s:s,s:o,s:o,s:o,s:b,s:o,s:o}", "kind", tune_kind_name(sk->kind), "candidates", cands,
+			 "boundary_s", json_secs_or_null(sk->b.boundary >= 0,
+							 sk->b.boundary >= 0 ? sk->c[sk->b.boundary].value_ms : 0),
+			 "first_failure_s", json_secs_or_null(!sk->b.all_survived && next < sk->n,
+							      next < sk->n ? sk->c[next].value_ms : 0),
+			 "all_survived", sk->b.all_survived,
+			 "suspicious_s", json_secs_or_null(sk->b.suspicious >= 0,
+							   sk->b.suspicious >= 0 ? sk->c[sk->b.suspicious].value_ms : 0),
+			 "recommended", sk->have_rec ? json_rec(&sk->rec) : json_null());
 }
 
-static void json_profile(FILE *f, const struct tprof *p)
+static json_t *json_profile(const struct tprof *p)
 {
-	fprintf(f, "{\"name\":");
-	jsonio_fputs(f, p->name);
-	fprintf(f, ",\"timeout_s\":%.3f,\"sweep_s\":%.3f,\"idle_s\":%.3f,\"sweeps\":[",
-		(double)p->timeout_ms / 1000, (double)p->sweep_ms / 1000, (double)p->idle_ms / 1000);
-	for (size_t k = 0; k < p->nk; k++) {
-		fprintf(f, "%s", k ? "," : "");
-		json_sweep(f, &p->k[k]);
-	}
-	fprintf(f, "]}");
+	json_t *sweeps = json_array();
+
+	for (size_t k = 0; k < p->nk; k++)
+		json_array_append_new(sweeps, json_sweep(&p->k[k]));
+	return json_pack("{s:o,s:f,s:f,s:f,s:o}", "name", jsonio_str(p->name),
+			 "timeout_s", (double)p->timeout_ms / 1000, "sweep_s", (double)p->sweep_ms / 1000,
+			 "idle_s", (double)p->idle_ms / 1000, "sweeps", sweeps);
 }
 
 /* Over every profile, per kind: the boundary and the recommendation. */
-static void json_combined(FILE *f, const struct tune *t)
+static json_t *json_combined(const struct tune *t)
 {
-	for (size_t k = 0; k < t->nk; k++) {
-		fprintf(f, "%s\"%s\":{\"boundary_s\":", k ? "," : "", tune_kind_name(t->all[k].kind));
-		json_secs_or_null(f, t->all[k].have_b, t->all[k].boundary_ms);
-		fprintf(f, ",\"boundary_is_lower_bound\":%s,\"sweep_s\":%.3f,\"recommended\":",
-			t->all[k].lower_bound ? "true" : "false", (double)t->all[k].sweep_ms / 1000);
-		if (t->all[k].have_rec)
-			json_rec(f, &t->all[k].rec);
-		else
-			fprintf(f, "null");
-		fprintf(f, "}");
-	}
+	json_t *o = json_object();
+
+	for (size_t k = 0; k < t->nk; k++)
+		json_object_set_new(o, tune_kind_name(t->all[k].kind),
+				    json_pack("{s:o,s:b,s:f,s:o}",
+					      "boundary_s", json_secs_or_null(t->all[k].have_b, t->all[k].boundary_ms),
+					      "boundary_is_lower_bound", t->all[k].lower_bound,
+					      "sweep_s", (double)t->all[k].sweep_ms / 1000,
+					      "recommended", t->all[k].have_rec ? json_rec(&t->all[k].rec) : json_null()));
+	return o;
 }
 
-static void json_software(FILE *f, const struct tune *t)
+static json_t *json_software(const struct tune *t)
 {
 	struct tune_knob kn[12];
 	size_t n = software_knobs(t, kn, 12);
+	json_t *a = json_array();
 
-	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "%s{\"software\":", i ? "," : "");
-		jsonio_fputs(f, kn[i].software);
-		fprintf(f, ",\"setting\":");
-		jsonio_fputs(f, kn[i].setting);
-		fprintf(f, ",\"note\":");
-		jsonio_fputs(f, kn[i].note[0] ? kn[i].note : NULL);
-		fprintf(f, "}");
-	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:o,s:o,s:o}", "software", jsonio_str(kn[i].software),
+						   "setting", jsonio_str(kn[i].setting),
+						   "note", jsonio_str_or_null(kn[i].note[0] ? kn[i].note : NULL)));
+	return a;
 }
 
 static int write_json(const char *path, const struct tune *t)
 {
 	char tmp[PATH_MAX], sc[32];
-	FILE *f = tu_atomic_open(path, tmp, sizeof(tmp));
+	json_t *formulas = json_object(), *profiles = json_array(), *doc;
+	FILE *f;
+	int ok;
 
-	if (!f)
+	for (size_t k = 0; k < t->nk; k++)
+		json_object_set_new(formulas, tune_kind_name(t->all[k].kind), jsonio_str(tune_formula(t->all[k].kind)));
+	for (size_t i = 0; i < t->np; i++)
+		json_array_append_new(profiles, json_profile(&t->p[i]));
+	doc = json_pack("{s:s,s:s,s:s,s:I,s:f,s:I,s:s,s:o,s:o,s:o,s:o}", "tool", "idlegate tune",
+			"proto", sc_proto_name(t->proto), "time_scale", sc_scale_format(&t->scale, sc, sizeof(sc)),
+			"step_s", JI(t->step_ms / 1000), "loss", t->loss, "wall_ms", JI(t->wall_ms),
+			"speaker", "server", "formulas", formulas, "profiles", profiles,
+			"combined", json_combined(t), "software", json_software(t));
+	f = doc ? tu_atomic_open(path, tmp, sizeof(tmp)) : NULL;
+	if (!f) {
+		json_decref(doc);
+		if (!errno)
+			errno = ENOMEM;
 		return -1;
-	fprintf(f, "{\"tool\":\"idlegate tune\",\"proto\":\"%s\",\"time_scale\":\"%s\",\"step_s\":%" PRIu64
-		",\"loss\":%g,\"wall_ms\":%" PRIu64 ",\"speaker\":\"server\",\"formulas\":{",
-		sc_proto_name(t->proto), sc_scale_format(&t->scale, sc, sizeof(sc)), t->step_ms / 1000, t->loss,
-		t->wall_ms);
-	for (size_t k = 0; k < t->nk; k++) {
-		fprintf(f, "%s\"%s\":", k ? "," : "", tune_kind_name(t->all[k].kind));
-		jsonio_fputs(f, tune_formula(t->all[k].kind));
 	}
-	fprintf(f, "},\"profiles\":[");
-	for (size_t i = 0; i < t->np; i++) {
-		fprintf(f, "%s", i ? "," : "");
-		json_profile(f, &t->p[i]);
-	}
-	fprintf(f, "],\"combined\":{");
-	json_combined(f, t);
-	fprintf(f, "},\"software\":[");
-	json_software(f, t);
-	fprintf(f, "]}\n");
-	return tu_atomic_commit(f, tmp, path, 1);
+	ok = json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0 && fputc('\n', f) != EOF;
+	json_decref(doc);
+	return tu_atomic_commit(f, tmp, path, ok);
 }
 
 /* ---- SVG: one panel per kind; x the setting, y survived or not ---- */

@@ -397,17 +397,128 @@ static const char *suggest_knob_or(const char *key, const char *extra)
 	return ini_suggest(key, cands, i);
 }
 
+/* A section header's kind name that is not one: say what was meant. */
+static void unknown_section(struct pctx *c, int line, const char *section, const char *kind,
+			    const char *name)
+{
+	const char *best = ini_suggest(kind, section_kinds, ARRAY_SIZE(section_kinds));
+
+	if (!strcmp(kind, "profile"))
+		DIAG(c, line, "a profile is its own file under scenarios/profiles/; "
+		     "use profile = NAME in a [middlebox] and override knobs there",
+		     "unknown section [%s]", section);
+	else if (best)
+		DIAG(c, line, NULL, "unknown section [%s] (did you mean [%s%s%s]?)", section,
+		     best, *name ? " " : "", name);
+	else
+		DIAG(c, line, "sections are [scenario], [middlebox NAME], [flow NAME], [event NAME]",
+		     "unknown section [%s]", section);
+}
+
+static void open_scenario(struct pctx *c, int line, const char *name)
+{
+	if (*name) {
+		DIAG(c, line, NULL, "[scenario] takes no name");
+		return;
+	}
+	if (c->scenario_line) {
+		DIAG(c, line, NULL, "duplicate [scenario] section (first at line %d)", c->scenario_line);
+		return;
+	}
+	c->scenario_line = line;
+	c->kind = SEC_SCENARIO;
+	snprintf(c->where, sizeof(c->where), "[scenario]");
+}
+
+/* [middlebox NAME]; false if it cannot be opened (said why). */
+static bool open_middlebox(struct pctx *c, int line, const char *name)
+{
+	struct scenario *sc = c->sc;
+	struct sc_middlebox *m;
+	int i = scenario_mb_index(sc, name);
+
+	if (i >= 0) {
+		DIAG(c, line, NULL, "duplicate [middlebox %s] (first at line %d)", name, sc->mb[i].line);
+		return false;
+	}
+	if (sc->nmb == SC_MAX_MIDDLEBOXES) {
+		if (!c->too_many_reported[0]++)
+			DIAG(c, line, NULL, "too many middleboxes (the limit is %d)", SC_MAX_MIDDLEBOXES);
+		return false;
+	}
+	c->idx = (int)sc->nmb++;
+	m = &sc->mb[c->idx];
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	m->line = line;
+	policy_init(&m->policy);
+	c->kind = SEC_MB;
+	return true;
+}
+
+static bool open_flow(struct pctx *c, int line, const char *name)
+{
+	struct scenario *sc = c->sc;
+	struct sc_flow *f;
+	int i = scenario_flow_index(sc, name);
+
+	if (i >= 0) {
+		DIAG(c, line, NULL, "duplicate [flow %s] (first at line %d)", name, sc->flows[i].line);
+		return false;
+	}
+	if (sc->nflows == SC_MAX_FLOWS) {
+		if (!c->too_many_reported[1]++)
+			DIAG(c, line, NULL, "too many flows (the limit is %d)", SC_MAX_FLOWS);
+		return false;
+	}
+	c->idx = (int)sc->nflows++;
+	f = &sc->flows[c->idx];
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->line = line;
+	f->cycles = 1;
+	f->count = 1;
+	f->deadline.ms = DEFAULT_DEADLINE_MS;
+	c->kind = SEC_FLOW;
+	return true;
+}
+
+static bool open_event(struct pctx *c, int line, const char *name)
+{
+	struct scenario *sc = c->sc;
+	struct sc_event *e;
+
+	for (size_t i = 0; i < sc->nevents; i++) {
+		if (!strcmp(sc->events[i].name, name)) {
+			DIAG(c, line, NULL, "duplicate [event %s] (first at line %d)", name, sc->events[i].line);
+			return false;
+		}
+	}
+	if (sc->nevents == SC_MAX_EVENTS) {
+		if (!c->too_many_reported[2]++)
+			DIAG(c, line, NULL, "too many events (the limit is %d)", SC_MAX_EVENTS);
+		return false;
+	}
+	c->idx = (int)sc->nevents++;
+	e = &sc->events[c->idx];
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->line = line;
+	e->middlebox = -1;
+	e->flow = -1;
+	c->kind = SEC_EVENT;
+	return true;
+}
+
 static void on_section(void *user, const char *section, int line)
 {
 	struct pctx *c = user;
-	struct scenario *sc = c->sc;
 	char buf[INIREAD_MAX_SECTION + 1], *s, *kind, *name;
+	bool opened;
 	int k;
 
 	c->kind = SEC_IGNORE;
 	c->where[0] = '\0';
 	if (!section)
 		return;                 /* the reader reported it */
+	/* "KIND NAME", the name optionally in git-config style quotes: [flow "ssh"] */
 	snprintf(buf, sizeof(buf), "%s", section);
 	s = trim(buf);
 	kind = s;
@@ -416,38 +527,17 @@ static void on_section(void *user, const char *section, int line)
 	if (*s)
 		*s++ = '\0';
 	name = trim(s);
-	/* git-config style quotes: [flow "ssh"] */
 	if (name[0] == '"' && strlen(name) >= 2 && name[strlen(name) - 1] == '"') {
 		name[strlen(name) - 1] = '\0';
 		name++;
 	}
 	k = lookup(kind, section_kinds, ARRAY_SIZE(section_kinds));
 	if (k < 0) {
-		const char *best = ini_suggest(kind, section_kinds, ARRAY_SIZE(section_kinds));
-		if (!strcmp(kind, "profile"))
-			DIAG(c, line, "a profile is its own file under scenarios/profiles/; "
-			     "use profile = NAME in a [middlebox] and override knobs there",
-			     "unknown section [%s]", section);
-		else if (best)
-			DIAG(c, line, NULL, "unknown section [%s] (did you mean [%s%s%s]?)", section,
-			     best, *name ? " " : "", name);
-		else
-			DIAG(c, line, "sections are [scenario], [middlebox NAME], [flow NAME], [event NAME]",
-			     "unknown section [%s]", section);
+		unknown_section(c, line, section, kind, name);
 		return;
 	}
 	if (k == 0) {
-		if (*name) {
-			DIAG(c, line, NULL, "[scenario] takes no name");
-			return;
-		}
-		if (c->scenario_line) {
-			DIAG(c, line, NULL, "duplicate [scenario] section (first at line %d)", c->scenario_line);
-			return;
-		}
-		c->scenario_line = line;
-		c->kind = SEC_SCENARIO;
-		snprintf(c->where, sizeof(c->where), "[scenario]");
+		open_scenario(c, line, name);
 		return;
 	}
 	if (!*name) {
@@ -460,64 +550,10 @@ static void on_section(void *user, const char *section, int line)
 		     "starting with a letter or digit, at most %d characters", kind, name, SC_NAME_MAX - 1);
 		return;
 	}
-	if (k == 1) {
-		int i = scenario_mb_index(sc, name);
-		if (i >= 0) {
-			DIAG(c, line, NULL, "duplicate [middlebox %s] (first at line %d)", name, sc->mb[i].line);
-			return;
-		}
-		if (sc->nmb == SC_MAX_MIDDLEBOXES) {
-			if (!c->too_many_reported[0]++)
-				DIAG(c, line, NULL, "too many middleboxes (the limit is %d)", SC_MAX_MIDDLEBOXES);
-			return;
-		}
-		c->idx = (int)sc->nmb++;
-		struct sc_middlebox *m = &sc->mb[c->idx];
-		snprintf(m->name, sizeof(m->name), "%s", name);
-		m->line = line;
-		policy_init(&m->policy);
-		c->kind = SEC_MB;
-	} else if (k == 2) {
-		int i = scenario_flow_index(sc, name);
-		if (i >= 0) {
-			DIAG(c, line, NULL, "duplicate [flow %s] (first at line %d)", name, sc->flows[i].line);
-			return;
-		}
-		if (sc->nflows == SC_MAX_FLOWS) {
-			if (!c->too_many_reported[1]++)
-				DIAG(c, line, NULL, "too many flows (the limit is %d)", SC_MAX_FLOWS);
-			return;
-		}
-		c->idx = (int)sc->nflows++;
-		struct sc_flow *f = &sc->flows[c->idx];
-		snprintf(f->name, sizeof(f->name), "%s", name);
-		f->line = line;
-		f->cycles = 1;
-		f->count = 1;
-		f->deadline.ms = DEFAULT_DEADLINE_MS;
-		c->kind = SEC_FLOW;
-	} else {
-		for (size_t i = 0; i < sc->nevents; i++) {
-			if (!strcmp(sc->events[i].name, name)) {
-				DIAG(c, line, NULL, "duplicate [event %s] (first at line %d)", name,
-				     sc->events[i].line);
-				return;
-			}
-		}
-		if (sc->nevents == SC_MAX_EVENTS) {
-			if (!c->too_many_reported[2]++)
-				DIAG(c, line, NULL, "too many events (the limit is %d)", SC_MAX_EVENTS);
-			return;
-		}
-		c->idx = (int)sc->nevents++;
-		struct sc_event *e = &sc->events[c->idx];
-		snprintf(e->name, sizeof(e->name), "%s", name);
-		e->line = line;
-		e->middlebox = -1;
-		e->flow = -1;
-		c->kind = SEC_EVENT;
-	}
-	snprintf(c->where, sizeof(c->where), "[%s %s]", kind, name);
+	opened = k == 1 ? open_middlebox(c, line, name) : k == 2 ? open_flow(c, line, name) :
+		 open_event(c, line, name);
+	if (opened)
+		snprintf(c->where, sizeof(c->where), "[%s %s]", kind, name);
 }
 
 /* Known key of a fixed table, with duplicate check. Returns its index or -1. */
@@ -1005,6 +1041,124 @@ static void check_flow(struct pctx *c, int fi)
 	}
 }
 
+/* middlebox = NAME|all of an event; false when the name is unknown. */
+static bool event_middlebox(struct pctx *c, int ei)
+{
+	struct scenario *sc = c->sc;
+	const char *t = c->evmb_text[ei], *best;
+	int line = c->ek_line[ei][EK_MIDDLEBOX];
+
+	if (!line || !strcmp(t, "all"))
+		return true;
+	sc->events[ei].middlebox = scenario_mb_index(sc, t);
+	if (sc->events[ei].middlebox >= 0)
+		return true;
+	best = mb_suggest(c, t);
+	if (best)
+		DIAG(c, line, NULL, "middlebox: unknown middlebox '%s' (did you mean '%s'?)", t, best);
+	else
+		DIAG(c, line, NULL, "middlebox: unknown middlebox '%s'", t);
+	return false;
+}
+
+/* action = expire FLOW */
+static void event_expire(struct pctx *c, struct sc_event *e, int line, const char *arg)
+{
+	struct scenario *sc = c->sc;
+	const char *names[SC_MAX_FLOWS], *best;
+	bool on = false;
+
+	if (!*arg || strpbrk(arg, " \t")) {
+		DIAG(c, line, NULL, "action: expire takes one flow name (expire FLOW)");
+		return;
+	}
+	e->flow = scenario_flow_index(sc, arg);
+	if (e->flow < 0) {
+		for (size_t i = 0; i < sc->nflows; i++)
+			names[i] = sc->flows[i].name;
+		best = ini_suggest(arg, names, sc->nflows);
+		if (best)
+			DIAG(c, line, NULL, "action: unknown flow '%s' (did you mean '%s'?)", arg, best);
+		else
+			DIAG(c, line, NULL, "action: unknown flow '%s'", arg);
+		return;
+	}
+	if (e->middlebox >= 0) {
+		const struct sc_flow *f = &sc->flows[e->flow];
+
+		for (size_t i = 0; i < f->npath; i++)
+			on |= f->path[i] == e->middlebox;
+		if (!on)
+			DIAG(c, line, NULL, "action: flow '%s' does not pass middlebox '%s'",
+			     arg, sc->mb[e->middlebox].name);
+	}
+	snprintf(e->value, sizeof(e->value), "%s", arg);
+}
+
+/* action = set KNOB VALUE: valid for every middlebox it reaches, and its
+ * scaled value (what the runner sends) within the limits. */
+static void event_set(struct pctx *c, struct sc_event *e, int line, char *arg)
+{
+	struct scenario *sc = c->sc;
+	char *knob = arg, *value = arg, err[300];
+
+	while (*value && !isspace((unsigned char)*value))
+		value++;
+	if (*value)
+		*value++ = '\0';
+	value = trim(value);
+	if (!*knob || !*value) {
+		DIAG(c, line, NULL, "action: set takes a knob and a value (set tcp.established 60s)");
+		return;
+	}
+	for (size_t i = 0; i < sc->nmb; i++) {
+		struct policy p;
+		const char *best;
+
+		if (e->middlebox >= 0 && (size_t)e->middlebox != i)
+			continue;
+		p = sc->mb[i].policy;
+		if (policy_set(&p, knob, value, err, sizeof(err)) == 0)
+			continue;
+		best = errno == ENOENT ? suggest_knob_or(knob, NULL) : NULL;
+		if (best)
+			DIAG(c, line, NULL, "action: unknown knob '%s' (did you mean '%s'?)", knob, best);
+		else
+			DIAG(c, line, NULL, "action: %s", err);
+		break;
+	}
+	snprintf(e->knob, sizeof(e->knob), "%s", knob);
+	snprintf(e->value, sizeof(e->value), "%s", value);
+	if (sc->nmb) {
+		struct sc_middlebox tmp = { .policy = sc->mb[0].policy };
+		struct policy scaled;
+		char v[64], sc_text[32];
+		uint64_t ms;
+
+		if (policy_set(&tmp.policy, knob, value, NULL, 0) < 0)
+			return;
+		scenario_policy_scaled(sc, &tmp, &scaled);
+		if (policy_get(&scaled, knob, v, sizeof(v)) == 0 && duration_parse(value, &ms) == 0 &&
+		    duration_parse(v, &ms) < 0 && errno == ERANGE)
+			DIAG(c, line, NULL, "action: set %s %s scaled by %s is %s, above the "
+			     "limit of " DURATION_MAX_TEXT, knob, value,
+			     sc_scale_format(&sc->scale, sc_text, sizeof(sc_text)), v);
+	}
+}
+
+/* action = blackhole DURATION */
+static void event_blackhole(struct pctx *c, struct sc_event *e, int line, const char *arg)
+{
+	char err[300];
+	int rc = duration_parse(arg, &e->duration.ms);
+
+	if (rc < 0 && errno != EINVAL)
+		DIAG(c, line, NULL, "%s", duration_strerror("action: blackhole", arg, errno, err, sizeof(err)));
+	else if (rc < 0 || !e->duration.ms)
+		DIAG(c, line, NULL, "action: blackhole takes a duration longer than 0 (blackhole 30s), found '%s'",
+		     arg);
+}
+
 static void check_event(struct pctx *c, int ei)
 {
 	struct scenario *sc = c->sc;
@@ -1016,26 +1170,14 @@ static void check_event(struct pctx *c, int ei)
 	if (!L[EK_AT])
 		DIAG(c, e->line, NULL, "[event %s] needs at = DURATION (from the start of the idle period)",
 		     e->name);
-	if (L[EK_MIDDLEBOX]) {
-		const char *t = c->evmb_text[ei];
-		if (strcmp(t, "all")) {
-			e->middlebox = scenario_mb_index(sc, t);
-			if (e->middlebox < 0) {
-				const char *best = mb_suggest(c, t);
-				if (best)
-					DIAG(c, L[EK_MIDDLEBOX], NULL,
-					     "middlebox: unknown middlebox '%s' (did you mean '%s'?)", t, best);
-				else
-					DIAG(c, L[EK_MIDDLEBOX], NULL, "middlebox: unknown middlebox '%s'", t);
-				return;
-			}
-		}
-	}
+	if (!event_middlebox(c, ei))
+		return;
 	if (!L[EK_ACTION]) {
 		DIAG(c, e->line, "flush | expire FLOW | set KNOB VALUE | blackhole DURATION",
 		     "[event %s] needs action = ...", e->name);
 		return;
 	}
+	/* the verb, then its argument */
 	snprintf(buf, sizeof(buf), "%s", c->action_text[ei]);
 	verb = trim(buf);
 	arg = verb;
@@ -1047,6 +1189,7 @@ static void check_event(struct pctx *c, int ei)
 	a = lookup(verb, action_names, ARRAY_SIZE(action_names));
 	if (a < 0) {
 		const char *best = ini_suggest(verb, action_names, ARRAY_SIZE(action_names));
+
 		if (best)
 			DIAG(c, L[EK_ACTION], NULL, "action: unknown action '%s' (did you mean '%s'?)", verb, best);
 		else
@@ -1060,92 +1203,9 @@ static void check_event(struct pctx *c, int ei)
 		if (*arg)
 			DIAG(c, L[EK_ACTION], NULL, "action: flush takes no argument (found '%s')", arg);
 		break;
-	case SC_ACT_EXPIRE:
-		if (!*arg || strpbrk(arg, " \t")) {
-			DIAG(c, L[EK_ACTION], NULL, "action: expire takes one flow name (expire FLOW)");
-			break;
-		}
-		e->flow = scenario_flow_index(sc, arg);
-		if (e->flow < 0) {
-			const char *names[SC_MAX_FLOWS], *best;
-			for (size_t i = 0; i < sc->nflows; i++)
-				names[i] = sc->flows[i].name;
-			best = ini_suggest(arg, names, sc->nflows);
-			if (best)
-				DIAG(c, L[EK_ACTION], NULL, "action: unknown flow '%s' (did you mean '%s'?)", arg, best);
-			else
-				DIAG(c, L[EK_ACTION], NULL, "action: unknown flow '%s'", arg);
-			break;
-		}
-		if (e->middlebox >= 0) {
-			struct sc_flow *f = &sc->flows[e->flow];
-			bool on = false;
-			for (size_t i = 0; i < f->npath; i++)
-				on |= f->path[i] == e->middlebox;
-			if (!on)
-				DIAG(c, L[EK_ACTION], NULL, "action: flow '%s' does not pass middlebox '%s'",
-				     arg, sc->mb[e->middlebox].name);
-		}
-		snprintf(e->value, sizeof(e->value), "%s", arg);
-		break;
-	case SC_ACT_SET: {
-		char *knob = arg, *value = arg, err[300];
-		while (*value && !isspace((unsigned char)*value))
-			value++;
-		if (*value)
-			*value++ = '\0';
-		value = trim(value);
-		if (!*knob || !*value) {
-			DIAG(c, L[EK_ACTION], NULL, "action: set takes a knob and a value (set tcp.established 60s)");
-			break;
-		}
-		for (size_t i = 0; i < sc->nmb; i++) {
-			struct policy p;
-			if (e->middlebox >= 0 && (size_t)e->middlebox != i)
-				continue;
-			p = sc->mb[i].policy;
-			if (policy_set(&p, knob, value, err, sizeof(err)) < 0) {
-				const char *best = errno == ENOENT ? suggest_knob_or(knob, NULL) : NULL;
-				if (best)
-					DIAG(c, L[EK_ACTION], NULL, "action: unknown knob '%s' (did you mean '%s'?)",
-					     knob, best);
-				else
-					DIAG(c, L[EK_ACTION], NULL, "action: %s", err);
-				break;
-			}
-		}
-		snprintf(e->knob, sizeof(e->knob), "%s", knob);
-		snprintf(e->value, sizeof(e->value), "%s", value);
-		if (sc->nmb) {
-			/* the runner sends the value scaled (as the profile's) */
-			struct sc_middlebox tmp = { .policy = sc->mb[0].policy };
-			struct policy scaled;
-			char v[64], sc_text[32];
-			uint64_t ms;
-
-			if (policy_set(&tmp.policy, knob, value, NULL, 0) < 0)
-				break;
-			scenario_policy_scaled(sc, &tmp, &scaled);
-			if (policy_get(&scaled, knob, v, sizeof(v)) == 0 && duration_parse(value, &ms) == 0 &&
-			    duration_parse(v, &ms) < 0 && errno == ERANGE)
-				DIAG(c, L[EK_ACTION], NULL, "action: set %s %s scaled by %s is %s, above the "
-				     "limit of " DURATION_MAX_TEXT, knob, value,
-				     sc_scale_format(&sc->scale, sc_text, sizeof(sc_text)), v);
-		}
-		break;
-	}
-	case SC_ACT_BLACKHOLE: {
-		char err[300];
-		int rc = duration_parse(arg, &e->duration.ms);
-
-		if (rc < 0 && errno != EINVAL)
-			DIAG(c, L[EK_ACTION], NULL, "%s",
-			     duration_strerror("action: blackhole", arg, errno, err, sizeof(err)));
-		else if (rc < 0 || !e->duration.ms)
-			DIAG(c, L[EK_ACTION], NULL,
-			     "action: blackhole takes a duration longer than 0 (blackhole 30s), found '%s'", arg);
-		break;
-	}
+	case SC_ACT_EXPIRE: event_expire(c, e, L[EK_ACTION], arg); break;
+	case SC_ACT_SET: event_set(c, e, L[EK_ACTION], arg); break;
+	case SC_ACT_BLACKHOLE: event_blackhole(c, e, L[EK_ACTION], arg); break;
 	}
 }
 

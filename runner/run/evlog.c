@@ -453,12 +453,146 @@ static void attribute_pending(struct run *r, struct lane *l, struct simproc *s)
  * to scenario flows, count per-flow facts into res (if not NULL), note the
  * final stats.
  */
-void evlog_read(struct run *r, struct lane *l, struct simproc *s,
-			    struct scenario_result *res)
+/* A flow-new line: remember the simulator's flow and whose it is. */
+static void note_new_flow(struct run *r, struct lane *l, struct simproc *s, const json_t *js, uint32_t id,
+			  uint64_t ts, struct scenario_result *res)
+{
+	struct simflow nf = { .id = id, .flow = -1 }, *old;
+	int64_t v;
+
+	jsonio_get_str(js, "proto", nf.proto, sizeof(nf.proto));
+	jsonio_get_str(js, "src", nf.src, sizeof(nf.src));
+	jsonio_get_str(js, "dst", nf.dst, sizeof(nf.dst));
+	if (!jsonio_get_int(js, "sport", &v))
+		nf.sport = (unsigned)v;
+	if (!jsonio_get_int(js, "dport", &v))
+		nf.dport = (unsigned)v;
+	jsonio_get_str(js, "nat_addr", nf.nat, sizeof(nf.nat));
+	if (!jsonio_get_int(js, "nat_port", &v))
+		nf.natport = (unsigned)v;
+	old = simflow_by_tuple(s, nf.proto, nf.src, nf.sport, nf.dst, nf.dport);
+	nf.flow = attribute_new(r, l, s, &nf);
+	if (nf.flow < 0 && !nf.pending && old) {
+		nf.flow = old->flow;
+		nf.conn = old->conn;
+	}
+	s->npending += nf.pending;
+	if (index_grow(s) < 0)
+		return;
+	if (s->nflows == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct simflow *p = realloc(s->flows, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		s->flows = p;
+		s->cap = cap;
+	}
+	s->flows[s->nflows++] = nf;
+	index_flow(s, s->nflows - 1);
+	if (nf.flow >= 0 && !nf.conn)       /* a group's timeline: its first connection */
+		run_mark(res, ts, TL_FLOW_NEW, nf.flow, s->mb, 0, "%s%s%s:%u",
+			 nf.nat[0] ? "NAT " : "new flow", nf.nat[0] ? "-> " : "",
+			 nf.nat[0] ? nf.nat : "", nf.nat[0] ? nf.natport : 0);
+}
+
+/* The simulator flow a line is about: by its id, else by its addresses. */
+static struct simflow *line_flow(struct simproc *s, const json_t *js)
+{
+	char proto[8] = "", src[64] = "", dst[64] = "";
+	int64_t id, sport = 0, dport = 0;
+	struct simflow *sf = NULL;
+
+	if (!jsonio_get_int(js, "flow", &id))
+		sf = simflow_by_id(s, (uint32_t)id);
+	if (sf || jsonio_get_str(js, "proto", proto, sizeof(proto)) < 0 || !proto[0])
+		return sf;
+	jsonio_get_str(js, "src", src, sizeof(src));
+	jsonio_get_str(js, "dst", dst, sizeof(dst));
+	jsonio_get_int(js, "sport", &sport);
+	jsonio_get_int(js, "dport", &dport);
+	return simflow_by_tuple(s, proto, src, (unsigned)sport, dst, (unsigned)dport);
+}
+
+/* What a line says happened to scenario flow `flow`, as counts and marks. */
+static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const char *ev, int flow,
+		      uint64_t ts, struct scenario_result *res, struct scenario_result *mres)
+{
+	struct flow_result *fr = &res->flows[flow];
+	char dir[8] = "", what[32] = "";
+
+	jsonio_get_str(js, "dir", dir, sizeof(dir));
+	if (!strcmp(ev, "keepalive")) {
+		fr->keepalives_seen++;
+		run_mark(mres, ts, TL_KEEPALIVE, flow, s->mb, !strcmp(dir, "in"), "keepalive");
+	} else if (!strcmp(ev, "drop")) {
+		jsonio_get_str(js, "reason", what, sizeof(what));
+		fr->drops++;
+		run_mark(mres, ts, TL_DROP, flow, s->mb, !strcmp(dir, "in"), "dropped: %s", what);
+	} else if (!strcmp(ev, "inject")) {
+		char toward[16] = "";
+
+		jsonio_get_str(js, "what", what, sizeof(what));
+		jsonio_get_str(js, "toward", toward, sizeof(toward));
+		run_mark(mres, ts, TL_INJECT, flow, s->mb, !strcmp(toward, "inside"),
+			 "sent %s toward the %s", what, toward);
+	} else if (!strcmp(ev, "flow-expired")) {
+		int64_t idle = 0;
+
+		jsonio_get_str(js, "action", what, sizeof(what));
+		jsonio_get_int(js, "idle_ms", &idle);
+		if (fr->expired_ms < 0)
+			fr->expired_ms = (int64_t)ts;
+		run_mark(mres, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
+			 tu_human_ms(run_unscale(r->sc, (uint64_t)idle), (char[32]){0}, 32),
+			 what[0] ? what : "drop");
+	}
+}
+
+/* One event line, already parsed. */
+static void evlog_line(struct run *r, struct lane *l, struct simproc *s, const json_t *js,
+		       struct scenario_result *res)
+{
+	char ev[32] = "";
+	int64_t t = 0, id = 0;
+	struct simflow *sf;
+	uint64_t ts;
+	bool tr = false;
+
+	jsonio_get_str(js, "event", ev, sizeof(ev));
+	jsonio_get_int(js, "t_ms", &t);
+	ts = (uint64_t)run_scen_ms(r, t);
+	if (!strcmp(ev, "stats")) {
+		s->stats_seen = true;
+		jsonio_get_bool(js, "trusted", &tr);
+		s->trusted = tr;
+		if (!tr)
+			stats_reason(js, s->stats_why, sizeof(s->stats_why));
+		return;
+	}
+	if (!strcmp(ev, "flow-new")) {
+		/* a new id is a new simulator flow, even on the addresses of an
+		 * old one (re-created after expiry): it gets its own mark */
+		if (!jsonio_get_int(js, "flow", &id) && !simflow_by_id(s, (uint32_t)id))
+			note_new_flow(r, l, s, js, (uint32_t)id, ts, res);
+		return;
+	}
+	sf = line_flow(s, js);
+	if (!sf || sf->flow < 0)
+		return;
+	if (!strcmp(ev, "flow-expired"))
+		sf->expired = true;
+	/* after the probe ended the flow is closing down: not evidence */
+	if (!res || (r->flow_end[sf->flow] && t > (int64_t)r->flow_end[sf->flow]))
+		return;
+	/* counted for every connection of a group, marked for its first */
+	flow_fact(r, s, js, ev, sf->flow, ts, res, sf->conn ? NULL : res);
+}
+
+void evlog_read(struct run *r, struct lane *l, struct simproc *s, struct scenario_result *res)
 {
 	FILE *f = fopen_regular(s->events);
-	json_t *js = NULL;
-	char line[4096];
+	char line[4096], why[160];
 
 	if (!f)
 		return;
@@ -474,126 +608,18 @@ void evlog_read(struct run *r, struct lane *l, struct simproc *s,
 	}
 	while (fgets(line, sizeof(line), f)) {
 		size_t len = strlen(line);
-		char ev[32] = "", proto[8] = "", src[64] = "", dst[64] = "", what[32] = "", why[160];
-		int64_t t = 0, id = 0, sport = 0, dport = 0, v;
-		struct simflow *sf = NULL;
-		int flow = -1;
-		uint64_t ts;
+		json_t *js;
 
 		if (!len || line[len - 1] != '\n')
 			break;                  /* a line still being written */
 		s->ev_off += (long)len;
-		json_decref(js);
 		js = jsonio_load(line, len, why, sizeof(why));
 		if (!js) {
 			log_warnx("%s: a line that is not an event: %s", s->events, why);
 			continue;
 		}
-		jsonio_get_str(js, "event", ev, sizeof(ev));
-		jsonio_get_int(js, "t_ms", &t);
-		ts = (uint64_t)run_scen_ms(r, t);
-		if (!strcmp(ev, "stats")) {
-			bool tr = false;
-
-			s->stats_seen = true;
-			jsonio_get_bool(js, "trusted", &tr);
-			s->trusted = tr;
-			if (!tr)
-				stats_reason(js, s->stats_why, sizeof(s->stats_why));
-			continue;
-		}
-		jsonio_get_str(js, "proto", proto, sizeof(proto));
-		jsonio_get_str(js, "src", src, sizeof(src));
-		jsonio_get_str(js, "dst", dst, sizeof(dst));
-		jsonio_get_int(js, "sport", &sport);
-		jsonio_get_int(js, "dport", &dport);
-		if (!jsonio_get_int(js, "flow", &id))
-			sf = simflow_by_id(s, (uint32_t)id);
-		if (!strcmp(ev, "flow-new") && !sf) {
-			struct simflow nf = { .id = (uint32_t)id, .flow = -1 };
-			struct simflow *old;
-
-			snprintf(nf.proto, sizeof(nf.proto), "%s", proto);
-			snprintf(nf.src, sizeof(nf.src), "%s", src);
-			snprintf(nf.dst, sizeof(nf.dst), "%s", dst);
-			nf.sport = (unsigned)sport;
-			nf.dport = (unsigned)dport;
-			jsonio_get_str(js, "nat_addr", nf.nat, sizeof(nf.nat));
-			if (!jsonio_get_int(js, "nat_port", &v))
-				nf.natport = (unsigned)v;
-			old = simflow_by_tuple(s, proto, src, (unsigned)sport, dst, (unsigned)dport);
-			nf.flow = attribute_new(r, l, s, &nf);
-			if (nf.flow < 0 && !nf.pending && old) {
-				nf.flow = old->flow;
-				nf.conn = old->conn;
-			}
-			s->npending += nf.pending;
-			if (index_grow(s) < 0)
-				continue;
-			if (s->nflows == s->cap) {
-				size_t cap = s->cap ? s->cap * 2 : 16;
-				struct simflow *p = realloc(s->flows, cap * sizeof(*p));
-
-				if (!p)
-					continue;
-				s->flows = p;
-				s->cap = cap;
-			}
-			s->flows[s->nflows++] = nf;
-			index_flow(s, s->nflows - 1);
-			sf = &s->flows[s->nflows - 1];
-			if (nf.flow >= 0 && !nf.conn)
-				run_mark(res, ts, TL_FLOW_NEW, nf.flow, s->mb, 0, "%s%s%s:%u",
-				     nf.nat[0] ? "NAT " : "new flow", nf.nat[0] ? "-> " : "",
-				     nf.nat[0] ? nf.nat : "", nf.nat[0] ? nf.natport : 0);
-			continue;
-		}
-		if (!sf && proto[0])
-			sf = simflow_by_tuple(s, proto, src, (unsigned)sport, dst, (unsigned)dport);
-		flow = sf ? sf->flow : -1;
-		if (flow < 0)
-			continue;
-		if (!strcmp(ev, "flow-expired"))
-			sf->expired = true;
-		if (!res)
-			continue;
-		/* after the probe ended the flow is closing down: not evidence */
-		if (r->flow_end[flow] && t > (int64_t)r->flow_end[flow])
-			continue;
-		{
-			struct flow_result *fr = &res->flows[flow];
-			/* a group's timeline shows one connection, the first */
-			struct scenario_result *mres = sf->conn ? NULL : res;
-			char dir[8] = "";
-
-			jsonio_get_str(js, "dir", dir, sizeof(dir));
-			if (!strcmp(ev, "keepalive")) {
-				fr->keepalives_seen++;
-				run_mark(mres, ts, TL_KEEPALIVE, flow, s->mb, !strcmp(dir, "in"), "keepalive");
-			} else if (!strcmp(ev, "drop")) {
-				jsonio_get_str(js, "reason", what, sizeof(what));
-				fr->drops++;
-				run_mark(mres, ts, TL_DROP, flow, s->mb, !strcmp(dir, "in"), "dropped: %s", what);
-			} else if (!strcmp(ev, "inject")) {
-				char toward[16] = "";
-
-				jsonio_get_str(js, "what", what, sizeof(what));
-				jsonio_get_str(js, "toward", toward, sizeof(toward));
-				run_mark(mres, ts, TL_INJECT, flow, s->mb, !strcmp(toward, "inside"),
-				     "sent %s toward the %s", what, toward);
-			} else if (!strcmp(ev, "flow-expired")) {
-				int64_t idle = 0;
-
-				jsonio_get_str(js, "action", what, sizeof(what));
-				jsonio_get_int(js, "idle_ms", &idle);
-				if (fr->expired_ms < 0)
-					fr->expired_ms = (int64_t)ts;
-				run_mark(mres, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
-				     tu_human_ms(run_unscale(r->sc, (uint64_t)idle), (char[32]){0}, 32),
-				     what[0] ? what : "drop");
-			}
-		}
+		evlog_line(r, l, s, js, res);
+		json_decref(js);
 	}
-	json_decref(js);
 	fclose(f);
 }

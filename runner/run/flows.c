@@ -101,9 +101,13 @@ int group_start_server(struct run *r, struct lane *l, size_t gi, char *err, size
 			g->srv_done = true;
 			g->srv_status = st;
 		}
-		tu_errf(err, errlen, "the probe server on port %u %s: %s", g->port,
-			errno == ETIMEDOUT ? "was not ready within 10 s" : "exited",
-			file_tail(g->srv_err, tail, sizeof(tail)));
+		{
+			bool timeout = errno == ETIMEDOUT;     /* before file_tail() sets errno */
+
+			file_tail(g->srv_err, tail, sizeof(tail));
+			tu_errf(err, errlen, "the probe server on port %u %s: %s", g->port,
+				timeout ? "was not ready within 10 s" : "exited", tail);
+		}
 		return -1;
 	}
 	return 0;

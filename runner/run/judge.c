@@ -128,155 +128,144 @@ static void group_judge(struct run *r, int idx, uint32_t nseen, struct flow_resu
 	gr->status = sc_expect_met(sf, n) ? RES_PASS : RES_FAIL;
 }
 
-void probe_results(struct run *r, struct lane *l, struct group *g, struct scenario_result *res)
+/* What the probe said about one flow, as read from its result line. */
+struct probe_line {
+	char out[24], who[16], detail[160], errname[32];
+	int64_t at, cycle;
+};
+
+static void probe_line_read(const json_t *js, struct probe_line *pl, struct flow_result *fr,
+			    const struct scenario *sc)
 {
-	FILE *f = fopen_regular(g->cli_json);
-	char *line = NULL, tail[200], why[160];
-	size_t cap = 0;
-	json_t *js = NULL;
-	bool seen[SC_MAX_FLOWS] = { false };
-	uint32_t nseen[SC_MAX_FLOWS] = { 0 };
+	int64_t e = 0, v = -1;
+
+	*pl = (struct probe_line){ .at = -1, .cycle = 1 };
+	jsonio_get_str(js, "outcome", pl->out, sizeof(pl->out));
+	jsonio_get_str(js, "noticed_by", pl->who, sizeof(pl->who));
+	jsonio_get_int(js, "at_ms", &pl->at);
+	jsonio_get_int(js, "cycle", &pl->cycle);
+	jsonio_get_int(js, "client.errno", &e);
+	fr->err = (int)e;
+	jsonio_get_str(js, "client.errno_name", pl->errname, sizeof(pl->errname));
+	if (jsonio_get_str(js, "client.detail", pl->detail, sizeof(pl->detail)) < 0 || !pl->detail[0])
+		jsonio_get_str(js, "server.detail", pl->detail, sizeof(pl->detail));
+	snprintf(fr->noticed_by, sizeof(fr->noticed_by), "%s", pl->who);
+	if (jsonio_get_int(js, "client.server_heartbeats", &v) == 0 && v >= 0)
+		fr->server_heartbeats = (uint32_t)v;
+	v = -1;
+	if (jsonio_get_int(js, "client.last_server_heartbeat_ms", &v) == 0 && v >= 0)
+		fr->last_server_heartbeat_ms = (int64_t)run_unscale(sc, (uint64_t)v);
+}
+
+/* The evidence in words: what the probe saw, then what the middleboxes did. */
+static void probe_evidence(struct run *r, const struct sc_flow *sf, const struct probe_line *pl,
+			   struct flow_result *fr)
+{
+	char a[32], b[32], c[32], mv[200];
+	const char *out = pl->out, *who = pl->who;
+
+	mb_view(r, fr, mv, sizeof(mv));
+	tu_human_ms(sf->idle.ms, a, sizeof(a));
+	if (!strcmp(out, "alive"))
+		snprintf(fr->evidence, sizeof(fr->evidence), "data crossed both ways after %s idle%s%.170s", a,
+			 sf->cycles > 1 ? " (every cycle)" : "", mv);
+	else if (!strcmp(out, "timeout"))
+		snprintf(fr->evidence, sizeof(fr->evidence), "no answer within %s after %s idle%s%s%.150s",
+			 tu_human_ms(sf->deadline.ms, b, sizeof(b)), a, who[0] ? ", noticed by the " : "", who, mv);
+	else if (!strcmp(out, "refused") || !strcmp(out, "connect-timeout"))
+		/* no middlebox had a flow for it: mb_view would say "kept" */
+		snprintf(fr->evidence, sizeof(fr->evidence), "%s%s%s%s, seen by the client%s%.150s",
+			 outcome_words(out), pl->errname[0] ? " (" : "", pl->errname, pl->errname[0] ? ")" : "",
+			 pl->detail[0] ? ": " : "", pl->detail);
+	else
+		snprintf(fr->evidence, sizeof(fr->evidence), "%s%s%s%s after %s idle%s%s%s%s",
+			 outcome_words(out), pl->errname[0] ? " (" : "", pl->errname, pl->errname[0] ? ")" : "",
+			 pl->at >= 0 ? tu_human_ms((uint64_t)fr->noticed_ms, c, sizeof(c)) : "?",
+			 pl->cycle > 1 ? " (in a later cycle)" : "",
+			 who[0] ? ", seen by the " : "", who,
+			 /* the client saw the reset when it spoke first after the idle */
+			 !strcmp(who, "client") && sf->speaker == SC_CLIENT && !strcmp(out, "reset") &&
+			 fr->noticed_ms >= 0 && (uint64_t)fr->noticed_ms >= sf->idle.ms ? " on its first send" : "");
+	if (strcmp(out, "alive") && strcmp(out, "timeout") && strcmp(out, "refused") &&
+	    strcmp(out, "connect-timeout")) {
+		size_t o = strlen(fr->evidence);
+
+		snprintf(fr->evidence + o, sizeof(fr->evidence) - o, "%s", mv);
+	}
+}
+
+static void probe_line_judge(struct run *r, int idx, unsigned conn, const json_t *js, struct flow_result *fr,
+			     struct scenario_result *res);
+
+/* One result line of the probe client: the flow's outcome, judged (a
+ * group's connection judged alone, then counted into the group). Returns
+ * the scenario flow it was about, or -1. */
+static int probe_line_apply(struct run *r, struct group *g, const json_t *js, struct scenario_result *res)
+{
+	struct flow_result *fr, one;
+	const struct sc_flow *sf;
+	char name[64];
+	unsigned conn = 0;
+	int idx;
+
+	if (jsonio_get_str(js, "flow", name, sizeof(name)) < 0)
+		return -1;
+	idx = group_flow_of_name(r, g, name, &conn);
+	if (idx < 0)
+		return -1;
+	fr = &res->flows[idx];
+	sf = &r->sc->flows[idx];
+	if (sf->count > 1) {
+		one = *fr;
+		probe_line_judge(r, idx, conn, js, &one, res);
+		group_count(r, idx, conn, &one, fr);
+		return idx;
+	}
+	probe_line_judge(r, idx, conn, js, fr, res);
+	return idx;
+}
+
+/* The outcome of one connection into fr, judged. */
+static void probe_line_judge(struct run *r, int idx, unsigned conn, const json_t *js, struct flow_result *fr,
+			     struct scenario_result *res)
+{
+	const struct sc_flow *sf = &r->sc->flows[idx];
+	struct probe_line pl;
+
+	probe_line_read(js, &pl, fr, r->sc);
+	if (pl.at >= 0) {
+		uint64_t cyc_ms = pl.cycle > 1 ? (uint64_t)(pl.cycle - 1) * sf->idle.ms : 0;
+
+		fr->noticed_ms = (int64_t)run_unscale(r->sc, (uint64_t)pl.at);
+		/* a group's timeline shows its first connection */
+		run_mark(conn ? NULL : res, cyc_ms + (uint64_t)fr->noticed_ms, TL_OUTCOME, idx, -1, -1, "%s%s%s", pl.out,
+			 pl.who[0] ? ", noticed by the " : "", pl.who);
+	}
+	if (!strcmp(pl.out, "error") || !strcmp(pl.out, "interrupted") || !strcmp(pl.out, "none")) {
+		fr->status = RES_ERROR;
+		if (!strcmp(pl.out, "interrupted"))
+			snprintf(fr->error, sizeof(fr->error), "interrupted before the flow ended");
+		else
+			snprintf(fr->error, sizeof(fr->error), "the probe could not run the flow: %s",
+				 pl.detail[0] ? pl.detail : "no detail");
+		return;
+	}
+	snprintf(fr->observed, sizeof(fr->observed), "%s", pl.out);
+	fr->status = RES_PASS;          /* judged below */
+	fr->error[0] = '\0';
+	probe_evidence(r, sf, &pl, fr);
+	run_judge(fr);
+}
+
+/* Flows of the group the client said nothing of, or all of them if it
+ * crashed: ERROR, with its stderr's last words. */
+static void probe_missing(struct run *r, struct group *g, const bool *seen, const uint32_t *nseen,
+			  struct scenario_result *res)
+{
 	bool crashed = g->cli_status < 0 || g->cli_status > 1;
+	char tail[200];
 
 	file_tail(g->cli_err, tail, sizeof(tail));
-	for (size_t i = 0; i < g->n; i++) {
-		struct flow_result *gr = &res->flows[g->flows[i]];
-
-		if (r->sc->flows[g->flows[i]].count > 1) {
-			memset(gr->tally, 0, sizeof(gr->tally));
-			gr->other = 0;
-			gr->sample = -1;
-			gr->evidence[0] = '\0';
-		}
-	}
-	while (f && getline(&line, &cap, f) >= 0) {
-		size_t len = strlen(line);
-		char name[64], out[24], who[16], detail[160], errname[32];
-		int64_t at = -1, cycle = 1;
-		int idx = -1;
-		unsigned conn = 0;
-		struct flow_result *fr, one;
-		const struct sc_flow *sf;
-
-		json_decref(js);
-		js = jsonio_load(line, len, why, sizeof(why));
-		if (!js) {
-			log_warnx("%s: a result line that is not a JSON object: %s", g->cli_json, why);
-			continue;
-		}
-		if (jsonio_get_str(js, "flow", name, sizeof(name)) < 0)
-			continue;
-		idx = group_flow_of_name(r, g, name, &conn);
-		if (idx < 0)
-			continue;
-		seen[idx] = true;
-		nseen[idx]++;
-		fr = &res->flows[idx];
-		sf = &r->sc->flows[idx];
-		if (sf->count > 1) {
-			/* one connection of a group: judged alone, then counted */
-			one = *fr;
-			fr = &one;
-		}
-		jsonio_get_str(js, "outcome", out, sizeof(out));
-		jsonio_get_str(js, "noticed_by", who, sizeof(who));
-		jsonio_get_int(js, "at_ms", &at);
-		jsonio_get_int(js, "cycle", &cycle);
-		{
-			int64_t e = 0;
-
-			jsonio_get_int(js, "client.errno", &e);
-			fr->err = (int)e;
-		}
-		errname[0] = '\0';
-		jsonio_get_str(js, "client.errno_name", errname, sizeof(errname));
-		if (jsonio_get_str(js, "client.detail", detail, sizeof(detail)) < 0 || !detail[0])
-			jsonio_get_str(js, "server.detail", detail, sizeof(detail));
-		snprintf(fr->noticed_by, sizeof(fr->noticed_by), "%s", who);
-		{
-			int64_t v = -1;
-
-			if (jsonio_get_int(js, "client.server_heartbeats", &v) == 0 && v >= 0)
-				fr->server_heartbeats = (uint32_t)v;
-			v = -1;
-			if (jsonio_get_int(js, "client.last_server_heartbeat_ms", &v) == 0 && v >= 0)
-				fr->last_server_heartbeat_ms = (int64_t)run_unscale(r->sc, (uint64_t)v);
-		}
-		if (at >= 0) {
-			uint64_t cyc_ms = cycle > 1 ? (uint64_t)(cycle - 1) * sf->idle.ms : 0;
-
-			fr->noticed_ms = (int64_t)run_unscale(r->sc, (uint64_t)at);
-			if (!conn)
-				run_mark(res, cyc_ms + (uint64_t)fr->noticed_ms, TL_OUTCOME, idx, -1, -1, "%s%s%s", out,
-			     who[0] ? ", noticed by the " : "", who);
-		}
-		if (!strcmp(out, "error") || !strcmp(out, "interrupted") || !strcmp(out, "none")) {
-			fr->status = RES_ERROR;
-			snprintf(fr->error, sizeof(fr->error), "%s",
-				 !strcmp(out, "interrupted") ? "interrupted before the flow ended" : "");
-			if (!fr->error[0])
-				snprintf(fr->error, sizeof(fr->error), "the probe could not run the flow: %s",
-					 detail[0] ? detail : "no detail");
-			if (fr == &one)
-				group_count(r, idx, conn, &one, &res->flows[idx]);
-			continue;
-		}
-		snprintf(fr->observed, sizeof(fr->observed), "%s", out);
-		fr->status = RES_PASS;          /* judged below */
-		fr->error[0] = '\0';
-		{
-			char a[32], b[32], c[32], mv[200];
-
-			mb_view(r, fr, mv, sizeof(mv));
-			tu_human_ms(sf->idle.ms, a, sizeof(a));
-			if (!strcmp(out, "alive"))
-				snprintf(fr->evidence, sizeof(fr->evidence),
-					 "data crossed both ways after %s idle%s%.170s", a,
-					 sf->cycles > 1 ? " (every cycle)" : "", mv);
-			else if (!strcmp(out, "timeout"))
-				snprintf(fr->evidence, sizeof(fr->evidence),
-					 "no answer within %s after %s idle%s%s%.150s",
-					 tu_human_ms(sf->deadline.ms, b, sizeof(b)), a,
-					 who[0] ? ", noticed by the " : "", who, mv);
-			else if (!strcmp(out, "refused") || !strcmp(out, "connect-timeout"))
-				/* no middlebox had a flow for it: mb_view would say "kept" */
-				snprintf(fr->evidence, sizeof(fr->evidence), "%s%s%s%s, seen by the client%s%.150s",
-					 outcome_words(out), errname[0] ? " (" : "", errname, errname[0] ? ")" : "",
-					 detail[0] ? ": " : "", detail);
-			else
-				snprintf(fr->evidence, sizeof(fr->evidence), "%s%s%s%s after %s idle%s%s%s",
-					 outcome_words(out), errname[0] ? " (" : "", errname, errname[0] ? ")" : "",
-					 at >= 0 ? tu_human_ms((uint64_t)fr->noticed_ms, c, sizeof(c)) : "?",
-					 cycle > 1 ? " (in a later cycle)" : "",
-					 who[0] ? ", seen by the " : "", who);
-			if (strcmp(out, "alive") && strcmp(out, "timeout") && strcmp(out, "refused") &&
-			    strcmp(out, "connect-timeout")) {
-				size_t o = strlen(fr->evidence);
-
-				snprintf(fr->evidence + o, sizeof(fr->evidence) - o, "%s", mv);
-			}
-		}
-		if (!strcmp(who, "client") && sf->speaker == SC_CLIENT && strcmp(out, "alive") &&
-		    !strcmp(out, "reset") && fr->noticed_ms >= 0 && (uint64_t)fr->noticed_ms >= sf->idle.ms) {
-			/* "... seen by the client on its first send" */
-			char *p = strstr(fr->evidence, ", seen by the client");
-
-			if (p) {
-				char rest[256];
-
-				snprintf(rest, sizeof(rest), "%s", p + strlen(", seen by the client"));
-				snprintf(p, sizeof(fr->evidence) - (size_t)(p - fr->evidence),
-					 ", seen by the client on its first send%s", rest);
-			}
-		}
-		run_judge(fr);
-		if (fr == &one)
-			group_count(r, idx, conn, &one, &res->flows[idx]);
-	}
-	json_decref(js);
-	free(line);
-	if (f)
-		fclose(f);
 	for (size_t i = 0; i < g->n; i++) {
 		struct flow_result *fr = &res->flows[g->flows[i]];
 		const struct sc_flow *sf = &r->sc->flows[g->flows[i]];
@@ -299,6 +288,46 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 			snprintf(fr->error, sizeof(fr->error), "the probe client reported nothing for this flow%s%s",
 				 tail[0] ? ": " : "", tail);
 	}
+}
+
+void probe_results(struct run *r, struct lane *l, struct group *g, struct scenario_result *res)
+{
+	FILE *f = fopen_regular(g->cli_json);
+	bool seen[SC_MAX_FLOWS] = { false };
+	uint32_t nseen[SC_MAX_FLOWS] = { 0 };
+	char *line = NULL, why[160];
+	size_t cap = 0;
+
+	for (size_t i = 0; i < g->n; i++) {
+		struct flow_result *gr = &res->flows[g->flows[i]];
+
+		if (r->sc->flows[g->flows[i]].count > 1) {
+			memset(gr->tally, 0, sizeof(gr->tally));
+			gr->other = 0;
+			gr->sample = -1;
+			gr->evidence[0] = '\0';
+		}
+	}
+
+	while (f && getline(&line, &cap, f) >= 0) {
+		json_t *js = jsonio_load(line, strlen(line), why, sizeof(why));
+		int idx;
+
+		if (!js) {
+			log_warnx("%s: a result line that is not a JSON object: %s", g->cli_json, why);
+			continue;
+		}
+		idx = probe_line_apply(r, g, js, res);
+		if (idx >= 0) {
+			seen[idx] = true;
+			nseen[idx]++;
+		}
+		json_decref(js);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	probe_missing(r, g, seen, nseen, res);
 	(void)l;
 }
 

@@ -136,14 +136,12 @@ static int probedir_make(struct run *r, char *err, size_t errlen)
 	return 0;
 }
 
-struct run *run_build(const struct scenario *sc, const struct run_opts *o, char *err, size_t errlen)
+/* One lane per distinct path; probe flows grouped by server port on it,
+ * command flows on their own. */
+static int plan_lanes(struct run *r, char *err, size_t errlen)
 {
-	struct run *r = calloc(1, sizeof(*r));
+	const struct scenario *sc = r->sc;
 
-	if (!r)
-		return NULL;
-	r->sc = sc;
-	r->o = o;
 	for (size_t i = 0; i < sc->nflows; i++) {
 		const struct sc_flow *f = &sc->flows[i];
 		size_t k;
@@ -170,7 +168,7 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 					tu_errf(err, errlen, "flow %s: more than %d server ports on one path",
 						f->name, MAX_GROUPS);
 					errno = EINVAL;
-					goto fail;
+					return -1;
 				}
 				g = (int)l->ng++;
 				l->g[g].port = port;
@@ -179,15 +177,15 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 			r->group_of[i] = g;
 		}
 	}
-	if (probedir_make(r, err, errlen) < 0)
-		goto fail;
-	/* a shell on a scenario without flows still gets the full chain */
-	if (!r->nlanes) {
-		r->lane[0].npath = sc->nmb < SC_MAX_PATH ? sc->nmb : SC_MAX_PATH;
-		for (size_t i = 0; i < r->lane[0].npath; i++)
-			r->lane[0].path[i] = (int)i;
-		r->nlanes = 1;
-	}
+	return 0;
+}
+
+/* Each lane's topology, and its simulators started (not yet waited for). */
+static int build_networks(struct run *r, char *err, size_t errlen)
+{
+	const struct scenario *sc = r->sc;
+	const struct run_opts *o = r->o;
+
 	for (size_t k = 0; k < r->nlanes; k++) {
 		struct lane *l = &r->lane[k];
 		struct topo_config tc = { .nmb = l->npath, .ipv4_net = sc->ipv4_net,
@@ -204,14 +202,22 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 
 			tu_errf(err, errlen, "%s", terr);
 			errno = e == EPERM ? EPERM : EIO;
-			goto fail;
+			return -1;
 		}
 		for (size_t p = 0; p < l->npath; p++)
 			if (sim_start(r, l, p, err, errlen) < 0) {
 				errno = EIO;
-				goto fail;
+				return -1;
 			}
 	}
+	return 0;
+}
+
+/* Every simulator ready, or the reason one is not (its stderr). */
+static int wait_simulators(struct run *r, char *err, size_t errlen)
+{
+	const struct scenario *sc = r->sc;
+
 	for (size_t k = 0; k < r->nlanes; k++) {
 		struct lane *l = &r->lane[k];
 
@@ -225,20 +231,45 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 			if (errno == EINTR) {
 				tu_errf(err, errlen, "interrupted");
 				errno = EINTR;
-				goto fail;
+				return -1;
 			}
+			bool timeout = errno == ETIMEDOUT;     /* before file_tail() sets errno */
+
 			if (errno == ECHILD)
 				s->exited = true;
 			file_tail(s->errf, tail, sizeof(tail));
 			tu_errf(err, errlen, "middlebox %s: idlegate-sim %s%s%s",
 				sc->mb[s->mb].name,
-				errno == ETIMEDOUT ? "was not ready within 10 s" :
+				timeout ? "was not ready within 10 s" :
 				st == 127 ? "could not be executed" : "exited before it was ready",
 				tail[0] ? ": " : "", tail);
 			errno = EIO;
-			goto fail;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+struct run *run_build(const struct scenario *sc, const struct run_opts *o, char *err, size_t errlen)
+{
+	struct run *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->sc = sc;
+	r->o = o;
+	if (plan_lanes(r, err, errlen) < 0 ||
+	    probedir_make(r, err, errlen) < 0)
+		goto fail;
+	/* a shell on a scenario without flows still gets the full chain */
+	if (!r->nlanes) {
+		r->lane[0].npath = sc->nmb < SC_MAX_PATH ? sc->nmb : SC_MAX_PATH;
+		for (size_t i = 0; i < r->lane[0].npath; i++)
+			r->lane[0].path[i] = (int)i;
+		r->nlanes = 1;
+	}
+	if (build_networks(r, err, errlen) < 0 || wait_simulators(r, err, errlen) < 0)
+		goto fail;
 	return r;
 fail:
 	{
@@ -462,14 +493,12 @@ struct sched_ev {
 	bool done;
 };
 
-int run_flows(struct run *r, struct scenario_result *res)
+/* Servers first, then t0, then the clients and commands (t0 is the start of
+ * the idle period that [event] times count from). */
+static void start_flows(struct run *r, struct scenario_result *res)
 {
-	struct sched_ev ev[SC_MAX_EVENTS];
-	uint64_t limit, total, last_progress = 0;
 	char err[400] = "";
 
-	judge_init(r, res);
-	/* servers first */
 	for (size_t k = 0; k < r->nlanes && !err[0]; k++)
 		for (size_t g = 0; g < r->lane[k].ng && !err[0]; g++)
 			group_start_server(r, &r->lane[k], g, err, sizeof(err));
@@ -488,30 +517,82 @@ int run_flows(struct run *r, struct scenario_result *res)
 			run_fail(r, "%s", err);
 	for (size_t i = 0; i < r->sc->nflows; i++)
 		run_mark(res, 0, TL_IDLE_START, (int)i, -1, -1, "idle for %s",
-		     tu_human_ms(r->sc->flows[i].idle.ms, (char[32]){0}, 32));
-	for (size_t i = 0; i < r->sc->nevents; i++) {
-		ev[i].at = r->t0 + r->sc->events[i].at.scaled_ms;
-		ev[i].ev = (int)i;
-		ev[i].done = false;
-	}
-	limit = run_limit_ms(r->sc);
-	total = scenario_estimate_ms(r->sc);
-	while (!r->err[0] && !all_clients_done(r)) {
-		uint64_t now = mtime_ms(), next = now + 500;
-		struct pollfd p = { .fd = r->o->sigfd, .events = POLLIN };
-		struct pollfd pp[1 + 2 * SC_MAX_FLOWS + SC_MAX_FLOWS * (SC_MAX_PATH + 2 * MAX_GROUPS)];
-		int np = 0;
+			 tu_human_ms(r->sc->flows[i].idle.ms, (char[32]){0}, 32));
+}
 
-		for (size_t i = 0; i < r->sc->nevents; i++) {
-			if (ev[i].done)
-				continue;
-			if (ev[i].at <= now) {
-				ev[i].done = true;
-				sim_fire_event(r, &r->sc->events[ev[i].ev], res);
-			} else if (ev[i].at < next) {
-				next = ev[i].at;
-			}
+/* Fire the events that are due; the wall time of the next one (or next). */
+static uint64_t fire_due_events(struct run *r, struct sched_ev *ev, uint64_t now, uint64_t next,
+				struct scenario_result *res)
+{
+	for (size_t i = 0; i < r->sc->nevents; i++) {
+		if (ev[i].done)
+			continue;
+		if (ev[i].at <= now) {
+			ev[i].done = true;
+			sim_fire_event(r, &r->sc->events[ev[i].ev], res);
+		} else if (ev[i].at < next) {
+			next = ev[i].at;
 		}
+	}
+	return next;
+}
+
+/*
+ * Sleep until a child ends, a signal arrives or the deadline. pidfds of
+ * every running child, the caller's signalfd first. Returns true when a
+ * signal ended the wait (the run is then interrupted).
+ */
+static bool wait_children(struct run *r, uint64_t until)
+{
+	struct pollfd pp[1 + 2 * SC_MAX_FLOWS + SC_MAX_FLOWS * (SC_MAX_PATH + 2 * MAX_GROUPS)];
+	uint64_t now;
+	int np = 0;
+	bool sig;
+
+	pp[np].fd = r->o->sigfd;
+	pp[np++].events = POLLIN;
+	for (size_t k = 0; k < r->nlanes; k++) {
+		struct lane *l = &r->lane[k];
+
+		for (size_t s = 0; s < l->npath; s++)
+			if (!l->sim[s].exited)
+				add_pidfd(pp, &np, l->sim[s].pid);
+		for (size_t g = 0; g < l->ng; g++) {
+			if (!l->g[g].cli_done)
+				add_pidfd(pp, &np, l->g[g].client);
+			if (!l->g[g].srv_done)
+				add_pidfd(pp, &np, l->g[g].server);
+		}
+	}
+	for (size_t i = 0; i < r->ncmd; i++)
+		if (!r->cmd[i].done)
+			add_pidfd(pp, &np, r->cmd[i].client);
+	now = mtime_ms();
+	poll(pp, (nfds_t)np, until > now ? (int)(until - now) : 0);
+	for (int i = 1; i < np; i++)
+		if (pp[i].fd >= 0)
+			close(pp[i].fd);
+	sig = pp[0].fd >= 0 && (pp[0].revents & POLLIN);
+	if (sig) {
+		r->interrupted = true;
+		run_fail(r, "interrupted");
+	}
+	return sig;
+}
+
+/* The loop of a run: events at their times, progress, children and signals,
+ * until every client has ended, the run fails, or its time is up. */
+static void run_loop(struct run *r, struct scenario_result *res)
+{
+	struct sched_ev ev[SC_MAX_EVENTS];
+	uint64_t limit = run_limit_ms(r->sc), total = scenario_estimate_ms(r->sc), last_progress = 0;
+
+	for (size_t i = 0; i < r->sc->nevents; i++)
+		ev[i] = (struct sched_ev){ .at = r->t0 + r->sc->events[i].at.scaled_ms, .ev = (int)i };
+	while (!r->err[0] && !all_clients_done(r)) {
+		uint64_t now = mtime_ms();
+		uint64_t next = fire_due_events(r, ev, now, now + 500, res);
+
 		if (now - r->t0 > limit) {
 			char t[32];
 
@@ -523,39 +604,16 @@ int run_flows(struct run *r, struct scenario_result *res)
 			progress(r, total);
 			last_progress = now;
 		}
-		/* wait for a child to end, a signal, or the next event */
-		pp[np++] = p;
-		for (size_t k = 0; k < r->nlanes; k++) {
-			struct lane *l = &r->lane[k];
-
-			for (size_t s = 0; s < l->npath; s++)
-				if (!l->sim[s].exited)
-					add_pidfd(pp, &np, l->sim[s].pid);
-			for (size_t g = 0; g < l->ng; g++) {
-				if (!l->g[g].cli_done)
-					add_pidfd(pp, &np, l->g[g].client);
-				if (!l->g[g].srv_done)
-					add_pidfd(pp, &np, l->g[g].server);
-			}
-		}
-		for (size_t i = 0; i < r->ncmd; i++)
-			if (!r->cmd[i].done)
-				add_pidfd(pp, &np, r->cmd[i].client);
-		now = mtime_ms();
-		poll(pp, (nfds_t)np, next > now ? (int)(next - now) : 0);
-		for (int i = 1; i < np; i++)
-			if (pp[i].fd >= 0)
-				close(pp[i].fd);
-		if (pp[0].fd >= 0 && (pp[0].revents & POLLIN)) {
-			r->interrupted = true;
-			run_fail(r, "interrupted");
+		if (wait_children(r, next))
 			break;
-		}
 		check_children(r);
 	}
-	stop_all(r);
-	res->scenario_ms = run_unscale(r->sc, mtime_ms() - r->t0);
-	/* what the middleboxes saw */
+}
+
+/* What the middleboxes saw: every event log read again from the start, with
+ * the final statistics; a simulator that lost anything fails the run. */
+static void read_middleboxes(struct run *r, struct scenario_result *res)
+{
 	for (size_t i = 0; i < r->sc->nflows; i++) {
 		res->flows[i].keepalives_seen = 0;
 		res->flows[i].drops = 0;
@@ -576,12 +634,12 @@ int run_flows(struct run *r, struct scenario_result *res)
 				run_fail(r, "middlebox %s: %s", r->sc->mb[s->mb].name, s->stats_why);
 		}
 	}
-	for (size_t k = 0; k < r->nlanes; k++)
-		for (size_t g = 0; g < r->lane[k].ng; g++)
-			probe_results(r, &r->lane[k], &r->lane[k].g[g], res);
-	for (size_t i = 0; i < r->ncmd; i++)
-		command_result(r, &r->cmd[i], res);
-	/* a run that can't be trusted says so for every flow */
+}
+
+/* The scenario's status from its flows'; a run that can't be trusted says
+ * so for every flow that has no error of its own. */
+static void settle_status(struct run *r, struct scenario_result *res)
+{
 	res->status = RES_PASS;
 	if (r->err[0]) {
 		snprintf(res->error, sizeof(res->error), "%s", r->err);
@@ -602,6 +660,22 @@ int run_flows(struct run *r, struct scenario_result *res)
 		else if (s == RES_FAIL && res->status == RES_PASS)
 			res->status = RES_FAIL;
 	}
+}
+
+int run_flows(struct run *r, struct scenario_result *res)
+{
+	judge_init(r, res);
+	start_flows(r, res);
+	run_loop(r, res);
+	stop_all(r);
+	res->scenario_ms = run_unscale(r->sc, mtime_ms() - r->t0);
+	read_middleboxes(r, res);
+	for (size_t k = 0; k < r->nlanes; k++)
+		for (size_t g = 0; g < r->lane[k].ng; g++)
+			probe_results(r, &r->lane[k], &r->lane[k].g[g], res);
+	for (size_t i = 0; i < r->ncmd; i++)
+		command_result(r, &r->cmd[i], res);
+	settle_status(r, res);
 	return r->interrupted ? 1 : 0;
 }
 

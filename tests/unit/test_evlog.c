@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Reading a simulator's event log (runner/run/evlog.c): every line is
+ * matched to its simulator flow, by id or by addresses (as sent, reversed,
+ * or the reply to the NAT mapping), and the cost stays linear in the
+ * number of lines. A flood of 50,000 packets used to cost the runner tens
+ * of seconds because each line scanned every known flow: the test compares
+ * the CPU time of reading 4,000 flows with reading 40,000 in the same
+ * process; linear is about 10x, the old scan about 100x.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runner/run/internal.h"
+
+static const char ini[] =
+	"[scenario]\ndescription = evlog test\n"
+	"[middlebox nat]\nprofile = linux-conntrack\n"
+	"[flow one]\nproto = udp\nidle = 10s\nexpect = alive\n";
+
+static struct scenario *sc;
+static char path[64], addrs[64];
+
+static void setup(void)
+{
+	struct ini_diags dg;
+
+	ini_diags_init(&dg, "evlog.ini");
+	sc = scenario_parse(ini, strlen(ini), "evlog.ini", NULL, &dg);
+	ck_assert_ptr_nonnull(sc);
+	strcpy(path, "/tmp/test_evlog.XXXXXX");
+	ck_assert_int_ge(mkstemp(path), 0);
+	strcpy(addrs, "/tmp/test_evlog_addrs.XXXXXX");
+	ck_assert_int_ge(mkstemp(addrs), 0);
+}
+
+static void teardown(void)
+{
+	unlink(path);
+	unlink(addrs);
+	scenario_free(sc);
+}
+
+/* n flows: each one new (NAT'd), a keepalive by addresses only (as sent),
+ * a drop seen from the outside (reply to the mapping), and expired by id.
+ * The last is the probe's flow (its client address in the probe's --addrs
+ * file; the one before goes to the probe's port too, from an address the
+ * probe never had): it is the scenario's flow, to be found among all the
+ * others by its address, not by its order. */
+static void write_log(size_t n)
+{
+	FILE *f = fopen(path, "w"), *a = fopen(addrs, "w");
+
+	ck_assert_ptr_nonnull(f);
+	for (size_t i = 0; i < n; i++) {
+		unsigned sport = 1024 + (unsigned)(i % 60000), host = (unsigned)(i / 60000);
+
+		fprintf(f, "{\"event\":\"flow-new\",\"t_ms\":1,\"flow\":%zu,\"proto\":\"udp\",\"src\":\"192.0.2.%u\","
+			"\"sport\":%u,\"dst\":\"203.0.113.2\",\"dport\":%u,\"nat_addr\":\"203.0.113.1\","
+			"\"nat_port\":%u}\n", i + 1, 2 + host, sport, i + 2 >= n ? 5201 : 9999,
+			40000 + (unsigned)(i % 20000) + host);
+		if (i + 1 == n)
+			fprintf(a, "{\"flow\":\"one\",\"proto\":\"udp\",\"local\":\"192.0.2.%u:%u\"}\n", 2 + host,
+				sport);
+	}
+	fclose(a);
+	for (size_t i = 0; i < n; i++) {
+		unsigned sport = 1024 + (unsigned)(i % 60000), host = (unsigned)(i / 60000);
+
+		unsigned dport = i + 2 >= n ? 5201 : 9999;
+
+		fprintf(f, "{\"event\":\"keepalive\",\"t_ms\":2,\"proto\":\"udp\",\"src\":\"192.0.2.%u\",\"sport\":%u,"
+			"\"dst\":\"203.0.113.2\",\"dport\":%u,\"dir\":\"out\"}\n", 2 + host, sport, dport);
+		fprintf(f, "{\"event\":\"drop\",\"t_ms\":3,\"proto\":\"udp\",\"src\":\"203.0.113.2\",\"sport\":%u,"
+			"\"dst\":\"203.0.113.1\",\"dport\":%u,\"dir\":\"in\",\"reason\":\"x\"}\n",
+			dport, 40000 + (unsigned)(i % 20000) + host);
+		fprintf(f, "{\"event\":\"flow-expired\",\"t_ms\":4,\"flow\":%zu,\"idle_ms\":1}\n", i + 1);
+	}
+	fclose(f);
+}
+
+/* Read the log as a run would at its end; CPU seconds spent. */
+static double read_log(size_t n, struct scenario_result *res)
+{
+	static struct run r;
+	struct simproc *s = &r.lane[0].sim[0];
+	struct timespec a, b;
+
+	memset(&r, 0, sizeof(r));
+	r.sc = sc;
+	r.nlanes = 1;
+	r.lane[0].npath = 1;
+	r.lane[0].ng = 1;
+	r.lane[0].g[0].port = 5201;
+	r.lane[0].g[0].n = 1;
+	r.lane[0].g[0].flows[0] = 0;
+	snprintf(r.lane[0].g[0].cli_addrs, sizeof(r.lane[0].g[0].cli_addrs), "%s", addrs);
+	snprintf(s->events, sizeof(s->events), "%s", path);
+	write_log(n);
+	result_init_error(res, sc, "not run");
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+	evlog_read(&r, &r.lane[0], s, res);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+	ck_assert_uint_eq(s->nflows, n);
+	/* the scenario's flow, found among n by addresses (twice) and by id */
+	ck_assert_int_eq(s->flows[n - 1].flow, 0);
+	ck_assert(s->flows[n - 1].expired);
+	ck_assert_uint_eq(res->flows[0].keepalives_seen, 1);
+	ck_assert_uint_eq(res->flows[0].drops, 1);
+	ck_assert_int_ge(res->flows[0].expired_ms, 0);
+	if (n > 1)      /* toward the probe's port, but not the probe's address */
+		ck_assert_int_eq(s->flows[n - 2].flow, -1);
+	evlog_free(s);
+	evlog_lane_free(&r.lane[0]);
+	return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+}
+
+START_TEST(test_matching)
+{
+	struct scenario_result res;
+
+	read_log(1, &res);
+	result_clear(&res);
+	read_log(50, &res);
+	result_clear(&res);
+	read_log(70000, &res);          /* more than one inside host's ports */
+	result_clear(&res);
+}
+END_TEST
+
+START_TEST(test_linear)
+{
+	struct scenario_result res;
+	double small, large;
+
+	read_log(4000, &res);           /* warm up allocator and caches */
+	result_clear(&res);
+	small = read_log(4000, &res);
+	result_clear(&res);
+	large = read_log(40000, &res);
+	result_clear(&res);
+	/* 10x the lines: linear is ~10x the time, the old scan ~100x */
+	ck_assert_msg(large < small * 35 + 0.05, "4,000 flows %.3f s, 40,000 flows %.3f s: not linear", small, large);
+}
+END_TEST
+
+static Suite *evlog_suite(void)
+{
+	Suite *s = suite_create("evlog");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_matching);
+	tcase_add_test(tc, test_linear);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(evlog_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
