@@ -236,12 +236,13 @@ void evlog_free(struct simproc *s)
  * flow-new line. The order in which flows appear is no key: thousands of
  * connections opened at once reach the middlebox in any order.
  */
-static uint64_t probe_addr_key(const char *proto, const char *addr, unsigned port)
+static uint64_t probe_addr_key(const char *proto, const char *addr, unsigned port, unsigned srv_port)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 
 	h = hash_bytes(h, proto, strlen(proto) + 1);
 	h = hash_bytes(h, addr, strlen(addr) + 1);
+	h = hash_bytes(h, &srv_port, sizeof(srv_port));
 	return hash_bytes(h, &port, sizeof(port));
 }
 
@@ -263,7 +264,7 @@ static int probe_addr_index_grow(struct lane *l)
 	for (size_t i = 0; i < l->naddrs; i++) {
 		const struct probe_addr *a = &l->addrs[i];
 
-		slot_put(t, cap, probe_addr_key(a->proto, a->addr, a->port), (uint32_t)i);
+		slot_put(t, cap, probe_addr_key(a->proto, a->addr, a->port, a->srv_port), (uint32_t)i);
 	}
 	return 0;
 }
@@ -272,18 +273,18 @@ static int probe_addr_index_grow(struct lane *l)
  * connection into *conn); the latest entry wins (a port used again by a
  * later connection). -1 if none. */
 static int probe_addr_find(const struct lane *l, const char *proto, const char *addr, unsigned port,
-			   unsigned *conn)
+			   unsigned srv_port, unsigned *conn)
 {
 	size_t best = SIZE_MAX, mask = l->addr_index_cap - 1;
 	bool any = false;
 
 	if (!l->addr_index_cap)
 		return -1;
-	for (size_t i = (size_t)probe_addr_key(proto, addr, port) & mask; l->addr_index[i]; i = (i + 1) & mask) {
+	for (size_t i = (size_t)probe_addr_key(proto, addr, port, srv_port) & mask; l->addr_index[i]; i = (i + 1) & mask) {
 		size_t k = l->addr_index[i] - 1;
 		const struct probe_addr *a = &l->addrs[k];
 
-		if (a->port == port && !strcmp(a->proto, proto) && !strcmp(a->addr, addr) &&
+		if (a->port == port && a->srv_port == srv_port && !strcmp(a->proto, proto) && !strcmp(a->addr, addr) &&
 		    (!any || k > best)) {
 			best = k;
 			any = true;
@@ -339,7 +340,7 @@ static bool probe_addrs_read(struct run *r, struct lane *l)
 		while (fgets(line, sizeof(line), f)) {
 			size_t len = strlen(line);
 			char name[64] = "", local[80] = "";
-			struct probe_addr a = { .flow = -1 };
+			struct probe_addr a = { .flow = -1, .srv_port = g->port };
 			json_t *js;
 
 			if (!len || line[len - 1] != '\n')
@@ -367,7 +368,7 @@ static bool probe_addrs_read(struct run *r, struct lane *l)
 				l->cap_addrs = cap;
 			}
 			l->addrs[l->naddrs] = a;
-			slot_put(l->addr_index, l->addr_index_cap, probe_addr_key(a.proto, a.addr, a.port),
+			slot_put(l->addr_index, l->addr_index_cap, probe_addr_key(a.proto, a.addr, a.port, a.srv_port),
 				 (uint32_t)l->naddrs);
 			l->naddrs++;
 			grew = true;
@@ -414,10 +415,10 @@ static int attribute_new(struct run *r, struct lane *l, struct simproc *s, struc
 		return -1;
 	}
 	if (group_of_port(l, nf->dport) >= 0) {
-		int f = probe_addr_find(l, nf->proto, nf->src, nf->sport, &nf->conn);
+		int f = probe_addr_find(l, nf->proto, nf->src, nf->sport, nf->dport, &nf->conn);
 
 		if (f < 0 && probe_addrs_read(r, l))
-			f = probe_addr_find(l, nf->proto, nf->src, nf->sport, &nf->conn);
+			f = probe_addr_find(l, nf->proto, nf->src, nf->sport, nf->dport, &nf->conn);
 		nf->pending = f < 0;
 		return f;
 	}

@@ -97,6 +97,8 @@ struct probe_addr {
 	char proto[4];
 	char addr[48];
 	unsigned port;
+	unsigned srv_port;              /* the group's server port: one local port
+					 * may serve connections to two of them */
 	int flow;                       /* scenario flow */
 	unsigned conn;                  /* its connection (a group's), 0-based */
 };
