@@ -985,6 +985,23 @@ static void check_flow(struct pctx *c, int fi)
 	if (f->command[0] && f->count > 1)
 		DIAG(c, L[FK_COUNT], NULL, "count = %u needs the built-in probe: a command is one connection",
 		     f->count);
+	if (f->count > 1) {
+		size_t n = strlen(f->name);
+
+		/* the probe names the connections NAME.1 .. NAME.N */
+		for (size_t j = 0; j < sc->nflows; j++) {
+			const char *o = sc->flows[j].name;
+			char *end;
+			unsigned long k;
+
+			if (strncmp(o, f->name, n) || o[n] != '.' || !isdigit((unsigned char)o[n + 1]))
+				continue;
+			k = strtoul(o + n + 1, &end, 10);
+			if (!*end && k >= 1 && k <= f->count)
+				DIAG(c, sc->flows[j].line, "rename one of them",
+				     "[flow %s] has the name of connection %lu of the group [flow %s]", o, k, f->name);
+		}
+	}
 	if (L[FK_RAMP] && f->count < 2)
 		DIAG(c, L[FK_RAMP], NULL, "ramp spreads the starts of a group: it needs count = 2 or more");
 	for (size_t i = 0; i < f->ncounted; i++)

@@ -148,6 +148,43 @@ START_TEST(test_linear)
 }
 END_TEST
 
+/* A flow group's connections are known by NAME.K; a plain flow by NAME. */
+START_TEST(test_group_names)
+{
+	static const char gini[] =
+		"[middlebox fw]\n[flow one]\nidle = 1s\nexpect = alive\n"
+		"[flow pool]\ncount = 300\nidle = 1s\nexpect = alive >= 1\n"
+		"[flow pool.301]\nidle = 1s\nexpect = alive\n";
+	static struct run r;
+	struct ini_diags dg;
+	struct scenario *g;
+	unsigned conn = 99;
+	struct group *gr = &r.lane[0].g[0];
+
+	ini_diags_init(&dg, "g.ini");
+	g = scenario_parse(gini, strlen(gini), "g.ini", NULL, &dg);
+	ck_assert_ptr_nonnull(g);
+	memset(&r, 0, sizeof(r));
+	r.sc = g;
+	gr->n = 3;
+	gr->flows[0] = 0;
+	gr->flows[1] = 1;
+	gr->flows[2] = 2;
+	ck_assert_int_eq(group_flow_of_name(&r, gr, "one", &conn), 0);
+	ck_assert_uint_eq(conn, 0);
+	ck_assert_int_eq(group_flow_of_name(&r, gr, "pool.1", &conn), 1);
+	ck_assert_uint_eq(conn, 0);
+	ck_assert_int_eq(group_flow_of_name(&r, gr, "pool.300", &conn), 1);
+	ck_assert_uint_eq(conn, 299);
+	/* past the group's count: a plain flow's name */
+	ck_assert_int_eq(group_flow_of_name(&r, gr, "pool.301", &conn), 2);
+	ck_assert_int_eq(group_flow_of_name(&r, gr, "pool.0", &conn), -1);
+	ck_assert_int_eq(group_flow_of_name(&r, gr, "pool", &conn), -1);
+	ck_assert_int_eq(group_flow_of_name(&r, gr, "one.1", &conn), -1);
+	scenario_free(g);
+}
+END_TEST
+
 static Suite *evlog_suite(void)
 {
 	Suite *s = suite_create("evlog");
@@ -157,6 +194,7 @@ static Suite *evlog_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_matching);
 	tcase_add_test(tc, test_linear);
+	tcase_add_test(tc, test_group_names);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -289,7 +289,8 @@ START_TEST(t_flow_group_errors)
 		"[flow b]\ncount = 100001\nidle = 1s\nexpect = alive\n"          /* 7 */
 		"[flow c]\nramp = 1s\nidle = 1s\nexpect = alive >\n"             /* 11, 13 */
 		"[flow d]\ncount = 60000\nidle = 1s\nexpect = alive\n"
-		"[flow e]\ncount = 50000\nidle = 1s\nexpect = alive\n";          /* 19 */
+		"[flow e]\ncount = 50000\nidle = 1s\nexpect = alive\n"           /* 19 */
+		"[flow d.7]\nidle = 1s\nexpect = alive\n";                         /* 22 */
 	struct ini_diags dg;
 	char all[4096] = "";
 
@@ -304,6 +305,7 @@ START_TEST(t_flow_group_errors)
 	ck_assert_msg(strstr(all, "7: count: '100001' is not a count"), "%s", all);
 	ck_assert_msg(strstr(all, "13: expect: 'alive >'"), "%s", all);
 	ck_assert_msg(strstr(all, "11: ramp spreads"), "%s", all);
+	ck_assert_msg(strstr(all, "22: [flow d.7] has the name of connection 7 of the group [flow d]"), "%s", all);
 	ck_assert_msg(strstr(all, "[flow e] brings the scenario to 110012 connections; the limit is 100000"), "%s", all);
 }
 END_TEST
