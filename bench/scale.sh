@@ -24,7 +24,7 @@
 # 15000: the hard RLIMIT_NOFILE here is 20000 and cannot be raised without
 # CAP_SYS_RESOURCE), so N is split over several client/server pairs on
 # ports 5201, 5202, ... Connections open over BENCH_RAMP_MS per 10,000
-# (default 1000 ms) so the SYNs do not overflow the queue.
+# (default 1000 ms) in all, so the SYNs do not overflow the queue.
 # Last line: expiry error p50 X ms p99 Y ms max Z ms at N flows; kernel p99 K ms; ratio R
 set -u
 TAG=igs
@@ -56,24 +56,24 @@ print("%.1f %.1f %.1f" % (q(0.5), q(0.99), v[-1]))'; }
 # start_probes N IDLE_MS: servers and clients for N connections, PROBES
 # gets the client pids, SRVS the server pids
 start_probes() {
-	local n=$1 idle=$2 k=0 left=$1 m ramp
+	local n=$1 idle=$2 k=0 left=$1 m first=0
 	PROBES=() SRVS=()
 	while [ "$left" -gt 0 ]; do
 		m=$((left < PER ? left : PER)); left=$((left - m))
-		ramp=$((RAMP10K * m / 10000))
 		rm -f "$WORK/ready$k"
 		ip netns exec "$NS_S" "$PROBE" -q server --listen :$((5201 + k)) --ready-file "$WORK/ready$k" \
 			--results /dev/null --max-flows $((m + 100)) 2>"$WORK/srv$k.err" &
 		SRVS+=($!); PIDS+=($!)
 		wait_for 10 test -e "$WORK/ready$k" || fail "probe server: $(cat "$WORK/srv$k.err")"
 		python3 -c "
-n, ramp, idle = $m, $ramp, $idle
-for i in range(n):
-    print('name=c$k.%d,idle=%dms,deadline=5s,start=%dms' % (i, idle, ramp * i // max(n - 1, 1)))" >"$WORK/flows$k"
+# one ramp over all N connections, this pair's share of it in turn
+m, first, n, ramp, idle = $m, $first, $n, $RAMP, $idle
+for i in range(m):
+    print('name=c$k.%d,idle=%dms,deadline=5s,start=%dms' % (i, idle, ramp * (first + i) // n))" >"$WORK/flows$k"
 		ip netns exec "$NS_C" "$PROBE" -q client --server 203.0.113.2:$((5201 + k)) \
 			--flows-file "$WORK/flows$k" --json "$WORK/cli$k.jsonl" --no-table --no-query 2>"$WORK/cli$k.err" &
 		PROBES+=($!); PIDS+=($!)
-		k=$((k + 1))
+		k=$((k + 1)); first=$((first + m))
 	done
 }
 stop_probes() {
@@ -84,7 +84,7 @@ stop_probes() {
 
 for N in "${FLOWS[@]}"; do
 	echo "== $N connections"
-	RAMP=$((RAMP10K * (N < PER ? N : PER) / 10000))
+	RAMP=$((RAMP10K * N / 10000))
 	# idle long enough for the kernel's garbage collector to get there
 	# before the probes speak again (and make new entries)
 	IDLE=$((RAMP + TIMEOUT_S * 1000 + 10000))
@@ -106,11 +106,14 @@ for l in open('$WORK/events.jsonl'):
     if e.get('event') == 'flow-expired' and e.get('from') == 'established':
         print(e['idle_ms'] - $TIMEOUT_S * 1000)" | pct)
 	nexp=$(grep -c '"flow-expired"' "$WORK/events.jsonl")
-	alive=$(cat "$WORK"/cli*.jsonl | grep -c '"outcome":"timeout"\|"outcome":"reset"\|"outcome":"alive"')
+	others=$(cat "$WORK"/cli*.jsonl | python3 -c '
+import collections, json, sys
+c = collections.Counter(json.loads(l)["outcome"] for l in sys.stdin)
+print(", ".join("%d %s" % (n, o) for o, n in c.most_common()))')
 	printf '  idlegate-sim: RSS %s MB (%s bytes per flow), CPU %.2f s; %s flows expired\n' \
 		$((sim_rss / 1024)) $((sim_rss * 1024 / N)) "$(echo "($c1 - $c0) / $HZ" | bc -l)" "$nexp"
-	printf '  probes: %s bytes per connection (clients and servers, %s probe pairs); %s connections ran\n' \
-		$((prss * 1024 / N)) "${#PROBES[@]}" "$alive"
+	printf '  probes: %s bytes per connection (clients and servers, %s probe pairs); outcomes: %s\n' \
+		$((prss * 1024 / N)) "${#PROBES[@]}" "$others"
 	printf '  idlegate expiry error (idle_ms - timeout): p50 %s ms, p99 %s ms, max %s ms\n' "$p50" "$p99" "$max"
 
 	# --- kernel conntrack, same population, no queue ---
