@@ -75,7 +75,7 @@ PROBE_LIB = $(BUILD)/libprobe.a
 RUNNER_LIBS = $(foreach l,$(RUNNER_LAYERS),$(BUILD)/librunner-$(l).a)
 ALL_LIBS = $(RUNNER_LIBS) $(SIM_LIB) $(ENGINE_LIB) $(PROBE_LIB) $(COMMON_LIB)
 EXT_LIBS = $(NFQ_LIBS) $(INIH_LIBS) $(JSON_LIBS) -lm
-PROGS = $(BUILD)/idlegate $(BUILD)/idlegate-sim $(BUILD)/idlegate-probe
+PROGS = $(BUILD)/idlegate $(BUILD)/idlegate-sim $(BUILD)/idlegate-probe $(BUILD)/libidlegate-scale.so
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
@@ -119,6 +119,12 @@ $(BUILD)/idlegate-probe: $(BUILD)/probes/main.o $(PROBE_LIB) $(COMMON_LIB)
 $(BUILD)/idlegate: $(BUILD)/runner/main.o $(RUNNER_LIBS) $(COMMON_LIB)
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXT_LIBS)
+
+# LD_PRELOADed into a command flow with scale_program = yes (preload/scale.c)
+$(BUILD)/libidlegate-scale.so: preload/scale.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@";)
+	$(Q)$(CC) $(filter-out -fsanitize=%,$(CFLAGS)) -fPIC -shared -o $@ $< -ldl
 
 # Fails the build when an include points up a layer (see the list above).
 $(BUILD)/layers.ok: scripts/check-layers.sh $(shell find common simulator probes runner -name '*.[ch]')
@@ -197,12 +203,16 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/idlegate/profiles
 	install -m 0755 $(BUILD)/idlegate $(BUILD)/idlegate-probe $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(BUILD)/idlegate-sim $(DESTDIR)$(SBINDIR)/
+	install -d $(DESTDIR)$(PREFIX)/lib/idlegate
+	install -m 0644 $(BUILD)/libidlegate-scale.so $(DESTDIR)$(PREFIX)/lib/idlegate/
 	install -m 0644 scenarios/profiles/*.ini $(DESTDIR)$(DATADIR)/idlegate/profiles/
 	$(Q)for d in $(SCENARIO_DIRS); do \
 		set -- $$d/*.ini; [ -e "$$1" ] || continue; \
 		echo "install -m 0644 $$d/*.ini $(DESTDIR)$(DATADIR)/idlegate/$$d/"; \
 		install -d $(DESTDIR)$(DATADIR)/idlegate/$$d && \
 		install -m 0644 "$$@" $(DESTDIR)$(DATADIR)/idlegate/$$d/ || exit 1; \
+		set -- $$d/*.sh; [ -e "$$1" ] || continue; \
+		install -m 0755 "$$@" $(DESTDIR)$(DATADIR)/idlegate/$$d/ || exit 1; \
 	done
 	$(Q)for m in $(MAN_PAGES); do \
 		s=$${m##*.}; echo "install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/"; \
@@ -215,7 +225,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/idlegate $(DESTDIR)$(BINDIR)/idlegate-probe $(DESTDIR)$(SBINDIR)/idlegate-sim
-	rm -rf $(DESTDIR)$(DATADIR)/idlegate
+	rm -rf $(DESTDIR)$(DATADIR)/idlegate $(DESTDIR)$(PREFIX)/lib/idlegate
 	$(if $(MAN_PAGES),rm -f $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))))
 	$(if $(COMPLETIONS),rm -f $(foreach c,$(COMPLETIONS),$(DESTDIR)$(BASHCOMPDIR)/$(basename $(notdir $(c)))))
 

@@ -69,7 +69,7 @@ static const char *find_chars_or_comment(const char *s, const char *chars)
 }
 
 /*
- * The next line of the buffer into tmp (INIREAD_MAX_LINE + 1 bytes), without
+ * The next line of the buffer into tmp (INIREAD_MAX_LONG_LINE + 1 bytes), without
  * a UTF-8 BOM on line 1, its line end and trailing whitespace. Returns its
  * length, or -1 at the end of the buffer, or -2 for a line that cannot be
  * handed to inih (reported).
@@ -96,11 +96,10 @@ static ssize_t next_line(struct iniread *r, char *tmp, int num)
 		ini_diag_add(r->diags, r->lineno, NULL, "line contains a NUL byte");
 		return -2;
 	}
-	if (n > INIREAD_MAX_LINE || (int)n > num - 1) {
+	if (n > INIREAD_MAX_LONG_LINE) {
 		ini_diag_add(r->diags, r->lineno,
-			     "inih (INI_MAX_LINE 200) would split the line and read the rest as a new line; "
-			     "shorten it, e.g. move a long command into a script",
-			     "line is %zu characters long; the limit is %d", n, INIREAD_MAX_LINE);
+			     "shorten it, e.g. move a long command into a script beside the scenario",
+			     "line is %zu characters long; the limit is %d", n, INIREAD_MAX_LONG_LINE);
 		return -2;
 	}
 	memcpy(tmp, line, n);
@@ -135,8 +134,14 @@ static char *section_line(struct iniread *r, const char *s, bool indented, char 
 	if (indented)
 		ini_diag_add(r->diags, r->lineno, INDENT_HINT,
 			     "indented section header (remove the leading whitespace)");
+	if (strlen(s) > (size_t)num - 1) {
+		ini_diag_add(r->diags, r->lineno, NULL, "section header line is %zu characters long",
+			     strlen(s));
+		goto bad;
+	}
 	r->prev_key[0] = '\0';
 	snprintf(str, (size_t)num, "%s", s);
+	snprintf(r->section, sizeof(r->section), "%.*s", (int)(strchr(s, ']') - s - 1), s + 1);
 	if (r->on_section) {
 		char name[INIREAD_MAX_SECTION + 1];
 		size_t l = (size_t)(strchr(s, ']') - s - 1);
@@ -148,9 +153,35 @@ static char *section_line(struct iniread *r, const char *s, bool indented, char 
 	return str;
 bad:
 	r->prev_key[0] = '\0';
+	snprintf(r->section, sizeof(r->section), "%s", INIREAD_BAD_SECTION);
 	if (r->on_section)
 		r->on_section(r->user, NULL, r->lineno);
 	snprintf(str, (size_t)num, "[%s]", INIREAD_BAD_SECTION);
+	return str;
+}
+
+/*
+ * A 'key = value' line too long for inih's buffer (a long command), its
+ * '=' or ':' at e: split as inih would (key up to e, an inline comment cut,
+ * both trimmed) and handed to the handler here, in file order; inih gets a
+ * blank line. s is writable (the reader's line buffer).
+ */
+static char *long_key_line(struct iniread *r, const char *s, const char *e, char *str)
+{
+	char *key = (char *)s, *value = (char *)e + 1, *end;
+	size_t kl = (size_t)(e - s);
+
+	while (kl && isspace((unsigned char)key[kl - 1]))
+		kl--;
+	key[kl] = '\0';
+	end = (char *)find_chars_or_comment(value, NULL);
+	*end = '\0';
+	while (isspace((unsigned char)*value))
+		value++;
+	for (end = value + strlen(value); end > value && isspace((unsigned char)end[-1]);)
+		*--end = '\0';
+	if (r->handler)
+		r->handler(r->user, r->section, key, value);
 	return str;
 }
 
@@ -186,6 +217,8 @@ static char *key_line(struct iniread *r, const char *s, bool indented, char *str
 		ini_diag_add(r->diags, r->lineno, INDENT_HINT,
 			     "indented key '%s' (remove the leading whitespace)", key);
 	snprintf(r->prev_key, sizeof(r->prev_key), "%s", key);
+	if (strlen(s) > (size_t)num - 1)
+		return long_key_line(r, s, e, str);
 	/* Hand inih the line without its indentation, so it is parsed as the
 	 * key it looks like and the rest of the file is still checked. */
 	snprintf(str, (size_t)num, "%s", s);
@@ -197,7 +230,7 @@ static char *key_line(struct iniread *r, const char *s, bool indented, char *str
 static char *reader(char *str, int num, void *stream)
 {
 	struct iniread *r = stream;
-	char tmp[INIREAD_MAX_LINE + 1];
+	char tmp[INIREAD_MAX_LONG_LINE + 1];
 	const char *s;
 	ssize_t n = next_line(r, tmp, num);
 
@@ -224,6 +257,7 @@ size_t iniread_parse(struct iniread *r, const char *buf, size_t len,
 
 	memset(r, 0, sizeof(*r));
 	r->on_section = on_section;
+	r->handler = handler;
 	r->user = user;
 	r->buf = buf;
 	r->len = len;

@@ -22,6 +22,10 @@
 
 /* Longest physical line inih can take (INI_MAX_LINE 200 minus the NUL). */
 #define INIREAD_MAX_LINE 199
+/* Longest line at all: a longer `key = value` line (a long command) is
+ * parsed by the reader itself, the way inih would, and handed to the
+ * handler directly, in file order. */
+#define INIREAD_MAX_LONG_LINE 4095
 /* Longest section header inih keeps whole (its MAX_SECTION is 50). */
 #define INIREAD_MAX_SECTION 49
 /* The section name the reader substitutes for a broken header, so the keys
@@ -66,6 +70,8 @@ struct iniread {
 	 * brackets, or NULL for a header that was rejected. */
 	void (*on_section)(void *user, const char *section, int line);
 	void *user;
+	ini_handler handler;    /* for the lines too long for inih */
+	char section[INIREAD_MAX_SECTION + 1]; /* the current one, as inih has it */
 };
 
 /*

@@ -4,6 +4,8 @@
 # root on Debian or Ubuntu; otherwise says exactly what to install.
 #   scripts/deps.sh              build, unit and integration tests
 #   scripts/deps.sh packaging    make deb: debhelper, dpkg-dev, lintian, fakeroot
+#   scripts/deps.sh apps         the real programs of scenarios/apps/ (OpenSSH,
+#                                PostgreSQL, Redis, libfaketime)
 set -eu
 
 # build and unit tests
@@ -27,8 +29,11 @@ case "${1:-}" in
 packaging)
 	PKGS="debhelper dpkg-dev lintian fakeroot build-essential pkg-config libnetfilter-queue-dev libnftnl-dev libmnl-dev libinih-dev libpcap-dev libjansson-dev check"
 	;;
+apps)
+	PKGS="openssh-server openssh-client postgresql postgresql-client redis-server redis-tools libfaketime coreutils"
+	;;
 *)
-	echo "usage: scripts/deps.sh [packaging]" >&2
+	echo "usage: scripts/deps.sh [packaging|apps]" >&2
 	exit 2
 	;;
 esac

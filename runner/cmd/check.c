@@ -34,6 +34,46 @@ static const char *dur(const struct sc_duration *d, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * How long the run takes, in words. A command flow lasts as long as its
+ * program: the scenario cannot say, so neither does the estimate (a
+ * command's idle and deadline are not its length).
+ */
+static const char *run_time_words(const struct scenario *sc, char *buf, size_t len)
+{
+	char a[32], b[32];
+	uint64_t probes = 0, limit;
+	bool cmds = false;
+
+	for (size_t i = 0; i < sc->nflows; i++) {
+		const struct sc_flow *f = &sc->flows[i];
+		uint64_t t = (uint64_t)(f->cycles ? f->cycles : 1) * (f->idle.scaled_ms + f->deadline.scaled_ms);
+
+		if (f->command[0])
+			cmds = true;
+		else if (t > probes)
+			probes = t;
+	}
+	if (!cmds) {
+		snprintf(buf, len, "about %s of run time", duration_format(scenario_estimate_ms(sc), a, sizeof(a)));
+		return buf;
+	}
+	/* the runner's own bound (run.c run_limit_ms): timeout =, or 1.5 x
+	 * at least 10 minutes plus 30 s */
+	limit = scenario_estimate_ms(sc);
+	if (limit < 10 * 60 * 1000)
+		limit = 10 * 60 * 1000;
+	limit = sc->timeout.ms ? sc->timeout.scaled_ms : limit + limit / 2 + 30000;
+	if (probes)
+		snprintf(buf, len, "about %s for the probe flows; the command flows as long as their programs "
+			 "run (stopped as an ERROR after %s%s)", duration_format(probes, a, sizeof(a)),
+			 duration_format(limit, b, sizeof(b)), sc->timeout.ms ? "" : ": bound it with timeout =");
+	else
+		snprintf(buf, len, "run time: as long as the commands run (stopped as an ERROR after %s%s)",
+			 duration_format(limit, b, sizeof(b)), sc->timeout.ms ? "" : ": bound it with timeout =");
+	return buf;
+}
+
 static void dump(const struct scenario *sc)
 {
 	char b1[80], b2[80], b3[80], val[128];
@@ -144,7 +184,7 @@ int cmd_check(int argc, char **argv)
 	}
 	for (int i = optind; i < argc; i++) {
 		struct scenario *sc = scenario_load(argv[i], &dg);
-		char est[32];
+		char est[160];
 
 		if (!sc) {
 			print_diags(&dg);
@@ -152,11 +192,10 @@ int cmd_check(int argc, char **argv)
 			continue;
 		}
 		if (!quiet)
-			printf("%s: ok: %zu middlebox%s, %zu flow%s, %zu event%s; time_scale %s, "
-			       "about %s of run time\n", argv[i],
+			printf("%s: ok: %zu middlebox%s, %zu flow%s, %zu event%s; time_scale %s, %s\n", argv[i],
 			       sc->nmb, sc->nmb == 1 ? "" : "es", sc->nflows, sc->nflows == 1 ? "" : "s",
 			       sc->nevents, sc->nevents == 1 ? "" : "s", sc->scale_text,
-			       duration_format(scenario_estimate_ms(sc), est, sizeof(est)));
+			       run_time_words(sc, est, sizeof(est)));
 		if (do_dump)
 			dump(sc);
 		scenario_free(sc);

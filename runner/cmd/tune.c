@@ -444,7 +444,17 @@ static void print_text(FILE *f, const struct tune *t)
 		if (n)
 			fprintf(f, "\nIn common software:\n");
 		for (size_t i = 0; i < n; i++) {
-			fprintf(f, "  %-19s %s\n", kn[i].software, kn[i].setting);
+			/* a file's lines one under the other, each as it is to be
+			 * pasted (leading blanks are ignored by ssh_config and
+			 * sysctl -p alike) */
+			const char *line = kn[i].setting, *nl;
+
+			do {
+				nl = strchr(line, '\n');
+				fprintf(f, "  %-19s %.*s\n", line == kn[i].setting ? kn[i].software : "",
+					(int)(nl ? (size_t)(nl - line) : strlen(line)), line);
+				line = nl ? nl + 1 : NULL;
+			} while (line);
 			if (kn[i].note[0])
 				fprintf(f, "  %-19s (%s)\n", "", kn[i].note);
 		}

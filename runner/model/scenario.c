@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +31,14 @@ static const char *const scenario_keys[SK_MAX] = {
 enum {
 	FK_PROTO, FK_FAMILY, FK_KEEPALIVE, FK_TCP_USER_TIMEOUT, FK_HEARTBEAT, FK_IDLE,
 	FK_SPEAKER, FK_CYCLES, FK_DEADLINE, FK_EXPECT, FK_PATH, FK_PORT, FK_COMMAND,
-	FK_SERVER_COMMAND, FK_SERVER_HEARTBEAT, FK_COUNT, FK_START, FK_RAMP, FK_MAX
+	FK_SERVER_COMMAND, FK_SERVER_HEARTBEAT, FK_RUN_AS, FK_EXPECT_EXIT, FK_EXPECT_OUTPUT, FK_SCALE_PROGRAM,
+	FK_COUNT, FK_START, FK_RAMP, FK_MAX
 };
 static const char *const flow_keys[FK_MAX] = {
 	"proto", "family", "keepalive", "tcp_user_timeout", "heartbeat", "idle",
 	"speaker", "cycles", "deadline", "expect", "path", "port", "command",
-	"server_command", "server_heartbeat", "count", "start", "ramp",
+	"server_command", "server_heartbeat", "run_as", "expect_exit", "expect_output", "scale_program",
+	"count", "start", "ramp",
 };
 enum { EK_AT, EK_ACTION, EK_MIDDLEBOX, EK_MAX };
 static const char *const event_keys[EK_MAX] = { "at", "action", "middlebox" };
@@ -477,6 +480,7 @@ static bool open_flow(struct pctx *c, int line, const char *name)
 	f->cycles = 1;
 	f->count = 1;
 	f->deadline.ms = DEFAULT_DEADLINE_MS;
+	f->expect_exit = -1;
 	c->kind = SEC_FLOW;
 	return true;
 }
@@ -797,9 +801,108 @@ static void flow_key(struct pctx *c, const char *key, const char *value)
 	case FK_SERVER_COMMAND:
 		if (!*value)
 			DIAG(c, c->r.lineno, NULL, "%s: empty value", key);
-		snprintf(k == FK_COMMAND ? f->command : f->server_command, SC_VALUE_MAX, "%s", value);
+		if (strlen(value) >= SC_COMMAND_MAX)
+			DIAG(c, c->r.lineno, "put it in a script beside the scenario and run it as "
+			     "\"$IDLEGATE_SCENARIO_DIR\"/script.sh",
+			     "%s: %zu characters; the limit is %d", key, strlen(value), SC_COMMAND_MAX - 1);
+		snprintf(k == FK_COMMAND ? f->command : f->server_command, SC_COMMAND_MAX, "%s", value);
+		break;
+	case FK_RUN_AS:
+		/* the user is looked up when the flow runs: a file may be checked
+		 * on a machine that does not have it */
+		if (!*value || strlen(value) >= SC_USER_MAX || strpbrk(value, " \t/:"))
+			DIAG(c, c->r.lineno, NULL, "run_as: '%s' is not a user name", value);
+		else
+			snprintf(f->run_as, sizeof(f->run_as), "%s", value);
+		break;
+	case FK_EXPECT_EXIT:
+		if (parse_uint(value, 255, &u) < 0)
+			DIAG(c, c->r.lineno, NULL, "expect_exit: '%s' is not an exit status from 0 to 255", value);
+		else
+			f->expect_exit = (int)u;
+		break;
+	case FK_SCALE_PROGRAM:
+		if (!strcmp(value, "yes"))
+			f->scale_program = true;
+		else if (strcmp(value, "no"))
+			DIAG(c, c->r.lineno, NULL, "scale_program: '%s' is not yes or no", value);
+		break;
+	case FK_EXPECT_OUTPUT: {
+		regex_t re;
+		int rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
+
+		if (rc) {
+			char msg[160];
+
+			regerror(rc, &re, msg, sizeof(msg));
+			DIAG(c, c->r.lineno, "a POSIX extended regular expression, as grep -E takes",
+			     "expect_output: '%s': %s", value, msg);
+		} else {
+			regfree(&re);
+		}
+		if (!*value)
+			DIAG(c, c->r.lineno, NULL, "expect_output: empty value");
+		snprintf(f->expect_output, sizeof(f->expect_output), "%s", value);
 		break;
 	}
+	}
+}
+
+static const char *const sysctl_names[] = {
+	"net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes",
+	"net.ipv4.tcp_retries1", "net.ipv4.tcp_retries2", "net.ipv4.tcp_syn_retries",
+	"net.ipv4.tcp_fin_timeout", NULL,
+};
+
+const char *const *sc_sysctl_names(void)
+{
+	return sysctl_names;
+}
+
+bool sc_sysctl_is_seconds(const char *name)
+{
+	return !strcmp(name, "net.ipv4.tcp_keepalive_time") || !strcmp(name, "net.ipv4.tcp_keepalive_intvl") ||
+	       !strcmp(name, "net.ipv4.tcp_fin_timeout");
+}
+
+/* sysctl.NAME = VALUE in a [flow]: one of sysctl_names, a whole number. */
+static void flow_sysctl(struct pctx *c, const char *key, const char *value)
+{
+	struct sc_flow *f = &c->sc->flows[c->idx];
+	const char *name = key + strlen("sysctl.");
+	unsigned long u;
+	int i;
+
+	i = lookup(name, sysctl_names, ARRAY_SIZE(sysctl_names) - 1);
+	if (i < 0) {
+		char all[400];
+		const char *best = ini_suggest(name, sysctl_names, ARRAY_SIZE(sysctl_names) - 1);
+
+		join(all, sizeof(all), sysctl_names, ARRAY_SIZE(sysctl_names) - 1, ", ");
+		if (best)
+			DIAG(c, c->r.lineno, NULL, "%s: not a per-flow sysctl (did you mean 'sysctl.%s'?)", key, best);
+		else
+			DIAG(c, c->r.lineno, "a flow sets only per-namespace TCP settings of its client",
+			     "%s: not a per-flow sysctl (known: %s)", key, all);
+		return;
+	}
+	for (size_t k = 0; k < f->nsysctl; k++)
+		if (!strcmp(f->sysctl[k].name, name)) {
+			DIAG(c, c->r.lineno, NULL, "duplicate key '%s' in %s (first at line %d)", key, c->where,
+			     f->sysctl[k].line);
+			return;
+		}
+	if (parse_uint(value, 2147483647ul, &u) < 0) {
+		DIAG(c, c->r.lineno, NULL, "%s: '%s' is not a whole number", key, value);
+		return;
+	}
+	if (f->nsysctl == SC_MAX_SYSCTLS) {
+		DIAG(c, c->r.lineno, NULL, "more than %d sysctl keys in %s", SC_MAX_SYSCTLS, c->where);
+		return;
+	}
+	snprintf(f->sysctl[f->nsysctl].name, sizeof(f->sysctl[0].name), "%s", name);
+	f->sysctl[f->nsysctl].value = u;
+	f->sysctl[f->nsysctl++].line = c->r.lineno;
 }
 
 static void event_key(struct pctx *c, const char *key, const char *value)
@@ -824,6 +927,13 @@ static int handler(void *user, const char *section, const char *key, const char 
 {
 	struct pctx *c = user;
 
+	/* a line may be long (a command), any other value must fit */
+	if (strlen(value) >= SC_VALUE_MAX && c->kind != SEC_IGNORE &&
+	    !(c->kind == SEC_FLOW && (!strcmp(key, "command") || !strcmp(key, "server_command")))) {
+		DIAG(c, c->r.lineno, NULL, "%s: %zu characters; the limit is %d", key, strlen(value),
+		     SC_VALUE_MAX - 1);
+		return 1;
+	}
 	switch (c->kind) {
 	case SEC_NONE:
 		DIAG(c, c->r.lineno, "put it under [scenario], [middlebox NAME], [flow NAME] or [event NAME]",
@@ -838,7 +948,10 @@ static int handler(void *user, const char *section, const char *key, const char 
 		mb_key(c, key, value);
 		break;
 	case SEC_FLOW:
-		flow_key(c, key, value);
+		if (!strncmp(key, "sysctl.", 7))
+			flow_sysctl(c, key, value);
+		else
+			flow_key(c, key, value);
 		break;
 	case SEC_EVENT:
 		event_key(c, key, value);
@@ -1021,10 +1134,23 @@ static void check_flow(struct pctx *c, int fi)
 				     "%s cannot be combined with command: the command, not the probe, "
 				     "owns the connection", flow_keys[k]);
 		}
-	} else if (f->server_command[0]) {
-		DIAG(c, L[FK_SERVER_COMMAND], NULL,
-		     "server_command needs command too (the built-in probe client talks only to the built-in server)");
+	} else {
+		static const int cmd_only[] = { FK_SERVER_COMMAND, FK_RUN_AS, FK_EXPECT_EXIT, FK_EXPECT_OUTPUT,
+						FK_SCALE_PROGRAM };
+
+		for (size_t i = 0; i < ARRAY_SIZE(cmd_only); i++)
+			if (L[cmd_only[i]])
+				DIAG(c, L[cmd_only[i]], NULL,
+				     "%s needs command too (the built-in probe is judged by itself)",
+				     flow_keys[cmd_only[i]]);
 	}
+	if (f->scale_program)
+		for (size_t i = 0; i < f->nsysctl; i++)
+			if (!strncmp(f->sysctl[i].name, "net.ipv4.tcp_retries", 20) ||
+			    !strcmp(f->sysctl[i].name, "net.ipv4.tcp_syn_retries"))
+				DIAG(c, f->sysctl[i].line, "use time_scale = 1 for a flow that depends on retransmissions",
+				     "sysctl.%s with scale_program = yes: retransmission timers are not scaled, "
+				     "so the kernel would give up after real time, not scaled time", f->sysctl[i].name);
 	if (f->proto == SC_UDP) {
 		if (L[FK_KEEPALIVE] && f->keepalive != SC_KA_OFF)
 			DIAG(c, L[FK_KEEPALIVE], NULL,
@@ -1577,6 +1703,8 @@ struct scenario *scenario_load(const char *path, struct ini_diags *diags)
 		snprintf(dir, sizeof(dir), ".");
 	sc = scenario_parse(buf, len, path, dir, diags);
 	free(buf);
+	if (sc && !realpath(dir, sc->dir))
+		sc->dir[0] = '\0';
 	return sc;
 }
 

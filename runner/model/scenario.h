@@ -38,6 +38,16 @@
 #define SC_MAX_COUNT 100000     /* connections in one flow group (count =) */
 #define SC_MAX_CONNECTIONS 100000 /* connections in one scenario, all groups */
 #define SC_MAX_COUNTED 8        /* terms of a counted expectation */
+#define SC_COMMAND_MAX 4096     /* command, server_command: one line of INIREAD_MAX_LONG_LINE */
+#define SC_USER_MAX 64          /* run_as */
+#define SC_MAX_SYSCTLS 8        /* sysctl.NAME keys per flow */
+
+/* A per-network-namespace kernel setting of a flow's client (sysctl.NAME). */
+struct sc_sysctl {
+	char name[48];                  /* "net.ipv4.tcp_keepalive_time" */
+	unsigned long value;
+	int line;
+};
 
 /* Linux's defaults, for keepalive = kernel-default. */
 #define SC_KERNEL_KA_IDLE_MS 7200000u
@@ -116,8 +126,16 @@ struct sc_flow {
 	int path[SC_MAX_PATH];          /* indexes into scenario.mb, client side first */
 	size_t npath;
 	uint16_t port;                  /* server port; 0 = the runner picks */
-	char command[SC_VALUE_MAX];     /* "" = built-in probe */
-	char server_command[SC_VALUE_MAX];
+	char command[SC_COMMAND_MAX];   /* "" = built-in probe */
+	char server_command[SC_COMMAND_MAX];
+	char run_as[SC_USER_MAX];       /* command and server_command run as; "" = root */
+	int expect_exit;                /* the command's exit status must be this; -1 = any */
+	char expect_output[SC_VALUE_MAX]; /* POSIX ERE its output must match; "" = none */
+	bool scale_program;             /* run command/server_command under libfaketime and
+					 * libidlegate-scale.so, sped up by time_scale */
+	struct sc_sysctl sysctl[SC_MAX_SYSCTLS]; /* set in its client's namespace, which it
+					 * then has to itself (a path of its own) */
+	size_t nsysctl;
 	/* a flow group: count identical connections, the k-th (0-based) opened
 	 * at start + ramp * k / (count - 1) after the probes start */
 	unsigned count;                 /* default 1 */
@@ -128,6 +146,16 @@ struct sc_flow {
 	struct sc_counted counted[SC_MAX_COUNTED];
 	size_t ncounted;
 };
+
+/*
+ * The sysctls a flow may set (sysctl.NAME): per network namespace, about
+ * the client's TCP, so setting them in the flow's own client namespace
+ * touches nothing else. Returns the NULL-terminated list.
+ */
+const char *const *sc_sysctl_names(void);
+
+/* Is sysctl NAME a duration in seconds (scaled with scale_program)? */
+bool sc_sysctl_is_seconds(const char *name);
 
 enum sc_action { SC_ACT_FLUSH, SC_ACT_EXPIRE, SC_ACT_SET, SC_ACT_BLACKHOLE };
 
@@ -145,6 +173,7 @@ struct sc_event {
 
 struct scenario {
 	char file[PATH_MAX];
+	char dir[PATH_MAX];             /* the file's directory, absolute ("" when parsed from memory) */
 	char description[SC_VALUE_MAX];
 	struct timescale scale;         /* default 1/1 */
 	char scale_text[32];            /* "1/50" */

@@ -229,6 +229,29 @@ void evlog_free(struct simproc *s)
 	s->nflows = s->cap = s->index_cap = 0;
 }
 
+struct cmdflow *cmd_of_flow(struct run *r, int flow)
+{
+	for (size_t i = 0; i < r->ncmd; i++)
+		if (r->cmd[i].flow == flow)
+			return &r->cmd[i];
+	return NULL;
+}
+
+/* A command flow is judged on what the middleboxes sent it (cmdjudge.h). */
+static void cmd_count_inject(struct run *r, int flow, const char *what)
+{
+	struct cmdflow *c = cmd_of_flow(r, flow);
+
+	if (!c)
+		return;
+	if (!strcmp(what, "rst"))
+		c->rst++;
+	else if (!strcmp(what, "fin"))
+		c->fin++;
+	else if (!strcmp(what, "icmp"))
+		c->icmp++;
+}
+
 /*
  * The probes' client addresses. A probe client writes each flow's local
  * address and port to its --addrs file as soon as connect() chose them;
@@ -426,7 +449,8 @@ command:
 	for (size_t i = 0; i < r->ncmd; i++) {
 		const struct sc_flow *f = &r->sc->flows[r->cmd[i].flow];
 
-		if (r->lane_of[r->cmd[i].flow] == (int)(l - r->lane) && f->port == nf->dport)
+		if (r->lane_of[r->cmd[i].flow] == (int)(l - r->lane) &&
+		    (f->port ? f->port : DEFAULT_PORT) == nf->dport)
 			return r->cmd[i].flow;
 	}
 	return -1;
@@ -535,6 +559,7 @@ static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const 
 
 		jsonio_get_str(js, "what", what, sizeof(what));
 		jsonio_get_str(js, "toward", toward, sizeof(toward));
+		cmd_count_inject(r, flow, what);
 		run_mark(mres, ts, TL_INJECT, flow, s->mb, !strcmp(toward, "inside"),
 			 "sent %s toward the %s", what, toward);
 	} else if (!strcmp(ev, "flow-expired")) {

@@ -6,6 +6,9 @@
  */
 #include "runner/run/internal.h"
 
+#include <glob.h>
+#include <pwd.h>
+
 
 static void ka_spec(const struct sc_flow *f, char *buf, size_t len)
 {
@@ -103,10 +106,17 @@ int group_start_server(struct run *r, struct lane *l, size_t gi, char *err, size
 		}
 		{
 			bool timeout = errno == ETIMEDOUT;     /* before file_tail() sets errno */
+			char how[64];
 
+			if (timeout)
+				snprintf(how, sizeof(how), "was not ready within 10 s");
+			else if (st == 126 || st == 127)
+				snprintf(how, sizeof(how), "could not be started (status %d)", st);
+			else
+				snprintf(how, sizeof(how), "exited with status %d", st);
 			file_tail(g->srv_err, tail, sizeof(tail));
-			tu_errf(err, errlen, "the probe server on port %u %s: %s", g->port,
-				timeout ? "was not ready within 10 s" : "exited", tail);
+			tu_errf(err, errlen, "the probe server on port %u %s%s%s", g->port, how,
+				tail[0] ? ": " : "", tail);
 		}
 		return -1;
 	}
@@ -188,33 +198,170 @@ int group_start_client(struct run *r, struct lane *l, size_t gi, char *err, size
 	return 0;
 }
 
-static char **cmd_env(struct run *r, struct lane *l, const struct sc_flow *f, char store[8][160])
+/* The environment of a flow's command: the caller's without IDLEGATE_*,
+ * then what the command needs to know (docs/running.md). */
+#define CMD_ENV_N 15
+#define CMD_ENV_LEN (3 * PATH_MAX)
+
+/* One NAME=VALUE (truncated, never overflowing; values are paths and
+ * addresses, far below the limit). */
+static void env_put(char *dst, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void env_put(char *dst, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dst, len, fmt, ap);
+	va_end(ap);
+}
+static char **cmd_env(struct run *r, struct lane *l, const struct cmdflow *c, const struct sc_flow *f,
+		      char store[CMD_ENV_N][CMD_ENV_LEN])
 {
 	extern char **environ;
-	size_t n = 0, k = 0, srv = topo_nodes(l->topo) - 1;
+	size_t n = 0, k = 0, m = 0, srv = topo_nodes(l->topo) - 1;
 	char **env;
 	char a[64];
 
 	for (char **e = environ; *e; e++)
 		n++;
-	env = calloc(n + 9, sizeof(*env));
+	env = calloc(n + CMD_ENV_N + 1, sizeof(*env));
 	if (!env)
 		return NULL;
-	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "IDLEGATE_", 9))
-			env[k++] = *e;
-	snprintf(store[0], 160, "IDLEGATE_SERVER=%s", topo_addr(l->topo, srv, false, false, a, sizeof(a)));
-	snprintf(store[1], 160, "IDLEGATE_SERVER6=%s", topo_addr(l->topo, srv, false, true, a, sizeof(a)));
-	snprintf(store[2], 160, "IDLEGATE_CLIENT=%s", topo_addr(l->topo, 0, true, false, a, sizeof(a)));
-	snprintf(store[3], 160, "IDLEGATE_CLIENT6=%s", topo_addr(l->topo, 0, true, true, a, sizeof(a)));
-	snprintf(store[4], 160, "IDLEGATE_PORT=%u", f->port ? f->port : DEFAULT_PORT);
-	snprintf(store[5], 160, "IDLEGATE_FLOW=%s", f->name);
-	snprintf(store[6], 160, "IDLEGATE_TIME_SCALE=%s", r->sc->scale_text);
-	snprintf(store[7], 160, "IDLEGATE_WORKDIR=%s", r->o->workdir);
-	for (int i = 0; i < 8; i++)
+	for (char **e = environ; *e; e++) {
+		if (!strncmp(*e, "IDLEGATE_", 9))
+			continue;
+		if (f->scale_program && (!strncmp(*e, "LD_PRELOAD=", 11) || !strncmp(*e, "FAKETIME", 8)))
+			continue;
+		/* a command run as another user gets its own home: nothing of
+		 * it lands in root's or the user's real home directory */
+		if (c->has_user && (!strncmp(*e, "HOME=", 5) || !strncmp(*e, "USER=", 5) ||
+				    !strncmp(*e, "LOGNAME=", 8)))
+			continue;
+		env[k++] = *e;
+	}
+#define PUT(...) env_put(store[m++], sizeof(store[0]), __VA_ARGS__)
+	PUT("IDLEGATE_SERVER=%s", topo_addr(l->topo, srv, false, false, a, sizeof(a)));
+	PUT("IDLEGATE_SERVER6=%s", topo_addr(l->topo, srv, false, true, a, sizeof(a)));
+	PUT("IDLEGATE_CLIENT=%s", topo_addr(l->topo, 0, true, false, a, sizeof(a)));
+	PUT("IDLEGATE_CLIENT6=%s", topo_addr(l->topo, 0, true, true, a, sizeof(a)));
+	PUT("IDLEGATE_PORT=%u", f->port ? f->port : DEFAULT_PORT);
+	PUT("IDLEGATE_FLOW=%s", f->name);
+	PUT("IDLEGATE_TIME_SCALE=%s", r->sc->scale_text);
+	PUT("IDLEGATE_WORKDIR=%s", c->dir);
+	PUT("IDLEGATE_SCENARIO_DIR=%s", r->sc->dir[0] ? r->sc->dir : ".");
+	if (c->has_user) {
+		PUT("HOME=%s", c->dir);
+		PUT("USER=%s", c->user.name);
+		PUT("LOGNAME=%s", c->user.name);
+	}
+	if (f->scale_program) {
+		const char *pre = getenv("LD_PRELOAD");
+
+		/* libfaketime speeds up the program's clocks, sleeps and poll
+		 * timeouts from its start; libidlegate-scale.so its keepalive
+		 * socket options (preload/scale.c). Colons, not spaces, between
+		 * the libraries: the value travels through config files
+		 * (sshd's SetEnv) */
+		PUT("LD_PRELOAD=%s:%s%s%s", c->faketime_lib, c->scale_lib, pre && *pre ? ":" : "", pre ? pre : "");
+		PUT("FAKETIME=+0 x%.6g", (double)r->sc->scale.den / (double)r->sc->scale.num);
+		PUT("IDLEGATE_SCALE=%llu/%llu", (unsigned long long)r->sc->scale.num,
+		    (unsigned long long)r->sc->scale.den);
+	}
+#undef PUT
+	for (size_t i = 0; i < m; i++)
 		env[k++] = store[i];
 	env[k] = NULL;
 	return env;
+}
+
+/* The two libraries of scale_program: libfaketime (Debian's path, any
+ * architecture, or $IDLEGATE_LIBFAKETIME) and ours, next to idlegate, in
+ * ../lib/idlegate, or $IDLEGATE_SCALE_LIB. 0, or -1 with the missing one "". */
+static int scale_libs_find(struct cmdflow *c)
+{
+	const char *env = getenv("IDLEGATE_LIBFAKETIME");
+	char self[PATH_MAX];
+	ssize_t n;
+	glob_t g;
+
+	c->faketime_lib[0] = c->scale_lib[0] = '\0';
+	if (env && *env && access(env, R_OK) == 0) {
+		snprintf(c->faketime_lib, sizeof(c->faketime_lib), "%s", env);
+	} else if (glob("/usr/lib/*/faketime/libfaketime.so.1", 0, NULL, &g) == 0) {
+		snprintf(c->faketime_lib, sizeof(c->faketime_lib), "%s", g.gl_pathv[0]);
+		globfree(&g);
+	}
+	env = getenv("IDLEGATE_SCALE_LIB");
+	if (env && *env && access(env, R_OK) == 0) {
+		snprintf(c->scale_lib, sizeof(c->scale_lib), "%s", env);
+	} else if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		char *slash;
+
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			if ((size_t)snprintf(c->scale_lib, sizeof(c->scale_lib), "%s/libidlegate-scale.so", self) >=
+			    sizeof(c->scale_lib) || access(c->scale_lib, R_OK) < 0)
+				if ((size_t)snprintf(c->scale_lib, sizeof(c->scale_lib),
+						     "%s/../lib/idlegate/libidlegate-scale.so", self) >= sizeof(c->scale_lib) ||
+				    access(c->scale_lib, R_OK) < 0)
+					c->scale_lib[0] = '\0';
+		}
+	}
+	return c->faketime_lib[0] && c->scale_lib[0] ? 0 : -1;
+}
+
+/*
+ * The flow's private directory, $IDLEGATE_WORKDIR: DIR/flows/NAME, 0700,
+ * of its run_as user (root's without). The run's directory is 0711, so
+ * the user can reach it without seeing anything else of the run.
+ */
+static int cmd_dir_make(struct run *r, struct cmdflow *c, const struct sc_flow *f, char *err, size_t errlen)
+{
+	char flows[PATH_MAX];
+	int fd;
+
+	if (c->dir[0])
+		return 0;
+	if (f->run_as[0] && strcmp(f->run_as, "root")) {
+		struct passwd *pw = getpwnam(f->run_as);
+
+		if (!pw) {
+			tu_errf(err, errlen, "flow %s: run_as: no user '%s' on this machine", f->name, f->run_as);
+			return -1;
+		}
+		c->user.uid = pw->pw_uid;
+		c->user.gid = pw->pw_gid;
+		snprintf(c->user.name, sizeof(c->user.name), "%s", pw->pw_name);
+		c->has_user = true;
+	}
+	if (f->scale_program && scale_libs_find(c) < 0) {
+		tu_errf(err, errlen, "flow %s: scale_program = yes needs %s", f->name,
+			!c->faketime_lib[0] ? "libfaketime (install it: scripts/deps.sh apps; or set "
+			"IDLEGATE_LIBFAKETIME)" : "libidlegate-scale.so next to idlegate (or IDLEGATE_SCALE_LIB)");
+		return -1;
+	}
+	snprintf(flows, sizeof(flows), "%s/flows", r->o->workdir);
+	if ((mkdir(flows, 0711) < 0 && errno != EEXIST) ||
+	    (size_t)snprintf(c->dir, sizeof(c->dir), "%s/%s", flows, f->name) >= sizeof(c->dir) ||
+	    mkdir(c->dir, 0700) < 0)
+		goto fail;
+	if (!c->has_user)
+		return 0;
+	fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	if (fchown(fd, c->user.uid, c->user.gid) < 0) {
+		close(fd);
+		goto fail;
+	}
+	close(fd);
+	return 0;
+fail:
+	tu_errf(err, errlen, "flow %s: %s: %s", f->name, c->dir[0] ? c->dir : flows, strerror(errno));
+	c->dir[0] = '\0';
+	return -1;
 }
 
 /* Is something listening on TCP or UDP port in ns? Reads /proc/net in a child. */
@@ -234,42 +381,80 @@ int cmd_start(struct run *r, struct cmdflow *c, bool server, char *err, size_t e
 {
 	const struct sc_flow *f = &r->sc->flows[c->flow];
 	struct lane *l = &r->lane[r->lane_of[c->flow]];
-	char store[8][160];
-	char **env = cmd_env(r, l, f, store);
+	char store[CMD_ENV_N][CMD_ENV_LEN];
+	char **env;
 	char *argv[] = { "sh", "-c", (char *)(server ? f->server_command : f->command), NULL };
-	struct spawn_opts so = { .own_pidns = true, .envp = env };
+	struct spawn_opts so = { .own_pidns = true };
 	pid_t pid;
 
+	if (cmd_dir_make(r, c, f, err, errlen) < 0) {
+		if (server)
+			c->srv_failed = true;
+		return -1;
+	}
+	env = cmd_env(r, l, c, f, store);
 	if (!env)
 		return -1;
+	so.envp = env;
+	so.user = c->has_user ? &c->user : NULL;
+	/* root opens the output files, in root's directory; stdout and
+	 * stderr go to one file, in the order written (expect_output) */
 	snprintf(c->out, sizeof(c->out), "%s/%s.out", r->o->workdir, f->name);
-	snprintf(c->err, sizeof(c->err), "%s/%s.err", r->o->workdir, f->name);
 	snprintf(c->srv_out, sizeof(c->srv_out), "%s/%s.server.log", r->o->workdir, f->name);
 	so.netns_pid = topo_ns_pid(l->topo, server ? topo_nodes(l->topo) - 1 : 0);
 	so.stdout_path = server ? c->srv_out : c->out;
-	so.stderr_path = server ? c->srv_out : c->err;
+	so.stderr_path = so.stdout_path;
 	pid = spawn(argv, &so);
 	free(env);
 	if (pid < 0) {
 		tu_errf(err, errlen, "flow %s: starting its %s: %s", f->name,
 			server ? "server_command" : "command", strerror(errno));
+		if (server)
+			c->srv_failed = true;
 		return -1;
 	}
 	if (server) {
 		c->server = pid;
 		if (f->port) {
 			uint64_t deadline = mtime_ms() + READY_MS;
+			int st = -1;
 
+			/* a server that exits is reaped here, once: its status
+			 * is the reason, and waiting on would only take 10 s */
 			while (!port_listening(so.netns_pid, f->port)) {
 				char tail[200];
 
-				if (reap_timeout(pid, 0) >= 0 || mtime_ms() >= deadline || sig_pending(r)) {
+				if ((st = reap_timeout(pid, 20)) >= 0 || mtime_ms() >= deadline || sig_pending(r)) {
 					file_tail(c->srv_out, tail, sizeof(tail));
-					tu_errf(err, errlen, "flow %s: server_command is not listening on port %u%s%s",
-						f->name, f->port, tail[0] ? ": " : "", tail);
+					c->srv_failed = true;
+					if (st >= 0) {
+						c->srv_done = true;
+						c->srv_status = st;
+						tu_errf(err, errlen, "flow %s: server_command exited with status %d "
+							"before it listened on port %u%s%s", f->name, st, f->port,
+							tail[0] ? ": " : "", tail);
+					} else {
+						tu_errf(err, errlen, "flow %s: server_command is not listening on port %u%s%s",
+							f->name, f->port, tail[0] ? ": " : "", tail);
+					}
 					return -1;
 				}
-				reap_timeout(pid, 20);  /* wait a moment, or for its exit */
+			}
+		} else {
+			/* no port to wait for: a server that fails at once is
+			 * still caught before the command starts */
+			int st = reap_timeout(pid, 200);
+
+			if (st >= 0) {
+				char tail[200];
+
+				c->srv_done = true;
+				c->srv_status = st;
+				c->srv_failed = true;
+				file_tail(c->srv_out, tail, sizeof(tail));
+				tu_errf(err, errlen, "flow %s: server_command exited with status %d before the "
+					"command started%s%s", f->name, st, tail[0] ? ": " : "", tail);
+				return -1;
 			}
 		}
 	} else {

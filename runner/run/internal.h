@@ -107,14 +107,26 @@ struct cmdflow {
 	int flow;
 	pid_t server, client;
 	bool done, srv_done;
-	int status, srv_status;
+	bool srv_failed;                /* exited or never listened before the command started */
+	bool srv_died;                  /* exited while the command ran */
+	bool stopped;                   /* the runner stopped the command */
+	int status, srv_status;         /* -1 until known */
 	uint64_t start, end;
-	char out[PATH_MAX], err[PATH_MAX], srv_out[PATH_MAX];
+	/* what the middleboxes sent on its connections (evlog.c) */
+	unsigned rst, fin, icmp;
+	char out[PATH_MAX], srv_out[PATH_MAX];
+	char dir[PATH_MAX];             /* its private directory ($IDLEGATE_WORKDIR) */
+	char why[300];                  /* why it could not start */
+	char faketime_lib[PATH_MAX], scale_lib[PATH_MAX]; /* scale_program */
+	struct run_user user;           /* run_as, when has_user */
+	bool has_user;
 };
 
 struct lane {
 	int path[SC_MAX_PATH];
 	size_t npath;
+	int own;                        /* flow index + 1 of the flow whose sysctls it
+					 * has (a client of its own); 0 = shared */
 	struct topo *topo;
 	struct simproc sim[SC_MAX_PATH];
 	struct group g[MAX_GROUPS];
@@ -175,6 +187,9 @@ void run_mark(struct scenario_result *res, uint64_t t, enum tl_kind k, int flow,
  * to scenario flows, count per-flow facts into res (if not NULL), note the
  * final stats. */
 void evlog_read(struct run *r, struct lane *l, struct simproc *s, struct scenario_result *res);
+
+/* The command flow of scenario flow i, or NULL. */
+struct cmdflow *cmd_of_flow(struct run *r, int flow);
 
 /* flows.c */
 int group_start_server(struct run *r, struct lane *l, size_t gi, char *err, size_t errlen);

@@ -6,6 +6,10 @@
  */
 #include "runner/run/internal.h"
 
+#include <regex.h>
+
+#include "runner/run/cmdjudge.h"
+
 
 static const char *outcome_words(const char *o)
 {
@@ -331,50 +335,114 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 	(void)l;
 }
 
-/* Outcome of a command from its exit status and what it printed. */
+/* Does the command's output (its first MiB) match the flow's expect_output? */
+static bool output_matches(const char *path, const char *pattern)
+{
+	FILE *f = fopen_regular(path);
+	char *buf = malloc(1024 * 1024 + 1);
+	size_t n = 0;
+	regex_t re;
+	bool ok = false;
+
+	if (buf && f)
+		n = fread(buf, 1, 1024 * 1024, f);
+	if (buf && !regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB | REG_NEWLINE)) {
+		buf[n] = '\0';
+		/* a NUL in the output would hide what follows: show it as a space */
+		for (size_t i = 0; i < n; i++)
+			if (!buf[i])
+				buf[i] = ' ';
+		ok = regexec(&re, buf, 0, NULL, 0) == 0;
+		regfree(&re);
+	}
+	free(buf);
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+/* The last non-empty line of the command's output, without its \r. */
+static void last_line(const char *path, char *buf, size_t len)
+{
+	char tail[512], *nl;
+	size_t n;
+
+	file_tail(path, tail, sizeof(tail));
+	n = strlen(tail);
+	while (n && (tail[n - 1] == '\r' || tail[n - 1] == '\n' || tail[n - 1] == ' '))
+		tail[--n] = '\0';
+	nl = strrchr(tail, '\n');
+	snprintf(buf, len, "%s", nl ? nl + 1 : tail);
+	n = strlen(buf);
+	while (n && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+}
+
+/*
+ * A command flow's outcome, judged on the wire (cmdjudge.h): what the
+ * middleboxes did to its connection and whether its programs ran; then
+ * expect_exit and expect_output, which are the application's own checks.
+ */
 void command_result(struct run *r, struct cmdflow *c, struct scenario_result *res)
 {
 	struct flow_result *fr = &res->flows[c->flow];
 	const struct sc_flow *f = &r->sc->flows[c->flow];
-	char tail[512], low[512], t[32], mv[200];
-	const char *obs;
+	struct cmd_facts facts = {
+		.has_server = f->server_command[0] != '\0',
+		.server_failed = c->srv_failed,
+		.server_status = c->srv_done ? c->srv_status : -1,
+		.server_died = c->srv_died,
+		.started = c->client > 0,
+		.stopped = c->stopped,
+		.status = c->status,
+		.rst = c->rst, .fin = c->fin, .icmp = c->icmp,
+		.expired = fr->expired_ms >= 0,
+		.drops = fr->drops,
+		.expect_keepalive_timeout = f->expect == SC_EXPECT_KEEPALIVE_TIMEOUT,
+	};
+	struct cmd_verdict v;
+	char line[300], t[32], mv[200];
 	uint64_t took = c->end > c->start ? c->end - c->start : 0;
 
-	file_tail(c->err, tail, sizeof(tail));
-	for (size_t i = 0; i <= strlen(tail); i++)
-		low[i] = (char)(tail[i] >= 'A' && tail[i] <= 'Z' ? tail[i] + 32 : tail[i]);
-	if (c->status == 0)
-		obs = "alive";
-	else if (c->status == 127)
-		obs = NULL;
-	else if (strstr(low, "reset") || strstr(low, "broken pipe"))
-		obs = "reset";
-	else if (strstr(low, "unreachable") || strstr(low, "no route"))
-		obs = "unreachable";
-	else if (strstr(low, "timed out") || strstr(low, "timeout"))
-		obs = f->expect == SC_EXPECT_KEEPALIVE_TIMEOUT ? "keepalive-timeout" : "timeout";
-	else
-		obs = "failed";
+	cmd_judge(&facts, &v);
+	last_line(c->client > 0 ? c->out : c->srv_out, line, sizeof(line));
+	if (v.error) {
+		fr->status = RES_ERROR;
+		fr->observed[0] = '\0';
+		fr->evidence[0] = '\0';
+		snprintf(fr->error, sizeof(fr->error), "%.180s%s%.70s", c->why[0] && c->srv_failed ? c->why : v.why,
+			 !c->srv_failed && line[0] ? ": " : "", !c->srv_failed ? line : "");
+		return;
+	}
 	fr->noticed_ms = (int64_t)run_unscale(r->sc, took);
 	snprintf(fr->noticed_by, sizeof(fr->noticed_by), "client");
 	run_mark(res, (uint64_t)fr->noticed_ms, TL_OUTCOME, c->flow, -1, -1, "command exited %d", c->status);
-	if (!obs) {
-		fr->status = RES_ERROR;
-		snprintf(fr->error, sizeof(fr->error), "command not found (exit 127): %s", tail);
-		return;
-	}
-	snprintf(fr->observed, sizeof(fr->observed), "%s", obs);
+	snprintf(fr->observed, sizeof(fr->observed), "%s", v.observed);
 	fr->status = RES_PASS;                  /* judged below */
 	fr->error[0] = '\0';
 	mb_view(r, fr, mv, sizeof(mv));
 	{
-		char *nl = strrchr(tail, '\n');
+		char ev[800];
 
-		snprintf(fr->evidence, sizeof(fr->evidence), "command exited with status %d after %s%s%s%s",
-			 c->status, tu_human_ms(run_unscale(r->sc, took), t, sizeof(t)),
-			 tail[0] ? ": " : "", nl ? nl + 1 : tail, mv);
+		snprintf(ev, sizeof(ev), "command exited with status %d after %s (%s)%s%.80s%s",
+			 c->status, tu_human_ms(run_unscale(r->sc, took), t, sizeof(t)), v.why,
+			 line[0] ? ": " : "", line, mv);
+		snprintf(fr->evidence, sizeof(fr->evidence), "%.255s", ev);
 	}
 	run_judge(fr);
+	if (fr->status != RES_PASS)
+		return;
+	/* the application's own checks come after the connection's */
+	if (f->expect_exit >= 0 && c->status != f->expect_exit) {
+		fr->status = RES_FAIL;
+		snprintf(fr->evidence, sizeof(fr->evidence), "%s, but expect_exit = %d: exited with status %d%s%.150s",
+			 v.observed, f->expect_exit, c->status, line[0] ? ": " : "", line);
+	} else if (f->expect_output[0] && !output_matches(c->out, f->expect_output)) {
+		fr->status = RES_FAIL;
+		snprintf(fr->evidence, sizeof(fr->evidence), "%s, but the output does not match "
+			 "expect_output = %.80s%s%.60s", v.observed, f->expect_output, line[0] ? "; it ends: " : "",
+			 line);
+	}
 }
 
 void judge_init(struct run *r, struct scenario_result *res)

@@ -136,6 +136,31 @@ static int probedir_make(struct run *r, char *err, size_t errlen)
 	return 0;
 }
 
+/* A flow's sysctl.NAME keys, in its own client namespace. */
+static int lane_sysctls(const struct scenario *sc, struct lane *l, const struct sc_flow *f, char *err,
+			size_t errlen)
+{
+	for (size_t i = 0; i < f->nsysctl; i++) {
+		char msg[200];
+		unsigned long v = f->sysctl[i].value;
+		int rc;
+
+		/* with scale_program the program's time runs N times faster,
+		 * and so do the kernel's keepalive times it inherits */
+		if (f->scale_program && sc_sysctl_is_seconds(f->sysctl[i].name))
+			v = (unsigned long)((scenario_scale(sc, (uint64_t)v * 1000) + 500) / 1000) ?: 1;
+		rc = spawn_waitf(topo_ns_pid(l->topo, 0), msg, sizeof(msg), "sysctl -q -w %s=%lu",
+				 f->sysctl[i].name, v);
+		if (rc != 0) {
+			tu_errf(err, errlen, "flow %s: sysctl %s=%lu in its client's namespace: %s", f->name,
+				f->sysctl[i].name, v,
+				rc < 0 ? strerror(errno) : rc == 127 ? "no sysctl program (procps)" : msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* One lane per distinct path; probe flows grouped by server port on it,
  * command flows on their own. */
 static int plan_lanes(struct run *r, char *err, size_t errlen)
@@ -146,18 +171,22 @@ static int plan_lanes(struct run *r, char *err, size_t errlen)
 		const struct sc_flow *f = &sc->flows[i];
 		size_t k;
 
+		/* a flow with sysctls has its client namespace to itself */
 		for (k = 0; k < r->nlanes; k++)
-			if (same_path(f, &r->lane[k]))
+			if (!f->nsysctl && !r->lane[k].own && same_path(f, &r->lane[k]))
 				break;
 		if (k == r->nlanes) {
 			r->lane[k].npath = f->npath;
 			memcpy(r->lane[k].path, f->path, sizeof(f->path));
+			r->lane[k].own = f->nsysctl ? (int)i + 1 : 0;
 			r->nlanes++;
 		}
 		r->lane_of[i] = (int)k;
 		r->group_of[i] = -1;
 		if (f->command[0]) {
-			r->cmd[r->ncmd++].flow = (int)i;
+			r->cmd[r->ncmd].flow = (int)i;
+			r->cmd[r->ncmd].status = r->cmd[r->ncmd].srv_status = -1;
+			r->ncmd++;
 		} else {
 			struct lane *l = &r->lane[k];
 			unsigned port = f->port ? f->port : DEFAULT_PORT;
@@ -202,6 +231,10 @@ static int build_networks(struct run *r, char *err, size_t errlen)
 
 			tu_errf(err, errlen, "%s", terr);
 			errno = e == EPERM ? EPERM : EIO;
+			return -1;
+		}
+		if (l->own && lane_sysctls(sc, l, &sc->flows[l->own - 1], err, errlen) < 0) {
+			errno = EIO;
 			return -1;
 		}
 		for (size_t p = 0; p < l->npath; p++)
@@ -370,6 +403,7 @@ static void check_children(struct run *r)
 		if (!c->srv_done && c->server > 0 && (st = reap_timeout(c->server, 0)) >= 0) {
 			c->srv_done = true;
 			c->srv_status = st;
+			c->srv_died = !c->done;
 		}
 	}
 }
@@ -430,6 +464,7 @@ static void stop_all(struct run *r)
 		if (!c->done && c->client > 0) {
 			c->status = stop_child(c->client, SIGTERM, 2000);
 			c->done = true;
+			c->stopped = true;
 			c->end = mtime_ms();
 		}
 		if (!c->srv_done && c->server > 0) {
@@ -502,19 +537,39 @@ static void start_flows(struct run *r, struct scenario_result *res)
 	for (size_t k = 0; k < r->nlanes && !err[0]; k++)
 		for (size_t g = 0; g < r->lane[k].ng && !err[0]; g++)
 			group_start_server(r, &r->lane[k], g, err, sizeof(err));
-	for (size_t i = 0; i < r->ncmd && !err[0]; i++)
-		if (r->sc->flows[r->cmd[i].flow].server_command[0])
-			cmd_start(r, &r->cmd[i], true, err, sizeof(err));
 	if (err[0])
 		run_fail(r, "%s", err);
+	/* a server_command that fails fails its own flow (an ERROR with its
+	 * reason), not the others */
+	for (size_t i = 0; i < r->ncmd && !r->err[0]; i++) {
+		struct cmdflow *c = &r->cmd[i];
+
+		if (r->sc->flows[c->flow].server_command[0] &&
+		    cmd_start(r, c, true, c->why, sizeof(c->why)) < 0) {
+			c->srv_failed = true;
+			if (sig_pending(r))
+				run_fail(r, "interrupted");
+		}
+	}
 	r->t0 = mtime_ms();
 	for (size_t k = 0; k < r->nlanes && !r->err[0]; k++)
 		for (size_t g = 0; g < r->lane[k].ng && !err[0]; g++)
 			if (group_start_client(r, &r->lane[k], g, err, sizeof(err)) < 0)
 				run_fail(r, "%s", err);
-	for (size_t i = 0; i < r->ncmd && !r->err[0]; i++)
-		if (cmd_start(r, &r->cmd[i], false, err, sizeof(err)) < 0)
-			run_fail(r, "%s", err);
+	for (size_t i = 0; i < r->ncmd && !r->err[0]; i++) {
+		struct cmdflow *c = &r->cmd[i];
+
+		if (c->srv_failed) {
+			c->done = true;         /* never started: nothing to wait for */
+			continue;
+		}
+		if (cmd_start(r, c, false, c->why, sizeof(c->why)) < 0) {
+			c->done = true;
+			if (!c->dir[0])
+				continue;       /* its own setup failed (run_as): its flow's ERROR */
+			run_fail(r, "%s", c->why);
+		}
+	}
 	for (size_t i = 0; i < r->sc->nflows; i++)
 		run_mark(res, 0, TL_IDLE_START, (int)i, -1, -1, "idle for %s",
 			 tu_human_ms(r->sc->flows[i].idle.ms, (char[32]){0}, 32));

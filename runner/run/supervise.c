@@ -101,6 +101,20 @@ static void child_setup(const struct spawn_opts *o, pid_t parent)
 		_exit(126);
 }
 
+int drop_capabilities(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { { 0 } };
+
+	for (int cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -1;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 ||
+	    syscall(SYS_capset, &h, d) < 0)
+		return -1;
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
 int drop_to_user(const struct run_user *u)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
@@ -197,11 +211,25 @@ pid_t spawn(char *const argv[], const struct spawn_opts *o)
 			setpgid(pid, pid);      /* no race with the child's own call */
 		return pid;
 	}
-	child_setup(o, parent);
-	if (o->own_pidns)
-		mini_init(argv, o->envp);
-	child_signals_default();
-	do_exec(argv, o->envp);
+	{
+		/* A program to run as the run user is opened while still root:
+		 * it may live where that user cannot reach (a build tree in a
+		 * 0700 directory), and execveat on the descriptor needs only
+		 * the file's own execute permission. */
+		int exe = o->user && strchr(argv[0], '/') ? open(argv[0], O_PATH | O_CLOEXEC) : -1;
+
+		child_setup(o, parent);
+		if (o->own_pidns)
+			mini_init(argv, o->envp);
+		child_signals_default();
+		if (exe >= 0) {
+			extern char **environ;
+
+			syscall(SYS_execveat, exe, "", argv, o->envp ? o->envp : environ, AT_EMPTY_PATH);
+			_exit(127);
+		}
+		do_exec(argv, o->envp);
+	}
 }
 
 static int pidfd_of(pid_t pid)

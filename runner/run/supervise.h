@@ -50,6 +50,15 @@ struct run_user {
 int drop_to_user(const struct run_user *u);
 
 /*
+ * Keep the uid, but drop every capability (effective, permitted,
+ * inheritable, ambient and bounding sets) and set no_new_privs, keeping
+ * PR_SET_PDEATHSIG. For the namespace holders: a runner without
+ * CAP_SYS_PTRACE (a container's root) can enter the namespace of a process
+ * of its own uid only. 0, or -1 with errno.
+ */
+int drop_capabilities(void);
+
+/*
  * Start argv[0] (searched in PATH) with argv. The child has
  * PR_SET_PDEATHSIG(SIGKILL) and default signal dispositions and mask.
  * Returns the child's pid (the PID-namespace init's pid for own_pidns),

@@ -239,8 +239,10 @@ static pid_t holder_start(int *keep_fd, const struct run_user *user)
 		syscall(SYS_close_range, 3, ~0U, 0);
 		if (unshare(CLONE_NEWNET) < 0)
 			_exit(2);
-		/* it only has to exist: nothing of root's is left to it */
-		if (user && (drop_to_user(user) < 0 || getppid() != parent))
+		/* It only has to exist: no capability is left to it. It keeps
+		 * root's uid, because a runner without CAP_SYS_PTRACE (root in
+		 * a container) can only enter namespaces of its own uid. */
+		if (user && drop_capabilities() < 0)
 			_exit(1);
 		if (write(1, "r", 1) != 1)
 			_exit(1);

@@ -188,12 +188,15 @@ size_t tune_knobs(const struct tune_rec *ka, const struct tune_rec *hb, bool udp
 	if (ka) {
 		uint64_t idle = ka->value_ms / 1000, iv = ka->interval_ms / 1000;
 
+		/* a sysctl.d file: one key = value per line (sysctl -p refuses a
+		 * ';' list) */
 		if ((k = knob(out, &n, max, "Linux sysctl")))
 			snprintf(k->setting, sizeof(k->setting),
-				 "net.ipv4.tcp_keepalive_time = %" PRIu64 "; net.ipv4.tcp_keepalive_intvl = %" PRIu64
-				 "; net.ipv4.tcp_keepalive_probes = %u", idle, iv, ka->count),
+				 "net.ipv4.tcp_keepalive_time = %" PRIu64 "\nnet.ipv4.tcp_keepalive_intvl = %" PRIu64
+				 "\nnet.ipv4.tcp_keepalive_probes = %u", idle, iv, ka->count),
 			snprintf(k->note, sizeof(k->note),
-				 "only for sockets that set SO_KEEPALIVE without their own TCP_KEEP* values");
+				 "a file for /etc/sysctl.d/ (sysctl -p FILE); only for sockets that set SO_KEEPALIVE "
+				 "without their own TCP_KEEP* values");
 		if ((k = knob(out, &n, max, "socket options")))
 			snprintf(k->setting, sizeof(k->setting),
 				 "SO_KEEPALIVE=1 TCP_KEEPIDLE=%" PRIu64 " TCP_KEEPINTVL=%" PRIu64 " TCP_KEEPCNT=%u "
@@ -203,7 +206,10 @@ size_t tune_knobs(const struct tune_rec *ka, const struct tune_rec *hb, bool udp
 		if ((k = knob(out, &n, max, "libpq (PostgreSQL)")))
 			snprintf(k->setting, sizeof(k->setting),
 				 "keepalives=1 keepalives_idle=%" PRIu64 " keepalives_interval=%" PRIu64
-				 " keepalives_count=%u tcp_user_timeout=%" PRIu64, idle, iv, ka->count, ka->detect_ms);
+				 " keepalives_count=%u tcp_user_timeout=%" PRIu64, idle, iv, ka->count, ka->detect_ms),
+			snprintf(k->note, sizeof(k->note),
+				 "connection string keywords: add them to yours, e.g. psql \"host=db ...\"; "
+				 "tcp_user_timeout needs libpq >= 12");
 		if ((k = knob(out, &n, max, "curl")))
 			snprintf(k->setting, sizeof(k->setting), "--keepalive-time %" PRIu64, idle),
 			snprintf(k->note, sizeof(k->note),
@@ -213,12 +219,16 @@ size_t tune_knobs(const struct tune_rec *ka, const struct tune_rec *hb, bool udp
 	if (hb && !udp) {
 		uint64_t h = hb->value_ms / 1000;
 
+		/* ssh_config takes one keyword per line, ssh -o one per option */
 		if ((k = knob(out, &n, max, "OpenSSH client")))
 			snprintf(k->setting, sizeof(k->setting), "ServerAliveInterval %" PRIu64
-				 " ; ServerAliveCountMax %u", h, hb->count),
+				 "\nServerAliveCountMax %u", h, hb->count),
 			snprintf(k->note, sizeof(k->note),
-				 "encrypted channel messages: they count as data, also where keepalives do not "
-				 "(ClientAliveInterval/CountMax on the server side)");
+				 "ssh_config lines; encrypted channel messages: they count as data, also where "
+				 "keepalives do not (ClientAliveInterval/CountMax on the server side)");
+		if ((k = knob(out, &n, max, "OpenSSH ssh -o")))
+			snprintf(k->setting, sizeof(k->setting), "-o ServerAliveInterval=%" PRIu64
+				 " -o ServerAliveCountMax=%u", h, hb->count);
 		if ((k = knob(out, &n, max, "gRPC")))
 			snprintf(k->setting, sizeof(k->setting),
 				 "GRPC_ARG_KEEPALIVE_TIME_MS=%" PRIu64 " GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS=1",

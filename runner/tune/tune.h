@@ -107,7 +107,9 @@ const char *tune_formula(enum tune_kind kind);
 
 struct tune_knob {
 	char software[32];      /* "Linux sysctl", "OpenSSH client", ... */
-	char setting[200];      /* what to write, as the software takes it */
+	char setting[200];      /* what to write, exactly as the software takes it: a
+				 * file's lines are separated by '\n' (a sysctl.d
+				 * file, ssh_config), options by spaces */
 	char note[160];         /* caveat, "" if none */
 };
 

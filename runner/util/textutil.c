@@ -59,9 +59,20 @@ char *tu_term_clean(const char *str, char *buf, size_t len)
 	while (*s) {
 		n = utf8_next(s, &cp);
 		if (cp == UTF8_BAD || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
-			if (o + 1 >= len)
+			/* escaped as C would write it, so a program's "\r" is
+			 * seen for what it is: \r, \n, \t, else \xHH per byte */
+			char esc[8];
+			size_t el;
+
+			if (*s == '\r' || *s == '\n' || *s == '\t')
+				el = (size_t)snprintf(esc, sizeof(esc), "\\%c", *s == '\r' ? 'r' : *s == '\n' ? 'n' : 't');
+			else
+				el = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", *s);
+			n = 1;                  /* a bad sequence: one byte at a time */
+			if (o + el >= len)
 				break;
-			buf[o++] = '?';
+			memcpy(buf + o, esc, el);
+			o += el;
 		} else {
 			if (o + n >= len)
 				break;

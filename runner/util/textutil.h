@@ -31,9 +31,11 @@ void tu_xml_puts(FILE *f, const char *s);
 
 /*
  * Copy s into buf (always NUL-terminated; len > 0) so it is safe to print
- * on a terminal: control characters (C0, DEL, C1) and invalid UTF-8 become
- * '?', so no escape sequence can come from the data. Valid UTF-8 is kept
- * and never cut in the middle of a character. Returns buf.
+ * on a terminal: control characters (C0, DEL, C1) and invalid UTF-8 are
+ * written as C escapes (\r, \n, \t, else \xHH per byte), so no escape
+ * sequence can come from the data and a program's \r is seen as such.
+ * Valid UTF-8 is kept and never cut in the middle of a character (nor an
+ * escape). Returns buf.
  */
 char *tu_term_clean(const char *s, char *buf, size_t len);
 

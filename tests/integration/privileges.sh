@@ -5,7 +5,9 @@
 #   idlegate-probe  the run user (nobody), no capability at all, no_new_privs
 #   idlegate-sim    the run user, only CAP_NET_ADMIN and CAP_NET_RAW
 #                   (effective = permitted = bounding = 0x3000), no_new_privs
-#   idlegate-ns     the namespace holders: the run user, no capability
+#   idlegate-ns     the namespace holders: root's uid (a runner without
+#                   CAP_SYS_PTRACE, as in a container, can enter only its own
+#                   uid's namespaces) but no capability at all, no_new_privs
 #   idlegate        the runner and its worker: root (they build the network)
 # Nothing else runs as root in the run's process tree. A run user that does
 # not exist, or is root, is refused (exit 3) before anything starts.
@@ -62,20 +64,21 @@ for p in $(descendants "$RUN_PID" | sort -u); do
 			fail "simulator holds more than NET_ADMIN+NET_RAW as the run user: $what"
 		seen_sim=$((seen_sim + 1)) ;;
 	idlegate-ns)
-		[ "$uid" = "$nobody" ] && [ "$eff$prm$bnd" = "$(printf '0%.0s' $(seq 48))" ] && [ "$nnp" = 1 ] ||
+		[ "$uid" = 0 ] && [ "$eff$prm$bnd$inh$amb" = "$(printf '0%.0s' $(seq 80))" ] && [ "$nnp" = 1 ] ||
 			fail "namespace holder holds privileges: $what"
 		seen_ns=$((seen_ns + 1)) ;;
 	idlegate)
 		seen_root=$((seen_root + 1)) ;;
 	*)
-		[ "$uid" != 0 ] || fail "an unexpected process of the run runs as root: $what" ;;
+		[ "$uid" != 0 ] || [ "$eff$prm" = "$(printf '0%.0s' $(seq 32))" ] ||
+			fail "an unexpected process of the run runs as root: $what" ;;
 	esac
 done
 [ $seen_probe -eq 2 ] || fail "expected a probe server and a client, saw $seen_probe probes"
 [ $seen_sim -eq 2 ] || fail "expected 2 simulators, saw $seen_sim"
 [ $seen_ns -eq 4 ] || fail "expected 4 namespace holders, saw $seen_ns"
 [ $seen_root -le 2 ] || fail "expected the runner and one worker as root, saw $seen_root"
-pass "probes, simulators and holders run as nobody with only what they need; only runner and worker are root"
+pass "probes and simulators run as nobody with only what they need, holders with no capability; only runner and worker hold root's"
 
 wait "$RUN_PID"; rc=$?
 [ $rc -eq 0 ] || fail "the run failed (exit $rc) with dropped privileges"

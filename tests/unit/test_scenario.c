@@ -238,6 +238,38 @@ START_TEST(t_crlf_and_bom)
 }
 END_TEST
 
+/* A line longer than inih's 200 bytes is split by our reader as inih would
+ * (key, '=', inline comment cut, trimmed) and handed over in file order,
+ * in its section; the keys after it still land where they belong. */
+START_TEST(t_long_line)
+{
+	char text[8192], cmd[3001];
+	struct ini_diags dg;
+	struct scenario *sc;
+
+	memset(cmd, 'x', sizeof(cmd) - 1);
+	cmd[sizeof(cmd) - 1] = '\0';
+	cmd[0] = 'a';
+	cmd[1] = ';';                   /* no blank before it: part of the value */
+	snprintf(text, sizeof(text),
+		 "[middlebox nat]\n[flow a]\ncommand =   %s  ; a comment\nrun_as = postgres\n"
+		 "expect = alive\nexpect_exit = 3\nsysctl.net.ipv4.tcp_keepalive_time = 5\n"
+		 "scale_program = yes\n[flow b]\nidle = 10s\nexpect = alive\n", cmd);
+	sc = scenario_parse(text, strlen(text), "long.ini", NULL, &dg);
+	ck_assert_msg(sc, "%s", dg.n ? dg.d[0].msg : "");
+	ck_assert_str_eq(sc->flows[0].command, cmd);
+	ck_assert_str_eq(sc->flows[0].run_as, "postgres");
+	ck_assert_int_eq(sc->flows[0].expect_exit, 3);
+	ck_assert_uint_eq(sc->flows[0].nsysctl, 1);
+	ck_assert_str_eq(sc->flows[0].sysctl[0].name, "net.ipv4.tcp_keepalive_time");
+	ck_assert_uint_eq(sc->flows[0].sysctl[0].value, 5);
+	ck_assert(sc->flows[0].scale_program);
+	ck_assert_int_eq(sc->flows[1].expect_exit, -1);
+	ck_assert_uint_eq(sc->flows[1].idle.ms, 10000);
+	scenario_free(sc);
+}
+END_TEST
+
 START_TEST(t_nul_byte)
 {
 	const char text[] = "[middlebox nat]\n[flow a]\nidle = 10\0s\nexpect = alive\n";
@@ -522,6 +554,7 @@ static Suite *scenario_suite(void)
 		tcase_add_loop_test(tc, t_broken_corpus, 0, (int)broken.gl_pathc);
 	tcase_add_test(tc, t_good_files);
 	tcase_add_test(tc, t_quickstart);
+	tcase_add_test(tc, t_long_line);
 	tcase_add_test(tc, t_full_model);
 	tcase_add_test(tc, t_crlf_and_bom);
 	tcase_add_test(tc, t_nul_byte);

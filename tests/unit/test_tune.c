@@ -175,18 +175,20 @@ START_TEST(test_knobs)
 	n = tune_knobs(&ka, &hb, false, k, 12);
 	x = find(k, n, "Linux sysctl");
 	ck_assert_ptr_nonnull(x);
-	ck_assert_ptr_nonnull(strstr(x->setting, "net.ipv4.tcp_keepalive_time = 266;"));
-	ck_assert_ptr_nonnull(strstr(x->setting, "net.ipv4.tcp_keepalive_intvl = 28;"));
-	ck_assert_ptr_nonnull(strstr(x->setting, "net.ipv4.tcp_keepalive_probes = 3"));
+	/* a sysctl.d file: one key = value per line, no ';' list */
+	ck_assert_str_eq(x->setting, "net.ipv4.tcp_keepalive_time = 266\nnet.ipv4.tcp_keepalive_intvl = 28\n"
+			 "net.ipv4.tcp_keepalive_probes = 3");
 	x = find(k, n, "socket options");
 	ck_assert_ptr_nonnull(strstr(x->setting, "TCP_USER_TIMEOUT=350000"));
 	x = find(k, n, "libpq (PostgreSQL)");
 	ck_assert_ptr_nonnull(strstr(x->setting, "keepalives_idle=266 keepalives_interval=28 keepalives_count=3"));
 	x = find(k, n, "curl");
 	ck_assert_str_eq(x->setting, "--keepalive-time 266");
+	/* ssh_config lines, and ssh -o options, one keyword each */
 	x = find(k, n, "OpenSSH client");
-	ck_assert_ptr_nonnull(strstr(x->setting, "ServerAliveInterval 266"));
-	ck_assert_ptr_nonnull(strstr(x->setting, "ServerAliveCountMax 3"));
+	ck_assert_str_eq(x->setting, "ServerAliveInterval 266\nServerAliveCountMax 3");
+	x = find(k, n, "OpenSSH ssh -o");
+	ck_assert_str_eq(x->setting, "-o ServerAliveInterval=266 -o ServerAliveCountMax=3");
 	x = find(k, n, "gRPC");
 	ck_assert_ptr_nonnull(strstr(x->setting, "GRPC_ARG_KEEPALIVE_TIME_MS=266000"));
 	ck_assert_ptr_nonnull(strstr(x->note, "5 min"));
