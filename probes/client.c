@@ -31,7 +31,7 @@
 
 #define HELLO_RETRANSMIT_MS 1000
 
-enum cf_state { CF_CONNECTING, CF_HELLO, CF_IDLE, CF_AWAIT_PONG, CF_AWAIT_PING, CF_DONE };
+enum cf_state { CF_WAIT_START, CF_CONNECTING, CF_HELLO, CF_IDLE, CF_AWAIT_PONG, CF_AWAIT_PING, CF_DONE };
 
 struct cflow {
 	struct probe_flow_result *r;
@@ -45,7 +45,10 @@ struct cflow {
 	uint32_t cycle;
 	uint64_t idle_start, t_next, t_hb, t_retx;
 	uint32_t hb_seq;
-	char in[PROTO_LINE_MAX];
+	char *in;                       /* a partial line, PROTO_LINE_MAX bytes while
+					 * one is pending, else NULL: an idle flow
+					 * holds no buffer (the probe keeps tens of
+					 * thousands of them) */
 	size_t in_len;
 	bool welcomed, rebound;
 };
@@ -57,6 +60,7 @@ struct client {
 	size_t n, running;
 	uint64_t now;
 	bool stop;
+	bool addrs_dirty;               /* lines in cfg->addrs not flushed yet */
 };
 
 static bool kernel_timer(const struct cflow *f)
@@ -188,6 +192,18 @@ static void note_addrs(struct cflow *f)
 		probe_proto_addr_format((struct sockaddr *)&a, f->side->peer, sizeof(f->side->peer));
 }
 
+/* The flow's local address and port, as soon as connect() chose them (the
+ * SYN is already on its way: the runner may read the middlebox's line for
+ * it first, and looks again). Flushed once per loop iteration. */
+static void addrs_note(struct client *c, struct cflow *f)
+{
+	if (!c->cfg->addrs || !f->side->local[0])
+		return;
+	fprintf(c->cfg->addrs, "{\"flow\":\"%s\",\"proto\":\"%s\",\"local\":\"%s\"}\n", f->p->name,
+		f->p->proto == PLAN_UDP ? "udp" : "tcp", f->side->local);
+	c->addrs_dirty = true;
+}
+
 static void send_hello(struct client *c, struct cflow *f)
 {
 	struct proto_msg m = { .type = PM_HELLO, .id = f->r->id };
@@ -246,6 +262,8 @@ static int flow_open(struct client *c, struct cflow *f)
 		flow_end(c, f, OUT_ERROR, errno, "connect");
 		return -1;
 	}
+	note_addrs(f);
+	addrs_note(c, f);
 	return 0;
 }
 
@@ -298,11 +316,16 @@ static void flow_timer(struct client *c, struct cflow *f)
 	if (!f->t_next || c->now < f->t_next)
 		return;
 	switch (f->state) {
+	case CF_WAIT_START:
+		flow_start(c, f);
+		break;
 	case CF_CONNECTING:
-		flow_end(c, f, OUT_ERROR, 0, "connect did not complete before the deadline");
+		flow_end(c, f, OUT_CONNECT_TIMEOUT, 0, "connecting: no answer to the SYN before the deadline");
 		break;
 	case CF_HELLO:
-		flow_end(c, f, OUT_ERROR, 0, "no answer to HELLO before the deadline");
+		/* UDP, or a TCP handshake some box completed for a server that
+		 * never heard of it: the flow never got through */
+		flow_end(c, f, OUT_CONNECT_TIMEOUT, 0, "no answer to HELLO before the deadline");
 		break;
 	case CF_IDLE:
 		if (f->p->proto == PLAN_TCP)
@@ -422,7 +445,15 @@ static void flow_readable(struct client *c, struct cflow *f, uint32_t events)
 			return;
 		getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &err, &l);
 		if (err) {
-			flow_end(c, f, OUT_ERROR, err, "connect");
+			enum probe_outcome o = probe_result_classify_errno(err, false);
+
+			/* the SYN answered with RST, or never answered: the
+			 * connection never got through */
+			if (err == ECONNREFUSED || err == ECONNRESET)
+				o = OUT_REFUSED;
+			else if (err == ETIMEDOUT)
+				o = OUT_CONNECT_TIMEOUT;
+			flow_end(c, f, o, err, "connecting");
 			return;
 		}
 		epoll_ctl(c->ep, EPOLL_CTL_MOD, f->fd, &ev);
@@ -456,11 +487,19 @@ static void flow_readable(struct client *c, struct cflow *f, uint32_t events)
 		ssize_t n;
 		char *nl;
 
-		if (f->in_len == sizeof(f->in)) {
+		if (f->in_len == PROTO_LINE_MAX) {
 			flow_end(c, f, OUT_ERROR, 0, "protocol error: line too long");
 			return;
 		}
-		n = recv(f->fd, f->in + f->in_len, sizeof(f->in) - f->in_len, MSG_DONTWAIT);
+		if (!f->in && !(f->in = malloc(PROTO_LINE_MAX))) {
+			flow_errno(c, f, errno, "receiving");
+			return;
+		}
+		n = recv(f->fd, f->in + f->in_len, PROTO_LINE_MAX - f->in_len, MSG_DONTWAIT);
+		if (n <= 0 && !f->in_len) {
+			free(f->in);
+			f->in = NULL;
+		}
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
@@ -484,6 +523,10 @@ static void flow_readable(struct client *c, struct cflow *f, uint32_t events)
 			flow_message(c, f, &m);
 			memmove(f->in, f->in + l, f->in_len - l);
 			f->in_len -= l;
+		}
+		if (!f->in_len) {
+			free(f->in);
+			f->in = NULL;
 		}
 		if (f->state == CF_DONE)
 			return;
@@ -773,6 +816,10 @@ static int client_loop(struct client *c)
 		struct epoll_event evs[64];
 		int k;
 
+		if (c->addrs_dirty) {
+			fflush(c->cfg->addrs);
+			c->addrs_dirty = false;
+		}
 		c->now = mtime_ms();
 		k = epoll_wait(c->ep, evs, 64, probe_loop_timeout(client_next_timer(c), c->now));
 		if (k < 0) {
@@ -844,11 +891,20 @@ int probe_client_run(const struct client_config *cfg, const struct probe_plan *p
 	for (size_t i = 0; i < n; i++) {
 		if (plans[i].deadline_ms > max_deadline)
 			max_deadline = plans[i].deadline_ms;
-		if (flow_init(c, i, &plans[i], &results[i]) == 0)
+		if (flow_init(c, i, &plans[i], &results[i]) < 0)
+			continue;
+		if (plans[i].start_ms) {
+			/* a group's ramp: this connection opens later */
+			c->flows[i].state = CF_WAIT_START;
+			c->flows[i].t_next = c->now + plans[i].start_ms;
+		} else {
 			flow_start(c, &c->flows[i]);
+		}
 	}
 	if (client_loop(c) < 0)
 		goto out;
+	if (cfg->addrs)
+		fflush(cfg->addrs);
 	*interrupted = c->stop;
 	client_ask_servers(c, max_deadline);
 	for (size_t i = 0; i < n; i++)
@@ -856,9 +912,11 @@ int probe_client_run(const struct client_config *cfg, const struct probe_plan *p
 	rc = 0;
 out:
 	e = errno;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (c->flows[i].fd >= 0)
 			close(c->flows[i].fd);
+		free(c->flows[i].in);
+	}
 	if (c->sfd >= 0)
 		close(c->sfd);
 	if (c->ep >= 0)

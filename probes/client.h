@@ -10,6 +10,7 @@
 #define IDLEGATE_PROBE_CLIENT_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -28,6 +29,10 @@ struct client_config {
 	int ended_fd;              /* > 0: a line "NAME OUTCOME" here as each flow
 				    * ends (before the server is asked), so a
 				    * runner can count flows as they end */
+	FILE *addrs;               /* NULL, or where each flow's local address
+				    * goes the moment it has one (a JSON line
+				    * {"flow","proto","local"}: the runner joins
+				    * a middlebox's flows to ours by address) */
 };
 
 /*

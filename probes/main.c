@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/duration.h"
@@ -62,6 +63,8 @@ static const char client_help[] =
 	"      --no-query            do not ask the server for its side\n"
 	"      --query-timeout DUR   wait this long for the server's side (longest deadline + 3s)\n"
 	"      --ended-file FILE     a line NAME OUTCOME here as each flow ends (for progress)\n"
+	"      --addrs FILE          a JSON line per flow with its local address:port as soon as\n"
+	"                            it has one ({\"flow\",\"proto\",\"local\"})\n"
 	"  -v, --verbose             more logging;  -q, --quiet  less\n"
 	"  -h, --help                this text\n"
 	"\n"
@@ -349,27 +352,53 @@ static int client_opt(void *ctx, int c, const char *arg)
 			return EXIT_ENV;
 		}
 		return OPT_NEXT;
+	case 'A':
+		if (a->cfg.addrs)
+			return usage_error("client", "--addrs given twice");
+		a->cfg.addrs = fopen(arg, "w");
+		if (!a->cfg.addrs) {
+			log_warn("%s", arg);
+			return EXIT_ENV;
+		}
+		return OPT_NEXT;
 	}
 	return usage_error("client", "unknown option");
 }
 
-/* A server and flows given; unnamed flows named flowN, no name twice. */
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A server and flows given; unnamed flows named flowN, no name twice
+ * (sorted, not compared pairwise: a client may run 100,000 flows). */
 static int client_check_args(struct client_args *a)
 {
+	const char **names;
+	int rc = OPT_NEXT;
+
 	if (!a->cfg.nserver)
 		return usage_error("client", "--server is required");
 	if (!a->n)
 		return usage_error("client", "no flows: give --flow or --flows-file");
+	names = calloc(a->n, sizeof(*names));
+	if (!names) {
+		log_warn("client");
+		return EXIT_ENV;
+	}
 	for (size_t i = 0; i < a->n; i++) {
 		struct probe_plan *p = &a->plans[i];
 
 		if (!p->name[0])
 			snprintf(p->name, sizeof(p->name), "flow%zu", i + 1);
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(p->name, a->plans[j].name))
-				return usage_error("client", "flow name '%s' given twice", p->name);
+		names[i] = p->name;
 	}
-	return OPT_NEXT;
+	qsort(names, a->n, sizeof(*names), name_cmp);
+	for (size_t i = 1; i < a->n && rc == OPT_NEXT; i++)
+		if (!strcmp(names[i], names[i - 1]))
+			rc = usage_error("client", "flow name '%s' given twice", names[i]);
+	free(names);
+	return rc;
 }
 
 /* --json FILE opened in *jf; with '-' the JSON takes standard output and the
@@ -429,6 +458,7 @@ static int cmd_client(int argc, char **argv)
 		{ "no-query", no_argument, NULL, 'N' },
 		{ "query-timeout", required_argument, NULL, 'Q' },
 		{ "ended-file", required_argument, NULL, 'E' },
+		{ "addrs", required_argument, NULL, 'A' },
 		SHARED_LONG_OPTS,
 		{ 0 },
 	};
@@ -464,6 +494,8 @@ out:
 		log_warn("%s", a.json);
 		rc = EXIT_ENV;
 	}
+	if (a.cfg.addrs)
+		fclose(a.cfg.addrs);
 	return rc;
 }
 
@@ -499,9 +531,25 @@ static int cmd_help(int argc, char **argv)
 	return EXIT_MET;
 }
 
+/* Tens of thousands of connections are one descriptor each: take every
+ * descriptor the hard limit allows (the runner raises the hard limit for us
+ * before it drops our privileges). */
+static void nofile_raise(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("raising the open-file limit to %llu", (unsigned long long)rl.rlim_max);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int i = 1;
+
+	nofile_raise();
 
 	log_init("idlegate-probe", verbose);
 	for (; i < argc && argv[i][0] == '-'; i++) {

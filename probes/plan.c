@@ -19,6 +19,8 @@ static const char *const outcome_names[OUT_MAX] = {
 	[OUT_KA_TIMEOUT] = "keepalive-timeout",
 	[OUT_REBOUND] = "rebound",
 	[OUT_UNREACHABLE] = "unreachable",
+	[OUT_REFUSED] = "refused",
+	[OUT_CONNECT_TIMEOUT] = "connect-timeout",
 	[OUT_ERROR] = "error",
 	[OUT_INTERRUPTED] = "interrupted",
 };
@@ -304,6 +306,12 @@ static int set_deadline(struct probe_plan *p, const char *k, const char *v, char
 	return parse_ms(k, v, 10, DAY_MS, &p->deadline_ms, err, errlen);
 }
 
+static int set_start(struct probe_plan *p, const char *k, const char *v, char *err,
+		     size_t errlen)
+{
+	return parse_ms(k, v, 0, DAY_MS, &p->start_ms, err, errlen);
+}
+
 static int set_speaker(struct probe_plan *p, const char *k, const char *v, char *err,
 		       size_t errlen)
 {
@@ -372,7 +380,7 @@ static int set_rebind(struct probe_plan *p, const char *k, const char *v, char *
 /* Which keys were given: aliases share one slot, so "given twice" sees them. */
 enum {
 	K_NAME, K_PROTO, K_FAMILY, K_KA, K_SKA, K_UTO, K_HB, K_IDLE, K_SPEAKER, K_CYCLES,
-	K_DEADLINE, K_EXPECT, K_SEND, K_REBIND, K_SHB, K_MAX
+	K_DEADLINE, K_EXPECT, K_SEND, K_REBIND, K_SHB, K_START, K_MAX
 };
 
 static const struct plan_key {
@@ -396,6 +404,7 @@ static const struct plan_key {
 	{ "server_end", K_SEND, set_server_end },
 	{ "rebind", K_REBIND, set_rebind },
 	{ "server_heartbeat", K_SHB, set_server_heartbeat },
+	{ "start", K_START, set_start },
 };
 
 static const struct plan_key *plan_key_find(const char *k)

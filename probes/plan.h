@@ -24,6 +24,10 @@ enum probe_outcome {
 	OUT_KA_TIMEOUT,     /* kernel gave up: ETIMEDOUT with keepalive / user timeout */
 	OUT_REBOUND,        /* UDP: the server saw a new source address/port */
 	OUT_UNREACHABLE,    /* EHOSTUNREACH, ENETUNREACH, ICMP errors */
+	OUT_REFUSED,        /* never connected: the SYN was answered with RST */
+	OUT_CONNECT_TIMEOUT,/* never connected: no answer to the SYN (or, UDP, to
+			     * the HELLO) before the deadline, e.g. a NAT with
+			     * no port or table entry left dropped it */
 	OUT_ERROR,          /* the flow could not be run as planned (setup failure) */
 	OUT_INTERRUPTED,    /* stopped by a signal before it ended */
 	OUT_MAX
@@ -45,7 +49,7 @@ enum plan_server_end { PLAN_END_NONE = 0, PLAN_END_CLOSE, PLAN_END_RESET };
 /* Kernel limits for TCP_KEEPIDLE/TCP_KEEPINTVL and TCP_KEEPCNT. */
 #define PLAN_KA_TIME_MAX 32767u
 #define PLAN_KA_CNT_MAX 127u
-#define PLAN_NAME_MAX 32
+#define PLAN_NAME_MAX 40                /* a scenario flow's name (31) + ".100000" */
 #define PLAN_CYCLES_MAX 10000u
 #define PLAN_DEFAULT_DEADLINE_MS 5000u
 
@@ -71,6 +75,8 @@ struct probe_plan {
 	enum probe_outcome expect;
 	enum plan_server_end server_end;  /* test knob, TCP only */
 	bool rebind;                      /* test knob, UDP: new source port after idle */
+	uint64_t start_ms;                /* open the connection this long after the
+					   * client starts (a group's ramp), 0 = at once */
 };
 
 /* Defaults: tcp, keepalive off, idle 0, speaker client, 1 cycle, deadline 5 s. */

@@ -38,6 +38,10 @@ struct evtag {
 	enum ev_kind kind;
 };
 
+/* The accept queue: a client opening thousands of connections at once must
+ * not see SYNs dropped by a full backlog (the kernel caps it at somaxconn). */
+#define SOMAXCONN_PROBE 65535
+
 enum conn_kind { CK_NEW, CK_FLOW, CK_QUERY };
 enum sf_state { SF_IDLE, SF_AWAIT_PING, SF_AWAIT_PONG, SF_ENDED };
 
@@ -47,7 +51,8 @@ struct sconn {
 	struct evtag tag; /* first: epoll data points here */
 	int fd;
 	enum conn_kind kind;
-	char in[PROTO_LINE_MAX];
+	char *in;         /* a partial line (PROTO_LINE_MAX bytes) while one is
+			   * pending, else NULL: idle connections hold no buffer */
 	size_t in_len;
 	char *out;
 	size_t out_len;
@@ -700,7 +705,7 @@ static void conn_readable(struct server *s, struct sconn *c)
 		ssize_t n;
 		char *nl;
 
-		if (c->in_len == sizeof(c->in)) {
+		if (c->in_len == PROTO_LINE_MAX) {
 			if (c->flow)
 				flow_fail(s, c->flow, OUT_ERROR, 0, "protocol error: line too long");
 			else
@@ -708,7 +713,15 @@ static void conn_readable(struct server *s, struct sconn *c)
 			conn_close(s, c);
 			return;
 		}
-		n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
+		if (!c->in && !(c->in = malloc(PROTO_LINE_MAX))) {
+			conn_gone(s, c, errno);
+			return;
+		}
+		n = recv(c->fd, c->in + c->in_len, PROTO_LINE_MAX - c->in_len, MSG_DONTWAIT);
+		if (n <= 0 && !c->in_len) {
+			free(c->in);
+			c->in = NULL;
+		}
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
@@ -734,6 +747,10 @@ static void conn_readable(struct server *s, struct sconn *c)
 		}
 		if (c->dead)
 			return;
+		if (!c->in_len) {
+			free(c->in);
+			c->in = NULL;
+		}
 	}
 }
 
@@ -898,7 +915,7 @@ static int bind_pair(struct server *s)
 			setsockopt(s->ufd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 		}
 		if (bind(s->lfd, (const struct sockaddr *)&cfg->listen, cfg->listen_len) < 0 ||
-		    listen(s->lfd, 1024) < 0)
+		    listen(s->lfd, SOMAXCONN_PROBE) < 0)
 			return -1;
 		al = sizeof(a);
 		if (getsockname(s->lfd, (struct sockaddr *)&a, &al) < 0)
@@ -950,6 +967,7 @@ static uint64_t next_timer(struct server *s)
 
 static void conn_free(struct sconn *c)
 {
+	free(c->in);
 	free(c->out);
 	free(c->pending);
 	free(c);

@@ -97,6 +97,8 @@ void result_flow_settings(const struct scenario *sc, const struct sc_flow *f, ch
 	if (!len)
 		return;
 	buf[0] = '\0';
+	if (f->count > 1)
+		APPEND("%u x ", f->count);
 	APPEND("%s", sc_proto_name(f->proto));
 	if (f->family == SC_IPV6)
 		APPEND(" %s", sc_family_name(f->family));
@@ -114,6 +116,10 @@ void result_flow_settings(const struct scenario *sc, const struct sc_flow *f, ch
 	}
 	if (f->heartbeat.ms)
 		APPEND(" heartbeat %s", fmt(f->heartbeat.ms, a, sizeof(a)));
+	if (f->start.ms)
+		APPEND(" start %s", fmt(f->start.ms, a, sizeof(a)));
+	if (f->ramp.ms)
+		APPEND(" ramp %s", fmt(f->ramp.ms, a, sizeof(a)));
 	if (f->command[0]) {
 		APPEND(" command %s", f->command);
 	} else {
@@ -142,7 +148,8 @@ void result_init_error(struct scenario_result *r, const struct scenario *sc, con
 		fr->flow = (int)i;
 		fr->status = RES_ERROR;
 		fr->noticed_ms = fr->expired_ms = fr->last_server_heartbeat_ms = -1;
-		snprintf(fr->expected, sizeof(fr->expected), "%s", sc_expect_name(sc->flows[i].expect));
+		sc_expect_format(&sc->flows[i], fr->expected, sizeof(fr->expected));
+		fr->count = sc->flows[i].count;
 		result_flow_settings(sc, &sc->flows[i], fr->settings, sizeof(fr->settings));
 		snprintf(fr->error, sizeof(fr->error), "%s", why);
 	}

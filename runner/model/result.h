@@ -51,10 +51,13 @@ struct tl_mark {
 struct flow_result {
 	int flow;                       /* index into scenario.flows */
 	enum res_status status;
-	char expected[24];              /* sc_expect_name() */
-	char observed[24];              /* "alive", "reset", ... or "" */
-	char evidence[256];             /* in words: "RST after 351 s idle, seen by
-					 * the client on its first send" */
+	char expected[96];              /* sc_expect_format(): "alive", or
+					 * "alive >= 256, timeout <= 44" */
+	char observed[96];              /* "alive", "reset", ... or "", and for a
+					 * group the tally: "256 alive, 44 timeout" */
+	char evidence[512];             /* in words: "RST after 351 s idle, seen by
+					 * the client on its first send"; a group's
+					 * has a sample of each outcome */
 	char error[256];                /* RES_ERROR: why the run can't be trusted */
 	char noticed_by[16];            /* "client", "server", "" */
 	int64_t noticed_ms;             /* scenario time since idle start, -1 = n/a */
@@ -67,6 +70,15 @@ struct flow_result {
 	uint32_t server_heartbeats;     /* server_heartbeat: how many reached the client */
 	int64_t last_server_heartbeat_ms; /* the last, scenario time since its idle
 					 * start, -1 = none */
+	/* a flow group (count > 1): how many connections had each outcome
+	 * (index enum sc_expect), and those that ended otherwise (error,
+	 * interrupted, not reported); evidence, noticed_* and err are those
+	 * of one connection, the sample */
+	uint32_t count;                 /* connections (1 for a plain flow) */
+	uint32_t tally[SC_EXPECT_N];
+	uint32_t other;
+	int sample;                     /* 0-based connection the evidence is of */
+	bool sample_unmet;              /* it did not have the expected outcome */
 };
 
 struct scenario_result {

@@ -31,12 +31,14 @@ static const char *const scenario_keys[SK_MAX] = {
 enum {
 	FK_PROTO, FK_FAMILY, FK_KEEPALIVE, FK_TCP_USER_TIMEOUT, FK_HEARTBEAT, FK_IDLE,
 	FK_SPEAKER, FK_CYCLES, FK_DEADLINE, FK_EXPECT, FK_PATH, FK_PORT, FK_COMMAND,
-	FK_SERVER_COMMAND, FK_SERVER_HEARTBEAT, FK_RUN_AS, FK_EXPECT_EXIT, FK_EXPECT_OUTPUT, FK_SCALE_PROGRAM, FK_MAX
+	FK_SERVER_COMMAND, FK_SERVER_HEARTBEAT, FK_RUN_AS, FK_EXPECT_EXIT, FK_EXPECT_OUTPUT, FK_SCALE_PROGRAM,
+	FK_COUNT, FK_START, FK_RAMP, FK_MAX
 };
 static const char *const flow_keys[FK_MAX] = {
 	"proto", "family", "keepalive", "tcp_user_timeout", "heartbeat", "idle",
 	"speaker", "cycles", "deadline", "expect", "path", "port", "command",
 	"server_command", "server_heartbeat", "run_as", "expect_exit", "expect_output", "scale_program",
+	"count", "start", "ramp",
 };
 enum { EK_AT, EK_ACTION, EK_MIDDLEBOX, EK_MAX };
 static const char *const event_keys[EK_MAX] = { "at", "action", "middlebox" };
@@ -47,7 +49,9 @@ static const char *const family_names[] = { "ipv4", "ipv6" };
 static const char *const speaker_names[] = { "client", "server" };
 static const char *const expect_names[] = {
 	"alive", "reset", "timeout", "keepalive-timeout", "rebound", "unreachable", "closed",
+	"refused", "connect-timeout",
 };
+_Static_assert(sizeof(expect_names) / sizeof(expect_names[0]) == SC_EXPECT_N, "SC_EXPECT_N");
 static const char *const action_names[] = { "flush", "expire", "set", "blackhole" };
 
 #define DEFAULT_DEADLINE_MS 30000u
@@ -174,6 +178,37 @@ const char *sc_proto_name(enum sc_proto p) { return proto_names[p]; }
 const char *sc_family_name(enum sc_family f) { return family_names[f]; }
 const char *sc_speaker_name(enum sc_speaker s) { return speaker_names[s]; }
 const char *sc_expect_name(enum sc_expect e) { return expect_names[e]; }
+
+char *sc_expect_format(const struct sc_flow *f, char *buf, size_t len)
+{
+	static const char *const cmp[] = { ">=", "<=", "=" };
+	size_t off = 0;
+
+	if (!f->ncounted) {
+		snprintf(buf, len, "%s", expect_names[f->expect]);
+		return buf;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < f->ncounted && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s %s %u", i ? ", " : "",
+					expect_names[f->counted[i].outcome], cmp[f->counted[i].cmp],
+					f->counted[i].n);
+	return buf;
+}
+
+bool sc_expect_met(const struct sc_flow *f, const unsigned *n)
+{
+	if (!f->ncounted)
+		return n[f->expect] == f->count;
+	for (size_t i = 0; i < f->ncounted; i++) {
+		unsigned have = n[f->counted[i].outcome], want = f->counted[i].n;
+
+		if (f->counted[i].cmp == SC_CMP_GE ? have < want :
+		    f->counted[i].cmp == SC_CMP_LE ? have > want : have != want)
+			return false;
+	}
+	return true;
+}
 const char *sc_action_name(enum sc_action a) { return action_names[a]; }
 
 const char *const *sc_section_keys(const char *kind, size_t *n)
@@ -449,6 +484,7 @@ static bool open_flow(struct pctx *c, int line, const char *name)
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	f->line = line;
 	f->cycles = 1;
+	f->count = 1;
 	f->deadline.ms = DEFAULT_DEADLINE_MS;
 	f->expect_exit = -1;
 	c->kind = SEC_FLOW;
@@ -648,6 +684,59 @@ static void mb_key(struct pctx *c, const char *key, const char *value)
 	o->line = c->r.lineno;
 }
 
+/* "alive >= 256, timeout <= 44": terms OUTCOME (>=|<=|=) COUNT. */
+static int parse_counted(struct pctx *c, const char *value, struct sc_flow *f)
+{
+	char buf[SC_VALUE_MAX], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", value);
+	f->ncounted = 0;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char word[32], *p = trim(t);
+		size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz-");
+		struct sc_counted *k;
+		unsigned long u;
+		int e;
+
+		if (f->ncounted == SC_MAX_COUNTED) {
+			DIAG(c, c->r.lineno, NULL, "expect: at most %d terms", SC_MAX_COUNTED);
+			return -1;
+		}
+		k = &f->counted[f->ncounted];
+		snprintf(word, sizeof(word), "%.*s", (int)(n < sizeof(word) ? n : sizeof(word) - 1), p);
+		if (parse_enum(c, "expect", word, expect_names, ARRAY_SIZE(expect_names), &e) < 0)
+			return -1;
+		k->outcome = (enum sc_expect)e;
+		p = trim(p + n);
+		if (!strncmp(p, ">=", 2) || !strncmp(p, "<=", 2) || !strncmp(p, "==", 2)) {
+			k->cmp = p[0] == '>' ? SC_CMP_GE : p[0] == '<' ? SC_CMP_LE : SC_CMP_EQ;
+			p += 2;
+		} else if (p[0] == '=') {
+			k->cmp = SC_CMP_EQ;
+			p++;
+		} else {
+			DIAG(c, c->r.lineno, "e.g. expect = alive >= 256, timeout <= 44",
+			     "expect: '%s': an outcome, then >=, <= or =, then a count", t);
+			return -1;
+		}
+		p = trim(p);
+		if (parse_uint(p, SC_MAX_COUNT, &u) < 0) {
+			DIAG(c, c->r.lineno, "e.g. expect = alive >= 256, timeout <= 44",
+			     "expect: '%s' is not a count (0 to %d)", p, SC_MAX_COUNT);
+			return -1;
+		}
+		k->n = (unsigned)u;
+		if (!f->ncounted)
+			f->expect = k->outcome;
+		f->ncounted++;
+	}
+	if (!f->ncounted) {
+		DIAG(c, c->r.lineno, NULL, "expect: empty");
+		return -1;
+	}
+	return 0;
+}
+
 static void flow_key(struct pctx *c, const char *key, const char *value)
 {
 	struct sc_flow *f = &c->sc->flows[c->idx];
@@ -693,11 +782,24 @@ static void flow_key(struct pctx *c, const char *key, const char *value)
 		parse_dur(c, key, value, false, &f->deadline);
 		break;
 	case FK_EXPECT:
-		if (!parse_enum(c, key, value, expect_names, ARRAY_SIZE(expect_names), &e))
-			f->expect = (enum sc_expect)e;
-		else
+		if (strpbrk(value, "<>=") ? parse_counted(c, value, f) < 0 :
+		    parse_enum(c, key, value, expect_names, ARRAY_SIZE(expect_names), &e) < 0)
 			c->fk_line[c->idx][FK_EXPECT] = -1;     /* present but bad */
+		else if (!f->ncounted)
+			f->expect = (enum sc_expect)e;
 		f->expect_line = c->r.lineno;
+		break;
+	case FK_COUNT:
+		if (parse_uint(value, SC_MAX_COUNT, &u) < 0 || !u)
+			DIAG(c, c->r.lineno, NULL, "count: '%s' is not a count from 1 to %d", value, SC_MAX_COUNT);
+		else
+			f->count = (unsigned)u;
+		break;
+	case FK_START:
+		parse_dur(c, key, value, false, &f->start);
+		break;
+	case FK_RAMP:
+		parse_dur(c, key, value, false, &f->ramp);
 		break;
 	case FK_PATH:
 		snprintf(c->path_text[c->idx], sizeof(c->path_text[0]), "%s", value);
@@ -1000,12 +1102,40 @@ static void check_flow(struct pctx *c, int fi)
 
 	if (!L[FK_EXPECT])
 		DIAG(c, f->line, "what should happen after the idle period: alive, reset, closed, timeout, "
-		     "keepalive-timeout, rebound (UDP) or unreachable",
+		     "keepalive-timeout, rebound (UDP), unreachable, refused or connect-timeout",
 		     "[flow %s] needs expect = ...", f->name);
 	if (!L[FK_IDLE] && !f->command[0])
 		DIAG(c, f->line, NULL, "[flow %s] needs idle = DURATION (how long the flow stays quiet)",
 		     f->name);
 	check_path(c, fi);
+	if (f->command[0] && f->count > 1)
+		DIAG(c, L[FK_COUNT], NULL, "count = %u needs the built-in probe: a command is one connection",
+		     f->count);
+	if (f->count > 1) {
+		size_t n = strlen(f->name);
+
+		/* the probe names the connections NAME.1 .. NAME.N */
+		for (size_t j = 0; j < sc->nflows; j++) {
+			const char *o = sc->flows[j].name;
+			char *end;
+			unsigned long k;
+
+			if (strncmp(o, f->name, n) || o[n] != '.' || !isdigit((unsigned char)o[n + 1]))
+				continue;
+			k = strtoul(o + n + 1, &end, 10);
+			if (!*end && k >= 1 && k <= f->count)
+				DIAG(c, sc->flows[j].line, "rename one of them",
+				     "[flow %s] has the name of connection %lu of the group [flow %s]", o, k, f->name);
+		}
+	}
+	if (L[FK_RAMP] && f->count < 2)
+		DIAG(c, L[FK_RAMP], NULL, "ramp spreads the starts of a group: it needs count = 2 or more");
+	for (size_t i = 0; i < f->ncounted; i++)
+		if (f->counted[i].n > f->count && f->counted[i].cmp != SC_CMP_LE)
+			DIAG(c, L[FK_EXPECT], NULL,
+			     "expect: %s %s %u can never hold: the group has %u connection%s (count = %u)",
+			     expect_names[f->counted[i].outcome], f->counted[i].cmp == SC_CMP_GE ? ">=" : "=",
+			     f->counted[i].n, f->count, f->count == 1 ? "" : "s", f->count);
 
 	if (f->command[0]) {
 		static const int cmd_excl[] = { FK_HEARTBEAT, FK_SERVER_HEARTBEAT, FK_KEEPALIVE,
@@ -1343,6 +1473,8 @@ static void apply_scale(struct scenario *sc)
 		SCALE(f->heartbeat);
 		SCALE(f->server_heartbeat);
 		SCALE(f->idle);
+		SCALE(f->start);
+		SCALE(f->ramp);
 		SCALE(f->deadline);
 		if (f->deadline.scaled_ms < MIN_SCALED_DEADLINE_MS)
 			f->deadline.scaled_ms = MIN_SCALED_DEADLINE_MS;
@@ -1542,8 +1674,22 @@ static void finish(struct pctx *c)
 		     "no [flow NAME] section: nothing to test");
 	for (size_t i = 0; i < sc->nmb; i++)
 		check_middlebox(c, &sc->mb[i]);
-	for (size_t i = 0; i < sc->nflows; i++)
-		check_flow(c, (int)i);
+	{
+		unsigned long total = 0;
+		bool told = false;
+
+		for (size_t i = 0; i < sc->nflows; i++) {
+			check_flow(c, (int)i);
+			total += sc->flows[i].count;
+			if (total > SC_MAX_CONNECTIONS && !told) {
+				told = true;
+				DIAG(c, c->fk_line[i][FK_COUNT] ? c->fk_line[i][FK_COUNT] : sc->flows[i].line,
+				     "split the population over several scenario files",
+				     "[flow %s] brings the scenario to %lu connections; the limit is %d",
+				     sc->flows[i].name, total, SC_MAX_CONNECTIONS);
+			}
+		}
+	}
 	for (size_t i = 0; i < sc->nevents; i++)
 		check_event(c, (int)i);
 	apply_scale(sc);
@@ -1652,7 +1798,8 @@ uint64_t scenario_estimate_ms(const struct scenario *sc)
 
 	for (size_t i = 0; i < sc->nflows; i++) {
 		const struct sc_flow *f = &sc->flows[i];
-		uint64_t t = flow_length(f->cycles, f->idle.scaled_ms, f->deadline.scaled_ms);
+		uint64_t t = flow_length(f->cycles, f->idle.scaled_ms, f->deadline.scaled_ms) +
+			     f->start.scaled_ms + f->ramp.scaled_ms;
 		if (t > end)
 			end = t;
 	}

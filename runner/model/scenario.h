@@ -35,6 +35,9 @@
 #define SC_MAX_PATH 4           /* middleboxes on one flow's path */
 #define SC_MAX_OVERRIDES 48     /* knob overrides per middlebox */
 #define SC_MAX_FILE_BYTES (1024 * 1024)
+#define SC_MAX_COUNT 100000     /* connections in one flow group (count =) */
+#define SC_MAX_CONNECTIONS 100000 /* connections in one scenario, all groups */
+#define SC_MAX_COUNTED 8        /* terms of a counted expectation */
 #define SC_COMMAND_MAX 4096     /* command, server_command: one line of INIREAD_MAX_LONG_LINE */
 #define SC_USER_MAX 64          /* run_as */
 #define SC_MAX_SYSCTLS 8        /* sysctl.NAME keys per flow */
@@ -87,7 +90,20 @@ enum sc_expect {
 	SC_EXPECT_ALIVE, SC_EXPECT_RESET, SC_EXPECT_TIMEOUT,
 	SC_EXPECT_KEEPALIVE_TIMEOUT, SC_EXPECT_REBOUND, SC_EXPECT_UNREACHABLE,
 	SC_EXPECT_CLOSED,               /* an orderly close (FIN) nobody asked for */
+	SC_EXPECT_REFUSED,              /* never connected: RST to the SYN */
+	SC_EXPECT_CONNECT_TIMEOUT,      /* never connected: no answer to the SYN */
 };
+
+/* One term of a counted expectation: "alive >= 256". */
+enum sc_cmp { SC_CMP_GE, SC_CMP_LE, SC_CMP_EQ };
+struct sc_counted {
+	enum sc_expect outcome;
+	enum sc_cmp cmp;
+	unsigned n;
+};
+
+/* How many enum sc_expect values there are (a tally's size). */
+#define SC_EXPECT_N 9
 
 struct sc_flow {
 	char name[SC_NAME_MAX];
@@ -120,6 +136,15 @@ struct sc_flow {
 	struct sc_sysctl sysctl[SC_MAX_SYSCTLS]; /* set in its client's namespace, which it
 					 * then has to itself (a path of its own) */
 	size_t nsysctl;
+	/* a flow group: count identical connections, the k-th (0-based) opened
+	 * at start + ramp * k / (count - 1) after the probes start */
+	unsigned count;                 /* default 1 */
+	struct sc_duration start, ramp; /* default 0 */
+	/* counted expectation ("expect = alive >= 256, timeout <= 44"): every
+	 * term must hold; ncounted == 0: every connection must have `expect`
+	 * (which is the first term's outcome otherwise) */
+	struct sc_counted counted[SC_MAX_COUNTED];
+	size_t ncounted;
 };
 
 /*
@@ -208,6 +233,15 @@ const char *sc_family_name(enum sc_family f);
 const char *sc_speaker_name(enum sc_speaker s);
 const char *sc_expect_name(enum sc_expect e);
 const char *sc_action_name(enum sc_action a);
+
+/* A flow's expectation as a person reads it: "alive", or "alive >= 256,
+ * timeout <= 44" for a counted one. Returns buf. */
+char *sc_expect_format(const struct sc_flow *f, char *buf, size_t len);
+
+/* Does a group's tally (n[outcome] connections for each enum sc_expect
+ * value) meet f's expectation? A per-flow expectation needs every one of
+ * f->count connections to have it. */
+bool sc_expect_met(const struct sc_flow *f, const unsigned *n);
 
 /*
  * The keys a section takes ("scenario", "flow", "event"; a middlebox takes

@@ -24,6 +24,27 @@ static json_t *i64_or_null(int64_t v)
 	return v < 0 ? json_null() : json_integer(v);
 }
 
+/* A flow group's tally: "count": 300, "outcomes": {"alive": 256, ...}. */
+static json_t *group_json(json_t *o, const struct flow_result *fr)
+{
+	json_t *t;
+
+	if (!o || !fr || fr->count <= 1)
+		return o;
+	t = json_object();
+	for (int e = 0; e < SC_EXPECT_N; e++)
+		if (fr->tally[e])
+			json_object_set_new(t, sc_expect_name((enum sc_expect)e), json_integer(fr->tally[e]));
+	if (fr->other)
+		json_object_set_new(t, "not-run", json_integer(fr->other));
+	if (json_object_set_new(o, "count", json_integer(fr->count)) < 0 ||
+	    json_object_set_new(o, "outcomes", t) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *flow_json(const struct scenario_result *r, const struct rep_flow *w)
 {
 	const struct flow_result *fr = w->fr;
@@ -48,7 +69,7 @@ static json_t *flow_json(const struct scenario_result *r, const struct rep_flow 
 		json_decref(o);
 		return NULL;
 	}
-	return o;
+	return group_json(o, fr);
 }
 
 static json_t *mark_json(const struct scenario_result *r, const struct tl_mark *m)

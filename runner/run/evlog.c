@@ -15,6 +15,33 @@ int group_of_port(const struct lane *l, unsigned port)
 	return -1;
 }
 
+int group_flow_of_name(const struct run *r, const struct group *g, const char *name, unsigned *conn)
+{
+	const char *dot = strrchr(name, '.');
+	unsigned long k = 0;
+	char *end = NULL;
+
+	*conn = 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (r->sc->flows[g->flows[i]].count == 1 && !strcmp(r->sc->flows[g->flows[i]].name, name))
+			return g->flows[i];
+	if (!dot || !dot[1])
+		return -1;
+	k = strtoul(dot + 1, &end, 10);
+	if (*end || !k)
+		return -1;
+	for (size_t i = 0; i < g->n; i++) {
+		const struct sc_flow *f = &r->sc->flows[g->flows[i]];
+
+		if (f->count > 1 && k <= f->count && strlen(f->name) == (size_t)(dot - name) &&
+		    !strncmp(f->name, name, (size_t)(dot - name))) {
+			*conn = (unsigned)(k - 1);
+			return g->flows[i];
+		}
+	}
+	return -1;
+}
+
 /*
  * Why a simulator's final statistics say it cannot be trusted, in the
  * simulator's own numbers (the keys of its "stats" event, where they are:
@@ -156,9 +183,10 @@ static struct simflow *simflow_by_id(struct simproc *s, uint32_t id)
 	return best == SIZE_MAX ? NULL : &s->flows[best];
 }
 
-/* The first flow whose addresses match the line's, either way round. */
-static struct simflow *simflow_by_tuple(struct simproc *s, const char *proto, const char *src,
-					unsigned sport, const char *dst, unsigned dport)
+/* The first (or, latest, the last) flow whose addresses match the line's,
+ * either way round. */
+static struct simflow *simflow_find(struct simproc *s, const char *proto, const char *src,
+				    unsigned sport, const char *dst, unsigned dport, bool latest)
 {
 	size_t best = SIZE_MAX, mask = s->index_cap - 1;
 
@@ -167,10 +195,17 @@ static struct simflow *simflow_by_tuple(struct simproc *s, const char *proto, co
 	for (size_t i = (size_t)addr_key(proto, src, sport, dst, dport) & mask; s->by_addr[i]; i = (i + 1) & mask) {
 		size_t k = s->by_addr[i] - 1;
 
-		if (k < best && addr_match(&s->flows[k], proto, src, sport, dst, dport))
+		if ((best == SIZE_MAX || (latest ? k > best : k < best)) &&
+		    addr_match(&s->flows[k], proto, src, sport, dst, dport))
 			best = k;
 	}
 	return best == SIZE_MAX ? NULL : &s->flows[best];
+}
+
+static struct simflow *simflow_by_tuple(struct simproc *s, const char *proto, const char *src,
+					unsigned sport, const char *dst, unsigned dport)
+{
+	return simflow_find(s, proto, src, sport, dst, dport, false);
 }
 
 void evlog_reset(struct simproc *s)
@@ -181,7 +216,7 @@ void evlog_reset(struct simproc *s)
 		memset(s->by_id, 0, s->index_cap * sizeof(*s->by_id));
 		memset(s->by_addr, 0, s->index_cap * sizeof(*s->by_addr));
 	}
-	memset(s->next_in_group, 0, sizeof(s->next_in_group));
+	s->npending = 0;
 }
 
 void evlog_free(struct simproc *s)
@@ -217,24 +252,200 @@ static void cmd_count_inject(struct run *r, int flow, const char *what)
 		c->icmp++;
 }
 
-/* Which scenario flow does a new simulator flow belong to? */
-static int attribute_new(struct run *r, struct lane *l, struct simproc *s, const struct simflow *nf)
+/*
+ * The probes' client addresses. A probe client writes each flow's local
+ * address and port to its --addrs file as soon as connect() chose them;
+ * the middlebox nearest the client logs the same (src, sport) in its
+ * flow-new line. The order in which flows appear is no key: thousands of
+ * connections opened at once reach the middlebox in any order.
+ */
+static uint64_t probe_addr_key(const char *proto, const char *addr, unsigned port, unsigned srv_port)
 {
-	int g = group_of_port(l, nf->dport);
+	uint64_t h = 0xcbf29ce484222325ull;
 
-	if (g >= 0) {
-		struct group *gr = &l->g[g];
+	h = hash_bytes(h, proto, strlen(proto) + 1);
+	h = hash_bytes(h, addr, strlen(addr) + 1);
+	h = hash_bytes(h, &srv_port, sizeof(srv_port));
+	return hash_bytes(h, &port, sizeof(port));
+}
 
-		/* the k-th new flow toward the port is the client's k-th flow */
-		while (s->next_in_group[g] < gr->n) {
-			int f = gr->flows[s->next_in_group[g]++];
-			bool udp = r->sc->flows[f].proto == SC_UDP;
+static int probe_addr_index_grow(struct lane *l)
+{
+	size_t need = (l->naddrs + 1) * 2, cap = l->addr_index_cap ? l->addr_index_cap : 64;
+	uint32_t *t;
 
-			if (udp == !strcmp(nf->proto, "udp"))
-				return f;
+	if (need <= l->addr_index_cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	t = calloc(cap, sizeof(*t));
+	if (!t)
+		return -1;
+	free(l->addr_index);
+	l->addr_index = t;
+	l->addr_index_cap = cap;
+	for (size_t i = 0; i < l->naddrs; i++) {
+		const struct probe_addr *a = &l->addrs[i];
+
+		slot_put(t, cap, probe_addr_key(a->proto, a->addr, a->port, a->srv_port), (uint32_t)i);
+	}
+	return 0;
+}
+
+/* The scenario flow whose probe connection had this client address (its
+ * connection into *conn); the latest entry wins (a port used again by a
+ * later connection). -1 if none. */
+static int probe_addr_find(const struct lane *l, const char *proto, const char *addr, unsigned port,
+			   unsigned srv_port, unsigned *conn)
+{
+	size_t best = SIZE_MAX, mask = l->addr_index_cap - 1;
+	bool any = false;
+
+	if (!l->addr_index_cap)
+		return -1;
+	for (size_t i = (size_t)probe_addr_key(proto, addr, port, srv_port) & mask; l->addr_index[i]; i = (i + 1) & mask) {
+		size_t k = l->addr_index[i] - 1;
+		const struct probe_addr *a = &l->addrs[k];
+
+		if (a->port == port && a->srv_port == srv_port && !strcmp(a->proto, proto) && !strcmp(a->addr, addr) &&
+		    (!any || k > best)) {
+			best = k;
+			any = true;
 		}
+	}
+	if (!any)
+		return -1;
+	*conn = l->addrs[best].conn;
+	return l->addrs[best].flow;
+}
+
+/* "10.0.0.2:40312" or "[fd00::2]:40312" into address and port. */
+static int split_addr(const char *s, char *addr, size_t len, unsigned *port)
+{
+	const char *c = strrchr(s, ':');
+	size_t n;
+
+	if (!c || !c[1])
+		return -1;
+	*port = (unsigned)strtoul(c + 1, NULL, 10);
+	if (s[0] == '[') {
+		s++;
+		n = (size_t)(c - s);
+		if (n && s[n - 1] == ']')
+			n--;
+	} else {
+		n = (size_t)(c - s);
+	}
+	if (n >= len)
+		return -1;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	return 0;
+}
+
+/* Read what the lane's probe clients have added to their --addrs files.
+ * Returns true if anything new came. */
+static bool probe_addrs_read(struct run *r, struct lane *l)
+{
+	bool grew = false;
+
+	for (size_t gi = 0; gi < l->ng; gi++) {
+		struct group *g = &l->g[gi];
+		FILE *f;
+		char line[512], why[160];
+
+		if (!g->cli_addrs[0] || !(f = fopen_regular(g->cli_addrs)))
+			continue;
+		if (fseek(f, g->addrs_off, SEEK_SET) < 0) {
+			fclose(f);
+			continue;
+		}
+		while (fgets(line, sizeof(line), f)) {
+			size_t len = strlen(line);
+			char name[64] = "", local[80] = "";
+			struct probe_addr a = { .flow = -1, .srv_port = g->port };
+			json_t *js;
+
+			if (!len || line[len - 1] != '\n')
+				break;          /* still being written */
+			g->addrs_off += (long)len;
+			js = jsonio_load(line, len, why, sizeof(why));
+			if (!js)
+				continue;
+			jsonio_get_str(js, "flow", name, sizeof(name));
+			jsonio_get_str(js, "proto", a.proto, sizeof(a.proto));
+			jsonio_get_str(js, "local", local, sizeof(local));
+			json_decref(js);
+			a.flow = group_flow_of_name(r, g, name, &a.conn);
+			if (a.flow < 0 || split_addr(local, a.addr, sizeof(a.addr), &a.port) < 0)
+				continue;
+			if (probe_addr_index_grow(l) < 0)
+				break;
+			if (l->naddrs == l->cap_addrs) {
+				size_t cap = l->cap_addrs ? l->cap_addrs * 2 : 64;
+				struct probe_addr *p = realloc(l->addrs, cap * sizeof(*p));
+
+				if (!p)
+					break;
+				l->addrs = p;
+				l->cap_addrs = cap;
+			}
+			l->addrs[l->naddrs] = a;
+			slot_put(l->addr_index, l->addr_index_cap, probe_addr_key(a.proto, a.addr, a.port, a.srv_port),
+				 (uint32_t)l->naddrs);
+			l->naddrs++;
+			grew = true;
+		}
+		fclose(f);
+	}
+	return grew;
+}
+
+void evlog_lane_free(struct lane *l)
+{
+	free(l->addrs);
+	free(l->addr_index);
+	l->addrs = NULL;
+	l->addr_index = NULL;
+	l->naddrs = l->cap_addrs = l->addr_index_cap = 0;
+}
+
+/*
+ * Which scenario flow does a new simulator flow belong to? The middlebox
+ * nearest the client knows it by the client's address and port (what the
+ * probe reported); one further along by the flow of the middlebox before
+ * it that sent it (its NAT mapping, or the same tuple). A command's
+ * connections are known by their server port. Sets nf->pending when the
+ * answer may still come (a probe's address not written yet).
+ */
+static int attribute_new(struct run *r, struct lane *l, struct simproc *s, struct simflow *nf)
+{
+	size_t pos = (size_t)(s - l->sim);
+
+	nf->pending = false;
+	nf->conn = 0;
+	if (pos > 0) {
+		struct simflow *up = simflow_find(&l->sim[pos - 1], nf->proto, nf->dst, nf->dport,
+						  nf->src, nf->sport, true);
+
+		if (up && up->flow >= 0) {
+			nf->conn = up->conn;
+			return up->flow;
+		}
+		nf->pending = group_of_port(l, nf->dport) >= 0;
+		if (!up && !nf->pending)
+			goto command;
 		return -1;
 	}
+	if (group_of_port(l, nf->dport) >= 0) {
+		int f = probe_addr_find(l, nf->proto, nf->src, nf->sport, nf->dport, &nf->conn);
+
+		if (f < 0 && probe_addrs_read(r, l))
+			f = probe_addr_find(l, nf->proto, nf->src, nf->sport, nf->dport, &nf->conn);
+		nf->pending = f < 0;
+		return f;
+	}
+command:
 	for (size_t i = 0; i < r->ncmd; i++) {
 		const struct sc_flow *f = &r->sc->flows[r->cmd[i].flow];
 
@@ -243,6 +454,23 @@ static int attribute_new(struct run *r, struct lane *l, struct simproc *s, const
 			return r->cmd[i].flow;
 	}
 	return -1;
+}
+
+/* Try again for the flows whose probe address was not known yet (and for
+ * those a middlebox further along saw before this one's were known). */
+static void attribute_pending(struct run *r, struct lane *l, struct simproc *s)
+{
+	if (!s->npending)
+		return;
+	s->npending = 0;
+	for (size_t i = 0; i < s->nflows; i++) {
+		struct simflow *f = &s->flows[i];
+
+		if (!f->pending)
+			continue;
+		f->flow = attribute_new(r, l, s, f);
+		s->npending += f->pending;
+	}
 }
 
 /*
@@ -268,7 +496,12 @@ static void note_new_flow(struct run *r, struct lane *l, struct simproc *s, cons
 	if (!jsonio_get_int(js, "nat_port", &v))
 		nf.natport = (unsigned)v;
 	old = simflow_by_tuple(s, nf.proto, nf.src, nf.sport, nf.dst, nf.dport);
-	nf.flow = old ? old->flow : attribute_new(r, l, s, &nf);
+	nf.flow = attribute_new(r, l, s, &nf);
+	if (nf.flow < 0 && !nf.pending && old) {
+		nf.flow = old->flow;
+		nf.conn = old->conn;
+	}
+	s->npending += nf.pending;
 	if (index_grow(s) < 0)
 		return;
 	if (s->nflows == s->cap) {
@@ -282,7 +515,7 @@ static void note_new_flow(struct run *r, struct lane *l, struct simproc *s, cons
 	}
 	s->flows[s->nflows++] = nf;
 	index_flow(s, s->nflows - 1);
-	if (nf.flow >= 0)
+	if (nf.flow >= 0 && !nf.conn)       /* a group's timeline: its first connection */
 		run_mark(res, ts, TL_FLOW_NEW, nf.flow, s->mb, 0, "%s%s%s:%u",
 			 nf.nat[0] ? "NAT " : "new flow", nf.nat[0] ? "-> " : "",
 			 nf.nat[0] ? nf.nat : "", nf.nat[0] ? nf.natport : 0);
@@ -308,7 +541,7 @@ static struct simflow *line_flow(struct simproc *s, const json_t *js)
 
 /* What a line says happened to scenario flow `flow`, as counts and marks. */
 static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const char *ev, int flow,
-		      uint64_t ts, struct scenario_result *res)
+		      uint64_t ts, struct scenario_result *res, struct scenario_result *mres)
 {
 	struct flow_result *fr = &res->flows[flow];
 	char dir[8] = "", what[32] = "";
@@ -316,18 +549,18 @@ static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const 
 	jsonio_get_str(js, "dir", dir, sizeof(dir));
 	if (!strcmp(ev, "keepalive")) {
 		fr->keepalives_seen++;
-		run_mark(res, ts, TL_KEEPALIVE, flow, s->mb, !strcmp(dir, "in"), "keepalive");
+		run_mark(mres, ts, TL_KEEPALIVE, flow, s->mb, !strcmp(dir, "in"), "keepalive");
 	} else if (!strcmp(ev, "drop")) {
 		jsonio_get_str(js, "reason", what, sizeof(what));
 		fr->drops++;
-		run_mark(res, ts, TL_DROP, flow, s->mb, !strcmp(dir, "in"), "dropped: %s", what);
+		run_mark(mres, ts, TL_DROP, flow, s->mb, !strcmp(dir, "in"), "dropped: %s", what);
 	} else if (!strcmp(ev, "inject")) {
 		char toward[16] = "";
 
 		jsonio_get_str(js, "what", what, sizeof(what));
 		jsonio_get_str(js, "toward", toward, sizeof(toward));
 		cmd_count_inject(r, flow, what);
-		run_mark(res, ts, TL_INJECT, flow, s->mb, !strcmp(toward, "inside"),
+		run_mark(mres, ts, TL_INJECT, flow, s->mb, !strcmp(toward, "inside"),
 			 "sent %s toward the %s", what, toward);
 	} else if (!strcmp(ev, "flow-expired")) {
 		int64_t idle = 0;
@@ -336,7 +569,7 @@ static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const 
 		jsonio_get_int(js, "idle_ms", &idle);
 		if (fr->expired_ms < 0)
 			fr->expired_ms = (int64_t)ts;
-		run_mark(res, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
+		run_mark(mres, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
 			 tu_human_ms(run_unscale(r->sc, (uint64_t)idle), (char[32]){0}, 32),
 			 what[0] ? what : "drop");
 	}
@@ -378,7 +611,8 @@ static void evlog_line(struct run *r, struct lane *l, struct simproc *s, const j
 	/* after the probe ended the flow is closing down: not evidence */
 	if (!res || (r->flow_end[sf->flow] && t > (int64_t)r->flow_end[sf->flow]))
 		return;
-	flow_fact(r, s, js, ev, sf->flow, ts, res);
+	/* counted for every connection of a group, marked for its first */
+	flow_fact(r, s, js, ev, sf->flow, ts, res, sf->conn ? NULL : res);
 }
 
 void evlog_read(struct run *r, struct lane *l, struct simproc *s, struct scenario_result *res)
@@ -388,6 +622,12 @@ void evlog_read(struct run *r, struct lane *l, struct simproc *s, struct scenari
 
 	if (!f)
 		return;
+	/* everything the probes wrote so far: a flow-new line of the log may
+	 * be older than the address it names */
+	probe_addrs_read(r, l);
+	if (s > l->sim)
+		attribute_pending(r, l, s - 1);
+	attribute_pending(r, l, s);
 	if (fseek(f, s->ev_off, SEEK_SET) < 0) {
 		fclose(f);
 		return;

@@ -42,6 +42,17 @@ static void flow_spec(const struct sc_flow *f, char *buf, size_t len)
 			 f->server_heartbeat.scaled_ms);
 }
 
+/* The descriptors a probe of group g needs: one per connection, a few of
+ * its own, and room for the connections a UDP flow or a QUERY adds. */
+static unsigned long probe_nofile(const struct run *r, const struct group *g)
+{
+	unsigned long n = 0;
+
+	for (size_t i = 0; i < g->n; i++)
+		n += r->sc->flows[g->flows[i]].count;
+	return 2 * n + 1024;
+}
+
 /* DIR/pLANE-WHO-PORT.EXT into out (PATH_MAX); -1 if it does not fit. */
 static int file_name(char *out, const char *dir, size_t lane, const char *who, unsigned port, const char *ext)
 {
@@ -54,14 +65,18 @@ int group_start_server(struct run *r, struct lane *l, size_t gi, char *err, size
 {
 	struct group *g = &l->g[gi];
 	size_t lane = (size_t)(l - r->lane);
-	char listen[32];
+	char listen[32], maxf[24];
 	int st = -1;
 	char *argv[] = { (char *)r->o->probe_path, "-q", "server", "--listen", listen,
-			 "--results", g->srv_results, "--ready-file", g->srv_ready, NULL };
+			 "--results", g->srv_results, "--ready-file", g->srv_ready,
+			 "--max-flows", maxf, NULL };
 	struct spawn_opts so = { .netns_pid = topo_ns_pid(l->topo, topo_nodes(l->topo) - 1),
-				 .stderr_path = g->srv_err, .user = r->o->user };
+				 .stderr_path = g->srv_err, .user = r->o->user,
+				 .nofile = probe_nofile(r, g) };
 
 	snprintf(listen, sizeof(listen), ":%u", g->port);
+	/* the server refuses flows beyond this many: room for every connection */
+	snprintf(maxf, sizeof(maxf), "%lu", probe_nofile(r, g));
 	/* what the probes write goes to their directory; their stderr, which
 	 * root opens for them, stays in root's */
 	if (file_name(g->srv_ready, r->probedir, lane, "server", g->port, "ready") < 0 ||
@@ -69,6 +84,7 @@ int group_start_server(struct run *r, struct lane *l, size_t gi, char *err, size
 	    file_name(g->srv_err, r->o->workdir, lane, "server", g->port, "err") < 0 ||
 	    file_name(g->cli_json, r->probedir, lane, "client", g->port, "jsonl") < 0 ||
 	    file_name(g->cli_ended, r->probedir, lane, "client", g->port, "ended") < 0 ||
+	    file_name(g->cli_addrs, r->probedir, lane, "client", g->port, "addrs") < 0 ||
 	    file_name(g->cli_err, r->o->workdir, lane, "client", g->port, "err") < 0) {
 		tu_errf(err, errlen, "%s: too long a path for the probes' files", r->o->workdir);
 		return -1;
@@ -108,17 +124,56 @@ int group_start_server(struct run *r, struct lane *l, size_t gi, char *err, size
 	return 0;
 }
 
+/* The flows file of a group's probe client: one spec per connection, a
+ * group's connections named NAME.1 .. NAME.N with their start offsets
+ * spread over the ramp. */
+static int write_flows_file(struct run *r, const struct group *g, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	char spec[400];
+
+	if (!f)
+		return -1;
+	for (size_t i = 0; i < g->n; i++) {
+		const struct sc_flow *sf = &r->sc->flows[g->flows[i]];
+
+		flow_spec(sf, spec, sizeof(spec));
+		for (unsigned k = 0; k < sf->count; k++) {
+			uint64_t start = sf->start.scaled_ms;
+
+			if (sf->count > 1)
+				start += sf->ramp.scaled_ms * k / (sf->count - 1);
+			if (sf->count > 1)
+				fprintf(f, "name=%s.%u%s", sf->name, k + 1, strchr(spec, ','));
+			else
+				fputs(spec, f);
+			if (start)
+				fprintf(f, ",start=%" PRIu64 "ms", start);
+			fputc('\n', f);
+		}
+	}
+	if (fflush(f) != 0 || ferror(f)) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f);
+}
+
 int group_start_client(struct run *r, struct lane *l, size_t gi, char *err, size_t errlen)
 {
 	struct group *g = &l->g[gi];
 	size_t srvnode = topo_nodes(l->topo) - 1;
-	char s4[80], s6[96], a[64];
-	char *argv[16 + 2 * SC_MAX_FLOWS];
-	char specs[SC_MAX_FLOWS][400];
+	char s4[80], s6[96], a[64], flows[PATH_MAX];
+	char *argv[20];
 	size_t n = 0;
 	struct spawn_opts so = { .netns_pid = topo_ns_pid(l->topo, 0), .stderr_path = g->cli_err,
-				 .user = r->o->user };
+				 .user = r->o->user, .nofile = probe_nofile(r, g) };
 
+	if (file_name(flows, r->probedir, (size_t)(l - r->lane), "client", g->port, "flows") < 0 ||
+	    write_flows_file(r, g, flows) < 0) {
+		tu_errf(err, errlen, "writing the probe's flows file: %s", strerror(errno));
+		return -1;
+	}
 	snprintf(s4, sizeof(s4), "%s:%u", topo_addr(l->topo, srvnode, false, false, a, sizeof(a)), g->port);
 	snprintf(s6, sizeof(s6), "[%s]:%u", topo_addr(l->topo, srvnode, false, true, a, sizeof(a)), g->port);
 	argv[n++] = (char *)r->o->probe_path;
@@ -133,11 +188,10 @@ int group_start_client(struct run *r, struct lane *l, size_t gi, char *err, size
 	argv[n++] = "--no-table";
 	argv[n++] = "--ended-file";
 	argv[n++] = g->cli_ended;
-	for (size_t i = 0; i < g->n; i++) {
-		flow_spec(&r->sc->flows[g->flows[i]], specs[i], sizeof(specs[i]));
-		argv[n++] = "--flow";
-		argv[n++] = specs[i];
-	}
+	argv[n++] = "--addrs";
+	argv[n++] = g->cli_addrs;
+	argv[n++] = "--flows-file";
+	argv[n++] = flows;
 	argv[n] = NULL;
 	g->client = spawn(argv, &so);
 	if (g->client < 0) {

@@ -53,6 +53,9 @@ struct simflow {
 	char proto[8], src[64], dst[64], nat[64];
 	unsigned sport, dport, natport;
 	bool expired;
+	unsigned conn;                  /* connection of a flow group, 0-based */
+	bool pending;                   /* toward a probe's port, but its address
+					 * is not in the probe's --addrs file yet */
 };
 
 struct simproc {
@@ -70,7 +73,7 @@ struct simproc {
 	 * by id and by address key: each line is matched in O(1) */
 	uint32_t *by_id, *by_addr;
 	size_t index_cap;               /* slots of each; a power of two */
-	size_t next_in_group[MAX_GROUPS];
+	size_t npending;                /* flows with pending set */
 	bool stats_seen, trusted;
 	char stats_why[200];
 };
@@ -86,6 +89,20 @@ struct group {
 	char srv_ready[PATH_MAX], srv_results[PATH_MAX], srv_err[PATH_MAX];
 	char cli_json[PATH_MAX], cli_err[PATH_MAX];
 	char cli_ended[PATH_MAX];       /* the client's --ended-file: flows as they end */
+	char cli_addrs[PATH_MAX];       /* the client's --addrs file */
+	long addrs_off;                 /* bytes of it read so far */
+};
+
+/* A probe connection's client-side address, from the --addrs files: the key
+ * that joins a middlebox's flow to a scenario flow. */
+struct probe_addr {
+	char proto[4];
+	char addr[48];
+	unsigned port;
+	unsigned srv_port;              /* the group's server port: one local port
+					 * may serve connections to two of them */
+	int flow;                       /* scenario flow */
+	unsigned conn;                  /* its connection (a group's), 0-based */
 };
 
 struct cmdflow {
@@ -116,6 +133,12 @@ struct lane {
 	struct simproc sim[SC_MAX_PATH];
 	struct group g[MAX_GROUPS];
 	size_t ng;
+	/* the probes' client addresses, indexed by (proto, addr, port): slot =
+	 * index + 1, 0 = empty; index_cap a power of two */
+	struct probe_addr *addrs;
+	size_t naddrs, cap_addrs;
+	uint32_t *addr_index;
+	size_t addr_index_cap;
 };
 
 struct run {
@@ -152,6 +175,11 @@ int wait_file(struct run *r, const char *path, pid_t pid, int *status);
 /* evlog.c */
 int group_of_port(const struct lane *l, unsigned port);
 
+/* The scenario flow of group g a probe flow name stands for: "NAME" for a
+ * plain flow, "NAME.K" for connection K (1-based) of a flow group; the
+ * 0-based connection into *conn. -1 if none. */
+int group_flow_of_name(const struct run *r, const struct group *g, const char *name, unsigned *conn);
+
 int64_t run_scen_ms(const struct run *r, int64_t t_real);
 
 void run_mark(struct scenario_result *res, uint64_t t, enum tl_kind k, int flow, int mb, int dir,
@@ -178,6 +206,8 @@ void sim_fire_event(struct run *r, const struct sc_event *e, struct scenario_res
  * and free them. */
 void evlog_reset(struct simproc *s);
 void evlog_free(struct simproc *s);
+/* Free a lane's probe addresses. */
+void evlog_lane_free(struct lane *l);
 
 /* judge.c */
 void probe_results(struct run *r, struct lane *l, struct group *g, struct scenario_result *res);

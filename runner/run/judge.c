@@ -21,6 +21,10 @@ static const char *outcome_words(const char *o)
 		return "the kernel gave up";
 	if (!strcmp(o, "unreachable"))
 		return "ICMP unreachable";
+	if (!strcmp(o, "refused"))
+		return "never connected: the SYN was answered with RST";
+	if (!strcmp(o, "connect-timeout"))
+		return "never connected: no answer to the SYN";
 	if (!strcmp(o, "rebound"))
 		return "the server saw the client from a new address or port";
 	return o;
@@ -61,6 +65,71 @@ static void run_judge(struct flow_result *fr)
 	if (fr->status == RES_ERROR)
 		return;
 	fr->status = !strcmp(fr->observed, fr->expected) ? RES_PASS : RES_FAIL;
+}
+
+/* Count one connection of a group into its result gr: the tally, and the
+ * evidence of the first connection of each outcome (a sample). */
+static void group_count(struct run *r, int idx, unsigned conn, const struct flow_result *one,
+			struct flow_result *gr)
+{
+	const struct sc_flow *sf = &r->sc->flows[idx];
+	int o = -1;
+
+	for (int e = 0; e < SC_EXPECT_N; e++)
+		if (one->status != RES_ERROR && !strcmp(one->observed, sc_expect_name((enum sc_expect)e)))
+			o = e;
+	if (o >= 0 && gr->tally[o]++)
+		return;
+	if (o < 0 && gr->other++)
+		return;
+	/* the first connection of each outcome is a sample: its evidence is
+	 * added to the group's; the numbers (noticed_*, errno) are those of the
+	 * first that did not meet a per-flow expectation, else the first */
+	bool unmet = !sf->ncounted && o != (int)sf->expect;
+	size_t off = strlen(gr->evidence);
+
+	if (gr->sample < 0 || (unmet && !gr->sample_unmet)) {
+		gr->sample = (int)conn;
+		gr->sample_unmet = unmet;
+		snprintf(gr->noticed_by, sizeof(gr->noticed_by), "%s", one->noticed_by);
+		gr->noticed_ms = one->noticed_ms;
+		gr->err = one->err;
+		gr->server_heartbeats = one->server_heartbeats;
+		gr->last_server_heartbeat_ms = one->last_server_heartbeat_ms;
+	}
+	if (off < sizeof(gr->evidence) - 1)
+		snprintf(gr->evidence + off, sizeof(gr->evidence) - off, "%s%s.%u: %.200s", off ? "; " : "",
+			 sf->name, conn + 1, o >= 0 ? one->evidence : one->error);
+}
+
+/* A group's status once every line was read: the tally against the
+ * expectation; connections the probe could not run make it an error. */
+static void group_judge(struct run *r, int idx, uint32_t nseen, struct flow_result *gr, const char *tail)
+{
+	const struct sc_flow *sf = &r->sc->flows[idx];
+	unsigned n[SC_EXPECT_N];
+	size_t off = 0;
+
+	if (nseen < sf->count)
+		gr->other += sf->count - nseen;
+	for (int e = 0; e < SC_EXPECT_N; e++) {
+		n[e] = gr->tally[e];
+		if (n[e] && off < sizeof(gr->observed))
+			off += (size_t)snprintf(gr->observed + off, sizeof(gr->observed) - off, "%s%u %s",
+						off ? ", " : "", n[e], sc_expect_name((enum sc_expect)e));
+	}
+	if (gr->other && off < sizeof(gr->observed))
+		snprintf(gr->observed + off, sizeof(gr->observed) - off, "%s%u not run", off ? ", " : "",
+			 gr->other);
+	gr->error[0] = '\0';
+	if (gr->other) {
+		gr->status = RES_ERROR;
+		snprintf(gr->error, sizeof(gr->error), "%u of %u connections could not be run or were not reported%s%.180s",
+			 gr->other, sf->count, gr->evidence[0] ? ": " : tail[0] ? ": " : "",
+			 gr->evidence[0] ? gr->evidence : tail);
+		return;
+	}
+	gr->status = sc_expect_met(sf, n) ? RES_PASS : RES_FAIL;
 }
 
 /* What the probe said about one flow, as read from its result line. */
@@ -107,6 +176,11 @@ static void probe_evidence(struct run *r, const struct sc_flow *sf, const struct
 	else if (!strcmp(out, "timeout"))
 		snprintf(fr->evidence, sizeof(fr->evidence), "no answer within %s after %s idle%s%s%.150s",
 			 tu_human_ms(sf->deadline.ms, b, sizeof(b)), a, who[0] ? ", noticed by the " : "", who, mv);
+	else if (!strcmp(out, "refused") || !strcmp(out, "connect-timeout"))
+		/* no middlebox had a flow for it: mb_view would say "kept" */
+		snprintf(fr->evidence, sizeof(fr->evidence), "%s%s%s%s, seen by the client%s%.150s",
+			 outcome_words(out), pl->errname[0] ? " (" : "", pl->errname, pl->errname[0] ? ")" : "",
+			 pl->detail[0] ? ": " : "", pl->detail);
 	else
 		snprintf(fr->evidence, sizeof(fr->evidence), "%s%s%s%s after %s idle%s%s%s%s",
 			 outcome_words(out), pl->errname[0] ? " (" : "", pl->errname, pl->errname[0] ? ")" : "",
@@ -116,38 +190,59 @@ static void probe_evidence(struct run *r, const struct sc_flow *sf, const struct
 			 /* the client saw the reset when it spoke first after the idle */
 			 !strcmp(who, "client") && sf->speaker == SC_CLIENT && !strcmp(out, "reset") &&
 			 fr->noticed_ms >= 0 && (uint64_t)fr->noticed_ms >= sf->idle.ms ? " on its first send" : "");
-	if (strcmp(out, "alive") && strcmp(out, "timeout")) {
+	if (strcmp(out, "alive") && strcmp(out, "timeout") && strcmp(out, "refused") &&
+	    strcmp(out, "connect-timeout")) {
 		size_t o = strlen(fr->evidence);
 
 		snprintf(fr->evidence + o, sizeof(fr->evidence) - o, "%s", mv);
 	}
 }
 
-/* One result line of the probe client: the flow's outcome, judged. Returns
+static void probe_line_judge(struct run *r, int idx, unsigned conn, const json_t *js, struct flow_result *fr,
+			     struct scenario_result *res);
+
+/* One result line of the probe client: the flow's outcome, judged (a
+ * group's connection judged alone, then counted into the group). Returns
  * the scenario flow it was about, or -1. */
 static int probe_line_apply(struct run *r, struct group *g, const json_t *js, struct scenario_result *res)
 {
-	struct probe_line pl;
-	struct flow_result *fr;
+	struct flow_result *fr, one;
 	const struct sc_flow *sf;
 	char name[64];
-	int idx = -1;
+	unsigned conn = 0;
+	int idx;
 
 	if (jsonio_get_str(js, "flow", name, sizeof(name)) < 0)
 		return -1;
-	for (size_t i = 0; i < g->n; i++)
-		if (!strcmp(r->sc->flows[g->flows[i]].name, name))
-			idx = g->flows[i];
+	idx = group_flow_of_name(r, g, name, &conn);
 	if (idx < 0)
 		return -1;
 	fr = &res->flows[idx];
 	sf = &r->sc->flows[idx];
+	if (sf->count > 1) {
+		one = *fr;
+		probe_line_judge(r, idx, conn, js, &one, res);
+		group_count(r, idx, conn, &one, fr);
+		return idx;
+	}
+	probe_line_judge(r, idx, conn, js, fr, res);
+	return idx;
+}
+
+/* The outcome of one connection into fr, judged. */
+static void probe_line_judge(struct run *r, int idx, unsigned conn, const json_t *js, struct flow_result *fr,
+			     struct scenario_result *res)
+{
+	const struct sc_flow *sf = &r->sc->flows[idx];
+	struct probe_line pl;
+
 	probe_line_read(js, &pl, fr, r->sc);
 	if (pl.at >= 0) {
 		uint64_t cyc_ms = pl.cycle > 1 ? (uint64_t)(pl.cycle - 1) * sf->idle.ms : 0;
 
 		fr->noticed_ms = (int64_t)run_unscale(r->sc, (uint64_t)pl.at);
-		run_mark(res, cyc_ms + (uint64_t)fr->noticed_ms, TL_OUTCOME, idx, -1, -1, "%s%s%s", pl.out,
+		/* a group's timeline shows its first connection */
+		run_mark(conn ? NULL : res, cyc_ms + (uint64_t)fr->noticed_ms, TL_OUTCOME, idx, -1, -1, "%s%s%s", pl.out,
 			 pl.who[0] ? ", noticed by the " : "", pl.who);
 	}
 	if (!strcmp(pl.out, "error") || !strcmp(pl.out, "interrupted") || !strcmp(pl.out, "none")) {
@@ -157,7 +252,7 @@ static int probe_line_apply(struct run *r, struct group *g, const json_t *js, st
 		else
 			snprintf(fr->error, sizeof(fr->error), "the probe could not run the flow: %s",
 				 pl.detail[0] ? pl.detail : "no detail");
-		return idx;
+		return;
 	}
 	snprintf(fr->observed, sizeof(fr->observed), "%s", pl.out);
 	exchanges_mark(r, res, idx, js, pl.out, pl.at >= 0 ? fr->noticed_ms : -1, pl.cycle);
@@ -165,12 +260,12 @@ static int probe_line_apply(struct run *r, struct group *g, const json_t *js, st
 	fr->error[0] = '\0';
 	probe_evidence(r, sf, &pl, fr);
 	run_judge(fr);
-	return idx;
 }
 
 /* Flows of the group the client said nothing of, or all of them if it
  * crashed: ERROR, with its stderr's last words. */
-static void probe_missing(struct group *g, const bool *seen, struct scenario_result *res)
+static void probe_missing(struct run *r, struct group *g, const bool *seen, const uint32_t *nseen,
+			  struct scenario_result *res)
 {
 	bool crashed = g->cli_status < 0 || g->cli_status > 1;
 	char tail[200];
@@ -178,7 +273,12 @@ static void probe_missing(struct group *g, const bool *seen, struct scenario_res
 	file_tail(g->cli_err, tail, sizeof(tail));
 	for (size_t i = 0; i < g->n; i++) {
 		struct flow_result *fr = &res->flows[g->flows[i]];
+		const struct sc_flow *sf = &r->sc->flows[g->flows[i]];
 
+		if (sf->count > 1 && !crashed) {
+			group_judge(r, g->flows[i], nseen[g->flows[i]], fr, tail);
+			continue;
+		}
 		if (seen[g->flows[i]] && !crashed)
 			continue;
 		if (fr->status == RES_ERROR && fr->error[0])
@@ -199,8 +299,20 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 {
 	FILE *f = fopen_regular(g->cli_json);
 	bool seen[SC_MAX_FLOWS] = { false };
+	uint32_t nseen[SC_MAX_FLOWS] = { 0 };
 	char *line = NULL, why[160];
 	size_t cap = 0;
+
+	for (size_t i = 0; i < g->n; i++) {
+		struct flow_result *gr = &res->flows[g->flows[i]];
+
+		if (r->sc->flows[g->flows[i]].count > 1) {
+			memset(gr->tally, 0, sizeof(gr->tally));
+			gr->other = 0;
+			gr->sample = -1;
+			gr->evidence[0] = '\0';
+		}
+	}
 
 	while (f && getline(&line, &cap, f) >= 0) {
 		json_t *js = jsonio_load(line, strlen(line), why, sizeof(why));
@@ -211,14 +323,16 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 			continue;
 		}
 		idx = probe_line_apply(r, g, js, res);
-		if (idx >= 0)
+		if (idx >= 0) {
 			seen[idx] = true;
+			nseen[idx]++;
+		}
 		json_decref(js);
 	}
 	free(line);
 	if (f)
 		fclose(f);
-	probe_missing(g, seen, res);
+	probe_missing(r, g, seen, nseen, res);
 	(void)l;
 }
 

@@ -790,6 +790,7 @@ void run_free(struct run *r)
 		topo_free(l->topo);
 		for (size_t p = 0; p < l->npath; p++)
 			evlog_free(&l->sim[p]);
+		evlog_lane_free(l);
 	}
 	free(r);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <grp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <linux/capability.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -80,6 +81,20 @@ static void child_setup(const struct spawn_opts *o, pid_t parent)
 	redirect(0, o->stdin_path, O_RDONLY);
 	redirect(1, o->stdout_path, O_WRONLY | O_CREAT | O_TRUNC);
 	redirect(2, o->stderr_path, O_WRONLY | O_CREAT | O_TRUNC);
+	if (o->nofile) {
+		struct rlimit rl;
+
+		/* raising the hard limit needs CAP_SYS_RESOURCE: before the
+		 * drop. Without it (a container) the probe has what it has,
+		 * and a connection beyond it ends as an error saying EMFILE. */
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max < o->nofile) {
+			rl.rlim_cur = rl.rlim_max = o->nofile;
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+				rl.rlim_cur = rl.rlim_max;
+				setrlimit(RLIMIT_NOFILE, &rl);
+			}
+		}
+	}
 	/* after the namespace and the files, which need root */
 	if (o->user && (drop_to_user(o->user) < 0 ||
 			getppid() != (o->own_pidns ? 0 : parent)))

@@ -29,6 +29,9 @@ struct spawn_opts {
 	char *const *envp;      /* NULL: inherit the environment */
 	const struct run_user *user; /* NULL: stay root; else become this user
 				 * with no capability and no_new_privs */
+	unsigned long nofile;   /* 0: inherit; else raise RLIMIT_NOFILE (soft
+				 * and hard) to at least this, while still root
+				 * (a probe holding thousands of connections) */
 };
 
 /* An unprivileged identity for a run's processes (see session.h). */

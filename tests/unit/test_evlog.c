@@ -23,7 +23,7 @@ static const char ini[] =
 	"[flow one]\nproto = udp\nidle = 10s\nexpect = alive\n";
 
 static struct scenario *sc;
-static char path[64];
+static char path[64], addrs[64];
 
 static void setup(void)
 {
@@ -34,21 +34,26 @@ static void setup(void)
 	ck_assert_ptr_nonnull(sc);
 	strcpy(path, "/tmp/test_evlog.XXXXXX");
 	ck_assert_int_ge(mkstemp(path), 0);
+	strcpy(addrs, "/tmp/test_evlog_addrs.XXXXXX");
+	ck_assert_int_ge(mkstemp(addrs), 0);
 }
 
 static void teardown(void)
 {
 	unlink(path);
+	unlink(addrs);
 	scenario_free(sc);
 }
 
 /* n flows: each one new (NAT'd), a keepalive by addresses only (as sent),
  * a drop seen from the outside (reply to the mapping), and expired by id.
- * Only the last goes to the probe's port: it is the scenario's flow, to be
- * found among all the others. */
+ * The last is the probe's flow (its client address in the probe's --addrs
+ * file; the one before goes to the probe's port too, from an address the
+ * probe never had): it is the scenario's flow, to be found among all the
+ * others by its address, not by its order. */
 static void write_log(size_t n)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = fopen(path, "w"), *a = fopen(addrs, "w");
 
 	ck_assert_ptr_nonnull(f);
 	for (size_t i = 0; i < n; i++) {
@@ -56,13 +61,17 @@ static void write_log(size_t n)
 
 		fprintf(f, "{\"event\":\"flow-new\",\"t_ms\":1,\"flow\":%zu,\"proto\":\"udp\",\"src\":\"192.0.2.%u\","
 			"\"sport\":%u,\"dst\":\"203.0.113.2\",\"dport\":%u,\"nat_addr\":\"203.0.113.1\","
-			"\"nat_port\":%u}\n", i + 1, 2 + host, sport, i + 1 == n ? 5201 : 9999,
+			"\"nat_port\":%u}\n", i + 1, 2 + host, sport, i + 2 >= n ? 5201 : 9999,
 			40000 + (unsigned)(i % 20000) + host);
+		if (i + 1 == n)
+			fprintf(a, "{\"flow\":\"one\",\"proto\":\"udp\",\"local\":\"192.0.2.%u:%u\"}\n", 2 + host,
+				sport);
 	}
+	fclose(a);
 	for (size_t i = 0; i < n; i++) {
 		unsigned sport = 1024 + (unsigned)(i % 60000), host = (unsigned)(i / 60000);
 
-		unsigned dport = i + 1 == n ? 5201 : 9999;
+		unsigned dport = i + 2 >= n ? 5201 : 9999;
 
 		fprintf(f, "{\"event\":\"keepalive\",\"t_ms\":2,\"proto\":\"udp\",\"src\":\"192.0.2.%u\",\"sport\":%u,"
 			"\"dst\":\"203.0.113.2\",\"dport\":%u,\"dir\":\"out\"}\n", 2 + host, sport, dport);
@@ -89,6 +98,7 @@ static double read_log(size_t n, struct scenario_result *res)
 	r.lane[0].g[0].port = 5201;
 	r.lane[0].g[0].n = 1;
 	r.lane[0].g[0].flows[0] = 0;
+	snprintf(r.lane[0].g[0].cli_addrs, sizeof(r.lane[0].g[0].cli_addrs), "%s", addrs);
 	snprintf(s->events, sizeof(s->events), "%s", path);
 	write_log(n);
 	result_init_error(res, sc, "not run");
@@ -102,7 +112,10 @@ static double read_log(size_t n, struct scenario_result *res)
 	ck_assert_uint_eq(res->flows[0].keepalives_seen, 1);
 	ck_assert_uint_eq(res->flows[0].drops, 1);
 	ck_assert_int_ge(res->flows[0].expired_ms, 0);
+	if (n > 1)      /* toward the probe's port, but not the probe's address */
+		ck_assert_int_eq(s->flows[n - 2].flow, -1);
 	evlog_free(s);
+	evlog_lane_free(&r.lane[0]);
 	return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 }
 
@@ -135,6 +148,43 @@ START_TEST(test_linear)
 }
 END_TEST
 
+/* A flow group's connections are known by NAME.K; a plain flow by NAME. */
+START_TEST(test_group_names)
+{
+	static const char gini[] =
+		"[middlebox fw]\n[flow one]\nidle = 1s\nexpect = alive\n"
+		"[flow pool]\ncount = 300\nidle = 1s\nexpect = alive >= 1\n"
+		"[flow pool.301]\nidle = 1s\nexpect = alive\n";
+	static struct run r;
+	struct ini_diags dg;
+	struct scenario *g;
+	unsigned conn = 99;
+	struct group *gr = &r.lane[0].g[0];
+
+	ini_diags_init(&dg, "g.ini");
+	g = scenario_parse(gini, strlen(gini), "g.ini", NULL, &dg);
+	ck_assert_ptr_nonnull(g);
+	memset(&r, 0, sizeof(r));
+	r.sc = g;
+	gr->n = 3;
+	gr->flows[0] = 0;
+	gr->flows[1] = 1;
+	gr->flows[2] = 2;
+	ck_assert_int_eq(group_flow_of_name(&r, gr, "one", &conn), 0);
+	ck_assert_uint_eq(conn, 0);
+	ck_assert_int_eq(group_flow_of_name(&r, gr, "pool.1", &conn), 1);
+	ck_assert_uint_eq(conn, 0);
+	ck_assert_int_eq(group_flow_of_name(&r, gr, "pool.300", &conn), 1);
+	ck_assert_uint_eq(conn, 299);
+	/* past the group's count: a plain flow's name */
+	ck_assert_int_eq(group_flow_of_name(&r, gr, "pool.301", &conn), 2);
+	ck_assert_int_eq(group_flow_of_name(&r, gr, "pool.0", &conn), -1);
+	ck_assert_int_eq(group_flow_of_name(&r, gr, "pool", &conn), -1);
+	ck_assert_int_eq(group_flow_of_name(&r, gr, "one.1", &conn), -1);
+	scenario_free(g);
+}
+END_TEST
+
 static Suite *evlog_suite(void)
 {
 	Suite *s = suite_create("evlog");
@@ -144,6 +194,7 @@ static Suite *evlog_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_matching);
 	tcase_add_test(tc, test_linear);
+	tcase_add_test(tc, test_group_names);
 	suite_add_tcase(s, tc);
 	return s;
 }

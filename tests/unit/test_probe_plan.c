@@ -93,7 +93,7 @@ static const struct {
 	{ "=1s", "KEY=VALUE" },
 	{ "idle=1s,,cycles=2", "empty item" },
 	{ "name=has space", "name" },
-	{ "name=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "name" },
+	{ "name=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "name" },
 	{ "proto=udp,keepalive=1s/1s/3", "does not apply to udp" },
 	{ "proto=udp,user_timeout=5s", "does not apply to udp" },
 	{ "proto=udp,server_end=close", "only for tcp" },

@@ -383,6 +383,66 @@ START_TEST(t_nul_byte)
 }
 END_TEST
 
+START_TEST(t_flow_group)
+{
+	const char text[] =
+		"[scenario]\ntime_scale = 1/10\n[middlebox nat]\n"
+		"[flow pool]\ncount = 300\nstart = 10s\nramp = 20s\nidle = 40s\n"
+		"expect = alive >= 256, timeout<=44,reset = 0\n";
+	struct ini_diags dg;
+	struct scenario *sc = scenario_parse(text, sizeof(text) - 1, "g.ini", NULL, &dg);
+	unsigned n[SC_EXPECT_N] = { 0 };
+	char buf[96];
+
+	ck_assert_ptr_nonnull(sc);
+	ck_assert_uint_eq(sc->flows[0].count, 300);
+	ck_assert_uint_eq(sc->flows[0].start.scaled_ms, 1000);
+	ck_assert_uint_eq(sc->flows[0].ramp.scaled_ms, 2000);
+	ck_assert_uint_eq(sc->flows[0].ncounted, 3);
+	ck_assert_int_eq(sc->flows[0].expect, SC_EXPECT_ALIVE);
+	ck_assert_str_eq(sc_expect_format(&sc->flows[0], buf, sizeof(buf)),
+			 "alive >= 256, timeout <= 44, reset = 0");
+	n[SC_EXPECT_ALIVE] = 256;
+	n[SC_EXPECT_TIMEOUT] = 44;
+	ck_assert(sc_expect_met(&sc->flows[0], n));
+	n[SC_EXPECT_ALIVE] = 255;
+	ck_assert(!sc_expect_met(&sc->flows[0], n));
+	n[SC_EXPECT_ALIVE] = 256;
+	n[SC_EXPECT_RESET] = 1;
+	ck_assert(!sc_expect_met(&sc->flows[0], n));
+	scenario_free(sc);
+}
+END_TEST
+
+START_TEST(t_flow_group_errors)
+{
+	const char text[] =
+		"[middlebox nat]\n"
+		"[flow a]\ncount = 10\nidle = 1s\nexpect = alive >= 11\n"        /* 5 */
+		"[flow b]\ncount = 100001\nidle = 1s\nexpect = alive\n"          /* 7 */
+		"[flow c]\nramp = 1s\nidle = 1s\nexpect = alive >\n"             /* 11, 13 */
+		"[flow d]\ncount = 60000\nidle = 1s\nexpect = alive\n"
+		"[flow e]\ncount = 50000\nidle = 1s\nexpect = alive\n"           /* 19 */
+		"[flow d.7]\nidle = 1s\nexpect = alive\n";                         /* 22 */
+	struct ini_diags dg;
+	char all[4096] = "";
+
+	ck_assert_ptr_null(scenario_parse(text, sizeof(text) - 1, "ge.ini", NULL, &dg));
+	for (size_t i = 0; i < dg.n; i++) {
+		char one[512];
+
+		snprintf(one, sizeof(one), "%d: %s\n", dg.d[i].line, dg.d[i].msg);
+		strncat(all, one, sizeof(all) - strlen(all) - 1);
+	}
+	ck_assert_msg(strstr(all, "5: expect: alive >= 11 can never hold"), "%s", all);
+	ck_assert_msg(strstr(all, "7: count: '100001' is not a count"), "%s", all);
+	ck_assert_msg(strstr(all, "13: expect: 'alive >'"), "%s", all);
+	ck_assert_msg(strstr(all, "11: ramp spreads"), "%s", all);
+	ck_assert_msg(strstr(all, "22: [flow d.7] has the name of connection 7 of the group [flow d]"), "%s", all);
+	ck_assert_msg(strstr(all, "[flow e] brings the scenario to 110012 connections; the limit is 100000"), "%s", all);
+}
+END_TEST
+
 START_TEST(t_every_error_reported)
 {
 	const char text[] =
@@ -603,6 +663,8 @@ static Suite *scenario_suite(void)
 	tcase_add_test(tc, t_full_model);
 	tcase_add_test(tc, t_crlf_and_bom);
 	tcase_add_test(tc, t_nul_byte);
+	tcase_add_test(tc, t_flow_group);
+	tcase_add_test(tc, t_flow_group_errors);
 	tcase_add_test(tc, t_every_error_reported);
 	tcase_add_test(tc, t_diag_format);
 	tcase_add_test(tc, t_scale_suggestion_works);
