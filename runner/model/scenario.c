@@ -737,6 +737,39 @@ static int parse_counted(struct pctx *c, const char *value, struct sc_flow *f)
 	return 0;
 }
 
+/* command / server_command = TEXT into dst (SC_COMMAND_MAX bytes) */
+static void flow_command(struct pctx *c, const char *key, const char *value, char *dst)
+{
+	if (!*value)
+		DIAG(c, c->r.lineno, NULL, "%s: empty value", key);
+	if (strlen(value) >= SC_COMMAND_MAX)
+		DIAG(c, c->r.lineno, "put it in a script beside the scenario and run it as "
+		     "\"$IDLEGATE_SCENARIO_DIR\"/script.sh",
+		     "%s: %zu characters; the limit is %d", key, strlen(value), SC_COMMAND_MAX - 1);
+	snprintf(dst, SC_COMMAND_MAX, "%s", value);
+}
+
+/* expect_output = REGEX: a POSIX extended one, checked here */
+static void flow_expect_output(struct pctx *c, const char *value, struct sc_flow *f)
+{
+	regex_t re;
+	int rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
+
+	if (rc) {
+		char msg[160];
+
+		regerror(rc, &re, msg, sizeof(msg));
+		DIAG(c, c->r.lineno, "a POSIX extended regular expression, as grep -E takes",
+		     "expect_output: '%s': %s", value, msg);
+	} else {
+		regfree(&re);
+	}
+	if (!*value)
+		DIAG(c, c->r.lineno, NULL, "expect_output: empty value");
+	snprintf(f->expect_output, sizeof(f->expect_output), "%s", value);
+}
+
+/* One key of a [flow]: a flat switch of independent cases, one per key. */
 static void flow_key(struct pctx *c, const char *key, const char *value)
 {
 	struct sc_flow *f = &c->sc->flows[c->idx];
@@ -812,13 +845,7 @@ static void flow_key(struct pctx *c, const char *key, const char *value)
 		break;
 	case FK_COMMAND:
 	case FK_SERVER_COMMAND:
-		if (!*value)
-			DIAG(c, c->r.lineno, NULL, "%s: empty value", key);
-		if (strlen(value) >= SC_COMMAND_MAX)
-			DIAG(c, c->r.lineno, "put it in a script beside the scenario and run it as "
-			     "\"$IDLEGATE_SCENARIO_DIR\"/script.sh",
-			     "%s: %zu characters; the limit is %d", key, strlen(value), SC_COMMAND_MAX - 1);
-		snprintf(k == FK_COMMAND ? f->command : f->server_command, SC_COMMAND_MAX, "%s", value);
+		flow_command(c, key, value, k == FK_COMMAND ? f->command : f->server_command);
 		break;
 	case FK_RUN_AS:
 		/* the user is looked up when the flow runs: a file may be checked
@@ -840,24 +867,9 @@ static void flow_key(struct pctx *c, const char *key, const char *value)
 		else if (strcmp(value, "no"))
 			DIAG(c, c->r.lineno, NULL, "scale_program: '%s' is not yes or no", value);
 		break;
-	case FK_EXPECT_OUTPUT: {
-		regex_t re;
-		int rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
-
-		if (rc) {
-			char msg[160];
-
-			regerror(rc, &re, msg, sizeof(msg));
-			DIAG(c, c->r.lineno, "a POSIX extended regular expression, as grep -E takes",
-			     "expect_output: '%s': %s", value, msg);
-		} else {
-			regfree(&re);
-		}
-		if (!*value)
-			DIAG(c, c->r.lineno, NULL, "expect_output: empty value");
-		snprintf(f->expect_output, sizeof(f->expect_output), "%s", value);
+	case FK_EXPECT_OUTPUT:
+		flow_expect_output(c, value, f);
 		break;
-	}
 	}
 }
 
@@ -1094,20 +1106,13 @@ static void check_path(struct pctx *c, int fi)
 		DIAG(c, line, NULL, "path: empty (name the middleboxes, client side first)");
 }
 
-static void check_flow(struct pctx *c, int fi)
+/* A group (count = N): its connections' names, ramp, counted expectations. */
+static void check_group(struct pctx *c, int fi)
 {
 	struct scenario *sc = c->sc;
 	struct sc_flow *f = &sc->flows[fi];
 	int *L = c->fk_line[fi];
 
-	if (!L[FK_EXPECT])
-		DIAG(c, f->line, "what should happen after the idle period: alive, reset, closed, timeout, "
-		     "keepalive-timeout, rebound (UDP), unreachable, refused or connect-timeout",
-		     "[flow %s] needs expect = ...", f->name);
-	if (!L[FK_IDLE] && !f->command[0])
-		DIAG(c, f->line, NULL, "[flow %s] needs idle = DURATION (how long the flow stays quiet)",
-		     f->name);
-	check_path(c, fi);
 	if (f->command[0] && f->count > 1)
 		DIAG(c, L[FK_COUNT], NULL, "count = %u needs the built-in probe: a command is one connection",
 		     f->count);
@@ -1136,6 +1141,24 @@ static void check_flow(struct pctx *c, int fi)
 			     "expect: %s %s %u can never hold: the group has %u connection%s (count = %u)",
 			     expect_names[f->counted[i].outcome], f->counted[i].cmp == SC_CMP_GE ? ">=" : "=",
 			     f->counted[i].n, f->count, f->count == 1 ? "" : "s", f->count);
+
+}
+
+static void check_flow(struct pctx *c, int fi)
+{
+	struct scenario *sc = c->sc;
+	struct sc_flow *f = &sc->flows[fi];
+	int *L = c->fk_line[fi];
+
+	if (!L[FK_EXPECT])
+		DIAG(c, f->line, "what should happen after the idle period: alive, reset, closed, timeout, "
+		     "keepalive-timeout, rebound (UDP), unreachable, refused or connect-timeout",
+		     "[flow %s] needs expect = ...", f->name);
+	if (!L[FK_IDLE] && !f->command[0])
+		DIAG(c, f->line, NULL, "[flow %s] needs idle = DURATION (how long the flow stays quiet)",
+		     f->name);
+	check_path(c, fi);
+	check_group(c, fi);
 
 	if (f->command[0]) {
 		static const int cmd_excl[] = { FK_HEARTBEAT, FK_SERVER_HEARTBEAT, FK_KEEPALIVE,
