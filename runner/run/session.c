@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 
 #include "common/log.h"
 #include "common/safefs.h"
@@ -122,6 +124,18 @@ int session_workdir(struct session *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* Can this process make its children another user (CAP_SETUID,
+ * CAP_SETGID, and CAP_CHOWN for their directory)? Root in a container run
+ * with only the capabilities a run needs cannot. */
+static bool can_switch_users(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	uint32_t need = (1u << CAP_SETUID) | (1u << CAP_SETGID) | (1u << CAP_CHOWN);
+
+	return syscall(SYS_capget, &h, d) == 0 && (d[0].effective & need) == need;
+}
+
 /* The user a run's processes drop to: $IDLEGATE_RUN_AS, else nobody. */
 static int session_user(struct session *s, char *err, size_t errlen)
 {
@@ -142,6 +156,17 @@ static int session_user(struct session *s, char *err, size_t errlen)
 	}
 	s->user.uid = pw->pw_uid;
 	s->user.gid = pw->pw_gid;
+	if (!can_switch_users()) {
+		/* the container around us is then the boundary; say so once */
+		static bool said;
+
+		if (!said) {
+			said = true;
+			log_info("the run's processes stay root: no CAP_SETUID, CAP_SETGID and CAP_CHOWN "
+				 "to make them %s", name);
+		}
+		return 0;
+	}
 	snprintf(s->user.name, sizeof(s->user.name), "%s", name);
 	return 0;
 }
@@ -183,7 +208,7 @@ void session_run_opts(const struct session *s, struct run_opts *o)
 	o->workdir = s->workdir;
 	o->name_prefix = s->prefix;
 	o->sigfd = s->sigfd;
-	o->user = &s->user;
+	o->user = s->user.name[0] ? &s->user : NULL;
 }
 
 int session_signal(const struct session *s)
