@@ -479,6 +479,11 @@ static int run_check_report_dirs(const struct run_cli *c)
 
 		struct stat st;
 
+		if (path && strcmp(path, "-") && !tu_path_trusted(path)) {
+			log_warnx("run: %s %s: a symlink or FIFO another user put in a shared directory; "
+				  "not written through as root", opt[i], path);
+			return -1;
+		}
 		/* standard output, a FIFO or a device is written through */
 		if (!path || !strcmp(path, "-") || (stat(path, &st) == 0 && !S_ISREG(st.st_mode)))
 			continue;

@@ -89,10 +89,34 @@ static int copy_dir(int dfd, const char *to, int depth, char *err, size_t errlen
 	return rc;
 }
 
+/*
+ * The folder given with --artifacts: made if missing; if it exists it must be
+ * this user's (or root's) and writable by nobody else, for what is created
+ * inside it is followed by path and written as root.
+ */
+static int artifacts_top(const char *to, char *err, size_t errlen)
+{
+	char top[PATH_MAX];
+	const char *slash = strrchr(to, '/');
+	struct stat st;
+
+	snprintf(top, sizeof(top), "%.*s", slash ? (int)(slash - to) : (int)strlen(to), to);
+	if (!tu_path_trusted(top) || (stat(top, &st) == 0 &&
+	    ((st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & (S_IWGRP | S_IWOTH))))) {
+		errno = EPERM;
+		tu_errf(err, errlen, "%s: not a folder of this user's that only it may write", top);
+		return -1;
+	}
+	return 0;
+}
+
 int artifacts_copy(const char *from, const char *to, char *err, size_t errlen)
 {
-	int dfd = open(from, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd;
 
+	if (artifacts_top(to, err, errlen) < 0)
+		return -1;
+	dfd = open(from, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0) {
 		tu_errf(err, errlen, "%s", from);
 		return -1;

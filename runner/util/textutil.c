@@ -262,6 +262,28 @@ static FILE *open_through(const char *path, char *tmp)
 	return f;
 }
 
+bool tu_path_trusted(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat ln, d;
+	const char *slash = strrchr(path, '/');
+
+	if (lstat(path, &ln) < 0 || (!S_ISLNK(ln.st_mode) && !S_ISFIFO(ln.st_mode)))
+		return true;
+	if (ln.st_uid == geteuid())
+		return true;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (stat(dir, &d) < 0)
+		return false;
+	/* fs.protected_symlinks / protected_fifos, whatever the sysctls say */
+	return !((d.st_mode & S_ISVTX) && (d.st_mode & S_IWOTH)) || ln.st_uid == d.st_uid;
+}
+
 FILE *tu_atomic_open(const char *path, char *tmp, size_t len)
 {
 	char real[PATH_MAX];
@@ -276,6 +298,10 @@ FILE *tu_atomic_open(const char *path, char *tmp, size_t len)
 	}
 	if (!strcmp(path, "-"))
 		return open_through(path, tmp);
+	if (!tu_path_trusted(path)) {
+		errno = EPERM;          /* someone else's link or FIFO in a shared /tmp */
+		return NULL;
+	}
 	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		/* a FIFO, device or socket is written to; a symlink to a
 		 * regular file keeps being a symlink: its target is replaced */
@@ -329,6 +355,8 @@ int tu_atomic_commit(FILE *f, const char *tmp, const char *path, int ok)
 	if (fclose(f) != 0 && !e)
 		e = errno ? errno : EIO;
 	/* the temporary file sits next to a symlink's target (see open) */
+	if (!e && !tu_path_trusted(path))
+		e = EPERM;
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, real))
 		path = real;
 	if (!e && rename(tmp, path) < 0)

@@ -16,6 +16,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/*
+ * May root write at path? Not through a symlink or FIFO that another user
+ * put in a sticky, world-writable directory (a shared /tmp) — the rule of
+ * fs.protected_symlinks and protected_fifos, applied whatever those sysctls
+ * say. Anything else (a regular file, no file, our own link) is trusted.
+ */
+bool tu_path_trusted(const char *path);
+
 /* printf into err (len bytes, NUL-terminated); nothing when err is NULL or
  * len is 0. The second error layer's one way to say why. */
 void tu_errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -77,6 +77,16 @@ while time.time() < end and os.path.isdir(d):
 done
 pass "a directory swapped for a symlink mid-walk is never followed (3 rounds, 3000 files each)"
 
+# --- 2b: reports are not written through another user's link in a shared /tmp --
+echo precious >"$WORK/victim3"
+setpriv --reuid=65534 --regid=65534 --clear-groups ln -s "$WORK/victim3" "$SHARED/report.json" || fail "link"
+fast_scenario "$WORK/fast.ini"
+"$IG" run --no-progress --json "$SHARED/report.json" "$WORK/fast.ini" >"$WORK/out" 2>&1; rc=$?
+[ $rc -eq 2 ] || fail "a report through nobody's symlink in a sticky /tmp: exit $rc, expected 2"
+[ "$(cat "$WORK/victim3")" = precious ] || fail "root wrote through nobody's symlink"
+grep -q "not written through as root" "$WORK/out" || fail "no reason given for the refused report path"
+pass "a report path that is another user's symlink in a shared /tmp is refused before the run"
+
 # --- 3: a SIGKILLed run whose worker is still a zombie -------------------------
 # The run directory is named after the worker that made it. A subreaper
 # holds the runner and, once the runner is SIGKILLed and the worker dies
