@@ -73,17 +73,6 @@ const char *tl_kind_name(enum tl_kind k)
 	return "?";
 }
 
-/* As a scenario file would say it: seconds below 1000 s ("400s", not
- * "6m40s"), else the compact form. */
-static char *fmt(uint64_t ms, char *buf, size_t len)
-{
-	if (ms % 1000 == 0 && ms < 1000000) {
-		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
-		return buf;
-	}
-	return duration_format(ms, buf, len);
-}
-
 #define APPEND(...) do { \
 	if (o < len) \
 		o += (size_t)snprintf(buf + o, len - o, __VA_ARGS__); \
@@ -109,21 +98,21 @@ void result_flow_settings(const struct scenario *sc, const struct sc_flow *f, ch
 		else if (f->keepalive == SC_KA_KERNEL_DEFAULT)
 			APPEND(" keepalive kernel-default");
 		else
-			APPEND(" keepalive %s,%s,%u", fmt(f->ka_idle.ms, a, sizeof(a)),
-			       fmt(f->ka_intvl.ms, b, sizeof(b)), f->ka_count);
+			APPEND(" keepalive %s,%s,%u", duration_format(f->ka_idle.ms, a, sizeof(a)),
+			       duration_format(f->ka_intvl.ms, b, sizeof(b)), f->ka_count);
 		if (f->user_timeout.ms)
-			APPEND(" user-timeout %s", fmt(f->user_timeout.ms, a, sizeof(a)));
+			APPEND(" user-timeout %s", duration_format(f->user_timeout.ms, a, sizeof(a)));
 	}
 	if (f->heartbeat.ms)
-		APPEND(" heartbeat %s", fmt(f->heartbeat.ms, a, sizeof(a)));
+		APPEND(" heartbeat %s", duration_format(f->heartbeat.ms, a, sizeof(a)));
 	if (f->start.ms)
-		APPEND(" start %s", fmt(f->start.ms, a, sizeof(a)));
+		APPEND(" start %s", duration_format(f->start.ms, a, sizeof(a)));
 	if (f->ramp.ms)
-		APPEND(" ramp %s", fmt(f->ramp.ms, a, sizeof(a)));
+		APPEND(" ramp %s", duration_format(f->ramp.ms, a, sizeof(a)));
 	if (f->command[0]) {
 		APPEND(" command %s", f->command);
 	} else {
-		APPEND(" idle %s speaker %s", fmt(f->idle.ms, a, sizeof(a)),
+		APPEND(" idle %s speaker %s", duration_format(f->idle.ms, a, sizeof(a)),
 		       sc_speaker_name(f->speaker));
 		if (f->cycles > 1)
 			APPEND(" cycles %u", f->cycles);

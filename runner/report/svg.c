@@ -210,7 +210,7 @@ static const char *mark_text(const struct svg *g, const struct tl_mark *m, char 
 		   *dir = rep_dir_name(m->dir);
 	char t[32];
 
-	snprintf(buf, len, "%s: %s%s%s%s%s%s%s%s%.*s", tu_human_ms(m->t_ms, t, sizeof(t)),
+	snprintf(buf, len, "%s: %s%s%s%s%s%s%s%s%.*s", duration_format(duration_round(m->t_ms), t, sizeof(t)),
 		 tl_kind_name(m->kind), fl ? " " : "", fl ? fl : "",
 		 dir ? (m->dir == 0 ? " client->server" : " server->client") : "",
 		 mb ? " at " : "", mb ? mb : "", m->detail[0] ? ": " : "", "",
@@ -248,7 +248,7 @@ static void expire_label(const struct lane *l, const struct tl_mark *m, char *la
 
 	if (l->row && l->row->fr && l->row->fr->expired_ms >= 0)
 		snprintf(lab, len, "expired after %s idle",
-			 tu_human_ms((uint64_t)l->row->fr->expired_ms, d, sizeof(d)));
+			 duration_format(duration_round((uint64_t)l->row->fr->expired_ms), d, sizeof(d)));
 	else if (!strncmp(m->detail, "expired", 7))
 		snprintf(lab, len, "%.*s", (int)sizeof(m->detail), m->detail);
 	else
@@ -436,7 +436,7 @@ static void draw_idle(struct svg *g)
 		double x0 = tx(g, m->t_ms), x1 = tx(g, end), cy = g->lanes[li].y + LINE_DY;
 		fprintf(g->f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"24\" fill=\"#e6e6e6\"",
 			x0, cy - 12, x1 - x0);
-		snprintf(lab, sizeof(lab), "idle %s", tu_human_ms(end - m->t_ms, d, sizeof(d)));
+		snprintf(lab, sizeof(lab), "idle %s", duration_format(duration_round(end - m->t_ms), d, sizeof(d)));
 		tip_close(g->f, "rect", lab);
 		double w = (double)strlen(lab) * 6, at;
 		const char *anchor;
@@ -682,7 +682,7 @@ static void header(struct svg *g, const struct rep_counts *c)
 		snprintf(sc, sizeof(sc), ", ran at time scale %s", r->sc->scale_text);
 	o = (size_t)snprintf(buf, sizeof(buf), "%s  |  times in scenario units%s (wall clock %s)  |  "
 			     "%zu passed, %zu failed", tu_basename(rep_file(r)), sc,
-			     tu_human_ms(r->wall_ms, wall, sizeof(wall)), c->pass, c->fail);
+			     duration_format(duration_round(r->wall_ms), wall, sizeof(wall)), c->pass, c->fail);
 	if (c->error && o < sizeof(buf))
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o, ", %zu %s", c->error,
 				      c->error == 1 ? "error" : "errors");

@@ -570,7 +570,7 @@ static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const 
 		if (fr->expired_ms < 0)
 			fr->expired_ms = (int64_t)ts;
 		run_mark(mres, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
-			 tu_human_ms(run_unscale(r->sc, (uint64_t)idle), (char[32]){0}, 32),
+			 duration_format(duration_round(run_unscale(r->sc, (uint64_t)idle)), (char[32]){0}, 32),
 			 what[0] ? what : "drop");
 	}
 }

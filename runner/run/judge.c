@@ -47,7 +47,7 @@ static void mb_view(struct run *r, const struct flow_result *fr, char *buf, size
 		off += (size_t)snprintf(buf + off, len - off, ", %s", r->sc->mb[l->path[p]].name);
 	if (off < len && fr->expired_ms >= 0)
 		off += (size_t)snprintf(buf + off, len - off, " expired the flow at %s",
-					tu_human_ms((uint64_t)fr->expired_ms, t, sizeof(t)));
+					duration_format(duration_round((uint64_t)fr->expired_ms), t, sizeof(t)));
 	else if (off < len)
 		off += (size_t)snprintf(buf + off, len - off, " kept the flow");
 	if (off < len && fr->drops)
@@ -169,13 +169,13 @@ static void probe_evidence(struct run *r, const struct sc_flow *sf, const struct
 	const char *out = pl->out, *who = pl->who;
 
 	mb_view(r, fr, mv, sizeof(mv));
-	tu_human_ms(sf->idle.ms, a, sizeof(a));
+	duration_format(sf->idle.ms, a, sizeof(a));
 	if (!strcmp(out, "alive"))
 		snprintf(fr->evidence, sizeof(fr->evidence), "data crossed both ways after %s idle%s%.170s", a,
 			 sf->cycles > 1 ? " (every cycle)" : "", mv);
 	else if (!strcmp(out, "timeout"))
 		snprintf(fr->evidence, sizeof(fr->evidence), "no answer within %s after %s idle%s%s%.150s",
-			 tu_human_ms(sf->deadline.ms, b, sizeof(b)), a, who[0] ? ", noticed by the " : "", who, mv);
+			 duration_format(sf->deadline.ms, b, sizeof(b)), a, who[0] ? ", noticed by the " : "", who, mv);
 	else if (!strcmp(out, "refused") || !strcmp(out, "connect-timeout"))
 		/* no middlebox had a flow for it: mb_view would say "kept" */
 		snprintf(fr->evidence, sizeof(fr->evidence), "%s%s%s%s, seen by the client%s%.150s",
@@ -184,7 +184,7 @@ static void probe_evidence(struct run *r, const struct sc_flow *sf, const struct
 	else
 		snprintf(fr->evidence, sizeof(fr->evidence), "%s%s%s%s after %s idle%s%s%s%s",
 			 outcome_words(out), pl->errname[0] ? " (" : "", pl->errname, pl->errname[0] ? ")" : "",
-			 pl->at >= 0 ? tu_human_ms((uint64_t)fr->noticed_ms, c, sizeof(c)) : "?",
+			 pl->at >= 0 ? duration_format(duration_round((uint64_t)fr->noticed_ms), c, sizeof(c)) : "?",
 			 pl->cycle > 1 ? " (in a later cycle)" : "",
 			 who[0] ? ", seen by the " : "", who,
 			 /* the client saw the reset when it spoke first after the idle */
@@ -426,7 +426,7 @@ void command_result(struct run *r, struct cmdflow *c, struct scenario_result *re
 		char ev[800];
 
 		snprintf(ev, sizeof(ev), "command exited with status %d after %s (%s)%s%.80s%s",
-			 c->status, tu_human_ms(run_unscale(r->sc, took), t, sizeof(t)), v.why,
+			 c->status, duration_format(duration_round(run_unscale(r->sc, took)), t, sizeof(t)), v.why,
 			 line[0] ? ": " : "", line, mv);
 		snprintf(fr->evidence, sizeof(fr->evidence), "%.255s", ev);
 	}
