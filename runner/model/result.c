@@ -14,26 +14,50 @@
 
 #include "runner/model/result.h"
 
+/* arr (n used of *cap, elements of size) with room for one more: itself,
+ * or reallocated to twice the size. NULL with errno ENOMEM (arr stays). */
+static void *grow(void *arr, size_t n, size_t *cap, size_t size)
+{
+	size_t c;
+
+	if (n < *cap)
+		return arr;
+	c = *cap ? *cap * 2 : 64;
+	if (c > SIZE_MAX / size || !(arr = realloc(arr, c * size))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	*cap = c;
+	return arr;
+}
+
 int result_mark(struct scenario_result *r, const struct tl_mark *m)
 {
-	if (r->nmarks == r->cap_marks) {
-		size_t cap = r->cap_marks ? r->cap_marks * 2 : 64;
-		struct tl_mark *p;
+	struct tl_mark *p = grow(r->marks, r->nmarks, &r->cap_marks, sizeof(*p));
 
-		if (cap > SIZE_MAX / sizeof(*p)) {
-			errno = ENOMEM;
-			return -1;
-		}
-		p = realloc(r->marks, cap * sizeof(*p));
-		if (!p) {
-			errno = ENOMEM;
-			return -1;
-		}
-		r->marks = p;
-		r->cap_marks = cap;
-	}
-	r->marks[r->nmarks++] = *m;
+	if (!p)
+		return -1;
+	r->marks = p;
+	p[r->nmarks++] = *m;
 	return 0;
+}
+
+int result_group_point(struct scenario_result *r, int flow, uint64_t t_ms, int kind)
+{
+	struct group_point *p = grow(r->points, r->npoints, &r->cap_points, sizeof(*p));
+
+	if (!p)
+		return -1;
+	r->points = p;
+	p[r->npoints++] = (struct group_point){ .t_ms = t_ms, .flow = flow, .kind = kind };
+	return 0;
+}
+
+const char *group_kind_name(int kind)
+{
+	if (kind >= 0 && kind < SC_EXPECT_N)
+		return sc_expect_name((enum sc_expect)kind);
+	return kind == GROUP_EXPIRED ? "expired" : "other";
 }
 
 void result_clear(struct scenario_result *r)
@@ -43,6 +67,9 @@ void result_clear(struct scenario_result *r)
 	free(r->marks);
 	r->marks = NULL;
 	r->nmarks = r->cap_marks = 0;
+	free(r->points);
+	r->points = NULL;
+	r->npoints = r->cap_points = 0;
 }
 
 const char *res_status_name(enum res_status s)

@@ -78,6 +78,9 @@ static void system_out(FILE *f, const struct scenario_result *r, const struct re
 	if (w->fr) {
 		const struct flow_result *fr = w->fr;
 
+		if (fr->count > 1)
+			fprintf(f, "\nconnections: %u (a flow group; evidence of a sample of each outcome)",
+				fr->count);
 		if (fr->noticed_by[0]) {
 			fputs("\nnoticed by: ", f);
 			tu_xml_puts(f, fr->noticed_by);

@@ -55,7 +55,7 @@ assert {m["dir"] for m in data} == {"c2s", "s2c"}, data
 ns = {"s": "http://www.w3.org/2000/svg"}
 svg = ET.parse(sys.argv[2]).getroot()
 titles = [t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}title")]
-hbm = [t for t in titles if re.match(r"\d+ s: heartbeat heartbeat-25s", t)]
+hbm = [t for t in titles if re.match(r"\d+s: heartbeat heartbeat-25s", t)]
 assert len(hbm) == 2, titles
 assert [t for t in titles if ": data heartbeat-25s" in t], titles
 # the teal heartbeat dots are drawn in the lane
