@@ -507,6 +507,9 @@ static int draw_group(struct svg *g, size_t li)
 	px = up || down ? (double)HIST_UP / (up > down ? up : down) : 0;
 	if (down && px * down > HIST_DOWN)
 		px = (double)HIST_DOWN / down;
+	fputs("<g class=\"group\" data-flow=\"", g->f);
+	tu_xml_puts(g->f, l->row->name);
+	fprintf(g->f, "\" data-bin-ms=\"%llu\">\n", (unsigned long long)bin);
 	fprintf(g->f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#555\"/>\n", PLOT_X0,
 		cy, PLOT_X1, cy);
 	for (size_t b = 0; b < nbins; b++) {
@@ -523,6 +526,7 @@ static int draw_group(struct svg *g, size_t li)
 			hist_bar(g, b * bin, bin, GROUP_EXPIRED, c[GROUP_EXPIRED], cy + 1,
 				 px * c[GROUP_EXPIRED]);
 	}
+	fputs("</g>\n", g->f);
 	free(counts);
 	snprintf(buf, sizeof(buf), "connections per %s: up to %u ended, %u expired",
 		 duration_format(bin, d, sizeof(d)), up, down);

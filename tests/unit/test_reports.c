@@ -22,6 +22,7 @@
 #include "common/iniread.h"
 #include "runner/model/result.h"
 #include "runner/model/scenario.h"
+#include "runner/report/rows.h"
 #include "common/jsonio.h"
 #include "runner/util/textutil.h"
 
@@ -610,13 +611,104 @@ START_TEST(test_svg)
 		"assert 'other traffic' in texts and '10s: drop client->server at nat: matched no flow' in tips\n"
 		"assert 'after the outcome: no-flow' in texts, [t for t in texts if 'after' in t]\n"
 		"assert 'after the outcome: matched no flow' not in texts\n"
-		"ticks = [t for t in texts if t in ('8m', '9m', '10m')]\n"
+		"ticks = [t for t in texts if t in ('480s', '540s', '600s')]\n"
 		"assert ticks == [], ('the axis goes past the run', ticks)\n"));
 	PY_CHECK((p2,
 		"r = ET.parse(p).getroot()\n"
 		"texts = [''.join(t.itertext()) for t in r.iter('{http://www.w3.org/2000/svg}text')]\n"
 		"assert any(t.startswith(\"ERROR: simulator for 'nat' crashed <b>&amp;\") for t in texts), texts\n"
 		"assert texts.count('ERROR') == 2\n"));
+}
+END_TEST
+
+static const char scen_group[] =
+	"[scenario]\n"
+	"description = a pool\n"
+	"[middlebox nat]\n"
+	"[flow single]\n"
+	"idle = 10s\n"
+	"expect = alive\n"
+	"[flow pool]\n"
+	"count = 6\n"
+	"ramp = 10s\n"
+	"idle = 60s\n"
+	"expect = alive >= 3\n";
+
+/* A flow group's lane is a histogram; its JSON "histogram" has the same
+ * numbers; points of another flow are not in it. */
+START_TEST(test_svg_group)
+{
+	struct scenario *sc = parse(scen_group, "pool.ini");
+	struct scenario_result r = { .sc = sc, .status = RES_PASS, .wall_ms = 3000, .scenario_ms = 95000 };
+	static const struct { double t; int kind; } pts[] = {
+		{ 61, SC_EXPECT_ALIVE }, { 63, SC_EXPECT_ALIVE }, { 66, SC_EXPECT_ALIVE },
+		{ 55, GROUP_EXPIRED }, { 57, GROUP_EXPIRED },
+		{ 67, SC_EXPECT_RESET }, { 69.9, SC_EXPECT_RESET }, { 2, SC_EXPECT_REFUSED },
+	};
+	char p[160], sub[128];
+	uint64_t bin;
+	size_t nbins;
+	uint32_t *counts;
+
+	flow_res(&r, 0, RES_PASS, "alive", "data crossed both ways after 10s idle");
+	flow_res(&r, 1, RES_PASS, "3 alive, 2 reset, 1 refused", "pool.1: data crossed both ways");
+	r.flows[1].count = 6;
+	r.flows[1].tally[SC_EXPECT_ALIVE] = 3;
+	r.flows[1].tally[SC_EXPECT_RESET] = 2;
+	r.flows[1].tally[SC_EXPECT_REFUSED] = 1;
+	mark(&r, 0, TL_FLOW_NEW, 1, 0, 0, "first connection");
+	mark(&r, 10, TL_OUTCOME, 0, -1, -1, "alive");
+	for (size_t i = 0; i < sizeof(pts) / sizeof(pts[0]); i++)
+		ck_assert_int_eq(result_group_point(&r, 1, (uint64_t)(pts[i].t * 1000), pts[i].kind), 0);
+	ck_assert_int_eq(result_group_point(&r, 0, 5000, SC_EXPECT_ALIVE), 0);  /* not the group's */
+
+	/* 95 s in at most 60 bins: 2 s each, from 0 */
+	counts = rep_group_histogram(&r, 1, &bin, &nbins);
+	ck_assert_ptr_nonnull(counts);
+	ck_assert_uint_eq(bin, 2000);
+	ck_assert_uint_eq(nbins, 48);
+	ck_assert_uint_eq(counts[30 * GROUP_KINDS + SC_EXPECT_ALIVE], 1);       /* 61 s */
+	ck_assert_uint_eq(counts[31 * GROUP_KINDS + SC_EXPECT_ALIVE], 1);       /* 63 s */
+	ck_assert_uint_eq(counts[33 * GROUP_KINDS + SC_EXPECT_ALIVE], 1);       /* 66 s */
+	ck_assert_uint_eq(counts[33 * GROUP_KINDS + SC_EXPECT_RESET], 1);       /* 67 s */
+	ck_assert_uint_eq(counts[34 * GROUP_KINDS + SC_EXPECT_RESET], 1);       /* 69.9 s */
+	ck_assert_uint_eq(counts[2 * GROUP_KINDS + SC_EXPECT_ALIVE], 0);        /* flow 0's */
+	free(counts);
+
+	snprintf(sub, sizeof(sub), "%s/group", dir);
+	ck_assert_int_eq(report_svg(sub, &r, 1), 0);
+	snprintf(p, sizeof(p), "%s/pool.svg", sub);
+	ck_assert_int_eq(run("xmllint --noout '%s'", p), 0);
+	PY_CHECK((p,
+		"r = ET.parse(p).getroot()\n"
+		"ns = '{http://www.w3.org/2000/svg}'\n"
+		"bars = [b for b in r.iter(ns + 'rect') if b.get('class') == 'hist']\n"
+		"tot = {}\n"
+		"for b in bars:\n"
+		"    tot[b.get('data-kind')] = tot.get(b.get('data-kind'), 0) + int(b.get('data-count'))\n"
+		"assert tot == {'alive': 3, 'reset': 2, 'refused': 1, 'expired': 2}, tot\n"
+		"tips = [''.join(t.itertext()) for t in r.iter(ns + 'title')]\n"
+		"assert '68s to 70s: 1 reset' in tips and '66s to 68s: 1 reset' in tips, [t for t in tips if ' to ' in t]\n"
+		"texts = [''.join(t.itertext()) for t in r.iter(ns + 'text')]\n"
+		"assert 'connections per 2s: up to 2 ended, 1 expired' in texts, texts\n"
+		"assert any(t.startswith('flow group, connections per time bin') for t in texts), texts\n"
+		"assert 'expired by a middlebox (below)' in texts and 'refused' in texts\n"
+		"# the group's first connection's marks are not drawn in its lane\n"
+		"assert not [t for t in tips if 'flow-new pool' in t], tips\n"));
+	snprintf(p, sizeof(p), "%s/group.json", dir);
+	ck_assert_int_eq(report_json(p, &r, 1), 0);
+	ck_assert_int_eq(run("python3 tests/lib/check_report.py json '%s'", p), 0);
+	PY_CHECK((p,
+		"f = json.load(open(p))['scenarios'][0]['flows']\n"
+		"assert 'histogram' not in f[0] and 'count' not in f[0], f[0]\n"
+		"h = f[1]['histogram']\n"
+		"assert f[1]['count'] == 6 and f[1]['outcomes'] == {'alive': 3, 'reset': 2, 'refused': 1}, f[1]\n"
+		"assert h['bin_ms'] == 2000, h\n"
+		"assert h['bins'] == [{'t_ms': 2000, 'refused': 1}, {'t_ms': 54000, 'expired': 1},\n"
+		"    {'t_ms': 56000, 'expired': 1}, {'t_ms': 60000, 'alive': 1}, {'t_ms': 62000, 'alive': 1},\n"
+		"    {'t_ms': 66000, 'alive': 1, 'reset': 1}, {'t_ms': 68000, 'reset': 1}], h['bins']\n"));
+	result_clear(&r);
+	scenario_free(sc);
 }
 END_TEST
 
@@ -736,6 +828,7 @@ int main(void)
 	tcase_add_test(tc, test_terminal_summary_plain);
 	tcase_add_test(tc, test_svg);
 	tcase_add_test(tc, test_svg_dense);
+	tcase_add_test(tc, test_svg_group);
 	tcase_add_test(tc, test_unknown_scenario);
 	tcase_add_test(tc, test_atomic);
 	suite_add_tcase(s, tc);
