@@ -473,6 +473,13 @@ static void hist_bar(struct svg *g, uint64_t t0, uint64_t bin, int kind, uint32_
 	tip_close(g->f, "rect", tip);
 }
 
+/* A bar's height for count at px per connection: at least a pixel, so
+ * that one connection among thousands still shows. */
+static double bar_h(double px, uint32_t count)
+{
+	return px * count < 1 ? 1 : px * count;
+}
+
 /* The tallest stack of ended connections and the most expiries in a bin. */
 static void hist_max(const uint32_t *counts, size_t nbins, uint32_t *up, uint32_t *down)
 {
@@ -519,12 +526,12 @@ static int draw_group(struct svg *g, size_t li)
 		for (int k = 0; k < GROUP_EXPIRED; k++) {
 			if (!c[k])
 				continue;
-			y -= px * c[k];
-			hist_bar(g, b * bin, bin, k, c[k], y, px * c[k]);
+			y -= bar_h(px, c[k]);
+			hist_bar(g, b * bin, bin, k, c[k], y, bar_h(px, c[k]));
 		}
 		if (c[GROUP_EXPIRED])
 			hist_bar(g, b * bin, bin, GROUP_EXPIRED, c[GROUP_EXPIRED], cy + 1,
-				 px * c[GROUP_EXPIRED]);
+				 bar_h(px, c[GROUP_EXPIRED]));
 	}
 	fputs("</g>\n", g->f);
 	free(counts);
