@@ -612,10 +612,11 @@ static void grid(struct svg *g)
 			tx(g, t), g->lanes_top, tx(g, t), g->lanes_bottom);
 }
 
-/* The legend's row for flow groups: a histogram's bars, each outcome's
- * colour that the scenario's groups use, and the expiries'. */
+/* The legend's row for flow groups: what the bars count, and the colour
+ * of each outcome (and of the expiries) the scenario's groups have. */
 static void legend_group(struct svg *g, double *y)
 {
+	static const char what[] = "flow group, connections per time bin: ended (above the line), by outcome:";
 	FILE *f = g->f;
 	const char *st = "font-size=\"11\" fill=\"#333\"";
 	double x = LABEL_X;
@@ -625,8 +626,8 @@ static void legend_group(struct svg *g, double *y)
 		if (g->r->points[i].kind >= 0 && g->r->points[i].kind < GROUP_KINDS)
 			used[g->r->points[i].kind] = true;
 	*y += 22;
-	text(f, x, *y + 4, NULL, st, "flow group, connections per time bin: ended (above the line), by outcome:");
-	x += 72 * CHAR_W;
+	text(f, x, *y + 4, NULL, st, what);
+	x += (double)strlen(what) * CHAR_W + 10;
 	for (int k = 0; k < GROUP_KINDS; k++) {
 		const char *name = group_kind_name(k);
 
