@@ -41,6 +41,11 @@ struct rep_counts {
  * Returns how many. */
 size_t rep_flows(const struct scenario_result *r, struct rep_flow *out);
 
+/* A flow group's sample connection (whose evidence, noticed_* and
+ * middlebox counts the row's flow result holds), "pool.257", into buf;
+ * NULL for a plain flow or a group with no sample. */
+const char *rep_sample_name(const struct rep_flow *w, char *buf, size_t len);
+
 /* Add the statuses of rows[0..n) to c (not cleared first). */
 void rep_count_rows(const struct rep_flow *rows, size_t n, struct rep_counts *c);
 

@@ -105,6 +105,16 @@ struct probe_addr {
 	unsigned conn;                  /* its connection (a group's), 0-based */
 };
 
+/* What the middleboxes did to one connection of a scenario flow (a plain
+ * flow has one, a group count): the evidence of that connection alone. */
+struct conn_facts {
+	uint32_t keepalives, drops;
+	int64_t expired_at;             /* first expiry, scenario ms since t0; -1 = none */
+	uint32_t expired_by;            /* bit p: the path's middlebox p expired it */
+	bool reported;                  /* the probe reported its outcome */
+};
+_Static_assert(SC_MAX_PATH <= 32, "conn_facts.expired_by has a bit per middlebox of a path");
+
 struct cmdflow {
 	int flow;
 	pid_t server, client;
@@ -152,6 +162,7 @@ struct run {
 	size_t ncmd;
 	uint64_t t0;
 	uint64_t flow_end[SC_MAX_FLOWS];/* wall ms its probe or command ended, 0 = running */
+	struct conn_facts *facts[SC_MAX_FLOWS]; /* per flow, its connections' (judge_init) */
 	bool kept;
 	bool interrupted;
 	char err[256];                  /* the run can't be trusted: why */
@@ -202,6 +213,10 @@ int cmd_start(struct run *r, struct cmdflow *c, bool server, char *err, size_t e
 
 void sim_fire_event(struct run *r, const struct sc_event *e, struct scenario_result *res);
 
+/* Forget what the middleboxes did to the flows (res's counts and the
+ * connections' facts), before every event log is read again. */
+void evlog_facts_reset(struct run *r, struct scenario_result *res);
+
 /* Forget the flows an event log showed (to read it again from the start),
  * and free them. */
 void evlog_reset(struct simproc *s);
@@ -214,7 +229,15 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 
 void command_result(struct run *r, struct cmdflow *c, struct scenario_result *res);
 
+/* Every flow ERROR "not run" until judged, and room for its connections'
+ * facts (r->facts; a run that cannot have them fails). judge_free()
+ * frees them. */
 void judge_init(struct run *r, struct scenario_result *res);
+void judge_free(struct run *r);
+
+/* When connection conn (0-based) of flow f opens: scenario ms since t0, its
+ * start plus its share of the group's ramp (as flows.c spreads them). */
+uint64_t run_conn_start(const struct sc_flow *f, unsigned conn);
 
 /* exchanges.c: the data and heartbeat marks of probe flow idx from its
  * result line js (outcome, when it was noticed since the idle start of its
