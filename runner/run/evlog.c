@@ -605,13 +605,12 @@ static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const 
 		run_mark(mres, ts, TL_INJECT, flow, s->mb, !strcmp(toward, "inside"),
 			 "sent %s toward the %s", what, toward);
 	} else if (!strcmp(ev, "flow-expired")) {
-		uint64_t start = run_conn_start(&r->sc->flows[flow], conn);
 		int64_t idle = 0;
 
 		jsonio_get_str(js, "action", what, sizeof(what));
 		jsonio_get_int(js, "idle_ms", &idle);
 		if (!conn && fr->expired_ms < 0)
-			fr->expired_ms = ts > start ? (int64_t)(ts - start) : 0;
+			fr->expired_ms = (int64_t)run_conn_since(&r->sc->flows[flow], conn, ts);
 		conn_expired(cf, pos, ts, fr);
 		run_mark(mres, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
 			 duration_format(duration_round(run_unscale(r->sc, (uint64_t)idle)), (char[32]){0}, 32),

@@ -238,6 +238,8 @@ void judge_free(struct run *r);
 /* When connection conn (0-based) of flow f opens: scenario ms since t0, its
  * start plus its share of the group's ramp (as flows.c spreads them). */
 uint64_t run_conn_start(const struct sc_flow *f, unsigned conn);
+/* Scenario time t (ms since t0) as time since that connection's start. */
+uint64_t run_conn_since(const struct sc_flow *f, unsigned conn, uint64_t t);
 
 /* exchanges.c: the data and heartbeat marks of probe flow idx from its
  * result line js (outcome, when it was noticed since the idle start of its

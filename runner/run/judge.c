@@ -37,6 +37,13 @@ uint64_t run_conn_start(const struct sc_flow *f, unsigned conn)
 	return f->start.ms + (f->count > 1 ? f->ramp.ms * conn / (f->count - 1) : 0);
 }
 
+uint64_t run_conn_since(const struct sc_flow *f, unsigned conn, uint64_t t)
+{
+	uint64_t start = run_conn_start(f, conn);
+
+	return t > start ? t - start : 0;
+}
+
 void judge_init(struct run *r, struct scenario_result *res)
 {
 	result_init_error(res, r->sc, "not run");
@@ -92,7 +99,6 @@ static void mb_view(struct run *r, int flow, unsigned conn, char *buf, size_t le
 	const struct sc_flow *f = &r->sc->flows[flow];
 	const struct conn_facts *cf = conn_facts(r, flow, conn);
 	struct lane *l = &r->lane[r->lane_of[flow]];
-	uint64_t start = run_conn_start(f, conn);
 	char t[32];
 	size_t off = 0;
 
@@ -110,8 +116,7 @@ static void mb_view(struct run *r, int flow, unsigned conn, char *buf, size_t le
 				off += (size_t)snprintf(buf + off, len - off, "%s%s", n++ ? " and " : ": ",
 							r->sc->mb[l->path[p]].name);
 		off += (size_t)snprintf(buf + off, len - off, " expired the flow at %s",
-					duration_format(duration_round((uint64_t)cf->expired_at > start
-								       ? (uint64_t)cf->expired_at - start : 0),
+					duration_format(duration_round(run_conn_since(f, conn, (uint64_t)cf->expired_at)),
 							t, sizeof(t)));
 	} else if (off < len) {
 		off += (size_t)snprintf(buf + off, len - off, " kept the flow");
@@ -165,7 +170,6 @@ static void group_count(struct run *r, int idx, unsigned conn, const struct flow
 
 	if (gr->sample < 0 || (unmet && !gr->sample_unmet)) {
 		const struct conn_facts *cf = conn_facts(r, idx, conn);
-		uint64_t start = run_conn_start(sf, conn);
 
 		gr->sample = (int)conn;
 		gr->sample_unmet = unmet;
@@ -177,7 +181,7 @@ static void group_count(struct run *r, int idx, unsigned conn, const struct flow
 		gr->keepalives_seen = cf ? cf->keepalives : 0;
 		gr->drops = cf ? cf->drops : 0;
 		gr->expired_ms = !cf || cf->expired_at < 0 ? -1
-				 : (uint64_t)cf->expired_at > start ? cf->expired_at - (int64_t)start : 0;
+				 : (int64_t)run_conn_since(sf, conn, (uint64_t)cf->expired_at);
 	}
 	if (off < sizeof(gr->evidence) - 1)
 		snprintf(gr->evidence + off, sizeof(gr->evidence) - off, "%s%s.%u: %.200s", off ? "; " : "",
