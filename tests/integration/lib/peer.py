@@ -170,20 +170,31 @@ def udp_client(a):
             out = "timeout"
         except OSError as e:
             out = err_outcome(e)
-        report(outcome=out, seen=seen)
+        if a.then_client is None:
+            report(outcome=out, seen=seen)
+            return
+        # then the client speaks, --then-client seconds later
+        then, seen2 = udp_ping(c, a.then_client, a.wait, seen)
+        report(outcome=out, seen=seen, then=then, seen_after=seen2)
         return
-    time.sleep(a.idle)
-    c.settimeout(a.wait)
-    c.send(b"PING")
+    out, seen2 = udp_ping(c, a.idle, a.wait, seen)
+    report(outcome=out, seen=seen, seen_after=seen2)
+
+
+def udp_ping(c, idle, wait, seen):
+    """After idle seconds, PING: alive (seen from the same address and
+    port), rebound (from another), timeout, or the socket's error."""
+    time.sleep(idle)
+    c.settimeout(wait)
     try:
+        c.send(b"PING")
         w = c.recv(2048).split()
         seen2 = "%s:%s" % (w[1].decode(), w[2].decode())
-        out = "alive" if seen2 == seen else "rebound"
+        return ("alive" if seen2 == seen else "rebound"), seen2
     except socket.timeout:
-        out, seen2 = "timeout", None
+        return "timeout", None
     except OSError as e:
-        out, seen2 = err_outcome(e), None
-    report(outcome=out, seen=seen, seen_after=seen2)
+        return err_outcome(e), None
 
 
 def main():
@@ -199,6 +210,9 @@ def main():
         c.add_argument("--idle", type=float, default=0)
         c.add_argument("--speaker", choices=("client", "server"), default="client")
         c.add_argument("--wait", type=float, default=2)
+        if role == "udp":
+            c.add_argument("--then-client", type=float, metavar="SECONDS",
+                           help="with --speaker server: the client sends this long after")
         if role == "tcp":
             c.add_argument("--keepalive")
             c.add_argument("--user-timeout", type=int, default=0, help="ms")
