@@ -487,10 +487,11 @@ static bool port_clear_to(struct engine *e, uint8_t proto, uint16_t port,
 
 /*
  * An outside port for a new mapping of inside port `want` toward oa:op, by
- * nat.ports: the inside port if usable (ICMP identifiers always), else the
- * first usable one at or after a starting point: the inside port
- * (preserve), the one after the last given (sequential), a random one
- * (random: conntrack's way too, a random offset then the next free). O(1):
+ * nat.ports: the inside port if usable (preserve, and ICMP identifiers
+ * always), else the first usable one at or after a starting point: the one
+ * after the last given (sequential), or a random one (random, and preserve
+ * when the inside port is taken: conntrack's nf_nat_l4proto_unique_tuple()
+ * starts at a random offset and takes the next free). O(1):
  * the bitmap finds the next usable port in a few word reads, and at most
  * PORT_ATTEMPTS ports that clash with a record are skipped, as conntrack
  * gives up after its attempts.
@@ -509,12 +510,10 @@ static int port_alloc(struct engine *e, uint8_t proto, uint16_t want, const unio
 		p = want;
 		goto take;
 	}
-	if (e->pol.nat_ports == PORTS_RANDOM)
-		p = (uint16_t)(lo + splitmix(&e->rng[2]) % ((uint32_t)hi - lo + 1));
-	else if (e->pol.nat_ports == PORTS_SEQUENTIAL)
+	if (e->pol.nat_ports == PORTS_SEQUENTIAL)
 		p = e->next_port;
 	else
-		p = want;
+		p = (uint16_t)(lo + splitmix(&e->rng[2]) % ((uint32_t)hi - lo + 1));
 	p = portset_next(ps, p);
 	for (unsigned i = 0; p && i < PORT_ATTEMPTS; i++) {
 		if (port_clear_to(e, proto, p, oa, op))
