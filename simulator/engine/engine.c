@@ -56,7 +56,7 @@ enum {
 /* flow.kind */
 enum {
 	FK_PLAIN,               /* a flow through the box */
-	FK_LOCAL,               /* a record of an unsolicited inbound packet to
+	FK_LOCAL,               /* a record of an unsolicited UDP datagram to
 				 * nat.address that the box's own stack took
 				 * (conntrack keeps one): entry B only, no mapping */
 };
@@ -1045,54 +1045,33 @@ static struct flow *flow_create(struct engine *e, const struct pkt *p, enum dir 
 }
 
 /*
- * The state in which conntrack keeps a record of unsolicited inbound packet
- * p to nat.address that no mapping takes (it goes to the box's own stack),
- * or TCP_NONE when it keeps none. UDP: unreplied (the box's ICMP port
- * unreachable is no reply), for udp.unreplied. An ICMP echo request:
- * answered by the box, for icmp. TCP: a SYN, or with loose pickup a segment
- * with ACK and neither SYN, FIN nor RST (conntrack's tcp_new(); a SYN-ACK,
- * FIN or RST opens nothing); the box's stack answers RST, which closes it:
- * close, for tcp.close.
- */
-static unsigned local_record_state(const struct engine *e, const struct pkt *p)
-{
-	uint8_t fl = p->tcp_flags & (TCPF_SYN | TCPF_ACK | TCPF_FIN | TCPF_RST);
-
-	switch (p->t.proto) {
-	case IPPROTO_UDP:
-		return UDP_UNREPLIED;
-	case IPPROTO_TCP:
-		if (fl == TCPF_SYN || (fl == TCPF_ACK && e->pol.pickup_loose))
-			return TCP_CLOSE;
-		return TCP_NONE;
-	default:
-		return p->icmp_type == ICMP4_ECHO_REQUEST ? ICMP_ACTIVE : TCP_NONE;
-	}
-}
-
-/*
- * Keep a record of an inbound packet to nat.address that no mapping took
- * (inbound_unknown = pass): as conntrack does, it holds the 5-tuple
- * nat.address:port <-> sender until it times out, so a new mapping to that
- * sender cannot get that port (the client returns on a new port). Returns
+ * Keep a record of a UDP datagram to nat.address that no mapping took
+ * (inbound_unknown = pass), as conntrack does: an unreplied entry (the
+ * box's ICMP port unreachable is no reply) for udp.unreplied, refreshed by
+ * further datagrams. It holds the 5-tuple nat.address:port <-> sender, so a
+ * new mapping to that sender cannot get that port (get_unique_tuple(),
+ * nf_nat_used_tuple()): the client comes back on a new port. Other
+ * protocols leave nothing that clashes: a TCP entry whose only reply is the
+ * box's RST is deleted at once (nf_conntrack_proto_tcp.c, "If only reply
+ * is a RST ... delete the conntrack immediately"), and an ICMP echo entry's
+ * tuples carry the ICMP type, so an outbound echo request never matches
+ * them (both verified with kernel conntrack here, docs/engine.md). Returns
  * false when the table had no room (the packet is then dropped, as
  * conntrack drops it).
  */
 static bool local_record(struct engine *e, const struct pkt *p, enum drop_reason *reason)
 {
-	unsigned state = local_record_state(e, p);
-	bool icmp = p->t.proto == IPPROTO_ICMP;
-	uint16_t op = icmp ? 0 : p->t.sport;
 	struct flow *f;
 
-	if (state == TCP_NONE)
+	if (p->t.proto != IPPROTO_UDP)
 		return true;
-	if (!table_room(e, hash_key(e, &p->t.dst, p->t.dport, &p->t.src, op, p->t.proto) &
+	if (!table_room(e, hash_key(e, &p->t.dst, p->t.dport, &p->t.src, p->t.sport, p->t.proto) &
 			   e->bucket_mask)) {
 		*reason = DROP_TABLE_FULL;
 		return false;
 	}
-	f = flow_init(e, p->t.proto, &p->t.dst, p->t.dport, &p->t.src, op, state, DIR_IN);
+	f = flow_init(e, p->t.proto, &p->t.dst, p->t.dport, &p->t.src, p->t.sport, UDP_UNREPLIED,
+		      DIR_IN);
 	f->kind = FK_LOCAL;
 	f->nat_port = p->t.dport;
 	f->pkts[DIR_IN] = 1;

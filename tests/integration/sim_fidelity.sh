@@ -11,6 +11,9 @@
 # the box's own stack and conntrack records it (unreplied, for the UDP
 # timeout); the client returning meanwhile is given a new port (rebound),
 # after the record has gone the old one (alive). The two clients run at once.
+# TCP leaves no such record (conntrack deletes an entry whose only reply is
+# the box's RST): after a SYN from the server to a free outside port, a
+# client connecting from that port to that server keeps it.
 source "$(dirname "$0")/lib/netns.sh"
 NETNS_NAT=1
 netns_setup
@@ -35,6 +38,15 @@ run_flows() {        # prints "outcome outcome outcome server-saw-rst"
 	echo "$a $b $c $after"
 }
 
+# The TCP non-clash: prints "kept" or "changed" (port P, one per phase).
+run_tcp_record() {
+	local p=$1 out
+	nsx "$NS_S" $PEER syn 203.0.113.1 "$p" --src 203.0.113.2 --sport 5001 || fail "raw syn"
+	sleep 0.2
+	out=$(nsx "$NS_C" $PEER tcp 203.0.113.2 5001 --bind-port "$p") || fail "tcp from port $p"
+	[ "$(field "$out" seen)" = "203.0.113.1:$p" ] && echo kept || echo changed
+}
+
 # The UDP clash: mapping expires at U s, the server's datagram at 3.5 s
 # leaves a record until 3.5 + U s; one client speaks at 4 s, one at 6.5 s.
 run_udp() {          # prints "then-outcome then-outcome"
@@ -57,9 +69,10 @@ nsx "$NS_M" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=$T \
 	fail "conntrack sysctl"
 linux=$(run_flows)
 linux_udp=$(run_udp)
+linux_tcp=$(run_tcp_record 41234)
 nsx "$NS_M" nft delete table ip reference
 nsx "$NS_M" sh -c 'command -v conntrack >/dev/null && conntrack -F' >/dev/null 2>&1
-echo "linux:       $linux; udp: $linux_udp"
+echo "linux:       $linux; udp: $linux_udp; tcp after an inbound SYN: $linux_tcp"
 
 # idlegate-sim with the linux-conntrack profile, same timeout
 prof=linux-conntrack
@@ -68,11 +81,14 @@ sim_start --profile "$prof" --set nat=snat --set tcp.established=${T}s \
 	--set udp.unreplied=${U}s --set udp.assured=${U}s
 sim=$(run_flows)
 sim_udp=$(run_udp)
+sim_tcp=$(run_tcp_record 41235)
 sim_stop
-echo "idlegate-sim: $sim; udp: $sim_udp"
+echo "idlegate-sim: $sim; udp: $sim_udp; tcp after an inbound SYN: $sim_tcp"
 
 [ "$linux" = "alive alive timeout server-rst" ] || fail "the Linux reference did not behave as documented: $linux"
 [ "$linux_udp" = "rebound alive" ] || fail "the Linux reference did not behave as documented (udp): $linux_udp"
+[ "$linux_tcp" = kept ] || fail "the Linux reference did not behave as documented (tcp): $linux_tcp"
 [ "$sim" = "$linux" ] || fail "idlegate-sim differs from Linux: $sim vs $linux"
 [ "$sim_udp" = "$linux_udp" ] || fail "idlegate-sim differs from Linux (udp): $sim_udp vs $linux_udp"
-pass "same outcomes as Linux conntrack: $sim; udp after the server's datagram: $sim_udp"
+[ "$sim_tcp" = "$linux_tcp" ] || fail "idlegate-sim differs from Linux (tcp): $sim_tcp vs $linux_tcp"
+pass "same outcomes as Linux conntrack: $sim; udp after the server's datagram: $sim_udp; tcp after a SYN: $sim_tcp"

@@ -9,7 +9,7 @@ idle and report, as one JSON line, what a user would see afterwards.
   udp HOST PORT --idle S [--speaker client|server] [--wait W]
 Outcomes: alive, reset (ECONNRESET), closed (EOF), timeout, unreachable.
 """
-import argparse, errno, json, select, socket, sys, threading, time
+import argparse, errno, json, select, socket, struct, sys, threading, time
 
 
 def family(host):
@@ -104,6 +104,8 @@ def err_outcome(e):
 def tcp_client(a):
     c = socket.socket(family(a.host), socket.SOCK_STREAM)
     c.settimeout(5)
+    if a.bind_port:
+        c.bind(("", a.bind_port))
     if a.keepalive:
         idle, intvl, cnt = (int(x) for x in a.keepalive.split(","))
         c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -197,6 +199,26 @@ def udp_ping(c, idle, wait, seen):
         return err_outcome(e), None
 
 
+def csum16(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def syn(a):
+    """One bare TCP segment (a SYN by default) from SRC:SPORT to HOST:PORT
+    through a raw socket: something no socket of ours sent (IPv4)."""
+    t = struct.pack("!HHIIBBHHH", a.sport, a.port, 1000, 2000 if a.flags & 0x10 else 0,
+                    5 << 4, a.flags, 65535, 0, 0)
+    ph = socket.inet_aton(a.src) + socket.inet_aton(a.host) + struct.pack("!BBH", 0, 6, len(t))
+    t = t[:16] + struct.pack("!H", csum16(ph + t)) + t[18:]
+    r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    r.sendto(t, (a.host, 0))
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="role", required=True)
@@ -216,8 +238,15 @@ def main():
         if role == "tcp":
             c.add_argument("--keepalive")
             c.add_argument("--user-timeout", type=int, default=0, help="ms")
+            c.add_argument("--bind-port", type=int, default=0, help="the client's own port")
+    r = sub.add_parser("syn")
+    r.add_argument("host")
+    r.add_argument("port", type=int)
+    r.add_argument("--src", required=True)
+    r.add_argument("--sport", type=int, required=True)
+    r.add_argument("--flags", type=lambda v: int(v, 0), default=0x02)
     a = p.parse_args()
-    {"server": server, "tcp": tcp_client, "udp": udp_client}[a.role](a)
+    {"server": server, "tcp": tcp_client, "udp": udp_client, "syn": syn}[a.role](a)
 
 
 if __name__ == "__main__":
