@@ -862,15 +862,16 @@ static struct flow *bucket_droppable(struct engine *e, uint32_t b)
 
 	while (ref != NIL) {
 		struct flow *f = slot_flow(e, ref >> 1);
-		uint32_t next = f->hnext[ref & 1];
 
 		if (flow_is_expired(e, f, e->now)) {
+			/* the chain changed: walk it again from its head */
 			flow_expire(e, f);
-			return bucket_droppable(e, b);
+			ref = e->buckets[b];
+			continue;
 		}
 		if (!f->assured && f->state != FLOW_EXPIRED)
 			return f;
-		ref = next;
+		ref = f->hnext[ref & 1];
 	}
 	return NULL;
 }
