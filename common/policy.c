@@ -41,6 +41,7 @@ static const char *const behaviour_names[] = {
 static const char *const expiry_names[] = { "exact", "sweep" };
 static const char *const full_names[] = { "refuse", "evict-idle", "early-drop" };
 static const char *const exhausted_names[] = { "drop", "rst", "icmp" };
+static const char *const reuse_names[] = { "exclusive", "per-destination" };
 static const char *const inbound_names[] = { "pass", "drop", "rst" };
 
 #define ENUMK(n, f, arr, h) { { n, NULL, h }, K_ENUM, OFF(f), arr, sizeof(arr) / sizeof(arr[0]), 0 }
@@ -81,6 +82,8 @@ static const struct knob knobs[] = {
 	ENUMK("nat.filtering", filtering, behaviour_names, "RFC 4787 filtering behaviour for inbound packets"),
 	{ { "nat.port_hold", "duration", "time a freed outside port stays unusable" },
 	  K_DURATION, OFF(port_hold), NULL, 0, 0 },
+	ENUMK("nat.port_reuse", port_reuse, reuse_names,
+	      "exclusive: an outside port serves one mapping at a time; per-destination: several, toward different destinations (address, port), as masquerade and cloud NATs reuse ports (needs nat.filtering = address-and-port-dependent)"),
 	{ { "nat.ports_per_host", "count", "connections one inside host may have to one destination (address, port, protocol) at once, as many outside ports as it is allotted; 0: no limit" },
 	  K_UINT, OFF(ports_per_host), NULL, 0, 3 },
 	{ { "nat.max_per_destination", "count", "connections through the NAT to one destination (address, port, protocol) at once; 0: no limit" },
@@ -492,6 +495,12 @@ int policy_validate(const struct policy *p, char *err, size_t errlen)
 	}
 	if (p->port_min == 0 || p->port_min > p->port_max) {
 		ERR("nat.port_range is empty");
+		errno = EINVAL;
+		return -1;
+	}
+	if (p->port_reuse == REUSE_DESTINATION && p->filtering != NAT_APD) {
+		ERR("nat.port_reuse = per-destination needs nat.filtering = address-and-port-dependent "
+		    "(a shared port has no one mapping to admit other senders to)");
 		errno = EINVAL;
 		return -1;
 	}

@@ -133,7 +133,8 @@ struct engine {
 	struct mapping *maps;
 	uint32_t *map_buckets;
 	uint32_t map_free, maps_active;
-	uint32_t *port_owner;           /* [3][65536] mapping slot, per proto */
+	uint32_t *port_owner;           /* [3][65536] mapping slot, per proto (exclusive ports) */
+	uint32_t *port_users;           /* [3][65536] mappings on the port, per proto */
 	struct portset *ports[3];       /* usable outside ports, per proto */
 	struct tally *per_host, *per_dest;      /* NAT limit counts, when limited */
 	uint16_t next_port;
@@ -469,20 +470,27 @@ static void port_bounds(const struct engine *e, int pi, uint16_t *lo, uint16_t *
 }
 
 /*
- * Whether outside port `port`, usable, can carry a new flow to oa:op: no
- * entry holds the 5-tuple it would make (nat.address:port <-> oa:op). Only
- * a record of an unsolicited inbound packet can, since a port with a
- * mapping is not usable; conntrack checks the same (nf_nat_used_tuple).
+ * Whether outside port `port` can carry a new mapping's flow to oa:op: no
+ * mapping holds it (it is in the free set), or with nat.port_reuse =
+ * per-destination some do but none toward oa:op; and no entry holds the
+ * 5-tuple it would make (nat.address:port <-> oa:op), a record of an
+ * unsolicited datagram included, as conntrack checks (nf_nat_used_tuple).
+ * One flow past its deadline (exact expiry) is expired first.
  */
-static bool port_clear_to(struct engine *e, uint8_t proto, uint16_t port,
-			  const union addr *oa, uint16_t op)
+static bool port_fits(struct engine *e, uint8_t proto, uint16_t port,
+		      const union addr *oa, uint16_t op)
 {
+	int pi = proto_index(proto);
 	struct flow *f = lookup_b(e, proto, port, oa, op);
 
-	/* a record past its deadline is gone (exact expiry) */
-	if (f && flow_is_expired(e, f, e->now) && flow_expire(e, f))
-		return true;
-	return !f;
+	if (f && flow_is_expired(e, f, e->now)) {
+		flow_expire(e, f);
+		f = lookup_b(e, proto, port, oa, op);
+	}
+	if (f)
+		return false;
+	return portset_usable(e->ports[pi], port) ||
+	       (e->pol.port_reuse == REUSE_DESTINATION && e->port_users[(size_t)pi * 65536 + port]);
 }
 
 /*
@@ -505,8 +513,8 @@ static int port_alloc(struct engine *e, uint8_t proto, uint16_t want, const unio
 
 	port_bounds(e, pi, &lo, &hi);
 	portset_tick(ps, e->now);
-	if ((e->pol.nat_ports == PORTS_PRESERVE || pi == 2) && portset_usable(ps, want) &&
-	    port_clear_to(e, proto, want, oa, op)) {
+	if ((e->pol.nat_ports == PORTS_PRESERVE || pi == 2) && want >= lo && want <= hi &&
+	    port_fits(e, proto, want, oa, op)) {
 		p = want;
 		goto take;
 	}
@@ -516,13 +524,22 @@ static int port_alloc(struct engine *e, uint8_t proto, uint16_t want, const unio
 		p = (uint16_t)(lo + splitmix(&e->rng[2]) % ((uint32_t)hi - lo + 1));
 	p = portset_next(ps, p);
 	for (unsigned i = 0; p && i < PORT_ATTEMPTS; i++) {
-		if (port_clear_to(e, proto, p, oa, op))
+		if (port_fits(e, proto, p, oa, op))
 			goto take;
 		p = portset_next(ps, p == hi ? lo : (uint16_t)(p + 1));
+	}
+	/* no free port: one that others use, but not toward oa:op (random
+	 * tries, as conntrack's; with fewer than PORT_ATTEMPTS ports of the
+	 * range toward oa:op free, a try can miss them) */
+	for (unsigned i = 0; e->pol.port_reuse == REUSE_DESTINATION && i < PORT_ATTEMPTS; i++) {
+		p = (uint16_t)(lo + splitmix(&e->rng[2]) % ((uint32_t)hi - lo + 1));
+		if (port_fits(e, proto, p, oa, op))
+			goto take;
 	}
 	return -1;
 take:
 	portset_take(ps, p);
+	e->port_users[(size_t)pi * 65536 + p]++;
 	e->next_port = p == hi ? lo : (uint16_t)(p + 1);
 	*out = p;
 	return 0;
@@ -579,8 +596,10 @@ static void map_put(struct engine *e, uint32_t s, uint64_t gone)
 		}
 	}
 	pi = (size_t)proto_index(m->proto) * 65536 + m->out_port;
-	e->port_owner[pi] = NIL;
-	portset_release(e->ports[pi / 65536], m->out_port, gone);
+	if (e->port_owner[pi] == s)
+		e->port_owner[pi] = NIL;
+	if (--e->port_users[pi] == 0)
+		portset_release(e->ports[pi / 65536], m->out_port, gone);
 	m->used = 0;
 	m->hnext = e->map_free;
 	e->map_free = s;
@@ -991,6 +1010,24 @@ static void flow_started(struct engine *e, struct flow *f, enum dir dir)
 	flow_arm(e, f);
 }
 
+/*
+ * Whether mapping m (maybe an existing endpoint-independent one) can carry a
+ * flow to oa:op: its port's 5-tuple toward oa:op is not held by another
+ * mapping sharing the port (nat.port_reuse = per-destination; GCP's
+ * "endpoint-independent conflict": the connection fails). A record of an
+ * unsolicited datagram holding it gives way (see docs/engine.md).
+ */
+static bool mapping_clear_to(struct engine *e, struct mapping *m, const union addr *oa, uint16_t op)
+{
+	struct flow *f = lookup_b(e, m->proto, m->out_port, oa, op);
+
+	if (f && f->kind == FK_LOCAL)
+		flow_free(e, f);
+	else if (f && f->mapping != (uint32_t)(m - e->maps) + 1)
+		return false;
+	return true;
+}
+
 /* Create a flow for packet p. For DIR_OUT, inside = source; for DIR_IN,
  * inside = destination. Returns NULL and sets *reason when it cannot. */
 static struct flow *flow_create(struct engine *e, const struct pkt *p, enum dir dir,
@@ -1020,17 +1057,21 @@ static struct flow *flow_create(struct engine *e, const struct pkt *p, enum dir 
 				*reason = DROP_NO_PORT;
 				return NULL;
 			}
+			if (!mapping_clear_to(e, m, oa, op)) {
+				/* only a mapping in use can clash (a new one got a
+				 * port that fits); keep the books right anyway */
+				if (!m->refs) {
+					m->refs = 1;
+					map_put(e, (uint32_t)(m - e->maps) + 1, e->now);
+				}
+				*reason = DROP_NO_PORT;
+				return NULL;
+			}
 		}
 	}
 	f = flow_init(e, p->t.proto, &ia, ip, oa, op, state, dir);
 	hash_link(e, f, 0);
 	if (m) {
-		struct flow *rec = lookup_b(e, f->proto, m->out_port, oa, op);
-
-		/* an existing mapping toward a 5-tuple a record holds: the
-		 * connection takes it over (see docs/engine.md) */
-		if (rec && rec->kind == FK_LOCAL)
-			flow_free(e, rec);
 		f->flags |= FF_NAT;
 		f->nat_port = m->out_port;
 		f->mapping = (uint32_t)(m - e->maps) + 1;
@@ -1480,8 +1521,8 @@ static struct flow *inbound_unknown(struct engine *e, const struct pkt *p, bool 
 
 	if (to_nat) {
 		/* a mapping may admit it (RFC 4787 filtering) */
-		int pi = proto_index(p->t.proto);
-		uint32_t s = e->port_owner[(size_t)pi * 65536 + p->t.dport];
+		size_t pi = (size_t)proto_index(p->t.proto) * 65536 + p->t.dport;
+		uint32_t s = e->port_owner[pi];
 		if (s != NIL && e->pol.filtering != NAT_APD) {
 			struct mapping *m = &e->maps[s - 1];
 			bool ok = e->pol.filtering == NAT_EI;
@@ -1494,7 +1535,7 @@ static struct flow *inbound_unknown(struct engine *e, const struct pkt *p, bool 
 				return f;
 			}
 		}
-		if (s != NIL) {
+		if (e->port_users[pi]) {
 			drop(e, d, DROP_FILTERED, p, DIR_IN);
 			return NULL;
 		}
@@ -1946,7 +1987,8 @@ struct engine *engine_new(const struct policy *p, const struct engine_ops *ops, 
 		e->maps = calloc(e->nflows, sizeof(*e->maps));
 		e->map_buckets = calloc(nb, sizeof(*e->map_buckets));
 		e->port_owner = calloc(3 * 65536, sizeof(*e->port_owner));
-		if (!e->maps || !e->map_buckets || !e->port_owner)
+		e->port_users = calloc(3 * 65536, sizeof(*e->port_users));
+		if (!e->maps || !e->map_buckets || !e->port_owner || !e->port_users)
 			goto nomem;
 		for (int pi = 0; pi < 3; pi++) {
 			uint16_t lo, hi;
@@ -1984,6 +2026,7 @@ void engine_free(struct engine *e)
 	free(e->maps);
 	free(e->map_buckets);
 	free(e->port_owner);
+	free(e->port_users);
 	for (int pi = 0; pi < 3; pi++)
 		portset_free(e->ports[pi]);
 	tally_free(e->per_host);
@@ -2124,7 +2167,7 @@ void engine_stats(const struct engine *e, struct engine_stats *st)
 	if (e->maps)
 		mem += (size_t)e->nflows * sizeof(struct mapping) +
 		       ((size_t)e->bucket_mask + 1) * sizeof(uint32_t) +
-		       3 * 65536 * sizeof(uint32_t) + portset_memory(e->ports[0]) +
+		       2 * 3 * 65536 * sizeof(uint32_t) + portset_memory(e->ports[0]) +
 		       portset_memory(e->ports[1]) + portset_memory(e->ports[2]);
 	if (e->per_host)
 		mem += tally_memory(e->per_host) + tally_memory(e->per_dest);

@@ -1390,6 +1390,110 @@ START_TEST(nat_max_per_destination)
 }
 END_TEST
 
+/* nat.port_reuse = per-destination: a port serves several mappings whose
+ * destinations differ, never two toward the same one; an endpoint-
+ * independent mapping that would meet its port's 5-tuple taken by another
+ * host fails (GCP's endpoint-independent conflict). Exclusive ports run
+ * out after the range. */
+START_TEST(nat_port_reuse_per_destination)
+{
+	struct conn k;
+
+	nat_setup("preserve");
+	set("nat.port_range", "20000-20001");
+	set("nat.port_reuse", "per-destination");
+	set("nat.mapping", "address-and-port-dependent");
+	start();
+	k = nat_conn(C4, 20000, S4, 80);
+	c_send(&k, 0, TCPF_SYN, 0);
+	ck_assert_uint_eq(k.np, 20000);
+	k = nat_conn(C4B, 20000, S4B, 80);     /* another destination: shared */
+	c_send(&k, 0, TCPF_SYN, 0);
+	ck_assert_uint_eq(k.np, 20000);
+	k = nat_conn(C4B, 20000, S4, 80);      /* the same 5-tuple: another port */
+	c_send(&k, 0, TCPF_SYN, 0);
+	ck_assert_uint_eq(k.np, 20001);
+	k = nat_conn(C4B, 20005, S4, 80);      /* both ports used toward S4:80 */
+	ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).reason, DROP_NO_PORT);
+	k = nat_conn(C4B, 20005, S4, 81);
+	ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).verdict, VERDICT_ACCEPT);
+	/* inbound to a shared port from nobody it talks to: filtered */
+	struct gen g = { S4, N4, 99, 20000, IPPROTO_TCP, TCPF_SYN, 1, 0, 0, false, 0, 0 };
+	ck_assert_int_eq(send_at(1, DIR_IN, &g).reason, DROP_FILTERED);
+	engine_free(eng);
+
+	/* endpoint-independent mapping: C4B:20000 has port 20000 (toward S4B),
+	 * which C4 holds toward S4:80 */
+	setup();
+	nat_setup("preserve");
+	set("nat.port_range", "20000-20001");
+	set("nat.port_reuse", "per-destination");
+	start();
+	k = nat_conn(C4, 20000, S4, 80);
+	c_send(&k, 0, TCPF_SYN, 0);
+	k = nat_conn(C4B, 20000, S4B, 80);
+	c_send(&k, 0, TCPF_SYN, 0);
+	ck_assert_uint_eq(k.np, 20000);
+	k = nat_conn(C4B, 20000, S4, 80);
+	ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).reason, DROP_NO_PORT);
+	engine_free(eng);
+
+	/* exclusive ports: two connections, then none, whatever the destination */
+	setup();
+	nat_setup("preserve");
+	set("nat.port_range", "20000-20001");
+	start();
+	k = nat_conn(C4, 30000, S4, 80);
+	c_send(&k, 0, TCPF_SYN, 0);
+	k = nat_conn(C4, 30001, S4B, 80);
+	c_send(&k, 0, TCPF_SYN, 0);
+	k = nat_conn(C4, 30002, S4, 81);
+	ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).reason, DROP_NO_PORT);
+
+	/* sharing needs address-and-port-dependent filtering */
+	char err[256];
+	set("nat.port_reuse", "per-destination");
+	set("nat.filtering", "endpoint-independent");
+	ck_assert_int_eq(policy_validate(&pol, err, sizeof(err)), -1);
+	ck_assert(strstr(err, "nat.port_reuse"));
+}
+END_TEST
+
+/* A shared port goes back to the free set only when its last mapping ends. */
+START_TEST(nat_port_reuse_release)
+{
+	struct engine_stats st;
+	struct conn a, b, c;
+
+	nat_setup("sequential");
+	set("nat.port_range", "20000-20000");
+	set("nat.port_reuse", "per-destination");
+	set("tcp.close", "1s");
+	start();
+	a = nat_conn(C4, 30000, S4, 80);
+	handshake(&a, 0);
+	b = nat_conn(C4, 30001, S4B, 80);
+	handshake(&b, 0);
+	ck_assert_uint_eq(a.np, 20000);
+	ck_assert_uint_eq(b.np, 20000);
+	c_send(&a, 10, TCPF_RST | TCPF_ACK, 0);
+	engine_advance(eng, T0 + 2000);
+	engine_stats(eng, &st);
+	ck_assert_uint_eq(st.mappings_active, 1);
+	/* toward S4:80 again: the port, still used toward S4B, fits */
+	c = nat_conn(C4, 30002, S4, 80);
+	c_send(&c, 2000, TCPF_SYN, 0);
+	ck_assert_uint_eq(c.np, 20000);
+	/* both end: the port is free (no hold here) and nothing is left */
+	c_send(&b, 2001, TCPF_RST | TCPF_ACK, 0);
+	c_send(&c, 2001, TCPF_RST, 0);
+	engine_advance(eng, T0 + 4000);
+	engine_stats(eng, &st);
+	ck_assert_uint_eq(st.mappings_active, 0);
+	ck_assert_uint_eq(st.flows_active, 0);
+}
+END_TEST
+
 /* nat.when_exhausted: what the inside host is told. */
 START_TEST(nat_when_exhausted)
 {
@@ -1935,6 +2039,8 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, nat_ports_per_host);
 	tcase_add_test(tc, nat_max_per_destination);
 	tcase_add_loop_test(tc, nat_when_exhausted, 0, 2);
+	tcase_add_test(tc, nat_port_reuse_per_destination);
+	tcase_add_test(tc, nat_port_reuse_release);
 	tcase_add_test(tc, early_drop_like_conntrack);
 	tcase_add_test(tc, limit_knobs_parse);
 	tcase_add_test(tc, nat_icmp_error_translated);

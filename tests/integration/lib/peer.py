@@ -104,8 +104,8 @@ def err_outcome(e):
 def tcp_client(a):
     c = socket.socket(family(a.host), socket.SOCK_STREAM)
     c.settimeout(5)
-    if a.bind_port:
-        c.bind(("", a.bind_port))
+    if a.bind_port or a.bind_addr:
+        c.bind((a.bind_addr, a.bind_port))
     if a.keepalive:
         idle, intvl, cnt = (int(x) for x in a.keepalive.split(","))
         c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -239,6 +239,7 @@ def main():
             c.add_argument("--keepalive")
             c.add_argument("--user-timeout", type=int, default=0, help="ms")
             c.add_argument("--bind-port", type=int, default=0, help="the client's own port")
+            c.add_argument("--bind-addr", default="", help="the client's own address")
     r = sub.add_parser("syn")
     r.add_argument("host")
     r.add_argument("port", type=int)
