@@ -78,6 +78,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		policy_set(&pol, "nat.when_exhausted", exhausted[(data[2] >> 3) % 3], NULL, 0);
 		if (data[2] & 0x20)
 			policy_set(&pol, "tcp.close", "500ms", NULL, 0);
+		if (data[2] & 0x40) {
+			policy_set(&pol, "nat.filtering", "apdf", NULL, 0);
+			policy_set(&pol, "nat.port_reuse", "per-destination", NULL, 0);
+		}
 	}
 	if (data[0] & 0x80)
 		policy_set(&pol, "loss.outbound", "0.25", NULL, 0);
