@@ -1047,6 +1047,11 @@ static struct flow *flow_create(struct engine *e, const struct pkt *p, enum dir 
 		return NULL;
 	}
 	if (nat) {
+		if (inbound_map && !inbound_map->used) {
+			/* the room was made by evicting the mapping's last flow */
+			*reason = DROP_FILTERED;
+			return NULL;
+		}
 		if (inbound_map) {
 			m = inbound_map;
 			ia = m->in_addr;

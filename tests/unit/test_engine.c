@@ -1494,6 +1494,34 @@ START_TEST(nat_port_reuse_release)
 }
 END_TEST
 
+/* A packet admitted by endpoint-independent filtering needs a slot; if
+ * making room evicts its mapping's last flow, the mapping is gone and the
+ * packet with it (not a flow on a freed mapping). */
+START_TEST(nat_admitted_packet_evicts_its_mapping)
+{
+	struct engine_stats st;
+	struct decision d;
+	uint16_t port;
+
+	pol.max_flows = 1;
+	nat_setup("sequential");
+	set("nat.filtering", "endpoint-independent");
+	set("table.when_full", "evict-idle");
+	start();
+	port = out_port_for(C4, 5000, S4, 53);
+	struct gen g = { S4B, N4, 53, port, IPPROTO_UDP, 0, 0, 0, 0, false, 4, 0 };
+	d = send_at(10, DIR_IN, &g);
+	ck_assert_int_eq(d.verdict, VERDICT_DROP);
+	ck_assert_int_eq(d.reason, DROP_FILTERED);
+	engine_stats(eng, &st);
+	ck_assert_uint_eq(st.flows_active, 0);
+	ck_assert_uint_eq(st.mappings_active, 0);
+	ck_assert_uint_eq(st.flows_evicted, 1);
+	/* the books are right: the port is given out again */
+	ck_assert_uint_eq(out_port_for(C4B, 6000, S4, 53), 20001);
+}
+END_TEST
+
 /* nat.when_exhausted: what the inside host is told. */
 START_TEST(nat_when_exhausted)
 {
@@ -2041,6 +2069,7 @@ static Suite *engine_suite(void)
 	tcase_add_loop_test(tc, nat_when_exhausted, 0, 2);
 	tcase_add_test(tc, nat_port_reuse_per_destination);
 	tcase_add_test(tc, nat_port_reuse_release);
+	tcase_add_test(tc, nat_admitted_packet_evicts_its_mapping);
 	tcase_add_test(tc, early_drop_like_conntrack);
 	tcase_add_test(tc, limit_knobs_parse);
 	tcase_add_test(tc, nat_icmp_error_translated);
