@@ -43,8 +43,18 @@
 #include "runner/util/artifacts.h"
 #include "runner/util/textutil.h"
 
-/* Frames on a worker's pipe: a type byte, a 32-bit length, the payload. */
-enum { FR_PROGRESS = 'P', FR_RESULT = 'R', FR_MARKS = 'M', FR_KEEP = 'K' };
+/*
+ * Frames on a worker's pipe: a type byte, a 32-bit length, the payload (at
+ * most FRAME_MAX bytes). A result of any size goes as FR_FLOWS and FR_MARKS
+ * frames of whole elements, then FR_RESULT: the scenario_result itself,
+ * whose counts say how many of each came before. The parent takes a result
+ * only when they agree and result_check() finds it sound; a worker that
+ * dies before FR_RESULT, or whose frames are garbled, leaves an ERROR that
+ * says so.
+ */
+enum { FR_PROGRESS = 'P', FR_RESULT = 'R', FR_FLOWS = 'F', FR_MARKS = 'M', FR_KEEP = 'K' };
+#define FRAME_HDR 5
+#define FRAME_MAX (1u << 20)
 
 struct worker {
 	size_t idx;                     /* into the scenario list */
@@ -54,6 +64,8 @@ struct worker {
 	size_t len, cap;
 	struct run_progress prog;
 	bool have_prog, got_result;
+	struct scenario_result part;    /* flows and marks received so far */
+	char bad[160];                  /* why its output cannot be used; "" = fine */
 	char keep[2048];
 };
 
@@ -149,6 +161,32 @@ static void frame(int fd, char type, const void *p, uint32_t len)
 		write_all(fd, p, len);
 }
 
+/* n elements of size bytes as frames of type, each of whole elements. */
+static void frame_array(int fd, char type, const void *p, size_t n, size_t size)
+{
+	size_t per = FRAME_MAX / size;
+
+	for (size_t i = 0; i < n; i += per) {
+		size_t k = n - i < per ? n - i : per;
+
+		frame(fd, type, (const char *)p + i * size, (uint32_t)(k * size));
+	}
+}
+
+/* res whole: its flows, its marks, then itself (see FR_RESULT). */
+static void frame_result(int fd, const struct scenario_result *res)
+{
+	struct scenario_result hdr = *res;
+
+	frame_array(fd, FR_FLOWS, res->flows, res->nflows, sizeof(*res->flows));
+	frame_array(fd, FR_MARKS, res->marks, res->nmarks, sizeof(*res->marks));
+	hdr.sc = NULL;
+	hdr.flows = NULL;
+	hdr.marks = NULL;
+	hdr.cap_flows = hdr.cap_marks = 0;
+	frame(fd, FR_RESULT, &hdr, sizeof(hdr));
+}
+
 static void worker_progress(void *ctx, const struct run_progress *p)
 {
 	frame(*(int *)ctx, FR_PROGRESS, p, sizeof(*p));
@@ -169,7 +207,7 @@ static int worker_main(const struct scenario *sc, size_t idx, size_t file_idx, i
 	if (session_workdir(ss, err, sizeof(err)) < 0) {
 		res.status = RES_ERROR;
 		snprintf(res.error, sizeof(res.error), "%s", err);
-		frame(out, FR_RESULT, &res, sizeof(res));
+		frame_result(out, &res);
 		return IG_EXIT_ENV;
 	}
 	session_run_opts(ss, &o);
@@ -185,9 +223,7 @@ static int worker_main(const struct scenario *sc, size_t idx, size_t file_idx, i
 		    artifacts_copy(ss->workdir, to, why, sizeof(why)) < 0)
 			log_warn("run: --artifacts %s: %s", c->artifacts, why);
 	}
-	frame(out, FR_RESULT, &res, sizeof(res));
-	if (res.nmarks)
-		frame(out, FR_MARKS, res.marks, (uint32_t)(res.nmarks * sizeof(*res.marks)));
+	frame_result(out, &res);
 	if (keep[0])
 		frame(out, FR_KEEP, keep, (uint32_t)strlen(keep) + 1);
 	result_clear(&res);
@@ -197,49 +233,107 @@ static int worker_main(const struct scenario *sc, size_t idx, size_t file_idx, i
 
 /* ---- parent side ---- */
 
+/* Flow results of an FR_FLOWS frame into w->part: 0, or -1 saying why. */
+static int take_flows(struct worker *w, const char *p, uint32_t len, const struct scenario *sc)
+{
+	struct flow_result *fr;
+
+	if (len % sizeof(*fr) || w->part.nflows + len / sizeof(*fr) > sc->nflows)
+		return tu_errf(w->bad, sizeof(w->bad), "more flow results than flows"), -1;
+	for (size_t i = 0; i < len; i += sizeof(*fr)) {
+		if (!(fr = result_flow_add(&w->part)))
+			return tu_errf(w->bad, sizeof(w->bad), "out of memory"), -1;
+		memcpy(fr, p + i, sizeof(*fr));
+	}
+	return 0;
+}
+
+/* Marks of an FR_MARKS frame into w->part: 0, or -1 saying why. */
+static int take_marks(struct worker *w, const char *p, uint32_t len)
+{
+	struct tl_mark m;
+
+	if (len % sizeof(m))
+		return tu_errf(w->bad, sizeof(w->bad), "a timeline frame of %u bytes", len), -1;
+	for (size_t i = 0; i < len; i += sizeof(m)) {
+		memcpy(&m, p + i, sizeof(m));
+		if (result_mark(&w->part, &m) < 0)
+			return tu_errf(w->bad, sizeof(w->bad), "out of memory"), -1;
+	}
+	return 0;
+}
+
+/* The FR_RESULT frame: res, with the flows and marks before it, when it
+ * agrees with them and is sound. 0, or -1 saying why. */
+static int take_result(struct worker *w, const char *p, uint32_t len, struct scenario_result *res,
+		       const struct scenario *sc)
+{
+	struct scenario_result hdr;
+	char why[120];
+
+	if (len != sizeof(hdr))
+		return tu_errf(w->bad, sizeof(w->bad), "a result frame of %u bytes", len), -1;
+	memcpy(&hdr, p, sizeof(hdr));
+	if (hdr.nflows != w->part.nflows || hdr.nmarks != w->part.nmarks)
+		return tu_errf(w->bad, sizeof(w->bad), "%zu of %zu flow results and %zu of %zu marks arrived",
+			       w->part.nflows, hdr.nflows, w->part.nmarks, hdr.nmarks), -1;
+	hdr.sc = sc;
+	hdr.flows = w->part.flows;
+	hdr.cap_flows = w->part.cap_flows;
+	hdr.marks = w->part.marks;
+	hdr.cap_marks = w->part.cap_marks;
+	if (result_check(&hdr, sc, why, sizeof(why)) < 0)
+		return tu_errf(w->bad, sizeof(w->bad), "%s", why), -1;
+	result_clear(res);
+	*res = hdr;
+	memset(&w->part, 0, sizeof(w->part));
+	w->got_result = true;
+	return 0;
+}
+
+/* One whole frame; -1 (w->bad says why) when the output cannot be trusted. */
+static int take_frame(struct worker *w, char type, const char *p, uint32_t len,
+		      struct scenario_result *res, const struct scenario *sc)
+{
+	switch (type) {
+	case FR_PROGRESS:
+		if (len != sizeof(w->prog))
+			return tu_errf(w->bad, sizeof(w->bad), "a progress frame of %u bytes", len), -1;
+		memcpy(&w->prog, p, len);
+		w->have_prog = true;
+		return 0;
+	case FR_FLOWS: return take_flows(w, p, len, sc);
+	case FR_MARKS: return take_marks(w, p, len);
+	case FR_RESULT: return take_result(w, p, len, res, sc);
+	case FR_KEEP:
+		snprintf(w->keep, sizeof(w->keep), "%.*s", (int)len, p);
+		return 0;
+	}
+	return tu_errf(w->bad, sizeof(w->bad), "a frame of unknown type %#x", (unsigned char)type), -1;
+}
+
+/* Take in w's whole frames; the rest waits for more. After a garbled frame
+ * nothing more of w's is read. */
 static void worker_consume(struct worker *w, struct scenario_result *res, const struct scenario *sc)
 {
 	size_t off = 0;
 
-	while (w->len - off >= 5) {
-		char type = w->buf[off];
+	while (!w->bad[0] && w->len - off >= FRAME_HDR) {
 		uint32_t len;
 
 		memcpy(&len, w->buf + off + 1, sizeof(len));
-		if (w->len - off - 5 < len)
-			break;
-		const char *p = w->buf + off + 5;
-
-		switch (type) {
-		case FR_PROGRESS:
-			if (len == sizeof(w->prog)) {
-				memcpy(&w->prog, p, len);
-				w->have_prog = true;
-			}
-			break;
-		case FR_RESULT:
-			if (len == sizeof(*res)) {
-				memcpy(res, p, len);
-				res->sc = sc;
-				res->marks = NULL;
-				res->nmarks = res->cap_marks = 0;
-				w->got_result = true;
-			}
-			break;
-		case FR_MARKS:
-			for (size_t i = 0; i + sizeof(struct tl_mark) <= len; i += sizeof(struct tl_mark)) {
-				struct tl_mark m;
-
-				memcpy(&m, p + i, sizeof(m));
-				result_mark(res, &m);
-			}
-			break;
-		case FR_KEEP:
-			snprintf(w->keep, sizeof(w->keep), "%.*s", (int)len, p);
+		if (len > FRAME_MAX) {
+			tu_errf(w->bad, sizeof(w->bad), "a frame of %u bytes", len);
 			break;
 		}
-		off += 5 + len;
+		if (w->len - off - FRAME_HDR < len)
+			break;
+		if (take_frame(w, w->buf[off], w->buf + off + FRAME_HDR, len, res, sc) < 0)
+			break;
+		off += FRAME_HDR + len;
 	}
+	if (w->bad[0])
+		off = w->len;
 	memmove(w->buf, w->buf + off, w->len - off);
 	w->len -= off;
 }
@@ -620,6 +714,16 @@ static void result_worker_died(struct scenario_result *r, const struct scenario 
 	snprintf(r->error, sizeof(r->error), "%s", why);
 }
 
+/* A worker whose output was garbled: every flow is an ERROR saying how. */
+static void result_worker_garbled(struct scenario_result *r, const struct scenario *sc, const char *how)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), "the worker running this scenario sent a garbled result: %s", how);
+	result_init_error(r, sc, why);
+	snprintf(r->error, sizeof(r->error), "%s", why);
+}
+
 /* Worker w's output has ended: reap it, make sure its scenario has a
  * result, say how to enter a network it kept, free the slot. */
 static void worker_finish(struct run_state *st, struct worker *w)
@@ -628,8 +732,11 @@ static void worker_finish(struct run_state *st, struct worker *w)
 	int status = reap_timeout(w->pid, -1);
 
 	close(w->fd);
-	if (!w->got_result)
+	if (w->bad[0])
+		result_worker_garbled(&st->rs[w->idx], sc, w->bad);
+	else if (!w->got_result)
 		result_worker_died(&st->rs[w->idx], sc, status);
+	result_clear(&w->part);
 	ci_end(st, &st->rs[w->idx], sc);
 	if (w->keep[0]) {
 		progress_clear(st);

@@ -303,7 +303,7 @@ static void analyse(struct tune *t, const struct scenario *sc, const struct scen
 				else if (!strcmp(fr->observed, "alive") && fr->expired_ms >= 0)
 					snprintf(c->outcome, sizeof(c->outcome), "alive, state expired");
 				else
-					snprintf(c->outcome, sizeof(c->outcome), "%s", fr->observed);
+					snprintf(c->outcome, sizeof(c->outcome), "%.*s", (int)sizeof(c->outcome) - 1, fr->observed);
 				c->survived = !strcmp(c->outcome, "alive");
 				surv[j] = c->survived;
 			}

@@ -87,25 +87,36 @@ struct scenario_result {
 	char error[256];
 	uint64_t wall_ms;               /* real time the run took */
 	uint64_t scenario_ms;           /* scenario time covered (unscaled) */
-	struct flow_result flows[SC_MAX_FLOWS];
-	size_t nflows;
+	struct flow_result *flows;      /* malloc'd, [nflows]; owned by the result */
+	size_t nflows, cap_flows;
 	struct tl_mark *marks;          /* malloc'd; owned by the result */
 	size_t nmarks, cap_marks;
 };
 
 /* Append a mark (grows marks). 0, or -1 with errno ENOMEM. */
 int result_mark(struct scenario_result *r, const struct tl_mark *m);
-/* Frees marks; accepts NULL. Does not free r->sc. */
+/* Append a flow result, zeroed (grows flows): it, or NULL with errno ENOMEM. */
+struct flow_result *result_flow_add(struct scenario_result *r);
+/* Frees flows and marks; accepts NULL. Does not free r->sc. */
 void result_clear(struct scenario_result *r);
+
+/*
+ * Is r, as another process sent it, one that the report writers can read
+ * for scenario sc: flow and middlebox indexes in range, enums known,
+ * every string terminated? 0, or -1 with errno EBADMSG and why in err.
+ */
+int result_check(const struct scenario_result *r, const struct scenario *sc, char *err, size_t errlen);
 
 /* A flow's settings in a line: "tcp keepalive 300s,30s,3 idle 900s speaker
  * client", plus heartbeat, user timeout, cycles, path, command when set (a
  * command flow's keepalive is the program's, so it is not shown). */
 void result_flow_settings(const struct scenario *sc, const struct sc_flow *f, char *buf, size_t len);
 
-/* r (cleared first) for scenario sc that did not run or was not trusted:
- * every flow ERROR with why, its expectation and settings. */
-void result_init_error(struct scenario_result *r, const struct scenario *sc, const char *why);
+/* r (cleared first: zeroed or a result to free) for scenario sc that did
+ * not run or was not trusted: every flow ERROR with why, its expectation
+ * and settings. 0, or -1 with errno ENOMEM (r is then an ERROR with no
+ * flow results, which the reports show per scenario flow). */
+int result_init_error(struct scenario_result *r, const struct scenario *sc, const char *why);
 
 /*
  * Report writers. Each takes all scenario results of one `idlegate run`.

@@ -27,20 +27,29 @@
 #include "common/iniread.h"
 #include "common/policy.h"
 
+/*
+ * The limits of a scenario. The sections, flows and events of a file are
+ * held in arrays that grow with it; these bounds keep a run's memory,
+ * processes and time sane, and each has its message (file:line, naming the
+ * limit) in the checker. idlegate-scenario(5) lists them all.
+ */
 #define SC_NAME_MAX 32          /* names: letters, digits, '.', '_', '-'; < 32 chars */
 #define SC_VALUE_MAX 200        /* a value fits in one inih line */
-#define SC_MAX_MIDDLEBOXES 8
-#define SC_MAX_FLOWS 64
-#define SC_MAX_EVENTS 64
+#define SC_MAX_MIDDLEBOXES 64   /* [middlebox] sections */
+#define SC_MAX_FLOWS 1000       /* [flow] sections */
+#define SC_MAX_EVENTS 1000      /* [event] sections */
 #define SC_MAX_PATH 4           /* middleboxes on one flow's path */
-#define SC_MAX_OVERRIDES 48     /* knob overrides per middlebox */
+#define SC_MAX_NETWORKS 32      /* networks built: one per distinct path, and one
+				 * per flow with sysctl.NAME (a client of its own) */
+#define SC_MAX_PORTS 8          /* server ports of built-in probe flows on one network */
+#define SC_DEFAULT_PORT 7201     /* a built-in probe flow's server port without port = */
 #define SC_MAX_FILE_BYTES (1024 * 1024)
 #define SC_MAX_COUNT 100000     /* connections in one flow group (count =) */
 #define SC_MAX_CONNECTIONS 100000 /* connections in one scenario, all groups */
 #define SC_MAX_COUNTED 8        /* terms of a counted expectation */
 #define SC_COMMAND_MAX 4096     /* command, server_command: one line of INIREAD_MAX_LONG_LINE */
 #define SC_USER_MAX 64          /* run_as */
-#define SC_MAX_SYSCTLS 8        /* sysctl.NAME keys per flow */
+#define SC_MAX_SYSCTLS 8        /* sysctl.NAME keys per flow (each name once) */
 
 /* A per-network-namespace kernel setting of a flow's client (sysctl.NAME). */
 struct sc_sysctl {
@@ -74,8 +83,8 @@ struct sc_middlebox {
 	char profile_path[PATH_MAX];    /* the profile file read, "" if none */
 	int profile_line;
 	struct policy policy;           /* profile + overrides, unscaled */
-	struct sc_override overrides[SC_MAX_OVERRIDES];
-	size_t noverrides;
+	struct sc_override *overrides;  /* each knob at most once */
+	size_t noverrides, cap_overrides;
 };
 
 enum sc_proto { SC_TCP, SC_UDP };
@@ -180,12 +189,12 @@ struct scenario {
 	struct sc_duration timeout;     /* whole run; ms == 0: the runner decides */
 	char ipv4_net[64];              /* "" or CIDR the runner numbers links from */
 	char ipv6_net[64];
-	struct sc_middlebox mb[SC_MAX_MIDDLEBOXES];
-	size_t nmb;
-	struct sc_flow flows[SC_MAX_FLOWS];
-	size_t nflows;
-	struct sc_event events[SC_MAX_EVENTS];
-	size_t nevents;
+	struct sc_middlebox *mb;        /* [nmb], at most SC_MAX_MIDDLEBOXES */
+	size_t nmb, cap_mb;
+	struct sc_flow *flows;          /* [nflows], at most SC_MAX_FLOWS */
+	size_t nflows, cap_flows;
+	struct sc_event *events;        /* [nevents], at most SC_MAX_EVENTS */
+	size_t nevents, cap_events;
 };
 
 /*

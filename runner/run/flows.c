@@ -247,7 +247,7 @@ static char **cmd_env(struct run *r, struct lane *l, const struct cmdflow *c, co
 	PUT("IDLEGATE_SERVER6=%s", topo_addr(l->topo, srv, false, true, a, sizeof(a)));
 	PUT("IDLEGATE_CLIENT=%s", topo_addr(l->topo, 0, true, false, a, sizeof(a)));
 	PUT("IDLEGATE_CLIENT6=%s", topo_addr(l->topo, 0, true, true, a, sizeof(a)));
-	PUT("IDLEGATE_PORT=%u", f->port ? f->port : DEFAULT_PORT);
+	PUT("IDLEGATE_PORT=%u", f->port ? f->port : SC_DEFAULT_PORT);
 	PUT("IDLEGATE_FLOW=%s", f->name);
 	PUT("IDLEGATE_TIME_SCALE=%s", r->sc->scale_text);
 	PUT("IDLEGATE_WORKDIR=%s", c->dir);

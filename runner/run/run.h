@@ -62,7 +62,8 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 /*
  * Run the flows and events, stop everything, and fill res (which the
  * caller zeroed; res->sc is set here). Returns 0, or 1 if interrupted
- * through sigfd (res then holds what was known, status RES_ERROR).
+ * through sigfd (res then holds what was known, status RES_ERROR), or -1
+ * with errno ENOMEM before any flow started (res an ERROR saying so).
  */
 int run_flows(struct run *r, struct scenario_result *res);
 
