@@ -37,35 +37,23 @@
 #include "runner/cmd/cli.h"
 #include "runner/cmd/commands.h"
 #include "runner/model/result.h"
+#include "runner/model/resultpipe.h"
 #include "runner/run/run.h"
 #include "runner/model/scenario.h"
 #include "runner/run/supervise.h"
 #include "runner/util/artifacts.h"
 #include "runner/util/textutil.h"
 
-/*
- * Frames on a worker's pipe: a type byte, a 32-bit length, the payload (at
- * most FRAME_MAX bytes). A result of any size goes as FR_FLOWS and FR_MARKS
- * frames of whole elements, then FR_RESULT: the scenario_result itself,
- * whose counts say how many of each came before. The parent takes a result
- * only when they agree and result_check() finds it sound; a worker that
- * dies before FR_RESULT, or whose frames are garbled, leaves an ERROR that
- * says so.
- */
-enum { FR_PROGRESS = 'P', FR_RESULT = 'R', FR_FLOWS = 'F', FR_MARKS = 'M', FR_KEEP = 'K' };
-#define FRAME_HDR 5
-#define FRAME_MAX (1u << 20)
+/* A worker's frames besides its result (runner/model/resultpipe.h). */
+enum { FR_PROGRESS = 'P', FR_KEEP = 'K' };
 
 struct worker {
 	size_t idx;                     /* into the scenario list */
 	pid_t pid;
 	int fd;
-	char *buf;
-	size_t len, cap;
+	struct resultpipe_in in;        /* its result, as it arrives */
 	struct run_progress prog;
-	bool have_prog, got_result;
-	struct scenario_result part;    /* flows and marks received so far */
-	char bad[160];                  /* why its output cannot be used; "" = fine */
+	bool have_prog;
 	char keep[2048];
 };
 
@@ -138,58 +126,9 @@ static void run_usage(FILE *f)
 
 /* ---- worker side ---- */
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static void frame(int fd, char type, const void *p, uint32_t len)
-{
-	if (write_all(fd, &type, 1) == 0 && write_all(fd, &len, sizeof(len)) == 0)
-		write_all(fd, p, len);
-}
-
-/* n elements of size bytes as frames of type, each of whole elements. */
-static void frame_array(int fd, char type, const void *p, size_t n, size_t size)
-{
-	size_t per = FRAME_MAX / size;
-
-	for (size_t i = 0; i < n; i += per) {
-		size_t k = n - i < per ? n - i : per;
-
-		frame(fd, type, (const char *)p + i * size, (uint32_t)(k * size));
-	}
-}
-
-/* res whole: its flows, its marks, then itself (see FR_RESULT). */
-static void frame_result(int fd, const struct scenario_result *res)
-{
-	struct scenario_result hdr = *res;
-
-	frame_array(fd, FR_FLOWS, res->flows, res->nflows, sizeof(*res->flows));
-	frame_array(fd, FR_MARKS, res->marks, res->nmarks, sizeof(*res->marks));
-	hdr.sc = NULL;
-	hdr.flows = NULL;
-	hdr.marks = NULL;
-	hdr.cap_flows = hdr.cap_marks = 0;
-	frame(fd, FR_RESULT, &hdr, sizeof(hdr));
-}
-
 static void worker_progress(void *ctx, const struct run_progress *p)
 {
-	frame(*(int *)ctx, FR_PROGRESS, p, sizeof(*p));
+	resultpipe_frame(*(int *)ctx, FR_PROGRESS, p, sizeof(*p));
 }
 
 /* A worker is forked with the parent's session (signals blocked, the
@@ -207,7 +146,7 @@ static int worker_main(const struct scenario *sc, size_t idx, size_t file_idx, i
 	if (session_workdir(ss, err, sizeof(err)) < 0) {
 		res.status = RES_ERROR;
 		snprintf(res.error, sizeof(res.error), "%s", err);
-		frame_result(out, &res);
+		resultpipe_send(out, &res);
 		return IG_EXIT_ENV;
 	}
 	session_run_opts(ss, &o);
@@ -223,9 +162,9 @@ static int worker_main(const struct scenario *sc, size_t idx, size_t file_idx, i
 		    artifacts_copy(ss->workdir, to, why, sizeof(why)) < 0)
 			log_warn("run: --artifacts %s: %s", c->artifacts, why);
 	}
-	frame_result(out, &res);
+	resultpipe_send(out, &res);
 	if (keep[0])
-		frame(out, FR_KEEP, keep, (uint32_t)strlen(keep) + 1);
+		resultpipe_frame(out, FR_KEEP, keep, (uint32_t)strlen(keep) + 1);
 	result_clear(&res);
 	session_close(ss);
 	return rc;
@@ -233,109 +172,26 @@ static int worker_main(const struct scenario *sc, size_t idx, size_t file_idx, i
 
 /* ---- parent side ---- */
 
-/* Flow results of an FR_FLOWS frame into w->part: 0, or -1 saying why. */
-static int take_flows(struct worker *w, const char *p, uint32_t len, const struct scenario *sc)
+/* A frame of worker w's besides its result: progress, or how to enter a
+ * network it kept. */
+static int worker_frame(void *ctx, char type, const char *p, uint32_t len, char *bad, size_t badlen)
 {
-	struct flow_result *fr;
+	struct worker *w = ctx;
 
-	if (len % sizeof(*fr) || w->part.nflows + len / sizeof(*fr) > sc->nflows)
-		return tu_errf(w->bad, sizeof(w->bad), "more flow results than flows"), -1;
-	for (size_t i = 0; i < len; i += sizeof(*fr)) {
-		if (!(fr = result_flow_add(&w->part)))
-			return tu_errf(w->bad, sizeof(w->bad), "out of memory"), -1;
-		memcpy(fr, p + i, sizeof(*fr));
-	}
-	return 0;
-}
-
-/* Marks of an FR_MARKS frame into w->part: 0, or -1 saying why. */
-static int take_marks(struct worker *w, const char *p, uint32_t len)
-{
-	struct tl_mark m;
-
-	if (len % sizeof(m))
-		return tu_errf(w->bad, sizeof(w->bad), "a timeline frame of %u bytes", len), -1;
-	for (size_t i = 0; i < len; i += sizeof(m)) {
-		memcpy(&m, p + i, sizeof(m));
-		if (result_mark(&w->part, &m) < 0)
-			return tu_errf(w->bad, sizeof(w->bad), "out of memory"), -1;
-	}
-	return 0;
-}
-
-/* The FR_RESULT frame: res, with the flows and marks before it, when it
- * agrees with them and is sound. 0, or -1 saying why. */
-static int take_result(struct worker *w, const char *p, uint32_t len, struct scenario_result *res,
-		       const struct scenario *sc)
-{
-	struct scenario_result hdr;
-	char why[120];
-
-	if (len != sizeof(hdr))
-		return tu_errf(w->bad, sizeof(w->bad), "a result frame of %u bytes", len), -1;
-	memcpy(&hdr, p, sizeof(hdr));
-	if (hdr.nflows != w->part.nflows || hdr.nmarks != w->part.nmarks)
-		return tu_errf(w->bad, sizeof(w->bad), "%zu of %zu flow results and %zu of %zu marks arrived",
-			       w->part.nflows, hdr.nflows, w->part.nmarks, hdr.nmarks), -1;
-	hdr.sc = sc;
-	hdr.flows = w->part.flows;
-	hdr.cap_flows = w->part.cap_flows;
-	hdr.marks = w->part.marks;
-	hdr.cap_marks = w->part.cap_marks;
-	if (result_check(&hdr, sc, why, sizeof(why)) < 0)
-		return tu_errf(w->bad, sizeof(w->bad), "%s", why), -1;
-	result_clear(res);
-	*res = hdr;
-	memset(&w->part, 0, sizeof(w->part));
-	w->got_result = true;
-	return 0;
-}
-
-/* One whole frame; -1 (w->bad says why) when the output cannot be trusted. */
-static int take_frame(struct worker *w, char type, const char *p, uint32_t len,
-		      struct scenario_result *res, const struct scenario *sc)
-{
 	switch (type) {
 	case FR_PROGRESS:
-		if (len != sizeof(w->prog))
-			return tu_errf(w->bad, sizeof(w->bad), "a progress frame of %u bytes", len), -1;
+		if (len != sizeof(w->prog)) {
+			snprintf(bad, badlen, "a progress frame of %u bytes", len);
+			return -1;
+		}
 		memcpy(&w->prog, p, len);
 		w->have_prog = true;
 		return 0;
-	case FR_FLOWS: return take_flows(w, p, len, sc);
-	case FR_MARKS: return take_marks(w, p, len);
-	case FR_RESULT: return take_result(w, p, len, res, sc);
 	case FR_KEEP:
 		snprintf(w->keep, sizeof(w->keep), "%.*s", (int)len, p);
 		return 0;
 	}
-	return tu_errf(w->bad, sizeof(w->bad), "a frame of unknown type %#x", (unsigned char)type), -1;
-}
-
-/* Take in w's whole frames; the rest waits for more. After a garbled frame
- * nothing more of w's is read. */
-static void worker_consume(struct worker *w, struct scenario_result *res, const struct scenario *sc)
-{
-	size_t off = 0;
-
-	while (!w->bad[0] && w->len - off >= FRAME_HDR) {
-		uint32_t len;
-
-		memcpy(&len, w->buf + off + 1, sizeof(len));
-		if (len > FRAME_MAX) {
-			tu_errf(w->bad, sizeof(w->bad), "a frame of %u bytes", len);
-			break;
-		}
-		if (w->len - off - FRAME_HDR < len)
-			break;
-		if (take_frame(w, w->buf[off], w->buf + off + FRAME_HDR, len, res, sc) < 0)
-			break;
-		off += FRAME_HDR + len;
-	}
-	if (w->bad[0])
-		off = w->len;
-	memmove(w->buf, w->buf + off, w->len - off);
-	w->len -= off;
+	return -1;
 }
 
 /* Take the progress line off the screen before anything else is printed. */
@@ -681,15 +537,9 @@ static bool worker_read(struct run_state *st, struct worker *w)
 	ssize_t n = read(w->fd, tmp, sizeof(tmp));
 
 	if (n > 0) {
-		if (w->len + (size_t)n > w->cap) {
-			w->cap = (w->len + (size_t)n) * 2;
-			w->buf = realloc(w->buf, w->cap);
-			if (!w->buf)
-				fatal("run");
-		}
-		memcpy(w->buf + w->len, tmp, (size_t)n);
-		w->len += (size_t)n;
-		worker_consume(w, &st->rs[w->idx], st->scs[st->sel[w->idx]]);
+		/* after a garbled frame the rest is read and dropped */
+		resultpipe_feed(&w->in, tmp, (size_t)n, &st->rs[w->idx], st->scs[st->sel[w->idx]],
+				worker_frame, w);
 		return false;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -732,18 +582,17 @@ static void worker_finish(struct run_state *st, struct worker *w)
 	int status = reap_timeout(w->pid, -1);
 
 	close(w->fd);
-	if (w->bad[0])
-		result_worker_garbled(&st->rs[w->idx], sc, w->bad);
-	else if (!w->got_result)
+	if (w->in.bad[0])
+		result_worker_garbled(&st->rs[w->idx], sc, w->in.bad);
+	else if (!w->in.done)
 		result_worker_died(&st->rs[w->idx], sc, status);
-	result_clear(&w->part);
 	ci_end(st, &st->rs[w->idx], sc);
 	if (w->keep[0]) {
 		progress_clear(st);
 		fprintf(stderr, "%s: kept the network of the failing run; enter it with\n%s"
 			"remove it with: idlegate cleanup\n", sc->file, w->keep);
 	}
-	free(w->buf);
+	resultpipe_in_free(&w->in);
 	memset(w, 0, sizeof(*w));
 	w->pid = 0;
 	st->running--;

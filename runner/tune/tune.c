@@ -50,6 +50,7 @@ int tune_scale(uint64_t shortest_timeout_ms, const struct timescale *forced, str
 }
 
 static const unsigned grid_pct[] = { 25, 50, 60, 70, 80, 85, 90, 95, 100, 105, 110, 120, 130 };
+_Static_assert(sizeof(grid_pct) / sizeof(grid_pct[0]) == TUNE_GRID_POINTS, "TUNE_GRID_POINTS");
 
 size_t tune_grid(uint64_t timeout_ms, uint64_t step_ms, uint64_t *out, size_t max)
 {
@@ -57,8 +58,6 @@ size_t tune_grid(uint64_t timeout_ms, uint64_t step_ms, uint64_t *out, size_t ma
 
 	if (!step_ms)
 		return 0;
-	if (max > TUNE_MAX_CAND)
-		max = TUNE_MAX_CAND;
 	for (size_t i = 0; i < sizeof(grid_pct) / sizeof(grid_pct[0]) && n < max; i++) {
 		uint64_t v = timeout_ms / 100 * grid_pct[i] + timeout_ms % 100 * grid_pct[i] / 100;
 
