@@ -1581,21 +1581,60 @@ static void check_scaled(struct pctx *c, int line, const char *where, const char
 	     duration_format(d->scaled_ms, s2, sizeof(s2)));
 }
 
-/* cycles x (idle + deadline), or UINT64_MAX if that does not fit */
-static uint64_t flow_length(uint64_t cycles, uint64_t idle, uint64_t deadline)
+/* d scaled or as written */
+static uint64_t dur_ms(const struct sc_duration *d, bool scaled)
 {
-	uint64_t sum, t;
-
-	if (__builtin_add_overflow(idle, deadline, &sum) || __builtin_mul_overflow(cycles, sum, &t))
-		return UINT64_MAX;
-	return t;
+	return scaled ? d->scaled_ms : d->ms;
 }
 
-static uint64_t event_end(uint64_t at, uint64_t duration)
+uint64_t sc_flow_span_ms(const struct sc_flow *f, bool scaled)
 {
-	uint64_t t;
+	uint64_t round = sat_add(dur_ms(&f->idle, scaled), dur_ms(&f->deadline, scaled));
 
-	return __builtin_add_overflow(at, duration, &t) ? UINT64_MAX : t;
+	return sat_add(sat_add(dur_ms(&f->start, scaled), dur_ms(&f->ramp, scaled)),
+		       sat_mul(f->cycles ? f->cycles : 1, round));
+}
+
+uint64_t sc_conn_start_ms(const struct sc_flow *f, unsigned k, bool scaled)
+{
+	uint64_t start = dur_ms(&f->start, scaled);
+
+	if (f->count < 2 || k >= f->count)
+		return start;
+	return sat_add(start, sat_mul(dur_ms(&f->ramp, scaled), k) / (f->count - 1));
+}
+
+uint64_t sc_ka_span_ms(const struct sc_flow *f, bool scaled)
+{
+	if (f->keepalive == SC_KA_OFF)
+		return 0;
+	return sat_add(dur_ms(&f->ka_idle, scaled), sat_mul(dur_ms(&f->ka_intvl, scaled), f->ka_count));
+}
+
+uint64_t sc_event_end_ms(const struct sc_event *e, bool scaled)
+{
+	return sat_add(dur_ms(&e->at, scaled), dur_ms(&e->duration, scaled));
+}
+
+/* "start + ramp + cycles x (idle + deadline)", naming only what f sets */
+static const char *span_words(const struct sc_flow *f)
+{
+	if (f->start.ms && f->ramp.ms)
+		return "start + ramp + cycles x (idle + deadline)";
+	if (f->start.ms)
+		return "start + cycles x (idle + deadline)";
+	if (f->ramp.ms)
+		return "ramp + cycles x (idle + deadline)";
+	return "cycles x (idle + deadline)";
+}
+
+/* A sum of flow f above the limit of a run, at line: said with its value. */
+static void sum_too_long(struct pctx *c, int line, const char *what, const char *terms, uint64_t t)
+{
+	char s1[32];
+
+	DIAG(c, line, NULL, "%s%s is %s, above the limit of " DURATION_MAX_TEXT " for a run", what, terms,
+	     t == UINT64_MAX ? "too long to count" : duration_format(t, s1, sizeof(s1)));
 }
 
 /*
@@ -1622,11 +1661,17 @@ static void check_limits(struct pctx *c)
 		check_scaled(c, L[FK_HEARTBEAT], "", "heartbeat", &f->heartbeat);
 		check_scaled(c, L[FK_SERVER_HEARTBEAT], "", "server_heartbeat", &f->server_heartbeat);
 		check_scaled(c, L[FK_TCP_USER_TIMEOUT], "", "tcp_user_timeout", &f->user_timeout);
-		t = flow_length(f->cycles, f->idle.scaled_ms, f->deadline.scaled_ms);
-		if (t > DURATION_MAX_MS)
-			DIAG(c, f->line, NULL, "[flow %s]: cycles x (idle + deadline) is %s, above the "
-			     "limit of " DURATION_MAX_TEXT " for a run", f->name,
-			     t == UINT64_MAX ? "too long to count" : duration_format(t, s1, sizeof(s1)));
+		check_scaled(c, L[FK_START], "", "start", &f->start);
+		check_scaled(c, L[FK_RAMP], "", "ramp", &f->ramp);
+		t = sc_flow_span_ms(f, true);
+		if (t > DURATION_MAX_MS) {
+			snprintf(where, sizeof(where), "[flow %s]: ", f->name);
+			sum_too_long(c, f->line, where, span_words(f), t);
+		}
+		t = sc_ka_span_ms(f, true);
+		if (t > DURATION_MAX_MS && ka_checked(f))
+			sum_too_long(c, L[FK_KEEPALIVE] ? L[FK_KEEPALIVE] : f->line, "keepalive: ",
+				     "idle + interval x count", t);
 	}
 	for (size_t i = 0; i < sc->nevents; i++) {
 		const struct sc_event *e = &sc->events[i];
@@ -1634,11 +1679,12 @@ static void check_limits(struct pctx *c)
 
 		check_scaled(c, c->ep[i].line[EK_AT], "", "at", &e->at);
 		check_scaled(c, c->ep[i].line[EK_ACTION], "action: ", "blackhole", &e->duration);
-		t = event_end(e->at.scaled_ms, e->duration.scaled_ms);
+		t = sc_event_end_ms(e, true);
 		if (t > DURATION_MAX_MS && e->at.scaled_ms <= DURATION_MAX_MS &&
-		    e->duration.scaled_ms <= DURATION_MAX_MS)
-			DIAG(c, e->line, NULL, "[event %s]: at + blackhole is %s, above the limit of "
-			     DURATION_MAX_TEXT " for a run", e->name, duration_format(t, s1, sizeof(s1)));
+		    e->duration.scaled_ms <= DURATION_MAX_MS) {
+			snprintf(where, sizeof(where), "[event %s]: ", e->name);
+			sum_too_long(c, e->line, where, "at + blackhole", t);
+		}
 	}
 	for (size_t i = 0; i < sc->nmb; i++) {
 		const struct sc_middlebox *m = &sc->mb[i];
@@ -1678,11 +1724,8 @@ static void check_events_in_time(struct pctx *c)
 
 	for (size_t i = 0; i < sc->nflows; i++) {
 		const struct sc_flow *f = &sc->flows[i];
-		uint64_t t, cyc;
+		uint64_t t = sat_add(sat_mul(f->cycles, f->idle.ms), f->deadline.ms);
 
-		if (__builtin_mul_overflow((uint64_t)f->cycles, f->idle.ms, &cyc) ||
-		    __builtin_add_overflow(cyc, f->deadline.ms, &t))
-			t = UINT64_MAX;
 		if (f->command[0])
 			return;         /* a command's length is unknown */
 		if (t > end)
@@ -1711,7 +1754,7 @@ static void check_timeout(struct pctx *c)
 		return;
 	for (size_t i = 0; i < sc->nflows; i++) {
 		const struct sc_flow *f = &sc->flows[i];
-		uint64_t t = flow_length(f->cycles, f->idle.ms, f->deadline.ms);
+		uint64_t t = sc_flow_span_ms(f, false);
 
 		if (f->command[0])
 			return;
@@ -1721,7 +1764,7 @@ static void check_timeout(struct pctx *c)
 		}
 	}
 	for (size_t i = 0; i < sc->nevents; i++) {
-		uint64_t t = event_end(sc->events[i].at.ms, sc->events[i].duration.ms);
+		uint64_t t = sc_event_end_ms(&sc->events[i], false);
 
 		if (t > need) {
 			need = t;
@@ -1731,7 +1774,7 @@ static void check_timeout(struct pctx *c)
 	if (sc->timeout.ms <= need)
 		DIAG(c, c->sk_line[SK_TIMEOUT],
 		     "leave it out (the runner allows the estimate and a half), or make it longer",
-		     "timeout: '%s' is not longer than the %s the %s%s%s needs (cycles x idle + deadline)",
+		     "timeout: '%s' is not longer than the %s the %s%s%s needs (start + ramp + cycles x (idle + deadline))",
 		     duration_format(sc->timeout.ms, s1, sizeof(s1)), duration_format(need, s2, sizeof(s2)),
 		     what ? "flow " : "last event", what ? what : "", "");
 }
@@ -1949,15 +1992,14 @@ uint64_t scenario_estimate_ms(const struct scenario *sc)
 	uint64_t end = 0;
 
 	for (size_t i = 0; i < sc->nflows; i++) {
-		const struct sc_flow *f = &sc->flows[i];
-		uint64_t t = flow_length(f->cycles, f->idle.scaled_ms, f->deadline.scaled_ms) +
-			     f->start.scaled_ms + f->ramp.scaled_ms;
+		uint64_t t = sc_flow_span_ms(&sc->flows[i], true);
+
 		if (t > end)
 			end = t;
 	}
 	for (size_t i = 0; i < sc->nevents; i++) {
-		const struct sc_event *e = &sc->events[i];
-		uint64_t t = event_end(e->at.scaled_ms, e->duration.scaled_ms);
+		uint64_t t = sc_event_end_ms(&sc->events[i], true);
+
 		if (t > end)
 			end = t;
 	}

@@ -228,9 +228,27 @@ void scenario_policy_scaled(const struct scenario *sc, const struct sc_middlebox
 
 /*
  * A rough scaled wall-clock length of the run in ms: the longest flow
- * (cycles * (idle + deadline)) or the latest event end, whichever is later.
+ * (sc_flow_span_ms()) or the latest event end, whichever is later.
  */
 uint64_t scenario_estimate_ms(const struct scenario *sc);
+
+/*
+ * The sums a run is planned with, scaled (scaled = true) or as written.
+ * None wraps: a total that does not fit is UINT64_MAX (common/vec.h), and
+ * the checker refuses any above DURATION_MAX_MS with the flow's line.
+ *
+ * sc_flow_span_ms: the most flow f can take from the probes' start,
+ *   start + ramp + cycles x (idle + deadline).
+ * sc_conn_start_ms: when connection k (0-based) of f opens,
+ *   start + ramp x k / (count - 1).
+ * sc_ka_span_ms: how long the kernel takes to give up on a silent peer,
+ *   keepalive idle + interval x count (0 without keepalive).
+ * sc_event_end_ms: at + duration of event e (its blackhole).
+ */
+uint64_t sc_flow_span_ms(const struct sc_flow *f, bool scaled);
+uint64_t sc_conn_start_ms(const struct sc_flow *f, unsigned k, bool scaled);
+uint64_t sc_ka_span_ms(const struct sc_flow *f, bool scaled);
+uint64_t sc_event_end_ms(const struct sc_event *e, bool scaled);
 
 /* Index of the flow / middlebox called name, or -1. */
 int scenario_flow_index(const struct scenario *sc, const char *name);

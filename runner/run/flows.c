@@ -139,10 +139,7 @@ static int write_flows_file(struct run *r, const struct group *g, const char *pa
 
 		flow_spec(sf, spec, sizeof(spec));
 		for (unsigned k = 0; k < sf->count; k++) {
-			uint64_t start = sf->start.scaled_ms;
-
-			if (sf->count > 1)
-				start += sf->ramp.scaled_ms * k / (sf->count - 1);
+			uint64_t start = sc_conn_start_ms(sf, k, true);
 			if (sf->count > 1)
 				fprintf(f, "name=%s.%u%s", sf->name, k + 1, strchr(spec, ','));
 			else

@@ -31,12 +31,16 @@ void run_fail(struct run *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Scaled (wall) ms back to scenario ms. */
+/* Scaled (wall) ms back to scenario ms (128 bits: ms x den does not wrap;
+ * saturates). */
 uint64_t run_unscale(const struct scenario *sc, uint64_t ms)
 {
+	unsigned __int128 v;
+
 	if (!sc->scale.num)
 		return ms;
-	return (ms * sc->scale.den + sc->scale.num / 2) / sc->scale.num;
+	v = ((unsigned __int128)ms * sc->scale.den + sc->scale.num / 2) / sc->scale.num;
+	return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
 }
 
 int run_find_program(const char *name, char *buf, size_t len)
@@ -521,7 +525,7 @@ static uint64_t run_limit_ms(const struct scenario *sc)
 		return sc->timeout.scaled_ms;
 	if (cmds && est < CMD_DEFAULT_MS)
 		est = CMD_DEFAULT_MS;
-	return est + est / 2 + 30000;
+	return sat_add(sat_add(est, est / 2), 30000);
 }
 
 static void stop_all(struct run *r)

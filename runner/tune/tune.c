@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/vec.h"
 #include "runner/tune/tune.h"
 
 const char *tune_kind_name(enum tune_kind k)
@@ -135,7 +136,7 @@ int tune_recommend(enum tune_kind kind, uint64_t boundary_ms, uint64_t step_ms, 
 		rec->interval_ms = floor_step(boundary_ms / 10, step_ms);
 		if (rec->interval_ms < step_ms)
 			rec->interval_ms = step_ms;
-		lost = rec->retries * rec->interval_ms;
+		lost = sat_mul(rec->retries, rec->interval_ms);
 		lim = rest > lost ? rest - lost : 0;
 	} else {
 		lim = rest / (rec->retries + 1);
@@ -150,9 +151,9 @@ int tune_recommend(enum tune_kind kind, uint64_t boundary_ms, uint64_t step_ms, 
 		return -1;
 	}
 	if (kind == TUNE_KERNEL)
-		rec->detect_ms = rec->value_ms + rec->interval_ms * rec->count;
+		rec->detect_ms = sat_add(rec->value_ms, sat_mul(rec->interval_ms, rec->count));
 	else
-		rec->detect_ms = rec->value_ms * rec->count;
+		rec->detect_ms = sat_mul(rec->value_ms, rec->count);
 	rec->per_hour = 3600000.0 / (double)rec->value_ms;
 	return 0;
 }
