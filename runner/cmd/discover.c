@@ -51,7 +51,7 @@
 #define DISC_COARSE 12
 #define DISC_FINE 12
 #define DISC_MAX_SETS 16
-#define DISC_MAX_FLOWS SC_MAX_FLOWS
+#define DISC_MAX_FLOWS 64       /* flows of one discover run: its plans are its own, well below SC_MAX_FLOWS */
 
 enum dflow_role { DF_TIMEOUT, DF_CLIENT_FIRST, DF_KEEPALIVE, DF_INBOUND };
 

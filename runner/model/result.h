@@ -51,10 +51,12 @@ struct tl_mark {
 struct flow_result {
 	int flow;                       /* index into scenario.flows */
 	enum res_status status;
-	char expected[96];              /* sc_expect_format(): "alive", or
-					 * "alive >= 256, timeout <= 44" */
-	char observed[96];              /* "alive", "reset", ... or "", and for a
-					 * group the tally: "256 alive, 44 timeout" */
+	char expected[256];             /* sc_expect_format(): "alive", or
+					 * "alive >= 256, timeout <= 44" (room for
+					 * SC_MAX_COUNTED of the longest terms) */
+	char observed[256];             /* "alive", "reset", ... or "", and for a
+					 * group the tally: "256 alive, 44 timeout"
+					 * (room for every outcome and "not run") */
 	char evidence[512];             /* in words: "RST after 351 s idle, seen by
 					 * the client on its first send"; a group's
 					 * has a sample of each outcome */

@@ -520,6 +520,32 @@ START_TEST(t_sums)
 }
 END_TEST
 
+/* The longest expectation and tally fit a flow result whole. */
+START_TEST(t_longest_texts)
+{
+	static const char ini[] = "[middlebox m]\n[flow a]\nidle = 1s\nkeepalive = 10s,10s,3\ncount = 100000\n"
+		/* written tight (199 characters), formatted wider */
+		"expect=keepalive-timeout>=100000,connect-timeout<=100000,keepalive-timeout=100000,"
+		"connect-timeout>=99999,keepalive-timeout<=99999,connect-timeout=99999,"
+		"unreachable>=9999,unreachable<=99\n";
+	struct ini_diags dg;
+	struct scenario *sc = scenario_parse(ini, strlen(ini), "t.ini", NULL, &dg);
+	struct flow_result fr;
+	char want[512];
+
+	ck_assert_msg(sc, "%s", dg.n ? dg.d[0].msg : "?");
+	ck_assert_uint_eq(sc->flows[0].ncounted, SC_MAX_COUNTED);
+	sc_expect_format(&sc->flows[0], want, sizeof(want));
+	sc_expect_format(&sc->flows[0], fr.expected, sizeof(fr.expected));
+	ck_assert_str_eq(fr.expected, want);
+	ck_assert_uint_gt(strlen(want), 199);
+	/* a tally of every outcome, 100000 each, and the connections not run */
+	ck_assert_uint_lt(SC_EXPECT_N * strlen("100000 keepalive-timeout, ") + strlen("100000 not run"),
+			  sizeof(fr.observed));
+	scenario_free(sc);
+}
+END_TEST
+
 /* ---- growable arrays ---- */
 
 START_TEST(t_vec)
@@ -870,6 +896,7 @@ int main(void)
 	tcase_add_test(tc, t_saturating);
 	tcase_add_test(tc, t_spans);
 	tcase_add_loop_test(tc, t_sums, 0, (int)N(sums));
+	tcase_add_test(tc, t_longest_texts);
 	tcase_add_test(tc, t_vec);
 	tcase_add_test(tc, t_pipe_whole);
 	tcase_add_test(tc, t_pipe_cut);
