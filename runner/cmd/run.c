@@ -54,7 +54,7 @@ struct worker {
 	struct resultpipe_in in;        /* its result, as it arrives */
 	struct run_progress prog;
 	bool have_prog;
-	char keep[2048];
+	char keep[RUN_KEEP_MAX];
 };
 
 struct run_cli {
@@ -138,7 +138,7 @@ static int worker_main(const struct scenario *sc, size_t idx, size_t file_idx, i
 {
 	bool keep_net = c->keep;
 	struct scenario_result res;
-	char prefix[96], keep[2048], err[256];
+	char prefix[96], keep[RUN_KEEP_MAX], err[256];
 	struct run_opts o = { .progress = worker_progress, .keep = keep_net, .ctx = &out };
 	int rc;
 

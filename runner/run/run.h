@@ -79,6 +79,10 @@ void run_free(struct run *r);
  */
 int run_keep(struct run *r, char *buf, size_t len, char *err, size_t errlen);
 
+/* Room for run_keep()'s instructions at the limits: a line per node of
+ * every network. */
+#define RUN_KEEP_MAX (SC_MAX_NETWORKS * (SC_MAX_PATH + 2) * 96)
+
 /* Paths (distinct middlebox chains) of the run, and each one's topology. */
 size_t run_paths(const struct run *r);
 struct topo *run_topo(const struct run *r, size_t path);
