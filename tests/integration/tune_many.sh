@@ -4,7 +4,8 @@
 # middleboxes with TCP timeouts one second apart (the first picked at
 # random, seeded, printed), kernel keepalive and heartbeat sweeps, every
 # point of every grid in one run. Each middlebox's boundaries fall just
-# below its own timeout, and the combined answer takes the smallest.
+# below its own timeout, and the combined answer takes the smallest; 33
+# middleboxes, one past the limit, are refused with the limit said.
 source "$(dirname "$0")/lib/runner.sh"
 
 SEED=${TUNE_SEED:-$(( $(date +%s) % 100000 ))}
@@ -18,6 +19,15 @@ echo "seed $SEED: tcp timeouts from ${T0}s, $N middleboxes"
 	done
 	printf '[flow x]\nidle = 1s\nexpect = alive\npath = m0\n'
 } >"$WORK/five.ini"
+# one middlebox past the limit is refused at once, saying the limit
+{
+	for i in $(seq 0 32); do printf '[middlebox m%d]\nprofile = aws-nat-gateway\n' "$i"; done
+	printf '[flow x]\nidle = 1s\nexpect = alive\npath = m0\n'
+} >"$WORK/33.ini"
+"$IG" tune --scenario "$WORK/33.ini" >"$WORK/out" 2>&1
+[ $? -eq 2 ] || fail "33 middleboxes not refused with exit 2"
+grep -q 'at most 32 middleboxes at once' "$WORK/out" || fail "33 middleboxes: message"
+
 start=$(date +%s)
 "$IG" tune --scenario "$WORK/five.ini" --json "$WORK/t.json" >"$WORK/out" 2>&1
 rc=$?
