@@ -30,6 +30,21 @@ struct flow_result *result_flow_add(struct scenario_result *r)
 	return memset(&r->flows[r->nflows++], 0, sizeof(*r->flows));
 }
 
+int result_group_point(struct scenario_result *r, int flow, uint64_t t_ms, int kind)
+{
+	if (vec_reserve(&r->points, &r->cap_points, r->npoints + 1, sizeof(*r->points)) < 0)
+		return -1;
+	r->points[r->npoints++] = (struct group_point){ .t_ms = t_ms, .flow = flow, .kind = kind };
+	return 0;
+}
+
+const char *group_kind_name(int kind)
+{
+	if (kind >= 0 && kind < SC_EXPECT_N)
+		return sc_expect_name((enum sc_expect)kind);
+	return kind == GROUP_EXPIRED ? "expired" : "other";
+}
+
 void result_clear(struct scenario_result *r)
 {
 	if (!r)
@@ -40,6 +55,9 @@ void result_clear(struct scenario_result *r)
 	free(r->flows);
 	r->flows = NULL;
 	r->nflows = r->cap_flows = 0;
+	free(r->points);
+	r->points = NULL;
+	r->npoints = r->cap_points = 0;
 }
 
 /* Is the string field s (size bytes) terminated? */
@@ -50,6 +68,11 @@ static bool flow_result_ok(const struct flow_result *f, const struct scenario *s
 	return f->flow >= 0 && (size_t)f->flow < sc->nflows && (unsigned)f->status <= RES_SKIP &&
 	       TERMINATED(f->expected) && TERMINATED(f->observed) && TERMINATED(f->evidence) &&
 	       TERMINATED(f->error) && TERMINATED(f->noticed_by) && TERMINATED(f->settings);
+}
+
+static bool point_ok(const struct group_point *p, const struct scenario *sc)
+{
+	return p->flow >= 0 && (size_t)p->flow < sc->nflows && p->kind >= 0 && p->kind < GROUP_KINDS;
 }
 
 static bool mark_ok(const struct tl_mark *m, const struct scenario *sc)
@@ -73,6 +96,9 @@ int result_check(const struct scenario_result *r, const struct scenario *sc, cha
 	for (size_t i = 0; !why && i < r->nmarks; i++)
 		if (!mark_ok(&r->marks[i], sc))
 			why = "a garbled timeline mark";
+	for (size_t i = 0; !why && i < r->npoints; i++)
+		if (!point_ok(&r->points[i], sc))
+			why = "a garbled group point";
 	if (!why)
 		return 0;
 	snprintf(err, errlen, "%s", why);
@@ -108,17 +134,6 @@ const char *tl_kind_name(enum tl_kind k)
 	return "?";
 }
 
-/* As a scenario file would say it: seconds below 1000 s ("400s", not
- * "6m40s"), else the compact form. */
-static char *fmt(uint64_t ms, char *buf, size_t len)
-{
-	if (ms % 1000 == 0 && ms < 1000000) {
-		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
-		return buf;
-	}
-	return duration_format(ms, buf, len);
-}
-
 #define APPEND(...) do { \
 	if (o < len) \
 		o += (size_t)snprintf(buf + o, len - o, __VA_ARGS__); \
@@ -144,21 +159,21 @@ void result_flow_settings(const struct scenario *sc, const struct sc_flow *f, ch
 		else if (f->keepalive == SC_KA_KERNEL_DEFAULT)
 			APPEND(" keepalive kernel-default");
 		else
-			APPEND(" keepalive %s,%s,%u", fmt(f->ka_idle.ms, a, sizeof(a)),
-			       fmt(f->ka_intvl.ms, b, sizeof(b)), f->ka_count);
+			APPEND(" keepalive %s,%s,%u", duration_format(f->ka_idle.ms, a, sizeof(a)),
+			       duration_format(f->ka_intvl.ms, b, sizeof(b)), f->ka_count);
 		if (f->user_timeout.ms)
-			APPEND(" user-timeout %s", fmt(f->user_timeout.ms, a, sizeof(a)));
+			APPEND(" user-timeout %s", duration_format(f->user_timeout.ms, a, sizeof(a)));
 	}
 	if (f->heartbeat.ms)
-		APPEND(" heartbeat %s", fmt(f->heartbeat.ms, a, sizeof(a)));
+		APPEND(" heartbeat %s", duration_format(f->heartbeat.ms, a, sizeof(a)));
 	if (f->start.ms)
-		APPEND(" start %s", fmt(f->start.ms, a, sizeof(a)));
+		APPEND(" start %s", duration_format(f->start.ms, a, sizeof(a)));
 	if (f->ramp.ms)
-		APPEND(" ramp %s", fmt(f->ramp.ms, a, sizeof(a)));
+		APPEND(" ramp %s", duration_format(f->ramp.ms, a, sizeof(a)));
 	if (f->command[0]) {
 		APPEND(" command %s", f->command);
 	} else {
-		APPEND(" idle %s speaker %s", fmt(f->idle.ms, a, sizeof(a)),
+		APPEND(" idle %s speaker %s", duration_format(f->idle.ms, a, sizeof(a)),
 		       sc_speaker_name(f->speaker));
 		if (f->cycles > 1)
 			APPEND(" cycles %u", f->cycles);

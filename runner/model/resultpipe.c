@@ -62,12 +62,14 @@ int resultpipe_send(int fd, const struct scenario_result *r)
 	struct scenario_result hdr = *r;
 
 	if (frame_array(fd, RP_FLOWS, r->flows, r->nflows, sizeof(*r->flows)) < 0 ||
-	    frame_array(fd, RP_MARKS, r->marks, r->nmarks, sizeof(*r->marks)) < 0)
+	    frame_array(fd, RP_MARKS, r->marks, r->nmarks, sizeof(*r->marks)) < 0 ||
+	    frame_array(fd, RP_POINTS, r->points, r->npoints, sizeof(*r->points)) < 0)
 		return -1;
 	hdr.sc = NULL;
 	hdr.flows = NULL;
 	hdr.marks = NULL;
-	hdr.cap_flows = hdr.cap_marks = 0;
+	hdr.points = NULL;
+	hdr.cap_flows = hdr.cap_marks = hdr.cap_points = 0;
 	return resultpipe_frame(fd, RP_RESULT, &hdr, sizeof(hdr));
 }
 
@@ -117,6 +119,20 @@ static int take_marks(struct resultpipe_in *in, const char *p, uint32_t len)
 	return 0;
 }
 
+static int take_points(struct resultpipe_in *in, const char *p, uint32_t len)
+{
+	struct group_point gp;
+
+	if (len % sizeof(gp))
+		return bad(in, "a group point frame of %u bytes", len);
+	for (size_t i = 0; i < len; i += sizeof(gp)) {
+		memcpy(&gp, p + i, sizeof(gp));
+		if (result_group_point(&in->part, gp.flow, gp.t_ms, gp.kind) < 0)
+			return bad(in, "out of memory");
+	}
+	return 0;
+}
+
 /* RP_RESULT: the result, with what came before it, if they agree. */
 static int take_result(struct resultpipe_in *in, const char *p, uint32_t len, struct scenario_result *res,
 		       const struct scenario *sc)
@@ -127,14 +143,16 @@ static int take_result(struct resultpipe_in *in, const char *p, uint32_t len, st
 	if (len != sizeof(hdr))
 		return bad(in, "a result frame of %u bytes", len);
 	memcpy(&hdr, p, sizeof(hdr));
-	if (hdr.nflows != in->part.nflows || hdr.nmarks != in->part.nmarks)
-		return bad(in, "%zu of %zu flow results and %zu of %zu marks arrived", in->part.nflows,
-			   hdr.nflows, in->part.nmarks, hdr.nmarks);
+	if (hdr.nflows != in->part.nflows || hdr.nmarks != in->part.nmarks || hdr.npoints != in->part.npoints)
+		return bad(in, "%zu of %zu flow results, %zu of %zu marks and %zu of %zu group points arrived",
+			   in->part.nflows, hdr.nflows, in->part.nmarks, hdr.nmarks, in->part.npoints, hdr.npoints);
 	hdr.sc = sc;
 	hdr.flows = in->part.flows;
 	hdr.cap_flows = in->part.cap_flows;
 	hdr.marks = in->part.marks;
 	hdr.cap_marks = in->part.cap_marks;
+	hdr.points = in->part.points;
+	hdr.cap_points = in->part.cap_points;
 	if (result_check(&hdr, sc, why, sizeof(why)) < 0)
 		return bad(in, "%s", why);
 	result_clear(res);
@@ -151,6 +169,7 @@ static int take_frame(struct resultpipe_in *in, char type, const char *p, uint32
 	switch (type) {
 	case RP_FLOWS: return take_flows(in, p, len, sc);
 	case RP_MARKS: return take_marks(in, p, len);
+	case RP_POINTS: return take_points(in, p, len);
 	case RP_RESULT: return take_result(in, p, len, res, sc);
 	}
 	if (other(ctx, type, p, len, in->bad, sizeof(in->bad)) == 0)

@@ -4,9 +4,9 @@
  * a pipe, in frames: a type byte, a 32-bit length (host order: both ends
  * are the same program), then the payload, at most RP_FRAME_MAX bytes.
  *
- * A result goes as RP_FLOWS and RP_MARKS frames of whole elements, then
- * RP_RESULT: the scenario_result itself, whose counts say how many flows
- * and marks came before it. The reader takes a result only when they agree
+ * A result goes as RP_FLOWS, RP_MARKS and RP_POINTS frames of whole
+ * elements, then RP_RESULT: the scenario_result itself, whose counts say
+ * how many flows, marks and group points came before it. The reader takes a result only when they agree
  * and result_check() finds it sound; a stream that is cut short leaves no
  * result (the caller says the worker died), and a garbled one a reason.
  * Frames of other types (progress, messages) are the caller's.
@@ -20,7 +20,7 @@
 
 #include "runner/model/result.h"
 
-enum { RP_RESULT = 'R', RP_FLOWS = 'F', RP_MARKS = 'M' };
+enum { RP_RESULT = 'R', RP_FLOWS = 'F', RP_MARKS = 'M', RP_POINTS = 'G' };
 #define RP_FRAME_HDR 5
 #define RP_FRAME_MAX (1u << 20)
 
@@ -34,7 +34,7 @@ int resultpipe_send(int fd, const struct scenario_result *r);
 struct resultpipe_in {
 	char *buf;                      /* bytes of a frame not yet whole */
 	size_t len, cap;
-	struct scenario_result part;    /* flows and marks received so far */
+	struct scenario_result part;    /* flows, marks and points received so far */
 	bool done;                      /* a whole, sound result was taken */
 	char bad[160];                  /* why the stream cannot be used; "" = fine */
 };

@@ -597,7 +597,8 @@ static void teardown(void)
 	scenario_free(sc_many);
 }
 
-/* A result of every flow of sc_many, with marks marks. */
+/* A result of every flow of sc_many, with marks marks and 100 group
+ * points. */
 static void big_result(struct scenario_result *r, size_t marks)
 {
 	memset(r, 0, sizeof(*r));
@@ -619,6 +620,8 @@ static void big_result(struct scenario_result *r, size_t marks)
 		snprintf(m.detail, sizeof(m.detail), "m%zu", i);
 		ck_assert_int_eq(result_mark(r, &m), 0);
 	}
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(result_group_point(r, i, (uint64_t)i * 10, i % GROUP_KINDS), 0);
 }
 
 static int no_other(void *ctx, char type, const char *p, uint32_t len, char *bad, size_t badlen)
@@ -674,6 +677,8 @@ START_TEST(t_pipe_whole)
 		ck_assert_int_eq(got.status, RES_FAIL);
 		ck_assert_str_eq(got.flows[MANY - 1].evidence, r.flows[MANY - 1].evidence);
 		ck_assert_str_eq(got.marks[29999].detail, "m29999");
+		ck_assert_uint_eq(got.npoints, 100);
+		ck_assert_int_eq(got.points[99].kind, 99 % GROUP_KINDS);
 		resultpipe_in_free(&in);
 		result_clear(&got);
 	}
@@ -761,6 +766,13 @@ START_TEST(t_pipe_garbled)
 	ck_assert_str_eq(in.bad, "a garbled timeline mark");
 	resultpipe_in_free(&in);
 	r.marks[3].middlebox = 0;
+	r.points[4].kind = GROUP_KINDS;                 /* a group point of no kind */
+	free(buf);
+	buf = wire_bytes(&r, &len);
+	feed(&in, &got, buf, len, 4096);
+	ck_assert_str_eq(in.bad, "a garbled group point");
+	resultpipe_in_free(&in);
+	r.points[4].kind = 0;
 
 	/* more flows than the scenario has: refused before they are kept */
 	free(buf);
@@ -785,13 +797,14 @@ START_TEST(t_pipe_garbled)
 	}
 	feed(&in, &got, buf, len, 4096);
 	ck_assert(!in.done);
-	ck_assert_str_eq(in.bad, "600 of 600 flow results and 10 of 11 marks arrived");
+	ck_assert_str_eq(in.bad, "600 of 600 flow results, 10 of 11 marks and 100 of 100 group points arrived");
 	resultpipe_in_free(&in);
 
 	/* every byte flipped in turn: a result that is sound, or a reason */
 	free(bad);
 	free(buf);
 	r.nmarks = 2;
+	r.npoints = 2;
 	r.nflows = 3;                   /* small: every byte of it, or nearly */
 	buf = wire_bytes(&r, &len);
 	bad = malloc(len);
