@@ -88,48 +88,28 @@ static int bad(struct resultpipe_in *in, const char *fmt, ...)
 	return -1;
 }
 
-/* Flow results of an RP_FLOWS frame, no more than sc has flows. */
-static int take_flows(struct resultpipe_in *in, const char *p, uint32_t len, const struct scenario *sc)
+/*
+ * A frame of whole elements (size bytes each) appended to an array of
+ * in->part: *arrp with *n of them, capacity *cap, at most max in all
+ * (what names them in messages: "flow results").
+ */
+static int take_array(struct resultpipe_in *in, const char *p, uint32_t len, void *arrp, size_t *n,
+		      size_t *cap, size_t size, size_t max, const char *what)
 {
-	struct flow_result *fr;
+	size_t k = len / size;
+	char *arr;
 
-	if (len % sizeof(*fr))
-		return bad(in, "a flow frame of %u bytes", len);
-	if (in->part.nflows + len / sizeof(*fr) > sc->nflows)
-		return bad(in, "more flow results than the scenario's %zu flows", sc->nflows);
-	for (size_t i = 0; i < len; i += sizeof(*fr)) {
-		if (!(fr = result_flow_add(&in->part)))
-			return bad(in, "out of memory");
-		memcpy(fr, p + i, sizeof(*fr));
-	}
-	return 0;
-}
-
-static int take_marks(struct resultpipe_in *in, const char *p, uint32_t len)
-{
-	struct tl_mark m;
-
-	if (len % sizeof(m))
-		return bad(in, "a timeline frame of %u bytes", len);
-	for (size_t i = 0; i < len; i += sizeof(m)) {
-		memcpy(&m, p + i, sizeof(m));
-		if (result_mark(&in->part, &m) < 0)
-			return bad(in, "out of memory");
-	}
-	return 0;
-}
-
-static int take_points(struct resultpipe_in *in, const char *p, uint32_t len)
-{
-	struct group_point gp;
-
-	if (len % sizeof(gp))
-		return bad(in, "a group point frame of %u bytes", len);
-	for (size_t i = 0; i < len; i += sizeof(gp)) {
-		memcpy(&gp, p + i, sizeof(gp));
-		if (result_group_point(&in->part, gp.flow, gp.t_ms, gp.kind) < 0)
-			return bad(in, "out of memory");
-	}
+	if (len % size)
+		return bad(in, "a frame of %s of %u bytes", what, len);
+	if (k > max - *n)
+		return bad(in, "more %s than the scenario's %zu flows", what, max);
+	if (!k)
+		return 0;               /* an empty frame: nothing to append */
+	if (vec_reserve(arrp, cap, *n + k, size) < 0)
+		return bad(in, "out of memory");
+	memcpy(&arr, arrp, sizeof(arr));
+	memcpy(arr + *n * size, p, len);
+	*n += k;
 	return 0;
 }
 
@@ -167,9 +147,15 @@ static int take_frame(struct resultpipe_in *in, char type, const char *p, uint32
 		      void *ctx)
 {
 	switch (type) {
-	case RP_FLOWS: return take_flows(in, p, len, sc);
-	case RP_MARKS: return take_marks(in, p, len);
-	case RP_POINTS: return take_points(in, p, len);
+	case RP_FLOWS:
+		return take_array(in, p, len, &in->part.flows, &in->part.nflows, &in->part.cap_flows,
+				  sizeof(*in->part.flows), sc->nflows, "flow results");
+	case RP_MARKS:
+		return take_array(in, p, len, &in->part.marks, &in->part.nmarks, &in->part.cap_marks,
+				  sizeof(*in->part.marks), SIZE_MAX, "marks");
+	case RP_POINTS:
+		return take_array(in, p, len, &in->part.points, &in->part.npoints, &in->part.cap_points,
+				  sizeof(*in->part.points), SIZE_MAX, "group points");
 	case RP_RESULT: return take_result(in, p, len, res, sc);
 	}
 	if (other(ctx, type, p, len, in->bad, sizeof(in->bad)) == 0)

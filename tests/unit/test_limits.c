@@ -734,6 +734,19 @@ START_TEST(t_pipe_garbled)
 	ck_assert_str_eq(in.bad, "a frame of 1048577 bytes");
 	resultpipe_in_free(&in);
 
+	/* an empty frame of marks before the result is nothing, not a fault */
+	{
+		char *with = malloc(len + RP_FRAME_HDR);
+
+		memcpy(with, "M\0\0\0\0", RP_FRAME_HDR);
+		memcpy(with + RP_FRAME_HDR, buf, len);
+		feed(&in, &got, with, len + RP_FRAME_HDR, 4096);
+		ck_assert_msg(in.done && !in.bad[0], "%s", in.bad);
+		resultpipe_in_free(&in);
+		result_clear(&got);
+		free(with);
+	}
+
 	memcpy(bad, buf, len);
 	bad[0] = 'Z';                                   /* an unknown type */
 	feed(&in, &got, bad, len, 4096);
