@@ -450,7 +450,7 @@ command:
 		const struct sc_flow *f = &r->sc->flows[r->cmd[i].flow];
 
 		if (r->lane_of[r->cmd[i].flow] == (int)(l - r->lane) &&
-		    (f->port ? f->port : DEFAULT_PORT) == nf->dport)
+		    (f->port ? f->port : SC_DEFAULT_PORT) == nf->dport)
 			return r->cmd[i].flow;
 	}
 	return -1;
@@ -541,15 +541,17 @@ static struct simflow *line_flow(struct simproc *s, const json_t *js)
 
 void evlog_facts_reset(struct run *r, struct scenario_result *res)
 {
-	for (size_t i = 0; i < r->sc->nflows; i++) {
+	for (size_t i = 0; i < res->nflows && i < r->sc->nflows; i++) {
 		struct flow_result *fr = &res->flows[i];
 
 		fr->keepalives_seen = fr->drops = 0;
 		fr->expired_ms = -1;
 		memset(&fr->total, 0, sizeof(fr->total));
-		for (unsigned k = 0; r->facts[i] && k < r->sc->flows[i].count; k++) {
-			r->facts[i][k].keepalives = r->facts[i][k].drops = r->facts[i][k].expired_by = 0;
-			r->facts[i][k].expired_at = -1;
+		for (unsigned k = 0; run_conn_facts(r, (int)i, k); k++) {
+			struct conn_facts *cf = run_conn_facts(r, (int)i, k);
+
+			cf->keepalives = cf->drops = cf->expired_by = 0;
+			cf->expired_at = -1;
 		}
 	}
 }
@@ -578,7 +580,7 @@ static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const 
 		      unsigned conn, uint64_t ts, struct scenario_result *res, struct scenario_result *mres)
 {
 	struct flow_result *fr = &res->flows[flow];
-	struct conn_facts *cf = r->facts[flow] && conn < r->sc->flows[flow].count ? &r->facts[flow][conn] : NULL;
+	struct conn_facts *cf = run_conn_facts(r, flow, conn);
 	size_t pos = (size_t)(s - r->lane[r->lane_of[flow]].sim);
 	char dir[8] = "", what[32] = "";
 

@@ -44,32 +44,37 @@ uint64_t run_conn_since(const struct sc_flow *f, unsigned conn, uint64_t t)
 	return t > start ? t - start : 0;
 }
 
-void judge_init(struct run *r, struct scenario_result *res)
+int judge_init(struct run *r, struct scenario_result *res)
 {
-	result_init_error(res, r->sc, "not run");
+	if (result_init_error(res, r->sc, "not run") < 0)
+		return -1;
+	r->facts = calloc(r->sc->nflows ? r->sc->nflows : 1, sizeof(*r->facts));
+	if (!r->facts)
+		return -1;
 	for (size_t i = 0; i < r->sc->nflows; i++) {
 		r->facts[i] = calloc(r->sc->flows[i].count, sizeof(*r->facts[i]));
 		if (!r->facts[i]) {
-			run_fail(r, "no memory for the facts of %u connections", r->sc->flows[i].count);
-			return;
+			errno = ENOMEM;
+			return -1;
 		}
 		for (unsigned k = 0; k < r->sc->flows[i].count; k++)
 			r->facts[i][k].expired_at = -1;
 	}
+	return 0;
 }
 
 void judge_free(struct run *r)
 {
-	for (size_t i = 0; i < SC_MAX_FLOWS; i++) {
+	for (size_t i = 0; r->facts && i < r->sc->nflows; i++)
 		free(r->facts[i]);
-		r->facts[i] = NULL;
-	}
+	free(r->facts);
+	r->facts = NULL;
 }
 
-/* What the middleboxes did to connection conn of a flow; NULL if unknown. */
-static const struct conn_facts *conn_facts(const struct run *r, int flow, unsigned conn)
+struct conn_facts *run_conn_facts(const struct run *r, int flow, unsigned conn)
 {
-	if (!r->facts[flow] || conn >= r->sc->flows[flow].count)
+	if (!r->facts || flow < 0 || (size_t)flow >= r->sc->nflows || !r->facts[flow] ||
+	    conn >= r->sc->flows[flow].count)
 		return NULL;
 	return &r->facts[flow][conn];
 }
@@ -97,7 +102,7 @@ static const char *count_text(uint32_t n, char *buf, size_t len)
 static void mb_view(struct run *r, int flow, unsigned conn, char *buf, size_t len)
 {
 	const struct sc_flow *f = &r->sc->flows[flow];
-	const struct conn_facts *cf = conn_facts(r, flow, conn);
+	const struct conn_facts *cf = run_conn_facts(r, flow, conn);
 	struct lane *l = &r->lane[r->lane_of[flow]];
 	char t[32];
 	size_t off = 0;
@@ -169,7 +174,7 @@ static void group_count(struct run *r, int idx, unsigned conn, const struct flow
 	size_t off = strlen(gr->evidence);
 
 	if (gr->sample < 0 || (unmet && !gr->sample_unmet)) {
-		const struct conn_facts *cf = conn_facts(r, idx, conn);
+		const struct conn_facts *cf = run_conn_facts(r, idx, conn);
 
 		gr->sample = (int)conn;
 		gr->sample_unmet = unmet;
@@ -194,12 +199,11 @@ static void group_count(struct run *r, int idx, unsigned conn, const struct flow
  * expiry. Counts the unreported into gr. */
 static void group_points_left(struct run *r, int idx, struct flow_result *gr, struct scenario_result *res)
 {
-	const struct sc_flow *sf = &r->sc->flows[idx];
 	uint64_t end = r->flow_end[idx] ? (uint64_t)run_scen_ms(r, (int64_t)r->flow_end[idx]) : res->scenario_ms;
 
 	gr->unreported = 0;
-	for (unsigned k = 0; r->facts[idx] && k < sf->count; k++) {
-		const struct conn_facts *cf = &r->facts[idx][k];
+	for (unsigned k = 0; run_conn_facts(r, idx, k); k++) {
+		const struct conn_facts *cf = run_conn_facts(r, idx, k);
 
 		if (!cf->reported) {
 			gr->unreported++;
@@ -211,23 +215,29 @@ static void group_points_left(struct run *r, int idx, struct flow_result *gr, st
 }
 
 /* "across the 1,000 connections: 998 expired by a middlebox, 1,369
- * packets dropped, 2,000 keepalives seen; " before the samples' evidence. */
+ * packets dropped, 2,000 keepalives seen; " before the samples' evidence
+ * (which gives way at its end if both do not fit). */
 static void group_totals(const struct run *r, int idx, struct flow_result *gr)
 {
 	const struct sc_flow *sf = &r->sc->flows[idx];
-	char a[16], b[16], c[16], d[16], ev[sizeof(gr->evidence)];
-	size_t off;
+	char a[16], b[16], c[16], d[16], pre[200];
+	size_t lp, le = strlen(gr->evidence);
 
-	off = (size_t)snprintf(ev, sizeof(ev), "across the %s connections: %s expired by a middlebox, %s packet%s dropped",
-			       count_text(sf->count, a, sizeof(a)), count_text(gr->total.expired, b, sizeof(b)),
-			       count_text(gr->total.drops, c, sizeof(c)), gr->total.drops == 1 ? "" : "s");
-	if (off < sizeof(ev) && sf->proto == SC_TCP && sf->keepalive != SC_KA_OFF)
-		off += (size_t)snprintf(ev + off, sizeof(ev) - off, ", %s keepalive%s seen",
-					count_text(gr->total.keepalives_seen, d, sizeof(d)),
-					gr->total.keepalives_seen == 1 ? "" : "s");
-	if (off < sizeof(ev))
-		snprintf(ev + off, sizeof(ev) - off, "%s%s", gr->evidence[0] ? "; " : "", gr->evidence);
-	memcpy(gr->evidence, ev, sizeof(ev));
+	lp = (size_t)snprintf(pre, sizeof(pre), "across the %s connections: %s expired by a middlebox, %s packet%s dropped",
+			      count_text(sf->count, a, sizeof(a)), count_text(gr->total.expired, b, sizeof(b)),
+			      count_text(gr->total.drops, c, sizeof(c)), gr->total.drops == 1 ? "" : "s");
+	if (lp < sizeof(pre) && sf->proto == SC_TCP && sf->keepalive != SC_KA_OFF)
+		lp += (size_t)snprintf(pre + lp, sizeof(pre) - lp, ", %s keepalive%s seen",
+				       count_text(gr->total.keepalives_seen, d, sizeof(d)),
+				       gr->total.keepalives_seen == 1 ? "" : "s");
+	if (lp < sizeof(pre) && le)
+		lp += (size_t)snprintf(pre + lp, sizeof(pre) - lp, "; ");
+	lp = lp < sizeof(pre) ? lp : sizeof(pre) - 1;
+	if (lp + le >= sizeof(gr->evidence))
+		le = sizeof(gr->evidence) - 1 - lp;
+	memmove(gr->evidence + lp, gr->evidence, le);
+	memcpy(gr->evidence, pre, lp);
+	gr->evidence[lp + le] = '\0';
 }
 
 /* A group's status once every line was read: the tally against the
@@ -357,7 +367,7 @@ static void group_point(const struct run *r, int idx, unsigned conn, const struc
  * did already (a line twice is counted once). */
 static bool conn_reported(struct run *r, int idx, unsigned conn)
 {
-	struct conn_facts *cf = r->facts[idx] && conn < r->sc->flows[idx].count ? &r->facts[idx][conn] : NULL;
+	struct conn_facts *cf = run_conn_facts(r, idx, conn);
 
 	if (cf && cf->reported) {
 		log_warnx("the probe reported %s.%u twice: its second line is ignored", r->sc->flows[idx].name,
@@ -473,9 +483,14 @@ static void probe_missing(struct run *r, struct group *g, const bool *seen, stru
 void probe_results(struct run *r, struct lane *l, struct group *g, struct scenario_result *res)
 {
 	FILE *f = fopen_regular(g->cli_json);
-	bool seen[SC_MAX_FLOWS] = { false };
+	bool *seen = calloc(r->sc->nflows ? r->sc->nflows : 1, sizeof(*seen));
 	char *line = NULL, why[160];
 	size_t cap = 0;
+
+	if (!seen) {
+		run_fail(r, "out of memory");
+		goto out;
+	}
 
 	for (size_t i = 0; i < g->n; i++) {
 		struct flow_result *gr = &res->flows[g->flows[i]];
@@ -504,9 +519,11 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 		json_decref(js);
 	}
 	free(line);
+	probe_missing(r, g, seen, res);
+out:
 	if (f)
 		fclose(f);
-	probe_missing(r, g, seen, res);
+	free(seen);
 	(void)l;
 }
 

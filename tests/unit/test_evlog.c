@@ -87,10 +87,16 @@ static void write_log(size_t n)
 static double read_log(size_t n, struct scenario_result *res)
 {
 	static struct run r;
+	static int flows[1], lane_of[1], group_of[1];
+	static uint64_t flow_end[1];
 	struct simproc *s = &r.lane[0].sim[0];
 	struct timespec a, b;
 
 	memset(&r, 0, sizeof(r));
+	r.lane[0].g[0].flows = flows;
+	r.lane_of = lane_of;
+	r.group_of = group_of;
+	r.flow_end = flow_end;
 	r.sc = sc;
 	r.nlanes = 1;
 	r.lane[0].npath = 1;
@@ -121,7 +127,7 @@ static double read_log(size_t n, struct scenario_result *res)
 
 START_TEST(test_matching)
 {
-	struct scenario_result res;
+	struct scenario_result res = { 0 };
 
 	read_log(1, &res);
 	result_clear(&res);
@@ -134,7 +140,7 @@ END_TEST
 
 START_TEST(test_linear)
 {
-	struct scenario_result res;
+	struct scenario_result res = { 0 };
 	double small, large;
 
 	read_log(4000, &res);           /* warm up allocator and caches */
@@ -164,8 +170,11 @@ START_TEST(test_group_names)
 	ini_diags_init(&dg, "g.ini");
 	g = scenario_parse(gini, strlen(gini), "g.ini", NULL, &dg);
 	ck_assert_ptr_nonnull(g);
+	static int flows[3];
+
 	memset(&r, 0, sizeof(r));
 	r.sc = g;
+	gr->flows = flows;
 	gr->n = 3;
 	gr->flows[0] = 0;
 	gr->flows[1] = 1;
@@ -235,9 +244,11 @@ START_TEST(test_group_facts)
 		"{\"flow\":\"pool.2\",\"outcome\":\"timeout\",\"noticed_by\":\"client\",\"at_ms\":40000,\"cycle\":1}\n";
 	static struct run r;
 	static struct scenario_result res;
+	static int gflows[1], lane_of[1], group_of[1];
+	static uint64_t flow_end[1];
 	struct lane *l = &r.lane[0];
 	struct group *g = &l->g[0];
-	struct flow_result *fr = &res.flows[0];
+	struct flow_result *fr;
 	uint32_t ends = 0, expired = 0;
 	struct ini_diags dg;
 	struct scenario *gsc;
@@ -256,7 +267,11 @@ START_TEST(test_group_facts)
 	l->sim[1].mb = 1;
 	l->ng = 1;
 	g->port = 5201;
+	g->flows = gflows;
 	g->n = 1;
+	r.lane_of = lane_of;
+	r.group_of = group_of;
+	r.flow_end = flow_end;
 	write_file(nat, "/tmp/test_evlog_nat.XXXXXX", nat_log);
 	write_file(fw, "/tmp/test_evlog_fw.XXXXXX", fw_log);
 	write_file(ad, "/tmp/test_evlog_ad.XXXXXX", addrs_text);
@@ -266,13 +281,14 @@ START_TEST(test_group_facts)
 	snprintf(g->cli_addrs, sizeof(g->cli_addrs), "%s", ad);
 	snprintf(g->cli_json, sizeof(g->cli_json), "%s", cli);
 
-	judge_init(&r, &res);
+	ck_assert_int_eq(judge_init(&r, &res), 0);
 	res.scenario_ms = 60000;
 	evlog_facts_reset(&r, &res);
 	evlog_read(&r, l, &l->sim[0], &res);
 	evlog_read(&r, l, &l->sim[1], &res);
 	probe_results(&r, l, g, &res);
 
+	fr = &res.flows[0];
 	ck_assert_uint_eq(fr->total.keepalives_seen, 1);
 	ck_assert_uint_eq(fr->total.drops, 4);
 	ck_assert_uint_eq(fr->total.expired, 1);                /* by both: once */
