@@ -138,13 +138,13 @@ void cli_mb_text(const struct sc_middlebox *mb, char *buf, size_t len)
 }
 
 int cli_sweep(const char *cmd, const struct scenario *sc, const char *label, const char *whose,
-	      struct scenario_result *res, uint64_t *wall_ms)
+	      const struct sweep_stop *stop, struct scenario_result *res, uint64_t *wall_ms)
 {
 	uint64_t t0 = mtime_ms();
 	char err[512];
 	int rc;
 
-	rc = sweep_run(sc, label, res, err, sizeof(err));
+	rc = sweep_run(sc, label, stop, res, err, sizeof(err));
 	*wall_ms = mtime_ms() - t0;
 	if (rc) {
 		log_warnx("%s: %s", cmd, err);

@@ -15,6 +15,7 @@
 
 #include "runner/model/result.h"
 #include "runner/model/scenario.h"
+#include "runner/run/sweep.h"
 #include "runner/util/textutil.h"
 
 /*
@@ -104,12 +105,13 @@ void cli_mb_text(const struct sc_middlebox *mb, char *buf, size_t len);
 /*
  * Run a generated scenario once (runner/run/sweep.h) and make sure its
  * result can be trusted: label names the job on the progress line
- * ("coarse"), whose names it in messages ("the coarse pass"). Fills res
+ * ("coarse"), whose names it in messages ("the coarse pass"); stop, if not
+ * NULL, ends it early (flows it did not need are RES_SKIP). Fills res
  * (free with result_clear()) and *wall_ms (the wall time taken). Returns
  * 0; or after saying why, IG_EXIT_ENV (environment, the run or one of its
  * flows could not be trusted) or 128+signal (interrupted).
  */
 int cli_sweep(const char *cmd, const struct scenario *sc, const char *label, const char *whose,
-	      struct scenario_result *res, uint64_t *wall_ms);
+	      const struct sweep_stop *stop, struct scenario_result *res, uint64_t *wall_ms);
 
 #endif

@@ -172,7 +172,7 @@ static int pass_sim(struct discover *d, struct dpass *p, const char *what)
 	if (!sc)
 		return IG_EXIT_USAGE;
 	snprintf(whose, sizeof(whose), "the %s pass", what);
-	rc = cli_sweep("discover", sc, what, whose, &res, &p->wall_ms);
+	rc = cli_sweep("discover", sc, what, whose, NULL, &res, &p->wall_ms);
 	if (rc)
 		goto out;
 	/* the flows of sc are p's, in the same order */

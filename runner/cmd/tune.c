@@ -795,7 +795,7 @@ int cmd_tune(int argc, char **argv)
 			sc->nflows, secs(scenario_estimate_ms(sc), a, sizeof(a)),
 			sc_scale_format(&t.scale, s, sizeof(s)));
 	}
-	rc = cli_sweep("tune", sc, "tune", "the sweep", &res, &t.wall_ms);
+	rc = cli_sweep("tune", sc, "tune", "the sweep", NULL, &res, &t.wall_ms);
 	if (rc)
 		goto out;
 	analyse(&t, sc, &res);

@@ -91,6 +91,7 @@ struct group {
 	char cli_ended[PATH_MAX];       /* the client's --ended-file: flows as they end */
 	char cli_addrs[PATH_MAX];       /* the client's --addrs file */
 	long addrs_off;                 /* bytes of it read so far */
+	long ended_off;                 /* bytes of cli_ended passed to flow_ended */
 };
 
 /* A probe connection's client-side address, from the --addrs files: the key
@@ -154,6 +155,7 @@ struct run {
 	uint64_t flow_end[SC_MAX_FLOWS];/* wall ms its probe or command ended, 0 = running */
 	bool kept;
 	bool interrupted;
+	bool enough;                    /* flow_ended ended the run early */
 	char err[256];                  /* the run can't be trusted: why */
 	char probedir[PATH_MAX];        /* where the probes write (probedir_make) */
 };

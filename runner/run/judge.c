@@ -245,6 +245,11 @@ static void probe_line_judge(struct run *r, int idx, unsigned conn, const json_t
 		run_mark(conn ? NULL : res, cyc_ms + (uint64_t)fr->noticed_ms, TL_OUTCOME, idx, -1, -1, "%s%s%s", pl.out,
 			 pl.who[0] ? ", noticed by the " : "", pl.who);
 	}
+	if (r->enough && (!strcmp(pl.out, "interrupted") || !strcmp(pl.out, "none"))) {
+		fr->status = RES_SKIP;
+		snprintf(fr->error, sizeof(fr->error), "not needed: the run ended once its answer was known");
+		return;
+	}
 	if (!strcmp(pl.out, "error") || !strcmp(pl.out, "interrupted") || !strcmp(pl.out, "none")) {
 		fr->status = RES_ERROR;
 		if (!strcmp(pl.out, "interrupted"))
