@@ -51,6 +51,7 @@ struct cflow {
 					 * thousands of them) */
 	size_t in_len;
 	bool welcomed, rebound;
+	bool not_needed;                /* running when SIGUSR1 came: the server is not asked */
 };
 
 struct client {
@@ -59,7 +60,8 @@ struct client {
 	struct cflow *flows;
 	size_t n, running;
 	uint64_t now;
-	bool stop;
+	bool stop;                      /* a signal ended the loop */
+	bool stopped_hard;              /* SIGINT/SIGTERM/SIGHUP, not only SIGUSR1 */
 	bool addrs_dirty;               /* lines in cfg->addrs not flushed yet */
 };
 
@@ -575,6 +577,8 @@ static size_t query_count(struct client *c, int srv)
 		if (!f->welcomed)
 			snprintf(f->r->server.error, sizeof(f->r->server.error),
 				 "the server never took this flow");
+		else if (f->not_needed)
+			snprintf(f->r->server.error, sizeof(f->r->server.error), "not asked: not needed");
 		else
 			want++;
 	}
@@ -629,7 +633,7 @@ static int query_send_all(struct client *c, int srv, int fd)
 		char line[64];
 		int n;
 
-		if (f->srv_index != srv || !f->welcomed)
+		if (f->srv_index != srv || !f->welcomed || f->not_needed)
 			continue;
 		n = probe_proto_format(&q, line, sizeof(line));
 		/* small lines; the socket buffer takes thousands of them */
@@ -832,8 +836,12 @@ static int client_loop(struct client *c)
 			struct cflow *f = evs[i].data.ptr;
 
 			if (!f) {
-				if (probe_loop_signals_read(c->sfd))
+				enum loop_signal sig = probe_loop_signals_read(c->sfd);
+
+				if (sig != LOOP_SIG_NONE)
 					c->stop = true;
+				if (sig == LOOP_SIG_STOP)
+					c->stopped_hard = true;
 				continue;
 			}
 			if (f->state != CF_DONE)
@@ -850,11 +858,15 @@ static void client_ask_servers(struct client *c, uint64_t max_deadline)
 {
 	const struct client_config *cfg = c->cfg;
 
-	if (c->stop) {
+	for (size_t i = 0; c->stop && i < c->n; i++)
+		if (c->flows[i].state != CF_DONE) {
+			c->flows[i].not_needed = true;
+			flow_end(c, &c->flows[i], OUT_INTERRUPTED, 0, c->stopped_hard ? "stopped by a signal" :
+				 "not needed: the caller had its answer (SIGUSR1)");
+		}
+	if (c->stopped_hard) {
 		for (size_t i = 0; i < c->n; i++) {
 			struct cflow *f = &c->flows[i];
-			if (f->state != CF_DONE)
-				flow_end(c, f, OUT_INTERRUPTED, 0, "stopped by a signal");
 			if (!f->r->server.known)
 				snprintf(f->r->server.error, sizeof(f->r->server.error),
 					 "not asked: interrupted");
@@ -905,7 +917,7 @@ int probe_client_run(const struct client_config *cfg, const struct probe_plan *p
 		goto out;
 	if (cfg->addrs)
 		fflush(cfg->addrs);
-	*interrupted = c->stop;
+	*interrupted = c->stopped_hard;
 	client_ask_servers(c, max_deadline);
 	for (size_t i = 0; i < n; i++)
 		probe_result_combine(&results[i]);

@@ -60,6 +60,8 @@ struct flow_result {
 					 * has a sample of each outcome */
 	char error[256];                /* RES_ERROR: why the run can't be trusted */
 	char noticed_by[16];            /* "client", "server", "" */
+	char local[48];                 /* the client's address:port, as it saw it */
+	char seen_as[48];               /* and as the server saw it ("" = unknown) */
 	int64_t noticed_ms;             /* scenario time since idle start, -1 = n/a */
 	int err;                        /* errno seen by the probe, 0 = none */
 	uint32_t keepalives_seen;       /* by the middleboxes on this flow */

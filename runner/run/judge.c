@@ -154,6 +154,8 @@ static void probe_line_read(const json_t *js, struct probe_line *pl, struct flow
 	if (jsonio_get_str(js, "client.detail", pl->detail, sizeof(pl->detail)) < 0 || !pl->detail[0])
 		jsonio_get_str(js, "server.detail", pl->detail, sizeof(pl->detail));
 	snprintf(fr->noticed_by, sizeof(fr->noticed_by), "%s", pl->who);
+	jsonio_get_str(js, "client.local", fr->local, sizeof(fr->local));
+	jsonio_get_str(js, "client.seen_as", fr->seen_as, sizeof(fr->seen_as));
 	if (jsonio_get_int(js, "client.server_heartbeats", &v) == 0 && v >= 0)
 		fr->server_heartbeats = (uint32_t)v;
 	v = -1;
