@@ -30,8 +30,9 @@
 #include "probes/sockopt.h"
 
 #define HELLO_RETRANSMIT_MS 1000
+#define WARMUP_INTERVAL_MS 500      /* HELLO again this long after a WELCOME, while warming up */
 
-enum cf_state { CF_WAIT_START, CF_CONNECTING, CF_HELLO, CF_IDLE, CF_AWAIT_PONG, CF_AWAIT_PING, CF_DONE };
+enum cf_state { CF_WAIT_START, CF_CONNECTING, CF_HELLO, CF_WARMUP, CF_IDLE, CF_AWAIT_PONG, CF_AWAIT_PING, CF_DONE };
 
 struct cflow {
 	struct probe_flow_result *r;
@@ -44,6 +45,7 @@ struct cflow {
 	enum cf_state state;
 	uint32_t cycle;
 	uint64_t idle_start, t_next, t_hb, t_retx;
+	uint64_t t_warm_end;            /* warmup: the idle starts at the first WELCOME after it */
 	uint32_t hb_seq;
 	char *in;                       /* a partial line, PROTO_LINE_MAX bytes while
 					 * one is pending, else NULL: an idle flow
@@ -303,7 +305,7 @@ static void flow_timer(struct client *c, struct cflow *f)
 {
 	if (f->state == CF_DONE)
 		return;
-	if (f->t_retx && c->now >= f->t_retx && f->state == CF_HELLO)
+	if (f->t_retx && c->now >= f->t_retx && (f->state == CF_HELLO || f->state == CF_WARMUP))
 		send_hello(c, f);
 	if (f->state == CF_IDLE && f->t_hb && c->now >= f->t_hb && c->now < f->t_next) {
 		struct proto_msg m = { .type = PM_HB, .id = f->r->id, .seq = ++f->hb_seq };
@@ -328,6 +330,9 @@ static void flow_timer(struct client *c, struct cflow *f)
 		/* UDP, or a TCP handshake some box completed for a server that
 		 * never heard of it: the flow never got through */
 		flow_end(c, f, OUT_CONNECT_TIMEOUT, 0, "no answer to HELLO before the deadline");
+		break;
+	case CF_WARMUP:
+		flow_end(c, f, OUT_ERROR, 0, "warmup: the server stopped answering HELLO");
 		break;
 	case CF_IDLE:
 		if (f->p->proto == PLAN_TCP)
@@ -360,6 +365,17 @@ static void flow_timer(struct client *c, struct cflow *f)
 	}
 }
 
+/* A WELCOME while warming up (warmup=): the idle starts with the first one
+ * after the warmup's end; before it, HELLO again in WARMUP_INTERVAL_MS. */
+static void warmup_welcome(struct client *c, struct cflow *f)
+{
+	if (c->now >= f->t_warm_end) {
+		flow_idle(c, f, 1);
+		return;
+	}
+	f->t_retx = c->now + WARMUP_INTERVAL_MS;
+}
+
 static void flow_message(struct client *c, struct cflow *f, const struct proto_msg *m)
 {
 	if (m->id != f->r->id) {
@@ -368,6 +384,10 @@ static void flow_message(struct client *c, struct cflow *f, const struct proto_m
 	}
 	switch (m->type) {
 	case PM_WELCOME:
+		if (f->state == CF_WARMUP) {
+			warmup_welcome(c, f);
+			return;
+		}
 		if (f->state != CF_HELLO) {
 			if (f->p->proto == PLAN_UDP)
 				return; /* answer to a retransmitted HELLO */
@@ -375,6 +395,13 @@ static void flow_message(struct client *c, struct cflow *f, const struct proto_m
 		}
 		f->welcomed = true;
 		snprintf(f->side->seen_as, sizeof(f->side->seen_as), "%s", m->addr);
+		if (f->p->warmup_ms) {
+			f->state = CF_WARMUP;
+			f->t_warm_end = c->now + f->p->warmup_ms;
+			f->t_next = f->t_warm_end + f->p->deadline_ms;
+			f->t_retx = c->now + WARMUP_INTERVAL_MS;
+			return;
+		}
 		flow_idle(c, f, 1);
 		return;
 	case PM_PONG:

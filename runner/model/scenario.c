@@ -32,13 +32,13 @@ enum {
 	FK_PROTO, FK_FAMILY, FK_KEEPALIVE, FK_TCP_USER_TIMEOUT, FK_HEARTBEAT, FK_IDLE,
 	FK_SPEAKER, FK_CYCLES, FK_DEADLINE, FK_EXPECT, FK_PATH, FK_PORT, FK_COMMAND,
 	FK_SERVER_COMMAND, FK_SERVER_HEARTBEAT, FK_RUN_AS, FK_EXPECT_EXIT, FK_EXPECT_OUTPUT, FK_SCALE_PROGRAM,
-	FK_COUNT, FK_START, FK_RAMP, FK_MAX
+	FK_COUNT, FK_START, FK_RAMP, FK_WARMUP, FK_MAX
 };
 static const char *const flow_keys[FK_MAX] = {
 	"proto", "family", "keepalive", "tcp_user_timeout", "heartbeat", "idle",
 	"speaker", "cycles", "deadline", "expect", "path", "port", "command",
 	"server_command", "server_heartbeat", "run_as", "expect_exit", "expect_output", "scale_program",
-	"count", "start", "ramp",
+	"count", "start", "ramp", "warmup",
 };
 enum { EK_AT, EK_ACTION, EK_MIDDLEBOX, EK_MAX };
 static const char *const event_keys[EK_MAX] = { "at", "action", "middlebox" };
@@ -798,6 +798,9 @@ static void flow_key(struct pctx *c, const char *key, const char *value)
 	case FK_SERVER_HEARTBEAT:
 		parse_dur(c, key, value, false, &f->server_heartbeat);
 		break;
+	case FK_WARMUP:
+		parse_dur(c, key, value, false, &f->warmup);
+		break;
 	case FK_IDLE:
 		parse_dur(c, key, value, false, &f->idle);
 		break;
@@ -1162,7 +1165,7 @@ static void check_flow(struct pctx *c, int fi)
 
 	if (f->command[0]) {
 		static const int cmd_excl[] = { FK_HEARTBEAT, FK_SERVER_HEARTBEAT, FK_KEEPALIVE,
-						FK_TCP_USER_TIMEOUT };
+						FK_TCP_USER_TIMEOUT, FK_WARMUP };
 		for (size_t i = 0; i < ARRAY_SIZE(cmd_excl); i++) {
 			int k = cmd_excl[i];
 			if (L[k] && !(k == FK_KEEPALIVE && f->keepalive == SC_KA_OFF))
@@ -1197,6 +1200,8 @@ static void check_flow(struct pctx *c, int fi)
 			DIAG(c, L[FK_EXPECT], NULL,
 			     "expect = keepalive-timeout is for TCP flows (UDP has no kernel keepalive)");
 	} else {
+		if (L[FK_WARMUP])
+			DIAG(c, L[FK_WARMUP], NULL, "warmup is for UDP flows (two-way traffic before the idle)");
 		if (L[FK_EXPECT] > 0 && f->expect == SC_EXPECT_REBOUND)
 			DIAG(c, L[FK_EXPECT], NULL,
 			     "expect = rebound is for UDP flows (a TCP connection cannot change its source address)");
@@ -1495,6 +1500,7 @@ static void apply_scale(struct scenario *sc)
 		SCALE(f->user_timeout);
 		SCALE(f->heartbeat);
 		SCALE(f->server_heartbeat);
+		SCALE(f->warmup);
 		SCALE(f->idle);
 		SCALE(f->start);
 		SCALE(f->ramp);
@@ -1506,6 +1512,9 @@ static void apply_scale(struct scenario *sc)
 		/* the probe takes server heartbeats of 100 ms and more */
 		if (f->server_heartbeat.ms && f->server_heartbeat.scaled_ms < 100)
 			f->server_heartbeat.scaled_ms = 100;
+		/* and warmups of 100 ms and more */
+		if (f->warmup.ms && f->warmup.scaled_ms < 100)
+			f->warmup.scaled_ms = 100;
 		if (f->idle.ms && !f->idle.scaled_ms)
 			f->idle.scaled_ms = 1;
 	}
@@ -1570,6 +1579,7 @@ static void check_limits(struct pctx *c)
 		check_scaled(c, L[FK_DEADLINE], "", "deadline", &f->deadline);
 		check_scaled(c, L[FK_HEARTBEAT], "", "heartbeat", &f->heartbeat);
 		check_scaled(c, L[FK_SERVER_HEARTBEAT], "", "server_heartbeat", &f->server_heartbeat);
+		check_scaled(c, L[FK_WARMUP], "", "warmup", &f->warmup);
 		check_scaled(c, L[FK_TCP_USER_TIMEOUT], "", "tcp_user_timeout", &f->user_timeout);
 		t = flow_length(f->cycles, f->idle.scaled_ms, f->deadline.scaled_ms);
 		if (t > DURATION_MAX_MS)
@@ -1822,7 +1832,7 @@ uint64_t scenario_estimate_ms(const struct scenario *sc)
 	for (size_t i = 0; i < sc->nflows; i++) {
 		const struct sc_flow *f = &sc->flows[i];
 		uint64_t t = flow_length(f->cycles, f->idle.scaled_ms, f->deadline.scaled_ms) +
-			     f->start.scaled_ms + f->ramp.scaled_ms;
+			     f->start.scaled_ms + f->ramp.scaled_ms + f->warmup.scaled_ms;
 		if (t > end)
 			end = t;
 	}

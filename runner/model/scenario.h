@@ -116,6 +116,7 @@ struct sc_flow {
 	struct sc_duration user_timeout;/* TCP_USER_TIMEOUT; ms == 0: not set */
 	struct sc_duration heartbeat;   /* application heartbeat; ms == 0: none */
 	struct sc_duration server_heartbeat; /* server -> client heartbeat; ms == 0: none */
+	struct sc_duration warmup;      /* UDP: two-way traffic before the idle; ms == 0: one exchange */
 	struct sc_duration idle;        /* required unless command is set */
 	enum sc_speaker speaker;        /* who sends first after the idle period */
 	unsigned cycles;                /* idle + exchange rounds, default 1 */

@@ -655,26 +655,6 @@ static bool wait_children(struct run *r, uint64_t until)
 	return sig;
 }
 
-/* The new lines of group g's --ended-file ("FLOW OUTCOME") to the caller's
- * flow_ended; true when it says the run has its answer. */
-static bool group_enough(struct run *r, struct group *g)
-{
-	char line[128], flow[64], out[32];
-	bool enough = false;
-	FILE *f = fopen(g->cli_ended, "re");
-
-	if (!f)
-		return false;
-	if (fseek(f, g->ended_off, SEEK_SET) == 0)
-		while (!enough && fgets(line, sizeof(line), f) && strchr(line, '\n')) {
-			g->ended_off += (long)strlen(line);
-			if (sscanf(line, "%63s %31s", flow, out) == 2)
-				enough = r->o->flow_ended(r->o->ctx, flow, out);
-		}
-	fclose(f);
-	return enough;
-}
-
 /* Has the caller its answer (run_opts.flow_ended)? */
 static bool run_enough(struct run *r)
 {
@@ -682,7 +662,8 @@ static bool run_enough(struct run *r)
 		return false;
 	for (size_t k = 0; k < r->nlanes; k++)
 		for (size_t gi = 0; gi < r->lane[k].ng; gi++)
-			if (group_enough(r, &r->lane[k].g[gi]))
+			if (tu_ended_read(r->lane[k].g[gi].cli_ended, &r->lane[k].g[gi].ended_off, r->o->flow_ended,
+					  r->o->ctx))
 				return r->enough = true;
 	return false;
 }
