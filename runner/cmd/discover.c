@@ -557,6 +557,16 @@ static uint64_t beyond(uint64_t hi)
 	return hi + hi / 3 + 1000;
 }
 
+/* Where the longer UDP timeout's coarse bracket ends: the server's
+ * heartbeats alone (packets both ways, over 2 s after the first) may give a
+ * mapping the stream timeout without refreshing it. */
+static uint64_t udp_hi(const struct discover *d)
+{
+	uint64_t hi = d->b[DM_UDP].hi;
+
+	return d->b[DM_STREAM].found && d->b[DM_STREAM].hi > hi ? d->b[DM_STREAM].hi : hi;
+}
+
 /* ---- behaviour, as knob values ---- */
 
 /* What the path did, as the knob values that reproduce it (NULL or -1: not
@@ -730,7 +740,7 @@ static void ka_behaviour(const struct discover *d, struct behaviour *bh)
 
 /*
  * Does inbound-only traffic refresh the UDP mapping? f idled beyond the
- * first failing idle hi with only the server's heartbeats, at most a
+ * first failing idle hi of both UDP timeouts with only the server's heartbeats, at most a
  * quarter of the way from hi to the end apart: if the last one reached the
  * client past halfway from hi to the end, they kept arriving (yes);
  * earlier, they stopped at about the timeout (no).
@@ -738,7 +748,7 @@ static void ka_behaviour(const struct discover *d, struct behaviour *bh)
 static void inbound_behaviour(const struct discover *d, struct behaviour *bh)
 {
 	const struct dflow *f = find_role(&d->fine, DM_UDP, DF_INBOUND);
-	uint64_t hi = d->b[DM_UDP].hi;
+	uint64_t hi = udp_hi(d);
 
 	bh->inbound = -1;
 	if (!f || !f->outcome[0])
@@ -755,8 +765,8 @@ static void inbound_behaviour(const struct discover *d, struct behaviour *bh)
 			 DUR((uint64_t)f->shb_last_ms), DUR(f->idle_ms));
 	else
 		snprintf(bh->inbound_seen, sizeof(bh->inbound_seen), "the server's heartbeats every %s, the client "
-			 "silent, stopped arriving after %s, about the timeout (expired by %s)", DUR(f->shb_ms),
-			 DUR((uint64_t)f->shb_last_ms), DUR(d->fb[DM_UDP].hi));
+			 "silent, stopped arriving after %s, at about a timeout (expired by %s)", DUR(f->shb_ms),
+			 DUR((uint64_t)f->shb_last_ms), DUR(hi));
 }
 
 static void behaviour_of(const struct discover *d, struct behaviour *bh)
@@ -1251,7 +1261,10 @@ static void plan_fine(struct discover *d, enum dmeasure m, const struct bracket 
 		return;
 	}
 	/* only the server sends, at most a quarter of the surviving idle and
-	 * of the way from hi to the end apart */
+	 * of the way from hi to the end apart; past both UDP brackets, as
+	 * packets both ways for over 2 s may make the mapping a stream's */
+	hi = udp_hi(d);
+	far = beyond(hi);
 	f = add_flow(&d->fine, "b-udp-inbound", m, DF_INBOUND, far, SC_CLIENT);
 	if (f) {
 		uint64_t iv = (far - hi) / 4;
@@ -1268,13 +1281,12 @@ static int pass_fine(struct discover *d)
 {
 	int rc;
 
-	for (int m = 0; m < DM_N; m++) {
-		if (!d->on[m])
-			continue;
-		bracket_of(&d->coarse, (enum dmeasure)m, 0, &d->b[m]);
+	for (int m = 0; m < DM_N; m++)
+		if (d->on[m])
+			bracket_of(&d->coarse, (enum dmeasure)m, 0, &d->b[m]);
+	for (int m = 0; m < DM_N; m++)
 		if (d->b[m].found)
 			plan_fine(d, (enum dmeasure)m, &d->b[m]);
-	}
 	if (d->fine.n) {
 		if (log_verbosity() > 0)
 			fprintf(stderr, "idlegate discover: fine pass: %zu flows, up to %s idle\n", d->fine.n,
