@@ -655,22 +655,26 @@ static bool wait_children(struct run *r, uint64_t until)
 	return sig;
 }
 
-/* Has the caller its answer (run_opts.flow_ended)? */
-static bool run_enough(struct run *r)
+/* Has the caller its answer (run_opts.flow_ended)? Then every probe client
+ * still running is told to finish (SIGUSR1: its flows still running end as
+ * not needed, the server is asked about the others), once. */
+static void run_enough(struct run *r)
 {
-	if (!r->o->flow_ended)
-		return false;
-	for (size_t k = 0; k < r->nlanes; k++)
+	if (!r->o->flow_ended || r->enough)
+		return;
+	for (size_t k = 0; k < r->nlanes && !r->enough; k++)
+		for (size_t gi = 0; gi < r->lane[k].ng && !r->enough; gi++)
+			r->enough = tu_ended_read(r->lane[k].g[gi].cli_ended, &r->lane[k].g[gi].ended_off,
+						  r->o->flow_ended, r->o->ctx);
+	for (size_t k = 0; k < r->nlanes && r->enough; k++)
 		for (size_t gi = 0; gi < r->lane[k].ng; gi++)
-			if (tu_ended_read(r->lane[k].g[gi].cli_ended, &r->lane[k].g[gi].ended_off, r->o->flow_ended,
-					  r->o->ctx))
-				return r->enough = true;
-	return false;
+			if (!r->lane[k].g[gi].cli_done && r->lane[k].g[gi].client > 0)
+				kill(r->lane[k].g[gi].client, SIGUSR1);
 }
 
 /* The loop of a run: events at their times, progress, children and signals,
- * until every client has ended, the run fails, its caller has its answer,
- * or its time is up. */
+ * until every client has ended (early, when its caller has its answer), the
+ * run fails, or its time is up. */
 static void run_loop(struct run *r, struct scenario_result *res)
 {
 	struct sched_ev ev[SC_MAX_EVENTS];
@@ -696,8 +700,7 @@ static void run_loop(struct run *r, struct scenario_result *res)
 		if (wait_children(r, next))
 			break;
 		check_children(r);
-		if (run_enough(r))
-			break;
+		run_enough(r);
 	}
 }
 

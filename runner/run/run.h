@@ -48,8 +48,8 @@ struct run_opts {
 	void *ctx;
 	/* Called (with ctx) for each flow as its probe reports it ended, with
 	 * its outcome ("alive", "reset", ...); true ends the run now: the flows
-	 * still running are stopped and reported RES_SKIP ("not needed"). NULL:
-	 * every flow runs to its end. */
+	 * still running end (idlegate-probe client's SIGUSR1) and are reported
+	 * RES_SKIP ("not needed"). NULL: every flow runs to its end. */
 	bool (*flow_ended)(void *ctx, const char *flow, const char *outcome);
 };
 

@@ -27,7 +27,9 @@ pickups=(strict loose)
 PICK=${pickups[$((RANDOM % 2))]}
 # without NAT, inbound_unknown = pass lets everything in: no timeout to see
 inbounds=(drop rst pass)
-IN=${inbounds[$((RANDOM % (NAT == snat ? 3 : 2)))]}
+n_in=3
+[ "$NAT" = snat ] || n_in=2
+IN=${inbounds[$((RANDOM % n_in))]}
 refreshes=(any any,data-only outbound outbound,data-only)
 REF=${REFRESH:-${refreshes[$((RANDOM % 4))]}}
 SETS=(tcp.established=${TT}s udp.unreplied=${TU}s udp.assured=${TS}s on_expire=$EXP nat=$NAT
