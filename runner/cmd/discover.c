@@ -572,9 +572,11 @@ static uint64_t udp_hi(const struct discover *d)
 /* What the path did, as the knob values that reproduce it (NULL or -1: not
  * measured), and what was seen, in words. */
 struct behaviour {
-	const char *on_expire, *pickup, *inbound_unknown;
-	bool tcp_exact;                 /* the values reproduce what both flows saw */
+	const char *on_expire, *pickup;
+	const char *inbound_unknown;    /* from what met the server's first packet */
+	bool tcp_exact;                 /* the values reproduce what the flows saw */
 	char tcp_seen[336];
+	char udp_seen[160];             /* the first UDP flow that expired */
 	int ka;                         /* TCP keepalives refresh: 1 yes, 0 no, -1 not measured */
 	char ka_seen[240];
 	int inbound;                    /* inbound-only UDP traffic refreshes: 1, 0, -1 */
@@ -612,11 +614,24 @@ static bool failed_in_idle(const struct dflow *f)
 }
 
 /*
+ * inbound_unknown, from what met the server's first packet after expiry
+ * (sf): it got through (pass: no NAT, to the inside host), it was answered
+ * with RST or ICMP unreachable (with NAT: pass, the box's own stack
+ * answers; without: rst), or it vanished (drop).
+ */
+static const char *inbound_from(const struct dflow *sf, int nat)
+{
+	if (is(sf, "alive"))
+		return "pass";
+	if (is(sf, "reset") || is(sf, "unreachable"))
+		return nat == 1 ? "pass" : "rst";
+	return "drop";
+}
+
+/*
  * TCP on expiry, from a server-first flow after expiry (sf) and a
  * client-first one (cf): on_expire, and for on_expire = drop, pickup (does
- * the client's packet start the flow again?) and inbound_unknown (what
- * meets the server's packet: with NAT, pass means the box's own stack,
- * which answers RST; without, the inside host).
+ * the client's packet start the flow again?) and inbound_unknown.
  */
 static void tcp_behaviour(const struct dflow *sf, const struct dflow *cf, int nat, struct behaviour *bh)
 {
@@ -624,7 +639,6 @@ static void tcp_behaviour(const struct dflow *sf, const struct dflow *cf, int na
 	char a[160], b[160];
 
 	bh->pickup = "strict";
-	bh->inbound_unknown = "drop";
 	bh->tcp_exact = true;
 	if (is(cf, "closed"))
 		bh->on_expire = "fin-inside";
@@ -640,10 +654,7 @@ static void tcp_behaviour(const struct dflow *sf, const struct dflow *cf, int na
 		bh->on_expire = "drop";
 		if (is(cf, "alive"))
 			bh->pickup = "loose";
-		if (is(sf, "alive"))
-			bh->inbound_unknown = "pass";
-		else if (sf_rst)
-			bh->inbound_unknown = nat == 1 ? "pass" : "rst";
+		bh->inbound_unknown = inbound_from(sf, nat);
 		/* a strict box drops the server's mid-stream packet before
 		 * inbound_unknown sees it */
 		bh->tcp_exact = !(sf_rst && !strcmp(bh->pickup, "strict"));
@@ -651,6 +662,19 @@ static void tcp_behaviour(const struct dflow *sf, const struct dflow *cf, int na
 	flow_words(sf, a, sizeof(a));
 	flow_words(cf, b, sizeof(b));
 	snprintf(bh->tcp_seen, sizeof(bh->tcp_seen), "%s; %s", a, b);
+}
+
+/* UDP on expiry: inbound_unknown from the first server-first UDP flow that
+ * failed (u); where TCP with loose pickup said otherwise, no values
+ * reproduce both. */
+static void udp_expiry_behaviour(const struct dflow *u, int nat, struct behaviour *bh)
+{
+	const char *in = inbound_from(u, nat);
+
+	flow_words(u, bh->udp_seen, sizeof(bh->udp_seen));
+	if (bh->inbound_unknown && strcmp(in, bh->inbound_unknown) && !strcmp(bh->pickup, "loose"))
+		bh->tcp_exact = false;
+	bh->inbound_unknown = in;
 }
 
 /* The host part of "ADDR:PORT" ("[v6]:PORT") into buf, the port into *port. */
@@ -778,6 +802,7 @@ static void behaviour_of(const struct discover *d, struct behaviour *bh)
 			      bh->nat, bh);
 	ka_behaviour(d, bh);
 	if (d->b[DM_UDP].found) {
+		udp_expiry_behaviour(first_fail(&d->coarse, DM_UDP), bh->nat, bh);
 		udp_port_behaviour(d, bh);
 		inbound_behaviour(d, bh);
 	} else {
@@ -867,11 +892,14 @@ static void print_answer(const struct discover *d, const struct behaviour *bh)
 			printf("; %s %s", measures[m].label, DUR((d->fb[m].hi - d->fb[m].lo + 1) / 2));
 	printf("\n");
 	if (bh->on_expire) {
-		printf("  TCP on expiry: on_expire = %s, pickup = %s, inbound_unknown = %s%s\n    seen: %s\n",
-		       bh->on_expire, bh->pickup, bh->inbound_unknown,
-		       bh->tcp_exact ? "" : " (the nearest: no knob values reproduce both flows)", bh->tcp_seen);
+		printf("  TCP on expiry: on_expire = %s, pickup = %s\n    seen: %s\n", bh->on_expire, bh->pickup,
+		       bh->tcp_seen);
 		any = true;
 	}
+	if (bh->inbound_unknown)
+		printf("  a packet from the server after expiry: inbound_unknown = %s%s%s%s\n", bh->inbound_unknown,
+		       bh->tcp_exact ? "" : " (the nearest: no knob values reproduce every flow)",
+		       bh->udp_seen[0] ? "\n    seen (UDP): " : "", bh->udp_seen);
 	if (bh->ka_seen[0])
 		printf("  TCP keepalives refresh the state: %s (%s)\n", bh->ka < 0 ? "unknown" : bh->ka ? "yes" : "no",
 		       bh->ka_seen);
@@ -951,8 +979,9 @@ static json_t *knobs_json(const struct discover *d, const struct behaviour *bh)
 		if (d->b[m].found)
 			json_object_set_new(k, measures[m].knob, jsonio_str(DUR(safe_timeout(&d->fb[m]))));
 	if (bh->on_expire)
-		json_object_update_new(k, json_pack("{s:s,s:s,s:s}", "on_expire", bh->on_expire, "pickup", bh->pickup,
-						    "inbound_unknown", bh->inbound_unknown));
+		json_object_update_new(k, json_pack("{s:s,s:s}", "on_expire", bh->on_expire, "pickup", bh->pickup));
+	if (bh->inbound_unknown)
+		json_object_set_new(k, "inbound_unknown", jsonio_str(bh->inbound_unknown));
 	json_object_set_new(k, "refresh", jsonio_str(bh->refresh));
 	if (bh->nat >= 0)
 		json_object_set_new(k, "nat", jsonio_str(bh->nat ? "snat" : "off"));
@@ -1024,9 +1053,12 @@ static void profile_timeouts(FILE *f, const struct discover *d)
 static void profile_behaviour(FILE *f, const struct behaviour *bh)
 {
 	if (bh->on_expire)
-		fprintf(f, "\n; TCP on expiry: %s%s\non_expire = %s\npickup = %s\ninbound_unknown = %s\n", bh->tcp_seen,
-			bh->tcp_exact ? "" : " (the nearest values: none reproduce both)", bh->on_expire, bh->pickup,
-			bh->inbound_unknown);
+		fprintf(f, "\n; TCP on expiry: %s\non_expire = %s\npickup = %s\n", bh->tcp_seen, bh->on_expire,
+			bh->pickup);
+	if (bh->inbound_unknown)
+		fprintf(f, "\n; a packet from the server after expiry%s%s%s\ninbound_unknown = %s\n",
+			bh->udp_seen[0] ? ", UDP: " : "", bh->udp_seen,
+			bh->tcp_exact ? "" : " (the nearest value: none reproduces every flow)", bh->inbound_unknown);
 	fprintf(f, "\n; TCP keepalives: %s\n; inbound-only UDP: %s\nrefresh = %s\n",
 		bh->ka_seen[0] ? bh->ka_seen : "not measured (as Linux: they refresh)",
 		bh->inbound_seen[0] ? bh->inbound_seen : "not measured (as Linux: it refreshes)", bh->refresh);
