@@ -148,6 +148,7 @@ void result_init_error(struct scenario_result *r, const struct scenario *sc, con
 		fr->flow = (int)i;
 		fr->status = RES_ERROR;
 		fr->noticed_ms = fr->expired_ms = fr->last_server_heartbeat_ms = -1;
+		fr->recreated_ms = fr->last_expired_ms = -1;
 		sc_expect_format(&sc->flows[i], fr->expected, sizeof(fr->expected));
 		fr->count = sc->flows[i].count;
 		result_flow_settings(sc, &sc->flows[i], fr->settings, sizeof(fr->settings));

@@ -68,6 +68,10 @@ struct flow_result {
 	uint32_t drops;                 /* packets of this flow dropped by them */
 	int64_t expired_ms;             /* when a middlebox expired it (since idle
 					 * start), -1 = never */
+	int64_t recreated_ms;           /* when a packet started it again after
+					 * that, -1 = never */
+	int64_t last_expired_ms;        /* its last expiry, if more than one */
+	uint32_t expiries;              /* how often it expired while the probe ran */
 	char settings[128];             /* "keepalive 300s,30s,3 idle 900s speaker client" */
 	uint32_t server_heartbeats;     /* server_heartbeat: how many reached the client */
 	int64_t last_server_heartbeat_ms; /* the last, scenario time since its idle

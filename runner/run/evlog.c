@@ -478,9 +478,25 @@ static void attribute_pending(struct run *r, struct lane *l, struct simproc *s)
  * to scenario flows, count per-flow facts into res (if not NULL), note the
  * final stats.
  */
-/* A flow-new line: remember the simulator's flow and whose it is. */
-static void note_new_flow(struct run *r, struct lane *l, struct simproc *s, const json_t *js, uint32_t id,
-			  uint64_t ts, struct scenario_result *res)
+/* Was scenario flow `flow`'s probe still running at real time t? After it
+ * ended, the flow is closing down: nothing that happens is evidence. */
+static bool flow_running(const struct run *r, int flow, int64_t t)
+{
+	return !r->flow_end[flow] || t <= (int64_t)r->flow_end[flow];
+}
+
+/* A middlebox made a new flow for fr at ts: after an expiry, it was
+ * started again (by a late keepalive, say). */
+static void note_recreated(struct flow_result *fr, uint64_t ts)
+{
+	if (fr->expired_ms >= 0 && fr->recreated_ms < 0)
+		fr->recreated_ms = (int64_t)ts;
+}
+
+/* A flow-new line: remember the simulator's flow and whose it is (returned,
+ * NULL when out of memory). */
+static struct simflow *note_new_flow(struct run *r, struct lane *l, struct simproc *s, const json_t *js,
+				      uint32_t id, uint64_t ts, struct scenario_result *res)
 {
 	struct simflow nf = { .id = id, .flow = -1 }, *old;
 	int64_t v;
@@ -503,13 +519,13 @@ static void note_new_flow(struct run *r, struct lane *l, struct simproc *s, cons
 	}
 	s->npending += nf.pending;
 	if (index_grow(s) < 0)
-		return;
+		return NULL;
 	if (s->nflows == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		struct simflow *p = realloc(s->flows, cap * sizeof(*p));
 
 		if (!p)
-			return;
+			return NULL;
 		s->flows = p;
 		s->cap = cap;
 	}
@@ -519,6 +535,7 @@ static void note_new_flow(struct run *r, struct lane *l, struct simproc *s, cons
 		run_mark(res, ts, TL_FLOW_NEW, nf.flow, s->mb, 0, "%s%s%s:%u",
 			 nf.nat[0] ? "NAT " : "new flow", nf.nat[0] ? "-> " : "",
 			 nf.nat[0] ? nf.nat : "", nf.nat[0] ? nf.natport : 0);
+	return &s->flows[s->nflows - 1];
 }
 
 /* The simulator flow a line is about: by its id, else by its addresses. */
@@ -569,6 +586,8 @@ static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const 
 		jsonio_get_int(js, "idle_ms", &idle);
 		if (fr->expired_ms < 0)
 			fr->expired_ms = (int64_t)ts;
+		fr->last_expired_ms = (int64_t)ts;
+		fr->expiries++;
 		run_mark(mres, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
 			 tu_human_ms(run_unscale(r->sc, (uint64_t)idle), (char[32]){0}, 32),
 			 what[0] ? what : "drop");
@@ -599,8 +618,11 @@ static void evlog_line(struct run *r, struct lane *l, struct simproc *s, const j
 	if (!strcmp(ev, "flow-new")) {
 		/* a new id is a new simulator flow, even on the addresses of an
 		 * old one (re-created after expiry): it gets its own mark */
-		if (!jsonio_get_int(js, "flow", &id) && !simflow_by_id(s, (uint32_t)id))
-			note_new_flow(r, l, s, js, (uint32_t)id, ts, res);
+		if (!jsonio_get_int(js, "flow", &id) && !simflow_by_id(s, (uint32_t)id)) {
+			sf = note_new_flow(r, l, s, js, (uint32_t)id, ts, res);
+			if (sf && res && sf->flow >= 0 && !sf->conn && flow_running(r, sf->flow, t))
+				note_recreated(&res->flows[sf->flow], ts);
+		}
 		return;
 	}
 	sf = line_flow(s, js);
@@ -609,7 +631,7 @@ static void evlog_line(struct run *r, struct lane *l, struct simproc *s, const j
 	if (!strcmp(ev, "flow-expired"))
 		sf->expired = true;
 	/* after the probe ended the flow is closing down: not evidence */
-	if (!res || (r->flow_end[sf->flow] && t > (int64_t)r->flow_end[sf->flow]))
+	if (!res || !flow_running(r, sf->flow, t))
 		return;
 	/* counted for every connection of a group, marked for its first */
 	flow_fact(r, s, js, ev, sf->flow, ts, res, sf->conn ? NULL : res);

@@ -48,7 +48,15 @@ static void mb_view(struct run *r, const struct flow_result *fr, char *buf, size
 	if (off < len && fr->expired_ms >= 0)
 		off += (size_t)snprintf(buf + off, len - off, " expired the flow at %s",
 					tu_human_ms((uint64_t)fr->expired_ms, t, sizeof(t)));
-	else if (off < len)
+	/* a late packet (a keepalive, say) may start it again, and it may
+	 * expire again */
+	if (off < len && fr->expired_ms >= 0 && fr->recreated_ms >= 0)
+		off += (size_t)snprintf(buf + off, len - off, ", a packet started it again at %s",
+					tu_human_ms((uint64_t)fr->recreated_ms, t, sizeof(t)));
+	if (off < len && fr->expiries > 1 && fr->last_expired_ms > fr->recreated_ms && fr->recreated_ms >= 0)
+		off += (size_t)snprintf(buf + off, len - off, " (expired %u times, the last at %s)", fr->expiries,
+					tu_human_ms((uint64_t)fr->last_expired_ms, t, sizeof(t)));
+	if (off < len && fr->expired_ms < 0)
 		off += (size_t)snprintf(buf + off, len - off, " kept the flow");
 	if (off < len && fr->drops)
 		off += (size_t)snprintf(buf + off, len - off, ", dropped %u packet%s", fr->drops,

@@ -378,7 +378,8 @@ static void check_children(struct run *r)
 				g->cli_done = true;
 				g->cli_status = st;
 				for (size_t i = 0; i < g->n; i++)
-					r->flow_end[g->flows[i]] = mtime_ms();
+					if (!r->flow_end[g->flows[i]])
+						r->flow_end[g->flows[i]] = mtime_ms();
 			}
 			if (!g->srv_done && g->server > 0 && (st = reap_timeout(g->server, 0)) >= 0) {
 				char tail[200];
@@ -655,18 +656,32 @@ static bool wait_children(struct run *r, uint64_t until)
 	return sig;
 }
 
-/* Has the caller its answer (run_opts.flow_ended)? Then every probe client
- * still running is told to finish (SIGUSR1: its flows still running end as
- * not needed, the server is asked about the others), once. */
-static void run_enough(struct run *r)
+/* A flow of the run (ctx) ended, says its probe client's --ended-file: its
+ * end from now on (a group's connections end with the group's client), and
+ * the caller's flow_ended. */
+static bool run_flow_ended(void *ctx, const char *flow, const char *outcome)
 {
-	if (!r->o->flow_ended || r->enough)
-		return;
-	for (size_t k = 0; k < r->nlanes && !r->enough; k++)
-		for (size_t gi = 0; gi < r->lane[k].ng && !r->enough; gi++)
-			r->enough = tu_ended_read(r->lane[k].g[gi].cli_ended, &r->lane[k].g[gi].ended_off,
-						  r->o->flow_ended, r->o->ctx);
-	for (size_t k = 0; k < r->nlanes && r->enough; k++)
+	struct run *r = ctx;
+
+	for (size_t i = 0; i < r->sc->nflows; i++)
+		if (r->sc->flows[i].count <= 1 && !r->flow_end[i] && !strcmp(r->sc->flows[i].name, flow))
+			r->flow_end[i] = mtime_ms();
+	return r->o->flow_ended && r->o->flow_ended(r->o->ctx, flow, outcome);
+}
+
+/* The flows that ended since the last look. Once the caller has its answer
+ * (run_opts.flow_ended), every probe client still running is told to
+ * finish (SIGUSR1: its flows still running end as not needed, the server
+ * is asked about the others), once. */
+static void read_ended(struct run *r)
+{
+	bool was = r->enough;
+
+	for (size_t k = 0; k < r->nlanes; k++)
+		for (size_t gi = 0; gi < r->lane[k].ng; gi++)
+			r->enough |= tu_ended_read(r->lane[k].g[gi].cli_ended, &r->lane[k].g[gi].ended_off,
+						   run_flow_ended, r);
+	for (size_t k = 0; k < r->nlanes && r->enough && !was; k++)
 		for (size_t gi = 0; gi < r->lane[k].ng; gi++)
 			if (!r->lane[k].g[gi].cli_done && r->lane[k].g[gi].client > 0)
 				kill(r->lane[k].g[gi].client, SIGUSR1);
@@ -699,8 +714,8 @@ static void run_loop(struct run *r, struct scenario_result *res)
 		}
 		if (wait_children(r, next))
 			break;
+		read_ended(r);
 		check_children(r);
-		run_enough(r);
 	}
 }
 
@@ -711,7 +726,8 @@ static void read_middleboxes(struct run *r, struct scenario_result *res)
 	for (size_t i = 0; i < r->sc->nflows; i++) {
 		res->flows[i].keepalives_seen = 0;
 		res->flows[i].drops = 0;
-		res->flows[i].expired_ms = -1;
+		res->flows[i].expired_ms = res->flows[i].recreated_ms = res->flows[i].last_expired_ms = -1;
+		res->flows[i].expiries = 0;
 	}
 	for (size_t k = 0; k < r->nlanes; k++) {
 		struct lane *l = &r->lane[k];
