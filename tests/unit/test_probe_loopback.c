@@ -321,6 +321,35 @@ static pid_t kill_later(pid_t pid, int sig, int ms)
 	return k;
 }
 
+/* warmup: HELLO and WELCOME every 500 ms for 1.5 s, then the idle. The
+ * server restarts its idle with each HELLO: its PING after the idle comes
+ * when the client waits for it, not during the warmup. */
+START_TEST(test_warmup)
+{
+	struct srv s;
+	struct client_config cfg;
+	struct probe_plan p[] = {
+		plan("name=warm,proto=udp,warmup=1500ms,idle=500ms,speaker=server,expect=alive"),
+		plan("name=warm-c,proto=udp,warmup=1s,idle=300ms,expect=alive"),
+	};
+	struct probe_flow_result r[2];
+	bool intr;
+	uint64_t t0 = mtime_ms(), took;
+
+	server_start(&s);
+	cfg_for(&cfg, s.addr);
+	ck_assert_int_eq(probe_client_run(&cfg, p, 2, r, &intr), 0);
+	took = mtime_ms() - t0;
+	dump(r, 2);
+	for (size_t i = 0; i < 2; i++)
+		ck_assert_msg(r[i].met, "flow %s: %s", r[i].plan.name, probe_outcome_name(r[i].outcome));
+	ck_assert_msg(took >= 2000 && took < 4000, "took %llu ms", (unsigned long long)took);
+	ck_assert_int_ge(r[0].client.at_ms, 450);
+	ck_assert_int_lt(r[0].client.at_ms, 1000);
+	server_stop(&s, SIGTERM);
+}
+END_TEST
+
 START_TEST(test_server_vanishes)
 {
 	struct srv s;
@@ -584,6 +613,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_combine);
 	tcase_add_test(tc, test_many_flows);
+	tcase_add_test(tc, test_warmup);
 	tcase_add_test(tc, test_server_vanishes);
 	tcase_add_test(tc, test_server_sigterm_writes_interrupted);
 	tcase_add_test(tc, test_strangers);
