@@ -346,7 +346,9 @@ START_TEST(test_warmup)
 	ck_assert_msg(took >= 2000 && took < 4000, "took %llu ms", (unsigned long long)took);
 	ck_assert_int_ge(r[0].client.at_ms, 450);
 	ck_assert_int_lt(r[0].client.at_ms, 1000);
-	server_stop(&s, SIGTERM);
+	for (size_t i = 0; i < 2; i++)
+		probe_result_clear(&r[i]);
+	ck_assert_int_eq(WEXITSTATUS(server_stop(&s, SIGTERM)), 0);
 }
 END_TEST
 
