@@ -2,7 +2,9 @@
 /*
  * Command-line pieces shared by the subcommands (see cli.h).
  */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,4 +163,21 @@ int cli_sweep(const char *cmd, const struct scenario *sc, const char *label, con
 			return IG_EXIT_ENV;
 		}
 	return 0;
+}
+
+int cli_json_write(const char *path, json_t *doc)
+{
+	char tmp[PATH_MAX];
+	FILE *f = doc ? tu_atomic_open(path, tmp, sizeof(tmp)) : NULL;
+	int ok;
+
+	if (!f) {
+		json_decref(doc);
+		if (!errno)
+			errno = ENOMEM;
+		return -1;
+	}
+	ok = json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0 && fputc('\n', f) != EOF;
+	json_decref(doc);
+	return tu_atomic_commit(f, tmp, path, ok);
 }

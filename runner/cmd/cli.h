@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/jsonio.h"
 #include "runner/model/result.h"
 #include "runner/model/scenario.h"
 #include "runner/run/sweep.h"
@@ -113,5 +114,12 @@ void cli_mb_text(const struct sc_middlebox *mb, char *buf, size_t len);
  */
 int cli_sweep(const char *cmd, const struct scenario *sc, const char *label, const char *whose,
 	      const struct sweep_stop *stop, struct scenario_result *res, uint64_t *wall_ms);
+
+/*
+ * A command's JSON answer into path, indented, whole or not at all and never
+ * through another user's symlink (tu_atomic_open). doc is consumed (NULL:
+ * out of memory). 0, or -1 with errno.
+ */
+int cli_json_write(const char *path, json_t *doc);
 
 #endif

@@ -993,7 +993,6 @@ static json_t *knobs_json(const struct discover *d, const struct behaviour *bh)
 /* The answer as JSON into path: 0, or -1 with errno. */
 static int write_json(const char *path, const struct discover *d, const struct behaviour *bh)
 {
-	char tmp[PATH_MAX];
 	uint64_t fine = longest_idle(&d->fine);
 	json_t *doc = json_pack("{s:s,s:o,s:f,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I},s:o,s:o,s:o,"
 				"s:{s:b,s:o,s:o,s:o,s:o,s:o},s:o,s:o,s:o}",
@@ -1015,18 +1014,8 @@ static int write_json(const char *path, const struct discover *d, const struct b
 				"tcp_seen", jsonio_str_or_null(bh->tcp_seen[0] ? bh->tcp_seen : NULL),
 				"knobs", knobs_json(d, bh),
 				"coarse", flows_json(&d->coarse), "fine", flows_json(&d->fine));
-	FILE *f = doc ? tu_atomic_open(path, tmp, sizeof(tmp)) : NULL;
-	int ok;
 
-	if (!f) {
-		json_decref(doc);
-		if (!errno)
-			errno = ENOMEM;
-		return -1;
-	}
-	ok = json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0 && fputc('\n', f) != EOF;
-	json_decref(doc);
-	return tu_atomic_commit(f, tmp, path, ok);
+	return cli_json_write(path, doc);
 }
 
 /* ---- --write-profile ---- */
