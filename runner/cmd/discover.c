@@ -1202,8 +1202,8 @@ static int discover_parse_args(int argc, char **argv, struct discover *d, struct
 		log_warnx("discover: give exactly one of --server HOST:PORT, --profile NAME, --scenario FILE");
 		return IG_EXIT_USAGE;
 	}
-	if (d->server && d->nsets) {
-		log_warnx("discover: --set applies to a simulated middlebox, not to --server");
+	if (d->server && (d->nsets || d->scale.den != 1)) {
+		log_warnx("discover: --set and --time-scale apply to a simulated middlebox, not to --server");
 		return IG_EXIT_USAGE;
 	}
 	return CLI_GO;
