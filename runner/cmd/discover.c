@@ -757,9 +757,9 @@ static void ka_behaviour(const struct discover *d, struct behaviour *bh)
 		return;
 	}
 	bh->ka = is(tka, "alive");
-	snprintf(bh->ka_seen, sizeof(bh->ka_seen), "keepalives every %s, no payload, %s a %s idle flow%s%s%s",
+	snprintf(bh->ka_seen, sizeof(bh->ka_seen), "keepalives every %s, no payload, %s a %s idle flow%s%s",
 		 DUR(tka->ka_ms), bh->ka ? "kept" : "did not keep", DUR(tka->idle_ms), bh->ka ? " alive" : ": ",
-		 bh->ka ? "" : tka->outcome, bh->ka ? "" : "");
+		 bh->ka ? "" : tka->outcome);
 }
 
 /*
@@ -865,7 +865,7 @@ static uint64_t longest_hi(const struct discover *d)
 static void print_bracket(FILE *out, enum dmeasure m, const struct bracket *c, const struct bracket *f,
 			  uint64_t max)
 {
-	printf("  %s idle timeout, after %s: ", measures[m].label, measures[m].what);
+	fprintf(out, "  %s idle timeout, after %s: ", measures[m].label, measures[m].what);
 	if (!c->found) {
 		fprintf(out, "not reached: every idle up to %s survived\n", DUR(max));
 		return;
@@ -879,8 +879,6 @@ static void print_bracket(FILE *out, enum dmeasure m, const struct bracket *c, c
 /* The answer on standard output. */
 static void print_answer(const struct discover *d, const struct behaviour *bh)
 {
-	bool any = false;
-
 	printf("idlegate discover: %s (took %s; at most %s for the timeouts found)\n", d->target, DUR(d->wall_ms),
 	       DUR(wall_bound(d, longest_hi(d), longest_idle(&d->fine))));
 	for (int m = 0; m < DM_N; m++)
@@ -891,11 +889,9 @@ static void print_answer(const struct discover *d, const struct behaviour *bh)
 		if (d->b[m].found)
 			printf("; %s %s", measures[m].label, DUR((d->fb[m].hi - d->fb[m].lo + 1) / 2));
 	printf("\n");
-	if (bh->on_expire) {
+	if (bh->on_expire)
 		printf("  TCP on expiry: on_expire = %s, pickup = %s\n    seen: %s\n", bh->on_expire, bh->pickup,
 		       bh->tcp_seen);
-		any = true;
-	}
 	if (bh->inbound_unknown)
 		printf("  a packet from the server after expiry: inbound_unknown = %s%s%s%s\n", bh->inbound_unknown,
 		       bh->tcp_exact ? "" : " (the nearest: no knob values reproduce every flow)",
@@ -906,7 +902,7 @@ static void print_answer(const struct discover *d, const struct behaviour *bh)
 	if (bh->inbound_seen[0])
 		printf("  inbound-only UDP traffic refreshes the mapping: %s (%s)\n",
 		       bh->inbound < 0 ? "unknown" : bh->inbound ? "yes" : "no", bh->inbound_seen);
-	if (any || bh->inbound >= 0)
+	if (bh->ka >= 0 || bh->inbound >= 0)
 		printf("  refresh = %s%s\n", bh->refresh, bh->ka < 0 || bh->inbound < 0 ? " (what was not measured: "
 		       "as Linux)" : "");
 	printf("  NAT: %s%s%s%s\n", bh->nat == 1 ? "nat = snat, nat.ports = " : bh->nat == 0 ? "nat = off" : "",
