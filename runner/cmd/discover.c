@@ -818,12 +818,19 @@ static uint64_t warmup_of(const struct discover *d)
 	return d->on[DM_STREAM] ? DISC_WARMUP_MS : 0;
 }
 
+/* The deadline in scenario time: a simulated one is never scaled below a
+ * second on the clock (one kernel second, step_ms). */
+static uint64_t deadline_of(const struct discover *d)
+{
+	return !d->server && d->step_ms > d->deadline_ms ? d->step_ms : d->deadline_ms;
+}
+
 /* The wall time the passes take at most, on the clock, when the longest
  * timeout's coarse bracket ends at hi (scenario ms; --max when none was
  * found) and the fine pass's longest idle is fine (0: no fine pass). */
 static uint64_t wall_bound(const struct discover *d, uint64_t hi, uint64_t fine)
 {
-	uint64_t extra = warmup_of(d) + d->deadline_ms;
+	uint64_t extra = warmup_of(d) + deadline_of(d);
 	uint64_t t = hi + extra + (fine ? fine + extra : 0);
 
 	return timescale_apply(&d->scale, t) + (fine ? 2 : 1) * DISC_PASS_OVERHEAD_MS;
@@ -832,7 +839,7 @@ static uint64_t wall_bound(const struct discover *d, uint64_t hi, uint64_t fine)
 /* Before it starts: how long it may take. */
 static void print_plan(const struct discover *d)
 {
-	uint64_t step = d->max_ms / DISC_COARSE, extra = warmup_of(d) + d->deadline_ms;
+	uint64_t step = d->max_ms / DISC_COARSE, extra = warmup_of(d) + deadline_of(d);
 
 	printf("idlegate discover: %s: takes at most T + %s (coarse pass), then 4/3 (T + %s) + %s (fine pass)%s, "
 	       "plus %s per pass to set up and end, T the longest timeout: at most %s with --max %s\n", d->target,
@@ -991,7 +998,7 @@ static int write_json(const char *path, const struct discover *d, const struct b
 	json_t *doc = json_pack("{s:s,s:o,s:f,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I},s:o,s:o,s:o,"
 				"s:{s:b,s:o,s:o,s:o,s:o,s:o},s:o,s:o,s:o}",
 				"tool", "idlegate discover", "target", jsonio_str(d->target),
-				"max_s", (double)d->max_ms / 1000, "deadline_ms", JI(d->deadline_ms),
+				"max_s", (double)d->max_ms / 1000, "deadline_ms", JI(deadline_of(d)),
 				"wall_ms", JI(d->wall_ms), "coarse_wall_ms", JI(d->coarse.wall_ms),
 				"fine_wall_ms", JI(d->fine.wall_ms),
 				"bound", "wall_ms", JI(wall_bound(d, longest_hi(d), fine)),

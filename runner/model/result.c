@@ -116,6 +116,10 @@ void result_flow_settings(const struct scenario *sc, const struct sc_flow *f, ch
 	}
 	if (f->heartbeat.ms)
 		APPEND(" heartbeat %s", fmt(f->heartbeat.ms, a, sizeof(a)));
+	if (f->server_heartbeat.ms)
+		APPEND(" server-heartbeat %s", fmt(f->server_heartbeat.ms, a, sizeof(a)));
+	if (f->warmup.ms)
+		APPEND(" warmup %s", fmt(f->warmup.ms, a, sizeof(a)));
 	if (f->start.ms)
 		APPEND(" start %s", fmt(f->start.ms, a, sizeof(a)));
 	if (f->ramp.ms)
