@@ -128,13 +128,16 @@ struct discover {
 };
 
 /* Every duration discover prints or writes, in the format a user would type
- * into a scenario. */
+ * into a scenario: DUR exact (idles it set, brackets, bounds), MEAS a
+ * measurement (when something was noticed, how long it took), rounded to
+ * the precision people read (duration_round). */
 #define DUR_LEN 32
 static const char *dur_text(uint64_t ms, char *buf)
 {
 	return duration_format(ms, buf, DUR_LEN);
 }
 #define DUR(ms) dur_text((ms), (char[DUR_LEN]){ 0 })
+#define MEAS(ms) DUR(duration_round(ms))
 
 static bool failed(const struct dflow *f)
 {
@@ -602,7 +605,7 @@ static void flow_words(const struct dflow *f, char *buf, size_t len)
 	}
 	snprintf(buf, len, "the %s spoke first after %s idle: %s%s%s%s%s", sc_speaker_name(f->speaker),
 		 DUR(f->idle_ms), f->outcome, f->who[0] ? ", noticed by the " : "", f->who,
-		 f->at_ms >= 0 && failed(f) ? " at " : "", f->at_ms >= 0 && failed(f) ? DUR((uint64_t)f->at_ms) : "");
+		 f->at_ms >= 0 && failed(f) ? " at " : "", f->at_ms >= 0 && failed(f) ? MEAS((uint64_t)f->at_ms) : "");
 }
 
 /* Did f fail during its idle, before anyone spoke (an RST or FIN at expiry)? */
@@ -784,11 +787,11 @@ static void inbound_behaviour(const struct discover *d, struct behaviour *bh)
 	if (bh->inbound)
 		snprintf(bh->inbound_seen, sizeof(bh->inbound_seen), "the server's heartbeats every %s, the client "
 			 "silent, kept arriving until %s of a %s idle", DUR(f->shb_ms),
-			 DUR((uint64_t)f->shb_last_ms), DUR(f->idle_ms));
+			 MEAS((uint64_t)f->shb_last_ms), DUR(f->idle_ms));
 	else
 		snprintf(bh->inbound_seen, sizeof(bh->inbound_seen), "the server's heartbeats every %s, the client "
 			 "silent, stopped arriving after %s, at about a timeout (expired by %s)", DUR(f->shb_ms),
-			 DUR((uint64_t)f->shb_last_ms), DUR(hi));
+			 MEAS((uint64_t)f->shb_last_ms), DUR(hi));
 }
 
 static void behaviour_of(const struct discover *d, struct behaviour *bh)
@@ -884,7 +887,7 @@ static void print_bracket(FILE *out, enum dmeasure m, const struct bracket *c, c
 /* The answer on standard output. */
 static void print_answer(const struct discover *d, const struct behaviour *bh)
 {
-	printf("idlegate discover: %s (took %s; at most %s for the timeouts found)\n", d->target, DUR(d->wall_ms),
+	printf("idlegate discover: %s (took %s; at most %s for the timeouts found)\n", d->target, MEAS(d->wall_ms),
 	       DUR(wall_bound(d, longest_hi(d), longest_idle(&d->fine))));
 	for (int m = 0; m < DM_N; m++)
 		if (d->on[m])
