@@ -396,6 +396,7 @@ static void flow_message(struct client *c, struct cflow *f, const struct proto_m
 			break;
 		}
 		f->welcomed = true;
+		f->side->connected = true;
 		snprintf(f->side->seen_as, sizeof(f->side->seen_as), "%s", m->addr);
 		if (f->p->warmup_ms) {
 			f->state = CF_WARMUP;
@@ -489,6 +490,7 @@ static void flow_readable(struct client *c, struct cflow *f, uint32_t events)
 		}
 		epoll_ctl(c->ep, EPOLL_CTL_MOD, f->fd, &ev);
 		note_addrs(f);
+		f->side->connected = true;
 		f->state = CF_HELLO;
 		send_hello(c, f);
 		return;

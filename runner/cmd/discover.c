@@ -1085,7 +1085,7 @@ static int write_profile(const char *path, const struct discover *d, const struc
 		"; Resolution: half the spacing of the fine pass's flows (below, per timeout).\n"
 		"; Timeouts are rounded DOWN to the longest idle that survived (to 100ms): a\n"
 		"; program that survives this profile survives the path. Knobs not written\n"
-		"; keep Linux conntrack's defaults.\n"
+		"; keep their defaults (idlegate profiles --knobs).\n"
 		"[profile]\ndescription = measured by idlegate discover at %s\nsource = idlegate discover, %.200s\n\n",
 		when, d->target, when, d->target);
 	profile_timeouts(f, d);
