@@ -14,6 +14,11 @@ static const char *const type_names[PM_MAX] = {
 	[PM_HELLO] = "HELLO", [PM_WELCOME] = "WELCOME", [PM_PING] = "PING",
 	[PM_PONG] = "PONG",   [PM_HB] = "HB",           [PM_BYE] = "BYE",
 	[PM_QUERY] = "QUERY", [PM_RESULT] = "RESULT",   [PM_ERROR] = "ERROR",
+	[PM_MAP] = "MAP",     [PM_MAPPED] = "MAPPED",
+};
+
+static const char *const change_names[] = {
+	[PC_NONE] = "none", [PC_PORT] = "port", [PC_ADDR] = "addr", [PC_BOTH] = "both",
 };
 
 /* Limits a hello must respect (the same as plan.c accepts). */
@@ -332,6 +337,34 @@ static bool parse_result(struct cur *c, struct proto_msg *m)
 	return true;
 }
 
+static bool parse_map(struct cur *c, struct proto_msg *m)
+{
+	static const struct proto_word changes[] = {
+		{ "none", PC_NONE }, { "port", PC_PORT }, { "addr", PC_ADDR }, { "both", PC_BOTH },
+	};
+	int ch;
+
+	if (!FIELD_WORD(c, changes, &ch))
+		return false;
+	m->change = (enum proto_change)ch;
+	return true;
+}
+
+/* MAPPED: the address seen, then the alternate one or "-" (none). */
+static bool parse_mapped(struct cur *c, struct proto_msg *m)
+{
+	char f[FIELD_MAX];
+
+	if (!field_addr(c, m->addr) || !field(c, f, sizeof(f)))
+		return false;
+	if (!strcmp(f, "-"))
+		return true;
+	if (strlen(f) >= sizeof(m->other) || !check_addr(f))
+		return false;
+	strcpy(m->other, f);
+	return true;
+}
+
 static bool parse_error(struct cur *c, struct proto_msg *m)
 {
 	char f[FIELD_MAX];
@@ -344,6 +377,7 @@ static bool (*const body_parsers[PM_MAX])(struct cur *c, struct proto_msg *m) = 
 	[PM_HELLO] = parse_hello, [PM_WELCOME] = parse_welcome, [PM_PING] = parse_seq,
 	[PM_PONG] = parse_pong,   [PM_HB] = parse_seq,          [PM_BYE] = parse_id_only,
 	[PM_QUERY] = parse_id_only, [PM_RESULT] = parse_result, [PM_ERROR] = parse_error,
+	[PM_MAP] = parse_map,     [PM_MAPPED] = parse_mapped,
 };
 
 /*
@@ -492,6 +526,16 @@ int probe_proto_format(const struct proto_msg *m, char *buf, size_t len)
 			     probe_outcome_name(m->outcome), m->cycle, at, (int)m->json_len, m->json);
 		break;
 	}
+	case PM_MAP:
+		if ((unsigned)m->change > PC_BOTH)
+			goto inval;
+		n = snprintf(buf, len, PROTO_MAGIC " MAP %s %s\n", id, change_names[m->change]);
+		break;
+	case PM_MAPPED:
+		if (!addr_ok(m->addr) || (m->other[0] && !addr_ok(m->other)))
+			goto inval;
+		n = snprintf(buf, len, PROTO_MAGIC " MAPPED %s %s %s\n", id, m->addr, m->other[0] ? m->other : "-");
+		break;
 	case PM_ERROR: {
 		char r[PROTO_REASON_MAX + 1];
 		if (!parse_reason(m->reason, r))

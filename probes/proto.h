@@ -18,6 +18,12 @@
  *   IGP1 QUERY id                  client -> server, on a new TCP connection: your side of flow id?
  *   IGP1 RESULT id outcome cycle at_ms|- {json}   the server's side, once that flow has ended
  *   IGP1 ERROR id|- reason         a refusal ("unknown-flow", "bad-hello", ...)
+ *   IGP1 MAP id none|port|addr|both   UDP, client -> server: what address did this come from?
+ *                                  Answer from the alternate port, address, or both
+ *                                  (RFC 5780's CHANGE-REQUEST); stateless
+ *   IGP1 MAPPED id addr other|-    its answer: addr the MAP's source as the server saw it,
+ *                                  other the server's alternate "ADDR:PORT" (RFC 5780's
+ *                                  OTHER-ADDRESS), "-" when it has none
  *
  * id is 16 lowercase hex digits; ska (the server socket's keepalive) is
  * "off", "default" or "IDLE/INTVL/CNT" in whole seconds. The optional last
@@ -42,7 +48,7 @@
 
 enum proto_type {
 	PM_HELLO = 0, PM_WELCOME, PM_PING, PM_PONG, PM_HB, PM_BYE, PM_QUERY, PM_RESULT, PM_ERROR,
-	PM_MAX
+	PM_MAP, PM_MAPPED, PM_MAX
 };
 
 /* The part of a plan that the server needs. */
@@ -57,12 +63,17 @@ struct proto_hello {
 	enum plan_server_end server_end;
 };
 
+/* MAP: where the answer comes from (RFC 5780 CHANGE-REQUEST), a bit each. */
+enum proto_change { PC_NONE = 0, PC_PORT = 1, PC_ADDR = 2, PC_BOTH = 3 };
+
 struct proto_msg {
 	enum proto_type type;
 	uint64_t id;                       /* 0 in an ERROR with "-" */
 	struct proto_hello hello;          /* HELLO */
 	uint32_t seq;                      /* PING/PONG: cycle, HB: sequence */
-	char addr[PROTO_ADDR_MAX];         /* WELCOME, PONG */
+	char addr[PROTO_ADDR_MAX];         /* WELCOME, PONG, MAPPED */
+	enum proto_change change;          /* MAP */
+	char other[PROTO_ADDR_MAX];        /* MAPPED: "" = none ("-") */
 	char reason[PROTO_REASON_MAX + 1]; /* ERROR */
 	/* RESULT */
 	enum probe_outcome outcome;

@@ -66,6 +66,17 @@ START_TEST(test_roundtrip)
 	roundtrip(&m, "IGP1 BYE 0000000000000001\n");
 	m.type = PM_QUERY;
 	roundtrip(&m, "IGP1 QUERY 0000000000000001\n");
+	m.type = PM_MAP;
+	m.change = PC_BOTH;
+	roundtrip(&m, "IGP1 MAP 0000000000000001 both\n");
+	m.change = PC_NONE;
+	roundtrip(&m, "IGP1 MAP 0000000000000001 none\n");
+	m.type = PM_MAPPED;
+	strcpy(m.addr, "198.51.100.7:40000");
+	roundtrip(&m, "IGP1 MAPPED 0000000000000001 198.51.100.7:40000 -\n");
+	strcpy(m.other, "[2001:db8::2]:7202");
+	roundtrip(&m, "IGP1 MAPPED 0000000000000001 198.51.100.7:40000 [2001:db8::2]:7202\n");
+	m.other[0] = '\0';
 	m.type = PM_ERROR;
 	m.id = 0;
 	strcpy(m.reason, "bad-hello");
@@ -169,6 +180,16 @@ static const char *const bad[] = {
 	"IGP1 ERROR - bad_hello",
 	"IGP1 ERROR -",
 	"IGP1 QUERY -",
+	"IGP1 MAP 0000000000000001",
+	"IGP1 MAP 0000000000000001 None",
+	"IGP1 MAP 0000000000000001 addr port",
+	"IGP1 MAP 0000000000000001 none ",
+	"IGP1 MAP -",
+	"IGP1 MAPPED 0000000000000001 198.51.100.7:40000",
+	"IGP1 MAPPED 0000000000000001 198.51.100.7:40000 :7202",
+	"IGP1 MAPPED 0000000000000001 198.51.100.7:40000 --",
+	"IGP1 MAPPED 0000000000000001 198.51.100.7:40000 - -",
+	"IGP1 MAPPED 0000000000000001 - 203.0.113.3:7202",
 	"GET / HTTP/1.1",
 	"SSH-2.0-OpenSSH_9.2",
 };
