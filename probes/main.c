@@ -4,8 +4,12 @@
  * Subcommands by table, getopt_long, --help on each. Exit codes: 0 every
  * flow ended as expected, 1 some did not, 2 usage error, 3 environment error.
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +21,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "probes/client.h"
+#include "probes/natprobe.h"
 #include "probes/plan.h"
 #include "probes/proto.h"
 #include "probes/result.h"
@@ -43,6 +48,11 @@ static const char server_help[] =
 	"      --keep DUR            keep ended flows answerable to queries (10m)\n"
 	"      --max-flows N         refuse new flows beyond N running ones (10000)\n"
 	"      --exit-after N        exit after N flows ended (default: run until signalled)\n"
+	"      --alt-port PORT       with --alt-addr: answer UDP MAP requests (RFC 5780's\n"
+	"                            binding tests) also on this port, and from it when asked\n"
+	"      --alt-addr ADDR       with --alt-port: a second local address of this host,\n"
+	"                            MAP answers come from it when asked (needs --listen :PORT\n"
+	"                            or 0.0.0.0:PORT, the any-address)\n"
 	"  -v, --verbose             more logging;  -q, --quiet  less\n"
 	"  -h, --help                this text\n"
 	"\n"
@@ -94,6 +104,26 @@ static const char client_help[] =
 	"\n"
 	"Exit status: 0 every flow ended as expected (or ran, without expect=),\n"
 	"1 otherwise, 2 usage error, 3 environment error.\n";
+
+static const char nat_help[] =
+	"usage: idlegate-probe nat --server ADDR:PORT [OPTIONS]\n"
+	"\n"
+	"Tell the NAT between here and an idlegate-probe server started with --alt-port\n"
+	"and --alt-addr the way RFC 5780 does, over UDP: its mapping and filtering\n"
+	"behaviour (endpoint-independent, address-dependent, address-and-port-dependent,\n"
+	"named as the simulator's nat.mapping and nat.filtering values), whether it\n"
+	"keeps the inside port, and whether it hairpins (a datagram from a second local\n"
+	"port to the first one's outside address:port comes back in).\n"
+	"\n"
+	"  -s, --server ADDR:PORT    the server's primary address (IPv4 or [IPv6])\n"
+	"      --wait DUR            how long an unanswered request is waited for (1s;\n"
+	"                            sent three times in it)\n"
+	"  -j, --json FILE           the answer as one JSON line here ('-': standard output)\n"
+	"  -v, --verbose             more logging;  -q, --quiet  less\n"
+	"  -h, --help                this text\n"
+	"\n"
+	"Exit status: 0 measured (what could not be says so), 2 usage error, 3 the\n"
+	"server did not answer.\n";
 
 static const char main_help[] =
 	"usage: idlegate-probe [-v|-q] COMMAND [OPTIONS]\n"
@@ -190,6 +220,7 @@ static int parse_count_opt(const char *cmd, const char *opt, const char *v, uint
 struct server_args {
 	struct server_config cfg;
 	const char *listen, *results;
+	const char *alt_port, *alt_addr;
 };
 
 static int server_opt(void *ctx, int c, const char *arg)
@@ -214,8 +245,55 @@ static int server_opt(void *ctx, int c, const char *arg)
 		return parse_count_opt("server", "--max-flows", arg, &a->cfg.max_flows);
 	case 'X':
 		return parse_count_opt("server", "--exit-after", arg, &a->cfg.exit_after);
+	case 'P':
+		a->alt_port = arg;
+		return OPT_NEXT;
+	case 'A':
+		a->alt_addr = arg;
+		return OPT_NEXT;
 	}
 	return usage_error("server", "unknown option");
+}
+
+/* Is ss the any-address (0.0.0.0 or ::)? */
+static bool any_address(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/* --alt-port and --alt-addr into a->cfg: both or neither, a port other than
+ * the listen port, an address of either family while listening on the
+ * any-address. OPT_NEXT, or the usage error. */
+static int server_alt(struct server_args *a)
+{
+	struct sockaddr_storage *ss = &a->cfg.alt_addr;
+	uint64_t port;
+	char *end;
+
+	if (!a->alt_port && !a->alt_addr)
+		return OPT_NEXT;
+	if (!a->alt_port || !a->alt_addr)
+		return usage_error("server", "--alt-port and --alt-addr go together");
+	errno = 0;
+	port = strtoull(a->alt_port, &end, 10);
+	if (errno || *end || !isdigit((unsigned char)a->alt_port[0]) || port < 1 || port > 65535 ||
+	    port == ntohs(((struct sockaddr_in *)&a->cfg.listen)->sin_port))
+		return usage_error("server", "--alt-port: '%s' should be a port 1-65535 other than the listen port",
+				   a->alt_port);
+	a->cfg.alt_port = (uint16_t)port;
+	if (inet_pton(AF_INET, a->alt_addr, &((struct sockaddr_in *)ss)->sin_addr) == 1)
+		ss->ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, a->alt_addr, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1)
+		ss->ss_family = AF_INET6;
+	else
+		return usage_error("server", "--alt-addr: '%s' should be an IPv4 or IPv6 address", a->alt_addr);
+	if (!any_address(&a->cfg.listen))
+		return usage_error("server", "--alt-addr needs --listen on the any-address (:PORT or 0.0.0.0:PORT)");
+	if (ss->ss_family == AF_INET6 && a->cfg.listen.ss_family == AF_INET)
+		return usage_error("server", "--alt-addr: an IPv6 address needs --listen :PORT");
+	return OPT_NEXT;
 }
 
 static int cmd_server(int argc, char **argv)
@@ -228,6 +306,8 @@ static int cmd_server(int argc, char **argv)
 		{ "keep", required_argument, NULL, 'K' },
 		{ "max-flows", required_argument, NULL, 'M' },
 		{ "exit-after", required_argument, NULL, 'X' },
+		{ "alt-port", required_argument, NULL, 'P' },
+		{ "alt-addr", required_argument, NULL, 'A' },
 		SHARED_LONG_OPTS,
 		{ 0 },
 	};
@@ -242,6 +322,9 @@ static int cmd_server(int argc, char **argv)
 	if (probe_proto_addr_parse(a.listen, &a.cfg.listen, &a.cfg.listen_len) < 0)
 		return usage_error("server", "--listen: '%s' should be ADDR:PORT, [ADDR6]:PORT or :PORT",
 				   a.listen);
+	rc = server_alt(&a);
+	if (rc != OPT_NEXT)
+		return rc;
 	if (a.results && strcmp(a.results, "-")) {
 		rf = fopen(a.results, "a");
 		if (!rf) {
@@ -503,6 +586,94 @@ out:
 	return rc;
 }
 
+/* ---- nat ---- */
+
+struct nat_args {
+	const char *server, *json;
+	uint64_t wait_ms;
+};
+
+static int nat_opt(void *ctx, int c, const char *arg)
+{
+	struct nat_args *a = ctx;
+
+	switch (c) {
+	case 's':
+		a->server = arg;
+		return OPT_NEXT;
+	case 'j':
+		a->json = arg;
+		return OPT_NEXT;
+	case 'W':
+		return parse_duration_opt("nat", "--wait", arg, &a->wait_ms);
+	}
+	return usage_error("nat", "unknown option");
+}
+
+static const char *tri_word(int v, const char *yes, const char *no)
+{
+	return v < 0 ? "not measured" : v ? yes : no;
+}
+
+static void nat_print(const struct nat_report *r)
+{
+	const char *m = probe_nat_beh_name(r->mapping), *f = probe_nat_beh_name(r->filtering);
+
+	printf("local %s, seen by the server as %s: %s\n", r->local[0] ? r->local : "?", r->seen[0],
+	       tri_word(r->nat, "NAT", "no NAT"));
+	printf("port preserved: %s\n", tri_word(r->port_kept, "yes", "no"));
+	printf("mapping: %s (alternate port: %s, alternate address: %s)\n", m ? m : "not measured",
+	       r->seen[1][0] ? r->seen[1] : "-", r->seen[2][0] ? r->seen[2] : "-");
+	printf("filtering: %s\n", f ? f : "not measured");
+	printf("hairpinning: %s%s%s\n", tri_word(r->hairpin, "yes, from ", "no"), r->hairpin_from,
+	       r->hairpin < 0 && r->nat == 0 ? " (no NAT)" : "");
+	if (r->why[0])
+		printf("not measured: %s\n", r->why);
+}
+
+static int cmd_nat(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "wait", required_argument, NULL, 'W' },
+		SHARED_LONG_OPTS,
+		{ 0 },
+	};
+	struct nat_args a = { .wait_ms = 1000 };
+	struct sockaddr_storage srv;
+	struct nat_report r;
+	socklen_t sl;
+	FILE *jf;
+	int rc = parse_opts("nat", argc, argv, "s:j:vqh", opts, nat_help, nat_opt, &a);
+
+	if (rc != OPT_NEXT)
+		return rc;
+	if (!a.server || probe_proto_addr_parse(a.server, &srv, &sl) < 0 || a.server[0] == ':')
+		return usage_error("nat", "--server ADDR:PORT or [ADDR6]:PORT is required");
+	if (a.wait_ms < 30 || a.wait_ms > 60000)
+		return usage_error("nat", "--wait: from 30ms to 1m");
+	if (probe_nat_run((struct sockaddr *)&srv, sl, a.wait_ms, &r) < 0) {
+		log_warn("nat: %s", a.server);
+		return EXIT_ENV;
+	}
+	if (verbose)
+		nat_print(&r);
+	if (!a.json)
+		return EXIT_MET;
+	jf = strcmp(a.json, "-") ? fopen(a.json, "w") : stdout;
+	if (!jf) {
+		log_warn("%s", a.json);
+		return EXIT_ENV;
+	}
+	probe_nat_json(jf, &r);
+	if (jf != stdout ? fclose(jf) != 0 : fflush(jf) != 0) {
+		log_warn("%s", a.json);
+		return EXIT_ENV;
+	}
+	return EXIT_MET;
+}
+
 static int cmd_help(int argc, char **argv);
 #ifndef IDLEGATE_COMMIT
 #define IDLEGATE_COMMIT "unknown"
@@ -521,6 +692,7 @@ static const struct {
 } commands[] = {
 	{ "server", cmd_server, "serve probe flows and report the server's side" },
 	{ "client", cmd_client, "run flows against a server and report how they ended" },
+	{ "nat", cmd_nat, "tell a NAT's mapping, filtering, port preservation, hairpinning (RFC 5780)" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "this text" },
 };

@@ -34,7 +34,7 @@
 #define SERVER_SLACK_MS 1000
 #define MAX_PENDING 4096
 
-enum ev_kind { EVK_LISTEN, EVK_UDP, EVK_SIG, EVK_CONN };
+enum ev_kind { EVK_LISTEN, EVK_UDP, EVK_UDP_ALT, EVK_SIG, EVK_CONN };
 struct evtag {
 	enum ev_kind kind;
 };
@@ -87,8 +87,8 @@ struct sflow {
 
 struct server {
 	const struct server_config *cfg;
-	int ep, lfd, ufd, sfd;
-	struct evtag t_listen, t_udp, t_sig;
+	int ep, lfd, ufd, afd, sfd;  /* afd: UDP on the alternate port, or -1 */
+	struct evtag t_listen, t_udp, t_alt, t_sig;
 	struct sconn *conns;
 	struct sflow *flows;
 	uint32_t live, ended;
@@ -833,20 +833,78 @@ static void udp_hello(struct server *s, const struct proto_msg *m, struct sockad
 	flow_idle(s, f, 1);
 }
 
+/* ---- UDP MAP: RFC 5780's binding tests ---- */
+
+/* Does from talk IPv4 (also v4-mapped on a dual-stack socket)? */
+static bool is_v4(const struct sockaddr_storage *from)
+{
+	return from->ss_family == AF_INET ||
+	       (from->ss_family == AF_INET6 &&
+		IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)from)->sin6_addr));
+}
+
+/* The server's other address ("ADDR:PORT") into buf, "" when none. */
+static void other_addr(const struct server *s, char *buf, size_t len)
+{
+	struct sockaddr_storage o = s->cfg->alt_addr;
+
+	buf[0] = '\0';
+	if (!o.ss_family)
+		return;
+	if (o.ss_family == AF_INET)
+		((struct sockaddr_in *)&o)->sin_port = htons(s->cfg->alt_port);
+	else
+		((struct sockaddr_in6 *)&o)->sin6_port = htons(s->cfg->alt_port);
+	probe_proto_addr_format((struct sockaddr *)&o, buf, len);
+}
+
+/*
+ * Answer a MAP that came to socket fd (the primary or alternate port) at
+ * address dst: MAPPED with the source seen, sent from the other port if
+ * asked (PC_PORT), from the alternate address if asked (PC_ADDR), else from
+ * where it came to. ERROR no-alternate when there is no such other.
+ */
+static void udp_map(struct server *s, int fd, const struct proto_msg *m, const struct sockaddr_storage *from,
+		    socklen_t fromlen, const struct sockaddr_storage *dst, const char *froms)
+{
+	const struct server_config *cfg = s->cfg;
+	struct proto_msg r = { .type = PM_MAPPED, .id = m->id };
+	const struct sockaddr_storage *src = dst;
+	char buf[PROTO_LINE_MAX + 1];
+	int n, out = fd;
+
+	if (m->change != PC_NONE && (!cfg->alt_addr.ss_family ||
+	    ((m->change & PC_ADDR) && is_v4(from) != (cfg->alt_addr.ss_family == AF_INET)))) {
+		r.type = PM_ERROR;
+		snprintf(r.reason, sizeof(r.reason), "no-alternate");
+	} else {
+		snprintf(r.addr, sizeof(r.addr), "%s", froms);
+		other_addr(s, r.other, sizeof(r.other));
+		if (m->change & PC_PORT)
+			out = fd == s->ufd ? s->afd : s->ufd;
+		if (m->change & PC_ADDR)
+			src = &cfg->alt_addr;
+	}
+	n = probe_proto_format(&r, buf, sizeof(buf));
+	if (n < 0 || probe_sockopt_send_from(out, buf, (size_t)n, (const struct sockaddr *)from, fromlen, src) < 0)
+		log_debug("MAP %016" PRIx64 " from %s: answer not sent: %s", m->id, froms, strerror(errno));
+}
+
 static void udp_errors(struct server *s);
 
-static void udp_readable(struct server *s)
+/* Datagrams on the primary UDP socket (fd s->ufd: flows and MAP) or on the
+ * alternate port's (s->afd: MAP only). */
+static void udp_readable(struct server *s, int fd)
 {
 	int errors = 0;
 
 	for (;;) {
 		char buf[PROTO_LINE_MAX + 1], froms[PROTO_ADDR_MAX];
-		struct sockaddr_storage from;
+		struct sockaddr_storage from, dst;
 		socklen_t fl = sizeof(from);
 		struct proto_msg m;
 		struct sflow *f;
-		ssize_t n = recvfrom(s->ufd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
-				     &fl);
+		ssize_t n = probe_sockopt_recv_dst(fd, buf, sizeof(buf), &from, &fl, &dst);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -860,6 +918,14 @@ static void udp_readable(struct server *s)
 		probe_proto_addr_format((struct sockaddr *)&from, froms, sizeof(froms));
 		if ((size_t)n > PROTO_LINE_MAX || probe_proto_parse(buf, (size_t)n, &m) < 0) {
 			stranger(s, froms, "a malformed datagram");
+			continue;
+		}
+		if (m.type == PM_MAP) {
+			udp_map(s, fd, &m, &from, fl, &dst, froms);
+			continue;
+		}
+		if (fd != s->ufd) {
+			stranger(s, froms, "a flow's datagram on the alternate port");
 			continue;
 		}
 		if (m.type == PM_HELLO) {
@@ -935,6 +1001,31 @@ static int bind_pair(struct server *s)
 	}
 	errno = EADDRINUSE;
 	return -1;
+}
+
+/* The alternate port's UDP socket, on the listen address. 0, or -1 with
+ * errno. */
+static int bind_alt(struct server *s)
+{
+	const struct server_config *cfg = s->cfg;
+	struct sockaddr_storage a = cfg->listen;
+	int fam = a.ss_family, off = 0;
+
+	if (!cfg->alt_port)
+		return 0;
+	if (fam == AF_INET)
+		((struct sockaddr_in *)&a)->sin_port = htons(cfg->alt_port);
+	else
+		((struct sockaddr_in6 *)&a)->sin6_port = htons(cfg->alt_port);
+	s->afd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->afd < 0)
+		return -1;
+	if (fam == AF_INET6)
+		setsockopt(s->afd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	if (bind(s->afd, (struct sockaddr *)&a, cfg->listen_len) < 0 || probe_sockopt_pktinfo(s->afd, fam) < 0 ||
+	    probe_sockopt_pktinfo(s->ufd, fam) < 0)
+		return -1;
+	return 0;
 }
 
 static int write_ready(const char *path, const char *addr)
@@ -1026,15 +1117,22 @@ static int server_open(struct server *s)
 {
 	s->t_listen.kind = EVK_LISTEN;
 	s->t_udp.kind = EVK_UDP;
+	s->t_alt.kind = EVK_UDP_ALT;
 	s->t_sig.kind = EVK_SIG;
 	s->sfd = probe_loop_signalfd_open();
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (s->sfd < 0 || s->ep < 0 || bind_pair(s) < 0)
+	if (s->sfd < 0 || s->ep < 0 || bind_pair(s) < 0 || bind_alt(s) < 0)
 		return -1;
 	if (server_watch(s, s->lfd, &s->t_listen) < 0 || server_watch(s, s->ufd, &s->t_udp) < 0 ||
-	    server_watch(s, s->sfd, &s->t_sig) < 0)
+	    server_watch(s, s->sfd, &s->t_sig) < 0 || (s->afd >= 0 && server_watch(s, s->afd, &s->t_alt) < 0))
 		return -1;
 	log_info("listening on %s (tcp and udp)", s->local);
+	if (s->afd >= 0) {
+		char other[PROTO_ADDR_MAX];
+
+		other_addr(s, other, sizeof(other));
+		log_info("answering MAP requests also on udp port %u, and from %s", s->cfg->alt_port, other);
+	}
 	if (s->cfg->ready_file && write_ready(s->cfg->ready_file, s->local) < 0)
 		return -1;
 	return 0;
@@ -1053,7 +1151,11 @@ static void server_event(struct server *s, const struct epoll_event *ev)
 		if (ev->events & EPOLLERR)
 			udp_errors(s);
 		if (ev->events & EPOLLIN)
-			udp_readable(s);
+			udp_readable(s, s->ufd);
+		break;
+	case EVK_UDP_ALT:
+		/* an error (ICMP for an answer) is read, and cleared, there too */
+		udp_readable(s, s->afd);
 		break;
 	case EVK_SIG:
 		if (probe_loop_signals_read(s->sfd) != LOOP_SIG_NONE)
@@ -1110,6 +1212,8 @@ static void server_close(struct server *s)
 		close(s->lfd);
 	if (s->ufd >= 0)
 		close(s->ufd);
+	if (s->afd >= 0)
+		close(s->afd);
 	if (s->sfd >= 0)
 		close(s->sfd);
 	if (s->ep >= 0)
@@ -1118,7 +1222,7 @@ static void server_close(struct server *s)
 
 int probe_server_run(const struct server_config *cfg)
 {
-	struct server srv = { .cfg = cfg, .ep = -1, .lfd = -1, .ufd = -1, .sfd = -1 };
+	struct server srv = { .cfg = cfg, .ep = -1, .lfd = -1, .ufd = -1, .afd = -1, .sfd = -1 };
 	struct server *s = &srv;
 	int rc = -1, e;
 

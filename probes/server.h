@@ -7,6 +7,9 @@
  * send anything during it) and can report its own side of the flow (RST
  * received, keepalive timeout, never heard again, a new UDP source). Its
  * per-flow results are JSON lines, and are answered to QUERY requests.
+ * Given an alternate address and port, it also answers UDP MAP requests
+ * (stateless, RFC 5780's binding tests) on both ports, from the address and
+ * port the client asked for.
  */
 #ifndef IDLEGATE_PROBE_SERVER_H
 #define IDLEGATE_PROBE_SERVER_H
@@ -24,6 +27,13 @@ struct server_config {
 	uint64_t keep_ms;          /* ended flows stay answerable to QUERY this long */
 	uint32_t max_flows;        /* hellos beyond this many live flows are refused */
 	uint32_t exit_after;       /* stop after this many flows ended; 0: until a signal */
+	/* RFC 5780's other address: MAP requests may ask for an answer from
+	 * the alternate port (a second UDP socket on the listen address) or
+	 * the alternate address (a source address chosen per datagram: the
+	 * listen address must be the any-address). alt_addr.ss_family 0:
+	 * none, and then alt_port is 0 too. */
+	struct sockaddr_storage alt_addr;
+	uint16_t alt_port;
 };
 
 /* Defaults: hello timeout 10 s, keep 10 min, 10000 flows, run until a signal. */

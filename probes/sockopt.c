@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <netinet/ip.h>
 
 #include "probes/proto.h"
 
@@ -107,6 +108,99 @@ int probe_sockopt_recverr(int fd, int family)
 		return 0;
 	}
 	return setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+}
+
+int probe_sockopt_pktinfo(int fd, int family)
+{
+	int on = 1;
+
+	if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0)
+		return -1;
+	return family == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) : 0;
+}
+
+/* The destination address a control message names, into dst. */
+static void pktinfo_dst(const struct cmsghdr *cm, struct sockaddr_storage *dst)
+{
+	if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+		struct in_pktinfo pi;
+		struct sockaddr_in *a4 = (struct sockaddr_in *)dst;
+
+		memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+		a4->sin_family = AF_INET;
+		a4->sin_addr = pi.ipi_addr;
+	} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+		struct in6_pktinfo pi;
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)dst;
+
+		memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+		if (IN6_IS_ADDR_V4MAPPED(&pi.ipi6_addr)) {
+			struct sockaddr_in *a4 = (struct sockaddr_in *)dst;
+
+			a4->sin_family = AF_INET;
+			memcpy(&a4->sin_addr, &pi.ipi6_addr.s6_addr[12], 4);
+			return;
+		}
+		a6->sin6_family = AF_INET6;
+		a6->sin6_addr = pi.ipi6_addr;
+	}
+}
+
+ssize_t probe_sockopt_recv_dst(int fd, void *buf, size_t len, struct sockaddr_storage *from,
+			       socklen_t *fromlen, struct sockaddr_storage *dst)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_name = from, .msg_namelen = *fromlen, .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+	memset(dst, 0, sizeof(*dst));
+	if (n < 0)
+		return -1;
+	*fromlen = mh.msg_namelen;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		pktinfo_dst(cm, dst);
+	return n;
+}
+
+ssize_t probe_sockopt_send_from(int fd, const void *buf, size_t len, const struct sockaddr *to,
+				socklen_t tolen, const struct sockaddr_storage *src)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	memset(&ctl, 0, sizeof(ctl));
+	if (src && src->ss_family == AF_INET) {
+		struct in_pktinfo pi = { .ipi_spec_dst = ((const struct sockaddr_in *)src)->sin_addr };
+
+		mh.msg_control = ctl.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	} else if (src && src->ss_family == AF_INET6) {
+		struct in6_pktinfo pi = { .ipi6_addr = ((const struct sockaddr_in6 *)src)->sin6_addr };
+
+		mh.msg_control = ctl.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	return sendmsg(fd, &mh, MSG_DONTWAIT);
 }
 
 int probe_sockopt_errqueue(int fd, int *err, char *offender, size_t len, char *payload,

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include "probes/plan.h"
 
@@ -51,6 +53,26 @@ int probe_sockopt_recverr(int fd, int family);
  */
 int probe_sockopt_errqueue(int fd, int *err, char *offender, size_t len, char *payload,
 		     size_t payload_cap, size_t *plen);
+
+/* Report each datagram's destination address (IP_PKTINFO, and
+ * IPV6_RECVPKTINFO on AF_INET6 sockets). Returns 0 or -1 with errno. */
+int probe_sockopt_pktinfo(int fd, int family);
+
+/*
+ * recvfrom() that also gives the address the datagram was sent to (*dst,
+ * AF_INET for IPv4 also on a dual-stack socket, port 0; family 0 when the
+ * kernel did not say). Nonblocking. Returns the length or -1 with errno.
+ */
+ssize_t probe_sockopt_recv_dst(int fd, void *buf, size_t len, struct sockaddr_storage *from,
+			       socklen_t *fromlen, struct sockaddr_storage *dst);
+
+/*
+ * sendto() from the local address src (AF_INET or AF_INET6, port ignored;
+ * NULL or family 0: the kernel's choice). An IPv4 source needs an IPv4 or
+ * v4-mapped destination. Returns the length sent or -1 with errno.
+ */
+ssize_t probe_sockopt_send_from(int fd, const void *buf, size_t len, const struct sockaddr *to,
+				socklen_t tolen, const struct sockaddr_storage *src);
 
 /* Name of a TCP state for reports ("established", "close", ...). */
 const char *probe_sockopt_tcp_state_name(unsigned state);
