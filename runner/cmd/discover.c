@@ -59,6 +59,8 @@
 #define DISC_MAX_FLOWS 64       /* flows of one discover run: its plans are its own, well below SC_MAX_FLOWS */
 #define DISC_WARMUP_MS 3000             /* two-way traffic before a stream flow's idle */
 #define DISC_PASS_OVERHEAD_MS 15000     /* setting up and ending one pass, at most */
+#define DISC_NAT_MS 12000               /* the RFC 5780 tests, at most: 1 s per unanswered request */
+#define DISC_NAT_PORT 7301              /* their probe server's primary UDP port (simulated path) */
 
 /* What is measured: one idle timeout each. */
 enum dmeasure { DM_TCP, DM_UDP, DM_STREAM, DM_N };
@@ -77,7 +79,7 @@ static const struct measure_info {
 	  SC_UDP, DISC_WARMUP_MS },
 };
 
-enum dflow_role { DF_TIMEOUT, DF_CLIENT_FIRST, DF_KEEPALIVE, DF_INBOUND };
+enum dflow_role { DF_TIMEOUT, DF_CLIENT_FIRST, DF_KEEPALIVE, DF_INBOUND, DF_NAT };
 
 struct dflow {
 	char name[SC_NAME_MAX];
@@ -109,6 +111,15 @@ struct bracket {
 	bool suspicious;
 };
 
+/* What idlegate-probe nat said (RFC 5780's tests; natprobe.h). */
+struct natres {
+	bool run;                       /* the tests ran and answered */
+	char mapping[32], filtering[32];        /* knob values, "" not measured */
+	int nat, port_kept, hairpin;    /* 1, 0, -1 unknown */
+	char seen[48], seen_port[48], seen_addr[48], other[48], hairpin_from[48];
+	char why[200];                  /* what was not measured, and why */
+};
+
 struct discover {
 	/* target */
 	const char *server;             /* HOST:PORT, or NULL */
@@ -124,6 +135,8 @@ struct discover {
 	/* results */
 	struct dpass coarse, fine;
 	struct bracket b[DM_N], fb[DM_N];       /* coarse and fine */
+	char nat_json[PATH_MAX];        /* where idlegate-probe nat writes, "" = not run */
+	struct natres nr;
 	uint64_t wall_ms;
 };
 
@@ -248,6 +261,76 @@ static void pass_reset(struct dpass *p)
 		p->f[i].outcome[0] = '\0';
 }
 
+/* ---- RFC 5780's tests: idlegate-probe nat ---- */
+
+/* s in single quotes for sh -c into b; false if it holds one itself. */
+static bool sh_quoted(struct tu_text *b, const char *s)
+{
+	if (strchr(s, '\''))
+		return false;
+	tu_text_printf(b, "'%s'", s);
+	return true;
+}
+
+/*
+ * The flow that runs the tests on a simulated path: a command flow, its
+ * server a probe server on DISC_NAT_PORT with the alternate port next to
+ * it and the server's second address ($IDLEGATE_SERVER_ALT), its client
+ * writing its answer to d->nat_json. false when a path cannot be quoted.
+ */
+static bool nat_flow_text(const struct discover *d, struct tu_text *b, const struct dflow *f, const char *probe)
+{
+	tu_text_printf(b, "[flow %s]\nproto = udp\nport = %d\nexpect = alive\ncommand = ", f->name, DISC_NAT_PORT);
+	if (!sh_quoted(b, probe))
+		return false;
+	tu_text_printf(b, " -q nat --server \"$IDLEGATE_SERVER\":%d --json ", DISC_NAT_PORT);
+	if (!sh_quoted(b, d->nat_json))
+		return false;
+	tu_text_printf(b, "\nserver_command = exec ");
+	sh_quoted(b, probe);
+	tu_text_printf(b, " -q server --listen :%d --alt-port %d --alt-addr \"$IDLEGATE_SERVER_ALT\" "
+		       "--results /dev/null\n", DISC_NAT_PORT, DISC_NAT_PORT + 1);
+	return true;
+}
+
+/* The answer idlegate-probe nat wrote to d->nat_json into d->nr; "why"
+ * says what was not measured. */
+static void nat_read(struct discover *d)
+{
+	struct natres *r = &d->nr;
+	char buf[4096], why[160];
+	FILE *f = fopen(d->nat_json, "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	json_t *js;
+	bool v;
+
+	if (f)
+		fclose(f);
+	js = n ? jsonio_load(buf, n, why, sizeof(why)) : NULL;
+	if (!js) {
+		snprintf(r->why, sizeof(r->why), "the tests gave no answer (is the probe server older than its "
+			 "MAP requests?)");
+		return;
+	}
+	r->run = true;
+	r->nat = r->port_kept = r->hairpin = -1;
+	jsonio_get_str(js, "mapping", r->mapping, sizeof(r->mapping));
+	jsonio_get_str(js, "filtering", r->filtering, sizeof(r->filtering));
+	jsonio_get_str(js, "seen_as", r->seen, sizeof(r->seen));
+	jsonio_get_str(js, "seen_as_alt_port", r->seen_port, sizeof(r->seen_port));
+	jsonio_get_str(js, "seen_as_alt_addr", r->seen_addr, sizeof(r->seen_addr));
+	jsonio_get_str(js, "other", r->other, sizeof(r->other));
+	jsonio_get_str(js, "hairpin_from", r->hairpin_from, sizeof(r->hairpin_from));
+	jsonio_get_str(js, "not_measured", r->why, sizeof(r->why));
+	if (jsonio_get_bool(js, "nat", &v) == 0)
+		r->nat = v;
+	if (jsonio_get_bool(js, "port_kept", &v) == 0)
+		r->port_kept = v;
+	if (jsonio_get_bool(js, "hairpin", &v) == 0)
+		r->hairpin = v;
+	json_decref(js);
+}
+
 /* ---- running a pass: in the simulator ---- */
 
 static int pass_sim(struct discover *d, struct dpass *p, const char *what)
@@ -256,15 +339,27 @@ static int pass_sim(struct discover *d, struct dpass *p, const char *what)
 	struct tu_text b = { 0 };
 	struct scenario *sc;
 	struct scenario_result res;
-	char sc_s[32], whose[32];
+	char sc_s[32], whose[32], probe[PATH_MAX] = "";
 	int rc;
 
+	if (run_find_program("idlegate-probe", probe, sizeof(probe)) < 0) {
+		log_warnx("discover: idlegate-probe not found next to idlegate or on PATH (set IDLEGATE_PROBE)");
+		return IG_EXIT_ENV;
+	}
 	tu_text_printf(&b, "[scenario]\ndescription = idlegate discover %s\ntime_scale = %s\n[middlebox m]\n%s", what,
 		sc_scale_format(&d->scale, sc_s, sizeof(sc_s)), d->mbtext);
 	cli_sets_text(&b, d->sets, d->nsets);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct dflow *f = &p->f[i];
 
+		if (f->role == DF_NAT) {
+			if (!nat_flow_text(d, &b, f, probe)) {
+				log_warnx("discover: a path with a quote (') in it: %s or %s", probe, d->nat_json);
+				free(b.s);
+				return IG_EXIT_ENV;
+			}
+			continue;
+		}
 		tu_text_printf(&b, "[flow %s]\nproto = %s\nidle = %" PRIu64 "ms\nspeaker = %s\ndeadline = %" PRIu64
 			"ms\nexpect = alive\n", f->name, sc_proto_name(measures[f->m].proto), f->idle_ms,
 			sc_speaker_name(f->speaker), d->deadline_ms);
@@ -504,6 +599,33 @@ out_json:
 	return rc;
 }
 
+/* On a real path: idlegate-probe nat against the server, before the
+ * passes (its own fixed cost, DISC_NAT_MS at most), into d->nr. */
+static void nat_server(struct discover *d)
+{
+	char probe[PATH_MAX];
+	char *argv[] = { probe, "-q", "nat", "--server", (char *)d->server, "--json", d->nat_json, NULL };
+	pid_t pid;
+	int st = 0;
+
+	if (run_find_program("idlegate-probe", probe, sizeof(probe)) < 0)
+		return;
+	if (log_verbosity() > 0)
+		fprintf(stderr, "discover: RFC 5780 tests against %s\n", d->server);
+	pid = fork();
+	if (pid < 0) {
+		log_warn("discover: fork");
+		return;
+	}
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	nat_read(d);
+}
+
 static int run_pass(struct discover *d, struct dpass *p, const char *what)
 {
 	return d->server ? pass_server(d, p, what) : pass_sim(d, p, what);
@@ -588,6 +710,11 @@ struct behaviour {
 	char nat_seen[200];
 	const char *udp_port;           /* after expiry: "kept", "changed", NULL */
 	char udp_port_seen[200];
+	int tcp_kept, udp_kept;         /* every flow's outside port was its own: 1, 0, -1 unknown */
+	const char *mapping, *filtering;        /* nat.mapping, nat.filtering; NULL not measured */
+	char rfc5780_seen[800];
+	int hairpin;                    /* 1, 0, -1 not measured */
+	char hairpin_seen[200];
 };
 
 static bool is(const struct dflow *f, const char *outcome)
@@ -697,13 +824,15 @@ static void nat_behaviour(const struct discover *d, struct behaviour *bh)
 	bool kept = true;
 
 	bh->nat = -1;
+	bh->tcp_kept = bh->udp_kept = -1;
 	for (int k = 0; k < 2; k++)
 		for (size_t i = 0; i < ps[k]->n; i++) {
 			const struct dflow *f = &ps[k]->f[i];
+			int *pk = measures[f->m].proto == SC_TCP ? &bh->tcp_kept : &bh->udp_kept;
 			char h1[48], h2[48];
 			long p1, p2;
 
-			if (!f->local[0] || !f->seen_as[0])
+			if (!f->local[0] || !f->seen_as[0] || f->role == DF_NAT)
 				continue;
 			split_addr(f->local, h1, sizeof(h1), &p1);
 			split_addr(f->seen_as, h2, sizeof(h2), &p2);
@@ -715,6 +844,7 @@ static void nat_behaviour(const struct discover *d, struct behaviour *bh)
 					ex = f;
 			}
 			kept = kept && p1 == p2;
+			*pk = (*pk != 0) && p1 == p2;
 		}
 	if (bh->nat < 0)
 		snprintf(bh->nat_seen, sizeof(bh->nat_seen), "unknown (the probe did not say what the server saw)");
@@ -725,6 +855,54 @@ static void nat_behaviour(const struct discover *d, struct behaviour *bh)
 			 kept ? " (every flow's port kept)" : " (ports changed)");
 	if (bh->nat == 1)
 		bh->nat_ports = kept ? "preserve" : "random";
+}
+
+/*
+ * RFC 5780's tests (d->nr): mapping and filtering as the nat.mapping and
+ * nat.filtering values, where there is NAT (a firewall's filtering has no
+ * knob: inbound_unknown says it); the first mapping's port joins the
+ * evidence of nat.ports.
+ */
+static void rfc5780_behaviour(const struct discover *d, struct behaviour *bh)
+{
+	const struct natres *r = &d->nr;
+
+	bh->hairpin = -1;
+	if (!d->nat_json[0])
+		return;
+	if (!r->run) {
+		snprintf(bh->rfc5780_seen, sizeof(bh->rfc5780_seen), "not measured: %s", r->why);
+		return;
+	}
+	if (bh->nat < 0)
+		bh->nat = r->nat;
+	if (r->nat == 1 && r->port_kept == 0)
+		bh->nat_ports = "random";
+	else if (r->nat == 1 && !bh->nat_ports)
+		bh->nat_ports = "preserve";
+	if (bh->nat == 1 && r->mapping[0])
+		bh->mapping = r->mapping;
+	if (bh->nat == 1 && r->filtering[0])
+		bh->filtering = r->filtering;
+	bh->hairpin = r->hairpin;
+	snprintf(bh->rfc5780_seen, sizeof(bh->rfc5780_seen), "from one port to the server's address:port, "
+		 "alternate port, alternate address (%s): seen as %s, %s, %s; from a fresh port, answers from "
+		 "the alternate address: %s, from the alternate port: %s%s%s",
+		 r->other[0] ? r->other : "none", r->seen[0] ? r->seen : "-", r->seen_port[0] ? r->seen_port : "-",
+		 r->seen_addr[0] ? r->seen_addr : "-",
+		 !strcmp(r->filtering, "endpoint-independent") ? "arrived" : r->filtering[0] ? "did not arrive" : "-",
+		 !strcmp(r->filtering, "address-dependent") ? "arrived" :
+		 !strcmp(r->filtering, "address-and-port-dependent") ? "did not arrive" : "not needed",
+		 r->why[0] ? "; not measured: " : "", r->why);
+	if (r->hairpin == 1)
+		snprintf(bh->hairpin_seen, sizeof(bh->hairpin_seen), "yes: a datagram from a second local port to "
+			 "%s came back, from %s", r->seen, r->hairpin_from);
+	else if (r->hairpin == 0)
+		snprintf(bh->hairpin_seen, sizeof(bh->hairpin_seen), "no: a datagram from a second local port to %s "
+			 "did not come back (the simulator has no hairpinning knob: a profile replays this)", r->seen);
+	else
+		snprintf(bh->hairpin_seen, sizeof(bh->hairpin_seen), "not measured (%s)",
+			 r->nat == 0 ? "no NAT: no outside address to send to" : "the tests did not get that far");
 }
 
 static void udp_port_behaviour(const struct discover *d, struct behaviour *bh)
@@ -798,6 +976,7 @@ static void behaviour_of(const struct discover *d, struct behaviour *bh)
 {
 	memset(bh, 0, sizeof(*bh));
 	nat_behaviour(d, bh);
+	rfc5780_behaviour(d, bh);
 	if (d->b[DM_TCP].found)
 		tcp_behaviour(first_fail(&d->coarse, DM_TCP), find_role(&d->fine, DM_TCP, DF_CLIENT_FIRST),
 			      bh->nat, bh);
@@ -821,6 +1000,14 @@ static uint64_t warmup_of(const struct discover *d)
 	return d->on[DM_STREAM] ? DISC_WARMUP_MS : 0;
 }
 
+/* The RFC 5780 tests' fixed cost on the clock (with UDP): before the
+ * passes on a real path, a flow of the coarse pass on a simulated one
+ * (where it may outlast the pass's other flows). */
+static uint64_t nat_cost(const struct discover *d)
+{
+	return d->on[DM_UDP] ? DISC_NAT_MS : 0;
+}
+
 /* The deadline in scenario time: a simulated one is never scaled below a
  * second on the clock (one kernel second, step_ms). */
 static uint64_t deadline_of(const struct discover *d)
@@ -836,7 +1023,7 @@ static uint64_t wall_bound(const struct discover *d, uint64_t hi, uint64_t fine)
 	uint64_t extra = warmup_of(d) + deadline_of(d);
 	uint64_t t = hi + extra + (fine ? fine + extra : 0);
 
-	return timescale_apply(&d->scale, t) + (fine ? 2 : 1) * DISC_PASS_OVERHEAD_MS;
+	return timescale_apply(&d->scale, t) + (fine ? 2 : 1) * DISC_PASS_OVERHEAD_MS + nat_cost(d);
 }
 
 /* Before it starts: how long it may take. */
@@ -845,9 +1032,11 @@ static void print_plan(const struct discover *d)
 	uint64_t step = d->max_ms / DISC_COARSE, extra = warmup_of(d) + deadline_of(d);
 
 	printf("idlegate discover: %s: takes at most T + %s (coarse pass), then 4/3 (T + %s) + %s (fine pass)%s, "
-	       "plus %s per pass to set up and end, T the longest timeout: at most %s with --max %s\n", d->target,
-	       DUR(step + extra), DUR(step), DUR(1000 + extra),
+	       "plus %s per pass to set up and end%s%s%s, T the longest timeout: at most %s with --max %s\n",
+	       d->target, DUR(step + extra), DUR(step), DUR(1000 + extra),
 	       d->scale.den > 1 ? " in scenario time" : "", DUR(DISC_PASS_OVERHEAD_MS),
+	       nat_cost(d) ? " and " : "", nat_cost(d) ? DUR(nat_cost(d)) : "",
+	       nat_cost(d) ? " for the NAT behaviour tests (RFC 5780)" : "",
 	       DUR(wall_bound(d, d->max_ms, beyond(d->max_ms))), DUR(d->max_ms));
 	fflush(stdout);
 }
@@ -884,6 +1073,11 @@ static void print_bracket(FILE *out, enum dmeasure m, const struct bracket *c, c
 		fprintf(out, "    SUSPICIOUS: a longer idle survived after a shorter one failed (not monotonic)\n");
 }
 
+static const char *tri_text(int v)
+{
+	return v < 0 ? "unknown" : v ? "yes" : "no";
+}
+
 /* The answer on standard output. */
 static void print_answer(const struct discover *d, const struct behaviour *bh)
 {
@@ -917,6 +1111,14 @@ static void print_answer(const struct discover *d, const struct behaviour *bh)
 	       bh->nat == 1 ? bh->nat_ports : "", bh->nat >= 0 ? "; " : "", bh->nat_seen);
 	if (bh->udp_port)
 		printf("  UDP after expiry: the outside port is %s (%s)\n", bh->udp_port, bh->udp_port_seen);
+	if (bh->nat == 1)
+		printf("  outside port kept: TCP %s, UDP %s\n", tri_text(bh->tcp_kept), tri_text(bh->udp_kept));
+	if (bh->rfc5780_seen[0])
+		printf("  NAT behaviour (RFC 5780, UDP): %s%s%s%s%s\n    seen: %s\n    hairpinning: %s\n",
+		       bh->mapping ? "nat.mapping = " : "", bh->mapping ? bh->mapping : "",
+		       bh->filtering ? ", nat.filtering = " : "", bh->filtering ? bh->filtering : "",
+		       bh->mapping || bh->filtering ? "" : bh->nat == 0 ? "no NAT: nat.mapping and nat.filtering do "
+		       "not apply" : "nat.mapping and nat.filtering not measured", bh->rfc5780_seen, bh->hairpin_seen);
 }
 
 #define JI(v) ((json_int_t)(v))
@@ -991,22 +1193,45 @@ static json_t *knobs_json(const struct discover *d, const struct behaviour *bh)
 		json_object_set_new(k, "nat", jsonio_str(bh->nat ? "snat" : "off"));
 	if (bh->nat_ports)
 		json_object_set_new(k, "nat.ports", jsonio_str(bh->nat_ports));
+	if (bh->mapping)
+		json_object_set_new(k, "nat.mapping", jsonio_str(bh->mapping));
+	if (bh->filtering)
+		json_object_set_new(k, "nat.filtering", jsonio_str(bh->filtering));
 	return k;
+}
+
+/* RFC 5780's tests, null when not run. */
+static json_t *rfc5780_json(const struct discover *d, const struct behaviour *bh)
+{
+	const struct natres *r = &d->nr;
+
+	if (!d->nat_json[0])
+		return json_null();
+	return json_pack("{s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "run", r->run,
+			 "mapping", jsonio_str_or_null(r->mapping[0] ? r->mapping : NULL),
+			 "filtering", jsonio_str_or_null(r->filtering[0] ? r->filtering : NULL),
+			 "hairpin", json_tristate(bh->hairpin), "tcp_port_kept", json_tristate(bh->tcp_kept),
+			 "udp_port_kept", json_tristate(bh->udp_kept),
+			 "seen_as", jsonio_str_or_null(r->seen[0] ? r->seen : NULL),
+			 "seen_as_alt_port", jsonio_str_or_null(r->seen_port[0] ? r->seen_port : NULL),
+			 "seen_as_alt_addr", jsonio_str_or_null(r->seen_addr[0] ? r->seen_addr : NULL),
+			 "other", jsonio_str_or_null(r->other[0] ? r->other : NULL),
+			 "not_measured", jsonio_str_or_null(r->why[0] ? r->why : NULL));
 }
 
 /* The answer as JSON into path: 0, or -1 with errno. */
 static int write_json(const char *path, const struct discover *d, const struct behaviour *bh)
 {
 	uint64_t fine = longest_idle(&d->fine);
-	json_t *doc = json_pack("{s:s,s:o,s:f,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I},s:o,s:o,s:o,"
-				"s:{s:b,s:o,s:o,s:o,s:o,s:o},s:o,s:o,s:o}",
+	json_t *doc = json_pack("{s:s,s:o,s:f,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:o,s:o,s:o,"
+				"s:{s:b,s:o,s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:o}",
 				"tool", "idlegate discover", "target", jsonio_str(d->target),
 				"max_s", (double)d->max_ms / 1000, "deadline_ms", JI(deadline_of(d)),
 				"wall_ms", JI(d->wall_ms), "coarse_wall_ms", JI(d->coarse.wall_ms),
 				"fine_wall_ms", JI(d->fine.wall_ms),
 				"bound", "wall_ms", JI(wall_bound(d, longest_hi(d), fine)),
 				"overhead_per_pass_ms", JI(DISC_PASS_OVERHEAD_MS),
-				"fine_longest_idle_ms", JI(fine),
+				"nat_tests_ms", JI(nat_cost(d)), "fine_longest_idle_ms", JI(fine),
 				"tcp", json_bracket(&d->b[DM_TCP], &d->fb[DM_TCP]),
 				"udp", json_bracket(&d->b[DM_UDP], &d->fb[DM_UDP]),
 				"udp_stream", json_bracket(&d->b[DM_STREAM], &d->fb[DM_STREAM]),
@@ -1016,6 +1241,7 @@ static int write_json(const char *path, const struct discover *d, const struct b
 				"nat", json_tristate(bh->nat),
 				"udp_port_after_expiry", jsonio_str_or_null(bh->udp_port),
 				"tcp_seen", jsonio_str_or_null(bh->tcp_seen[0] ? bh->tcp_seen : NULL),
+				"rfc5780", rfc5780_json(d, bh),
 				"knobs", knobs_json(d, bh),
 				"coarse", flows_json(&d->coarse), "fine", flows_json(&d->fine));
 
@@ -1043,6 +1269,25 @@ static void profile_timeouts(FILE *f, const struct discover *d)
 	}
 }
 
+/* nat.mapping and nat.filtering, as RFC 5780's tests told them. */
+static void profile_rfc5780(FILE *f, const struct behaviour *bh)
+{
+	if (!bh->rfc5780_seen[0]) {
+		fprintf(f, "; nat.mapping and nat.filtering: not measured (UDP was not; the defaults: "
+			"endpoint-independent, address-and-port-dependent)\n");
+		return;
+	}
+	fprintf(f, "\n; NAT behaviour (RFC 5780, UDP): %s\n; hairpinning: %s\n", bh->rfc5780_seen, bh->hairpin_seen);
+	if (bh->mapping)
+		fprintf(f, "nat.mapping = %s\n", bh->mapping);
+	if (bh->filtering)
+		fprintf(f, "nat.filtering = %s\n", bh->filtering);
+	if (!bh->mapping || !bh->filtering)
+		fprintf(f, "; %s not measured%s (the defaults: endpoint-independent, address-and-port-dependent)\n",
+			!bh->mapping && !bh->filtering ? "nat.mapping and nat.filtering" : bh->mapping ? "nat.filtering"
+			: "nat.mapping", bh->nat == 0 ? ": no NAT" : "");
+}
+
 static void profile_behaviour(FILE *f, const struct behaviour *bh)
 {
 	if (bh->on_expire)
@@ -1062,8 +1307,7 @@ static void profile_behaviour(FILE *f, const struct behaviour *bh)
 		fprintf(f, "nat = %s\n", bh->nat ? "snat" : "off");
 	if (bh->nat_ports)
 		fprintf(f, "nat.ports = %s\n", bh->nat_ports);
-	fprintf(f, "; nat.mapping and nat.filtering: not measured (the defaults: endpoint-independent, "
-		"address-and-port-dependent)\n");
+	profile_rfc5780(f, bh);
 }
 
 /* What was measured as a profile file at path: 0, or -1 with errno. Written
@@ -1244,6 +1488,8 @@ static int discover_target(struct discover *d, const struct discover_cli *c)
  * first. */
 static int pass_coarse(struct discover *d)
 {
+	int rc;
+
 	for (int m = 0; m < DM_N; m++) {
 		if (!d->on[m])
 			continue;
@@ -1255,10 +1501,17 @@ static int pass_coarse(struct discover *d)
 				 SC_SERVER);
 		}
 	}
+	if (d->nat_json[0] && !d->server)
+		add_flow(&d->coarse, "b-nat", DM_UDP, DF_NAT, 0, SC_CLIENT);
+	if (d->nat_json[0] && d->server)
+		nat_server(d);
 	if (log_verbosity() > 0)
 		fprintf(stderr, "idlegate discover: coarse pass: %zu flows idle up to %s\n", d->coarse.n,
 			DUR(d->max_ms));
-	return run_pass(d, &d->coarse, "coarse");
+	rc = run_pass(d, &d->coarse, "coarse");
+	if (rc == 0 && d->nat_json[0] && !d->server)
+		nat_read(d);
+	return rc;
 }
 
 /* The fine pass's flows for measure m inside its coarse bracket c: the
@@ -1354,10 +1607,13 @@ int cmd_discover(int argc, char **argv)
 		return rc;
 	print_plan(&d);
 	t0 = mtime_ms();
+	if (d.on[DM_UDP] && temp_file(d.nat_json, sizeof(d.nat_json), "nat") < 0)
+		return IG_EXIT_ENV;
 	rc = pass_coarse(&d);
-	if (rc)
-		return rc;
-	rc = pass_fine(&d);
+	if (rc == 0)
+		rc = pass_fine(&d);
+	if (d.nat_json[0])
+		unlink(d.nat_json);
 	if (rc)
 		return rc;
 	d.wall_ms = mtime_ms() - t0;

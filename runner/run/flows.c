@@ -202,7 +202,7 @@ int group_start_client(struct run *r, struct lane *l, size_t gi, char *err, size
 
 /* The environment of a flow's command: the caller's without IDLEGATE_*,
  * then what the command needs to know (docs/running.md). */
-#define CMD_ENV_N 15
+#define CMD_ENV_N 16
 #define CMD_ENV_LEN (3 * PATH_MAX)
 
 /* One NAME=VALUE (truncated, never overflowing; values are paths and
@@ -244,6 +244,7 @@ static char **cmd_env(struct run *r, struct lane *l, const struct cmdflow *c, co
 #define PUT(...) env_put(store[m++], sizeof(store[0]), __VA_ARGS__)
 	PUT("IDLEGATE_SERVER=%s", topo_addr(l->topo, srv, false, false, a, sizeof(a)));
 	PUT("IDLEGATE_SERVER6=%s", topo_addr(l->topo, srv, false, true, a, sizeof(a)));
+	PUT("IDLEGATE_SERVER_ALT=%s", topo_server_alt(l->topo, false, a, sizeof(a)) ? a : "");
 	PUT("IDLEGATE_CLIENT=%s", topo_addr(l->topo, 0, true, false, a, sizeof(a)));
 	PUT("IDLEGATE_CLIENT6=%s", topo_addr(l->topo, 0, true, true, a, sizeof(a)));
 	PUT("IDLEGATE_PORT=%u", f->port ? f->port : SC_DEFAULT_PORT);

@@ -190,6 +190,22 @@ const char *topo_ifname(const struct topo *t, size_t node, bool right)
 	return right ? "outside" : "inside";
 }
 
+const char *topo_server_alt(const struct topo *t, bool v6, char *buf, size_t len)
+{
+	size_t j = t->n - 2;
+	unsigned char a[16];
+
+	/* host 3 of the last link: beside the server's 2, below the
+	 * broadcast address of any link of /29 or larger */
+	if (t->n < 2 || (!v6 && t->plen4[j] > 29)) {
+		errno = ERANGE;
+		return NULL;
+	}
+	memcpy(a, v6 ? t->net6[j] : t->net4[j], 16);
+	a[v6 ? 15 : 3] = (unsigned char)(a[v6 ? 15 : 3] + 3);
+	return inet_ntop(v6 ? AF_INET6 : AF_INET, a, buf, (socklen_t)len);
+}
+
 const char *topo_addr(const struct topo *t, size_t node, bool right, bool v6, char *buf, size_t len)
 {
 	if (node >= t->n || (right && node == t->n - 1) || (!right && node == 0)) {
@@ -329,6 +345,10 @@ static int configure_node(struct topo *t, size_t i, char *err, size_t errlen)
 			topo_addr(t, i, right, v6, a, sizeof(a));
 			append(b, sizeof(b), "addr add %s/%d dev %s%s\n", a,
 			       v6 ? t->plen6[j] : t->plen4[j], ifn, v6 ? " nodad" : "");
+			/* the server's second address (RFC 5780 tests) */
+			if (i == t->n - 1 && topo_server_alt(t, v6, a, sizeof(a)))
+				append(b, sizeof(b), "addr add %s/%d dev %s%s\n", a,
+				       v6 ? t->plen6[j] : t->plen4[j], ifn, v6 ? " nodad" : "");
 		}
 		append(b, sizeof(b), "link set %s up\n", ifn);
 	}

@@ -67,6 +67,14 @@ const char *topo_node_name(const struct topo *t, size_t node);
  */
 const char *topo_addr(const struct topo *t, size_t node, bool right, bool v6, char *buf, size_t len);
 
+/*
+ * The server's second address on its link (host 3, beside its own 2), for
+ * a probe server's --alt-addr, as text into buf. Returns buf, or NULL with
+ * errno ERANGE when the link has no room for it (an IPv4 link smaller than
+ * /29).
+ */
+const char *topo_server_alt(const struct topo *t, bool v6, char *buf, size_t len);
+
 /* Interface of node toward the server / the client ("eth0", "outside", "inside"). */
 const char *topo_ifname(const struct topo *t, size_t node, bool right);
 
