@@ -1282,10 +1282,13 @@ static void profile_rfc5780(FILE *f, const struct behaviour *bh)
 		fprintf(f, "nat.mapping = %s\n", bh->mapping);
 	if (bh->filtering)
 		fprintf(f, "nat.filtering = %s\n", bh->filtering);
-	if (!bh->mapping || !bh->filtering)
-		fprintf(f, "; %s not measured%s (the defaults: endpoint-independent, address-and-port-dependent)\n",
+	if (bh->nat == 0)
+		fprintf(f, "; no NAT: nat.mapping and nat.filtering do not apply (what meets an inbound packet no flow "
+			"expects is inbound_unknown's)\n");
+	else if (!bh->mapping || !bh->filtering)
+		fprintf(f, "; %s not measured (the defaults: endpoint-independent, address-and-port-dependent)\n",
 			!bh->mapping && !bh->filtering ? "nat.mapping and nat.filtering" : bh->mapping ? "nat.filtering"
-			: "nat.mapping", bh->nat == 0 ? ": no NAT" : "");
+			: "nat.mapping");
 }
 
 static void profile_behaviour(FILE *f, const struct behaviour *bh)

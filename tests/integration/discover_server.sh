@@ -10,7 +10,17 @@
 # Linux's behaviour must be named as the knob values that reproduce it
 # (on_expire = drop, pickup = loose, refresh = any; with masquerade
 # inbound_unknown = pass, nat = snat, nat.ports = preserve; as a firewall
-# inbound_unknown = drop, nat = off and nothing said of outside ports). Then the profile it wrote replays the
+# inbound_unknown = drop, nat = off and nothing said of outside ports).
+# RFC 5780's tests against the server's second address and port (kernel
+# source, nf_nat_core.c get_unique_tuple(): masquerade keeps the source port
+# whenever the new tuple, destination included, is unused (nf_nat_used_tuple),
+# so one inside port keeps one outside port toward every destination:
+# endpoint-independent mapping, ports preserved for TCP and UDP; an inbound
+# packet is forwarded only when it matches a conntrack entry's reply tuple,
+# its source address and port included: address-and-port-dependent
+# filtering; a packet from the inside to the box's own outside address is
+# delivered to the box itself (no DNAT): no hairpinning. As a firewall: no
+# NAT, so nat.mapping and nat.filtering are not written. Then the profile it wrote replays the
 # path: the same flows, clear of every bracket, through idlegate run with
 # that profile and through the kernel end the same.
 source "$(dirname "$0")/lib/netns.sh"
@@ -49,7 +59,8 @@ chmod 711 "$WORK"       # idlegate run's unprivileged processes pass through it
 nsx "$NS_M" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=$TT \
 	net.netfilter.nf_conntrack_udp_timeout=$TU net.netfilter.nf_conntrack_udp_timeout_stream=$TS ||
 	fail "conntrack sysctls"
-nsx "$NS_S" "$PROBE" -q server --listen 203.0.113.2:7201 --results "$WORK/srv.jsonl" \
+ip -n "$NS_S" addr add 203.0.113.3/24 dev s0 || fail "second server address"
+nsx "$NS_S" "$PROBE" -q server --listen :7201 --alt-port 7202 --alt-addr 203.0.113.3 --results "$WORK/srv.jsonl" \
 	--ready-file "$WORK/srv.ready" 2>"$WORK/srv.err" &
 PIDS+=($!)
 wait_for 10 test -e "$WORK/srv.ready" || fail "probe server not ready"
@@ -72,7 +83,7 @@ for proto, T in (("tcp", TT), ("udp", TU), ("udp_stream", TS)):
 b = d["bound"]
 hi = max(d[p]["coarse"]["expired_s"] for p in ("tcp", "udp", "udp_stream")) * 1000
 extra = 3000 + d["deadline_ms"]
-assert b["wall_ms"] == hi + extra + b["fine_longest_idle_ms"] + extra + 2 * b["overhead_per_pass_ms"], b
+assert b["wall_ms"] == hi + extra + b["fine_longest_idle_ms"] + extra + 2 * b["overhead_per_pass_ms"] + b["nat_tests_ms"], b
 assert took <= b["wall_ms"] + 1000, (took, b)
 want = {"on_expire": "drop", "pickup": "loose", "refresh": "any"}
 if mode == "nat":
@@ -83,6 +94,14 @@ else:
     assert d["behaviour"]["udp_port_after_expiry"] is None, d["behaviour"]
 for k, v in want.items():
     assert d["knobs"].get(k) == v, (k, d["knobs"])
+r = d["rfc5780"]
+assert r["run"] and r["not_measured"] is None, r
+if mode == "nat":
+    want.update({"nat.mapping": "endpoint-independent", "nat.filtering": "address-and-port-dependent"})
+    assert r["hairpin"] is False and r["tcp_port_kept"] is True and r["udp_port_kept"] is True, r
+else:
+    want.update({"nat.mapping": None, "nat.filtering": None})
+    assert r["hairpin"] is None, r
 assert d["behaviour"]["tcp_keepalive_refreshes"] is True, d["behaviour"]
 assert d["behaviour"]["udp_inbound_only_refreshes"] is True, d["behaviour"]
 PY
