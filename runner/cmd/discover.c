@@ -23,9 +23,13 @@
  *     sends heartbeats: if they keep reaching the client past the timeout,
  *     inbound-only traffic refreshes the mapping; if they stop at about
  *     the timeout, it does not.
+ * With UDP, RFC 5780's tests (idlegate-probe nat against a probe server
+ * with a second port and address) tell nat.mapping, nat.filtering, port
+ * preservation and hairpinning: a command flow of the coarse pass on a
+ * simulated path, a run of their own before the passes on a real one.
  * Wall time: at most T + M/N + deadline (coarse) and 4/3 (T + M/N) + 1 s +
  * deadline (fine), T the longest timeout, M --max, plus a stated overhead
- * per pass; discover says so before it starts.
+ * per pass and the NAT tests' fixed cost; discover says so before it starts.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -166,7 +170,9 @@ static void discover_usage(FILE *f)
 "then a fine pass inside the bracket, each ended as soon as its answer is\n"
 "known), and how the path behaves on expiry, named as the knob values that\n"
 "reproduce it: on_expire, pickup, inbound_unknown, refresh (do TCP keepalives,\n"
-"does inbound-only UDP traffic refresh the state?), nat and nat.ports.\n"
+"does inbound-only UDP traffic refresh the state?), nat, nat.ports, and with\n"
+"UDP nat.mapping and nat.filtering told as RFC 5780 does (against --server: a\n"
+"probe server with --alt-port and --alt-addr), and whether the NAT hairpins.\n"
 "The wall time it may take is printed before it starts.\n\n"
 "  -S, --server HOST:PORT  a real path: an idlegate-probe server on the far side\n"
 "  -p, --profile NAME      a simulated middlebox playing a profile\n"
