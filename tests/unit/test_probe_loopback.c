@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/mtime.h"
 #include "probes/client.h"
+#include "probes/natprobe.h"
 #include "probes/proto.h"
 #include "probes/result.h"
 #include "probes/server.h"
@@ -35,7 +36,9 @@ struct srv {
 	char addr[PROTO_ADDR_MAX];
 };
 
-static void server_start(struct srv *s)
+/* A server listening on listen, with the alternate port and address
+ * (alt_addr NULL: none). */
+static void server_start_at(struct srv *s, const char *listen, uint16_t alt_port, const char *alt_addr)
 {
 	uint64_t deadline;
 
@@ -51,7 +54,12 @@ static void server_start(struct srv *s)
 
 		log_init("probe-server", 0);
 		probe_server_config_init(&cfg);
-		probe_proto_addr_parse("127.0.0.1:0", &cfg.listen, &cfg.listen_len);
+		probe_proto_addr_parse(listen, &cfg.listen, &cfg.listen_len);
+		if (alt_addr) {
+			cfg.alt_port = alt_port;
+			cfg.alt_addr.ss_family = AF_INET;
+			inet_pton(AF_INET, alt_addr, &((struct sockaddr_in *)&cfg.alt_addr)->sin_addr);
+		}
 		cfg.ready_file = s->ready;
 		cfg.results = rf;
 		cfg.hello_timeout_ms = 2000;
@@ -70,6 +78,11 @@ static void server_start(struct srv *s)
 		ck_assert_msg(mtime_ms() < deadline, "server not ready in 5 s");
 		poll(NULL, 0, 10);
 	}
+}
+
+static void server_start(struct srv *s)
+{
+	server_start_at(s, "127.0.0.1:0", 0, NULL);
 }
 
 /* Stop the server with sig; returns its exit status. */
@@ -671,6 +684,65 @@ START_TEST(test_combine)
 }
 END_TEST
 
+/* A free UDP port on loopback (free when asked; the test runs alone). */
+static uint16_t free_udp_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* RFC 5780's tests on loopback, no NAT between: every answer arrives, from
+ * where it was asked to come (probe_nat_run checks the source: the
+ * alternate port's socket, the alternate address through IP_PKTINFO). */
+START_TEST(test_nat_map)
+{
+	struct srv s;
+	struct nat_report r;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	uint16_t alt = free_udp_port();
+	char primary[64], want[64];
+
+	server_start_at(&s, "0.0.0.0:0", alt, "127.0.0.2");
+	snprintf(primary, sizeof(primary), "127.0.0.1:%s", strrchr(s.addr, ':') + 1);
+	ck_assert_int_eq(probe_proto_addr_parse(primary, &ss, &sl), 0);
+	ck_assert_int_eq(probe_nat_run((struct sockaddr *)&ss, sl, 300, &r), 0);
+	snprintf(want, sizeof(want), "127.0.0.2:%u", alt);
+	ck_assert_str_eq(r.other, want);
+	ck_assert_int_eq(r.nat, 0);
+	ck_assert_int_eq(r.port_kept, 1);
+	ck_assert_int_eq(r.mapping, NB_EI);
+	ck_assert_int_eq(r.filtering, NB_EI);
+	ck_assert_int_eq(r.from_alt_addr, 1);
+	ck_assert_int_eq(r.hairpin, -1);
+	ck_assert_str_eq(r.why, "");
+	ck_assert_str_eq(r.seen[0], r.seen[2]);
+	server_stop(&s, SIGTERM);
+
+	/* without alternates: the primary answers, the rest is said */
+	server_start(&s);
+	ck_assert_int_eq(probe_proto_addr_parse(s.addr, &ss, &sl), 0);
+	ck_assert_int_eq(probe_nat_run((struct sockaddr *)&ss, sl, 300, &r), 0);
+	ck_assert_str_eq(r.other, "");
+	ck_assert_int_eq(r.mapping, NB_UNKNOWN);
+	ck_assert_ptr_nonnull(strstr(r.why, "no alternate address"));
+	server_stop(&s, SIGTERM);
+
+	/* nobody there: ETIMEDOUT */
+	snprintf(primary, sizeof(primary), "127.0.0.1:%u", free_udp_port());
+	ck_assert_int_eq(probe_proto_addr_parse(primary, &ss, &sl), 0);
+	ck_assert_int_eq(probe_nat_run((struct sockaddr *)&ss, sl, 90, &r), -1);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("probe_loopback");
@@ -680,6 +752,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_combine);
+	tcase_add_test(tc, test_nat_map);
 	tcase_add_test(tc, test_many_flows);
 	tcase_add_test(tc, test_warmup);
 	tcase_add_test(tc, test_client_sigusr1_finishes);
