@@ -167,6 +167,21 @@ ssize_t probe_sockopt_recv_dst(int fd, void *buf, size_t len, struct sockaddr_st
 	return n;
 }
 
+/* One control message (level, type, len bytes of data) as mh's only one,
+ * in buf (room for it). */
+static void put_cmsg(struct msghdr *mh, void *buf, int level, int type, const void *data, size_t len)
+{
+	struct cmsghdr *cm;
+
+	mh->msg_control = buf;
+	mh->msg_controllen = CMSG_SPACE(len);
+	cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(cm), data, len);
+}
+
 ssize_t probe_sockopt_send_from(int fd, const void *buf, size_t len, const struct sockaddr *to,
 				socklen_t tolen, const struct sockaddr_storage *src)
 {
@@ -176,29 +191,16 @@ ssize_t probe_sockopt_send_from(int fd, const void *buf, size_t len, const struc
 	} ctl;
 	struct iovec iov = { (void *)buf, len };
 	struct msghdr mh = { .msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
 
 	memset(&ctl, 0, sizeof(ctl));
 	if (src && src->ss_family == AF_INET) {
 		struct in_pktinfo pi = { .ipi_spec_dst = ((const struct sockaddr_in *)src)->sin_addr };
 
-		mh.msg_control = ctl.b;
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		put_cmsg(&mh, ctl.b, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 	} else if (src && src->ss_family == AF_INET6) {
 		struct in6_pktinfo pi = { .ipi6_addr = ((const struct sockaddr_in6 *)src)->sin6_addr };
 
-		mh.msg_control = ctl.b;
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		put_cmsg(&mh, ctl.b, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 	}
 	return sendmsg(fd, &mh, MSG_DONTWAIT);
 }
