@@ -645,6 +645,35 @@ static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const 
 	}
 }
 
+/*
+ * A drop for which the middlebox never had a flow (its table full, its NAT
+ * out of ports): the first middlebox of the path drops a probe connection's
+ * packet as the probe sent it, so its addresses are the probe's. Counted
+ * for that connection, or its SYNs' fate would go unsaid ("0 packets
+ * dropped" beside "no answer to the SYN").
+ */
+static void flowless_drop(struct run *r, struct lane *l, struct simproc *s, const json_t *js, const char *ev,
+			  int64_t t, uint64_t ts, struct scenario_result *res)
+{
+	char proto[8] = "", src[64] = "", dir[8] = "";
+	int64_t sport = 0, dport = 0;
+	unsigned conn = 0;
+	int flow;
+
+	if (!res || s != l->sim || strcmp(ev, "drop") || jsonio_get_str(js, "dir", dir, sizeof(dir)) < 0 ||
+	    strcmp(dir, "out") || jsonio_get_str(js, "proto", proto, sizeof(proto)) < 0 ||
+	    jsonio_get_str(js, "src", src, sizeof(src)) < 0 || jsonio_get_int(js, "sport", &sport) < 0 ||
+	    jsonio_get_int(js, "dport", &dport) < 0 || sport < 0 || sport > 65535 || dport < 0 || dport > 65535 ||
+	    group_of_port(l, (unsigned)dport) < 0)
+		return;
+	flow = probe_addr_find(l, proto, src, (unsigned)sport, (unsigned)dport, &conn);
+	if (flow < 0 && probe_addrs_read(r, l))
+		flow = probe_addr_find(l, proto, src, (unsigned)sport, (unsigned)dport, &conn);
+	if (flow < 0 || !flow_running(r, flow, t))
+		return;
+	flow_fact(r, s, js, ev, flow, conn, ts, res, conn ? NULL : res);
+}
+
 /* One event line, already parsed. */
 static void evlog_line(struct run *r, struct lane *l, struct simproc *s, const json_t *js,
 		       struct scenario_result *res)
@@ -678,7 +707,11 @@ static void evlog_line(struct run *r, struct lane *l, struct simproc *s, const j
 		return;
 	}
 	sf = line_flow(s, js);
-	if (!sf || sf->flow < 0)
+	if (!sf) {
+		flowless_drop(r, l, s, js, ev, t, ts, res);
+		return;
+	}
+	if (sf->flow < 0)
 		return;
 	if (!strcmp(ev, "flow-expired"))
 		sf->expired = true;
