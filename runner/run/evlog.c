@@ -575,6 +575,16 @@ void evlog_facts_reset(struct run *r, struct scenario_result *res)
 	}
 }
 
+/* Is the middlebox at path position pos the first of the path (in the
+ * order the logs are read, the path's) that expired the connection? Its
+ * log alone tells how often the connection expired and was started again:
+ * the next middlebox's log, read after it, starts with its own first
+ * flow-new, which is no re-creation. */
+static bool first_expirer(const struct conn_facts *cf, size_t pos)
+{
+	return cf && cf->expired_by && (size_t)__builtin_ctz(cf->expired_by) == pos;
+}
+
 /* Connection conn of a flow expired by the middlebox at path position pos
  * at ts: its first expiry counts once, whichever middlebox. */
 static void conn_expired(struct conn_facts *cf, size_t pos, uint64_t ts, struct flow_result *fr)
@@ -630,15 +640,17 @@ static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const 
 
 		jsonio_get_str(js, "action", what, sizeof(what));
 		jsonio_get_int(js, "idle_ms", &idle);
+		conn_expired(cf, pos, ts, fr);
 		if (!conn) {
 			int64_t since = (int64_t)run_conn_since(&r->sc->flows[flow], conn, ts);
 
 			if (fr->expired_ms < 0)
 				fr->expired_ms = since;
-			fr->last_expired_ms = since;
-			fr->expiries++;
+			if (first_expirer(cf, pos)) {
+				fr->last_expired_ms = since;
+				fr->expiries++;
+			}
 		}
-		conn_expired(cf, pos, ts, fr);
 		run_mark(mres, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
 			 duration_format(duration_round(run_unscale(r->sc, (uint64_t)idle)), (char[32]){0}, 32),
 			 what[0] ? what : "drop");
@@ -700,7 +712,8 @@ static void evlog_line(struct run *r, struct lane *l, struct simproc *s, const j
 		 * old one (re-created after expiry): it gets its own mark */
 		if (!jsonio_get_int(js, "flow", &id) && !simflow_by_id(s, (uint32_t)id)) {
 			sf = note_new_flow(r, l, s, js, (uint32_t)id, ts, res);
-			if (sf && res && sf->flow >= 0 && !sf->conn && flow_running(r, sf->flow, t))
+			if (sf && res && sf->flow >= 0 && !sf->conn && flow_running(r, sf->flow, t) &&
+			    first_expirer(run_conn_facts(r, sf->flow, 0), (size_t)(s - l->sim)))
 				note_recreated(&res->flows[sf->flow],
 					       run_conn_since(&r->sc->flows[sf->flow], 0, ts));
 		}
