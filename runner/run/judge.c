@@ -32,8 +32,7 @@ static const char *outcome_words(const char *o)
 
 uint64_t run_conn_start(const struct sc_flow *f, unsigned conn)
 {
-	if (f->command[0])
-		return 0;               /* a command is started with the probes */
+	/* a command is one connection, started at its start = (run.c) */
 	return f->start.ms + (f->count > 1 ? f->ramp.ms * conn / (f->count - 1) : 0);
 }
 
@@ -664,7 +663,8 @@ void command_result(struct run *r, struct cmdflow *c, struct scenario_result *re
 	}
 	fr->noticed_ms = (int64_t)run_unscale(r->sc, took);
 	snprintf(fr->noticed_by, sizeof(fr->noticed_by), "client");
-	run_mark(res, (uint64_t)fr->noticed_ms, TL_OUTCOME, c->flow, -1, -1, "command exited %d", c->status);
+	run_mark(res, f->start.ms + (uint64_t)fr->noticed_ms, TL_OUTCOME, c->flow, -1, -1, "command exited %d",
+		 c->status);
 	snprintf(fr->observed, sizeof(fr->observed), "%s", v.observed);
 	fr->status = RES_PASS;                  /* judged below */
 	fr->error[0] = '\0';
