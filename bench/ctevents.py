@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""When kernel conntrack entries really go away: a ctnetlink event listener.
+
+Run inside a network namespace (ip netns exec NS python3 ctevents.py OUT),
+it subscribes to that namespace's conntrack events (NFNLGRP_CONNTRACK_NEW,
+_UPDATE and _DESTROY on a NETLINK_NETFILTER socket) and, per entry (CTA_ID),
+notes when it last heard of it (a new entry, or an update: CLOCK_REALTIME
+as the message is read) and when it was destroyed (the kernel's own time of
+the removal, CTA_TIMESTAMP_STOP, CLOCK_REALTIME: it needs
+net.netfilter.nf_conntrack_timestamp = 1 before the entries are made, and
+does not depend on how fast this reads). An update per packet needs a rule
+that changes the entry on every packet, e.g. `ct mark set numgen inc mod
+2147483647` (scale.sh adds one): then the last update is the entry's last
+packet, when its idle timeout starts. Reading late can only make that later,
+so the kernel's lag is never overstated.
+
+The socket's receive buffer is raised to BUF bytes (SO_RCVBUFFORCE, root) so
+that a burst of 100,000 destroys fits; a message the kernel could not
+deliver all the same (ENOBUFS) is counted, never silently lost: the count is
+the first line of the output. On SIGTERM or SIGINT it writes OUT:
+
+    lost N
+    ID LAST_SEEN DESTROYED      (seconds, CLOCK_REALTIME; DESTROYED "-" if alive)
+"""
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+
+NETLINK_NETFILTER = 12
+NFNLGRP_CONNTRACK_NEW, NFNLGRP_CONNTRACK_UPDATE, NFNLGRP_CONNTRACK_DESTROY = 1, 2, 3
+NFNL_SUBSYS_CTNETLINK = 1
+IPCTNL_MSG_CT_NEW, IPCTNL_MSG_CT_DELETE = 0, 2
+CTA_ID, CTA_TIMESTAMP, CTA_TIMESTAMP_STOP = 12, 20, 2
+NLA_TYPE_MASK = 0x3FFF
+SOL_NETLINK = 270
+NETLINK_ADD_MEMBERSHIP = 1
+SO_RCVBUFFORCE = 33
+NLMSG_HDR = struct.Struct("=IHHII")
+NFGENMSG_LEN = 4
+NLA_HDR = struct.Struct("=HH")
+
+
+class Stop(Exception):
+    pass
+
+
+def attrs(msg, off, end):
+    """(type, value offset, value length) of the attributes in msg[off:end]."""
+    while off + NLA_HDR.size <= end:
+        alen, atype = NLA_HDR.unpack_from(msg, off)
+        if alen < NLA_HDR.size or off + alen > end:
+            return
+        yield atype & NLA_TYPE_MASK, off + NLA_HDR.size, alen - NLA_HDR.size
+        off += (alen + 3) & ~3
+
+
+def ct_id_stop(msg, off, end):
+    """CTA_ID and CTA_TIMESTAMP_STOP (seconds, or None) of one message."""
+    cid = stop = None
+    for atype, voff, vlen in attrs(msg, off + NFGENMSG_LEN, end):
+        if atype == CTA_ID and vlen >= 4:
+            cid = struct.unpack_from("!I", msg, voff)[0]
+        elif atype == CTA_TIMESTAMP:
+            for t, o, n in attrs(msg, voff, voff + vlen):
+                if t == CTA_TIMESTAMP_STOP and n >= 8:
+                    stop = struct.unpack_from("!Q", msg, o)[0] / 1e9
+    return cid, stop
+
+
+def handle(buf, now, seen, destroyed):
+    """Every ctnetlink message in one datagram."""
+    off = 0
+    while off + NLMSG_HDR.size <= len(buf):
+        mlen, mtype, _flags, _seq, _pid = NLMSG_HDR.unpack_from(buf, off)
+        if mlen < NLMSG_HDR.size or off + mlen > len(buf):
+            return
+        if mtype >> 8 == NFNL_SUBSYS_CTNETLINK:
+            cid, stop = ct_id_stop(buf, off + NLMSG_HDR.size, off + mlen)
+            if cid is not None:
+                if mtype & 0xFF == IPCTNL_MSG_CT_DELETE:
+                    destroyed[cid] = stop if stop else now
+                elif mtype & 0xFF == IPCTNL_MSG_CT_NEW and cid not in destroyed:
+                    seen[cid] = now
+        off += (mlen + 3) & ~3
+
+
+def listen(bufsize):
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+    s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, bufsize)
+    s.bind((0, 0))
+    for g in (NFNLGRP_CONNTRACK_NEW, NFNLGRP_CONNTRACK_UPDATE, NFNLGRP_CONNTRACK_DESTROY):
+        s.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, g)
+    return s
+
+
+def main():
+    out = sys.argv[1]
+    bufsize = int(os.environ.get("BUF", str(256 << 20)))
+    seen, destroyed, lost = {}, {}, 0
+
+    def stop(*_):
+        raise Stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    s = listen(bufsize)
+    ready = os.environ.get("READY")
+    if ready:
+        open(ready, "w").close()
+    try:
+        while True:
+            try:
+                buf = s.recv(1 << 16)
+            except OSError as e:
+                if e.errno == 105:      # ENOBUFS: the kernel dropped events
+                    lost += 1
+                    continue
+                raise
+            handle(buf, time.time(), seen, destroyed)
+    except Stop:
+        pass
+    with open(out, "w") as f:
+        f.write("lost %d\n" % lost)
+        for cid, t in seen.items():
+            d = destroyed.get(cid)
+            f.write("%d %.6f %s\n" % (cid, t, "%.6f" % d if d is not None else "-"))
+
+
+if __name__ == "__main__":
+    main()
