@@ -5,15 +5,17 @@
 Run inside a network namespace (ip netns exec NS python3 ctevents.py OUT),
 it subscribes to that namespace's conntrack events (NFNLGRP_CONNTRACK_NEW,
 _UPDATE and _DESTROY on a NETLINK_NETFILTER socket) and, per entry (CTA_ID),
-notes when it last heard of it (a new entry, or an update: CLOCK_REALTIME
-as the message is read) and when it was destroyed (the kernel's own time of
-the removal, CTA_TIMESTAMP_STOP, CLOCK_REALTIME: it needs
-net.netfilter.nf_conntrack_timestamp = 1 before the entries are made, and
-does not depend on how fast this reads). An update per packet needs a rule
-that changes the entry on every packet, e.g. `ct mark set numgen inc mod
-2147483647` (scale.sh adds one): then the last update is the entry's last
-packet, when its idle timeout starts. Reading late can only make that later,
-so the kernel's lag is never overstated.
+notes when it last heard of it (a new entry, or an update) and when it
+heard of its removal, both CLOCK_REALTIME as the message is read; and the
+kernel's own stamp of the end (CTA_TIMESTAMP_STOP, with
+net.netfilter.nf_conntrack_timestamp = 1 set before the entries are made).
+That stamp is not the removal: nf_ct_delete() backdates it to the moment
+the entry expired when the removal comes late, so it shows that the kernel
+decides expiry to the jiffy, and the time the event arrives shows when the
+entry really went. An update per packet needs a rule that changes the entry
+on every packet, e.g. `ct mark set numgen inc mod 2147483647` (scale.sh adds
+one): then the last update is the entry's last packet, when its idle timeout
+starts.
 
 The socket's receive buffer is raised to BUF bytes (SO_RCVBUFFORCE, root) so
 that a burst of 100,000 destroys fits; a message the kernel could not
@@ -21,7 +23,7 @@ deliver all the same (ENOBUFS) is counted, never silently lost: the count is
 the first line of the output. On SIGTERM or SIGINT it writes OUT:
 
     lost N
-    ID LAST_SEEN DESTROYED      (seconds, CLOCK_REALTIME; DESTROYED "-" if alive)
+    ID LAST_SEEN REMOVED STOP   (seconds, CLOCK_REALTIME; "-": none heard of)
 """
 import os
 import signal
@@ -82,7 +84,7 @@ def handle(buf, now, seen, destroyed):
             cid, stop = ct_id_stop(buf, off + NLMSG_HDR.size, off + mlen)
             if cid is not None:
                 if mtype & 0xFF == IPCTNL_MSG_CT_DELETE:
-                    destroyed[cid] = stop if stop else now
+                    destroyed[cid] = (now, stop)
                 elif mtype & 0xFF == IPCTNL_MSG_CT_NEW and cid not in destroyed:
                     seen[cid] = now
         off += (mlen + 3) & ~3
@@ -125,9 +127,10 @@ def main():
         pass
     with open(out, "w") as f:
         f.write("lost %d\n" % lost)
+        fmt = lambda t: "%.6f" % t if t is not None else "-"
         for cid, t in seen.items():
-            d = destroyed.get(cid)
-            f.write("%d %.6f %s\n" % (cid, t, "%.6f" % d if d is not None else "-"))
+            removed, stop = destroyed.get(cid, (None, None))
+            f.write("%d %.6f %s %s\n" % (cid, t, fmt(removed), fmt(stop)))
 
 
 if __name__ == "__main__":
