@@ -23,7 +23,10 @@ deliver all the same (ENOBUFS) is counted, never silently lost: the count is
 the first line of the output. On SIGTERM or SIGINT it writes OUT:
 
     lost N
-    ID LAST_SEEN REMOVED STOP   (seconds, CLOCK_REALTIME; "-": none heard of)
+    ID LAST_SEEN REMOVED STOP STATE
+
+(times in seconds, CLOCK_REALTIME; STATE the last TCP conntrack state
+reported, 3 = established; "-": none heard of).
 """
 import os
 import signal
@@ -37,6 +40,7 @@ NFNLGRP_CONNTRACK_NEW, NFNLGRP_CONNTRACK_UPDATE, NFNLGRP_CONNTRACK_DESTROY = 1, 
 NFNL_SUBSYS_CTNETLINK = 1
 IPCTNL_MSG_CT_NEW, IPCTNL_MSG_CT_DELETE = 0, 2
 CTA_ID, CTA_TIMESTAMP, CTA_TIMESTAMP_STOP = 12, 20, 2
+CTA_PROTOINFO, CTA_PROTOINFO_TCP, CTA_PROTOINFO_TCP_STATE = 4, 1, 1
 NLA_TYPE_MASK = 0x3FFF
 SOL_NETLINK = 270
 NETLINK_ADD_MEMBERSHIP = 1
@@ -60,20 +64,35 @@ def attrs(msg, off, end):
         off += (alen + 3) & ~3
 
 
-def ct_id_stop(msg, off, end):
-    """CTA_ID and CTA_TIMESTAMP_STOP (seconds, or None) of one message."""
-    cid = stop = None
+def nested(msg, voff, vlen, want):
+    """The attribute of type want inside a nested one: (offset, length) or None."""
+    for t, o, n in attrs(msg, voff, voff + vlen):
+        if t == want:
+            return o, n
+    return None
+
+
+def ct_fields(msg, off, end):
+    """CTA_ID, CTA_TIMESTAMP_STOP (seconds) and the TCP state of one message
+    (None for what it does not carry: an update carries the state only when
+    it changed)."""
+    cid = stop = state = None
     for atype, voff, vlen in attrs(msg, off + NFGENMSG_LEN, end):
         if atype == CTA_ID and vlen >= 4:
             cid = struct.unpack_from("!I", msg, voff)[0]
         elif atype == CTA_TIMESTAMP:
-            for t, o, n in attrs(msg, voff, voff + vlen):
-                if t == CTA_TIMESTAMP_STOP and n >= 8:
-                    stop = struct.unpack_from("!Q", msg, o)[0] / 1e9
-    return cid, stop
+            a = nested(msg, voff, vlen, CTA_TIMESTAMP_STOP)
+            if a and a[1] >= 8:
+                stop = struct.unpack_from("!Q", msg, a[0])[0] / 1e9
+        elif atype == CTA_PROTOINFO:
+            tcp = nested(msg, voff, vlen, CTA_PROTOINFO_TCP)
+            a = tcp and nested(msg, tcp[0], tcp[1], CTA_PROTOINFO_TCP_STATE)
+            if a and a[1] >= 1:
+                state = msg[a[0]]
+    return cid, stop, state
 
 
-def handle(buf, now, seen, destroyed):
+def handle(buf, now, seen, destroyed, states):
     """Every ctnetlink message in one datagram."""
     off = 0
     while off + NLMSG_HDR.size <= len(buf):
@@ -81,12 +100,14 @@ def handle(buf, now, seen, destroyed):
         if mlen < NLMSG_HDR.size or off + mlen > len(buf):
             return
         if mtype >> 8 == NFNL_SUBSYS_CTNETLINK:
-            cid, stop = ct_id_stop(buf, off + NLMSG_HDR.size, off + mlen)
+            cid, stop, state = ct_fields(buf, off + NLMSG_HDR.size, off + mlen)
             if cid is not None:
                 if mtype & 0xFF == IPCTNL_MSG_CT_DELETE:
                     destroyed[cid] = (now, stop)
                 elif mtype & 0xFF == IPCTNL_MSG_CT_NEW and cid not in destroyed:
                     seen[cid] = now
+                    if state is not None:
+                        states[cid] = state
         off += (mlen + 3) & ~3
 
 
@@ -102,7 +123,7 @@ def listen(bufsize):
 def main():
     out = sys.argv[1]
     bufsize = int(os.environ.get("BUF", str(256 << 20)))
-    seen, destroyed, lost = {}, {}, 0
+    seen, destroyed, states, lost = {}, {}, {}, 0
 
     def stop(*_):
         raise Stop()
@@ -122,7 +143,7 @@ def main():
                     lost += 1
                     continue
                 raise
-            handle(buf, time.time(), seen, destroyed)
+            handle(buf, time.time(), seen, destroyed, states)
     except Stop:
         pass
     with open(out, "w") as f:
@@ -130,7 +151,7 @@ def main():
         fmt = lambda t: "%.6f" % t if t is not None else "-"
         for cid, t in seen.items():
             removed, stop = destroyed.get(cid, (None, None))
-            f.write("%d %.6f %s %s\n" % (cid, t, fmt(removed), fmt(stop)))
+            f.write("%d %.6f %s %s %s\n" % (cid, t, fmt(removed), fmt(stop), states.get(cid, "-")))
 
 
 if __name__ == "__main__":

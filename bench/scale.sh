@@ -176,11 +176,13 @@ for l in open('$WORK/events.jsonl'):
 	lines = open(sys.argv[1]).read().splitlines()
 	T, t0, idle = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]) / 1000
 	lost = int(lines[0].split()[1])
-	# the entries of the connections that went idle: last seen before the
-	# first of them spoke again (an entry made after that, when a
+	# the entries of the connections that went idle: established (3;
+	# a half-open or closing entry has another timeout), last seen before
+	# the first of them spoke again (an entry made after that, when a
 	# connection spoke again, is not this population)
 	rows = [l.split() for l in lines[1:]]
-	rows = [(float(s), r, st) for _, s, r, st in rows if float(s) < t0 + idle]
+	rows = [(float(s), r, st) for _, s, r, st, state in rows
+	        if state == "3" and float(s) < t0 + idle]
 	gone = [float(r) - (s + T) for s, r, _ in rows if r != "-"]
 	stamp = sorted(float(st) - (s + T) for s, _, st in rows if st != "-")
 	print("  kernel conntrack: %d entries, %d removed, %d events lost (ENOBUFS); its own"

@@ -52,7 +52,10 @@ void looptimer_serve(struct looptimer *lt, uint64_t now_ns, uint64_t next_ms)
 		lt->st.late[b]++;
 		lt->st.served++;
 		raise_max(&lt->st.late_max_us, late);
+		if (lt->slept)
+			raise_max(&lt->st.wake_late_max_us, late);
 	}
+	lt->slept = false;
 	lt->due_ms = next_ms;
 }
 
@@ -60,6 +63,7 @@ int looptimer_arm(struct looptimer *lt)
 {
 	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
 
+	lt->slept = true;
 	if (lt->due_ms == lt->armed_ms)
 		return 0;
 	if (lt->due_ms != UINT64_MAX) {
@@ -72,15 +76,13 @@ int looptimer_arm(struct looptimer *lt)
 	return 0;
 }
 
-void looptimer_ack(struct looptimer *lt, uint64_t now_ns)
+void looptimer_ack(struct looptimer *lt)
 {
 	uint64_t n;
 
-	if (read(lt->fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
-		return;         /* re-armed meanwhile: nothing expired */
-	if (lt->armed_ms != UINT64_MAX)
-		raise_max(&lt->st.wake_late_max_us, past_us(lt->armed_ms, now_ns));
-	lt->armed_ms = UINT64_MAX;      /* a one-shot timer is disarmed once it fired */
+	/* nothing to read if it was re-armed meanwhile */
+	if (read(lt->fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
+		lt->armed_ms = UINT64_MAX;      /* a one-shot timer is disarmed once it fired */
 }
 
 void looptimer_rx(struct looptimer *lt, uint64_t start_ns, uint64_t end_ns)

@@ -11,6 +11,7 @@
 #ifndef IDLEGATE_LOOPTIMER_H
 #define IDLEGATE_LOOPTIMER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Histogram bounds of the lateness, in microseconds: late[i] counts the
@@ -23,7 +24,7 @@ struct looptimer_stats {
 	uint64_t served;                /* deadlines handled */
 	uint64_t late[LOOPTIMER_BUCKETS];
 	uint64_t late_max_us;           /* the latest deadline */
-	uint64_t wake_late_max_us;      /* timer expiry to the loop reading it */
+	uint64_t wake_late_max_us;      /* the latest served on waking up */
 	uint64_t rx_max_us;             /* longest receive between two ticks */
 };
 
@@ -31,6 +32,7 @@ struct looptimer {
 	int fd;                         /* timerfd, CLOCK_MONOTONIC */
 	uint64_t armed_ms;              /* absolute; UINT64_MAX: disarmed */
 	uint64_t due_ms;                /* the deadline the loop waits for */
+	bool slept;                     /* armed, and no tick since */
 	struct looptimer_stats st;
 };
 
@@ -39,14 +41,15 @@ int looptimer_open(struct looptimer *lt);
 void looptimer_close(struct looptimer *lt);
 
 /* The loop looked at the clock (now_ns) and served the engine: if the
- * deadline it waited for was due, how late it was served is recorded; the
- * next one is next_ms (absolute; UINT64_MAX: none). */
+ * deadline it waited for was due, how late it was served is recorded (also
+ * as a wake-up's lateness if this is the first tick since the loop waited);
+ * the next one is next_ms (absolute; UINT64_MAX: none). */
 void looptimer_serve(struct looptimer *lt, uint64_t now_ns, uint64_t next_ms);
-/* Before sleeping: arm the timerfd for the next deadline (a system call
+/* Before waiting: arm the timerfd for the next deadline (a system call
  * only when it changed). Returns 0, or -1 with errno. */
 int looptimer_arm(struct looptimer *lt);
-/* The timerfd is readable: consume it, recording how late it woke us. */
-void looptimer_ack(struct looptimer *lt, uint64_t now_ns);
+/* The timerfd is readable: consume it. */
+void looptimer_ack(struct looptimer *lt);
 /* A receive that ran from start_ns to end_ns without a tick between. */
 void looptimer_rx(struct looptimer *lt, uint64_t start_ns, uint64_t end_ns);
 

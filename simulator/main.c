@@ -843,7 +843,7 @@ static bool dispatch(struct sim *s, const struct epoll_event *evs, int n)
 				if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 					s->stop = true;
 		} else if (fd == s->lt.fd) {
-			looptimer_ack(&s->lt, mtime_ns());
+			looptimer_ack(&s->lt);
 		} else if (s->ctl && fd == ctl_fd(s->ctl)) {
 			ctl_dispatch(s->ctl);
 		} else if (fd == nfqio_fd(s->q)) {

@@ -38,12 +38,14 @@ START_TEST(test_fires_at_absolute_deadline)
 	ck_assert(fires_within(&lt, 1000));
 	woke = mtime_ns();
 	ck_assert_uint_ge(woke, due * NS_PER_MS);  /* never early */
-	looptimer_ack(&lt, woke);
+	looptimer_ack(&lt);
 	ck_assert_uint_eq(lt.armed_ms, UINT64_MAX);
-	/* served: one deadline, in the bucket of its lateness */
+	/* served on waking: one deadline, in the bucket of its lateness,
+	 * and the wake-up's lateness */
 	looptimer_serve(&lt, woke, UINT64_MAX);
 	ck_assert_uint_eq(lt.st.served, 1);
 	ck_assert_uint_eq(lt.st.late_max_us, (woke - due * NS_PER_MS) / 1000);
+	ck_assert_uint_eq(lt.st.wake_late_max_us, lt.st.late_max_us);
 	/* nothing armed: no wake-up */
 	ck_assert_int_eq(looptimer_arm(&lt), 0);
 	ck_assert(!fires_within(&lt, 50));
@@ -108,6 +110,12 @@ START_TEST(test_lateness_buckets)
 	looptimer_rx(&lt, 5000000, 8000000);
 	looptimer_rx(&lt, 9000000, 1000000);   /* a clock that went back: ignored */
 	ck_assert_uint_eq(lt.st.rx_max_us, 3000);
+	/* served while busy, not on waking */
+	ck_assert_uint_eq(lt.st.wake_late_max_us, 0);
+	looptimer_serve(&lt, 0, due);
+	ck_assert_int_eq(looptimer_arm(&lt), 0);
+	looptimer_serve(&lt, due * NS_PER_MS + 3000, UINT64_MAX);
+	ck_assert_uint_eq(lt.st.wake_late_max_us, 3);
 	looptimer_close(&lt);
 }
 END_TEST
