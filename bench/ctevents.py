@@ -3,19 +3,15 @@
 """When kernel conntrack entries really go away: a ctnetlink event listener.
 
 Run inside a network namespace (ip netns exec NS python3 ctevents.py OUT),
-it subscribes to that namespace's conntrack events (NFNLGRP_CONNTRACK_NEW,
-_UPDATE and _DESTROY on a NETLINK_NETFILTER socket) and, per entry (CTA_ID),
-notes when it last heard of it (a new entry, or an update) and when it
-heard of its removal, both CLOCK_REALTIME as the message is read; and the
-kernel's own stamp of the end (CTA_TIMESTAMP_STOP, with
-net.netfilter.nf_conntrack_timestamp = 1 set before the entries are made).
-That stamp is not the removal: nf_ct_delete() backdates it to the moment
-the entry expired when the removal comes late, so it shows that the kernel
-decides expiry to the jiffy, and the time the event arrives shows when the
-entry really went. An update per packet needs a rule that changes the entry
-on every packet, e.g. `ct mark set numgen inc mod 2147483647` (scale.sh adds
-one): then the last update is the entry's last packet, when its idle timeout
-starts.
+it subscribes to that namespace's destroy events (NFNLGRP_CONNTRACK_DESTROY
+on a NETLINK_NETFILTER socket) and notes, per entry (CTA_ID), when the event
+arrived (CLOCK_REALTIME as it is read: the removal), the kernel's own stamp
+of the entry's end (CTA_TIMESTAMP_STOP; it needs
+net.netfilter.nf_conntrack_timestamp = 1 before the entries are made) and
+its TCP state. nf_ct_delete() backdates that stamp to the moment the entry
+expired when the removal comes after it, so for an entry that expired idle
+the stamp is its last packet + timeout, to the jiffy, and the arrival minus
+the stamp is how late the kernel removed it.
 
 The socket's receive buffer is raised to BUF bytes (SO_RCVBUFFORCE, root) so
 that a burst of 100,000 destroys fits; a message the kernel could not
@@ -23,10 +19,10 @@ deliver all the same (ENOBUFS) is counted, never silently lost: the count is
 the first line of the output. On SIGTERM or SIGINT it writes OUT:
 
     lost N
-    ID LAST_SEEN REMOVED STOP STATE
+    ID REMOVED STOP STATE
 
-(times in seconds, CLOCK_REALTIME; STATE the last TCP conntrack state
-reported, 3 = established; "-": none heard of).
+(times in seconds, CLOCK_REALTIME; STATE the TCP conntrack state, 3 =
+established; "-": not in the message).
 """
 import os
 import signal
@@ -36,9 +32,9 @@ import sys
 import time
 
 NETLINK_NETFILTER = 12
-NFNLGRP_CONNTRACK_NEW, NFNLGRP_CONNTRACK_UPDATE, NFNLGRP_CONNTRACK_DESTROY = 1, 2, 3
+NFNLGRP_CONNTRACK_DESTROY = 3
 NFNL_SUBSYS_CTNETLINK = 1
-IPCTNL_MSG_CT_NEW, IPCTNL_MSG_CT_DELETE = 0, 2
+IPCTNL_MSG_CT_DELETE = 2
 CTA_ID, CTA_TIMESTAMP, CTA_TIMESTAMP_STOP = 12, 20, 2
 CTA_PROTOINFO, CTA_PROTOINFO_TCP, CTA_PROTOINFO_TCP_STATE = 4, 1, 1
 NLA_TYPE_MASK = 0x3FFF
@@ -73,9 +69,8 @@ def nested(msg, voff, vlen, want):
 
 
 def ct_fields(msg, off, end):
-    """CTA_ID, CTA_TIMESTAMP_STOP (seconds) and the TCP state of one message
-    (None for what it does not carry: an update carries the state only when
-    it changed)."""
+    """CTA_ID, CTA_TIMESTAMP_STOP (seconds) and the TCP state of one
+    message (None for what it does not carry)."""
     cid = stop = state = None
     for atype, voff, vlen in attrs(msg, off + NFGENMSG_LEN, end):
         if atype == CTA_ID and vlen >= 4:
@@ -92,22 +87,17 @@ def ct_fields(msg, off, end):
     return cid, stop, state
 
 
-def handle(buf, now, seen, destroyed, states):
-    """Every ctnetlink message in one datagram."""
+def handle(buf, now, gone):
+    """Every destroy message in one datagram."""
     off = 0
     while off + NLMSG_HDR.size <= len(buf):
         mlen, mtype, _flags, _seq, _pid = NLMSG_HDR.unpack_from(buf, off)
         if mlen < NLMSG_HDR.size or off + mlen > len(buf):
             return
-        if mtype >> 8 == NFNL_SUBSYS_CTNETLINK:
+        if mtype == NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE:
             cid, stop, state = ct_fields(buf, off + NLMSG_HDR.size, off + mlen)
             if cid is not None:
-                if mtype & 0xFF == IPCTNL_MSG_CT_DELETE:
-                    destroyed[cid] = (now, stop)
-                elif mtype & 0xFF == IPCTNL_MSG_CT_NEW and cid not in destroyed:
-                    seen[cid] = now
-                    if state is not None:
-                        states[cid] = state
+                gone.append((cid, now, stop, state))
         off += (mlen + 3) & ~3
 
 
@@ -115,15 +105,14 @@ def listen(bufsize):
     s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
     s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, bufsize)
     s.bind((0, 0))
-    for g in (NFNLGRP_CONNTRACK_NEW, NFNLGRP_CONNTRACK_UPDATE, NFNLGRP_CONNTRACK_DESTROY):
-        s.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, g)
+    s.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, NFNLGRP_CONNTRACK_DESTROY)
     return s
 
 
 def main():
     out = sys.argv[1]
     bufsize = int(os.environ.get("BUF", str(256 << 20)))
-    seen, destroyed, states, lost = {}, {}, {}, 0
+    gone, lost = [], 0
 
     def stop(*_):
         raise Stop()
@@ -143,15 +132,14 @@ def main():
                     lost += 1
                     continue
                 raise
-            handle(buf, time.time(), seen, destroyed, states)
+            handle(buf, time.time(), gone)
     except Stop:
         pass
     with open(out, "w") as f:
         f.write("lost %d\n" % lost)
-        fmt = lambda t: "%.6f" % t if t is not None else "-"
-        for cid, t in seen.items():
-            removed, stop = destroyed.get(cid, (None, None))
-            f.write("%d %.6f %s %s %s\n" % (cid, t, fmt(removed), fmt(stop), states.get(cid, "-")))
+        fmt = lambda v, pattern: pattern % v if v is not None else "-"
+        for cid, removed, stop, state in gone:
+            f.write("%d %.6f %s %s\n" % (cid, removed, fmt(stop, "%.6f"), fmt(state, "%d")))
 
 
 if __name__ == "__main__":
