@@ -141,45 +141,59 @@ int duration_parse_checked(const char *key, const char *s, bool allow_zero, uint
 	return 0;
 }
 
+/* "1.5" from 1500: whole seconds, and the fraction without trailing zeros */
+static int format_seconds(uint64_t ms, char *buf, size_t len)
+{
+	unsigned long long s = ms / 1000, frac = ms % 1000;
+
+	if (!frac)
+		return snprintf(buf, len, "%llus", s);
+	if (frac % 100 == 0)
+		return snprintf(buf, len, "%llu.%llus", s, frac / 100);
+	if (frac % 10 == 0)
+		return snprintf(buf, len, "%llu.%02llus", s, frac / 10);
+	return snprintf(buf, len, "%llu.%03llus", s, frac);
+}
+
 char *duration_format(uint64_t ms, char *buf, size_t len)
 {
-	size_t off = 0;
+	static const struct {
+		char unit;
+		uint64_t ms;
+	} big[] = { { 'd', 86400000 }, { 'h', 3600000 }, { 'm', 60000 } };
+	size_t off = 0, i;
 
 	if (!len)
 		return buf;
 	buf[0] = '\0';
-	if (ms == 0) {
-		snprintf(buf, len, "0s");
-		return buf;
-	}
-	if (ms < 1000) {
+	if (ms && ms < 1000) {
 		snprintf(buf, len, "%llums", (unsigned long long)ms);
 		return buf;
 	}
-	if (ms % 1000) {
-		if (ms < 60000) {
-			snprintf(buf, len, "%llu.%03llus", (unsigned long long)(ms / 1000),
-				 (unsigned long long)(ms % 1000));
-			/* trim trailing zeros of the fraction */
-			char *p = strchr(buf, 's');
-			while (p && p[-1] == '0') {
-				memmove(p - 1, p, strlen(p) + 1);
-				p--;
-			}
-			return buf;
-		}
-		snprintf(buf, len, "%llums", (unsigned long long)ms);
+	if (ms < DURATION_SECONDS_BELOW_MS) {
+		format_seconds(ms, buf, len);
 		return buf;
 	}
-	uint64_t s = ms / 1000;
-	uint64_t h = s / 3600, m = (s / 60) % 60, sec = s % 60;
-	if (h && off < len)
-		off += (size_t)snprintf(buf + off, len - off, "%lluh", (unsigned long long)h);
-	if (m && off < len)
-		off += (size_t)snprintf(buf + off, len - off, "%llum", (unsigned long long)m);
-	if (sec && off < len)
-		snprintf(buf + off, len - off, "%llus", (unsigned long long)sec);
+	for (i = 0; i < sizeof(big) / sizeof(big[0]) && off < len; i++) {
+		uint64_t n = ms / big[i].ms;
+
+		if (n)
+			off += (size_t)snprintf(buf + off, len - off, "%llu%c", (unsigned long long)n,
+						big[i].unit);
+		ms %= big[i].ms;
+	}
+	if (ms && off < len)
+		format_seconds(ms, buf + off, len - off);
 	return buf;
+}
+
+uint64_t duration_round(uint64_t ms)
+{
+	if (ms < 1000)
+		return ms;
+	if (ms < 100000)
+		return (ms + 50) / 100 * 100;
+	return ms > UINT64_MAX - 500 ? ms / 1000 * 1000 : (ms + 500) / 1000 * 1000;
 }
 
 /* Is s (leading blanks skipped) N, N/M, Nx or N.M, with trailing blanks? */

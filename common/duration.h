@@ -51,13 +51,28 @@ int duration_parse_checked(const char *key, const char *s, bool allow_zero, uint
 			   char *err, size_t errlen);
 
 /*
- * Format milliseconds compactly into buf: "0s", "250ms", "1.5s" (below a
- * minute), "5m50s", "2h4m", "48h" (whole seconds), "61500ms" (a minute or
- * more with a fraction of a second). duration_parse() reads every output
- * back to the same value. Truncated to len - 1 characters if needed.
- * Returns buf.
+ * Below this, whole and fractional seconds are written as seconds ("350s",
+ * "400.5s"), as vendors and scenario files quote timeouts; from here on in
+ * days, hours, minutes and seconds ("16m40s", "2h4m", "5d").
+ */
+#define DURATION_SECONDS_BELOW_MS 1000000ull
+
+/*
+ * Format milliseconds into buf the one way every output writes a duration,
+ * the way a scenario file would: "0s", "250ms" (below a second), "1.5s",
+ * "350s", "999.999s" (below DURATION_SECONDS_BELOW_MS), "16m40s", "2h4m",
+ * "1h0.5s", "5d", "24d". duration_parse() reads every output back to the
+ * same value. Truncated to len - 1 characters if needed. Returns buf.
  */
 char *duration_format(uint64_t ms, char *buf, size_t len);
+
+/*
+ * A measured duration to the precision people read: exact below a second,
+ * to 0.1 s below 100 s, to the second above (halves up). For
+ * duration_format() of a measurement ("expired after 350s idle", not
+ * "350.004s"); configured values are formatted exact.
+ */
+uint64_t duration_round(uint64_t ms);
 
 /*
  * A time scale: "1/50", "0.02", "1" or "50x" (meaning 1/50). Stored as a

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/duration.h"
 #include "common/jsonio.h"
 #include "common/log.h"
 #include "common/mtime.h"
@@ -245,8 +246,9 @@ static int flow_open(struct client *c, struct cflow *f)
 			flow_end(c, f, OUT_ERROR, errno, "TCP_USER_TIMEOUT did not take effect");
 			return -1;
 		}
-		log_debug("flow %s: keepalive %s, user timeout %u ms", f->p->name,
-			  probe_plan_ka_format(&f->side->ka, ka, sizeof(ka)), f->side->user_timeout_ms);
+		log_debug("flow %s: keepalive %s, user timeout %s", f->p->name,
+			  probe_plan_ka_format(&f->side->ka, ka, sizeof(ka)),
+			  duration_format(f->side->user_timeout_ms, (char[32]){ 0 }, 32));
 	}
 	if (probe_sockopt_recverr(f->fd, fam) < 0) {
 		flow_end(c, f, OUT_ERROR, errno, "IP_RECVERR");

@@ -68,6 +68,8 @@ bool probe_plan_name_valid(const char *name)
 
 char *probe_plan_ka_format(const struct plan_keepalive *ka, char *buf, size_t len)
 {
+	char i[32], v[32];
+
 	switch (ka->mode) {
 	case PLAN_KA_OFF:
 		snprintf(buf, len, "off");
@@ -76,7 +78,8 @@ char *probe_plan_ka_format(const struct plan_keepalive *ka, char *buf, size_t le
 		snprintf(buf, len, "kernel-default");
 		break;
 	case PLAN_KA_SET:
-		snprintf(buf, len, "%us/%us/%u", ka->idle_s, ka->intvl_s, ka->cnt);
+		snprintf(buf, len, "%s/%s/%u", duration_format(ka->idle_s * 1000ull, i, sizeof(i)),
+			 duration_format(ka->intvl_s * 1000ull, v, sizeof(v)), ka->cnt);
 		break;
 	}
 	return buf;
@@ -109,7 +112,8 @@ static int parse_whole_seconds(const char *key, const char *v, uint32_t max, uin
 			    "%s: '%s' is not a whole number of seconds; the kernel takes whole seconds >= 1",
 			    key, v);
 	if (ms < 1000 || ms / 1000 > max)
-		return fail(err, errlen, "%s: '%s' is out of range (1s .. %us)", key, v, max);
+		return fail(err, errlen, "%s: '%s' is out of range (1s .. %s)", key, v,
+			    duration_format(max * 1000ull, (char[32]){ 0 }, 32));
 	*out = (uint32_t)(ms / 1000);
 	return 0;
 }

@@ -227,9 +227,11 @@ void probe_result_table(FILE *f, const struct probe_flow_result *r, size_t n)
 		char at[32], cyc[24];
 		const char *detail = x->client.detail;
 
-		if (x->has_at)
-			snprintf(at, sizeof(at), "%+.3fs", (double)x->at_ms / 1000.0);
-		else
+		if (x->has_at) {
+			at[0] = x->at_ms < 0 ? '-' : '+';
+			duration_format(x->at_ms < 0 ? 0 - (uint64_t)x->at_ms : (uint64_t)x->at_ms, at + 1,
+					sizeof(at) - 1);
+		} else
 			snprintf(at, sizeof(at), "-");
 		snprintf(cyc, sizeof(cyc), "%u/%u", x->client.cycles_done, x->plan.cycles);
 		char buf[192];

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/duration.h"
 #include "common/jsonio.h"
 #include "common/log.h"
 #include "common/mtime.h"
@@ -597,8 +598,8 @@ static void conn_hello(struct server *s, struct sconn *c, const struct proto_msg
 		flow_fail(s, f, probe_result_classify_errno(errno, false), errno, "sending WELCOME");
 		return;
 	}
-	log_debug("flow %s from %s: tcp, idle %" PRIu64 " ms, speaker %s", f->h.name, c->peer,
-		  f->h.idle_ms, f->h.speaker == PLAN_SPEAKER_SERVER ? "server" : "client");
+	log_debug("flow %s from %s: tcp, idle %s, speaker %s", f->h.name, c->peer,
+		  duration_format(f->h.idle_ms, (char[32]){ 0 }, 32), f->h.speaker == PLAN_SPEAKER_SERVER ? "server" : "client");
 	flow_idle(s, f, 1);
 }
 
@@ -823,7 +824,8 @@ static void udp_hello(struct server *s, const struct proto_msg *m, struct sockad
 		snprintf(f->side.local, sizeof(f->side.local), "%s", s->local);
 		memcpy(&f->peer, from, fromlen);
 		f->peerlen = fromlen;
-		log_debug("flow %s from %s: udp, idle %" PRIu64 " ms", f->h.name, froms, f->h.idle_ms);
+		log_debug("flow %s from %s: udp, idle %s", f->h.name, froms,
+			  duration_format(f->h.idle_ms, (char[32]){ 0 }, 32));
 	}
 	snprintf(w.addr, sizeof(w.addr), "%s", froms);
 	flow_send(s, f, &w);

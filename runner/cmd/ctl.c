@@ -190,11 +190,11 @@ static int print_flows(const json_t *js)
 		jsonio_get_int(obj, "pkts_in", &pi);
 		jsonio_get_int(obj, "keepalives_out", &ko);
 		jsonio_get_int(obj, "keepalives_in", &ki);
-		tu_human_ms(idle_ms > 0 ? (uint64_t)idle_ms : 0, idle, sizeof(idle));
+		duration_format(duration_round(idle_ms > 0 ? (uint64_t)idle_ms : 0), idle, sizeof(idle));
 		if (exp_ms <= 0)
 			snprintf(exp, sizeof(exp), "due");
 		else
-			tu_human_ms((uint64_t)exp_ms, exp, sizeof(exp));
+			duration_format(duration_round((uint64_t)exp_ms), exp, sizeof(exp));
 		snprintf(pk, sizeof(pk), "%" PRId64 "/%" PRId64, po, pi);
 		snprintf(ka, sizeof(ka), "%" PRId64 "/%" PRId64, ko, ki);
 		/* inside and outside columns regardless of who opened the flow */

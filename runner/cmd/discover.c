@@ -330,7 +330,7 @@ static int pass_server(struct discover *d, struct dpass *p, const char *what)
 	probe_argv(d, p, probe, json, specs, argv);
 	if (log_verbosity() > 0)
 		fprintf(stderr, "discover: %s pass, %zu flows, about %s\n", what, p->n,
-			tu_human_ms(longest_idle(p) + d->deadline_ms, a, sizeof(a)));
+			duration_format(duration_round(longest_idle(p) + d->deadline_ms), a, sizeof(a)));
 	rc = probe_run(argv);
 	p->wall_ms = mtime_ms() - t0;
 	if (rc)
@@ -466,12 +466,12 @@ static void print_bracket(FILE *out, const char *proto, const struct bracket *c,
 
 	if (!c->found) {
 		fprintf(out, "  %s idle timeout: not reached: every idle up to %s survived\n", proto,
-			tu_human_ms(max, a, sizeof(a)));
+			duration_format(duration_round(max), a, sizeof(a)));
 		return;
 	}
 	fprintf(out, "  %s idle timeout: %s +- %s (survived %s, expired by %s)\n", proto,
-		tu_human_ms((f->lo + f->hi) / 2, a, sizeof(a)), tu_human_ms((f->hi - f->lo + 1) / 2, b, sizeof(b)),
-		tu_human_ms(f->lo, e, sizeof(e)), tu_human_ms(f->hi, (char[32]){ 0 }, 32));
+		duration_format(duration_round((f->lo + f->hi) / 2), a, sizeof(a)), duration_format(duration_round((f->hi - f->lo + 1) / 2), b, sizeof(b)),
+		duration_format(duration_round(f->lo), e, sizeof(e)), duration_format(duration_round(f->hi), (char[32]){ 0 }, 32));
 	if (c->suspicious || f->suspicious)
 		fprintf(out, "    SUSPICIOUS: a longer idle survived after a shorter one failed (not monotonic)\n");
 }
@@ -665,7 +665,7 @@ static int pass_coarse(struct discover *d)
 	}
 	if (log_verbosity() > 0)
 		fprintf(stderr, "idlegate discover: %s; coarse pass: %zu flows idle up to %s\n", d->target,
-			d->coarse.n, tu_human_ms(d->max_ms, a, sizeof(a)));
+			d->coarse.n, duration_format(duration_round(d->max_ms), a, sizeof(a)));
 	return run_pass(d, &d->coarse, "coarse");
 }
 
@@ -721,7 +721,7 @@ static int pass_fine(struct discover *d)
 	if (d->fine.n) {
 		if (log_verbosity() > 0)
 			fprintf(stderr, "idlegate discover: fine pass: %zu flows, up to %s idle\n", d->fine.n,
-				tu_human_ms(longest_idle(&d->fine), a, sizeof(a)));
+				duration_format(duration_round(longest_idle(&d->fine)), a, sizeof(a)));
 		rc = run_pass(d, &d->fine, "fine");
 		if (rc)
 			return rc;
@@ -751,7 +751,7 @@ static void print_tcp_behaviour(const struct discover *d, struct behaviour *bh)
 {
 	const struct dflow *tcf = find_role(&d->fine, SC_TCP, DF_CLIENT_FIRST);
 	const struct dflow *tka = find_role(&d->fine, SC_TCP, DF_KEEPALIVE);
-	char a[32];
+	char a[32], b[32];
 
 	bh->tcp_name = tcp_expiry_name(first_fail(&d->coarse, SC_TCP), tcf, &bh->tcp_words);
 	printf("  TCP on expiry: %s (%s)\n", bh->tcp_name, bh->tcp_words);
@@ -761,9 +761,9 @@ static void print_tcp_behaviour(const struct discover *d, struct behaviour *bh)
 		return;
 	}
 	bh->tcp_ka = !strcmp(tka->outcome, "alive") ? "yes" : "no";
-	printf("  TCP keepalives (no payload) refresh the state: %s (keepalive every %" PRIu64
-	       " s kept a %s idle flow %s)\n", bh->tcp_ka, tka->ka_s,
-	       tu_human_ms(tka->idle_ms, a, sizeof(a)), !strcmp(bh->tcp_ka, "yes") ? "alive" : "from dying");
+	printf("  TCP keepalives (no payload) refresh the state: %s (keepalive every %s kept a %s "
+	       "idle flow %s)\n", bh->tcp_ka, duration_format(tka->ka_s * 1000, b, sizeof(b)),
+	       duration_format(duration_round(tka->idle_ms), a, sizeof(a)), !strcmp(bh->tcp_ka, "yes") ? "alive" : "from dying");
 }
 
 static void print_udp_port(const struct discover *d, struct behaviour *bh)
@@ -778,7 +778,7 @@ static void print_udp_port(const struct discover *d, struct behaviour *bh)
 	else
 		bh->udp_port = "unknown";
 	printf("  UDP after expiry: the outside port is %s (the client spoke first after %s: %s)\n", bh->udp_port,
-	       tu_human_ms(ucf ? ucf->idle_ms : 0, a, sizeof(a)), ucf ? ucf->outcome : "-");
+	       duration_format(duration_round(ucf ? ucf->idle_ms : 0), a, sizeof(a)), ucf ? ucf->outcome : "-");
 }
 
 static void print_udp_inbound(const struct discover *d, const struct dflow *uin, struct behaviour *bh)
@@ -788,18 +788,18 @@ static void print_udp_inbound(const struct discover *d, const struct dflow *uin,
 	bh->udp_inbound = inbound_refresh(uin, d->b[1].hi);
 	if (!bh->udp_inbound)
 		printf("  UDP inbound refresh: unknown (none of the server's heartbeats every %s reached the "
-		       "client)\n", tu_human_ms(uin->shb_ms, a, sizeof(a)));
+		       "client)\n", duration_format(duration_round(uin->shb_ms), a, sizeof(a)));
 	else if (!strcmp(bh->udp_inbound, "yes"))
 		printf("  UDP inbound refresh: yes (server heartbeats every %s, with the client silent, kept "
-		       "arriving until %s of a %s idle)\n", tu_human_ms(uin->shb_ms, a, sizeof(a)),
-		       tu_human_ms((uint64_t)uin->shb_last_ms, b2, sizeof(b2)),
-		       tu_human_ms(uin->idle_ms, b3, sizeof(b3)));
+		       "arriving until %s of a %s idle)\n", duration_format(duration_round(uin->shb_ms), a, sizeof(a)),
+		       duration_format(duration_round((uint64_t)uin->shb_last_ms), b2, sizeof(b2)),
+		       duration_format(duration_round(uin->idle_ms), b3, sizeof(b3)));
 	else
 		printf("  UDP inbound refresh: no (server heartbeats every %s, with the client silent, stopped "
 		       "arriving after %s, about the timeout (expired by %s); idle %s)\n",
-		       tu_human_ms(uin->shb_ms, a, sizeof(a)),
-		       tu_human_ms((uint64_t)uin->shb_last_ms, b2, sizeof(b2)),
-		       tu_human_ms(d->fb[1].hi, b4, sizeof(b4)), tu_human_ms(uin->idle_ms, b3, sizeof(b3)));
+		       duration_format(duration_round(uin->shb_ms), a, sizeof(a)),
+		       duration_format(duration_round((uint64_t)uin->shb_last_ms), b2, sizeof(b2)),
+		       duration_format(duration_round(d->fb[1].hi), b4, sizeof(b4)), duration_format(duration_round(uin->idle_ms), b3, sizeof(b3)));
 }
 
 /* The answer on standard output; the behaviour it found into bh. */
@@ -808,7 +808,7 @@ static void print_answer(const struct discover *d, struct behaviour *bh)
 	const struct dflow *uin;
 	char a[32];
 
-	printf("idlegate discover: %s (took %s)\n", d->target, tu_human_ms(d->wall_ms, a, sizeof(a)));
+	printf("idlegate discover: %s (took %s)\n", d->target, duration_format(duration_round(d->wall_ms), a, sizeof(a)));
 	if (d->tcp)
 		print_bracket(stdout, "TCP", &d->b[0], &d->fb[0], d->max_ms);
 	if (d->udp)
@@ -817,7 +817,7 @@ static void print_answer(const struct discover *d, struct behaviour *bh)
 	for (int pr = 0; pr < 2; pr++)
 		if (d->b[pr].found)
 			printf("; %s %s", pr ? "UDP" : "TCP",
-			       tu_human_ms((d->fb[pr].hi - d->fb[pr].lo + 1) / 2, a, sizeof(a)));
+			       duration_format(duration_round((d->fb[pr].hi - d->fb[pr].lo + 1) / 2), a, sizeof(a)));
 	printf("\n");
 	if (d->b[0].found)
 		print_tcp_behaviour(d, bh);

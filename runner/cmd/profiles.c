@@ -30,16 +30,6 @@ static void profiles_usage(FILE *f)
 		"Exit status: 0 ok, 2 unknown or broken profile, or bad usage.\n");
 }
 
-/* A timeout in plain seconds when whole ("350s"), as the profile tables do. */
-static const char *secs(uint64_t ms, char *buf, size_t len)
-{
-	if (ms % 1000)
-		snprintf(buf, len, "%llums", (unsigned long long)ms);
-	else
-		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
-	return buf;
-}
-
 static int list(int paths)
 {
 	struct profile_entry *v = NULL;
@@ -68,9 +58,9 @@ static int list(int paths)
 			ret = IG_EXIT_USAGE;
 			continue;
 		}
-		secs(p.timeout[TO_TCP_ESTABLISHED], est, sizeof(est));
-		snprintf(udp, sizeof(udp), "%s/%s", secs(p.timeout[TO_UDP_UNREPLIED], u1, sizeof(u1)),
-			 secs(p.timeout[TO_UDP_ASSURED], u2, sizeof(u2)));
+		duration_format(p.timeout[TO_TCP_ESTABLISHED], est, sizeof(est));
+		snprintf(udp, sizeof(udp), "%s/%s", duration_format(p.timeout[TO_UDP_UNREPLIED], u1, sizeof(u1)),
+			 duration_format(p.timeout[TO_UDP_ASSURED], u2, sizeof(u2)));
 		policy_get(&p, "on_expire", onexp, sizeof(onexp));
 		policy_get(&p, "refresh", refresh, sizeof(refresh));
 		policy_get(&p, "nat", nat, sizeof(nat));

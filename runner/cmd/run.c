@@ -44,7 +44,7 @@
 #include "runner/util/textutil.h"
 
 /* Frames on a worker's pipe: a type byte, a 32-bit length, the payload. */
-enum { FR_PROGRESS = 'P', FR_RESULT = 'R', FR_MARKS = 'M', FR_KEEP = 'K' };
+enum { FR_PROGRESS = 'P', FR_RESULT = 'R', FR_MARKS = 'M', FR_POINTS = 'G', FR_KEEP = 'K' };
 
 struct worker {
 	size_t idx;                     /* into the scenario list */
@@ -188,6 +188,8 @@ static int worker_main(const struct scenario *sc, size_t idx, size_t file_idx, i
 	frame(out, FR_RESULT, &res, sizeof(res));
 	if (res.nmarks)
 		frame(out, FR_MARKS, res.marks, (uint32_t)(res.nmarks * sizeof(*res.marks)));
+	if (res.npoints)
+		frame(out, FR_POINTS, res.points, (uint32_t)(res.npoints * sizeof(*res.points)));
 	if (keep[0])
 		frame(out, FR_KEEP, keep, (uint32_t)strlen(keep) + 1);
 	result_clear(&res);
@@ -223,6 +225,8 @@ static void worker_consume(struct worker *w, struct scenario_result *res, const 
 				res->sc = sc;
 				res->marks = NULL;
 				res->nmarks = res->cap_marks = 0;
+				res->points = NULL;
+				res->npoints = res->cap_points = 0;
 				w->got_result = true;
 			}
 			break;
@@ -232,6 +236,14 @@ static void worker_consume(struct worker *w, struct scenario_result *res, const 
 
 				memcpy(&m, p + i, sizeof(m));
 				result_mark(res, &m);
+			}
+			break;
+		case FR_POINTS:
+			for (size_t i = 0; i + sizeof(struct group_point) <= len; i += sizeof(struct group_point)) {
+				struct group_point gp;
+
+				memcpy(&gp, p + i, sizeof(gp));
+				result_group_point(res, gp.flow, gp.t_ms, gp.kind);
 			}
 			break;
 		case FR_KEEP:

@@ -336,36 +336,31 @@ static const char *kind_title(const struct tune *t, enum tune_kind k)
 	return t->proto == SC_UDP ? "UDP heartbeat interval" : "application heartbeat interval";
 }
 
-static char *secs(uint64_t ms, char *buf, size_t len)
-{
-	return tu_human_ms(ms, buf, len);
-}
-
 static void print_rec(FILE *f, const struct tune *t, enum tune_kind kind, const struct tune_rec *r,
 		      uint64_t b, uint64_t sweep)
 {
 	char a[32], c[32], d[32], e[32], g[32], h[32];
 
 	if (kind == TUNE_KERNEL) {
-		fprintf(f, "  kernel keepalive: idle %s, interval %s, count %u\n", secs(r->value_ms, a, 32),
-			secs(r->interval_ms, c, 32), r->count);
+		fprintf(f, "  kernel keepalive: idle %s, interval %s, count %u\n", duration_format(r->value_ms, a, 32),
+			duration_format(r->interval_ms, c, 32), r->count);
 		fprintf(f, "    margin: min(0.8 x %s, %s - %s sweep - %u x %s) = %s, rounded down to the %s grid\n",
-			secs(b, a, 32), secs(b, c, 32), secs(sweep, d, 32), r->retries, secs(r->interval_ms, e, 32),
-			secs(r->limit_ms, g, 32), secs(t->step_ms, h, 32));
+			duration_format(b, a, 32), duration_format(b, c, 32), duration_format(sweep, d, 32), r->retries, duration_format(r->interval_ms, e, 32),
+			duration_format(r->limit_ms, g, 32), duration_format(t->step_ms, h, 32));
 		fprintf(f, "    costs: %.1f probes per hour per idle connection (each answered by an ACK)\n",
 			r->per_hour);
 		fprintf(f, "    buys: a dead peer is detected after %s (idle + interval x count); "
-			"TCP_USER_TIMEOUT = %" PRIu64 " ms does the same while data is in flight\n",
-			secs(r->detect_ms, a, 32), r->detect_ms);
+			"TCP_USER_TIMEOUT = %" PRIu64 " (milliseconds) does the same while data is in flight\n",
+			duration_format(r->detect_ms, a, 32), r->detect_ms);
 	} else {
 		fprintf(f, "  %s: every %s\n", t->proto == SC_UDP ? "UDP heartbeat" : "application heartbeat",
-			secs(r->value_ms, a, 32));
+			duration_format(r->value_ms, a, 32));
 		fprintf(f, "    margin: min(0.8 x %s, (%s - %s sweep) / (%u + 1)) = %s, rounded down to the %s grid\n",
-			secs(b, a, 32), secs(b, c, 32), secs(sweep, d, 32), r->retries, secs(r->limit_ms, e, 32),
-			secs(t->step_ms, g, 32));
+			duration_format(b, a, 32), duration_format(b, c, 32), duration_format(sweep, d, 32), r->retries, duration_format(r->limit_ms, e, 32),
+			duration_format(t->step_ms, g, 32));
 		fprintf(f, "    costs: %.1f heartbeats per hour per idle connection\n", r->per_hour);
 		fprintf(f, "    buys: a dead peer is detected after %s (%u missed heartbeats)\n",
-			secs(r->detect_ms, a, 32), r->count);
+			duration_format(r->detect_ms, a, 32), r->count);
 	}
 }
 
@@ -390,11 +385,11 @@ static void print_text(FILE *f, const struct tune *t)
 		char safe[SC_VALUE_MAX];
 
 		fprintf(f, "%s%s (%s %s)", i ? ", " : "", tu_term_clean(t->p[i].name, safe, sizeof(safe)),
-			t->proto == SC_TCP ? "tcp.established" : "udp.assured", secs(t->p[i].timeout_ms, a, 32));
+			t->proto == SC_TCP ? "tcp.established" : "udp.assured", duration_format(t->p[i].timeout_ms, a, 32));
 	}
 	fprintf(f, "\n  time scale %s, grid step %s, loss allowed for %.3g, took %s\n",
-		sc_scale_format(&t->scale, sc, sizeof(sc)), secs(t->step_ms, a, 32), t->loss,
-		secs(t->wall_ms, b, 32));
+		sc_scale_format(&t->scale, sc, sizeof(sc)), duration_format(t->step_ms, a, 32), t->loss,
+		duration_format(duration_round(t->wall_ms), b, 32));
 	for (size_t k = 0; k < t->nk; k++) {
 		fprintf(f, "\n%s, the server speaking first after the idle period:\n",
 			kind_title(t, t->p[0].k[k].kind));
@@ -404,26 +399,26 @@ static void print_text(FILE *f, const struct tune *t)
 
 			fprintf(f, "  %s:\n   ", tu_term_clean(t->p[i].name, safe, sizeof(safe)));
 			for (size_t j = 0; j < sk->n; j++)
-				fprintf(f, " %s %s%s", secs(sk->c[j].value_ms, a, 32),
+				fprintf(f, " %s %s%s", duration_format(sk->c[j].value_ms, a, 32),
 					sk->c[j].survived ? "ok" : "FAIL",
 					sk->c[j].survived ? "" : (snprintf(c, 32, "(%s)", sk->c[j].outcome), c));
 			fprintf(f, "\n");
 			if (sk->b.boundary < 0)
 				fprintf(f, "    boundary: none: even %s did not keep the flow alive%s\n",
-					secs(sk->c[0].value_ms, a, 32),
+					duration_format(sk->c[0].value_ms, a, 32),
 					sk->kind == TUNE_KERNEL ? " (does the middlebox ignore keepalives? "
 					"refresh = data-only does)" : "");
 			else if (sk->b.all_survived)
 				fprintf(f, "    boundary: above %s (every candidate survived)\n",
-					secs(sk->c[sk->b.boundary].value_ms, a, 32));
+					duration_format(sk->c[sk->b.boundary].value_ms, a, 32));
 			else
 				fprintf(f, "    boundary: %s (every setting up to it survived; %s did not)\n",
-					secs(sk->c[sk->b.boundary].value_ms, a, 32),
-					secs(sk->c[sk->b.boundary + 1].value_ms, b, 32));
+					duration_format(sk->c[sk->b.boundary].value_ms, a, 32),
+					duration_format(sk->c[sk->b.boundary + 1].value_ms, b, 32));
 			if (sk->b.suspicious >= 0)
 				fprintf(f, "    SUSPICIOUS: %s survived although a smaller setting failed "
 					"(not monotonic: timing noise or a middlebox that changes its mind)\n",
-					secs(sk->c[sk->b.suspicious].value_ms, a, 32));
+					duration_format(sk->c[sk->b.suspicious].value_ms, a, 32));
 		}
 	}
 	fprintf(f, "\nRecommendation%s:\n", t->np > 1 ? " (survives every middlebox above)" : "");
@@ -433,7 +428,7 @@ static void print_text(FILE *f, const struct tune *t)
 				kind_title(t, t->all[k].kind));
 		else if (!t->all[k].have_rec)
 			fprintf(f, "  %s: none: the safety margin leaves less than one grid step below %s\n",
-				kind_title(t, t->all[k].kind), secs(t->all[k].boundary_ms, a, 32));
+				kind_title(t, t->all[k].kind), duration_format(t->all[k].boundary_ms, a, 32));
 		else
 			print_rec(f, t, t->all[k].kind, &t->all[k].rec, t->all[k].boundary_ms, t->all[k].sweep_ms);
 	}
@@ -625,7 +620,7 @@ static int write_svg(const char *path, const struct tune *t)
 			int x = L + (int)((double)v * sx);
 
 			fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x, y1 + 16,
-				secs(v, a, sizeof(a)));
+				duration_format(v, a, sizeof(a)));
 		}
 		for (size_t i = 0; i < t->np; i++) {
 			const struct sweep_kind *sk = &t->p[i].k[k];
@@ -643,7 +638,7 @@ static int write_svg(const char *path, const struct tune *t)
 					(sk->c[j].survived ? y0 + 20 : y1 - 10) + off,
 					sk->c[j].survived ? col : "white", col);
 				tu_xml_puts(f, t->p[i].name);
-				fprintf(f, " %s: ", secs(sk->c[j].value_ms, a, sizeof(a)));
+				fprintf(f, " %s: ", duration_format(sk->c[j].value_ms, a, sizeof(a)));
 				tu_xml_puts(f, sk->c[j].outcome);
 				fprintf(f, "</title></circle>\n");
 			}
@@ -657,7 +652,7 @@ static int write_svg(const char *path, const struct tune *t)
 
 			fprintf(f, "<line class=\"boundary\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"red\" "
 				"stroke-dasharray=\"5,3\"/><text x=\"%d\" y=\"%d\" fill=\"red\">boundary %s</text>\n",
-				x, y0 + 6, x, y1, x + 3, y0 + 12, secs(t->all[k].boundary_ms, a, sizeof(a)));
+				x, y0 + 6, x, y1, x + 3, y0 + 12, duration_format(t->all[k].boundary_ms, a, sizeof(a)));
 		}
 		if (t->all[k].have_rec) {
 			int x = L + (int)((double)t->all[k].rec.value_ms * sx);
@@ -665,7 +660,7 @@ static int write_svg(const char *path, const struct tune *t)
 			fprintf(f, "<line class=\"recommendation\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"green\" "
 				"stroke-width=\"2\"/><text x=\"%d\" y=\"%d\" fill=\"green\" text-anchor=\"end\">"
 				"recommended %s</text>\n", x, y0 + 6, x, y1, x - 3, y1 - 24,
-				secs(t->all[k].rec.value_ms, a, sizeof(a)));
+				duration_format(t->all[k].rec.value_ms, a, sizeof(a)));
 		}
 		fprintf(f, "</g>\n");
 	}
@@ -792,7 +787,7 @@ int cmd_tune(int argc, char **argv)
 		char a[32], s[32];
 
 		fprintf(stderr, "idlegate tune: %zu candidates in one run, about %s of wall time (time scale %s)\n",
-			sc->nflows, secs(scenario_estimate_ms(sc), a, sizeof(a)),
+			sc->nflows, duration_format(scenario_estimate_ms(sc), a, sizeof(a)),
 			sc_scale_format(&t.scale, s, sizeof(s)));
 	}
 	rc = cli_sweep("tune", sc, "tune", "the sweep", &res, &t.wall_ms);

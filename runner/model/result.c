@@ -14,26 +14,50 @@
 
 #include "runner/model/result.h"
 
+/* arr (n used of *cap, elements of size) with room for one more: itself,
+ * or reallocated to twice the size. NULL with errno ENOMEM (arr stays). */
+static void *grow(void *arr, size_t n, size_t *cap, size_t size)
+{
+	size_t c;
+
+	if (n < *cap)
+		return arr;
+	c = *cap ? *cap * 2 : 64;
+	if (c > SIZE_MAX / size || !(arr = realloc(arr, c * size))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	*cap = c;
+	return arr;
+}
+
 int result_mark(struct scenario_result *r, const struct tl_mark *m)
 {
-	if (r->nmarks == r->cap_marks) {
-		size_t cap = r->cap_marks ? r->cap_marks * 2 : 64;
-		struct tl_mark *p;
+	struct tl_mark *p = grow(r->marks, r->nmarks, &r->cap_marks, sizeof(*p));
 
-		if (cap > SIZE_MAX / sizeof(*p)) {
-			errno = ENOMEM;
-			return -1;
-		}
-		p = realloc(r->marks, cap * sizeof(*p));
-		if (!p) {
-			errno = ENOMEM;
-			return -1;
-		}
-		r->marks = p;
-		r->cap_marks = cap;
-	}
-	r->marks[r->nmarks++] = *m;
+	if (!p)
+		return -1;
+	r->marks = p;
+	p[r->nmarks++] = *m;
 	return 0;
+}
+
+int result_group_point(struct scenario_result *r, int flow, uint64_t t_ms, int kind)
+{
+	struct group_point *p = grow(r->points, r->npoints, &r->cap_points, sizeof(*p));
+
+	if (!p)
+		return -1;
+	r->points = p;
+	p[r->npoints++] = (struct group_point){ .t_ms = t_ms, .flow = flow, .kind = kind };
+	return 0;
+}
+
+const char *group_kind_name(int kind)
+{
+	if (kind >= 0 && kind < SC_EXPECT_N)
+		return sc_expect_name((enum sc_expect)kind);
+	return kind == GROUP_EXPIRED ? "expired" : "other";
 }
 
 void result_clear(struct scenario_result *r)
@@ -43,6 +67,9 @@ void result_clear(struct scenario_result *r)
 	free(r->marks);
 	r->marks = NULL;
 	r->nmarks = r->cap_marks = 0;
+	free(r->points);
+	r->points = NULL;
+	r->npoints = r->cap_points = 0;
 }
 
 const char *res_status_name(enum res_status s)
@@ -73,17 +100,6 @@ const char *tl_kind_name(enum tl_kind k)
 	return "?";
 }
 
-/* As a scenario file would say it: seconds below 1000 s ("400s", not
- * "6m40s"), else the compact form. */
-static char *fmt(uint64_t ms, char *buf, size_t len)
-{
-	if (ms % 1000 == 0 && ms < 1000000) {
-		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
-		return buf;
-	}
-	return duration_format(ms, buf, len);
-}
-
 #define APPEND(...) do { \
 	if (o < len) \
 		o += (size_t)snprintf(buf + o, len - o, __VA_ARGS__); \
@@ -109,21 +125,21 @@ void result_flow_settings(const struct scenario *sc, const struct sc_flow *f, ch
 		else if (f->keepalive == SC_KA_KERNEL_DEFAULT)
 			APPEND(" keepalive kernel-default");
 		else
-			APPEND(" keepalive %s,%s,%u", fmt(f->ka_idle.ms, a, sizeof(a)),
-			       fmt(f->ka_intvl.ms, b, sizeof(b)), f->ka_count);
+			APPEND(" keepalive %s,%s,%u", duration_format(f->ka_idle.ms, a, sizeof(a)),
+			       duration_format(f->ka_intvl.ms, b, sizeof(b)), f->ka_count);
 		if (f->user_timeout.ms)
-			APPEND(" user-timeout %s", fmt(f->user_timeout.ms, a, sizeof(a)));
+			APPEND(" user-timeout %s", duration_format(f->user_timeout.ms, a, sizeof(a)));
 	}
 	if (f->heartbeat.ms)
-		APPEND(" heartbeat %s", fmt(f->heartbeat.ms, a, sizeof(a)));
+		APPEND(" heartbeat %s", duration_format(f->heartbeat.ms, a, sizeof(a)));
 	if (f->start.ms)
-		APPEND(" start %s", fmt(f->start.ms, a, sizeof(a)));
+		APPEND(" start %s", duration_format(f->start.ms, a, sizeof(a)));
 	if (f->ramp.ms)
-		APPEND(" ramp %s", fmt(f->ramp.ms, a, sizeof(a)));
+		APPEND(" ramp %s", duration_format(f->ramp.ms, a, sizeof(a)));
 	if (f->command[0]) {
 		APPEND(" command %s", f->command);
 	} else {
-		APPEND(" idle %s speaker %s", fmt(f->idle.ms, a, sizeof(a)),
+		APPEND(" idle %s speaker %s", duration_format(f->idle.ms, a, sizeof(a)),
 		       sc_speaker_name(f->speaker));
 		if (f->cycles > 1)
 			APPEND(" cycles %u", f->cycles);

@@ -81,6 +81,24 @@ struct flow_result {
 	bool sample_unmet;              /* it did not have the expected outcome */
 };
 
+/*
+ * A flow group's connections over time, for its histogram: one point per
+ * connection when it ended (kind: its outcome, an enum sc_expect, or
+ * GROUP_OTHER when it could not be run or was interrupted), and one per
+ * expiry of one of its connections by a middlebox (GROUP_EXPIRED). Times
+ * as marks: scenario time since the run's start; a connection that never
+ * got through when it gave up (connect-timeout: its deadline) or at its
+ * start (refused).
+ */
+enum { GROUP_OTHER = SC_EXPECT_N, GROUP_EXPIRED, GROUP_KINDS };
+struct group_point {
+	uint64_t t_ms;
+	int flow;                       /* index into scenario.flows */
+	int kind;                       /* enum sc_expect, GROUP_OTHER, GROUP_EXPIRED */
+};
+/* "alive", ..., "other", "expired": the name of a point's kind. */
+const char *group_kind_name(int kind);
+
 struct scenario_result {
 	const struct scenario *sc;
 	enum res_status status;         /* worst of the flows, or ERROR for the run */
@@ -91,11 +109,15 @@ struct scenario_result {
 	size_t nflows;
 	struct tl_mark *marks;          /* malloc'd; owned by the result */
 	size_t nmarks, cap_marks;
+	struct group_point *points;     /* flow groups only; malloc'd, owned */
+	size_t npoints, cap_points;
 };
 
 /* Append a mark (grows marks). 0, or -1 with errno ENOMEM. */
 int result_mark(struct scenario_result *r, const struct tl_mark *m);
-/* Frees marks; accepts NULL. Does not free r->sc. */
+/* Append a group point (grows points). 0, or -1 with errno ENOMEM. */
+int result_group_point(struct scenario_result *r, int flow, uint64_t t_ms, int kind);
+/* Frees marks and points; accepts NULL. Does not free r->sc. */
 void result_clear(struct scenario_result *r);
 
 /* A flow's settings in a line: "tcp keepalive 300s,30s,3 idle 900s speaker

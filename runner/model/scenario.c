@@ -136,32 +136,6 @@ static uint64_t gcd64(uint64_t a, uint64_t b)
 	return a;
 }
 
-/* A duration for messages: "75s" when whole seconds (as usually written),
- * else the compact form ("1.5s", "250ms"). */
-static char *fmt_dur(uint64_t ms, char *buf, size_t len)
-{
-	if (ms % 1000 == 0)
-		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
-	else
-		duration_format(ms, buf, len);
-	return buf;
-}
-
-/* "0.75", "1.5", "3" (seconds, from ms) */
-static char *fmt_seconds(uint64_t ms, char *buf, size_t len)
-{
-	char *p;
-
-	snprintf(buf, len, "%llu.%03llu", (unsigned long long)(ms / 1000),
-		 (unsigned long long)(ms % 1000));
-	p = buf + strlen(buf);
-	while (p[-1] == '0')
-		*--p = '\0';
-	if (p[-1] == '.')
-		p[-1] = '\0';
-	return buf;
-}
-
 char *sc_scale_format(const struct timescale *ts, char *buf, size_t len)
 {
 	uint64_t g = gcd64(ts->num, ts->den);
@@ -1432,7 +1406,7 @@ static bool ka_checked(const struct sc_flow *f)
 static void check_scaling(struct pctx *c)
 {
 	struct scenario *sc = c->sc;
-	char scale[32], sugg[64] = "", s1[32], s2[32];
+	char scale[32], sugg[64] = "", s1[32], s2[32], s3[32];
 	uint64_t d = workable_divisor(c, ka_checked);
 	bool scaled = !(sc->scale.num == sc->scale.den);
 
@@ -1449,35 +1423,36 @@ static void check_scaling(struct pctx *c)
 			for (int j = 0; j < 2; j++) {
 				uint64_t s = v[j]->scaled_ms;
 				const char *what = f->keepalive == SC_KA_KERNEL_DEFAULT ? "kernel default " : "";
-				fmt_dur(v[j]->ms, s1, sizeof(s1));
+				duration_format(v[j]->ms, s1, sizeof(s1));
 				if (s % 1000 || s < 1000) {
 					if (scaled)
 						DIAG(c, kline, d ? NULL : "write keepalive times in whole seconds",
-						     "keepalive: %s'%s' scaled by %s is %s s; kernel keepalive needs "
+						     "keepalive: %s'%s' scaled by %s is %s; kernel keepalive needs "
 						     "whole seconds >= 1%s", what, s1, scale,
-						     fmt_seconds(s, s2, sizeof(s2)), sugg);
+						     duration_format(s, s2, sizeof(s2)), sugg);
 					else
-						DIAG(c, kline, NULL, "keepalive: '%s' is %s s; kernel keepalive needs "
-						     "whole seconds >= 1", s1, fmt_seconds(s, s2, sizeof(s2)));
+						DIAG(c, kline, NULL, "keepalive: '%s' is %s; kernel keepalive needs "
+						     "whole seconds >= 1", s1, duration_format(s, s2, sizeof(s2)));
 					break;
 				}
 				if (s / 1000 > KERNEL_KA_MAX_S) {
-					DIAG(c, kline, NULL, "keepalive: %s'%s'%s%s is %llu s; the kernel allows at most %u s",
+					DIAG(c, kline, NULL, "keepalive: %s'%s'%s%s is %s; the kernel allows at most %s",
 					     what, s1, scaled ? " scaled by " : "", scaled ? scale : "",
-					     (unsigned long long)(s / 1000), KERNEL_KA_MAX_S);
+					     duration_format(s, s2, sizeof(s2)),
+					     duration_format(KERNEL_KA_MAX_S * 1000ull, s3, sizeof(s3)));
 					break;
 				}
 			}
 		}
 		if (f->proto == SC_TCP && f->user_timeout.ms && !f->command[0] &&
 		    f->user_timeout.scaled_ms < 1000) {
-			fmt_dur(f->user_timeout.ms, s1, sizeof(s1));
+			duration_format(f->user_timeout.ms, s1, sizeof(s1));
 			DIAG(c, c->fk_line[i][FK_TCP_USER_TIMEOUT],
 			     "below 1 s the kernel's retransmission timer (200 ms at least, never scaled) "
 			     "decides more than the timeout does",
-			     "tcp_user_timeout: '%s'%s%s is %s s; TCP_USER_TIMEOUT needs >= 1 s%s", s1,
+			     "tcp_user_timeout: '%s'%s%s is %s; TCP_USER_TIMEOUT needs >= 1s%s", s1,
 			     scaled ? " scaled by " : "", scaled ? scale : "",
-			     fmt_seconds(f->user_timeout.scaled_ms, s2, sizeof(s2)), sugg);
+			     duration_format(f->user_timeout.scaled_ms, s2, sizeof(s2)), sugg);
 		}
 	}
 }

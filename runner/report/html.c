@@ -109,7 +109,7 @@ static void scenario(FILE *f, const struct scenario_result *r, size_t i, struct 
 	}
 	fprintf(f, "time scale %s, ran in %s for %s of scenario time",
 		r->sc && r->sc->scale_text[0] ? r->sc->scale_text : "1",
-		tu_human_ms(r->wall_ms, a, sizeof(a)), tu_human_ms(r->scenario_ms, b, sizeof(b)));
+		duration_format(duration_round(r->wall_ms), a, sizeof(a)), duration_format(duration_round(r->scenario_ms), b, sizeof(b)));
 	fputs("</p>\n", f);
 	if (rep_scenario_error(r)) {
 		fputs("<p class=\"err\">ERROR: ", f);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -24,9 +25,46 @@ static json_t *i64_or_null(int64_t v)
 	return v < 0 ? json_null() : json_integer(v);
 }
 
-/* A flow group's tally: "count": 300, "outcomes": {"alive": 256, ...}. */
-static json_t *group_json(json_t *o, const struct flow_result *fr)
+/* A group's histogram: {"bin_ms": 5000, "bins": [{"t_ms": 0, "alive": 3,
+ * "expired": 1}, ...]}, the bins with something in them
+ * (rep_group_histogram(), the numbers of the SVG lane). */
+static json_t *histogram_json(const struct scenario_result *r, int flow)
 {
+	uint64_t bin;
+	size_t nbins;
+	uint32_t *counts = rep_group_histogram(r, flow, &bin, &nbins);
+	json_t *bins = json_array();
+	int rc = !counts || !bins;
+
+	for (size_t b = 0; !rc && b < nbins; b++) {
+		const uint32_t *c = counts + b * GROUP_KINDS;
+		json_t *o = json_pack("{s:I}", "t_ms", (json_int_t)(b * bin));
+		bool any = false;
+
+		for (int k = 0; o && k < GROUP_KINDS; k++)
+			if (c[k]) {
+				rc |= json_object_set_new(o, group_kind_name(k), json_integer(c[k]));
+				any = true;
+			}
+		if (any)
+			rc |= json_array_append_new(bins, o);
+		else
+			json_decref(o);
+		rc |= !o;
+	}
+	free(counts);
+	if (rc) {
+		json_decref(bins);
+		return NULL;
+	}
+	return json_pack("{s:I,s:o}", "bin_ms", (json_int_t)bin, "bins", bins);
+}
+
+/* A flow group's tally: "count": 300, "outcomes": {"alive": 256, ...},
+ * and its "histogram". */
+static json_t *group_json(json_t *o, const struct scenario_result *r, const struct rep_flow *w)
+{
+	const struct flow_result *fr = w->fr;
 	json_t *t;
 
 	if (!o || !fr || fr->count <= 1)
@@ -38,7 +76,8 @@ static json_t *group_json(json_t *o, const struct flow_result *fr)
 	if (fr->other)
 		json_object_set_new(t, "not-run", json_integer(fr->other));
 	if (json_object_set_new(o, "count", json_integer(fr->count)) < 0 ||
-	    json_object_set_new(o, "outcomes", t) < 0) {
+	    json_object_set_new(o, "outcomes", t) < 0 ||
+	    json_object_set_new(o, "histogram", histogram_json(r, w->index)) < 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -69,7 +108,7 @@ static json_t *flow_json(const struct scenario_result *r, const struct rep_flow 
 		json_decref(o);
 		return NULL;
 	}
-	return group_json(o, fr);
+	return group_json(o, r, w);
 }
 
 static json_t *mark_json(const struct scenario_result *r, const struct tl_mark *m)

@@ -78,15 +78,18 @@ static void system_out(FILE *f, const struct scenario_result *r, const struct re
 	if (w->fr) {
 		const struct flow_result *fr = w->fr;
 
+		if (fr->count > 1)
+			fprintf(f, "\nconnections: %u (a flow group; evidence of a sample of each outcome)",
+				fr->count);
 		if (fr->noticed_by[0]) {
 			fputs("\nnoticed by: ", f);
 			tu_xml_puts(f, fr->noticed_by);
 			if (fr->noticed_ms >= 0)
-				fprintf(f, " after %s idle", tu_human_ms((uint64_t)fr->noticed_ms, d, sizeof(d)));
+				fprintf(f, " after %s idle", duration_format(duration_round((uint64_t)fr->noticed_ms), d, sizeof(d)));
 		}
 		if (fr->expired_ms >= 0)
 			fprintf(f, "\nmiddlebox expired the flow after %s idle",
-				tu_human_ms((uint64_t)fr->expired_ms, d, sizeof(d)));
+				duration_format(duration_round((uint64_t)fr->expired_ms), d, sizeof(d)));
 		fprintf(f, "\nkeepalives seen by the middleboxes: %u\npackets dropped: %u",
 			fr->keepalives_seen, fr->drops);
 	}

@@ -167,3 +167,52 @@ uint64_t rep_flow_wall_ms(const struct scenario_result *r, int flow)
 	ms = r->sc && r->sc->scale.num && r->sc->scale.den ? timescale_apply(&r->sc->scale, end) : end;
 	return ms < r->wall_ms ? ms : r->wall_ms;
 }
+
+uint64_t rep_nice_step(uint64_t t, uint64_t most)
+{
+	static const uint64_t steps[] = {
+		100, 200, 500, 1000, 2000, 5000, 10000, 15000, 30000, 60000, 120000, 300000,
+		600000, 900000, 1800000, 3600000, 7200000, 10800000, 21600000, 43200000,
+		86400000, 172800000, 604800000,
+	};
+	const uint64_t week = steps[sizeof(steps) / sizeof(steps[0]) - 1];
+
+	if (!most)
+		most = 1;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if (t / steps[i] <= most)
+			return steps[i];
+	return (t / most / week + 1) * week;
+}
+
+uint64_t rep_time_span(const struct scenario_result *r)
+{
+	uint64_t t = r->scenario_ms;
+
+	for (size_t i = 0; i < r->nmarks; i++)
+		if (r->marks[i].t_ms > t)
+			t = r->marks[i].t_ms;
+	for (size_t i = 0; i < r->npoints; i++)
+		if (r->points[i].t_ms > t)
+			t = r->points[i].t_ms;
+	return t;
+}
+
+uint32_t *rep_group_histogram(const struct scenario_result *r, int flow, uint64_t *bin_ms, size_t *nbins)
+{
+	uint64_t span = rep_time_span(r);
+	uint32_t *counts;
+
+	*bin_ms = rep_nice_step(span, REP_HIST_BINS);
+	*nbins = (size_t)(span / *bin_ms) + 1;
+	counts = calloc(*nbins * GROUP_KINDS, sizeof(*counts));
+	if (!counts)
+		return NULL;
+	for (size_t i = 0; i < r->npoints; i++) {
+		const struct group_point *p = &r->points[i];
+
+		if (p->flow == flow && p->kind >= 0 && p->kind < GROUP_KINDS)
+			counts[p->t_ms / *bin_ms * GROUP_KINDS + (size_t)p->kind]++;
+	}
+	return counts;
+}

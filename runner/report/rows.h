@@ -68,4 +68,24 @@ const struct tl_mark **rep_marks_sorted(const struct scenario_result *r);
  * flow with no marks. */
 uint64_t rep_flow_wall_ms(const struct scenario_result *r, int flow);
 
+/* The smallest round step (100 ms, 200 ms, 500 ms, 1 s, ... a week, then
+ * whole weeks) that cuts t into at most `most` pieces. */
+uint64_t rep_nice_step(uint64_t t, uint64_t most);
+
+/* The scenario time r covers: its scenario_ms, or its latest mark or
+ * group point if later. */
+uint64_t rep_time_span(const struct scenario_result *r);
+
+/* At most this many bins (plus one) in a group's histogram. */
+#define REP_HIST_BINS 60
+
+/*
+ * Flow group `flow`'s histogram: its points (result.h) counted in bins of
+ * *bin_ms (rep_nice_step() of rep_time_span(), at most REP_HIST_BINS + 1
+ * of them, *nbins) from time 0. Returns counts[bin * GROUP_KINDS + kind],
+ * the caller frees it with free(); NULL with errno ENOMEM. The SVG lane
+ * and the JSON "histogram" are the same numbers.
+ */
+uint32_t *rep_group_histogram(const struct scenario_result *r, int flow, uint64_t *bin_ms, size_t *nbins);
+
 #endif

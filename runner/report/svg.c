@@ -13,6 +13,11 @@
  * diamond in the lane's PASS/FAIL colour. Scenario events are dashed purple
  * lines across every lane. Under each lane the evidence in words.
  *
+ * A flow group (count = N) is one lane too, a histogram instead of a line:
+ * over the same time axis, how many of its connections ended in each bin,
+ * stacked by outcome above the line, and how many a middlebox expired,
+ * below it (rep_group_histogram(): the numbers of the JSON "histogram").
+ *
  * Size stays sensible whatever the runner logged: marks of one kind that
  * would land on the same pixel of a lane are drawn once (each drawn mark
  * keeps a <title> tooltip), and labels that would overlap are left to the
@@ -56,6 +61,23 @@
 #define COL_ERROR "#d4a017"
 #define COL_SKIP "#999999"
 
+/* A group histogram's colour for each kind of point (result.h). */
+static const char *const group_col[GROUP_KINDS] = {
+	[SC_EXPECT_ALIVE] = COL_PASS,
+	[SC_EXPECT_RESET] = COL_INJECT,
+	[SC_EXPECT_TIMEOUT] = COL_DROP,
+	[SC_EXPECT_KEEPALIVE_TIMEOUT] = "#e377c2",
+	[SC_EXPECT_REBOUND] = COL_DATA,
+	[SC_EXPECT_UNREACHABLE] = "#8c564b",
+	[SC_EXPECT_CLOSED] = "#7f7f7f",
+	[SC_EXPECT_REFUSED] = "#9467bd",
+	[SC_EXPECT_CONNECT_TIMEOUT] = "#17becf",
+	[GROUP_OTHER] = COL_ERROR,
+	[GROUP_EXPIRED] = COL_EXPIRE,
+};
+#define HIST_UP 26              /* px above the line for the tallest stack */
+#define HIST_DOWN 18            /* px below it for the most expiries */
+
 struct span {
 	double a, b;
 };
@@ -72,6 +94,7 @@ struct lane {
 	struct label_row up, down, mid;
 	uint64_t t_first, t_last, t_outcome, t_expire;
 	bool any, has_outcome, has_expire;
+	bool group;                     /* a flow group's histogram lane */
 };
 
 struct svg {
@@ -84,6 +107,7 @@ struct svg {
 	int *lane_of_flow;              /* scenario flow index -> lane, -1 */
 	int other;                      /* lane for marks of no flow, -1 */
 	struct label_row event_row;
+	bool any_group;
 	unsigned char *seen;            /* [lane][kind][dir][pixel] drawn already */
 };
 
@@ -120,22 +144,6 @@ static void title(FILE *f, const char *s)
 	fputs("<title>", f);
 	tu_xml_puts(f, s);
 	fputs("</title>", f);
-}
-
-/* Smallest round step that gives at most 10 ticks over t. */
-static uint64_t nice_step(uint64_t t)
-{
-	static const uint64_t steps[] = {
-		100, 200, 500, 1000, 2000, 5000, 10000, 15000, 30000, 60000, 120000, 300000,
-		600000, 900000, 1800000, 3600000, 7200000, 10800000, 21600000, 43200000,
-		86400000, 172800000, 604800000,
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		if (t / steps[i] <= 10)
-			return steps[i];
-	return (t / 10 / 604800000 + 1) * 604800000;
 }
 
 /* Place a label of width w starting near x in row; returns the x to draw at
@@ -210,7 +218,7 @@ static const char *mark_text(const struct svg *g, const struct tl_mark *m, char 
 		   *dir = rep_dir_name(m->dir);
 	char t[32];
 
-	snprintf(buf, len, "%s: %s%s%s%s%s%s%s%s%.*s", tu_human_ms(m->t_ms, t, sizeof(t)),
+	snprintf(buf, len, "%s: %s%s%s%s%s%s%s%s%.*s", duration_format(duration_round(m->t_ms), t, sizeof(t)),
 		 tl_kind_name(m->kind), fl ? " " : "", fl ? fl : "",
 		 dir ? (m->dir == 0 ? " client->server" : " server->client") : "",
 		 mb ? " at " : "", mb ? mb : "", m->detail[0] ? ": " : "", "",
@@ -248,7 +256,7 @@ static void expire_label(const struct lane *l, const struct tl_mark *m, char *la
 
 	if (l->row && l->row->fr && l->row->fr->expired_ms >= 0)
 		snprintf(lab, len, "expired after %s idle",
-			 tu_human_ms((uint64_t)l->row->fr->expired_ms, d, sizeof(d)));
+			 duration_format(duration_round((uint64_t)l->row->fr->expired_ms), d, sizeof(d)));
 	else if (!strncmp(m->detail, "expired", 7))
 		snprintf(lab, len, "%.*s", (int)sizeof(m->detail), m->detail);
 	else
@@ -420,7 +428,7 @@ static void draw_idle(struct svg *g)
 		int li = lane_of(g, m);
 		uint64_t end = UINT64_MAX;
 
-		if (li < 0 || m->kind != TL_IDLE_START)
+		if (li < 0 || m->kind != TL_IDLE_START || g->lanes[li].group)
 			continue;
 		for (size_t j = 0; j < r->nmarks; j++) {
 			const struct tl_mark *e = &r->marks[j];
@@ -436,7 +444,7 @@ static void draw_idle(struct svg *g)
 		double x0 = tx(g, m->t_ms), x1 = tx(g, end), cy = g->lanes[li].y + LINE_DY;
 		fprintf(g->f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"24\" fill=\"#e6e6e6\"",
 			x0, cy - 12, x1 - x0);
-		snprintf(lab, sizeof(lab), "idle %s", tu_human_ms(end - m->t_ms, d, sizeof(d)));
+		snprintf(lab, sizeof(lab), "idle %s", duration_format(duration_round(end - m->t_ms), d, sizeof(d)));
 		tip_close(g->f, "rect", lab);
 		double w = (double)strlen(lab) * 6, at;
 		const char *anchor;
@@ -445,6 +453,92 @@ static void draw_idle(struct svg *g)
 		if (x1 - x0 > w + 14 && place(down, (x0 + x1 - w) / 2 - 4, 4, w, &at, &anchor))
 			text(g->f, at, cy + 27, anchor, "font-size=\"10\" fill=\"#777\"" HALO, lab);
 	}
+}
+
+/* One bar of a group's histogram: count points of kind in the bin from
+ * t0, h px high from y (its top), with the numbers as its tooltip and its
+ * data-* attributes. */
+static void hist_bar(struct svg *g, uint64_t t0, uint64_t bin, int kind, uint32_t count, double y,
+		     double h)
+{
+	double x0 = tx(g, t0), x1 = tx(g, t0 + bin);
+	char a[32], b[32], tip[128];
+
+	snprintf(tip, sizeof(tip), "%s to %s: %u %s", duration_format(t0, a, sizeof(a)),
+		 duration_format(t0 + bin, b, sizeof(b)), count, group_kind_name(kind));
+	fprintf(g->f, "<rect class=\"hist\" data-kind=\"%s\" data-count=\"%u\" data-t-ms=\"%llu\" "
+		      "x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"",
+		group_kind_name(kind), count, (unsigned long long)t0, x0 + 0.5, y,
+		x1 - x0 > 1.5 ? x1 - x0 - 1 : 0.5, h, group_col[kind]);
+	tip_close(g->f, "rect", tip);
+}
+
+/* A bar's height for count at px per connection: at least a pixel, so
+ * that one connection among thousands still shows. */
+static double bar_h(double px, uint32_t count)
+{
+	return px * count < 1 ? 1 : px * count;
+}
+
+/* The tallest stack of ended connections and the most expiries in a bin. */
+static void hist_max(const uint32_t *counts, size_t nbins, uint32_t *up, uint32_t *down)
+{
+	*up = *down = 0;
+	for (size_t b = 0; b < nbins; b++) {
+		const uint32_t *c = counts + b * GROUP_KINDS;
+		uint32_t sum = 0;
+
+		for (int k = 0; k < GROUP_EXPIRED; k++)
+			sum += c[k];
+		if (sum > *up)
+			*up = sum;
+		if (c[GROUP_EXPIRED] > *down)
+			*down = c[GROUP_EXPIRED];
+	}
+}
+
+/* A group's lane: its connections' ends stacked by outcome above the
+ * line, its expiries below, on one scale; the bin and scale in words. */
+static int draw_group(struct svg *g, size_t li)
+{
+	const struct lane *l = &g->lanes[li];
+	double cy = l->y + LINE_DY, px;
+	uint64_t bin;
+	size_t nbins;
+	uint32_t up, down, *counts = rep_group_histogram(g->r, l->row->index, &bin, &nbins);
+	char d[32], buf[96];
+
+	if (!counts)
+		return -1;
+	hist_max(counts, nbins, &up, &down);
+	px = up || down ? (double)HIST_UP / (up > down ? up : down) : 0;
+	if (down && px * down > HIST_DOWN)
+		px = (double)HIST_DOWN / down;
+	fputs("<g class=\"group\" data-flow=\"", g->f);
+	tu_xml_puts(g->f, l->row->name);
+	fprintf(g->f, "\" data-bin-ms=\"%llu\">\n", (unsigned long long)bin);
+	fprintf(g->f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#555\"/>\n", PLOT_X0,
+		cy, PLOT_X1, cy);
+	for (size_t b = 0; b < nbins; b++) {
+		const uint32_t *c = counts + b * GROUP_KINDS;
+		double y = cy;
+
+		for (int k = 0; k < GROUP_EXPIRED; k++) {
+			if (!c[k])
+				continue;
+			y -= bar_h(px, c[k]);
+			hist_bar(g, b * bin, bin, k, c[k], y, bar_h(px, c[k]));
+		}
+		if (c[GROUP_EXPIRED])
+			hist_bar(g, b * bin, bin, GROUP_EXPIRED, c[GROUP_EXPIRED], cy + 1,
+				 bar_h(px, c[GROUP_EXPIRED]));
+	}
+	fputs("</g>\n", g->f);
+	free(counts);
+	snprintf(buf, sizeof(buf), "connections per %s: up to %u ended, %u expired",
+		 duration_format(bin, d, sizeof(d)), up, down);
+	text(g->f, LABEL_X, l->y + 59, NULL, "font-size=\"10\" fill=\"#666\"", buf);
+	return 0;
 }
 
 static void draw_lane_base(struct svg *g, size_t li)
@@ -518,6 +612,36 @@ static void grid(struct svg *g)
 			tx(g, t), g->lanes_top, tx(g, t), g->lanes_bottom);
 }
 
+/* The legend's row for flow groups: what the bars count, and the colour
+ * of each outcome (and of the expiries) the scenario's groups have. */
+static void legend_group(struct svg *g, double *y)
+{
+	static const char what[] = "flow group, connections per time bin: ended (above the line), by outcome:";
+	FILE *f = g->f;
+	const char *st = "font-size=\"11\" fill=\"#333\"";
+	double x = LABEL_X;
+	bool used[GROUP_KINDS] = { false };
+
+	for (size_t i = 0; i < g->r->npoints; i++)
+		if (g->r->points[i].kind >= 0 && g->r->points[i].kind < GROUP_KINDS)
+			used[g->r->points[i].kind] = true;
+	*y += 22;
+	text(f, x, *y + 4, NULL, st, what);
+	x += (double)strlen(what) * CHAR_W + 10;
+	for (int k = 0; k < GROUP_KINDS; k++) {
+		const char *name = group_kind_name(k);
+
+		if (!used[k])
+			continue;
+		if (k == GROUP_EXPIRED)
+			name = "expired by a middlebox (below)";
+		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" fill=\"%s\"/>\n", x,
+			*y - 5, group_col[k]);
+		text(f, x + 14, *y + 4, NULL, st, name);
+		x += 14 + (double)strlen(name) * CHAR_W + 16;
+	}
+}
+
 /* Legend: each shape as drawn in the lanes, with what it means. */
 static void legend(struct svg *g, double y)
 {
@@ -566,6 +690,8 @@ static void legend(struct svg *g, double y)
 	fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#fff\" stroke=\"#555\" "
 		   "stroke-width=\"1.5\"/>\n", x + 7, y);
 	NEXT("flow created");
+	if (g->any_group)
+		legend_group(g, &y);
 	y += 20;
 	text(f, LABEL_X, y + 4, NULL, "font-size=\"11\" fill=\"#666\"",
 	     "Marks above a line went client to server, below it server to client. "
@@ -621,6 +747,8 @@ static void layout_lanes(struct svg *g, const struct rep_flow *rows, size_t n)
 		g->lane_of_flow[i] = -1;
 	for (size_t i = 0; i < n; i++) {
 		g->lanes[i].row = &rows[i];
+		g->lanes[i].group = rows[i].sf && rows[i].sf->count > 1;
+		g->any_group |= g->lanes[i].group;
 		if (rows[i].index >= 0 && rows[i].index < SC_MAX_FLOWS)
 			g->lane_of_flow[rows[i].index] = (int)i;
 	}
@@ -638,11 +766,8 @@ static void layout_lanes(struct svg *g, const struct rep_flow *rows, size_t n)
 static void layout_time(struct svg *g, const struct rep_flow *rows)
 {
 	const struct scenario_result *r = g->r;
-	uint64_t tmax = r->scenario_ms;
+	uint64_t tmax = rep_time_span(r);
 
-	for (size_t i = 0; i < r->nmarks; i++)
-		if (r->marks[i].t_ms > tmax)
-			tmax = r->marks[i].t_ms;
 	if (tmax == 0 && r->sc)
 		tmax = scenario_span(r->sc);
 	if (tmax == 0)
@@ -650,7 +775,7 @@ static void layout_time(struct svg *g, const struct rep_flow *rows)
 	/* the axis ends just after the run (a 7.5 min run is not drawn to
 	 * 9 min): room for the last mark, and a little more when an outcome's
 	 * label would otherwise have to go left of its diamond */
-	g->step = nice_step(tmax);
+	g->step = rep_nice_step(tmax, 10);
 	g->tend = tmax + (tmax / 50 > 0 ? tmax / 50 : 1);
 	if (outcome_overflows(g, rows))
 		g->tend = tmax + tmax / 10 + 1;
@@ -663,7 +788,7 @@ static int layout_height(struct svg *g, double header_h)
 	for (size_t i = 0; i < g->nlanes; i++)
 		g->lanes[i].y = g->lanes_top + (double)i * LANE_H;
 	g->lanes_bottom = g->lanes_top + (double)g->nlanes * LANE_H;
-	return (int)(g->lanes_bottom + 30 + LEGEND_H);
+	return (int)(g->lanes_bottom + 30 + LEGEND_H + (g->any_group ? 22 : 0));
 }
 
 /* The header: what the scenario is, its time scale, the tally, an error. */
@@ -682,7 +807,7 @@ static void header(struct svg *g, const struct rep_counts *c)
 		snprintf(sc, sizeof(sc), ", ran at time scale %s", r->sc->scale_text);
 	o = (size_t)snprintf(buf, sizeof(buf), "%s  |  times in scenario units%s (wall clock %s)  |  "
 			     "%zu passed, %zu failed", tu_basename(rep_file(r)), sc,
-			     tu_human_ms(r->wall_ms, wall, sizeof(wall)), c->pass, c->fail);
+			     duration_format(duration_round(r->wall_ms), wall, sizeof(wall)), c->pass, c->fail);
 	if (c->error && o < sizeof(buf))
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o, ", %zu %s", c->error,
 				      c->error == 1 ? "error" : "errors");
@@ -706,7 +831,7 @@ static void draw_lines(struct svg *g)
 		double cy = l->y + LINE_DY;
 		uint64_t end, cut;
 
-		if (!l->any || !l->row)
+		if (!l->any || !l->row || l->group)
 			continue;
 		end = l->has_outcome ? l->t_outcome : l->t_last;
 		cut = l->has_expire && l->t_expire < end ? l->t_expire : end;
@@ -735,7 +860,7 @@ static void drop_labels(struct svg *g)
 		char d[160], lab[200];
 		struct lane *l;
 
-		if (m->kind != TL_DROP || li < 0)
+		if (m->kind != TL_DROP || li < 0 || g->lanes[li].group)
 			continue;
 		l = &g->lanes[li];
 		if (!l->has_outcome || m->t_ms <= l->t_outcome)
@@ -768,7 +893,8 @@ static void draw_marks(struct svg *g)
 			}
 			if (li < 0)
 				li = g->other;
-			if (li >= 0)
+			/* a group's lane is its histogram, and the scenario's events */
+			if (li >= 0 && (!g->lanes[li].group || m->kind == TL_EVENT))
 				draw_mark(g, (size_t)li, m);
 		}
 	}
@@ -811,6 +937,11 @@ static int write_one(FILE *f, const struct scenario_result *r, bool inline_svg)
 	axis(&g, g.lanes_bottom, false);
 	text(f, PLOT_X0 - 10, g.lanes_top - EVENT_STRIP - 8, "end",
 	     "font-size=\"11\" fill=\"#333\" font-style=\"italic\"", "scenario time");
+	for (size_t i = 0; i < g.nlanes; i++)
+		if (g.lanes[i].group && draw_group(&g, i) < 0) {
+			free(g.seen);
+			return -1;
+		}
 	draw_idle(&g);
 	draw_lines(&g);
 	draw_marks(&g);

@@ -139,10 +139,10 @@ void report_tap(FILE *out, const struct scenario_result *rs, size_t n)
 				yaml_kv(out, "noticed_by", w->fr->noticed_by);
 			if (w->fr && w->fr->noticed_ms >= 0)
 				yaml_kv(out, "noticed_after",
-					tu_human_ms((uint64_t)w->fr->noticed_ms, d, sizeof(d)));
+					duration_format(duration_round((uint64_t)w->fr->noticed_ms), d, sizeof(d)));
 			if (w->fr && w->fr->expired_ms >= 0)
 				yaml_kv(out, "expired_after",
-					tu_human_ms((uint64_t)w->fr->expired_ms, d, sizeof(d)));
+					duration_format(duration_round((uint64_t)w->fr->expired_ms), d, sizeof(d)));
 			if (r->sc && r->sc->scale_text[0])
 				yaml_kv(out, "time_scale", r->sc->scale_text);
 			fputs("  ...\n", out);

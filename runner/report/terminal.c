@@ -88,9 +88,9 @@ static void one_scenario(FILE *out, const struct scenario_result *r, bool color,
 	if (r->status == RES_SKIP && !r->wall_ms)
 		fputs("not run", out);
 	else
-		fprintf(out, "ran in %s", tu_human_ms(r->wall_ms, dur, sizeof(dur)));
+		fprintf(out, "ran in %s", duration_format(duration_round(r->wall_ms), dur, sizeof(dur)));
 	if (r->scenario_ms)
-		fprintf(out, " for %s of scenario time", tu_human_ms(r->scenario_ms, dur, sizeof(dur)));
+		fprintf(out, " for %s of scenario time", duration_format(duration_round(r->scenario_ms), dur, sizeof(dur)));
 	fputc('\n', out);
 	if (rep_scenario_error(r)) {
 		fprintf(out, "  %sERROR:%s %s\n", color ? C_YELLOW C_BOLD : "", color ? C_RESET : "",

@@ -570,7 +570,7 @@ static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const 
 		if (fr->expired_ms < 0)
 			fr->expired_ms = (int64_t)ts;
 		run_mark(mres, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
-			 tu_human_ms(run_unscale(r->sc, (uint64_t)idle), (char[32]){0}, 32),
+			 duration_format(duration_round(run_unscale(r->sc, (uint64_t)idle)), (char[32]){0}, 32),
 			 what[0] ? what : "drop");
 	}
 }
@@ -611,7 +611,10 @@ static void evlog_line(struct run *r, struct lane *l, struct simproc *s, const j
 	/* after the probe ended the flow is closing down: not evidence */
 	if (!res || (r->flow_end[sf->flow] && t > (int64_t)r->flow_end[sf->flow]))
 		return;
-	/* counted for every connection of a group, marked for its first */
+	/* counted for every connection of a group, marked for its first, and
+	 * its expiries points of the group's histogram */
+	if (!strcmp(ev, "flow-expired") && r->sc->flows[sf->flow].count > 1)
+		result_group_point(res, sf->flow, ts, GROUP_EXPIRED);
 	flow_fact(r, s, js, ev, sf->flow, ts, res, sf->conn ? NULL : res);
 }
 

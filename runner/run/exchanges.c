@@ -42,6 +42,8 @@ void exchanges_mark(const struct run *r, struct scenario_result *res, int idx, c
 	int64_t hb = 0, shb = 0, done = 0;
 	int first = f->speaker == SC_SERVER ? 1 : 0;
 
+	if (!res)
+		return;
 	jsonio_get_int(js, "client.heartbeats", &hb);
 	jsonio_get_int(js, "client.server_heartbeats", &shb);
 	jsonio_get_int(js, "client.cycles_done", &done);

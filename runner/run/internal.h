@@ -218,7 +218,7 @@ void judge_init(struct run *r, struct scenario_result *res);
 
 /* exchanges.c: the data and heartbeat marks of probe flow idx from its
  * result line js (outcome, when it was noticed since the idle start of its
- * cycle, that cycle). */
+ * cycle, that cycle); nothing when res is NULL (a group's later connections). */
 void exchanges_mark(const struct run *r, struct scenario_result *res, int idx, const json_t *js,
 		    const char *outcome, int64_t noticed_ms, int64_t cycle);
 

@@ -47,7 +47,7 @@ static void mb_view(struct run *r, const struct flow_result *fr, char *buf, size
 		off += (size_t)snprintf(buf + off, len - off, ", %s", r->sc->mb[l->path[p]].name);
 	if (off < len && fr->expired_ms >= 0)
 		off += (size_t)snprintf(buf + off, len - off, " expired the flow at %s",
-					tu_human_ms((uint64_t)fr->expired_ms, t, sizeof(t)));
+					duration_format(duration_round((uint64_t)fr->expired_ms), t, sizeof(t)));
 	else if (off < len)
 		off += (size_t)snprintf(buf + off, len - off, " kept the flow");
 	if (off < len && fr->drops)
@@ -67,20 +67,27 @@ static void run_judge(struct flow_result *fr)
 	fr->status = !strcmp(fr->observed, fr->expected) ? RES_PASS : RES_FAIL;
 }
 
+/* A judged connection's outcome as an enum sc_expect, or GROUP_OTHER
+ * (error, interrupted, an outcome no expectation names). */
+static int outcome_kind(const struct flow_result *one)
+{
+	for (int e = 0; e < SC_EXPECT_N; e++)
+		if (one->status != RES_ERROR && !strcmp(one->observed, sc_expect_name((enum sc_expect)e)))
+			return e;
+	return GROUP_OTHER;
+}
+
 /* Count one connection of a group into its result gr: the tally, and the
  * evidence of the first connection of each outcome (a sample). */
 static void group_count(struct run *r, int idx, unsigned conn, const struct flow_result *one,
 			struct flow_result *gr)
 {
 	const struct sc_flow *sf = &r->sc->flows[idx];
-	int o = -1;
+	int o = outcome_kind(one);
 
-	for (int e = 0; e < SC_EXPECT_N; e++)
-		if (one->status != RES_ERROR && !strcmp(one->observed, sc_expect_name((enum sc_expect)e)))
-			o = e;
-	if (o >= 0 && gr->tally[o]++)
+	if (o != GROUP_OTHER && gr->tally[o]++)
 		return;
-	if (o < 0 && gr->other++)
+	if (o == GROUP_OTHER && gr->other++)
 		return;
 	/* the first connection of each outcome is a sample: its evidence is
 	 * added to the group's; the numbers (noticed_*, errno) are those of the
@@ -99,7 +106,7 @@ static void group_count(struct run *r, int idx, unsigned conn, const struct flow
 	}
 	if (off < sizeof(gr->evidence) - 1)
 		snprintf(gr->evidence + off, sizeof(gr->evidence) - off, "%s%s.%u: %.200s", off ? "; " : "",
-			 sf->name, conn + 1, o >= 0 ? one->evidence : one->error);
+			 sf->name, conn + 1, o != GROUP_OTHER ? one->evidence : one->error);
 }
 
 /* A group's status once every line was read: the tally against the
@@ -169,13 +176,13 @@ static void probe_evidence(struct run *r, const struct sc_flow *sf, const struct
 	const char *out = pl->out, *who = pl->who;
 
 	mb_view(r, fr, mv, sizeof(mv));
-	tu_human_ms(sf->idle.ms, a, sizeof(a));
+	duration_format(sf->idle.ms, a, sizeof(a));
 	if (!strcmp(out, "alive"))
 		snprintf(fr->evidence, sizeof(fr->evidence), "data crossed both ways after %s idle%s%.170s", a,
 			 sf->cycles > 1 ? " (every cycle)" : "", mv);
 	else if (!strcmp(out, "timeout"))
 		snprintf(fr->evidence, sizeof(fr->evidence), "no answer within %s after %s idle%s%s%.150s",
-			 tu_human_ms(sf->deadline.ms, b, sizeof(b)), a, who[0] ? ", noticed by the " : "", who, mv);
+			 duration_format(sf->deadline.ms, b, sizeof(b)), a, who[0] ? ", noticed by the " : "", who, mv);
 	else if (!strcmp(out, "refused") || !strcmp(out, "connect-timeout"))
 		/* no middlebox had a flow for it: mb_view would say "kept" */
 		snprintf(fr->evidence, sizeof(fr->evidence), "%s%s%s%s, seen by the client%s%.150s",
@@ -184,7 +191,7 @@ static void probe_evidence(struct run *r, const struct sc_flow *sf, const struct
 	else
 		snprintf(fr->evidence, sizeof(fr->evidence), "%s%s%s%s after %s idle%s%s%s%s",
 			 outcome_words(out), pl->errname[0] ? " (" : "", pl->errname, pl->errname[0] ? ")" : "",
-			 pl->at >= 0 ? tu_human_ms((uint64_t)fr->noticed_ms, c, sizeof(c)) : "?",
+			 pl->at >= 0 ? duration_format(duration_round((uint64_t)fr->noticed_ms), c, sizeof(c)) : "?",
 			 pl->cycle > 1 ? " (in a later cycle)" : "",
 			 who[0] ? ", seen by the " : "", who,
 			 /* the client saw the reset when it spoke first after the idle */
@@ -198,8 +205,31 @@ static void probe_evidence(struct run *r, const struct sc_flow *sf, const struct
 	}
 }
 
-static void probe_line_judge(struct run *r, int idx, unsigned conn, const json_t *js, struct flow_result *fr,
-			     struct scenario_result *res);
+static int64_t probe_line_judge(struct run *r, int idx, unsigned conn, const json_t *js, struct flow_result *fr,
+				struct scenario_result *res);
+
+/* When connection conn of group sf was opened: scenario time since the
+ * run's start, as flows.c spreads the starts. */
+static uint64_t group_conn_start(const struct sc_flow *sf, unsigned conn)
+{
+	return sf->start.ms + (sf->count > 1 ? sf->ramp.ms * conn / (sf->count - 1) : 0);
+}
+
+/* The histogram point of a group's connection judged into one: its outcome
+ * at end, since the connection's start. A connection that never idled (end
+ * -1) ended when its connect timed out (the deadline, as the probe had it),
+ * else at its start (refused, or it could not be run). */
+static void group_point(const struct run *r, int idx, unsigned conn, const struct flow_result *one,
+			int64_t end, struct scenario_result *res)
+{
+	const struct sc_flow *sf = &r->sc->flows[idx];
+	int kind = outcome_kind(one);
+	uint64_t t = end > 0 ? (uint64_t)end : 0;
+
+	if (end < 0 && kind == SC_EXPECT_CONNECT_TIMEOUT)
+		t = run_unscale(r->sc, sf->deadline.scaled_ms);
+	result_group_point(res, idx, group_conn_start(sf, conn) + t, kind);
+}
 
 /* One result line of the probe client: the flow's outcome, judged (a
  * group's connection judged alone, then counted into the group). Returns
@@ -221,7 +251,8 @@ static int probe_line_apply(struct run *r, struct group *g, const json_t *js, st
 	sf = &r->sc->flows[idx];
 	if (sf->count > 1) {
 		one = *fr;
-		probe_line_judge(r, idx, conn, js, &one, res);
+		one.noticed_ms = -1;
+		group_point(r, idx, conn, &one, probe_line_judge(r, idx, conn, js, &one, res), res);
 		group_count(r, idx, conn, &one, fr);
 		return idx;
 	}
@@ -229,20 +260,24 @@ static int probe_line_apply(struct run *r, struct group *g, const json_t *js, st
 	return idx;
 }
 
-/* The outcome of one connection into fr, judged. */
-static void probe_line_judge(struct run *r, int idx, unsigned conn, const json_t *js, struct flow_result *fr,
-			     struct scenario_result *res)
+/* The outcome of one connection into fr, judged. Returns when it ended,
+ * scenario time since the connection's start, or -1 if it never idled. A
+ * group's timeline shows its first connection. */
+static int64_t probe_line_judge(struct run *r, int idx, unsigned conn, const json_t *js, struct flow_result *fr,
+				struct scenario_result *res)
 {
 	const struct sc_flow *sf = &r->sc->flows[idx];
+	struct scenario_result *marks = conn ? NULL : res;
 	struct probe_line pl;
+	int64_t end = -1;
 
 	probe_line_read(js, &pl, fr, r->sc);
 	if (pl.at >= 0) {
 		uint64_t cyc_ms = pl.cycle > 1 ? (uint64_t)(pl.cycle - 1) * sf->idle.ms : 0;
 
 		fr->noticed_ms = (int64_t)run_unscale(r->sc, (uint64_t)pl.at);
-		/* a group's timeline shows its first connection */
-		run_mark(conn ? NULL : res, cyc_ms + (uint64_t)fr->noticed_ms, TL_OUTCOME, idx, -1, -1, "%s%s%s", pl.out,
+		end = (int64_t)cyc_ms + fr->noticed_ms;
+		run_mark(marks, cyc_ms + (uint64_t)fr->noticed_ms, TL_OUTCOME, idx, -1, -1, "%s%s%s", pl.out,
 			 pl.who[0] ? ", noticed by the " : "", pl.who);
 	}
 	if (!strcmp(pl.out, "error") || !strcmp(pl.out, "interrupted") || !strcmp(pl.out, "none")) {
@@ -252,14 +287,15 @@ static void probe_line_judge(struct run *r, int idx, unsigned conn, const json_t
 		else
 			snprintf(fr->error, sizeof(fr->error), "the probe could not run the flow: %s",
 				 pl.detail[0] ? pl.detail : "no detail");
-		return;
+		return end;
 	}
 	snprintf(fr->observed, sizeof(fr->observed), "%s", pl.out);
-	exchanges_mark(r, res, idx, js, pl.out, pl.at >= 0 ? fr->noticed_ms : -1, pl.cycle);
+	exchanges_mark(r, marks, idx, js, pl.out, pl.at >= 0 ? fr->noticed_ms : -1, pl.cycle);
 	fr->status = RES_PASS;          /* judged below */
 	fr->error[0] = '\0';
 	probe_evidence(r, sf, &pl, fr);
 	run_judge(fr);
+	return end;
 }
 
 /* Flows of the group the client said nothing of, or all of them if it
@@ -426,7 +462,7 @@ void command_result(struct run *r, struct cmdflow *c, struct scenario_result *re
 		char ev[800];
 
 		snprintf(ev, sizeof(ev), "command exited with status %d after %s (%s)%s%.80s%s",
-			 c->status, tu_human_ms(run_unscale(r->sc, took), t, sizeof(t)), v.why,
+			 c->status, duration_format(duration_round(run_unscale(r->sc, took)), t, sizeof(t)), v.why,
 			 line[0] ? ": " : "", line, mv);
 		snprintf(fr->evidence, sizeof(fr->evidence), "%.255s", ev);
 	}

@@ -592,7 +592,7 @@ static void start_flows(struct run *r, struct scenario_result *res)
 	}
 	for (size_t i = 0; i < r->sc->nflows; i++)
 		run_mark(res, 0, TL_IDLE_START, (int)i, -1, -1, "idle for %s",
-			 tu_human_ms(r->sc->flows[i].idle.ms, (char[32]){0}, 32));
+			 duration_format(r->sc->flows[i].idle.ms, (char[32]){0}, 32));
 }
 
 /* Fire the events that are due; the wall time of the next one (or next). */
@@ -672,7 +672,7 @@ static void run_loop(struct run *r, struct scenario_result *res)
 			char t[32];
 
 			run_fail(r, "the run took longer than %s (scenario timeout)",
-				 tu_human_ms(run_unscale(r->sc, limit), t, sizeof(t)));
+				 duration_format(run_unscale(r->sc, limit), t, sizeof(t)));
 			break;
 		}
 		if (now - last_progress >= 250) {

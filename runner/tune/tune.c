@@ -37,9 +37,11 @@ int tune_scale(uint64_t shortest_timeout_ms, const struct timescale *forced, str
 			n = 1;
 	}
 	if (shortest_timeout_ms < 4 * n * 1000) {
-		snprintf(err, errlen, "the shortest timeout (%" PRIu64 " ms) is below 4 grid steps of %" PRIu64
-			 " s: nothing to sweep (use a larger timeout or a faster --time-scale)",
-			 shortest_timeout_ms, n);
+		char a[32], b[32];
+
+		snprintf(err, errlen, "the shortest timeout (%s) is below 4 grid steps of %s: nothing to "
+			 "sweep (use a larger timeout or a faster --time-scale)",
+			 duration_format(shortest_timeout_ms, a, sizeof(a)), duration_format(n * 1000, b, sizeof(b)));
 		errno = EINVAL;
 		return -1;
 	}
@@ -247,8 +249,9 @@ size_t tune_knobs(const struct tune_rec *ka, const struct tune_rec *hb, bool udp
 				 "in the [Peer] section of the side behind the middlebox");
 		if ((k = knob(out, &n, max, "application")))
 			snprintf(k->setting, sizeof(k->setting),
-				 "send a datagram at least every %" PRIu64 " s while idle (e.g. a STUN binding or "
-				 "the protocol's own keepalive)", hb->value_ms / 1000);
+				 "send a datagram at least every %s while idle (e.g. a STUN binding or "
+				 "the protocol's own keepalive)",
+				 duration_format(hb->value_ms, (char[32]){ 0 }, 32));
 	}
 	return n;
 }

@@ -144,40 +144,8 @@ void tu_pad(FILE *f, const char *s, size_t width)
 		fputc(' ', f);
 }
 
-char *tu_human_ms(uint64_t ms, char *buf, size_t len)
-{
-	unsigned long long s = ms / 1000, h, m, sec;
-
-	if (ms < 1000) {
-		snprintf(buf, len, "%llu ms", (unsigned long long)ms);
-	} else if (ms < 100000 && ms % 1000) {
-		/* one decimal is what a person reads; 1.25 s rounds to 1.3 s */
-		unsigned long long d = (ms + 50) / 100;
-		if (d % 10)
-			snprintf(buf, len, "%llu.%llu s", d / 10, d % 10);
-		else
-			snprintf(buf, len, "%llu s", d / 10);
-	} else if (s < 1000) {
-		snprintf(buf, len, "%llu s", (unsigned long long)((ms + 500) / 1000));
-	} else {
-		size_t o = 0;
-
-		s = (ms + 500) / 1000;
-		h = s / 3600;
-		m = s / 60 % 60;
-		sec = s % 60;
-		buf[0] = '\0';
-		if (h)
-			o += (size_t)snprintf(buf + o, len - o, "%llu h", h);
-		if (m && o < len)
-			o += (size_t)snprintf(buf + o, len - o, "%s%llu min", o ? " " : "", m);
-		if (sec && o < len)
-			snprintf(buf + o, len - o, "%s%llu s", o ? " " : "", sec);
-	}
-	return buf;
-}
-
-/* A duration in the form scenario files take, to the second above 10 s. */
+/* A progress line's clock: to the tenth of a second, to the second from
+ * 10 s on (a ticking clock needs no more). */
 static char *prog_dur(uint64_t ms, char *buf, size_t len)
 {
 	return duration_format(ms >= 10000 ? (ms + 500) / 1000 * 1000 : ms / 100 * 100, buf, len);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Small text helpers shared by the report writers: escaping for XML and
- * terminals (JSON goes through common/jsonio.h), durations in words for
+ * terminals (JSON goes through common/jsonio.h), progress lines for
  * people, display widths, files written whole or not at all, and the
  * formatted reason a library-like function leaves in its caller's err
  * buffer. Names, descriptions and evidence come from scenario files and
@@ -62,17 +62,10 @@ char *tu_truncate(const char *s, size_t cols, char *buf, size_t len);
 void tu_pad(FILE *f, const char *s, size_t width);
 
 /*
- * A duration for people: "250 ms", "1.5 s", "351 s", "25 min", "2 h 4 min".
- * Seconds stay seconds below 1000 s, as scenario files write them ("idle =
- * 900s" reads back as "900 s"). Returns buf.
- */
-char *tu_human_ms(uint64_t ms, char *buf, size_t len);
-
-/*
  * One job's part of a progress line, into buf (always NUL-terminated):
  * "NAME: 1.5s of 10s, 3/12 flows ended, 1 expired"; with about, the
- * total reads "of about 10s (scenario time)". Durations are written as a
- * scenario file takes them; past an estimate the line says so instead of
+ * total reads "of about 10s (scenario time)". Durations are written by
+ * duration_format(), to the second from 10 s on; past an estimate the line says so instead of
  * "441s of 430s". The same words for the sweeps of tune and discover.
  * Returns what snprintf() returns.
  */
@@ -81,7 +74,7 @@ int tu_progress(char *buf, size_t len, const char *name, uint64_t elapsed_ms, ui
 
 /*
  * `idlegate run`'s progress of one scenario, both clocks labelled:
- * "NAME: scenario time 1m30s of 7m30s, wall clock 4s of about 23s, 1/2
+ * "NAME: scenario time 90s of 450s, wall clock 4.4s of about 23s, 1/2
  * flows ended, 0 expired" (or "... (past the estimate of 23s)"). Returns
  * what snprintf() returns.
  */

@@ -43,7 +43,7 @@ pass "stats"
 wait_for 5 sh -c "'$IG' ctl --socket '$WORK/ctl' set tcp.established 90s >/dev/null && grep -q '\"event\":\"set\".*tcp.established' '$WORK/events.out'" ||
 	fail "events: no set event: $(cat "$WORK/events.out" "$WORK/events.err")"
 pass "events streams lines ($(head -c 100 "$WORK/events.out"))"
-igctl get tcp.established | grep -q '"value":"1m30s"' ||
+igctl get tcp.established | grep -q '"value":"90s"' ||
 	fail "get after set: $(igctl get tcp.established)"
 pass "set then get"
 

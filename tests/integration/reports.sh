@@ -8,7 +8,8 @@
 # heartbeats and the data exchanges; the HTML page is self-contained and
 # renders in a real headless browser (chromium) to a screenshot with the
 # table and the timeline. Reports go to standard output with "-", through a
-# symlink (which stays one), into a FIFO, and never replace a device.
+# symlink (which stays one), into a FIFO, and never replace a device. A
+# flow group's SVG lane holds the histogram of its connections' ends.
 source "$(dirname "$0")/lib/runner.sh"
 
 command -v xmllint >/dev/null || skip "xmllint missing (scripts/deps.sh)"
@@ -55,7 +56,7 @@ assert {m["dir"] for m in data} == {"c2s", "s2c"}, data
 ns = {"s": "http://www.w3.org/2000/svg"}
 svg = ET.parse(sys.argv[2]).getroot()
 titles = [t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}title")]
-hbm = [t for t in titles if re.match(r"\d+ s: heartbeat heartbeat-25s", t)]
+hbm = [t for t in titles if re.match(r"\d+s: heartbeat heartbeat-25s", t)]
 assert len(hbm) == 2, titles
 assert [t for t in titles if ": data heartbeat-25s" in t], titles
 # the teal heartbeat dots are drawn in the lane
@@ -71,6 +72,51 @@ def ms(s):
 assert ticks and max(ms(t) for t in ticks) <= last * 1.1, (ticks, last)
 PY
 pass "timeline: the heartbeats and data exchanges are in the JSON and drawn in the SVG; the axis ends near the run"
+
+# -- a flow group's lane: a histogram of its connections' ends and expiries ------
+# 1,000 pooled connections in two groups of 500 behind a 350 s NAT (1/50):
+# the half without keepalive is expired, then reset; the other half lives
+"$IG" run --no-progress --json "$WORK/g.json" --svg "$WORK/gsvg" --junit "$WORK/g.xml" --html "$WORK/g.html" \
+	"$ROOT/scenarios/pool-keepalive-half.ini" >"$WORK/out" 2>&1 || fail "group scenario: exit $?"
+python3 "$ROOT/tests/lib/check_report.py" json "$WORK/g.json" || fail "group scenario: the JSON report does not validate"
+python3 "$ROOT/tests/lib/check_report.py" junit "$WORK/g.xml" || fail "group scenario: the JUnit report does not validate"
+python3 - "$WORK/g.json" "$WORK/gsvg/pool-keepalive-half.svg" "$WORK/g.xml" <<'PY' || fail "group lanes"
+import json, sys, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+flows = {f["name"]: f for f in json.load(open(sys.argv[1]))["scenarios"][0]["flows"]}
+svg = ET.parse(sys.argv[2]).getroot()
+lanes = {g.get("data-flow"): g for g in svg.iter(ns + "g") if g.get("class") == "group"}
+assert set(lanes) == {"pool", "pool-keepalive"}, lanes.keys()
+want = {"pool": ({"reset": 500}, 500), "pool-keepalive": ({"alive": 500}, 0)}
+for name, (outcomes, expired) in want.items():
+    f, lane = flows[name], lanes[name]
+    assert f["count"] == 500 and f["outcomes"] == outcomes, (name, f["count"], f["outcomes"])
+    bars = {}
+    for b in lane.iter(ns + "rect"):
+        if b.get("class") == "hist":
+            bars[(int(b.get("data-t-ms")), b.get("data-kind"))] = int(b.get("data-count"))
+    tot = {}
+    for (t, k), n in bars.items():
+        tot[k] = tot.get(k, 0) + n
+    assert {k: n for k, n in tot.items() if k != "expired"} == outcomes, (name, tot)
+    assert tot.get("expired", 0) == expired, (name, tot)
+    # the bars are the JSON histogram's bins, bin for bin
+    h = f["histogram"]
+    assert int(lane.get("data-bin-ms")) == h["bin_ms"], (lane.attrib, h["bin_ms"])
+    js = {(b["t_ms"], k): n for b in h["bins"] for k, n in b.items() if k != "t_ms"}
+    assert js == bars, (name, js, bars)
+    # expiries at 350 s of each connection's idle, its end at 400 s: spread by the 50 s ramp
+    ends = [t for (t, k) in bars if k != "expired"]
+    assert min(ends) >= 390000 and max(ends) <= 470000, (name, sorted(bars))
+texts = ["".join(t.itertext()) for t in svg.iter(ns + "text")]
+assert any(t.startswith("flow group, connections per time bin") for t in texts), texts
+assert "expired by a middlebox (below)" in texts and "reset" in texts and "alive" in texts, texts
+tc = {t.get("name"): t for t in ET.parse(sys.argv[3]).getroot().iter("testcase")}
+assert set(tc) == {"pool", "pool-keepalive"}, tc.keys()
+assert "connections: 500" in tc["pool"].findtext("system-out"), tc["pool"].findtext("system-out")
+PY
+grep -q 'class="hist"' "$WORK/g.html" || fail "HTML: the group's histogram is not in the page"
+pass "flow groups: one SVG lane each with a histogram (500 reset, 500 expired; 500 alive), the same bins as the JSON, one JUnit testcase each; in the HTML page"
 
 # -- the HTML page: self-contained, renders in a real browser -------------------
 grep -q '<svg' "$WORK/r.html" || fail "HTML: no inline timeline"

@@ -3,7 +3,7 @@
 # The regression suite: every scenario in scenarios/ (one per device profile
 # and per knob behaviour) and the examples, run in parallel, must meet its
 # expectations; the JUnit report must be valid XML with one testcase per
-# flow and no failures.
+# flow and no failures, and the JSON report validates against its schema.
 source "$(dirname "$0")/lib/runner.sh"
 
 cd "$ROOT"
@@ -30,4 +30,7 @@ bad = [c.get('name') for c in cases if c.find('failure') is not None or c.find('
 assert not bad, bad
 print("junit: %d testcases in %d testsuites, all passed" % (len(cases), len(root.findall('testsuite'))))
 PY
+if python3 -c 'import jsonschema' 2>/dev/null; then
+	python3 "$ROOT/tests/lib/check_report.py" json "$WORK/suite.json" || fail "the suite's JSON report does not validate"
+fi
 pass "${#files[@]} scenarios, $flows flows, all as expected"

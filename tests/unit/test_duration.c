@@ -154,15 +154,22 @@ static const struct {
 	{ 1050, "1.05s" },
 	{ 1001, "1.001s" },
 	{ 59999, "59.999s" },
-	{ 60000, "1m" },
-	{ 90000, "1m30s" },
-	{ 61500, "61500ms" },
-	{ 350000, "5m50s" },
+	{ 60000, "60s" },
+	{ 90000, "90s" },
+	{ 61500, "61.5s" },
+	{ 350000, "350s" },
+	{ 400500, "400.5s" },
+	{ 999999, "999.999s" },
+	{ 1000000, "16m40s" },
+	{ 1000001, "16m40.001s" },
 	{ 3600000, "1h" },
+	{ 3600500, "1h0.5s" },
 	{ 7440000, "2h4m" },
 	{ 3661000, "1h1m1s" },
-	{ 172800000, "48h" },
-	{ UINT64_MAX, "18446744073709551615ms" },
+	{ 172800000, "2d" },
+	{ 432000000, "5d" },
+	{ 90061250, "1d1h1m1.25s" },
+	{ DURATION_MAX_MS, DURATION_MAX_TEXT },
 };
 
 START_TEST(test_format)
@@ -177,6 +184,8 @@ START_TEST(test_format)
 	memset(buf, 'x', sizeof(buf));
 	duration_format(3661000, buf, 4);
 	ck_assert_str_eq(buf, "1h1");
+	duration_format(3661500, buf, 8);
+	ck_assert_str_eq(buf, "1h1m1.5");
 	duration_format(1500, buf, 3);
 	ck_assert_str_eq(buf, "1.");
 	duration_format(250, buf, 1);
@@ -184,6 +193,19 @@ START_TEST(test_format)
 	buf[0] = 'x';
 	duration_format(250, buf, 0);   /* nothing written */
 	ck_assert_int_eq(buf[0], 'x');
+}
+END_TEST
+
+START_TEST(test_round)
+{
+	static const uint64_t t[][2] = {
+		{ 0, 0 }, { 999, 999 }, { 1049, 1000 }, { 1050, 1100 }, { 99949, 99900 },
+		{ 99950, 100000 }, { 350004, 350000 }, { 350500, 351000 },
+		{ UINT64_MAX, UINT64_MAX / 1000 * 1000 },
+	};
+
+	for (size_t i = 0; i < N(t); i++)
+		ck_assert_uint_eq(duration_round(t[i][0]), t[i][1]);
 }
 END_TEST
 
@@ -402,6 +424,7 @@ static Suite *duration_suite(void)
 	tcase_add_test(tc, test_parse_bad);
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_round);
 	tcase_add_test(tc, test_limits_checked);
 	tcase_add_test(tc, test_timescale_good);
 	tcase_add_test(tc, test_timescale_bad);

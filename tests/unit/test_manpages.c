@@ -2,9 +2,11 @@
 /*
  * Keeps idlegate-scenario(5) in step with the code: its knob list (between
  * the knobs:begin/end comment lines) must name exactly the knobs of
- * policy_knobs(), each once and with the values the code accepts, and the
+ * policy_knobs(), each once and with the values the code accepts and its
+ * default as the code writes it (duration_format(): "120s", "5d"), and the
  * page must describe every key of [scenario], [flow] and [event];
- * idlegate-sim(8) must list every knob by name. A knob
+ * idlegate-sim(8) must list every knob by name, and the knob table of
+ * docs/scenario-format.md must have the same knobs and defaults. A knob
  * added to the engine without a line in the manual fails here (regenerate
  * with scripts/gen-man-knobs.sh). Run from the repository root.
  */
@@ -24,6 +26,7 @@
 struct doc_knob {
 	char name[64];
 	char values[256];
+	char dflt[128];
 	int count;
 };
 
@@ -74,7 +77,7 @@ static int doc_knobs(const char *page, struct doc_knob *dk, size_t max, char *er
 	}
 	for (p = strstr(begin, "\n.TP\n"); p && p < end; p = strstr(p + 1, "\n.TP\n")) {
 		const char *l = p + 5, *eol = strchr(l, '\n');
-		char line[512], *eq, *paren;
+		char line[512], *eq, *paren, *dflt, *close;
 		size_t i;
 
 		if (!eol || eol > end) {
@@ -88,9 +91,17 @@ static int doc_knobs(const char *page, struct doc_knob *dk, size_t max, char *er
 			snprintf(err, errlen, "malformed knob entry '%.400s'", line);
 			return -1;
 		}
+		dflt = paren + strlen(" (default: ");
+		close = strrchr(dflt, ')');
+		if (!close) {
+			snprintf(err, errlen, "malformed knob entry '%.400s'", line);
+			return -1;
+		}
+		*close = '\0';
 		*eq = '\0';
 		*paren = '\0';
-		if (strlen(line) >= sizeof(dk->name) || strlen(eq + 3) >= sizeof(dk->values)) {
+		if (strlen(line) >= sizeof(dk->name) || strlen(eq + 3) >= sizeof(dk->values) ||
+		    strlen(dflt) >= sizeof(dk->dflt)) {
 			snprintf(err, errlen, "knob entry too long '%.100s'", line);
 			return -1;
 		}
@@ -104,6 +115,7 @@ static int doc_knobs(const char *page, struct doc_knob *dk, size_t max, char *er
 			}
 			snprintf(dk[nk].name, sizeof(dk[nk].name), "%.63s", line);
 			snprintf(dk[nk].values, sizeof(dk[nk].values), "%.255s", eq + 3);
+			snprintf(dk[nk].dflt, sizeof(dk[nk].dflt), "%.127s", dflt);
 			dk[nk++].count = 0;
 		}
 		dk[i].count++;
@@ -122,10 +134,13 @@ static int check_page(const char *page, char *err, size_t errlen)
 	size_t n;
 	const struct knob_info *k = policy_knobs(&n);
 	int nd = doc_knobs(page, dk, MAX_DOC_KNOBS, err, errlen);
+	struct policy def;
 
 	if (nd < 0)
 		return -1;
+	policy_init(&def);
 	for (size_t i = 0; i < n; i++) {
+		char d[128];
 		int j;
 
 		for (j = 0; j < nd; j++)
@@ -142,6 +157,11 @@ static int check_page(const char *page, char *err, size_t errlen)
 		if (strcmp(dk[j].values, k[i].values)) {
 			snprintf(err, errlen, "knob %.63s: documented values '%.200s', the code takes '%.200s'",
 				 k[i].name, dk[j].values, k[i].values);
+			return -1;
+		}
+		if (policy_get(&def, k[i].name, d, sizeof(d)) < 0 || strcmp(dk[j].dflt, d)) {
+			snprintf(err, errlen, "knob %.63s: documented default '%.100s', the code's is '%.100s'",
+				 k[i].name, dk[j].dflt, d);
 			return -1;
 		}
 	}
@@ -245,6 +265,21 @@ START_TEST(t_check_catches_drift)
 		free(bad);
 	}
 
+	/* a default written another way than the code writes it */
+	{
+		char from[160], to[160], d[128];
+		struct policy def;
+
+		policy_init(&def);
+		ck_assert_int_eq(policy_get(&def, k[0].name, d, sizeof(d)), 0);
+		snprintf(from, sizeof(from), "(default: \\fB%s\\fR)", d);
+		snprintf(to, sizeof(to), "(default: \\fB%s000ms\\fR)", d);
+		bad = replace(page, from, to);
+		ck_assert_int_eq(check_page(bad, err, sizeof(err)), -1);
+		ck_assert_msg(strstr(err, "documented default"), "%s", err);
+		free(bad);
+	}
+
 	/* no section at all */
 	bad = replace(page, ".\\\" knobs:begin\n", "");
 	ck_assert_int_eq(check_page(bad, err, sizeof(err)), -1);
@@ -282,6 +317,65 @@ START_TEST(t_section_keys)
 }
 END_TEST
 
+/* Cell i (0-based) of a Markdown table row "| a | b\\|c | d |" into buf,
+ * trimmed; false when the row has fewer cells. */
+static bool md_cell(const char *row, int i, char *buf, size_t len)
+{
+	const char *p = strchr(row, '|'), *q;
+
+	for (; p && i > 0; i--) {
+		for (p++; *p && *p != '\n' && !(*p == '|' && p[-1] != '\\'); p++)
+			;
+		if (*p != '|')
+			return false;
+	}
+	if (!p)
+		return false;
+	for (q = ++p; *q && *q != '\n' && !(*q == '|' && q[-1] != '\\'); q++)
+		;
+	if (*q != '|')
+		return false;
+	while (p < q && *p == ' ')
+		p++;
+	while (q > p && q[-1] == ' ')
+		q--;
+	snprintf(buf, len, "%.*s", (int)(q - p), p);
+	return true;
+}
+
+/* The knob table of docs/scenario-format.md (scripts/gen-scenario-docs.sh)
+ * has a row for every knob, each with the default as the code writes it. */
+START_TEST(t_markdown_knobs)
+{
+	size_t len, n, rows = 0;
+	char *doc = iniread_slurp("docs/scenario-format.md", 1 << 20, &len);
+	const char *begin, *end;
+	struct policy def;
+
+	ck_assert_msg(doc, "docs/scenario-format.md missing");
+	policy_knobs(&n);
+	begin = strstr(doc, "<!-- knobs:begin -->");
+	end = begin ? strstr(begin, "<!-- knobs:end -->") : NULL;
+	ck_assert_msg(begin && end, "docs/scenario-format.md: no knobs:begin/knobs:end");
+	policy_init(&def);
+	for (const char *row = strstr(begin, "\n| `"); row && row < end; row = strstr(row + 1, "\n| `")) {
+		char name[80], dflt[128], d[128];
+
+		ck_assert(md_cell(row + 1, 0, name, sizeof(name)) && md_cell(row + 1, 2, dflt, sizeof(dflt)));
+		ck_assert_msg(strlen(name) > 2, "docs/scenario-format.md: a knob row without a name");
+		memmove(name, name + 1, strlen(name));
+		name[strlen(name) - 1] = '\0';         /* `name` -> name */
+		ck_assert_msg(policy_get(&def, name, d, sizeof(d)) == 0,
+			      "docs/scenario-format.md: knob %s is unknown to the code", name);
+		ck_assert_msg(!strcmp(dflt, d), "docs/scenario-format.md: knob %s: documented default '%s', "
+			      "the code's is '%s' (scripts/gen-scenario-docs.sh regenerates)", name, dflt, d);
+		rows++;
+	}
+	ck_assert_msg(rows == n, "docs/scenario-format.md: %zu knob rows, the code has %zu knobs", rows, n);
+	free(doc);
+}
+END_TEST
+
 /* idlegate-sim(8) lists the knobs --set takes: every one, by name. */
 START_TEST(t_sim_page_knobs)
 {
@@ -311,6 +405,7 @@ static Suite *manpages_suite(void)
 	tcase_add_test(tc, t_check_catches_drift);
 	tcase_add_test(tc, t_section_keys);
 	tcase_add_test(tc, t_sim_page_knobs);
+	tcase_add_test(tc, t_markdown_knobs);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -43,7 +43,7 @@ START_TEST(t_values_kept)
 	ck_assert_int_eq(policy_set(&p, "tcp.established", "24d", NULL, 0), 0);
 	ck_assert_uint_eq(p.timeout[TO_TCP_ESTABLISHED], 24ull * 86400000);
 	ck_assert_int_eq(policy_get(&p, "tcp.established", v, sizeof(v)), 0);
-	ck_assert_str_eq(v, "576h");
+	ck_assert_str_eq(v, "24d");
 	ck_assert_int_eq(policy_set(&p, "loss.outbound", "100%", NULL, 0), 0);
 	ck_assert(p.loss[0] == 1.0);
 	ck_assert_int_eq(policy_set(&p, "seed", "18446744073709551615", NULL, 0), 0);

@@ -22,6 +22,7 @@
 #include "common/iniread.h"
 #include "runner/model/result.h"
 #include "runner/model/scenario.h"
+#include "runner/report/rows.h"
 #include "common/jsonio.h"
 #include "runner/util/textutil.h"
 
@@ -134,7 +135,7 @@ static void build_a(struct scenario_result *r)
 	mark(r, 400.5, TL_DATA, 0, 0, 0, "");
 	mark(r, 400.5, TL_INJECT, 0, 0, 1, "RST to client");
 	mark(r, 400.6, TL_OUTCOME, 0, -1, -1, "reset, seen by client");
-	flow_res(r, 0, RES_PASS, "reset", "RST after 400 s idle, seen by the client on its first send");
+	flow_res(r, 0, RES_PASS, "reset", "RST after 400s idle, seen by the client on its first send");
 	f = &r->flows[0];
 	f->expired_ms = 350000;
 	f->noticed_ms = 400000;
@@ -148,7 +149,7 @@ static void build_a(struct scenario_result *r)
 	mark(r, 400.5, TL_DATA, 1, 0, 0, "");
 	mark(r, 400.51, TL_DATA, 1, 0, 1, "");
 	mark(r, 400.6, TL_OUTCOME, 1, -1, -1, "alive");
-	flow_res(r, 1, RES_PASS, "alive", "data crossed both ways after 400 s idle; "
+	flow_res(r, 1, RES_PASS, "alive", "data crossed both ways after 400s idle; "
 		 "6 keepalives kept the NAT entry fresh");
 	r->flows[1].keepalives_seen = 6;
 	/* keepalive after 400 s comes too late: FAIL, with a nasty evidence */
@@ -156,7 +157,7 @@ static void build_a(struct scenario_result *r)
 	mark(r, 400.5, TL_KEEPALIVE, 2, 0, 0, "");
 	mark(r, 400.5, TL_INJECT, 2, 0, 1, "RST to client");
 	mark(r, 400.6, TL_OUTCOME, 2, -1, -1, "reset (ECONNRESET on keepalive)");
-	flow_res(r, 2, RES_FAIL, "reset", "first keepalive after 400 s idle came too late " NASTY);
+	flow_res(r, 2, RES_FAIL, "reset", "first keepalive after 400s idle came too late " NASTY);
 	f = &r->flows[2];
 	f->expired_ms = 350000;
 	f->noticed_ms = 400000;
@@ -174,7 +175,7 @@ static void build_a(struct scenario_result *r)
 	mark(r, 300.5, TL_DATA, 3, 0, 0, "");
 	mark(r, 300.52, TL_DATA, 3, 0, 1, "");
 	mark(r, 300.6, TL_OUTCOME, 3, -1, -1, "alive");
-	flow_res(r, 3, RES_PASS, "alive", "heartbeats every 25 s kept the mapping; 2 lost in the outage");
+	flow_res(r, 3, RES_PASS, "alive", "heartbeats every 25s kept the mapping; 2 lost in the outage");
 	r->flows[3].drops = 2;
 	mark(r, 120.5, TL_EVENT, -1, -1, -1, "blackhole 30s");
 	mark(r, 151, TL_EVENT, -1, -1, -1, "blackhole ends");
@@ -357,35 +358,16 @@ START_TEST(test_progress_words)
 	char b[256];
 
 	tu_progress_run(b, sizeof(b), "q.ini", 90000, 450000, 4400, 22500, 1, 2, 0);
-	ck_assert_str_eq(b, "q.ini: scenario time 1m30s of 7m30s, wall clock 4.4s of about 23s, "
+	ck_assert_str_eq(b, "q.ini: scenario time 90s of 450s, wall clock 4.4s of about 23s, "
 			 "1/2 flows ended, 0 expired");
-	/* an estimate that fell short is never "441 s of 430 s" */
+	/* an estimate that fell short is never "441s of 430s" */
 	tu_progress_run(b, sizeof(b), "q.ini", 441000, 430000, 22050, 21500, 1, 2, 1);
-	ck_assert_str_eq(b, "q.ini: scenario time 7m21s, wall clock 22s (past the estimate of 22s), "
+	ck_assert_str_eq(b, "q.ini: scenario time 441s, wall clock 22s (past the estimate of 22s), "
 			 "1/2 flows ended, 1 expired");
 	tu_progress(b, sizeof(b), "x", 441000, 430000, true, 0, 1, 0);
-	ck_assert_str_eq(b, "x: 7m21s (past the 7m10s estimate, scenario time), 0/1 flows ended, 0 expired");
+	ck_assert_str_eq(b, "x: 441s (past the 430s estimate, scenario time), 0/1 flows ended, 0 expired");
 	tu_progress(b, sizeof(b), "x", 1500, 10000, true, 0, 1, 0);
 	ck_assert_str_eq(b, "x: 1.5s of about 10s (scenario time), 0/1 flows ended, 0 expired");
-}
-END_TEST
-
-START_TEST(test_human_durations)
-{
-	char b[32];
-
-	ck_assert_str_eq(tu_human_ms(0, b, sizeof(b)), "0 ms");
-	ck_assert_str_eq(tu_human_ms(250, b, sizeof(b)), "250 ms");
-	ck_assert_str_eq(tu_human_ms(1500, b, sizeof(b)), "1.5 s");
-	ck_assert_str_eq(tu_human_ms(1250, b, sizeof(b)), "1.3 s");
-	ck_assert_str_eq(tu_human_ms(2000, b, sizeof(b)), "2 s");
-	ck_assert_str_eq(tu_human_ms(351000, b, sizeof(b)), "351 s");
-	ck_assert_str_eq(tu_human_ms(350600, b, sizeof(b)), "351 s");
-	ck_assert_str_eq(tu_human_ms(900000, b, sizeof(b)), "900 s");
-	ck_assert_str_eq(tu_human_ms(1500000, b, sizeof(b)), "25 min");
-	ck_assert_str_eq(tu_human_ms(7440000, b, sizeof(b)), "2 h 4 min");
-	ck_assert_str_eq(tu_human_ms(7200000, b, sizeof(b)), "2 h");
-	ck_assert_str_eq(tu_human_ms(3601000, b, sizeof(b)), "1 h 1 s");
 }
 END_TEST
 
@@ -423,12 +405,12 @@ START_TEST(test_junit)
 		"assert tc[0].find('failure') is None and tc[0].find('error') is None\n"
 		"f = tc[2].find('failure')\n"
 		"m = f.get('message')\n"
-		"assert m.startswith('expected alive, observed reset: first keepalive after 400 s idle came too late <b>&amp; \"q\" \\'a\\' '), m\n"
+		"assert m.startswith('expected alive, observed reset: first keepalive after 400s idle came too late <b>&amp; \"q\" \\'a\\' '), m\n"
 		"assert '\\x01' not in m and '\\x1b' not in m and '\\u00e9 \\u65e5' in m and '\\ufffd end' in m, repr(m)\n"
 		"so = tc[0].find('system-out').text\n"
 		"assert 'settings: tcp keepalive off idle 400s speaker client' in so, so\n"
-		"assert 'evidence: RST after 400 s idle, seen by the client on its first send' in so, so\n"
-		"assert 'middlebox expired the flow after 350 s idle' in so, so\n"
+		"assert 'evidence: RST after 400s idle, seen by the client on its first send' in so, so\n"
+		"assert 'middlebox expired the flow after 350s idle' in so, so\n"
 		"assert 'keepalive 60s,20s,3' in tc[1].find('system-out').text\n"
 		"props = {x.get('name'): x.get('value') for x in a.find('properties')}\n"
 		"assert props['description'] == 'NAT gateway <350 s> & \"friends\" \\'x\\' \\u00e9t\\u00e9', props\n"
@@ -467,7 +449,7 @@ START_TEST(test_json)
 		"assert f[1]['keepalives_seen'] == 6 and f[1]['expired_ms'] is None and f[1]['noticed_by'] is None\n"
 		"assert f[1]['settings'] == 'tcp keepalive 60s,20s,3 idle 400s speaker client', f[1]['settings']\n"
 		"assert f[3]['drops'] == 2\n"
-		"assert f[2]['evidence'] == 'first keepalive after 400 s idle came too late <b>&amp; \"q\" \\'a\\' \\x01\\x1b[31m \\u00e9 \\u65e5 \\ufffd end', repr(f[2]['evidence'])\n"
+		"assert f[2]['evidence'] == 'first keepalive after 400s idle came too late <b>&amp; \"q\" \\'a\\' \\x01\\x1b[31m \\u00e9 \\u65e5 \\ufffd end', repr(f[2]['evidence'])\n"
 		"tl = a['timeline']\n"
 		"assert tl[0] == {'t_ms': 10, 'kind': 'flow-new', 'flow': 'no-keepalive', 'middlebox': 'nat', 'dir': 'c2s', 'detail': '10.99.0.2:40000 -> 10.99.1.2:5001'}, tl[0]\n"
 		"ev = [m for m in tl if m['kind'] == 'event']\n"
@@ -497,7 +479,7 @@ START_TEST(test_tap)
 		"  file: \"scenarios/quickstart.ini\"\n";
 
 	ck_assert_msg(!strncmp(out, expect_start, strlen(expect_start)), "got:\n%s", out);
-	ck_assert_ptr_nonnull(strstr(out, "  evidence: \"first keepalive after 400 s idle came too late "
+	ck_assert_ptr_nonnull(strstr(out, "  evidence: \"first keepalive after 400s idle came too late "
 					  "<b>&amp; \\\"q\\\" 'a' \\u0001\\u001B[31m \xc3\xa9 \xe6\x97\xa5 "
 					  "\xef\xbf\xbd end\"\n"));
 	ck_assert_ptr_nonnull(strstr(out, "  ...\nok 4 - quickstart.ini: udp-heartbeat # alive (expected alive)\n"
@@ -538,9 +520,9 @@ START_TEST(test_terminal)
 	ck_assert_ptr_null(strchr(out, '\x1b'));
 	ck_assert_ptr_null(strchr(out, '\x01'));
 	ck_assert_ptr_nonnull(strstr(out, "scenarios/quickstart.ini: NAT gateway <350 s> & \"friends\" 'x' \xc3\xa9t\xc3\xa9\n"
-					  "  time scale 1/20, ran in 47.3 s for 402 s of scenario time\n"));
-	ck_assert_ptr_nonnull(strstr(out, "\n      RST after 400 s idle, seen by the client on its first send\n"));
-	ck_assert_ptr_nonnull(strstr(out, "      first keepalive after 400 s idle came too late <b>&amp; \"q\" 'a' \\x01\\x1b[31m \xc3\xa9 \xe6\x97\xa5 \\xff end\n"));
+					  "  time scale 1/20, ran in 47.3s for 402s of scenario time\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\n      RST after 400s idle, seen by the client on its first send\n"));
+	ck_assert_ptr_nonnull(strstr(out, "      first keepalive after 400s idle came too late <b>&amp; \"q\" 'a' \\x01\\x1b[31m \xc3\xa9 \xe6\x97\xa5 \\xff end\n"));
 	ck_assert_ptr_nonnull(strstr(out, "  ERROR: simulator for 'nat' crashed"));
 	ck_assert_ptr_nonnull(strstr(out, "\n      not run\n"));
 	/* the columns line up: "result" and each row's status start at one column */
@@ -612,30 +594,121 @@ START_TEST(test_svg)
 		"    assert name in texts, name\n"
 		"assert texts[0] == 'NAT gateway <350 s> & \"friends\" \\'x\\' \\u00e9t\\u00e9', texts[0]\n"
 		"assert any('time scale 1/20' in t and '3 passed, 1 failed' in t for t in texts), texts[:3]\n"
-		"assert texts.count('expired after 350 s idle') == 2, texts\n"
+		"assert texts.count('expired after 350s idle') == 2, texts\n"
 		"assert texts.count('RST to client') == 2\n"
 		"assert 'blackhole 30s' in texts and 'reset, seen by client' in texts\n"
-		"assert 'RST after 400 s idle, seen by the client on its first send' in texts\n"
-		"assert any(t.startswith('first keepalive after 400 s idle came too late <b>&amp;') for t in texts)\n"
-		"for tick in ['0s', '1m', '2m', '7m']:\n"
+		"assert 'RST after 400s idle, seen by the client on its first send' in texts\n"
+		"assert any(t.startswith('first keepalive after 400s idle came too late <b>&amp;') for t in texts)\n"
+		"for tick in ['0s', '60s', '120s', '420s']:\n"
 		"    assert tick in texts, tick\n"
 		"assert texts.count('PASS') == 3 and texts.count('FAIL') == 1\n"
 		"assert 'expected alive, observed reset' in texts\n"
 		"assert 'keepalive' in texts and 'dropped' in texts and 'middlebox expired the flow' in texts\n"
 		"tips = [''.join(t.itertext()) for t in r.iter(ns + 'title')]\n"
-		"assert '401 s: inject keepalive-late server->client at nat: RST to client' in tips, [t for t in tips if 'inject' in t]\n"
+		"assert '401s: inject keepalive-late server->client at nat: RST to client' in tips, [t for t in tips if 'inject' in t]\n"
 		"assert len([t for t in tips if ' keepalive keepalive-60s ' in t]) == 12\n"
 		"assert len([t for t in tips if ': drop udp-heartbeat' in t]) == 2\n"
-		"assert 'other traffic' in texts and '10 s: drop client->server at nat: matched no flow' in tips\n"
+		"assert 'other traffic' in texts and '10s: drop client->server at nat: matched no flow' in tips\n"
 		"assert 'after the outcome: no-flow' in texts, [t for t in texts if 'after' in t]\n"
 		"assert 'after the outcome: matched no flow' not in texts\n"
-		"ticks = [t for t in texts if t in ('8m', '9m', '10m')]\n"
+		"ticks = [t for t in texts if t in ('480s', '540s', '600s')]\n"
 		"assert ticks == [], ('the axis goes past the run', ticks)\n"));
 	PY_CHECK((p2,
 		"r = ET.parse(p).getroot()\n"
 		"texts = [''.join(t.itertext()) for t in r.iter('{http://www.w3.org/2000/svg}text')]\n"
 		"assert any(t.startswith(\"ERROR: simulator for 'nat' crashed <b>&amp;\") for t in texts), texts\n"
 		"assert texts.count('ERROR') == 2\n"));
+}
+END_TEST
+
+static const char scen_group[] =
+	"[scenario]\n"
+	"description = a pool\n"
+	"[middlebox nat]\n"
+	"[flow single]\n"
+	"idle = 10s\n"
+	"expect = alive\n"
+	"[flow pool]\n"
+	"count = 6\n"
+	"ramp = 10s\n"
+	"idle = 60s\n"
+	"expect = alive >= 3\n";
+
+/* A flow group's lane is a histogram; its JSON "histogram" has the same
+ * numbers; points of another flow are not in it. */
+START_TEST(test_svg_group)
+{
+	struct scenario *sc = parse(scen_group, "pool.ini");
+	struct scenario_result r = { .sc = sc, .status = RES_PASS, .wall_ms = 3000, .scenario_ms = 95000 };
+	static const struct { double t; int kind; } pts[] = {
+		{ 61, SC_EXPECT_ALIVE }, { 63, SC_EXPECT_ALIVE }, { 66, SC_EXPECT_ALIVE },
+		{ 55, GROUP_EXPIRED }, { 57, GROUP_EXPIRED },
+		{ 67, SC_EXPECT_RESET }, { 69.9, SC_EXPECT_RESET }, { 2, SC_EXPECT_REFUSED },
+	};
+	char p[160], sub[128];
+	uint64_t bin;
+	size_t nbins;
+	uint32_t *counts;
+
+	flow_res(&r, 0, RES_PASS, "alive", "data crossed both ways after 10s idle");
+	flow_res(&r, 1, RES_PASS, "3 alive, 2 reset, 1 refused", "pool.1: data crossed both ways");
+	r.flows[1].count = 6;
+	r.flows[1].tally[SC_EXPECT_ALIVE] = 3;
+	r.flows[1].tally[SC_EXPECT_RESET] = 2;
+	r.flows[1].tally[SC_EXPECT_REFUSED] = 1;
+	mark(&r, 0, TL_FLOW_NEW, 1, 0, 0, "first connection");
+	mark(&r, 10, TL_OUTCOME, 0, -1, -1, "alive");
+	for (size_t i = 0; i < sizeof(pts) / sizeof(pts[0]); i++)
+		ck_assert_int_eq(result_group_point(&r, 1, (uint64_t)(pts[i].t * 1000), pts[i].kind), 0);
+	ck_assert_int_eq(result_group_point(&r, 0, 5000, SC_EXPECT_ALIVE), 0);  /* not the group's */
+
+	/* 95 s in at most 60 bins: 2 s each, from 0 */
+	counts = rep_group_histogram(&r, 1, &bin, &nbins);
+	ck_assert_ptr_nonnull(counts);
+	ck_assert_uint_eq(bin, 2000);
+	ck_assert_uint_eq(nbins, 48);
+	ck_assert_uint_eq(counts[30 * GROUP_KINDS + SC_EXPECT_ALIVE], 1);       /* 61 s */
+	ck_assert_uint_eq(counts[31 * GROUP_KINDS + SC_EXPECT_ALIVE], 1);       /* 63 s */
+	ck_assert_uint_eq(counts[33 * GROUP_KINDS + SC_EXPECT_ALIVE], 1);       /* 66 s */
+	ck_assert_uint_eq(counts[33 * GROUP_KINDS + SC_EXPECT_RESET], 1);       /* 67 s */
+	ck_assert_uint_eq(counts[34 * GROUP_KINDS + SC_EXPECT_RESET], 1);       /* 69.9 s */
+	ck_assert_uint_eq(counts[2 * GROUP_KINDS + SC_EXPECT_ALIVE], 0);        /* flow 0's */
+	free(counts);
+
+	snprintf(sub, sizeof(sub), "%s/group", dir);
+	ck_assert_int_eq(report_svg(sub, &r, 1), 0);
+	snprintf(p, sizeof(p), "%s/pool.svg", sub);
+	ck_assert_int_eq(run("xmllint --noout '%s'", p), 0);
+	PY_CHECK((p,
+		"r = ET.parse(p).getroot()\n"
+		"ns = '{http://www.w3.org/2000/svg}'\n"
+		"bars = [b for b in r.iter(ns + 'rect') if b.get('class') == 'hist']\n"
+		"tot = {}\n"
+		"for b in bars:\n"
+		"    tot[b.get('data-kind')] = tot.get(b.get('data-kind'), 0) + int(b.get('data-count'))\n"
+		"assert tot == {'alive': 3, 'reset': 2, 'refused': 1, 'expired': 2}, tot\n"
+		"tips = [''.join(t.itertext()) for t in r.iter(ns + 'title')]\n"
+		"assert '68s to 70s: 1 reset' in tips and '66s to 68s: 1 reset' in tips, [t for t in tips if ' to ' in t]\n"
+		"texts = [''.join(t.itertext()) for t in r.iter(ns + 'text')]\n"
+		"assert 'connections per 2s: up to 2 ended, 1 expired' in texts, texts\n"
+		"assert any(t.startswith('flow group, connections per time bin') for t in texts), texts\n"
+		"assert 'expired by a middlebox (below)' in texts and 'refused' in texts\n"
+		"# the group's first connection's marks are not drawn in its lane\n"
+		"assert not [t for t in tips if 'flow-new pool' in t], tips\n"));
+	snprintf(p, sizeof(p), "%s/group.json", dir);
+	ck_assert_int_eq(report_json(p, &r, 1), 0);
+	ck_assert_int_eq(run("python3 tests/lib/check_report.py json '%s'", p), 0);
+	PY_CHECK((p,
+		"f = json.load(open(p))['scenarios'][0]['flows']\n"
+		"assert 'histogram' not in f[0] and 'count' not in f[0], f[0]\n"
+		"h = f[1]['histogram']\n"
+		"assert f[1]['count'] == 6 and f[1]['outcomes'] == {'alive': 3, 'reset': 2, 'refused': 1}, f[1]\n"
+		"assert h['bin_ms'] == 2000, h\n"
+		"assert h['bins'] == [{'t_ms': 2000, 'refused': 1}, {'t_ms': 54000, 'expired': 1},\n"
+		"    {'t_ms': 56000, 'expired': 1}, {'t_ms': 60000, 'alive': 1}, {'t_ms': 62000, 'alive': 1},\n"
+		"    {'t_ms': 66000, 'alive': 1, 'reset': 1}, {'t_ms': 68000, 'reset': 1}], h['bins']\n"));
+	result_clear(&r);
+	scenario_free(sc);
 }
 END_TEST
 
@@ -747,7 +820,6 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_result_mark_and_names);
 	tcase_add_test(tc, test_escaping);
-	tcase_add_test(tc, test_human_durations);
 	tcase_add_test(tc, test_progress_words);
 	tcase_add_test(tc, test_junit);
 	tcase_add_test(tc, test_json);
@@ -756,6 +828,7 @@ int main(void)
 	tcase_add_test(tc, test_terminal_summary_plain);
 	tcase_add_test(tc, test_svg);
 	tcase_add_test(tc, test_svg_dense);
+	tcase_add_test(tc, test_svg_group);
 	tcase_add_test(tc, test_unknown_scenario);
 	tcase_add_test(tc, test_atomic);
 	suite_add_tcase(s, tc);

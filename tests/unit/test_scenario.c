@@ -615,13 +615,13 @@ START_TEST(t_scaled_limits)
 		const char *text, *want;
 	} cases[] = {
 		{ "[scenario]\ntime_scale = 2\n[middlebox m]\n[flow a]\nidle = 12d\nexpect = alive\n"
-		  "deadline = 1s\n", "4: [flow a]: cycles x (idle + deadline) is 576h2s, above the limit of 24d for a run" },
+		  "deadline = 1s\n", "4: [flow a]: cycles x (idle + deadline) is 24d2s, above the limit of 24d for a run" },
 		{ "[scenario]\ntime_scale = 2\n[middlebox m]\n[flow a]\nidle = 12d1ms\nexpect = alive\n",
-		  "5: idle: 1036800001ms scaled by 2 is 2073600002ms, above the limit of 24d" },
+		  "5: idle: 12d0.001s scaled by 2 is 24d0.002s, above the limit of 24d" },
 		{ "[scenario]\ntime_scale = 1000\n[middlebox m]\ntcp.established = 2h\n[flow a]\nidle = 1s\n"
-		  "expect = alive\n", "4: [middlebox m]: tcp.established: 2h scaled by 1000 is 2000h, above the limit of 24d" },
+		  "expect = alive\n", "4: [middlebox m]: tcp.established: 2h scaled by 1000 is 83d8h, above the limit of 24d" },
 		{ "[middlebox m]\n[flow a]\nidle = 20d\ncycles = 2\nexpect = alive\n",
-		  "2: [flow a]: cycles x (idle + deadline) is 960h1m, above the limit of 24d for a run" },
+		  "2: [flow a]: cycles x (idle + deadline) is 40d1m, above the limit of 24d for a run" },
 		{ "[middlebox m]\n[flow a]\nidle = 1s\nexpect = alive\n[event e]\nat = 1s\n"
 		  "action = blackhole 24d1ms\n", "7: action: blackhole: 24d1ms is above the limit of 24d" },
 		{ "[middlebox m]\n[flow a]\nidle = 1s\nexpect = alive\n[event e]\nat = 24d1ms\n"
