@@ -39,7 +39,9 @@ static const char *const behaviour_names[] = {
 	"endpoint-independent", "address-dependent", "address-and-port-dependent",
 };
 static const char *const expiry_names[] = { "exact", "sweep" };
-static const char *const full_names[] = { "refuse", "evict-idle" };
+static const char *const full_names[] = { "refuse", "evict-idle", "early-drop" };
+static const char *const exhausted_names[] = { "drop", "rst", "icmp" };
+static const char *const reuse_names[] = { "exclusive", "per-destination" };
 static const char *const inbound_names[] = { "pass", "drop", "rst" };
 
 #define ENUMK(n, f, arr, h) { { n, NULL, h }, K_ENUM, OFF(f), arr, sizeof(arr) / sizeof(arr[0]), 0 }
@@ -80,12 +82,20 @@ static const struct knob knobs[] = {
 	ENUMK("nat.filtering", filtering, behaviour_names, "RFC 4787 filtering behaviour for inbound packets"),
 	{ { "nat.port_hold", "duration", "time a freed outside port stays unusable" },
 	  K_DURATION, OFF(port_hold), NULL, 0, 0 },
+	ENUMK("nat.port_reuse", port_reuse, reuse_names,
+	      "exclusive: an outside port serves one mapping at a time; per-destination: several, toward different destinations (address, port), as masquerade and cloud NATs reuse ports (needs nat.filtering = address-and-port-dependent)"),
+	{ { "nat.ports_per_host", "count", "connections one inside host may have to one destination (address, port, protocol) at once, as many outside ports as it is allotted; 0: no limit" },
+	  K_UINT, OFF(ports_per_host), NULL, 0, 3 },
+	{ { "nat.max_per_destination", "count", "connections through the NAT to one destination (address, port, protocol) at once; 0: no limit" },
+	  K_UINT, OFF(max_per_destination), NULL, 0, 3 },
+	ENUMK("nat.when_exhausted", when_exhausted, exhausted_names,
+	      "a new outbound connection with no port or limit left: drop (client connect-timeout), rst (TCP RST, else ICMP port unreachable: refused), icmp (ICMP administratively prohibited)"),
 	ENUMK("expiry", expiry, expiry_names,
 	      "exact: a flow expires at last packet + timeout to the ms; sweep: only when a periodic sweep finds it"),
 	{ { "sweep_interval", "duration", "period of the garbage-collection sweep (expiry = sweep)" },
 	  K_DURATION, OFF(sweep_interval), NULL, 0, 0 },
 	{ { "table.max_flows", "count", "size of the flow table" }, K_UINT, OFF(max_flows), NULL, 0, 0 },
-	ENUMK("table.when_full", when_full, full_names, "a new flow when the table is full: refuse it, or evict the longest-idle flow"),
+	ENUMK("table.when_full", when_full, full_names, "a new flow when the table is full: refuse it, evict the longest-idle of a few sampled flows not assured, or early-drop as Linux conntrack (every flow not assured in the first of 8 buckets from the new flow's that has one)"),
 	{ { "loss.outbound", "probability or N%", "packet loss inside -> outside (seeded, reproducible)" },
 	  K_PROB, OFF(loss), NULL, 0, 0 },
 	{ { "loss.inbound", "probability or N%", "packet loss outside -> inside" },
@@ -352,14 +362,15 @@ SETTER(set_uint)
 		if (errno == ERANGE)
 			ERR("%s: %s is above the limit of %u", key, value, MAX_FLOWS_LIMIT);
 		else
-			ERR("%s: '%s' is not a count between 1 and %u", key, value, MAX_FLOWS_LIMIT);
+			ERR("%s: '%s' is not a count between %d and %u", key, value, k->sub != 3,
+			    MAX_FLOWS_LIMIT);
 		return -1;
 	}
-	if (u == 0) {
+	if (u == 0 && k->sub != 3) {
 		ERR("%s: must be at least 1", key);
 		return -1;
 	}
-	p->max_flows = (uint32_t)u;
+	*(uint32_t *)((char *)p + k->off) = (uint32_t)u;
 	return 0;
 }
 
@@ -466,7 +477,7 @@ int policy_get(const struct policy *p, const char *key, char *buf, size_t len)
 		if (k->sub == 2)
 			snprintf(buf, len, "%" PRIu64, p->seed);
 		else
-			snprintf(buf, len, "%" PRIu32, p->max_flows);
+			snprintf(buf, len, "%" PRIu32, *(const uint32_t *)((const char *)p + k->off));
 		break;
 	case K_PROB:
 		snprintf(buf, len, "%g", p->loss[k->sub]);
@@ -484,6 +495,12 @@ int policy_validate(const struct policy *p, char *err, size_t errlen)
 	}
 	if (p->port_min == 0 || p->port_min > p->port_max) {
 		ERR("nat.port_range is empty");
+		errno = EINVAL;
+		return -1;
+	}
+	if (p->port_reuse == REUSE_DESTINATION && p->filtering != NAT_APD) {
+		ERR("nat.port_reuse = per-destination needs nat.filtering = address-and-port-dependent "
+		    "(a shared port has no one mapping to admit other senders to)");
 		errno = EINVAL;
 		return -1;
 	}

@@ -43,8 +43,17 @@ enum nat_mode { NAT_OFF, NAT_SNAT };
 enum nat_ports { PORTS_PRESERVE, PORTS_SEQUENTIAL, PORTS_RANDOM };
 /* RFC 4787 mapping and filtering behaviours. */
 enum nat_behaviour { NAT_EI, NAT_AD, NAT_APD };
+/* Whether an outside port serves one mapping at a time, or several whose
+ * destinations differ (the 5-tuple stays unique). */
+enum port_reuse { REUSE_EXCLUSIVE, REUSE_DESTINATION };
 enum expiry_mode { EXPIRY_EXACT, EXPIRY_SWEEP };
-enum when_full { FULL_REFUSE, FULL_EVICT_IDLE };
+/* A new flow when the table is full: refuse it; evict the longest-idle of a
+ * few sampled flows that are not assured; or Linux conntrack's early_drop. */
+enum when_full { FULL_REFUSE, FULL_EVICT_IDLE, FULL_EARLY_DROP };
+/* What the inside host is told when the NAT has no port (or limit) left for
+ * its new connection: nothing, a RST (ICMP port unreachable for UDP and
+ * ICMP), or ICMP administratively prohibited. */
+enum when_exhausted { EXHAUSTED_DROP, EXHAUSTED_RST, EXHAUSTED_ICMP };
 /* Which RSTs close a TCP flow: those within the connection's window, as
  * Linux conntrack and RFC 5961 endpoints accept them, or any. */
 enum rst_check { RST_CHECK_WINDOW, RST_CHECK_ANY };
@@ -66,6 +75,10 @@ struct policy {
 	uint16_t port_min, port_max;
 	enum nat_behaviour mapping, filtering;
 	uint64_t port_hold;             /* ms */
+	enum port_reuse port_reuse;
+	uint32_t ports_per_host;        /* connections of one inside host to one destination; 0: no limit */
+	uint32_t max_per_destination;   /* connections to one destination; 0: no limit */
+	enum when_exhausted when_exhausted;
 
 	enum expiry_mode expiry;
 	uint64_t sweep_interval;        /* ms */

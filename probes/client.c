@@ -374,6 +374,7 @@ static void flow_message(struct client *c, struct cflow *f, const struct proto_m
 			break;
 		}
 		f->welcomed = true;
+		f->side->connected = true;
 		snprintf(f->side->seen_as, sizeof(f->side->seen_as), "%s", m->addr);
 		flow_idle(c, f, 1);
 		return;
@@ -460,6 +461,7 @@ static void flow_readable(struct client *c, struct cflow *f, uint32_t events)
 		}
 		epoll_ctl(c->ep, EPOLL_CTL_MOD, f->fd, &ev);
 		note_addrs(f);
+		f->side->connected = true;
 		f->state = CF_HELLO;
 		send_hello(c, f);
 		return;

@@ -147,6 +147,7 @@ json_t *probe_result_side_json(const struct probe_side *s, const char *role, con
 	rc |= json_object_set_new(o, "at_ms", at_or_null(s->has_at, s->at_ms));
 	rc |= json_object_set_new(o, "cycle", json_integer(s->cycle));
 	rc |= json_object_set_new(o, "cycles_done", json_integer(s->cycles_done));
+	rc |= json_object_set_new(o, "connected", json_boolean(s->connected));
 	rc |= json_object_set_new(o, "errno", json_integer(s->err));
 	rc |= json_object_set_new(o, "errno_name",
 				  jsonio_str_or_null(s->err ? strerrorname_np(s->err) : NULL));

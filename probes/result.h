@@ -26,6 +26,7 @@ struct probe_side {
 	int64_t at_ms;                   /* when it was noticed, from the start of idle period `cycle` */
 	uint32_t cycle;                  /* cycle it ended in, 1-based; 0 = before the first idle */
 	uint32_t cycles_done;            /* exchanges completed after an idle period */
+	bool connected;                  /* got through: TCP handshake done, or UDP's first answer */
 	int err;                         /* the errno that told, 0 if none */
 	char detail[128];                /* one line for a person */
 	char local[PROTO_ADDR_MAX], peer[PROTO_ADDR_MAX];

@@ -553,6 +553,7 @@ static struct sflow *flow_new(struct server *s, const struct proto_msg *m, const
 	f->id = m->id;
 	f->h = m->hello;
 	f->side.tcp = m->hello.proto == PLAN_TCP;
+	f->side.connected = true;       /* its HELLO got through */
 	f->next = s->flows;
 	s->flows = f;
 	s->live++;

@@ -51,7 +51,7 @@ static const char *run_time_words(const struct scenario *sc, char *buf, size_t l
 
 	for (size_t i = 0; i < sc->nflows; i++) {
 		const struct sc_flow *f = &sc->flows[i];
-		uint64_t t = (uint64_t)(f->cycles ? f->cycles : 1) * (f->idle.scaled_ms + f->deadline.scaled_ms);
+		uint64_t t = sc_flow_span_ms(f, true);
 
 		if (f->command[0])
 			cmds = true;

@@ -125,16 +125,21 @@ void cli_sets_text(struct tu_text *b, const char *const *sets, size_t n)
 	}
 }
 
+void cli_mb_append(const struct sc_middlebox *mb, struct tu_text *b)
+{
+	if (mb->profile_path[0])
+		tu_text_printf(b, "profile = %s\n", mb->profile_path);
+	for (size_t k = 0; k < mb->noverrides; k++)
+		tu_text_printf(b, "%s = %s\n", mb->overrides[k].knob, mb->overrides[k].value);
+}
+
 void cli_mb_text(const struct sc_middlebox *mb, char *buf, size_t len)
 {
-	size_t off = 0;
+	struct tu_text b = { 0 };
 
-	buf[0] = '\0';
-	if (mb->profile_path[0])
-		off += (size_t)snprintf(buf, len, "profile = %s\n", mb->profile_path);
-	for (size_t k = 0; k < mb->noverrides && off < len; k++)
-		off += (size_t)snprintf(buf + off, len - off, "%s = %s\n", mb->overrides[k].knob,
-					mb->overrides[k].value);
+	cli_mb_append(mb, &b);
+	snprintf(buf, len, "%s", b.s ? b.s : "");
+	free(b.s);
 }
 
 int cli_sweep(const char *cmd, const struct scenario *sc, const char *label, const char *whose,

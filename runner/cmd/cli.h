@@ -100,6 +100,8 @@ void cli_sets_text(struct tu_text *b, const char *const *sets, size_t n);
  * each. buf is always NUL-terminated; a body longer than len is cut.
  */
 void cli_mb_text(const struct sc_middlebox *mb, char *buf, size_t len);
+/* The same body appended to b, whole however long. */
+void cli_mb_append(const struct sc_middlebox *mb, struct tu_text *b);
 
 /*
  * Run a generated scenario once (runner/run/sweep.h) and make sure its

@@ -51,7 +51,7 @@
 #define DISC_COARSE 12
 #define DISC_FINE 12
 #define DISC_MAX_SETS 16
-#define DISC_MAX_FLOWS SC_MAX_FLOWS
+#define DISC_MAX_FLOWS 64       /* flows of one discover run: its plans are its own, well below SC_MAX_FLOWS */
 
 enum dflow_role { DF_TIMEOUT, DF_CLIENT_FIRST, DF_KEEPALIVE, DF_INBOUND };
 
@@ -180,7 +180,7 @@ static int pass_sim(struct discover *d, struct dpass *p, const char *what)
 		const struct flow_result *fr = &res.flows[i];
 		struct dflow *f = &p->f[i];
 
-		snprintf(f->outcome, sizeof(f->outcome), "%s", fr->observed);
+		snprintf(f->outcome, sizeof(f->outcome), "%.*s", (int)sizeof(f->outcome) - 1, fr->observed);
 		snprintf(f->who, sizeof(f->who), "%s", fr->noticed_by);
 		f->at_ms = fr->noticed_ms;
 		f->shb_count = fr->server_heartbeats;

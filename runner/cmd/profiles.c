@@ -30,6 +30,22 @@ static void profiles_usage(FILE *f)
 		"Exit status: 0 ok, 2 unknown or broken profile, or bad usage.\n");
 }
 
+/* "off", or "snat" and the port limits a pool or fleet meets first */
+static const char *nat_summary(const struct policy *p, char *buf, size_t len)
+{
+	int o;
+
+	policy_get(p, "nat", buf, len);
+	if (!strcmp(buf, "off"))
+		return buf;
+	o = (int)strlen(buf);
+	if (p->ports_per_host && o >= 0 && (size_t)o < len)
+		o += snprintf(buf + o, len - (size_t)o, ", %u per host to one destination", p->ports_per_host);
+	if (p->max_per_destination && o >= 0 && (size_t)o < len)
+		snprintf(buf + o, len - (size_t)o, ", %u to one destination", p->max_per_destination);
+	return buf;
+}
+
 static int list(int paths)
 {
 	struct profile_entry *v = NULL;
@@ -51,7 +67,7 @@ static int list(int paths)
 	for (size_t i = 0; i < n; i++) {
 		struct policy p;
 		struct profile_meta meta;
-		char err[600], est[24], udp[72], u1[32], u2[32], onexp[40], refresh[40], nat[40];
+		char err[600], est[24], udp[72], u1[32], u2[32], onexp[40], refresh[40], nat[80];
 
 		if (profile_load(&p, v[i].path, &meta, err, sizeof(err)) < 0) {
 			printf("%-20s (broken: %s)\n", v[i].name, err);
@@ -63,7 +79,7 @@ static int list(int paths)
 			 duration_format(p.timeout[TO_UDP_ASSURED], u2, sizeof(u2)));
 		policy_get(&p, "on_expire", onexp, sizeof(onexp));
 		policy_get(&p, "refresh", refresh, sizeof(refresh));
-		policy_get(&p, "nat", nat, sizeof(nat));
+		nat_summary(&p, nat, sizeof(nat));
 		printf("%-20s %-10s %-13s %-20s %-18s %s\n", v[i].name, est, udp, onexp, refresh, nat);
 		if (paths)
 			printf("%-20s %s\n", "", v[i].path);
@@ -77,7 +93,7 @@ static int show(const char *name)
 	struct policy p, def;
 	struct profile_meta meta;
 	char err[1400];
-	size_t n;
+	size_t n, width = 0;
 	const struct knob_info *k = policy_knobs(&n);
 
 	if (profile_load(&p, name, &meta, err, sizeof(err)) < 0) {
@@ -85,6 +101,8 @@ static int show(const char *name)
 		return IG_EXIT_USAGE;
 	}
 	policy_init(&def);
+	for (size_t i = 0; i < n; i++)
+		width = strlen(k[i].name) > width ? strlen(k[i].name) : width;
 	printf("; %s\n", meta.path);
 	printf("name = %s\n", meta.name);
 	if (meta.description[0])
@@ -96,7 +114,7 @@ static int show(const char *name)
 		char v[128], d[128];
 		policy_get(&p, k[i].name, v, sizeof(v));
 		policy_get(&def, k[i].name, d, sizeof(d));
-		printf("%s %-22s = %s\n", strcmp(v, d) ? "*" : " ", k[i].name, v);
+		printf("%s %-*s = %s\n", strcmp(v, d) ? "*" : " ", (int)width, k[i].name, v);
 	}
 	return IG_EXIT_OK;
 }

@@ -37,24 +37,24 @@
 #include "runner/cmd/cli.h"
 #include "runner/cmd/commands.h"
 #include "runner/model/result.h"
+#include "runner/model/resultpipe.h"
 #include "runner/run/run.h"
 #include "runner/model/scenario.h"
 #include "runner/run/supervise.h"
 #include "runner/util/artifacts.h"
 #include "runner/util/textutil.h"
 
-/* Frames on a worker's pipe: a type byte, a 32-bit length, the payload. */
-enum { FR_PROGRESS = 'P', FR_RESULT = 'R', FR_MARKS = 'M', FR_POINTS = 'G', FR_KEEP = 'K' };
+/* A worker's frames besides its result (runner/model/resultpipe.h). */
+enum { FR_PROGRESS = 'P', FR_KEEP = 'K' };
 
 struct worker {
 	size_t idx;                     /* into the scenario list */
 	pid_t pid;
 	int fd;
-	char *buf;
-	size_t len, cap;
+	struct resultpipe_in in;        /* its result, as it arrives */
 	struct run_progress prog;
-	bool have_prog, got_result;
-	char keep[2048];
+	bool have_prog;
+	char keep[RUN_KEEP_MAX];
 };
 
 struct run_cli {
@@ -126,32 +126,9 @@ static void run_usage(FILE *f)
 
 /* ---- worker side ---- */
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static void frame(int fd, char type, const void *p, uint32_t len)
-{
-	if (write_all(fd, &type, 1) == 0 && write_all(fd, &len, sizeof(len)) == 0)
-		write_all(fd, p, len);
-}
-
 static void worker_progress(void *ctx, const struct run_progress *p)
 {
-	frame(*(int *)ctx, FR_PROGRESS, p, sizeof(*p));
+	resultpipe_frame(*(int *)ctx, FR_PROGRESS, p, sizeof(*p));
 }
 
 /* A worker is forked with the parent's session (signals blocked, the
@@ -161,7 +138,7 @@ static int worker_main(const struct scenario *sc, size_t idx, size_t file_idx, i
 {
 	bool keep_net = c->keep;
 	struct scenario_result res;
-	char prefix[96], keep[2048], err[256];
+	char prefix[96], keep[RUN_KEEP_MAX], err[256];
 	struct run_opts o = { .progress = worker_progress, .keep = keep_net, .ctx = &out };
 	int rc;
 
@@ -169,7 +146,7 @@ static int worker_main(const struct scenario *sc, size_t idx, size_t file_idx, i
 	if (session_workdir(ss, err, sizeof(err)) < 0) {
 		res.status = RES_ERROR;
 		snprintf(res.error, sizeof(res.error), "%s", err);
-		frame(out, FR_RESULT, &res, sizeof(res));
+		resultpipe_send(out, &res);
 		return IG_EXIT_ENV;
 	}
 	session_run_opts(ss, &o);
@@ -185,13 +162,9 @@ static int worker_main(const struct scenario *sc, size_t idx, size_t file_idx, i
 		    artifacts_copy(ss->workdir, to, why, sizeof(why)) < 0)
 			log_warn("run: --artifacts %s: %s", c->artifacts, why);
 	}
-	frame(out, FR_RESULT, &res, sizeof(res));
-	if (res.nmarks)
-		frame(out, FR_MARKS, res.marks, (uint32_t)(res.nmarks * sizeof(*res.marks)));
-	if (res.npoints)
-		frame(out, FR_POINTS, res.points, (uint32_t)(res.npoints * sizeof(*res.points)));
+	resultpipe_send(out, &res);
 	if (keep[0])
-		frame(out, FR_KEEP, keep, (uint32_t)strlen(keep) + 1);
+		resultpipe_frame(out, FR_KEEP, keep, (uint32_t)strlen(keep) + 1);
 	result_clear(&res);
 	session_close(ss);
 	return rc;
@@ -199,61 +172,26 @@ static int worker_main(const struct scenario *sc, size_t idx, size_t file_idx, i
 
 /* ---- parent side ---- */
 
-static void worker_consume(struct worker *w, struct scenario_result *res, const struct scenario *sc)
+/* A frame of worker w's besides its result: progress, or how to enter a
+ * network it kept. */
+static int worker_frame(void *ctx, char type, const char *p, uint32_t len, char *bad, size_t badlen)
 {
-	size_t off = 0;
+	struct worker *w = ctx;
 
-	while (w->len - off >= 5) {
-		char type = w->buf[off];
-		uint32_t len;
-
-		memcpy(&len, w->buf + off + 1, sizeof(len));
-		if (w->len - off - 5 < len)
-			break;
-		const char *p = w->buf + off + 5;
-
-		switch (type) {
-		case FR_PROGRESS:
-			if (len == sizeof(w->prog)) {
-				memcpy(&w->prog, p, len);
-				w->have_prog = true;
-			}
-			break;
-		case FR_RESULT:
-			if (len == sizeof(*res)) {
-				memcpy(res, p, len);
-				res->sc = sc;
-				res->marks = NULL;
-				res->nmarks = res->cap_marks = 0;
-				res->points = NULL;
-				res->npoints = res->cap_points = 0;
-				w->got_result = true;
-			}
-			break;
-		case FR_MARKS:
-			for (size_t i = 0; i + sizeof(struct tl_mark) <= len; i += sizeof(struct tl_mark)) {
-				struct tl_mark m;
-
-				memcpy(&m, p + i, sizeof(m));
-				result_mark(res, &m);
-			}
-			break;
-		case FR_POINTS:
-			for (size_t i = 0; i + sizeof(struct group_point) <= len; i += sizeof(struct group_point)) {
-				struct group_point gp;
-
-				memcpy(&gp, p + i, sizeof(gp));
-				result_group_point(res, gp.flow, gp.t_ms, gp.kind);
-			}
-			break;
-		case FR_KEEP:
-			snprintf(w->keep, sizeof(w->keep), "%.*s", (int)len, p);
-			break;
+	switch (type) {
+	case FR_PROGRESS:
+		if (len != sizeof(w->prog)) {
+			snprintf(bad, badlen, "a progress frame of %u bytes", len);
+			return -1;
 		}
-		off += 5 + len;
+		memcpy(&w->prog, p, len);
+		w->have_prog = true;
+		return 0;
+	case FR_KEEP:
+		snprintf(w->keep, sizeof(w->keep), "%.*s", (int)len, p);
+		return 0;
 	}
-	memmove(w->buf, w->buf + off, w->len - off);
-	w->len -= off;
+	return -1;
 }
 
 /* Take the progress line off the screen before anything else is printed. */
@@ -599,15 +537,9 @@ static bool worker_read(struct run_state *st, struct worker *w)
 	ssize_t n = read(w->fd, tmp, sizeof(tmp));
 
 	if (n > 0) {
-		if (w->len + (size_t)n > w->cap) {
-			w->cap = (w->len + (size_t)n) * 2;
-			w->buf = realloc(w->buf, w->cap);
-			if (!w->buf)
-				fatal("run");
-		}
-		memcpy(w->buf + w->len, tmp, (size_t)n);
-		w->len += (size_t)n;
-		worker_consume(w, &st->rs[w->idx], st->scs[st->sel[w->idx]]);
+		/* after a garbled frame the rest is read and dropped */
+		resultpipe_feed(&w->in, tmp, (size_t)n, &st->rs[w->idx], st->scs[st->sel[w->idx]],
+				worker_frame, w);
 		return false;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -632,6 +564,16 @@ static void result_worker_died(struct scenario_result *r, const struct scenario 
 	snprintf(r->error, sizeof(r->error), "%s", why);
 }
 
+/* A worker whose output was garbled: every flow is an ERROR saying how. */
+static void result_worker_garbled(struct scenario_result *r, const struct scenario *sc, const char *how)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), "the worker running this scenario sent a garbled result: %s", how);
+	result_init_error(r, sc, why);
+	snprintf(r->error, sizeof(r->error), "%s", why);
+}
+
 /* Worker w's output has ended: reap it, make sure its scenario has a
  * result, say how to enter a network it kept, free the slot. */
 static void worker_finish(struct run_state *st, struct worker *w)
@@ -640,7 +582,9 @@ static void worker_finish(struct run_state *st, struct worker *w)
 	int status = reap_timeout(w->pid, -1);
 
 	close(w->fd);
-	if (!w->got_result)
+	if (w->in.bad[0])
+		result_worker_garbled(&st->rs[w->idx], sc, w->in.bad);
+	else if (!w->in.done)
 		result_worker_died(&st->rs[w->idx], sc, status);
 	ci_end(st, &st->rs[w->idx], sc);
 	if (w->keep[0]) {
@@ -648,7 +592,7 @@ static void worker_finish(struct run_state *st, struct worker *w)
 		fprintf(stderr, "%s: kept the network of the failing run; enter it with\n%s"
 			"remove it with: idlegate cleanup\n", sc->file, w->keep);
 	}
-	free(w->buf);
+	resultpipe_in_free(&w->in);
 	memset(w, 0, sizeof(*w));
 	w->pid = 0;
 	st->running--;

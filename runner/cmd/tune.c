@@ -25,6 +25,7 @@
 #include "common/jsonio.h"
 #include "common/log.h"
 #include "common/mtime.h"
+#include "common/vec.h"
 #include "runner/cmd/cli.h"
 #include "runner/cmd/commands.h"
 #include "runner/model/result.h"
@@ -33,8 +34,10 @@
 #include "runner/util/textutil.h"
 #include "runner/tune/tune.h"
 
-#define TUNE_MAX_PROFILES 6
-#define TUNE_MAX_SETS 16
+/* Each middlebox's candidates run on a path of their own: one network each. */
+#define TUNE_MAX_PROFILES SC_MAX_NETWORKS
+_Static_assert(TUNE_MAX_PROFILES * 2 * TUNE_GRID_POINTS <= SC_MAX_FLOWS,
+	       "every candidate of every middlebox is a flow of one scenario");
 
 struct cand {
 	uint64_t value_ms, interval_ms;
@@ -45,7 +48,7 @@ struct cand {
 
 struct sweep_kind {
 	enum tune_kind kind;
-	struct cand c[TUNE_MAX_CAND];
+	struct cand c[TUNE_GRID_POINTS];
 	size_t n;
 	struct tune_boundary b;
 	bool have_rec;
@@ -54,7 +57,7 @@ struct sweep_kind {
 
 struct tprof {
 	char name[SC_VALUE_MAX];        /* the profile, or the scenario's middlebox */
-	char mbtext[4096];              /* its [middlebox] section body */
+	struct tu_text mbtext;          /* its [middlebox] section body */
 	uint64_t timeout_ms, sweep_ms, idle_ms;
 	double loss;
 	struct sweep_kind k[2];
@@ -66,10 +69,10 @@ struct tune {
 	double loss;                    /* --loss, or the profiles' own, the larger */
 	struct timescale scale;
 	uint64_t step_ms;
-	struct tprof p[TUNE_MAX_PROFILES];
-	size_t np;
-	const char *sets[TUNE_MAX_SETS];
-	size_t nsets;
+	struct tprof *p;                /* [np], at most TUNE_MAX_PROFILES */
+	size_t np, cap_p;
+	const char **sets;              /* --set KNOB=VALUE [nsets] */
+	size_t nsets, cap_sets;
 	uint64_t wall_ms;
 	/* combined over every profile, per kind */
 	struct {
@@ -123,22 +126,41 @@ static int parse_loss(const char *s, double *out)
 	return 0;
 }
 
+/* One more middlebox to sweep, called name; NULL after saying why not. */
+static struct tprof *tune_add(struct tune *t, const char *name)
+{
+	struct tprof *p;
+
+	if (t->np == TUNE_MAX_PROFILES) {
+		log_warnx("tune: at most %d middleboxes at once (each sweeps on a network of its own; "
+			  "a scenario has at most %d)", TUNE_MAX_PROFILES, SC_MAX_NETWORKS);
+		return NULL;
+	}
+	if (vec_reserve(&t->p, &t->cap_p, t->np + 1, sizeof(*t->p)) < 0)
+		fatal("tune");
+	p = &t->p[t->np++];
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	return p;
+}
+
 /* The [middlebox] bodies of the profiles or of the scenario's middleboxes. */
 static int collect_profiles(struct tune *t, const char *list, const char *scfile)
 {
 	if (list) {
-		char buf[1024], *save = NULL, *tok;
+		char *buf = strdup(list), *save = NULL, *tok;
 
-		snprintf(buf, sizeof(buf), "%s", list);
+		if (!buf)
+			fatal("tune");
 		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			if (t->np == TUNE_MAX_PROFILES) {
-				log_warnx("tune: at most %d profiles at once", TUNE_MAX_PROFILES);
+			struct tprof *p = tune_add(t, tok);
+
+			if (!p) {
+				free(buf);
 				return -1;
 			}
-			snprintf(t->p[t->np].name, sizeof(t->p[t->np].name), "%s", tok);
-			snprintf(t->p[t->np].mbtext, sizeof(t->p[t->np].mbtext), "profile = %s\n", tok);
-			t->np++;
+			tu_text_printf(&p->mbtext, "profile = %s\n", tok);
 		}
+		free(buf);
 	}
 	if (scfile) {
 		struct scenario *sc = cli_scenario_load(scfile);
@@ -146,16 +168,13 @@ static int collect_profiles(struct tune *t, const char *list, const char *scfile
 		if (!sc)
 			return -1;
 		for (size_t i = 0; i < sc->nmb; i++) {
-			struct tprof *p;
+			struct tprof *p = tune_add(t, sc->mb[i].name);
 
-			if (t->np == TUNE_MAX_PROFILES) {
-				log_warnx("tune: at most %d middleboxes at once", TUNE_MAX_PROFILES);
+			if (!p) {
 				scenario_free(sc);
 				return -1;
 			}
-			p = &t->p[t->np++];
-			snprintf(p->name, sizeof(p->name), "%s", sc->mb[i].name);
-			cli_mb_text(&sc->mb[i], p->mbtext, sizeof(p->mbtext));
+			cli_mb_append(&sc->mb[i], &p->mbtext);
 		}
 		scenario_free(sc);
 	}
@@ -169,7 +188,7 @@ static int collect_profiles(struct tune *t, const char *list, const char *scfile
 static void mb_sections(const struct tune *t, struct tu_text *b)
 {
 	for (size_t i = 0; i < t->np; i++) {
-		tu_text_printf(b, "[middlebox p%zu]\n%s", i + 1, t->p[i].mbtext);
+		tu_text_printf(b, "[middlebox p%zu]\n%s", i + 1, t->p[i].mbtext.s ? t->p[i].mbtext.s : "");
 		cli_sets_text(b, t->sets, t->nsets);
 	}
 }
@@ -229,7 +248,7 @@ static void flow_section(struct tu_text *b, const struct tune *t, size_t pi, con
 static int build_sweep(struct tune *t, struct tu_text *b)
 {
 	uint64_t shortest = UINT64_MAX;
-	size_t nk = t->proto == SC_TCP ? 2 : 1, per;
+	size_t nk = t->proto == SC_TCP ? 2 : 1;
 	char err[256], sc[32];
 
 	for (size_t i = 0; i < t->np; i++)
@@ -239,20 +258,19 @@ static int build_sweep(struct tune *t, struct tu_text *b)
 		log_warnx("tune: %s", err);
 		return -1;
 	}
-	per = SC_MAX_FLOWS / (t->np * nk);
-	if (per > TUNE_MAX_CAND)
-		per = TUNE_MAX_CAND;
 	tu_text_printf(b, "[scenario]\ndescription = idlegate tune sweep\ntime_scale = %s\n",
 		sc_scale_format(&t->scale, sc, sizeof(sc)));
 	mb_sections(t, b);
 	t->nk = nk;
 	for (size_t i = 0; i < t->np; i++) {
 		struct tprof *p = &t->p[i];
-		uint64_t v[TUNE_MAX_CAND];
-		size_t n = tune_grid(p->timeout_ms, t->step_ms, v, per);
+		uint64_t v[TUNE_GRID_POINTS];
+		size_t n = tune_grid(p->timeout_ms, t->step_ms, v, TUNE_GRID_POINTS);
 
-		/* long enough that an unrefreshed state expires first */
-		p->idle_ms = (p->timeout_ms + p->timeout_ms / 4 + p->sweep_ms) / t->step_ms * t->step_ms + 2 * t->step_ms;
+		/* long enough that an unrefreshed state expires first (every
+		 * term is at most 48 h: resolve() refused longer timeouts) */
+		p->idle_ms = sat_add(sat_add(p->timeout_ms, p->timeout_ms / 4), p->sweep_ms) / t->step_ms * t->step_ms;
+		p->idle_ms = sat_add(p->idle_ms, sat_mul(2, t->step_ms));
 		p->nk = nk;
 		for (size_t k = 0; k < nk; k++) {
 			struct sweep_kind *sk = &p->k[k];
@@ -287,7 +305,7 @@ static void analyse(struct tune *t, const struct scenario *sc, const struct scen
 
 		for (size_t k = 0; k < p->nk; k++) {
 			struct sweep_kind *sk = &p->k[k];
-			bool surv[TUNE_MAX_CAND];
+			bool surv[TUNE_GRID_POINTS];
 
 			for (size_t j = 0; j < sk->n; j++) {
 				struct cand *c = &sk->c[j];
@@ -303,7 +321,7 @@ static void analyse(struct tune *t, const struct scenario *sc, const struct scen
 				else if (!strcmp(fr->observed, "alive") && fr->expired_ms >= 0)
 					snprintf(c->outcome, sizeof(c->outcome), "alive, state expired");
 				else
-					snprintf(c->outcome, sizeof(c->outcome), "%s", fr->observed);
+					snprintf(c->outcome, sizeof(c->outcome), "%.*s", (int)sizeof(c->outcome) - 1, fr->observed);
 				c->survived = !strcmp(c->outcome, "alive");
 				surv[j] = c->survived;
 			}
@@ -725,10 +743,8 @@ static int tune_parse_args(int argc, char **argv, struct tune *t, struct tune_cl
 		case 'S':
 			if (cli_set_check("tune", optarg, "idlegate profiles --knobs") < 0)
 				return IG_EXIT_USAGE;
-			if (t->nsets == TUNE_MAX_SETS) {
-				log_warnx("tune: at most %d --set", TUNE_MAX_SETS);
-				return IG_EXIT_USAGE;
-			}
+			if (vec_reserve(&t->sets, &t->cap_sets, t->nsets + 1, sizeof(*t->sets)) < 0)
+				fatal("tune");
 			t->sets[t->nsets++] = optarg;
 			break;
 		case 'h':
@@ -799,5 +815,9 @@ out:
 	result_clear(&res);
 	scenario_free(sc);
 	free(b.s);
+	for (size_t i = 0; i < t.np; i++)
+		free(t.p[i].mbtext.s);
+	free(t.p);
+	free(t.sets);
 	return rc;
 }

@@ -11,45 +11,30 @@
 #include <string.h>
 
 #include "common/duration.h"
+#include "common/vec.h"
 
 #include "runner/model/result.h"
 
-/* arr (n used of *cap, elements of size) with room for one more: itself,
- * or reallocated to twice the size. NULL with errno ENOMEM (arr stays). */
-static void *grow(void *arr, size_t n, size_t *cap, size_t size)
-{
-	size_t c;
-
-	if (n < *cap)
-		return arr;
-	c = *cap ? *cap * 2 : 64;
-	if (c > SIZE_MAX / size || !(arr = realloc(arr, c * size))) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	*cap = c;
-	return arr;
-}
-
 int result_mark(struct scenario_result *r, const struct tl_mark *m)
 {
-	struct tl_mark *p = grow(r->marks, r->nmarks, &r->cap_marks, sizeof(*p));
-
-	if (!p)
+	if (vec_reserve(&r->marks, &r->cap_marks, r->nmarks + 1, sizeof(*r->marks)) < 0)
 		return -1;
-	r->marks = p;
-	p[r->nmarks++] = *m;
+	r->marks[r->nmarks++] = *m;
 	return 0;
+}
+
+struct flow_result *result_flow_add(struct scenario_result *r)
+{
+	if (vec_reserve(&r->flows, &r->cap_flows, r->nflows + 1, sizeof(*r->flows)) < 0)
+		return NULL;
+	return memset(&r->flows[r->nflows++], 0, sizeof(*r->flows));
 }
 
 int result_group_point(struct scenario_result *r, int flow, uint64_t t_ms, int kind)
 {
-	struct group_point *p = grow(r->points, r->npoints, &r->cap_points, sizeof(*p));
-
-	if (!p)
+	if (vec_reserve(&r->points, &r->cap_points, r->npoints + 1, sizeof(*r->points)) < 0)
 		return -1;
-	r->points = p;
-	p[r->npoints++] = (struct group_point){ .t_ms = t_ms, .flow = flow, .kind = kind };
+	r->points[r->npoints++] = (struct group_point){ .t_ms = t_ms, .flow = flow, .kind = kind };
 	return 0;
 }
 
@@ -67,9 +52,58 @@ void result_clear(struct scenario_result *r)
 	free(r->marks);
 	r->marks = NULL;
 	r->nmarks = r->cap_marks = 0;
+	free(r->flows);
+	r->flows = NULL;
+	r->nflows = r->cap_flows = 0;
 	free(r->points);
 	r->points = NULL;
 	r->npoints = r->cap_points = 0;
+}
+
+/* Is the string field s (size bytes) terminated? */
+#define TERMINATED(s) (memchr((s), '\0', sizeof(s)) != NULL)
+
+static bool flow_result_ok(const struct flow_result *f, const struct scenario *sc)
+{
+	return f->flow >= 0 && (size_t)f->flow < sc->nflows && (unsigned)f->status <= RES_SKIP &&
+	       TERMINATED(f->expected) && TERMINATED(f->observed) && TERMINATED(f->evidence) &&
+	       TERMINATED(f->error) && TERMINATED(f->noticed_by) && TERMINATED(f->settings);
+}
+
+static bool point_ok(const struct group_point *p, const struct scenario *sc)
+{
+	return p->flow >= 0 && (size_t)p->flow < sc->nflows && p->kind >= 0 && p->kind < GROUP_KINDS;
+}
+
+static bool mark_ok(const struct tl_mark *m, const struct scenario *sc)
+{
+	return (unsigned)m->kind <= TL_OUTCOME && m->flow >= -1 && (m->flow < 0 || (size_t)m->flow < sc->nflows) &&
+	       m->middlebox >= -1 && (m->middlebox < 0 || (size_t)m->middlebox < sc->nmb) &&
+	       m->dir >= -1 && m->dir <= 1 && TERMINATED(m->detail);
+}
+
+int result_check(const struct scenario_result *r, const struct scenario *sc, char *err, size_t errlen)
+{
+	const char *why = NULL;
+
+	if ((unsigned)r->status > RES_SKIP || !TERMINATED(r->error))
+		why = "a garbled scenario status";
+	else if (r->nflows > sc->nflows)
+		why = "more flow results than the scenario has flows";
+	for (size_t i = 0; !why && i < r->nflows; i++)
+		if (!flow_result_ok(&r->flows[i], sc))
+			why = "a garbled flow result";
+	for (size_t i = 0; !why && i < r->nmarks; i++)
+		if (!mark_ok(&r->marks[i], sc))
+			why = "a garbled timeline mark";
+	for (size_t i = 0; !why && i < r->npoints; i++)
+		if (!point_ok(&r->points[i], sc))
+			why = "a garbled group point";
+	if (!why)
+		return 0;
+	snprintf(err, errlen, "%s", why);
+	errno = EBADMSG;
+	return -1;
 }
 
 const char *res_status_name(enum res_status s)
@@ -152,15 +186,20 @@ void result_flow_settings(const struct scenario *sc, const struct sc_flow *f, ch
 	}
 }
 
-void result_init_error(struct scenario_result *r, const struct scenario *sc, const char *why)
+int result_init_error(struct scenario_result *r, const struct scenario *sc, const char *why)
 {
+	result_clear(r);
 	memset(r, 0, sizeof(*r));
 	r->sc = sc;
-	r->nflows = sc->nflows;
 	r->status = RES_ERROR;
 	for (size_t i = 0; i < sc->nflows; i++) {
-		struct flow_result *fr = &r->flows[i];
+		struct flow_result *fr = result_flow_add(r);
 
+		if (!fr) {
+			result_clear(r);
+			snprintf(r->error, sizeof(r->error), "out of memory");
+			return -1;
+		}
 		fr->flow = (int)i;
 		fr->status = RES_ERROR;
 		fr->noticed_ms = fr->expired_ms = fr->last_server_heartbeat_ms = -1;
@@ -169,4 +208,5 @@ void result_init_error(struct scenario_result *r, const struct scenario *sc, con
 		result_flow_settings(sc, &sc->flows[i], fr->settings, sizeof(fr->settings));
 		snprintf(fr->error, sizeof(fr->error), "%s", why);
 	}
+	return 0;
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "common/profile.h"
+#include "common/vec.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -61,6 +62,18 @@ static const char *const action_names[] = { "flush", "expire", "set", "blackhole
 
 enum sec_kind { SEC_NONE, SEC_IGNORE, SEC_SCENARIO, SEC_MB, SEC_FLOW, SEC_EVENT };
 
+/* What the parser keeps of a [flow] / [event] beyond the model: the line of
+ * each key (0 = absent), and values resolved once every section is read. */
+struct flow_parse {
+	int line[FK_MAX];
+	char path_text[SC_VALUE_MAX];
+};
+struct event_parse {
+	int line[EK_MAX];
+	char action_text[SC_VALUE_MAX];
+	char evmb_text[SC_VALUE_MAX];
+};
+
 struct pctx {
 	struct iniread r;
 	struct ini_diags *dg;
@@ -73,11 +86,10 @@ struct pctx {
 
 	int scenario_line;              /* of the [scenario] header, 0 if none */
 	int sk_line[SK_MAX];
-	int fk_line[SC_MAX_FLOWS][FK_MAX];
-	int ek_line[SC_MAX_EVENTS][EK_MAX];
-	char path_text[SC_MAX_FLOWS][SC_VALUE_MAX];
-	char action_text[SC_MAX_EVENTS][SC_VALUE_MAX];
-	char evmb_text[SC_MAX_EVENTS][SC_VALUE_MAX];
+	struct flow_parse *fp;          /* [sc->nflows] */
+	size_t cap_fp;
+	struct event_parse *ep;         /* [sc->nevents] */
+	size_t cap_ep;
 	unsigned too_many_reported[3];
 };
 
@@ -398,6 +410,31 @@ static void unknown_section(struct pctx *c, int line, const char *section, const
 		     "unknown section [%s]", section);
 }
 
+/*
+ * Is there no room for one more [kind] section (n of them so far, at most
+ * max)? Said once per kind, at the first section past the limit; the
+ * sections after it are skipped.
+ */
+static bool too_many(struct pctx *c, int which, int line, size_t n, size_t max, const char *kind)
+{
+	if (n < max)
+		return false;
+	if (!c->too_many_reported[which]++)
+		DIAG(c, line, "split the scenario into several files",
+		     "too many [%s] sections: the limit is %zu", kind, max);
+	return true;
+}
+
+/* Room for need elements in *arrp (see vec_reserve()); -1 after saying
+ * so at line. */
+static int grow(struct pctx *c, int line, void *arrp, size_t *cap, size_t need, size_t size)
+{
+	if (vec_reserve(arrp, cap, need, size) == 0)
+		return 0;
+	DIAG(c, line, NULL, "out of memory");
+	return -1;
+}
+
 static void open_scenario(struct pctx *c, int line, const char *name)
 {
 	if (*name) {
@@ -424,11 +461,9 @@ static bool open_middlebox(struct pctx *c, int line, const char *name)
 		DIAG(c, line, NULL, "duplicate [middlebox %s] (first at line %d)", name, sc->mb[i].line);
 		return false;
 	}
-	if (sc->nmb == SC_MAX_MIDDLEBOXES) {
-		if (!c->too_many_reported[0]++)
-			DIAG(c, line, NULL, "too many middleboxes (the limit is %d)", SC_MAX_MIDDLEBOXES);
+	if (too_many(c, 0, line, sc->nmb, SC_MAX_MIDDLEBOXES, "middlebox") ||
+	    grow(c, line, &sc->mb, &sc->cap_mb, sc->nmb + 1, sizeof(*sc->mb)) < 0)
 		return false;
-	}
 	c->idx = (int)sc->nmb++;
 	m = &sc->mb[c->idx];
 	snprintf(m->name, sizeof(m->name), "%s", name);
@@ -448,11 +483,10 @@ static bool open_flow(struct pctx *c, int line, const char *name)
 		DIAG(c, line, NULL, "duplicate [flow %s] (first at line %d)", name, sc->flows[i].line);
 		return false;
 	}
-	if (sc->nflows == SC_MAX_FLOWS) {
-		if (!c->too_many_reported[1]++)
-			DIAG(c, line, NULL, "too many flows (the limit is %d)", SC_MAX_FLOWS);
+	if (too_many(c, 1, line, sc->nflows, SC_MAX_FLOWS, "flow") ||
+	    grow(c, line, &sc->flows, &sc->cap_flows, sc->nflows + 1, sizeof(*sc->flows)) < 0 ||
+	    grow(c, line, &c->fp, &c->cap_fp, sc->nflows + 1, sizeof(*c->fp)) < 0)
 		return false;
-	}
 	c->idx = (int)sc->nflows++;
 	f = &sc->flows[c->idx];
 	snprintf(f->name, sizeof(f->name), "%s", name);
@@ -476,11 +510,10 @@ static bool open_event(struct pctx *c, int line, const char *name)
 			return false;
 		}
 	}
-	if (sc->nevents == SC_MAX_EVENTS) {
-		if (!c->too_many_reported[2]++)
-			DIAG(c, line, NULL, "too many events (the limit is %d)", SC_MAX_EVENTS);
+	if (too_many(c, 2, line, sc->nevents, SC_MAX_EVENTS, "event") ||
+	    grow(c, line, &sc->events, &sc->cap_events, sc->nevents + 1, sizeof(*sc->events)) < 0 ||
+	    grow(c, line, &c->ep, &c->cap_ep, sc->nevents + 1, sizeof(*c->ep)) < 0)
 		return false;
-	}
 	c->idx = (int)sc->nevents++;
 	e = &sc->events[c->idx];
 	snprintf(e->name, sizeof(e->name), "%s", name);
@@ -647,11 +680,9 @@ static void mb_key(struct pctx *c, const char *key, const char *value)
 		}
 		return;
 	}
-	if (m->noverrides == SC_MAX_OVERRIDES) {
-		DIAG(c, c->r.lineno, NULL, "too many knobs in %s (the limit is %d)", c->where,
-		     SC_MAX_OVERRIDES);
+	if (grow(c, c->r.lineno, &m->overrides, &m->cap_overrides, m->noverrides + 1,
+		 sizeof(*m->overrides)) < 0)
 		return;
-	}
 	struct sc_override *o = &m->overrides[m->noverrides++];
 	snprintf(o->knob, sizeof(o->knob), "%s", key);
 	snprintf(o->value, sizeof(o->value), "%s", value);
@@ -747,7 +778,7 @@ static void flow_expect_output(struct pctx *c, const char *value, struct sc_flow
 static void flow_key(struct pctx *c, const char *key, const char *value)
 {
 	struct sc_flow *f = &c->sc->flows[c->idx];
-	int k = table_key(c, key, flow_keys, FK_MAX, c->fk_line[c->idx]);
+	int k = table_key(c, key, flow_keys, FK_MAX, c->fp[c->idx].line);
 	unsigned long u;
 	int e;
 
@@ -791,7 +822,7 @@ static void flow_key(struct pctx *c, const char *key, const char *value)
 	case FK_EXPECT:
 		if (strpbrk(value, "<>=") ? parse_counted(c, value, f) < 0 :
 		    parse_enum(c, key, value, expect_names, ARRAY_SIZE(expect_names), &e) < 0)
-			c->fk_line[c->idx][FK_EXPECT] = -1;     /* present but bad */
+			c->fp[c->idx].line[FK_EXPECT] = -1;     /* present but bad */
 		else if (!f->ncounted)
 			f->expect = (enum sc_expect)e;
 		f->expect_line = c->r.lineno;
@@ -809,7 +840,7 @@ static void flow_key(struct pctx *c, const char *key, const char *value)
 		parse_dur(c, key, value, false, &f->ramp);
 		break;
 	case FK_PATH:
-		snprintf(c->path_text[c->idx], sizeof(c->path_text[0]), "%s", value);
+		snprintf(c->fp[c->idx].path_text, sizeof(c->fp[0].path_text), "%s", value);
 		break;
 	case FK_PORT:
 		if (parse_uint(value, 65535, &u) < 0 || !u)
@@ -907,17 +938,17 @@ static void flow_sysctl(struct pctx *c, const char *key, const char *value)
 static void event_key(struct pctx *c, const char *key, const char *value)
 {
 	struct sc_event *e = &c->sc->events[c->idx];
-	int k = table_key(c, key, event_keys, EK_MAX, c->ek_line[c->idx]);
+	int k = table_key(c, key, event_keys, EK_MAX, c->ep[c->idx].line);
 
 	switch (k) {
 	case EK_AT:
 		parse_dur(c, key, value, true, &e->at);
 		break;
 	case EK_ACTION:
-		snprintf(c->action_text[c->idx], SC_VALUE_MAX, "%s", value);
+		snprintf(c->ep[c->idx].action_text, SC_VALUE_MAX, "%s", value);
 		break;
 	case EK_MIDDLEBOX:
-		snprintf(c->evmb_text[c->idx], SC_VALUE_MAX, "%s", value);
+		snprintf(c->ep[c->idx].evmb_text, SC_VALUE_MAX, "%s", value);
 		break;
 	}
 }
@@ -1025,20 +1056,42 @@ static void check_middlebox(struct pctx *c, struct sc_middlebox *m)
 		DIAG(c, m->line, NULL, "[middlebox %s]: %s", m->name, err);
 }
 
+/* The name closest to name among n, the i-th at name_at(sc, i); NULL if
+ * none is close (or out of memory). */
+static const char *suggest_among(const struct scenario *sc, const char *name, size_t n,
+				 const char *(*name_at)(const struct scenario *, size_t))
+{
+	const char **names = calloc(n ? n : 1, sizeof(*names)), *best;
+
+	if (!names)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		names[i] = name_at(sc, i);
+	best = ini_suggest(name, names, n);
+	free(names);
+	return best;
+}
+
+static const char *mb_name_at(const struct scenario *sc, size_t i)
+{
+	return sc->mb[i].name;
+}
+
+static const char *flow_name_at(const struct scenario *sc, size_t i)
+{
+	return sc->flows[i].name;
+}
+
 static const char *mb_suggest(struct pctx *c, const char *name)
 {
-	const char *names[SC_MAX_MIDDLEBOXES];
-
-	for (size_t i = 0; i < c->sc->nmb; i++)
-		names[i] = c->sc->mb[i].name;
-	return ini_suggest(name, names, c->sc->nmb);
+	return suggest_among(c->sc, name, c->sc->nmb, mb_name_at);
 }
 
 static void check_path(struct pctx *c, int fi)
 {
 	struct scenario *sc = c->sc;
 	struct sc_flow *f = &sc->flows[fi];
-	int line = c->fk_line[fi][FK_PATH];
+	int line = c->fp[fi].line[FK_PATH];
 	char buf[SC_VALUE_MAX], *save = NULL, *tok;
 
 	if (!line) {
@@ -1052,7 +1105,7 @@ static void check_path(struct pctx *c, int fi)
 			f->path[f->npath++] = (int)i;
 		return;
 	}
-	snprintf(buf, sizeof(buf), "%s", c->path_text[fi]);
+	snprintf(buf, sizeof(buf), "%s", c->fp[fi].path_text);
 	for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
 		int m = scenario_mb_index(sc, tok);
 		if (m < 0) {
@@ -1085,7 +1138,7 @@ static void check_group(struct pctx *c, int fi)
 {
 	struct scenario *sc = c->sc;
 	struct sc_flow *f = &sc->flows[fi];
-	int *L = c->fk_line[fi];
+	int *L = c->fp[fi].line;
 
 	if (f->command[0] && f->count > 1)
 		DIAG(c, L[FK_COUNT], NULL, "count = %u needs the built-in probe: a command is one connection",
@@ -1122,7 +1175,7 @@ static void check_flow(struct pctx *c, int fi)
 {
 	struct scenario *sc = c->sc;
 	struct sc_flow *f = &sc->flows[fi];
-	int *L = c->fk_line[fi];
+	int *L = c->fp[fi].line;
 
 	if (!L[FK_EXPECT])
 		DIAG(c, f->line, "what should happen after the idle period: alive, reset, closed, timeout, "
@@ -1198,8 +1251,8 @@ static void check_flow(struct pctx *c, int fi)
 static bool event_middlebox(struct pctx *c, int ei)
 {
 	struct scenario *sc = c->sc;
-	const char *t = c->evmb_text[ei], *best;
-	int line = c->ek_line[ei][EK_MIDDLEBOX];
+	const char *t = c->ep[ei].evmb_text, *best;
+	int line = c->ep[ei].line[EK_MIDDLEBOX];
 
 	if (!line || !strcmp(t, "all"))
 		return true;
@@ -1218,7 +1271,7 @@ static bool event_middlebox(struct pctx *c, int ei)
 static void event_expire(struct pctx *c, struct sc_event *e, int line, const char *arg)
 {
 	struct scenario *sc = c->sc;
-	const char *names[SC_MAX_FLOWS], *best;
+	const char *best;
 	bool on = false;
 
 	if (!*arg || strpbrk(arg, " \t")) {
@@ -1227,9 +1280,7 @@ static void event_expire(struct pctx *c, struct sc_event *e, int line, const cha
 	}
 	e->flow = scenario_flow_index(sc, arg);
 	if (e->flow < 0) {
-		for (size_t i = 0; i < sc->nflows; i++)
-			names[i] = sc->flows[i].name;
-		best = ini_suggest(arg, names, sc->nflows);
+		best = suggest_among(sc, arg, sc->nflows, flow_name_at);
 		if (best)
 			DIAG(c, line, NULL, "action: unknown flow '%s' (did you mean '%s'?)", arg, best);
 		else
@@ -1316,7 +1367,7 @@ static void check_event(struct pctx *c, int ei)
 {
 	struct scenario *sc = c->sc;
 	struct sc_event *e = &sc->events[ei];
-	int *L = c->ek_line[ei];
+	int *L = c->ep[ei].line;
 	char buf[SC_VALUE_MAX], *verb, *arg;
 	int a;
 
@@ -1331,7 +1382,7 @@ static void check_event(struct pctx *c, int ei)
 		return;
 	}
 	/* the verb, then its argument */
-	snprintf(buf, sizeof(buf), "%s", c->action_text[ei]);
+	snprintf(buf, sizeof(buf), "%s", c->ep[ei].action_text);
 	verb = trim(buf);
 	arg = verb;
 	while (*arg && !isspace((unsigned char)*arg))
@@ -1416,7 +1467,7 @@ static void check_scaling(struct pctx *c)
 			 (unsigned long long)d);
 	for (size_t i = 0; i < sc->nflows; i++) {
 		struct sc_flow *f = &sc->flows[i];
-		int kline = c->fk_line[i][FK_KEEPALIVE] ? c->fk_line[i][FK_KEEPALIVE] : f->line;
+		int kline = c->fp[i].line[FK_KEEPALIVE] ? c->fp[i].line[FK_KEEPALIVE] : f->line;
 
 		if (ka_checked(f)) {
 			const struct sc_duration *v[2] = { &f->ka_idle, &f->ka_intvl };
@@ -1447,7 +1498,7 @@ static void check_scaling(struct pctx *c)
 		if (f->proto == SC_TCP && f->user_timeout.ms && !f->command[0] &&
 		    f->user_timeout.scaled_ms < 1000) {
 			duration_format(f->user_timeout.ms, s1, sizeof(s1));
-			DIAG(c, c->fk_line[i][FK_TCP_USER_TIMEOUT],
+			DIAG(c, c->fp[i].line[FK_TCP_USER_TIMEOUT],
 			     "below 1 s the kernel's retransmission timer (200 ms at least, never scaled) "
 			     "decides more than the timeout does",
 			     "tcp_user_timeout: '%s'%s%s is %s; TCP_USER_TIMEOUT needs >= 1s%s", s1,
@@ -1505,21 +1556,60 @@ static void check_scaled(struct pctx *c, int line, const char *where, const char
 	     duration_format(d->scaled_ms, s2, sizeof(s2)));
 }
 
-/* cycles x (idle + deadline), or UINT64_MAX if that does not fit */
-static uint64_t flow_length(uint64_t cycles, uint64_t idle, uint64_t deadline)
+/* d scaled or as written */
+static uint64_t dur_ms(const struct sc_duration *d, bool scaled)
 {
-	uint64_t sum, t;
-
-	if (__builtin_add_overflow(idle, deadline, &sum) || __builtin_mul_overflow(cycles, sum, &t))
-		return UINT64_MAX;
-	return t;
+	return scaled ? d->scaled_ms : d->ms;
 }
 
-static uint64_t event_end(uint64_t at, uint64_t duration)
+uint64_t sc_flow_span_ms(const struct sc_flow *f, bool scaled)
 {
-	uint64_t t;
+	uint64_t round = sat_add(dur_ms(&f->idle, scaled), dur_ms(&f->deadline, scaled));
 
-	return __builtin_add_overflow(at, duration, &t) ? UINT64_MAX : t;
+	return sat_add(sat_add(dur_ms(&f->start, scaled), dur_ms(&f->ramp, scaled)),
+		       sat_mul(f->cycles ? f->cycles : 1, round));
+}
+
+uint64_t sc_conn_start_ms(const struct sc_flow *f, unsigned k, bool scaled)
+{
+	uint64_t start = dur_ms(&f->start, scaled);
+
+	if (f->count < 2 || k >= f->count)
+		return start;
+	return sat_add(start, sat_mul(dur_ms(&f->ramp, scaled), k) / (f->count - 1));
+}
+
+uint64_t sc_ka_span_ms(const struct sc_flow *f, bool scaled)
+{
+	if (f->keepalive == SC_KA_OFF)
+		return 0;
+	return sat_add(dur_ms(&f->ka_idle, scaled), sat_mul(dur_ms(&f->ka_intvl, scaled), f->ka_count));
+}
+
+uint64_t sc_event_end_ms(const struct sc_event *e, bool scaled)
+{
+	return sat_add(dur_ms(&e->at, scaled), dur_ms(&e->duration, scaled));
+}
+
+/* "start + ramp + cycles x (idle + deadline)", naming only what f sets */
+static const char *span_words(const struct sc_flow *f)
+{
+	if (f->start.ms && f->ramp.ms)
+		return "start + ramp + cycles x (idle + deadline)";
+	if (f->start.ms)
+		return "start + cycles x (idle + deadline)";
+	if (f->ramp.ms)
+		return "ramp + cycles x (idle + deadline)";
+	return "cycles x (idle + deadline)";
+}
+
+/* A sum of flow f above the limit of a run, at line: said with its value. */
+static void sum_too_long(struct pctx *c, int line, const char *what, const char *terms, uint64_t t)
+{
+	char s1[32];
+
+	DIAG(c, line, NULL, "%s%s is %s, above the limit of " DURATION_MAX_TEXT " for a run", what, terms,
+	     t == UINT64_MAX ? "too long to count" : duration_format(t, s1, sizeof(s1)));
 }
 
 /*
@@ -1538,7 +1628,7 @@ static void check_limits(struct pctx *c)
 	check_scaled(c, c->sk_line[SK_TIMEOUT], "", "timeout", &sc->timeout);
 	for (size_t i = 0; i < sc->nflows; i++) {
 		const struct sc_flow *f = &sc->flows[i];
-		const int *L = c->fk_line[i];
+		const int *L = c->fp[i].line;
 		uint64_t t;
 
 		check_scaled(c, L[FK_IDLE], "", "idle", &f->idle);
@@ -1546,23 +1636,30 @@ static void check_limits(struct pctx *c)
 		check_scaled(c, L[FK_HEARTBEAT], "", "heartbeat", &f->heartbeat);
 		check_scaled(c, L[FK_SERVER_HEARTBEAT], "", "server_heartbeat", &f->server_heartbeat);
 		check_scaled(c, L[FK_TCP_USER_TIMEOUT], "", "tcp_user_timeout", &f->user_timeout);
-		t = flow_length(f->cycles, f->idle.scaled_ms, f->deadline.scaled_ms);
-		if (t > DURATION_MAX_MS)
-			DIAG(c, f->line, NULL, "[flow %s]: cycles x (idle + deadline) is %s, above the "
-			     "limit of " DURATION_MAX_TEXT " for a run", f->name,
-			     t == UINT64_MAX ? "too long to count" : duration_format(t, s1, sizeof(s1)));
+		check_scaled(c, L[FK_START], "", "start", &f->start);
+		check_scaled(c, L[FK_RAMP], "", "ramp", &f->ramp);
+		t = sc_flow_span_ms(f, true);
+		if (t > DURATION_MAX_MS) {
+			snprintf(where, sizeof(where), "[flow %s]: ", f->name);
+			sum_too_long(c, f->line, where, span_words(f), t);
+		}
+		t = sc_ka_span_ms(f, true);
+		if (t > DURATION_MAX_MS && ka_checked(f))
+			sum_too_long(c, L[FK_KEEPALIVE] ? L[FK_KEEPALIVE] : f->line, "keepalive: ",
+				     "idle + interval x count", t);
 	}
 	for (size_t i = 0; i < sc->nevents; i++) {
 		const struct sc_event *e = &sc->events[i];
 		uint64_t t;
 
-		check_scaled(c, c->ek_line[i][EK_AT], "", "at", &e->at);
-		check_scaled(c, c->ek_line[i][EK_ACTION], "action: ", "blackhole", &e->duration);
-		t = event_end(e->at.scaled_ms, e->duration.scaled_ms);
+		check_scaled(c, c->ep[i].line[EK_AT], "", "at", &e->at);
+		check_scaled(c, c->ep[i].line[EK_ACTION], "action: ", "blackhole", &e->duration);
+		t = sc_event_end_ms(e, true);
 		if (t > DURATION_MAX_MS && e->at.scaled_ms <= DURATION_MAX_MS &&
-		    e->duration.scaled_ms <= DURATION_MAX_MS)
-			DIAG(c, e->line, NULL, "[event %s]: at + blackhole is %s, above the limit of "
-			     DURATION_MAX_TEXT " for a run", e->name, duration_format(t, s1, sizeof(s1)));
+		    e->duration.scaled_ms <= DURATION_MAX_MS) {
+			snprintf(where, sizeof(where), "[event %s]: ", e->name);
+			sum_too_long(c, e->line, where, "at + blackhole", t);
+		}
 	}
 	for (size_t i = 0; i < sc->nmb; i++) {
 		const struct sc_middlebox *m = &sc->mb[i];
@@ -1602,11 +1699,8 @@ static void check_events_in_time(struct pctx *c)
 
 	for (size_t i = 0; i < sc->nflows; i++) {
 		const struct sc_flow *f = &sc->flows[i];
-		uint64_t t, cyc;
+		uint64_t t = sat_add(sat_mul(f->cycles, f->idle.ms), f->deadline.ms);
 
-		if (__builtin_mul_overflow((uint64_t)f->cycles, f->idle.ms, &cyc) ||
-		    __builtin_add_overflow(cyc, f->deadline.ms, &t))
-			t = UINT64_MAX;
 		if (f->command[0])
 			return;         /* a command's length is unknown */
 		if (t > end)
@@ -1614,8 +1708,8 @@ static void check_events_in_time(struct pctx *c)
 	}
 	for (size_t i = 0; i < sc->nevents; i++) {
 		const struct sc_event *e = &sc->events[i];
-		if (c->ek_line[i][EK_AT] && e->at.ms >= end)
-			DIAG(c, c->ek_line[i][EK_AT], NULL,
+		if (c->ep[i].line[EK_AT] && e->at.ms >= end)
+			DIAG(c, c->ep[i].line[EK_AT], NULL,
 			     "at: '%s' is after every flow has finished (the last ends at %s)",
 			     duration_format(e->at.ms, s1, sizeof(s1)), duration_format(end, s2, sizeof(s2)));
 	}
@@ -1635,7 +1729,7 @@ static void check_timeout(struct pctx *c)
 		return;
 	for (size_t i = 0; i < sc->nflows; i++) {
 		const struct sc_flow *f = &sc->flows[i];
-		uint64_t t = flow_length(f->cycles, f->idle.ms, f->deadline.ms);
+		uint64_t t = sc_flow_span_ms(f, false);
 
 		if (f->command[0])
 			return;
@@ -1645,7 +1739,7 @@ static void check_timeout(struct pctx *c)
 		}
 	}
 	for (size_t i = 0; i < sc->nevents; i++) {
-		uint64_t t = event_end(sc->events[i].at.ms, sc->events[i].duration.ms);
+		uint64_t t = sc_event_end_ms(&sc->events[i], false);
 
 		if (t > need) {
 			need = t;
@@ -1655,9 +1749,77 @@ static void check_timeout(struct pctx *c)
 	if (sc->timeout.ms <= need)
 		DIAG(c, c->sk_line[SK_TIMEOUT],
 		     "leave it out (the runner allows the estimate and a half), or make it longer",
-		     "timeout: '%s' is not longer than the %s the %s%s%s needs (cycles x idle + deadline)",
+		     "timeout: '%s' is not longer than the %s the %s%s%s needs (start + ramp + cycles x (idle + deadline))",
 		     duration_format(sc->timeout.ms, s1, sizeof(s1)), duration_format(need, s2, sizeof(s2)),
 		     what ? "flow " : "last event", what ? what : "", "");
+}
+
+/* A network the runner will build: a path, and the server ports of the
+ * built-in probe flows on it. */
+struct net_plan {
+	const struct sc_flow *first;    /* its first flow: the path, and own */
+	unsigned port[SC_MAX_PORTS];
+	size_t nports;
+};
+
+static bool same_net(const struct net_plan *n, const struct sc_flow *f)
+{
+	const struct sc_flow *a = n->first;
+
+	return !a->nsysctl && !f->nsysctl && a->npath == f->npath &&
+	       !memcmp(a->path, f->path, f->npath * sizeof(f->path[0]));
+}
+
+/* The port of flow fi on network n; false after saying it is one too many. */
+static bool net_port(struct pctx *c, struct net_plan *n, int fi)
+{
+	const struct sc_flow *f = &c->sc->flows[fi];
+	unsigned port = f->port ? f->port : SC_DEFAULT_PORT;
+
+	for (size_t i = 0; i < n->nports; i++)
+		if (n->port[i] == port)
+			return true;
+	if (n->nports == SC_MAX_PORTS) {
+		DIAG(c, c->fp[fi].line[FK_PORT] ? c->fp[fi].line[FK_PORT] : f->line,
+		     "flows on one path share a probe server per port: give them fewer ports",
+		     "[flow %s]: port %u is one server port more than a network takes: the limit is %d",
+		     f->name, port, SC_MAX_PORTS);
+		return false;
+	}
+	n->port[n->nports++] = port;
+	return true;
+}
+
+/*
+ * The networks a run builds, as the runner plans them (runner/run/run.c):
+ * one per distinct path, one more per flow with sysctl.NAME; at most
+ * SC_MAX_NETWORKS, each with at most SC_MAX_PORTS probe server ports.
+ */
+static void check_networks(struct pctx *c)
+{
+	const struct scenario *sc = c->sc;
+	struct net_plan nets[SC_MAX_NETWORKS];
+	size_t nn = 0;
+
+	for (size_t i = 0; i < sc->nflows; i++) {
+		const struct sc_flow *f = &sc->flows[i];
+		size_t k;
+
+		for (k = 0; k < nn && !same_net(&nets[k], f); k++)
+			;
+		if (k == nn) {
+			if (nn == SC_MAX_NETWORKS) {
+				DIAG(c, f->line, "flows with the same path share a network; "
+				     "a flow with sysctl.NAME has one of its own",
+				     "[flow %s] needs network %zu: the limit is %d networks (distinct paths, "
+				     "and flows with sysctl.NAME)", f->name, nn + 1, SC_MAX_NETWORKS);
+				return;
+			}
+			nets[nn++] = (struct net_plan){ .first = f };
+		}
+		if (!f->command[0] && !net_port(c, &nets[k], (int)i))
+			return;
+	}
 }
 
 static void finish(struct pctx *c)
@@ -1681,13 +1843,14 @@ static void finish(struct pctx *c)
 			total += sc->flows[i].count;
 			if (total > SC_MAX_CONNECTIONS && !told) {
 				told = true;
-				DIAG(c, c->fk_line[i][FK_COUNT] ? c->fk_line[i][FK_COUNT] : sc->flows[i].line,
+				DIAG(c, c->fp[i].line[FK_COUNT] ? c->fp[i].line[FK_COUNT] : sc->flows[i].line,
 				     "split the population over several scenario files",
 				     "[flow %s] brings the scenario to %lu connections; the limit is %d",
 				     sc->flows[i].name, total, SC_MAX_CONNECTIONS);
 			}
 		}
 	}
+	check_networks(c);
 	for (size_t i = 0; i < sc->nevents; i++)
 		check_event(c, (int)i);
 	apply_scale(sc);
@@ -1720,9 +1883,11 @@ struct scenario *scenario_parse(const char *buf, size_t len, const char *name,
 	iniread_parse(&c->r, buf, len, handler, on_section, c, diags);
 	finish(c);
 	sc_scale_format(&sc->scale, sc->scale_text, sizeof(sc->scale_text));
+	free(c->fp);
+	free(c->ep);
 	free(c);
 	if (diags->n || diags->dropped) {
-		free(sc);
+		scenario_free(sc);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -1773,6 +1938,13 @@ struct scenario *scenario_load(const char *path, struct ini_diags *diags)
 
 void scenario_free(struct scenario *sc)
 {
+	if (!sc)
+		return;
+	for (size_t i = 0; i < sc->nmb; i++)
+		free(sc->mb[i].overrides);
+	free(sc->mb);
+	free(sc->flows);
+	free(sc->events);
 	free(sc);
 }
 
@@ -1795,15 +1967,14 @@ uint64_t scenario_estimate_ms(const struct scenario *sc)
 	uint64_t end = 0;
 
 	for (size_t i = 0; i < sc->nflows; i++) {
-		const struct sc_flow *f = &sc->flows[i];
-		uint64_t t = flow_length(f->cycles, f->idle.scaled_ms, f->deadline.scaled_ms) +
-			     f->start.scaled_ms + f->ramp.scaled_ms;
+		uint64_t t = sc_flow_span_ms(&sc->flows[i], true);
+
 		if (t > end)
 			end = t;
 	}
 	for (size_t i = 0; i < sc->nevents; i++) {
-		const struct sc_event *e = &sc->events[i];
-		uint64_t t = event_end(e->at.scaled_ms, e->duration.scaled_ms);
+		uint64_t t = sc_event_end_ms(&sc->events[i], true);
+
 		if (t > end)
 			end = t;
 	}

@@ -27,20 +27,29 @@
 #include "common/iniread.h"
 #include "common/policy.h"
 
+/*
+ * The limits of a scenario. The sections, flows and events of a file are
+ * held in arrays that grow with it; these bounds keep a run's memory,
+ * processes and time sane, and each has its message (file:line, naming the
+ * limit) in the checker. idlegate-scenario(5) lists them all.
+ */
 #define SC_NAME_MAX 32          /* names: letters, digits, '.', '_', '-'; < 32 chars */
 #define SC_VALUE_MAX 200        /* a value fits in one inih line */
-#define SC_MAX_MIDDLEBOXES 8
-#define SC_MAX_FLOWS 64
-#define SC_MAX_EVENTS 64
+#define SC_MAX_MIDDLEBOXES 64   /* [middlebox] sections */
+#define SC_MAX_FLOWS 1000       /* [flow] sections */
+#define SC_MAX_EVENTS 1000      /* [event] sections */
 #define SC_MAX_PATH 4           /* middleboxes on one flow's path */
-#define SC_MAX_OVERRIDES 48     /* knob overrides per middlebox */
+#define SC_MAX_NETWORKS 32      /* networks built: one per distinct path, and one
+				 * per flow with sysctl.NAME (a client of its own) */
+#define SC_MAX_PORTS 8          /* server ports of built-in probe flows on one network */
+#define SC_DEFAULT_PORT 7201     /* a built-in probe flow's server port without port = */
 #define SC_MAX_FILE_BYTES (1024 * 1024)
 #define SC_MAX_COUNT 100000     /* connections in one flow group (count =) */
 #define SC_MAX_CONNECTIONS 100000 /* connections in one scenario, all groups */
 #define SC_MAX_COUNTED 8        /* terms of a counted expectation */
 #define SC_COMMAND_MAX 4096     /* command, server_command: one line of INIREAD_MAX_LONG_LINE */
 #define SC_USER_MAX 64          /* run_as */
-#define SC_MAX_SYSCTLS 8        /* sysctl.NAME keys per flow */
+#define SC_MAX_SYSCTLS 8        /* sysctl.NAME keys per flow (each name once) */
 
 /* A per-network-namespace kernel setting of a flow's client (sysctl.NAME). */
 struct sc_sysctl {
@@ -74,8 +83,8 @@ struct sc_middlebox {
 	char profile_path[PATH_MAX];    /* the profile file read, "" if none */
 	int profile_line;
 	struct policy policy;           /* profile + overrides, unscaled */
-	struct sc_override overrides[SC_MAX_OVERRIDES];
-	size_t noverrides;
+	struct sc_override *overrides;  /* each knob at most once */
+	size_t noverrides, cap_overrides;
 };
 
 enum sc_proto { SC_TCP, SC_UDP };
@@ -180,12 +189,12 @@ struct scenario {
 	struct sc_duration timeout;     /* whole run; ms == 0: the runner decides */
 	char ipv4_net[64];              /* "" or CIDR the runner numbers links from */
 	char ipv6_net[64];
-	struct sc_middlebox mb[SC_MAX_MIDDLEBOXES];
-	size_t nmb;
-	struct sc_flow flows[SC_MAX_FLOWS];
-	size_t nflows;
-	struct sc_event events[SC_MAX_EVENTS];
-	size_t nevents;
+	struct sc_middlebox *mb;        /* [nmb], at most SC_MAX_MIDDLEBOXES */
+	size_t nmb, cap_mb;
+	struct sc_flow *flows;          /* [nflows], at most SC_MAX_FLOWS */
+	size_t nflows, cap_flows;
+	struct sc_event *events;        /* [nevents], at most SC_MAX_EVENTS */
+	size_t nevents, cap_events;
 };
 
 /*
@@ -219,9 +228,27 @@ void scenario_policy_scaled(const struct scenario *sc, const struct sc_middlebox
 
 /*
  * A rough scaled wall-clock length of the run in ms: the longest flow
- * (cycles * (idle + deadline)) or the latest event end, whichever is later.
+ * (sc_flow_span_ms()) or the latest event end, whichever is later.
  */
 uint64_t scenario_estimate_ms(const struct scenario *sc);
+
+/*
+ * The sums a run is planned with, scaled (scaled = true) or as written.
+ * None wraps: a total that does not fit is UINT64_MAX (common/vec.h), and
+ * the checker refuses any above DURATION_MAX_MS with the flow's line.
+ *
+ * sc_flow_span_ms: the most flow f can take from the probes' start,
+ *   start + ramp + cycles x (idle + deadline).
+ * sc_conn_start_ms: when connection k (0-based) of f opens,
+ *   start + ramp x k / (count - 1).
+ * sc_ka_span_ms: how long the kernel takes to give up on a silent peer,
+ *   keepalive idle + interval x count (0 without keepalive).
+ * sc_event_end_ms: at + duration of event e (its blackhole).
+ */
+uint64_t sc_flow_span_ms(const struct sc_flow *f, bool scaled);
+uint64_t sc_conn_start_ms(const struct sc_flow *f, unsigned k, bool scaled);
+uint64_t sc_ka_span_ms(const struct sc_flow *f, bool scaled);
+uint64_t sc_event_end_ms(const struct sc_event *e, bool scaled);
 
 /* Index of the flow / middlebox called name, or -1. */
 int scenario_flow_index(const struct scenario *sc, const char *name);

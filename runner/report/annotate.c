@@ -65,11 +65,11 @@ static void message(const struct rep_flow *w, char *buf, size_t len)
 
 size_t report_annotate(FILE *out, const struct scenario_result *rs, size_t n, enum annotate_style style)
 {
-	static struct rep_flow rows[SC_MAX_FLOWS + 1];
 	const char *ws = getenv(style == ANNOTATE_GITHUB ? "GITHUB_WORKSPACE" : "CI_PROJECT_DIR");
+	struct rep_flow *rows;
 	size_t count = 0;
 
-	if (style == ANNOTATE_NONE)
+	if (style == ANNOTATE_NONE || !(rows = rep_rows_new(rs, n)))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		size_t m = rep_flows(&rs[i], rows);
@@ -106,6 +106,7 @@ size_t report_annotate(FILE *out, const struct scenario_result *rs, size_t n, en
 			count++;
 		}
 	}
+	free(rows);
 	fflush(out);
 	return count;
 }

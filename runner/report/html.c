@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -135,20 +136,24 @@ static void scenario(FILE *f, const struct scenario_result *r, size_t i, struct 
 
 int report_html(const char *path, const struct scenario_result *rs, size_t n)
 {
-	static struct rep_flow rows[SC_MAX_FLOWS + 1];
+	struct rep_flow *rows = rep_rows_new(rs, n);
 	struct rep_counts c = { 0 };
 	char tmp[PATH_MAX], when[32] = "";
 	time_t now = time(NULL);
 	struct tm tm;
 	FILE *f;
 
+	if (!rows)
+		return -1;
 	for (size_t i = 0; i < n; i++)
 		rep_count_rows(rows, rep_flows(&rs[i], rows), &c);
 	if (gmtime_r(&now, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	f = tu_atomic_open(path, tmp, sizeof(tmp));
-	if (!f)
+	if (!f) {
+		free(rows);
 		return -1;
+	}
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
 		   "<meta name=\"viewport\" content=\"width=device-width\"/>\n"
 		   "<title>idlegate: %zu passed, %zu failed</title>\n<style>%s</style>\n</head>\n<body>\n",
@@ -165,5 +170,6 @@ int report_html(const char *path, const struct scenario_result *rs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		scenario(f, &rs[i], i, rows);
 	fputs("</body>\n</html>\n", f);
+	free(rows);
 	return tu_atomic_commit(f, tmp, path, 1);
 }

@@ -128,11 +128,11 @@ static json_t *mark_json(const struct scenario_result *r, const struct tl_mark *
 
 static json_t *scenario_json(const struct scenario_result *r, struct rep_counts *tot)
 {
-	static struct rep_flow rows[SC_MAX_FLOWS + 1];
-	size_t n = rep_flows(r, rows), i;
+	struct rep_flow *rows = rep_rows_new(r, 1);
+	size_t n = rows ? rep_flows(r, rows) : 0, i;
 	json_t *flows = json_array(), *marks = json_array();
 	const struct tl_mark **sorted = rep_marks_sorted(r);
-	int rc = !sorted;
+	int rc = !sorted || !rows;
 
 	rep_count_rows(rows, n, tot);
 	for (i = 0; i < n; i++)
@@ -140,6 +140,7 @@ static json_t *scenario_json(const struct scenario_result *r, struct rep_counts 
 	for (i = 0; sorted && i < r->nmarks; i++)
 		rc |= json_array_append_new(marks, mark_json(r, sorted[i]));
 	free(sorted);
+	free(rows);
 	if (rc) {
 		json_decref(flows);
 		json_decref(marks);

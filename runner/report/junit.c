@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -197,20 +198,24 @@ static void suite(FILE *f, const struct scenario_result *r, const struct rep_flo
 
 int report_junit(const char *path, const struct scenario_result *rs, size_t n)
 {
-	static struct rep_flow rows[SC_MAX_FLOWS + 1];
+	struct rep_flow *rows = rep_rows_new(rs, n);
 	struct rep_counts tot = { 0 };
 	uint64_t wall = 0;
 	char tmp[PATH_MAX];
 	FILE *f;
 	size_t i;
 
+	if (!rows)
+		return -1;
 	for (i = 0; i < n; i++) {
 		rep_count_rows(rows, rep_flows(&rs[i], rows), &tot);
 		wall += rs[i].wall_ms;
 	}
 	f = tu_atomic_open(path, tmp, sizeof(tmp));
-	if (!f)
+	if (!f) {
+		free(rows);
 		return -1;
+	}
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
 	fprintf(f, "<testsuites name=\"idlegate\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
 		   "skipped=\"%zu\" time=\"", tot.total, tot.fail, tot.error, tot.skip);
@@ -221,5 +226,6 @@ int report_junit(const char *path, const struct scenario_result *rs, size_t n)
 		wall -= rs[i].wall_ms;
 	}
 	fputs("</testsuites>\n", f);
+	free(rows);
 	return tu_atomic_commit(f, tmp, path, 1);
 }

@@ -45,7 +45,7 @@ size_t rep_flows(const struct scenario_result *r, struct rep_flow *out)
 	size_t n = 0, i;
 
 	if (r->nflows > 0) {
-		for (i = 0; i < r->nflows && i < SC_MAX_FLOWS; i++) {
+		for (i = 0; i < r->nflows; i++) {
 			const struct flow_result *fr = &r->flows[i];
 			struct rep_flow *o = &out[n++];
 			const char *nm = rep_flow_name(r, fr->flow);
@@ -78,7 +78,7 @@ size_t rep_flows(const struct scenario_result *r, struct rep_flow *out)
 		return n;
 	}
 	if (sc && sc->nflows > 0) {
-		for (i = 0; i < sc->nflows && i < SC_MAX_FLOWS; i++) {
+		for (i = 0; i < sc->nflows; i++) {
 			struct rep_flow *o = &out[n++];
 
 			memset(o, 0, sizeof(*o));
@@ -107,6 +107,23 @@ size_t rep_flows(const struct scenario_result *r, struct rep_flow *out)
 	o->evidence = "";
 	o->error = o->status == RES_ERROR ? (r->error[0] ? r->error : "no flow results") : "";
 	return n;
+}
+
+size_t rep_nrows(const struct scenario_result *r)
+{
+	if (r->nflows)
+		return r->nflows;
+	return r->sc && r->sc->nflows ? r->sc->nflows : 1;
+}
+
+struct rep_flow *rep_rows_new(const struct scenario_result *rs, size_t n)
+{
+	size_t most = 1;
+
+	for (size_t i = 0; i < n; i++)
+		if (rep_nrows(&rs[i]) > most)
+			most = rep_nrows(&rs[i]);
+	return calloc(most, sizeof(struct rep_flow));
 }
 
 void rep_count_rows(const struct rep_flow *rows, size_t n, struct rep_counts *c)

@@ -37,9 +37,16 @@ struct rep_counts {
 	size_t pass, fail, error, skip, total;
 };
 
-/* Fill out (at least SC_MAX_FLOWS + 1 entries) with the rows for r.
+/* Fill out (at least rep_nrows(r) entries) with the rows for r.
  * Returns how many. */
 size_t rep_flows(const struct scenario_result *r, struct rep_flow *out);
+
+/* How many rows rep_flows() gives for r. */
+size_t rep_nrows(const struct scenario_result *r);
+
+/* Room for the rows of any one of rs[0..n) (free with free()); NULL with
+ * errno ENOMEM. */
+struct rep_flow *rep_rows_new(const struct scenario_result *rs, size_t n);
 
 /* Add the statuses of rows[0..n) to c (not cleared first). */
 void rep_count_rows(const struct rep_flow *rows, size_t n, struct rep_counts *c);

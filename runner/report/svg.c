@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "common/duration.h"
+#include "common/vec.h"
 #include "runner/report/rows.h"
 #include "runner/model/result.h"
 #include "runner/util/textutil.h"
@@ -105,6 +106,7 @@ struct svg {
 	struct lane *lanes;
 	size_t nlanes;
 	int *lane_of_flow;              /* scenario flow index -> lane, -1 */
+	size_t nflows;                  /* lane_of_flow's size */
 	int other;                      /* lane for marks of no flow, -1 */
 	struct label_row event_row;
 	bool any_group;
@@ -237,7 +239,7 @@ static const char *outcome_text(const struct tl_mark *m, const struct rep_flow *
 /* The lane of m's flow, or -1 (no flow, or a flow with no lane). */
 static int lane_of(const struct svg *g, const struct tl_mark *m)
 {
-	return m->flow >= 0 && m->flow < SC_MAX_FLOWS ? g->lane_of_flow[m->flow] : -1;
+	return m->flow >= 0 && (size_t)m->flow < g->nflows ? g->lane_of_flow[m->flow] : -1;
 }
 
 /* End the opening tag of a shape already written up to its attributes,
@@ -728,12 +730,12 @@ static uint64_t scenario_span(const struct scenario *sc)
 	for (i = 0; i < sc->nflows; i++) {
 		const struct sc_flow *f = &sc->flows[i];
 
-		e = (uint64_t)(f->cycles ? f->cycles : 1) * (f->idle.ms + f->deadline.ms);
+		e = sat_mul(f->cycles ? f->cycles : 1, sat_add(f->idle.ms, f->deadline.ms));
 		if (e > t)
 			t = e;
 	}
 	for (i = 0; i < sc->nevents; i++) {
-		e = sc->events[i].at.ms + sc->events[i].duration.ms;
+		e = sat_add(sc->events[i].at.ms, sc->events[i].duration.ms);
 		if (e > t)
 			t = e;
 	}
@@ -743,13 +745,13 @@ static uint64_t scenario_span(const struct scenario *sc)
 /* A lane per row (flow), and one more for marks of no known flow if any. */
 static void layout_lanes(struct svg *g, const struct rep_flow *rows, size_t n)
 {
-	for (size_t i = 0; i < SC_MAX_FLOWS; i++)
+	for (size_t i = 0; i < g->nflows; i++)
 		g->lane_of_flow[i] = -1;
 	for (size_t i = 0; i < n; i++) {
 		g->lanes[i].row = &rows[i];
 		g->lanes[i].group = rows[i].sf && rows[i].sf->count > 1;
 		g->any_group |= g->lanes[i].group;
-		if (rows[i].index >= 0 && rows[i].index < SC_MAX_FLOWS)
+		if (rows[i].index >= 0 && (size_t)rows[i].index < g->nflows)
 			g->lane_of_flow[rows[i].index] = (int)i;
 	}
 	g->nlanes = n;
@@ -901,18 +903,37 @@ static void draw_marks(struct svg *g)
 	drop_labels(g);
 }
 
+static int write_svg(FILE *f, const struct scenario_result *r, bool inline_svg, struct svg g,
+		     struct rep_flow *rows);
+
+/* r's timeline into f: the rows, lanes and flow map it needs, sized to r. */
 static int write_one(FILE *f, const struct scenario_result *r, bool inline_svg)
 {
-	static struct rep_flow rows[SC_MAX_FLOWS + 1];
-	struct lane lanes[SC_MAX_FLOWS + 2];
-	int lane_of_flow[SC_MAX_FLOWS];
+	struct rep_flow *rows = rep_rows_new(r, 1);
+	size_t nrows = rep_nrows(r), nflows = r->sc ? r->sc->nflows : 0;
+	struct svg g = { .f = f, .r = r, .other = -1, .nflows = nflows };
+	int rc = -1;
+
+	g.lanes = calloc(nrows + 2, sizeof(*g.lanes));
+	g.lane_of_flow = calloc(nflows ? nflows : 1, sizeof(*g.lane_of_flow));
+	if (rows && g.lanes && g.lane_of_flow)
+		rc = write_svg(f, r, inline_svg, g, rows);
+	else
+		errno = ENOMEM;
+	free(rows);
+	free(g.lanes);
+	free(g.lane_of_flow);
+	return rc;
+}
+
+static int write_svg(FILE *f, const struct scenario_result *r, bool inline_svg, struct svg g,
+		     struct rep_flow *rows)
+{
 	struct rep_counts c = { 0 };
-	struct svg g = { .f = f, .r = r, .lanes = lanes, .lane_of_flow = lane_of_flow, .other = -1 };
 	size_t n = rep_flows(r, rows);
 	int height;
 
 	rep_count_rows(rows, n, &c);
-	memset(lanes, 0, sizeof(lanes));
 	layout_lanes(&g, rows, n);
 	layout_time(&g, rows);
 	g.seen = calloc(g.nlanes * (TL_OUTCOME + 1) * 2 * (PLOT_W + 1), 1);

@@ -72,10 +72,14 @@ static void yaml_kv(FILE *out, const char *key, const char *value)
 
 void report_tap(FILE *out, const struct scenario_result *rs, size_t n)
 {
-	static struct rep_flow rows[SC_MAX_FLOWS + 1];
+	struct rep_flow *rows = rep_rows_new(rs, n);
 	size_t total = 0, num = 0, i, j, k;
 	char d[32];
 
+	if (!rows) {
+		fputs("Bail out! out of memory\n", out);
+		return;
+	}
 	for (i = 0; i < n; i++)
 		total += rep_flows(&rs[i], rows);
 	fprintf(out, "TAP version 13\n1..%zu\n", total);
@@ -148,5 +152,6 @@ void report_tap(FILE *out, const struct scenario_result *rs, size_t n)
 			fputs("  ...\n", out);
 		}
 	}
+	free(rows);
 	fflush(out);
 }

@@ -9,6 +9,7 @@
  * string is cleaned of control characters first.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runner/report/rows.h"
@@ -46,13 +47,15 @@ struct row {
 static void one_scenario(FILE *out, const struct scenario_result *r, bool color,
 			 struct rep_counts *tot)
 {
-	static struct rep_flow flows[SC_MAX_FLOWS + 1];
-	static struct row rows[SC_MAX_FLOWS + 1];
-	size_t n = rep_flows(r, flows), i;
+	struct rep_flow *flows = rep_rows_new(r, 1);
+	struct row *rows = calloc(rep_nrows(r), sizeof(*rows));
+	size_t n = flows && rows ? rep_flows(r, flows) : 0, i;
 	size_t wn = strlen("flow"), ws = strlen("settings"), we = strlen("expected"),
 	       wo = strlen("observed");
 	char buf[512], dur[32];
 
+	if (!flows || !rows)
+		fprintf(out, "%s: out of memory\n", rep_file(r));
 	rep_count_rows(flows, n, tot);
 	for (i = 0; i < n; i++) {
 		struct row *w = &rows[i];
@@ -125,6 +128,8 @@ static void one_scenario(FILE *out, const struct scenario_result *r, bool color,
 			fprintf(out, "      not run\n");
 	}
 	fputc('\n', out);
+	free(flows);
+	free(rows);
 }
 
 void report_terminal(FILE *out, const struct scenario_result *rs, size_t n, bool color)

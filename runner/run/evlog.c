@@ -450,7 +450,7 @@ command:
 		const struct sc_flow *f = &r->sc->flows[r->cmd[i].flow];
 
 		if (r->lane_of[r->cmd[i].flow] == (int)(l - r->lane) &&
-		    (f->port ? f->port : DEFAULT_PORT) == nf->dport)
+		    (f->port ? f->port : SC_DEFAULT_PORT) == nf->dport)
 			return r->cmd[i].flow;
 	}
 	return -1;

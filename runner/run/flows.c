@@ -139,10 +139,7 @@ static int write_flows_file(struct run *r, const struct group *g, const char *pa
 
 		flow_spec(sf, spec, sizeof(spec));
 		for (unsigned k = 0; k < sf->count; k++) {
-			uint64_t start = sf->start.scaled_ms;
-
-			if (sf->count > 1)
-				start += sf->ramp.scaled_ms * k / (sf->count - 1);
+			uint64_t start = sc_conn_start_ms(sf, k, true);
 			if (sf->count > 1)
 				fprintf(f, "name=%s.%u%s", sf->name, k + 1, strchr(spec, ','));
 			else
@@ -247,7 +244,7 @@ static char **cmd_env(struct run *r, struct lane *l, const struct cmdflow *c, co
 	PUT("IDLEGATE_SERVER6=%s", topo_addr(l->topo, srv, false, true, a, sizeof(a)));
 	PUT("IDLEGATE_CLIENT=%s", topo_addr(l->topo, 0, true, false, a, sizeof(a)));
 	PUT("IDLEGATE_CLIENT6=%s", topo_addr(l->topo, 0, true, true, a, sizeof(a)));
-	PUT("IDLEGATE_PORT=%u", f->port ? f->port : DEFAULT_PORT);
+	PUT("IDLEGATE_PORT=%u", f->port ? f->port : SC_DEFAULT_PORT);
 	PUT("IDLEGATE_FLOW=%s", f->name);
 	PUT("IDLEGATE_TIME_SCALE=%s", r->sc->scale_text);
 	PUT("IDLEGATE_WORKDIR=%s", c->dir);

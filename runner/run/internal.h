@@ -34,6 +34,7 @@
 #include "common/jsonio.h"
 #include "common/log.h"
 #include "common/mtime.h"
+#include "common/vec.h"
 #include "runner/util/ctlclient.h"
 #include "runner/report/rows.h"
 #include "runner/run/run.h"
@@ -41,8 +42,6 @@
 #include "runner/util/textutil.h"
 
 
-#define DEFAULT_PORT 7201
-#define MAX_GROUPS 8
 #define READY_MS 10000
 #define CMD_DEFAULT_MS (10 * 60 * 1000)
 
@@ -81,8 +80,8 @@ struct simproc {
 /* Probe flows that share a server port on one path. */
 struct group {
 	unsigned port;
-	int flows[SC_MAX_FLOWS];
-	size_t n;
+	int *flows;                     /* scenario flows [n] */
+	size_t n, cap;
 	pid_t server, client;
 	int srv_status, cli_status;
 	bool cli_done, srv_done;
@@ -131,7 +130,7 @@ struct lane {
 					 * has (a client of its own); 0 = shared */
 	struct topo *topo;
 	struct simproc sim[SC_MAX_PATH];
-	struct group g[MAX_GROUPS];
+	struct group g[SC_MAX_PORTS];   /* the checker keeps to it */
 	size_t ng;
 	/* the probes' client addresses, indexed by (proto, addr, port): slot =
 	 * index + 1, 0 = empty; index_cap a power of two */
@@ -144,14 +143,18 @@ struct lane {
 struct run {
 	const struct scenario *sc;
 	const struct run_opts *o;
-	struct lane lane[SC_MAX_FLOWS];
+	struct lane lane[SC_MAX_NETWORKS]; /* the checker keeps to it */
 	size_t nlanes;
-	int lane_of[SC_MAX_FLOWS];
-	int group_of[SC_MAX_FLOWS];     /* -1 for command flows */
-	struct cmdflow cmd[SC_MAX_FLOWS];
+	/* per scenario flow [sc->nflows] */
+	int *lane_of;
+	int *group_of;                  /* -1 for command flows */
+	uint64_t *flow_end;             /* wall ms its probe or command ended, 0 = running */
+	bool *expired;                  /* progress(): a middlebox expired it */
+	struct cmdflow *cmd;            /* [ncmd] of at most sc->nflows */
 	size_t ncmd;
+	struct pollfd *pp;              /* wait_children(): [npp] */
+	size_t npp;
 	uint64_t t0;
-	uint64_t flow_end[SC_MAX_FLOWS];/* wall ms its probe or command ended, 0 = running */
 	bool kept;
 	bool interrupted;
 	char err[256];                  /* the run can't be trusted: why */
@@ -214,7 +217,8 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 
 void command_result(struct run *r, struct cmdflow *c, struct scenario_result *res);
 
-void judge_init(struct run *r, struct scenario_result *res);
+/* res: every flow "not run" until judged. 0, or -1 with errno ENOMEM. */
+int judge_init(struct run *r, struct scenario_result *res);
 
 /* exchanges.c: the data and heartbeat marks of probe flow idx from its
  * result line js (outcome, when it was noticed since the idle start of its

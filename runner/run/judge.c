@@ -334,10 +334,15 @@ static void probe_missing(struct run *r, struct group *g, const bool *seen, cons
 void probe_results(struct run *r, struct lane *l, struct group *g, struct scenario_result *res)
 {
 	FILE *f = fopen_regular(g->cli_json);
-	bool seen[SC_MAX_FLOWS] = { false };
-	uint32_t nseen[SC_MAX_FLOWS] = { 0 };
+	bool *seen = calloc(r->sc->nflows ? r->sc->nflows : 1, sizeof(*seen));
+	uint32_t *nseen = calloc(r->sc->nflows ? r->sc->nflows : 1, sizeof(*nseen));
 	char *line = NULL, why[160];
 	size_t cap = 0;
+
+	if (!seen || !nseen) {
+		run_fail(r, "out of memory");
+		goto out;
+	}
 
 	for (size_t i = 0; i < g->n; i++) {
 		struct flow_result *gr = &res->flows[g->flows[i]];
@@ -366,9 +371,12 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 		json_decref(js);
 	}
 	free(line);
+	probe_missing(r, g, seen, nseen, res);
+out:
 	if (f)
 		fclose(f);
-	probe_missing(r, g, seen, nseen, res);
+	free(seen);
+	free(nseen);
 	(void)l;
 }
 
@@ -482,7 +490,7 @@ void command_result(struct run *r, struct cmdflow *c, struct scenario_result *re
 	}
 }
 
-void judge_init(struct run *r, struct scenario_result *res)
+int judge_init(struct run *r, struct scenario_result *res)
 {
-	result_init_error(res, r->sc, "not run");
+	return result_init_error(res, r->sc, "not run");
 }

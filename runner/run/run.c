@@ -31,12 +31,16 @@ void run_fail(struct run *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Scaled (wall) ms back to scenario ms. */
+/* Scaled (wall) ms back to scenario ms (128 bits: ms x den does not wrap;
+ * saturates). */
 uint64_t run_unscale(const struct scenario *sc, uint64_t ms)
 {
+	unsigned __int128 v;
+
 	if (!sc->scale.num)
 		return ms;
-	return (ms * sc->scale.den + sc->scale.num / 2) / sc->scale.num;
+	v = ((unsigned __int128)ms * sc->scale.den + sc->scale.num / 2) / sc->scale.num;
+	return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
 }
 
 int run_find_program(const char *name, char *buf, size_t len)
@@ -176,6 +180,11 @@ static int plan_lanes(struct run *r, char *err, size_t errlen)
 			if (!f->nsysctl && !r->lane[k].own && same_path(f, &r->lane[k]))
 				break;
 		if (k == r->nlanes) {
+			if (k == SC_MAX_NETWORKS) {
+				tu_errf(err, errlen, "flow %s: more than %d networks", f->name, SC_MAX_NETWORKS);
+				errno = EINVAL;
+				return -1;
+			}
 			r->lane[k].npath = f->npath;
 			memcpy(r->lane[k].path, f->path, sizeof(f->path));
 			r->lane[k].own = f->nsysctl ? (int)i + 1 : 0;
@@ -189,22 +198,58 @@ static int plan_lanes(struct run *r, char *err, size_t errlen)
 			r->ncmd++;
 		} else {
 			struct lane *l = &r->lane[k];
-			unsigned port = f->port ? f->port : DEFAULT_PORT;
+			unsigned port = f->port ? f->port : SC_DEFAULT_PORT;
 			int g = group_of_port(l, port);
 
 			if (g < 0) {
-				if (l->ng == MAX_GROUPS) {
+				if (l->ng == SC_MAX_PORTS) {
 					tu_errf(err, errlen, "flow %s: more than %d server ports on one path",
-						f->name, MAX_GROUPS);
+						f->name, SC_MAX_PORTS);
 					errno = EINVAL;
 					return -1;
 				}
 				g = (int)l->ng++;
 				l->g[g].port = port;
 			}
+			if (vec_reserve(&l->g[g].flows, &l->g[g].cap, l->g[g].n + 1, sizeof(int)) < 0) {
+				tu_errf(err, errlen, "out of memory");
+				return -1;
+			}
 			l->g[g].flows[l->g[g].n++] = (int)i;
 			r->group_of[i] = g;
 		}
+	}
+	return 0;
+}
+
+/* wait_children()'s poll set: the signalfd and every child of r's plan. */
+static int alloc_pollset(struct run *r, char *err, size_t errlen)
+{
+	r->npp = 1 + r->ncmd;
+	for (size_t k = 0; k < r->nlanes; k++)
+		r->npp += r->lane[k].npath + 2 * r->lane[k].ng;
+	r->pp = calloc(r->npp, sizeof(*r->pp));
+	if (!r->pp) {
+		tu_errf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+/* The per-flow arrays of r; -1 with errno ENOMEM. */
+static int run_alloc(struct run *r)
+{
+	size_t n = r->sc->nflows ? r->sc->nflows : 1;
+
+	r->lane_of = calloc(n, sizeof(*r->lane_of));
+	r->group_of = calloc(n, sizeof(*r->group_of));
+	r->flow_end = calloc(n, sizeof(*r->flow_end));
+	r->expired = calloc(n, sizeof(*r->expired));
+	r->cmd = calloc(n, sizeof(*r->cmd));
+	if (!r->lane_of || !r->group_of || !r->flow_end || !r->expired || !r->cmd) {
+		errno = ENOMEM;
+		return -1;
 	}
 	return 0;
 }
@@ -291,6 +336,10 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 		return NULL;
 	r->sc = sc;
 	r->o = o;
+	if (run_alloc(r) < 0) {
+		tu_errf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if (plan_lanes(r, err, errlen) < 0 ||
 	    probedir_make(r, err, errlen) < 0)
 		goto fail;
@@ -301,6 +350,8 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 			r->lane[0].path[i] = (int)i;
 		r->nlanes = 1;
 	}
+	if (alloc_pollset(r, err, errlen) < 0)
+		goto fail;
 	if (build_networks(r, err, errlen) < 0 || wait_simulators(r, err, errlen) < 0)
 		goto fail;
 	return r;
@@ -431,10 +482,11 @@ static void progress(struct run *r, uint64_t total_wall)
 {
 	struct run_progress p = { 0 };
 	uint64_t now = mtime_ms();
-	bool expired[SC_MAX_FLOWS] = { false };
+	bool *expired = r->expired;
 
 	if (!r->o->progress)
 		return;
+	memset(expired, 0, r->sc->nflows * sizeof(*expired));
 	p.elapsed_ms = run_unscale(r->sc, now - r->t0);
 	p.total_ms = run_unscale(r->sc, total_wall);
 	p.wall_ms = now - r->t0;
@@ -473,7 +525,7 @@ static uint64_t run_limit_ms(const struct scenario *sc)
 		return sc->timeout.scaled_ms;
 	if (cmds && est < CMD_DEFAULT_MS)
 		est = CMD_DEFAULT_MS;
-	return est + est / 2 + 30000;
+	return sat_add(sat_add(est, est / 2), 30000);
 }
 
 static void stop_all(struct run *r)
@@ -619,7 +671,7 @@ static uint64_t fire_due_events(struct run *r, struct sched_ev *ev, uint64_t now
  */
 static bool wait_children(struct run *r, uint64_t until)
 {
-	struct pollfd pp[1 + 2 * SC_MAX_FLOWS + SC_MAX_FLOWS * (SC_MAX_PATH + 2 * MAX_GROUPS)];
+	struct pollfd *pp = r->pp;
 	uint64_t now;
 	int np = 0;
 	bool sig;
@@ -659,11 +711,15 @@ static bool wait_children(struct run *r, uint64_t until)
  * until every client has ended, the run fails, or its time is up. */
 static void run_loop(struct run *r, struct scenario_result *res)
 {
-	struct sched_ev ev[SC_MAX_EVENTS];
+	struct sched_ev *ev = calloc(r->sc->nevents ? r->sc->nevents : 1, sizeof(*ev));
 	uint64_t limit = run_limit_ms(r->sc), total = scenario_estimate_ms(r->sc), last_progress = 0;
 
+	if (!ev) {
+		run_fail(r, "out of memory");
+		return;
+	}
 	for (size_t i = 0; i < r->sc->nevents; i++)
-		ev[i] = (struct sched_ev){ .at = r->t0 + r->sc->events[i].at.scaled_ms, .ev = (int)i };
+		ev[i] = (struct sched_ev){ .at = sat_add(r->t0, r->sc->events[i].at.scaled_ms), .ev = (int)i };
 	while (!r->err[0] && !all_clients_done(r)) {
 		uint64_t now = mtime_ms();
 		uint64_t next = fire_due_events(r, ev, now, now + 500, res);
@@ -683,13 +739,14 @@ static void run_loop(struct run *r, struct scenario_result *res)
 			break;
 		check_children(r);
 	}
+	free(ev);
 }
 
 /* What the middleboxes saw: every event log read again from the start, with
  * the final statistics; a simulator that lost anything fails the run. */
 static void read_middleboxes(struct run *r, struct scenario_result *res)
 {
-	for (size_t i = 0; i < r->sc->nflows; i++) {
+	for (size_t i = 0; i < res->nflows; i++) {
 		res->flows[i].keepalives_seen = 0;
 		res->flows[i].drops = 0;
 		res->flows[i].expired_ms = -1;
@@ -739,7 +796,10 @@ static void settle_status(struct run *r, struct scenario_result *res)
 
 int run_flows(struct run *r, struct scenario_result *res)
 {
-	judge_init(r, res);
+	if (judge_init(r, res) < 0) {
+		res->status = RES_ERROR;
+		return -1;
+	}
 	start_flows(r, res);
 	run_loop(r, res);
 	stop_all(r);
@@ -791,7 +851,15 @@ void run_free(struct run *r)
 		for (size_t p = 0; p < l->npath; p++)
 			evlog_free(&l->sim[p]);
 		evlog_lane_free(l);
+		for (size_t g = 0; g < l->ng; g++)
+			free(l->g[g].flows);
 	}
+	free(r->lane_of);
+	free(r->group_of);
+	free(r->flow_end);
+	free(r->expired);
+	free(r->cmd);
+	free(r->pp);
 	free(r);
 }
 

@@ -62,7 +62,8 @@ struct run *run_build(const struct scenario *sc, const struct run_opts *o, char 
 /*
  * Run the flows and events, stop everything, and fill res (which the
  * caller zeroed; res->sc is set here). Returns 0, or 1 if interrupted
- * through sigfd (res then holds what was known, status RES_ERROR).
+ * through sigfd (res then holds what was known, status RES_ERROR), or -1
+ * with errno ENOMEM before any flow started (res an ERROR saying so).
  */
 int run_flows(struct run *r, struct scenario_result *res);
 
@@ -77,6 +78,10 @@ void run_free(struct run *r);
  * the `ip netns exec` lines a person needs into buf. 0 or -1 with err.
  */
 int run_keep(struct run *r, char *buf, size_t len, char *err, size_t errlen);
+
+/* Room for run_keep()'s instructions at the limits: a line per node of
+ * every network. */
+#define RUN_KEEP_MAX (SC_MAX_NETWORKS * (SC_MAX_PATH + 2) * 96)
 
 /* Paths (distinct middlebox chains) of the run, and each one's topology. */
 size_t run_paths(const struct run *r);

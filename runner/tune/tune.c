@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/vec.h"
 #include "runner/tune/tune.h"
 
 const char *tune_kind_name(enum tune_kind k)
@@ -52,6 +53,7 @@ int tune_scale(uint64_t shortest_timeout_ms, const struct timescale *forced, str
 }
 
 static const unsigned grid_pct[] = { 25, 50, 60, 70, 80, 85, 90, 95, 100, 105, 110, 120, 130 };
+_Static_assert(sizeof(grid_pct) / sizeof(grid_pct[0]) == TUNE_GRID_POINTS, "TUNE_GRID_POINTS");
 
 size_t tune_grid(uint64_t timeout_ms, uint64_t step_ms, uint64_t *out, size_t max)
 {
@@ -59,8 +61,6 @@ size_t tune_grid(uint64_t timeout_ms, uint64_t step_ms, uint64_t *out, size_t ma
 
 	if (!step_ms)
 		return 0;
-	if (max > TUNE_MAX_CAND)
-		max = TUNE_MAX_CAND;
 	for (size_t i = 0; i < sizeof(grid_pct) / sizeof(grid_pct[0]) && n < max; i++) {
 		uint64_t v = timeout_ms / 100 * grid_pct[i] + timeout_ms % 100 * grid_pct[i] / 100;
 
@@ -138,7 +138,7 @@ int tune_recommend(enum tune_kind kind, uint64_t boundary_ms, uint64_t step_ms, 
 		rec->interval_ms = floor_step(boundary_ms / 10, step_ms);
 		if (rec->interval_ms < step_ms)
 			rec->interval_ms = step_ms;
-		lost = rec->retries * rec->interval_ms;
+		lost = sat_mul(rec->retries, rec->interval_ms);
 		lim = rest > lost ? rest - lost : 0;
 	} else {
 		lim = rest / (rec->retries + 1);
@@ -153,9 +153,9 @@ int tune_recommend(enum tune_kind kind, uint64_t boundary_ms, uint64_t step_ms, 
 		return -1;
 	}
 	if (kind == TUNE_KERNEL)
-		rec->detect_ms = rec->value_ms + rec->interval_ms * rec->count;
+		rec->detect_ms = sat_add(rec->value_ms, sat_mul(rec->interval_ms, rec->count));
 	else
-		rec->detect_ms = rec->value_ms * rec->count;
+		rec->detect_ms = sat_mul(rec->value_ms, rec->count);
 	rec->per_hour = 3600000.0 / (double)rec->value_ms;
 	return 0;
 }

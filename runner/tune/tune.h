@@ -18,7 +18,8 @@
 
 #include "common/duration.h"
 
-#define TUNE_MAX_CAND 16
+/* Candidates of one grid (tune_grid()): its fractions of the timeout. */
+#define TUNE_GRID_POINTS 13
 /* The probability a refresh may fail altogether within one idle period. */
 #define TUNE_EPSILON 1e-6
 /* The share of the boundary a recommendation may use (timer jitter). */
@@ -45,8 +46,8 @@ int tune_scale(uint64_t shortest_timeout_ms, const struct timescale *forced, str
 /*
  * Candidates for a middlebox whose idle timeout is timeout_ms: fractions
  * of it from 25 % to 130 %, denser near 100 %, rounded down to multiples
- * of step_ms, at least one step, ascending, no repeats, at most max (and
- * at most TUNE_MAX_CAND). Returns how many were written to out.
+ * of step_ms, at least one step, ascending, no repeats, at most max
+ * (TUNE_GRID_POINTS is room for all). Returns how many were written to out.
  */
 size_t tune_grid(uint64_t timeout_ms, uint64_t step_ms, uint64_t *out, size_t max);
 

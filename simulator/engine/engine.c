@@ -30,11 +30,15 @@
 
 #include "simulator/engine/build.h"
 #include "simulator/engine/csum.h"
+#include "simulator/engine/portset.h"
 #include "simulator/engine/proto.h"
+#include "simulator/engine/tally.h"
 #include "simulator/engine/wheel.h"
 
 #define NIL 0u                          /* empty slot link (slots count from 1) */
 #define EVICT_SAMPLES 8
+#define EARLY_DROP_BUCKETS 8            /* conntrack's NF_CT_EVICTION_RANGE */
+#define PORT_ATTEMPTS 128               /* nf_nat_l4proto_unique_tuple's max_attempts */
 
 
 /* flow.flags */
@@ -47,6 +51,14 @@ enum {
 	FF_WIN0_IN = 0x20,
 	FF_FIN_OUT = 0x40,      /* that side sent a FIN */
 	FF_FIN_IN = 0x80,
+};
+
+/* flow.kind */
+enum {
+	FK_PLAIN,               /* a flow through the box */
+	FK_LOCAL,               /* a record of an unsolicited UDP datagram to
+				 * nat.address that the box's own stack took
+				 * (conntrack keeps one): entry B only, no mapping */
 };
 
 struct flow {
@@ -77,7 +89,9 @@ struct flow {
 	uint32_t td_maxwin[2];          /* per direction: largest window advertised (scaled); 0: none seen */
 	uint8_t td_scale[2];            /* per direction: window scale of its advertisements */
 	uint8_t td_flags[2];            /* per direction: TDF_* */
-	uint8_t spare[44];              /* a flow stays a whole number of cache lines */
+	uint32_t tally[2];              /* NAT limit counts it holds (per host, per destination) */
+	uint8_t kind;                   /* FK_* */
+	uint8_t spare[35];              /* a flow stays a whole number of cache lines */
 };
 _Static_assert(sizeof(struct flow) == 192, "a flow is three cache lines");
 _Static_assert(offsetof(struct flow, timer) == 64, "lookup fields fill the first line");
@@ -119,8 +133,10 @@ struct engine {
 	struct mapping *maps;
 	uint32_t *map_buckets;
 	uint32_t map_free, maps_active;
-	uint32_t *port_owner;           /* [3][65536] mapping slot, per proto */
-	uint32_t *port_hold;            /* [3][65536] ms since epoch until usable */
+	uint32_t *port_owner;           /* [3][65536] mapping slot, per proto (exclusive ports) */
+	uint32_t *port_users;           /* [3][65536] mappings on the port, per proto */
+	struct portset *ports[3];       /* usable outside ports, per proto */
+	struct tally *per_host, *per_dest;      /* NAT limit counts, when limited */
 	uint16_t next_port;
 
 	uint64_t blackhole_until;
@@ -405,6 +421,8 @@ static struct flow *lookup_b(const struct engine *e, uint8_t proto, uint16_t np,
 
 /* ---- NAT mappings and ports ---- */
 
+static bool flow_expire(struct engine *e, struct flow *f);
+
 static int proto_index(uint8_t proto)
 {
 	return proto == IPPROTO_TCP ? 0 : proto == IPPROTO_UDP ? 1 : 2;
@@ -443,45 +461,88 @@ static struct mapping *map_find(const struct engine *e, uint8_t proto, const uni
 	return NULL;
 }
 
-static bool port_usable(const struct engine *e, int pi, uint32_t port, uint32_t now_rel)
+/* The ports a protocol allocates from: nat.port_range, or every ICMP
+ * identifier. */
+static void port_bounds(const struct engine *e, int pi, uint16_t *lo, uint16_t *hi)
 {
-	size_t i = (size_t)pi * 65536 + port;
-
-	return e->port_owner[i] == NIL && (int32_t)(e->port_hold[i] - now_rel) <= 0;
+	*lo = pi == 2 ? 1 : e->pol.port_min;
+	*hi = pi == 2 ? 65535 : e->pol.port_max;
 }
 
-static int port_alloc(struct engine *e, uint8_t proto, uint16_t want, uint16_t *out)
+/*
+ * Whether outside port `port` can carry a new mapping's flow to oa:op: no
+ * mapping holds it (it is in the free set), or with nat.port_reuse =
+ * per-destination some do but none toward oa:op; and no entry holds the
+ * 5-tuple it would make (nat.address:port <-> oa:op), a record of an
+ * unsolicited datagram included, as conntrack checks (nf_nat_used_tuple).
+ * One flow past its deadline (exact expiry) is expired first.
+ */
+static bool port_fits(struct engine *e, uint8_t proto, uint16_t port,
+		      const union addr *oa, uint16_t op)
 {
 	int pi = proto_index(proto);
-	uint32_t lo = e->pol.port_min, hi = e->pol.port_max, n = hi - lo + 1, start;
-	uint32_t now_rel = (uint32_t)(e->now - e->epoch);
+	struct flow *f = lookup_b(e, proto, port, oa, op);
 
-	/* ICMP identifiers are kept when free, whatever nat.ports says */
-	if ((e->pol.nat_ports == PORTS_PRESERVE || pi == 2) &&
-	    (pi == 2 || (want >= lo && want <= hi)) && port_usable(e, pi, want, now_rel)) {
-		*out = want;
-		return 0;
+	if (f && flow_is_expired(e, f, e->now)) {
+		flow_expire(e, f);
+		f = lookup_b(e, proto, port, oa, op);
 	}
-	if (pi == 2) {
-		lo = 1;
-		hi = 65535;
-		n = hi;
+	if (f)
+		return false;
+	return portset_usable(e->ports[pi], port) ||
+	       (e->pol.port_reuse == REUSE_DESTINATION && e->port_users[(size_t)pi * 65536 + port]);
+}
+
+/*
+ * An outside port for a new mapping of inside port `want` toward oa:op, by
+ * nat.ports: the inside port if usable (preserve, and ICMP identifiers
+ * always), else the first usable one at or after a starting point: the one
+ * after the last given (sequential), or a random one (random, and preserve
+ * when the inside port is taken: conntrack's nf_nat_l4proto_unique_tuple()
+ * starts at a random offset and takes the next free). O(1):
+ * the bitmap finds the next usable port in a few word reads, and at most
+ * PORT_ATTEMPTS ports that clash with a record are skipped, as conntrack
+ * gives up after its attempts.
+ */
+static int port_alloc(struct engine *e, uint8_t proto, uint16_t want, const union addr *oa,
+		      uint16_t op, uint16_t *out)
+{
+	int pi = proto_index(proto);
+	struct portset *ps = e->ports[pi];
+	uint16_t lo, hi, p;
+
+	port_bounds(e, pi, &lo, &hi);
+	portset_tick(ps, e->now);
+	if ((e->pol.nat_ports == PORTS_PRESERVE || pi == 2) && want >= lo && want <= hi &&
+	    port_fits(e, proto, want, oa, op)) {
+		p = want;
+		goto take;
 	}
-	if (e->pol.nat_ports == PORTS_RANDOM)
-		start = lo + (uint32_t)(splitmix(&e->rng[2]) % n);
-	else if (e->pol.nat_ports == PORTS_SEQUENTIAL)
-		start = e->next_port >= lo && e->next_port <= hi ? e->next_port : lo;
+	if (e->pol.nat_ports == PORTS_SEQUENTIAL)
+		p = e->next_port;
 	else
-		start = want >= lo && want <= hi ? want : lo;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t p = lo + (start - lo + i) % n;
-		if (port_usable(e, pi, p, now_rel)) {
-			*out = (uint16_t)p;
-			e->next_port = (uint16_t)(p == hi ? lo : p + 1);
-			return 0;
-		}
+		p = (uint16_t)(lo + splitmix(&e->rng[2]) % ((uint32_t)hi - lo + 1));
+	p = portset_next(ps, p);
+	for (unsigned i = 0; p && i < PORT_ATTEMPTS; i++) {
+		if (port_fits(e, proto, p, oa, op))
+			goto take;
+		p = portset_next(ps, p == hi ? lo : (uint16_t)(p + 1));
+	}
+	/* no free port: one that others use, but not toward oa:op (random
+	 * tries, as conntrack's; with fewer than PORT_ATTEMPTS ports of the
+	 * range toward oa:op free, a try can miss them) */
+	for (unsigned i = 0; e->pol.port_reuse == REUSE_DESTINATION && i < PORT_ATTEMPTS; i++) {
+		p = (uint16_t)(lo + splitmix(&e->rng[2]) % ((uint32_t)hi - lo + 1));
+		if (port_fits(e, proto, p, oa, op))
+			goto take;
 	}
 	return -1;
+take:
+	portset_take(ps, p);
+	e->port_users[(size_t)pi * 65536 + p]++;
+	e->next_port = p == hi ? lo : (uint16_t)(p + 1);
+	*out = p;
+	return 0;
 }
 
 static struct mapping *map_get(struct engine *e, uint8_t proto, const union addr *ia,
@@ -496,7 +557,7 @@ static struct mapping *map_get(struct engine *e, uint8_t proto, const union addr
 	m = map_find(e, proto, ia, ip, &ra, rp);
 	if (m)
 		return m;
-	if (e->map_free == NIL || port_alloc(e, proto, ip, &port) < 0)
+	if (e->map_free == NIL || port_alloc(e, proto, ip, oa, op, &port) < 0)
 		return NULL;
 	s = e->map_free;
 	m = &e->maps[s - 1];
@@ -517,7 +578,9 @@ static struct mapping *map_get(struct engine *e, uint8_t proto, const union addr
 	return m;
 }
 
-static void map_put(struct engine *e, uint32_t s)
+/* Drop a reference to mapping s; the last one frees its port, which is
+ * held from time `gone` on. */
+static void map_put(struct engine *e, uint32_t s, uint64_t gone)
 {
 	struct mapping *m = &e->maps[s - 1];
 	uint32_t b, *pp;
@@ -533,8 +596,10 @@ static void map_put(struct engine *e, uint32_t s)
 		}
 	}
 	pi = (size_t)proto_index(m->proto) * 65536 + m->out_port;
-	e->port_owner[pi] = NIL;
-	e->port_hold[pi] = (uint32_t)(e->now - e->epoch + e->pol.port_hold);
+	if (e->port_owner[pi] == s)
+		e->port_owner[pi] = NIL;
+	if (--e->port_users[pi] == 0)
+		portset_release(e->ports[pi / 65536], m->out_port, gone);
 	m->used = 0;
 	m->hnext = e->map_free;
 	e->map_free = s;
@@ -543,9 +608,25 @@ static void map_put(struct engine *e, uint32_t s)
 
 /* ---- flow life ---- */
 
+/* When a flow being freed ended: at its deadline if it expired exactly
+ * (its timer may run late), else now. */
+static uint64_t flow_gone_at(const struct engine *e, const struct flow *f)
+{
+	uint64_t deadline = flow_deadline(e, f);
+
+	return e->pol.expiry == EXPIRY_EXACT && deadline < e->now ? deadline : e->now;
+}
+
 static void flow_free(struct engine *e, struct flow *f)
 {
-	hash_unlink(e, f, 0);
+	if (f->kind == FK_LOCAL)
+		hash_unlink(e, f, 1);
+	else
+		hash_unlink(e, f, 0);
+	if (e->per_host) {
+		tally_dec(e->per_host, f->tally[0]);
+		tally_dec(e->per_dest, f->tally[1]);
+	}
 	if (f->flags & FF_NAT) {
 		struct mapping *m = &e->maps[f->mapping - 1];
 		uint32_t *pp = &m->flows;
@@ -559,7 +640,7 @@ static void flow_free(struct engine *e, struct flow *f)
 			}
 			pp = &slot_flow(e, *pp)->mnext;
 		}
-		map_put(e, f->mapping);
+		map_put(e, f->mapping, flow_gone_at(e, f));
 	}
 	wheel_cancel(e->wheel, &f->timer);
 	f->state = TCP_NONE;
@@ -706,9 +787,7 @@ static bool flow_expire(struct engine *e, struct flow *f)
 		flow_free(e, f);
 		return true;
 	}
-	if (!tcp_live && act != EXPIRE_ICMP_UNREACH)
-		act = EXPIRE_DROP;
-	if (closed)
+	if ((!tcp_live && act != EXPIRE_ICMP_UNREACH) || closed || f->kind == FK_LOCAL)
 		act = EXPIRE_DROP;
 	if (e->ops.event) {
 		flow_event(e, f, closed ? EV_FLOW_CLOSED : EV_FLOW_EXPIRED, &ev, &t);
@@ -757,33 +836,9 @@ static void timer_fire(struct wheel_timer *t, void *ctx)
 	wheel_arm(e->wheel, &f->timer, fire_time(e, deadline));
 }
 
-/*
- * Make room for a new flow. Returns false if the table stays full. Like
- * conntrack's early_drop: look at a few entries, not the whole table, and
- * evict the longest idle of those that are not assured (an established TCP
- * connection, a UDP flow with replies over time); when all of them are, the
- * new flow is refused, so a flood of new flows cannot push out the
- * connections in use.
- */
-static bool table_room(struct engine *e)
+/* Take a flow out of the table to make room for a new one. */
+static void flow_evict(struct engine *e, struct flow *victim)
 {
-	struct flow *victim = NULL;
-	uint32_t start;
-
-	if (e->free_head != NIL)
-		return true;
-	if (e->pol.when_full != FULL_EVICT_IDLE)
-		return false;
-	start = (uint32_t)(splitmix(&e->rng[2]) % e->nflows);
-	for (uint32_t i = 0; i < EVICT_SAMPLES && i < e->nflows; i++) {
-		struct flow *f = &e->flows[(start + i) % e->nflows];
-		if (f->assured)
-			continue;
-		if (!victim || f->last_seen < victim->last_seen)
-			victim = f;
-	}
-	if (!victim)
-		return false;
 	if (e->ops.event) {
 		struct engine_event ev;
 		struct pkt_tuple t;
@@ -795,6 +850,181 @@ static bool table_room(struct engine *e)
 	}
 	e->st.flows_evicted++;
 	flow_free(e, victim);
+}
+
+/* evict-idle: the longest idle of a few sampled flows that are not assured
+ * (an established TCP connection, a UDP flow with replies over time). */
+static bool evict_idle(struct engine *e)
+{
+	struct flow *victim = NULL;
+	uint32_t start = (uint32_t)(splitmix(&e->rng[2]) % e->nflows);
+
+	for (uint32_t i = 0; i < EVICT_SAMPLES && i < e->nflows; i++) {
+		struct flow *f = &e->flows[(start + i) % e->nflows];
+		if (f->assured)
+			continue;
+		if (!victim || f->last_seen < victim->last_seen)
+			victim = f;
+	}
+	if (!victim)
+		return false;
+	flow_evict(e, victim);
+	return true;
+}
+
+/* The first flow of bucket b's chain that early_drop may take, or NULL.
+ * Flows past their deadline are expired on the way, as conntrack reaps
+ * them (that makes no room for this packet: it counts only drops). */
+static struct flow *bucket_droppable(struct engine *e, uint32_t b)
+{
+	uint32_t ref = e->buckets[b];
+
+	while (ref != NIL) {
+		struct flow *f = slot_flow(e, ref >> 1);
+
+		if (flow_is_expired(e, f, e->now)) {
+			/* the chain changed: walk it again from its head */
+			flow_expire(e, f);
+			ref = e->buckets[b];
+			continue;
+		}
+		if (!f->assured && f->state != FLOW_EXPIRED)
+			return f;
+		ref = f->hnext[ref & 1];
+	}
+	return NULL;
+}
+
+/*
+ * early-drop, as conntrack's early_drop(): walk up to 8 buckets from the
+ * new flow's; in the first whose chain holds flows that are not assured,
+ * drop every one of them. Which flows go depends on the hash, not on how
+ * long they were idle. O(1): 8 buckets of short chains.
+ */
+static bool early_drop(struct engine *e, uint32_t bucket)
+{
+	for (uint32_t i = 0; i < EARLY_DROP_BUCKETS; i++) {
+		uint32_t b = (bucket + i) & e->bucket_mask;
+		unsigned drops = 0;
+		struct flow *f;
+
+		while ((f = bucket_droppable(e, b)) != NULL) {
+			flow_evict(e, f);
+			drops++;
+		}
+		if (drops)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Make room for a new flow whose entry A would hash to `bucket`. Returns
+ * false if the table stays full. Both eviction policies spare assured flows,
+ * so a flood of new flows cannot push out the connections in use.
+ */
+static bool table_room(struct engine *e, uint32_t bucket)
+{
+	if (e->free_head != NIL)
+		return true;
+	switch (e->pol.when_full) {
+	case FULL_EVICT_IDLE: return evict_idle(e);
+	case FULL_EARLY_DROP: return early_drop(e, bucket) && e->free_head != NIL;
+	default: return false;
+	}
+}
+
+/* The limit keys of an outbound NAT connection from ia to oa:op. */
+static void limit_keys(uint8_t proto, const union addr *ia, const union addr *oa, uint16_t op,
+		       struct tally_key *host, struct tally_key *dest)
+{
+	memset(host, 0, sizeof(*host));
+	host->host = *ia;
+	host->dst = *oa;
+	host->dport = op;
+	host->proto = proto;
+	*dest = *host;
+	memset(&dest->host, 0, sizeof(dest->host));
+}
+
+/* Whether nat.ports_per_host and nat.max_per_destination leave room for one
+ * more connection from ia to oa:op. */
+static bool limits_allow(const struct engine *e, uint8_t proto, const union addr *ia,
+			 const union addr *oa, uint16_t op)
+{
+	struct tally_key host, dest;
+
+	if (!e->per_host)
+		return true;
+	limit_keys(proto, ia, oa, op, &host, &dest);
+	return (!e->pol.ports_per_host || tally_get(e->per_host, &host) < e->pol.ports_per_host) &&
+	       (!e->pol.max_per_destination ||
+		tally_get(e->per_dest, &dest) < e->pol.max_per_destination);
+}
+
+static void limits_count(struct engine *e, struct flow *f)
+{
+	struct tally_key host, dest;
+
+	if (!e->per_host)
+		return;
+	limit_keys(f->proto, &f->in_addr, &f->out_addr, f->out_port, &host, &dest);
+	f->tally[0] = tally_inc(e->per_host, &host);
+	f->tally[1] = tally_inc(e->per_dest, &dest);
+}
+
+/* A free slot made into a flow of the given endpoints (not yet linked). */
+static struct flow *flow_init(struct engine *e, uint8_t proto, const union addr *ia, uint16_t ip,
+			      const union addr *oa, uint16_t op, unsigned state, enum dir dir)
+{
+	struct flow *f = slot_flow(e, e->free_head);
+
+	e->free_head = f->hnext[0];
+	memset(f, 0, sizeof(*f));
+	f->id = ++e->next_id ? e->next_id : ++e->next_id;
+	f->created = (uint32_t)(e->now - e->epoch);
+	f->last_seen = e->now;
+	f->in_addr = *ia;
+	f->in_port = ip;
+	f->out_addr = *oa;
+	f->out_port = op;
+	f->proto = proto;
+	f->state = (uint8_t)state;
+	if (dir == DIR_IN)
+		f->flags |= FF_INIT_IN;
+	return f;
+}
+
+/* A flow is in the table: count it, say so, arm its timer. */
+static void flow_started(struct engine *e, struct flow *f, enum dir dir)
+{
+	e->active++;
+	e->st.flows_created++;
+	if (e->ops.event) {
+		struct engine_event ev;
+		struct pkt_tuple t;
+		flow_event(e, f, EV_FLOW_NEW, &ev, &t);
+		ev.dir = dir;
+		emit(e, &ev);
+	}
+	flow_arm(e, f);
+}
+
+/*
+ * Whether mapping m (maybe an existing endpoint-independent one) can carry a
+ * flow to oa:op: its port's 5-tuple toward oa:op is not held by another
+ * mapping sharing the port (nat.port_reuse = per-destination; GCP's
+ * "endpoint-independent conflict": the connection fails). A record of an
+ * unsolicited datagram holding it gives way (see docs/engine.md).
+ */
+static bool mapping_clear_to(struct engine *e, struct mapping *m, const union addr *oa, uint16_t op)
+{
+	struct flow *f = lookup_b(e, m->proto, m->out_port, oa, op);
+
+	if (f && f->kind == FK_LOCAL)
+		flow_free(e, f);
+	else if (f && f->mapping != (uint32_t)(m - e->maps) + 1)
+		return false;
 	return true;
 }
 
@@ -812,37 +1042,39 @@ static struct flow *flow_create(struct engine *e, const struct pkt *p, enum dir 
 	const union addr *oa = dir == DIR_OUT ? &p->t.dst : &p->t.src;
 	uint16_t op = icmp ? 0 : dir == DIR_OUT ? p->t.dport : p->t.sport;
 
-	if (!table_room(e)) {
+	if (!table_room(e, hash_key(e, &ia, ip, oa, op, p->t.proto) & e->bucket_mask)) {
 		*reason = DROP_TABLE_FULL;
 		return NULL;
 	}
 	if (nat) {
+		if (inbound_map && !inbound_map->used) {
+			/* the room was made by evicting the mapping's last flow */
+			*reason = DROP_FILTERED;
+			return NULL;
+		}
 		if (inbound_map) {
 			m = inbound_map;
 			ia = m->in_addr;
 			ip = m->in_port;
 		} else {
-			m = map_get(e, p->t.proto, &ia, ip, oa, op);
-			if (!m) {
+			if (!limits_allow(e, p->t.proto, &ia, oa, op) ||
+			    !(m = map_get(e, p->t.proto, &ia, ip, oa, op))) {
+				*reason = DROP_NO_PORT;
+				return NULL;
+			}
+			if (!mapping_clear_to(e, m, oa, op)) {
+				/* only a mapping in use can clash (a new one got a
+				 * port that fits); keep the books right anyway */
+				if (!m->refs) {
+					m->refs = 1;
+					map_put(e, (uint32_t)(m - e->maps) + 1, e->now);
+				}
 				*reason = DROP_NO_PORT;
 				return NULL;
 			}
 		}
 	}
-	f = slot_flow(e, e->free_head);
-	e->free_head = f->hnext[0];
-	memset(f, 0, sizeof(*f));
-	f->id = ++e->next_id ? e->next_id : ++e->next_id;
-	f->created = (uint32_t)(e->now - e->epoch);
-	f->last_seen = e->now;
-	f->in_addr = ia;
-	f->in_port = ip;
-	f->out_addr = *oa;
-	f->out_port = op;
-	f->proto = p->t.proto;
-	f->state = (uint8_t)state;
-	if (dir == DIR_IN)
-		f->flags |= FF_INIT_IN;
+	f = flow_init(e, p->t.proto, &ia, ip, oa, op, state, dir);
 	hash_link(e, f, 0);
 	if (m) {
 		f->flags |= FF_NAT;
@@ -852,18 +1084,47 @@ static struct flow *flow_create(struct engine *e, const struct pkt *p, enum dir 
 		m->flows = flow_slot(e, f);
 		m->refs++;
 		hash_link(e, f, 1);
+		if (!inbound_map)
+			limits_count(e, f);
 	}
-	e->active++;
-	e->st.flows_created++;
-	if (e->ops.event) {
-		struct engine_event ev;
-		struct pkt_tuple t;
-		flow_event(e, f, EV_FLOW_NEW, &ev, &t);
-		ev.dir = dir;
-		emit(e, &ev);
-	}
-	flow_arm(e, f);
+	flow_started(e, f, dir);
 	return f;
+}
+
+/*
+ * Keep a record of a UDP datagram to nat.address that no mapping took
+ * (inbound_unknown = pass), as conntrack does: an unreplied entry (the
+ * box's ICMP port unreachable is no reply) for udp.unreplied, refreshed by
+ * further datagrams. It holds the 5-tuple nat.address:port <-> sender, so a
+ * new mapping to that sender cannot get that port (get_unique_tuple(),
+ * nf_nat_used_tuple()): the client comes back on a new port. Other
+ * protocols leave nothing that clashes: a TCP entry whose only reply is the
+ * box's RST is deleted at once (nf_conntrack_proto_tcp.c, "If only reply
+ * is a RST ... delete the conntrack immediately"), and an ICMP echo entry's
+ * tuples carry the ICMP type, so an outbound echo request never matches
+ * them (both verified with kernel conntrack here, docs/engine.md). Returns
+ * false when the table had no room (the packet is then dropped, as
+ * conntrack drops it).
+ */
+static bool local_record(struct engine *e, const struct pkt *p, enum drop_reason *reason)
+{
+	struct flow *f;
+
+	if (p->t.proto != IPPROTO_UDP)
+		return true;
+	if (!table_room(e, hash_key(e, &p->t.dst, p->t.dport, &p->t.src, p->t.sport, p->t.proto) &
+			   e->bucket_mask)) {
+		*reason = DROP_TABLE_FULL;
+		return false;
+	}
+	f = flow_init(e, p->t.proto, &p->t.dst, p->t.dport, &p->t.src, p->t.sport, UDP_UNREPLIED,
+		      DIR_IN);
+	f->kind = FK_LOCAL;
+	f->nat_port = p->t.dport;
+	f->pkts[DIR_IN] = 1;
+	hash_link(e, f, 1);
+	flow_started(e, f, DIR_IN);
+	return true;
 }
 
 /* ---- per-packet work ---- */
@@ -1265,8 +1526,8 @@ static struct flow *inbound_unknown(struct engine *e, const struct pkt *p, bool 
 
 	if (to_nat) {
 		/* a mapping may admit it (RFC 4787 filtering) */
-		int pi = proto_index(p->t.proto);
-		uint32_t s = e->port_owner[(size_t)pi * 65536 + p->t.dport];
+		size_t pi = (size_t)proto_index(p->t.proto) * 65536 + p->t.dport;
+		uint32_t s = e->port_owner[pi];
 		if (s != NIL && e->pol.filtering != NAT_APD) {
 			struct mapping *m = &e->maps[s - 1];
 			bool ok = e->pol.filtering == NAT_EI;
@@ -1279,15 +1540,19 @@ static struct flow *inbound_unknown(struct engine *e, const struct pkt *p, bool 
 				return f;
 			}
 		}
-		if (s != NIL) {
+		if (e->port_users[pi]) {
 			drop(e, d, DROP_FILTERED, p, DIR_IN);
 			return NULL;
 		}
 	}
 	switch (e->pol.inbound_unknown) {
 	case INBOUND_PASS:
-		if (to_nat)
-			return NULL;    /* to the box's own stack, untouched */
+		if (to_nat) {
+			/* to the box's own stack, untouched; conntrack keeps a record */
+			if (!local_record(e, p, &reason))
+				drop(e, d, reason, p, DIR_IN);
+			return NULL;
+		}
 		f = flow_create(e, p, DIR_IN, false, NULL, state, &reason);
 		if (!f)
 			drop(e, d, reason, p, DIR_IN);
@@ -1430,6 +1695,26 @@ static unsigned new_flow_state(struct engine *e, const struct pctx *c)
 	}
 }
 
+/* What nat.when_exhausted tells an inside host whose new connection got no
+ * port: a RST to a TCP SYN (connection refused), ICMP port unreachable for
+ * other protocols; or ICMP administratively prohibited; or nothing. */
+static void exhausted_answer(struct engine *e, const struct pkt *p)
+{
+	switch (e->pol.when_exhausted) {
+	case EXHAUSTED_RST:
+		if (p->t.proto == IPPROTO_TCP)
+			inject_rst_reply(e, p, DIR_OUT, NULL);
+		else
+			inject_unreach(e, p, DIR_OUT, ICMP4_PORT_UNREACH, ICMP6_PORT_UNREACH, NULL);
+		break;
+	case EXHAUSTED_ICMP:
+		inject_unreach(e, p, DIR_OUT, ICMP4_ADMIN_PROHIBITED, ICMP6_ADMIN_PROHIBITED, NULL);
+		break;
+	case EXHAUSTED_DROP:
+		break;
+	}
+}
+
 /* A new flow for a packet that found none (SYN, loose pickup, UDP, echo
  * request; inbound ones as inbound_unknown and NAT filtering say), or NULL
  * when the decision is made. */
@@ -1444,8 +1729,11 @@ static struct flow *flow_open(struct engine *e, const struct pctx *c)
 	if (c->dir == DIR_IN)
 		return inbound_unknown(e, c->p, c->to_nat, c->d, state);
 	f = flow_create(e, c->p, DIR_OUT, c->nat_v4, NULL, state, &reason);
-	if (!f)
+	if (!f) {
 		drop(e, c->d, reason, c->p, c->dir);
+		if (reason == DROP_NO_PORT)
+			exhausted_answer(e, c->p);
+	}
 	return f;
 }
 
@@ -1704,9 +1992,22 @@ struct engine *engine_new(const struct policy *p, const struct engine_ops *ops, 
 		e->maps = calloc(e->nflows, sizeof(*e->maps));
 		e->map_buckets = calloc(nb, sizeof(*e->map_buckets));
 		e->port_owner = calloc(3 * 65536, sizeof(*e->port_owner));
-		e->port_hold = calloc(3 * 65536, sizeof(*e->port_hold));
-		if (!e->maps || !e->map_buckets || !e->port_owner || !e->port_hold)
+		e->port_users = calloc(3 * 65536, sizeof(*e->port_users));
+		if (!e->maps || !e->map_buckets || !e->port_owner || !e->port_users)
 			goto nomem;
+		for (int pi = 0; pi < 3; pi++) {
+			uint16_t lo, hi;
+			port_bounds(e, pi, &lo, &hi);
+			e->ports[pi] = portset_new(lo, hi, p->port_hold);
+			if (!e->ports[pi])
+				goto nomem;
+		}
+		if (p->ports_per_host || p->max_per_destination) {
+			e->per_host = tally_new(e->nflows, e->hash_seed ^ 1);
+			e->per_dest = tally_new(e->nflows, e->hash_seed ^ 2);
+			if (!e->per_host || !e->per_dest)
+				goto nomem;
+		}
 		for (uint32_t i = e->nflows; i >= 1; i--) {
 			e->maps[i - 1].hnext = e->map_free;
 			e->map_free = i;
@@ -1730,7 +2031,11 @@ void engine_free(struct engine *e)
 	free(e->maps);
 	free(e->map_buckets);
 	free(e->port_owner);
-	free(e->port_hold);
+	free(e->port_users);
+	for (int pi = 0; pi < 3; pi++)
+		portset_free(e->ports[pi]);
+	tally_free(e->per_host);
+	tally_free(e->per_dest);
 	free(e);
 }
 
@@ -1776,8 +2081,9 @@ void engine_flush(struct engine *e, uint64_t now)
 	for (uint32_t i = 0; i < e->nflows; i++)
 		if (e->flows[i].state != TCP_NONE)
 			flow_free(e, &e->flows[i]);
-	if (e->port_hold)
-		memset(e->port_hold, 0, 3 * 65536 * sizeof(*e->port_hold));
+	for (int pi = 0; pi < 3; pi++)
+		if (e->ports[pi])
+			portset_unhold(e->ports[pi]);
 }
 
 static struct flow *flow_by_id(const struct engine *e, uint32_t id)
@@ -1866,7 +2172,10 @@ void engine_stats(const struct engine *e, struct engine_stats *st)
 	if (e->maps)
 		mem += (size_t)e->nflows * sizeof(struct mapping) +
 		       ((size_t)e->bucket_mask + 1) * sizeof(uint32_t) +
-		       2 * 3 * 65536 * sizeof(uint32_t);
+		       2 * 3 * 65536 * sizeof(uint32_t) + portset_memory(e->ports[0]) +
+		       portset_memory(e->ports[1]) + portset_memory(e->ports[2]);
+	if (e->per_host)
+		mem += tally_memory(e->per_host) + tally_memory(e->per_dest);
 	st->memory = mem;
 	st->bytes_per_flow = e->nflows ? mem / e->nflows : per;
 }

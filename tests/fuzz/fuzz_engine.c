@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * libFuzzer harness: the packet parser and the engine together. The input
- * is a policy selector followed by a sequence of records
+ * is a policy selector (3 bytes) followed by a sequence of records
  * [dir+flags:1][time step:2][len:2][packet bytes], so the fuzzer explores
- * flows that span several packets, NAT rewrites, expiry and tombstones.
+ * flows that span several packets, NAT rewrites, expiry and tombstones,
+ * port exhaustion and limits, table-full policies and the records of
+ * unsolicited inbound packets.
  * Rewritten packets must still parse, and checksums of rewritten complete
  * packets must stay consistent when they were right before.
  */
@@ -49,7 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t now = 1000;
 	uint8_t buf[2048];
 
-	if (size < 2)
+	static const char *const full[] = { "refuse", "evict-idle", "early-drop" };
+	static const char *const exhausted[] = { "drop", "rst", "icmp" };
+
+	if (size < 3)
 		return 0;
 	policy_init(&pol);
 	policy_set(&pol, "tcp.established", "3s", NULL, 0);
@@ -57,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	policy_set(&pol, "table.max_flows", "8", NULL, 0);
 	policy_set(&pol, "on_expire", actions[data[0] % 6], NULL, 0);
 	policy_set(&pol, "pickup", data[0] & 0x08 ? "strict" : "loose", NULL, 0);
-	policy_set(&pol, "table.when_full", data[0] & 0x10 ? "evict-idle" : "refuse", NULL, 0);
+	policy_set(&pol, "table.when_full", full[(data[0] & 0x10 ? 1 : 0) + (data[2] & 1)], NULL, 0);
 	policy_set(&pol, "expiry", data[0] & 0x20 ? "sweep" : "exact", NULL, 0);
 	policy_set(&pol, "inbound_unknown", data[1] & 1 ? "rst" : data[1] & 2 ? "drop" : "pass", NULL, 0);
 	if (data[0] & 0x40) {
@@ -68,14 +73,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		policy_set(&pol, "nat.mapping", beh[(data[1] >> 4) % 3], NULL, 0);
 		policy_set(&pol, "nat.filtering", filt[(data[1] >> 6) % 3], NULL, 0);
 		policy_set(&pol, "nat.port_hold", data[1] & 0x80 ? "1s" : "0s", NULL, 0);
+		policy_set(&pol, "nat.ports_per_host", data[2] & 2 ? "2" : "0", NULL, 0);
+		policy_set(&pol, "nat.max_per_destination", data[2] & 4 ? "3" : "0", NULL, 0);
+		policy_set(&pol, "nat.when_exhausted", exhausted[(data[2] >> 3) % 3], NULL, 0);
+		if (data[2] & 0x20)
+			policy_set(&pol, "tcp.close", "500ms", NULL, 0);
+		if (data[2] & 0x40) {
+			policy_set(&pol, "nat.filtering", "apdf", NULL, 0);
+			policy_set(&pol, "nat.port_reuse", "per-destination", NULL, 0);
+		}
 	}
 	if (data[0] & 0x80)
 		policy_set(&pol, "loss.outbound", "0.25", NULL, 0);
 	e = engine_new(&pol, &ops, now);
 	if (!e)
 		abort();
-	data += 2;
-	size -= 2;
+	data += 3;
+	size -= 3;
 	while (size >= 5) {
 		uint8_t hdr = data[0];
 		uint16_t step = (uint16_t)(data[1] << 8 | data[2]);

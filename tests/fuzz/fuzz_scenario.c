@@ -37,12 +37,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (f->keepalive == SC_KA_SET &&
 			    (f->ka_idle.scaled_ms % 1000 || f->ka_intvl.scaled_ms < 1000))
 				abort();
+			/* no sum a run is planned with is past the limit */
+			if (sc_flow_span_ms(f, true) > DURATION_MAX_MS ||
+			    (f->keepalive == SC_KA_SET && sc_ka_span_ms(f, true) > DURATION_MAX_MS) ||
+			    sc_conn_start_ms(f, f->count - 1, true) > DURATION_MAX_MS)
+				abort();
 		}
+		if (sc->nflows > SC_MAX_FLOWS || sc->nevents > SC_MAX_EVENTS || sc->nmb > SC_MAX_MIDDLEBOXES ||
+		    scenario_estimate_ms(sc) > DURATION_MAX_MS)
+			abort();
 		for (size_t i = 0; i < sc->nevents; i++) {
 			const struct sc_event *e = &sc->events[i];
 			if (e->action == SC_ACT_EXPIRE && (e->flow < 0 || (size_t)e->flow >= sc->nflows))
 				abort();
 			if (e->middlebox >= (int)sc->nmb)
+				abort();
+			if (sc_event_end_ms(e, true) > DURATION_MAX_MS)
 				abort();
 		}
 		scenario_free(sc);

@@ -66,7 +66,9 @@ for p in "$repo"/scenarios/profiles/*.ini; do
 		grep -qx "$dest/usr/bin/../share/idlegate/profiles/$n.ini" ||
 		{ cat "$tmp/profiles.txt"; fail "profile $n not listed from $dest"; }
 done
-ok "idlegate profiles lists the $nprof installed profiles"
+grep -Eq '^gcp-cloud-nat .* snat, 64 per host to one destination$' "$tmp/profiles.txt" ||
+	{ cat "$tmp/profiles.txt"; fail "the list does not state GCP Cloud NAT's 64 ports per VM"; }
+ok "idlegate profiles lists the $nprof installed profiles, with their NAT port limits"
 
 "$bin/idlegate" profiles aws-nat-gateway | grep -q 'on_expire *= rst-inside-on-next' ||
 	fail "idlegate profiles aws-nat-gateway"

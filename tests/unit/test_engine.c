@@ -12,6 +12,7 @@
 #include "simulator/nfq.h"
 #include "simulator/engine/build.h"
 #include "simulator/engine/engine.h"
+#include "simulator/engine/proto.h"
 #include "tests/unit/pktgen.h"
 
 #define C4 "192.0.2.10"         /* inside client */
@@ -1170,8 +1171,9 @@ END_TEST
 
 /* Linux NAT after expiry: the client speaking first keeps its port (so the
  * connection survives); the server speaking first finds no mapping and its
- * packet goes to the box's own stack. With a port hold-down the client gets
- * a different port instead. */
+ * packet goes to the box's own stack (which answers RST, and conntrack
+ * deletes the entry it had opened for it at once: no record). With a port
+ * hold-down the client gets a different port instead. */
 START_TEST(nat_after_expiry_like_linux)
 {
 	struct conn k;
@@ -1197,6 +1199,428 @@ START_TEST(nat_after_expiry_like_linux)
 	ck_assert_int_eq(d.verdict, VERDICT_ACCEPT);
 	ck_assert_int_eq(pkt_parse(&p, last, last_len, last_len), 0);
 	ck_assert_uint_eq(p.t.sport, 40000);
+}
+END_TEST
+
+/*
+ * Issue 15: a datagram from the server to a mapping that has expired goes
+ * to the box's own stack and conntrack records it (unreplied: the box's
+ * ICMP is no reply). The record holds nat.address:port <-> server for
+ * udp.unreplied, refreshed by further datagrams: the client returning to
+ * that server meanwhile gets a new port (rebound), after it the old one;
+ * another server can have the port at once (the 5-tuple differs).
+ */
+START_TEST(nat_udp_clash_after_inbound)
+{
+	struct gen out = { C4, S4, 5000, 53, IPPROTO_UDP, 0, 0, 0, 0, false, 4, 0 };
+	struct gen in = { S4, N4, 53, 5000, IPPROTO_UDP, 0, 0, 0, 0, false, 4, 0 };
+	struct gen other = { C4B, S4B, 5000, 53, IPPROTO_UDP, 0, 0, 0, 0, false, 4, 0 };
+	struct decision d;
+	struct pkt p;
+	struct engine_stats st;
+
+	nat_setup("preserve");
+	set("nat.port_range", "1024-65535");
+	set("udp.unreplied", "2s");
+	set("udp.assured", "2s");
+	start();
+	ck_assert_uint_eq(out_port_for(C4, 5000, S4, 53), 5000);
+	engine_advance(eng, T0 + 2000);
+	ck_assert_int_eq(count_ev(EV_FLOW_EXPIRED), 1);
+	/* the server first, twice: to the box, recorded, the record refreshed */
+	d = send_at(3000, DIR_IN, &in);
+	ck_assert_int_eq(d.verdict, VERDICT_ACCEPT);
+	ck_assert(!d.rewritten);
+	d = send_at(4000, DIR_IN, &in);
+	ck_assert(!d.rewritten);
+	engine_stats(eng, &st);
+	ck_assert_uint_eq(st.flows_active, 1);
+	/* another server may have port 5000 */
+	d = send_at(4500, DIR_OUT, &other);
+	ck_assert_int_eq(pkt_parse(&p, last, last_len, last_len), 0);
+	ck_assert_uint_eq(p.t.sport, 5000);
+	engine_flush(eng, T0 + 4500);
+	d = send_at(4500, DIR_IN, &in);
+	/* the client within udp.unreplied of the last one: a new port */
+	d = send_at(6400, DIR_OUT, &out);
+	ck_assert_int_eq(d.verdict, VERDICT_ACCEPT);
+	ck_assert_int_eq(pkt_parse(&p, last, last_len, last_len), 0);
+	ck_assert_uint_ne(p.t.sport, 5000);
+	/* once the record and that mapping are gone: the old port again */
+	engine_advance(eng, T0 + 9000);
+	ck_assert_uint_eq(out_port_for(C4, 5000, S4, 53), 5000);
+}
+END_TEST
+
+/* Only UDP leaves a record: a TCP SYN, SYN-ACK, ACK, FIN or RST or an ICMP
+ * echo request from outside to a free port does not keep that port from a
+ * client going to the same server (conntrack deletes a TCP entry whose
+ * only reply is the box's RST; an echo entry's tuples carry the ICMP type).
+ * Nor does anything with inbound_unknown = drop. */
+START_TEST(nat_no_record_but_udp)
+{
+	static const uint8_t flags[] = { TCPF_SYN, TCPF_ACK, TCPF_ACK | TCPF_PSH,
+					 TCPF_SYN | TCPF_ACK, TCPF_FIN | TCPF_ACK, TCPF_RST };
+	struct engine_stats st;
+
+	nat_setup("preserve");
+	set("nat.port_range", "1024-65535");
+	start();
+	for (unsigned i = 0; i < 6; i++) {
+		struct gen g = { S4, N4, 80, (uint16_t)(40000 + i), IPPROTO_TCP, flags[i],
+				 7, 9, 0, false, 0, 0 };
+		send_at(0, DIR_IN, &g);
+	}
+	struct gen echo = { S4, N4, 777, 0, IPPROTO_ICMP, 0, 0, 0, 0, false, 8, 8 };
+	ck_assert_int_eq(send_at(0, DIR_IN, &echo).verdict, VERDICT_ACCEPT);
+	engine_stats(eng, &st);
+	ck_assert_uint_eq(st.flows_active, 0);
+	for (unsigned i = 0; i < 6; i++) {
+		struct conn k = nat_conn(C4, (uint16_t)(40000 + i), S4, 80);
+		c_send(&k, 1, TCPF_SYN, 0);
+		ck_assert_uint_eq(k.np, 40000 + i);
+	}
+	struct gen ping = { C4, S4, 777, 0, IPPROTO_ICMP, 0, 0, 0, 0, false, 8, 8 };
+	struct pkt p;
+	send_at(1, DIR_OUT, &ping);
+	ck_assert_int_eq(pkt_parse(&p, last, last_len, last_len), 0);
+	ck_assert_uint_eq(p.t.sport, 777);
+	engine_free(eng);
+
+	setup();
+	nat_setup("preserve");
+	set("inbound_unknown", "drop");
+	start();
+	struct gen u = { S4, N4, 53, 5000, IPPROTO_UDP, 0, 0, 0, 0, false, 4, 0 };
+	ck_assert_int_eq(send_at(0, DIR_IN, &u).verdict, VERDICT_DROP);
+	engine_stats(eng, &st);
+	ck_assert_uint_eq(st.flows_active, 0);
+}
+END_TEST
+
+/* Ports and their hold-down under churn: connections that close (RST:
+ * tcp.close) free their ports only after nat.port_hold, so a range of 10
+ * ports serves 10 connections per hold period; the 11th finds none. */
+START_TEST(nat_hold_exhausts_under_churn)
+{
+	struct engine_stats st;
+	struct decision d;
+
+	nat_setup("sequential");
+	set("tcp.close", "1s");
+	set("nat.port_hold", "30s");
+	start();
+	for (int i = 0; i < 10; i++) {
+		struct conn k = nat_conn(C4, (uint16_t)(30000 + i), S4, 80);
+		handshake(&k, (uint64_t)i * 100);
+		c_send(&k, (uint64_t)i * 100 + 10, TCPF_RST | TCPF_ACK, 0);
+	}
+	engine_advance(eng, T0 + 5000);
+	engine_stats(eng, &st);
+	ck_assert_uint_eq(st.flows_active, 0);
+	ck_assert_uint_eq(st.mappings_active, 0);
+	struct conn k = nat_conn(C4, 31000, S4, 80);
+	d = c_send(&k, 5000, TCPF_SYN, 0);
+	ck_assert_int_eq(d.verdict, VERDICT_DROP);
+	ck_assert_int_eq(d.reason, DROP_NO_PORT);
+	/* the first port's hold ends 30 s after its connection closed (at 1010 ms) */
+	d = c_send(&k, 31009, TCPF_SYN, 0);
+	ck_assert_int_eq(d.reason, DROP_NO_PORT);
+	k.cseq--;
+	d = c_send(&k, 31010, TCPF_SYN, 0);
+	ck_assert_int_eq(d.verdict, VERDICT_ACCEPT);
+	ck_assert_uint_eq(k.np, 20000);
+}
+END_TEST
+
+/* nat.ports_per_host: connections of one inside host to one destination;
+ * the same host may reach other destinations, other hosts the same one. */
+START_TEST(nat_ports_per_host)
+{
+	struct decision d;
+	struct conn k;
+
+	nat_setup("sequential");
+	set("nat.port_range", "1024-65535");
+	set("nat.ports_per_host", "3");
+	start();
+	for (int i = 0; i < 3; i++) {
+		k = nat_conn(C4, (uint16_t)(30000 + i), S4, 80);
+		ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).verdict, VERDICT_ACCEPT);
+	}
+	k = nat_conn(C4, 30003, S4, 80);
+	d = c_send(&k, 0, TCPF_SYN, 0);
+	ck_assert_int_eq(d.verdict, VERDICT_DROP);
+	ck_assert_int_eq(d.reason, DROP_NO_PORT);
+	ck_assert_int_eq(cap.ninj, 0);          /* when_exhausted = drop */
+	k = nat_conn(C4, 30004, S4, 81);
+	ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).verdict, VERDICT_ACCEPT);
+	k = nat_conn(C4B, 30000, S4, 80);
+	ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).verdict, VERDICT_ACCEPT);
+	/* one ends: room for one more */
+	k = nat_conn(C4, 30000, S4, 80);
+	k.cseq++;
+	c_send(&k, 1, TCPF_RST, 0);
+	engine_advance(eng, T0 + 20000);
+	k = nat_conn(C4, 30005, S4, 80);
+	ck_assert_int_eq(c_send(&k, 20000, TCPF_SYN, 0).verdict, VERDICT_ACCEPT);
+	k = nat_conn(C4, 30006, S4, 80);
+	ck_assert_int_eq(c_send(&k, 20000, TCPF_SYN, 0).verdict, VERDICT_DROP);
+}
+END_TEST
+
+/* nat.max_per_destination counts every host's connections to it. */
+START_TEST(nat_max_per_destination)
+{
+	struct conn k;
+
+	nat_setup("sequential");
+	set("nat.max_per_destination", "2");
+	start();
+	k = nat_conn(C4, 30000, S4, 80);
+	ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).verdict, VERDICT_ACCEPT);
+	k = nat_conn(C4B, 30000, S4, 80);
+	ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).verdict, VERDICT_ACCEPT);
+	k = nat_conn(C4, 30001, S4, 80);
+	ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).reason, DROP_NO_PORT);
+	k = nat_conn(C4, 30001, S4, 81);
+	ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).verdict, VERDICT_ACCEPT);
+	/* an inbound packet admitted by filtering is not an outbound connection */
+	set("nat.filtering", "endpoint-independent");
+}
+END_TEST
+
+/* nat.port_reuse = per-destination: a port serves several mappings whose
+ * destinations differ, never two toward the same one; an endpoint-
+ * independent mapping that would meet its port's 5-tuple taken by another
+ * host fails (GCP's endpoint-independent conflict). Exclusive ports run
+ * out after the range. */
+START_TEST(nat_port_reuse_per_destination)
+{
+	struct conn k;
+
+	nat_setup("preserve");
+	set("nat.port_range", "20000-20001");
+	set("nat.port_reuse", "per-destination");
+	set("nat.mapping", "address-and-port-dependent");
+	start();
+	k = nat_conn(C4, 20000, S4, 80);
+	c_send(&k, 0, TCPF_SYN, 0);
+	ck_assert_uint_eq(k.np, 20000);
+	k = nat_conn(C4B, 20000, S4B, 80);     /* another destination: shared */
+	c_send(&k, 0, TCPF_SYN, 0);
+	ck_assert_uint_eq(k.np, 20000);
+	k = nat_conn(C4B, 20000, S4, 80);      /* the same 5-tuple: another port */
+	c_send(&k, 0, TCPF_SYN, 0);
+	ck_assert_uint_eq(k.np, 20001);
+	k = nat_conn(C4B, 20005, S4, 80);      /* both ports used toward S4:80 */
+	ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).reason, DROP_NO_PORT);
+	k = nat_conn(C4B, 20005, S4, 81);
+	ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).verdict, VERDICT_ACCEPT);
+	/* inbound to a shared port from nobody it talks to: filtered */
+	struct gen g = { S4, N4, 99, 20000, IPPROTO_TCP, TCPF_SYN, 1, 0, 0, false, 0, 0 };
+	ck_assert_int_eq(send_at(1, DIR_IN, &g).reason, DROP_FILTERED);
+	engine_free(eng);
+
+	/* endpoint-independent mapping: C4B:20000 has port 20000 (toward S4B),
+	 * which C4 holds toward S4:80 */
+	setup();
+	nat_setup("preserve");
+	set("nat.port_range", "20000-20001");
+	set("nat.port_reuse", "per-destination");
+	start();
+	k = nat_conn(C4, 20000, S4, 80);
+	c_send(&k, 0, TCPF_SYN, 0);
+	k = nat_conn(C4B, 20000, S4B, 80);
+	c_send(&k, 0, TCPF_SYN, 0);
+	ck_assert_uint_eq(k.np, 20000);
+	k = nat_conn(C4B, 20000, S4, 80);
+	ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).reason, DROP_NO_PORT);
+	engine_free(eng);
+
+	/* exclusive ports: two connections, then none, whatever the destination */
+	setup();
+	nat_setup("preserve");
+	set("nat.port_range", "20000-20001");
+	start();
+	k = nat_conn(C4, 30000, S4, 80);
+	c_send(&k, 0, TCPF_SYN, 0);
+	k = nat_conn(C4, 30001, S4B, 80);
+	c_send(&k, 0, TCPF_SYN, 0);
+	k = nat_conn(C4, 30002, S4, 81);
+	ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).reason, DROP_NO_PORT);
+
+	/* sharing needs address-and-port-dependent filtering */
+	char err[256];
+	set("nat.port_reuse", "per-destination");
+	set("nat.filtering", "endpoint-independent");
+	ck_assert_int_eq(policy_validate(&pol, err, sizeof(err)), -1);
+	ck_assert(strstr(err, "nat.port_reuse"));
+}
+END_TEST
+
+/* A shared port goes back to the free set only when its last mapping ends. */
+START_TEST(nat_port_reuse_release)
+{
+	struct engine_stats st;
+	struct conn a, b, c;
+
+	nat_setup("sequential");
+	set("nat.port_range", "20000-20000");
+	set("nat.port_reuse", "per-destination");
+	set("tcp.close", "1s");
+	start();
+	a = nat_conn(C4, 30000, S4, 80);
+	handshake(&a, 0);
+	b = nat_conn(C4, 30001, S4B, 80);
+	handshake(&b, 0);
+	ck_assert_uint_eq(a.np, 20000);
+	ck_assert_uint_eq(b.np, 20000);
+	c_send(&a, 10, TCPF_RST | TCPF_ACK, 0);
+	engine_advance(eng, T0 + 2000);
+	engine_stats(eng, &st);
+	ck_assert_uint_eq(st.mappings_active, 1);
+	/* toward S4:80 again: the port, still used toward S4B, fits */
+	c = nat_conn(C4, 30002, S4, 80);
+	c_send(&c, 2000, TCPF_SYN, 0);
+	ck_assert_uint_eq(c.np, 20000);
+	/* both end: the port is free (no hold here) and nothing is left */
+	c_send(&b, 2001, TCPF_RST | TCPF_ACK, 0);
+	c_send(&c, 2001, TCPF_RST, 0);
+	engine_advance(eng, T0 + 4000);
+	engine_stats(eng, &st);
+	ck_assert_uint_eq(st.mappings_active, 0);
+	ck_assert_uint_eq(st.flows_active, 0);
+}
+END_TEST
+
+/* A packet admitted by endpoint-independent filtering needs a slot; if
+ * making room evicts its mapping's last flow, the mapping is gone and the
+ * packet with it (not a flow on a freed mapping). */
+START_TEST(nat_admitted_packet_evicts_its_mapping)
+{
+	struct engine_stats st;
+	struct decision d;
+	uint16_t port;
+
+	pol.max_flows = 1;
+	nat_setup("sequential");
+	set("nat.filtering", "endpoint-independent");
+	set("table.when_full", "evict-idle");
+	start();
+	port = out_port_for(C4, 5000, S4, 53);
+	struct gen g = { S4B, N4, 53, port, IPPROTO_UDP, 0, 0, 0, 0, false, 4, 0 };
+	d = send_at(10, DIR_IN, &g);
+	ck_assert_int_eq(d.verdict, VERDICT_DROP);
+	ck_assert_int_eq(d.reason, DROP_FILTERED);
+	engine_stats(eng, &st);
+	ck_assert_uint_eq(st.flows_active, 0);
+	ck_assert_uint_eq(st.mappings_active, 0);
+	ck_assert_uint_eq(st.flows_evicted, 1);
+	/* the books are right: the port is given out again */
+	ck_assert_uint_eq(out_port_for(C4B, 6000, S4, 53), 20001);
+}
+END_TEST
+
+/* nat.when_exhausted: what the inside host is told. */
+START_TEST(nat_when_exhausted)
+{
+	static const char *const how[] = { "rst", "icmp" };
+	struct conn k;
+	struct pkt p;
+
+	nat_setup("sequential");
+	set("nat.port_range", "20000-20000");
+	set("nat.when_exhausted", how[_i]);
+	start();
+	k = nat_conn(C4, 30000, S4, 80);
+	c_send(&k, 0, TCPF_SYN, 0);
+	k = nat_conn(C4, 30001, S4, 80);
+	ck_assert_int_eq(c_send(&k, 0, TCPF_SYN, 0).reason, DROP_NO_PORT);
+	ck_assert_int_eq(cap.ninj, 1);
+	ck_assert_int_eq(cap.inj[0].toward, DIR_IN);
+	p = parse_inj(0);
+	if (_i == 0) {
+		ck_assert_uint_eq(p.tcp_flags, TCPF_RST | TCPF_ACK);
+		ck_assert_uint_eq(p.ack, k.cseq);
+		ck_assert_uint_eq(p.t.dport, 30001);
+	} else {
+		ck_assert_uint_eq(p.icmp_type, ICMP4_DEST_UNREACH);
+		ck_assert_uint_eq(p.icmp_code, ICMP4_ADMIN_PROHIBITED);
+	}
+	/* UDP: ICMP either way (port unreachable for rst) */
+	struct gen u0 = { C4, S4, 4999, 53, IPPROTO_UDP, 0, 0, 0, 0, false, 4, 0 };
+	struct gen u = { C4, S4, 5000, 53, IPPROTO_UDP, 0, 0, 0, 0, false, 4, 0 };
+	ck_assert_int_eq(send_at(1, DIR_OUT, &u0).verdict, VERDICT_ACCEPT);
+	ck_assert_int_eq(send_at(1, DIR_OUT, &u).reason, DROP_NO_PORT);
+	p = parse_inj(1);
+	ck_assert_uint_eq(p.icmp_type, ICMP4_DEST_UNREACH);
+	ck_assert_uint_eq(p.icmp_code, _i == 0 ? ICMP4_PORT_UNREACH : ICMP4_ADMIN_PROHIBITED);
+}
+END_TEST
+
+/* table.when_full = early-drop: a new flow drops the flows that are not
+ * assured in the first of 8 buckets from its own that has any; with every
+ * flow assured it is refused. */
+START_TEST(early_drop_like_conntrack)
+{
+	struct engine_stats st;
+	struct decision d;
+
+	pol.max_flows = 16;
+	set("table.when_full", "early-drop");
+	start();
+	for (int i = 0; i < 16; i++) {
+		struct gen u = { C4, S4, (uint16_t)(5000 + i), 53, IPPROTO_UDP, 0, 0, 0, 0, false, 4, 0 };
+		ck_assert_int_eq(send_at(0, DIR_OUT, &u).verdict, VERDICT_ACCEPT);
+	}
+	int accepted = 0;
+	for (int i = 0; i < 16; i++) {
+		struct gen u = { C4, S4, (uint16_t)(6000 + i), 53, IPPROTO_UDP, 0, 0, 0, 0, false, 4, 0 };
+		accepted += send_at(1, DIR_OUT, &u).verdict == VERDICT_ACCEPT;
+	}
+	engine_stats(eng, &st);
+	/* with 16 flows in 16 buckets, nearly every new one finds a victim
+	 * within 8 buckets; each eviction frees at least one slot */
+	ck_assert_int_ge(accepted, 12);
+	ck_assert_uint_ge(st.flows_evicted, (uint64_t)accepted);
+	engine_free(eng);
+
+	setup();
+	pol.max_flows = 4;
+	set("table.when_full", "early-drop");
+	start();
+	for (int i = 0; i < 4; i++) {
+		struct conn k = conn4();
+		k.cp = (uint16_t)(40000 + i);
+		handshake(&k, 0);
+	}
+	struct conn k = conn4();
+	k.cp = 41000;
+	d = c_send(&k, 1, TCPF_SYN, 0);
+	ck_assert_int_eq(d.verdict, VERDICT_DROP);
+	ck_assert_int_eq(d.reason, DROP_TABLE_FULL);
+}
+END_TEST
+
+/* The new knobs parse and print back; bad values are refused. */
+START_TEST(limit_knobs_parse)
+{
+	char buf[64], err[256];
+
+	set("nat.ports_per_host", "1024");
+	ck_assert_int_eq(policy_get(&pol, "nat.ports_per_host", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "1024");
+	set("nat.max_per_destination", "0");
+	set("nat.when_exhausted", "icmp");
+	ck_assert_int_eq(policy_get(&pol, "nat.when_exhausted", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "icmp");
+	set("table.when_full", "early-drop");
+	ck_assert_int_eq(policy_set(&pol, "nat.ports_per_host", "-1", err, sizeof(err)), -1);
+	ck_assert_int_eq(policy_set(&pol, "nat.max_per_destination", "x", err, sizeof(err)), -1);
+	ck_assert_int_eq(policy_set(&pol, "nat.when_exhausted", "reject", err, sizeof(err)), -1);
+	ck_assert(strstr(err, "drop|rst|icmp"));
+	ck_assert_int_eq(policy_set(&pol, "table.max_flows", "0", err, sizeof(err)), -1);
 }
 END_TEST
 
@@ -1637,6 +2061,17 @@ static Suite *engine_suite(void)
 	tcase_add_loop_test(tc, nat_filtering_behaviours, 0, 3);
 	tcase_add_test(tc, nat_after_expiry_like_linux);
 	tcase_add_test(tc, nat_port_hold);
+	tcase_add_test(tc, nat_udp_clash_after_inbound);
+	tcase_add_test(tc, nat_no_record_but_udp);
+	tcase_add_test(tc, nat_hold_exhausts_under_churn);
+	tcase_add_test(tc, nat_ports_per_host);
+	tcase_add_test(tc, nat_max_per_destination);
+	tcase_add_loop_test(tc, nat_when_exhausted, 0, 2);
+	tcase_add_test(tc, nat_port_reuse_per_destination);
+	tcase_add_test(tc, nat_port_reuse_release);
+	tcase_add_test(tc, nat_admitted_packet_evicts_its_mapping);
+	tcase_add_test(tc, early_drop_like_conntrack);
+	tcase_add_test(tc, limit_knobs_parse);
 	tcase_add_test(tc, nat_icmp_error_translated);
 	tcase_add_test(tc, nat_ipv6_passes_as_firewall);
 	tcase_add_test(tc, fragments);

@@ -87,10 +87,16 @@ static void write_log(size_t n)
 static double read_log(size_t n, struct scenario_result *res)
 {
 	static struct run r;
+	static int flows[1], lane_of[1], group_of[1];
+	static uint64_t flow_end[1];
 	struct simproc *s = &r.lane[0].sim[0];
 	struct timespec a, b;
 
 	memset(&r, 0, sizeof(r));
+	r.lane[0].g[0].flows = flows;
+	r.lane_of = lane_of;
+	r.group_of = group_of;
+	r.flow_end = flow_end;
 	r.sc = sc;
 	r.nlanes = 1;
 	r.lane[0].npath = 1;
@@ -121,7 +127,7 @@ static double read_log(size_t n, struct scenario_result *res)
 
 START_TEST(test_matching)
 {
-	struct scenario_result res;
+	struct scenario_result res = { 0 };
 
 	read_log(1, &res);
 	result_clear(&res);
@@ -134,7 +140,7 @@ END_TEST
 
 START_TEST(test_linear)
 {
-	struct scenario_result res;
+	struct scenario_result res = { 0 };
 	double small, large;
 
 	read_log(4000, &res);           /* warm up allocator and caches */
@@ -164,8 +170,11 @@ START_TEST(test_group_names)
 	ini_diags_init(&dg, "g.ini");
 	g = scenario_parse(gini, strlen(gini), "g.ini", NULL, &dg);
 	ck_assert_ptr_nonnull(g);
+	static int flows[3];
+
 	memset(&r, 0, sizeof(r));
 	r.sc = g;
+	gr->flows = flows;
 	gr->n = 3;
 	gr->flows[0] = 0;
 	gr->flows[1] = 1;

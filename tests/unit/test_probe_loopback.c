@@ -9,7 +9,9 @@
  * 1-3 s; the whole file runs in about 15 s.
  */
 #include <check.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -350,6 +352,8 @@ START_TEST(test_server_vanishes)
 	ck_assert_int_eq(r[1].outcome, OUT_CLOSED);
 	ck_assert_int_ge(r[1].client.at_ms, 900);
 	ck_assert_int_lt(r[1].client.at_ms, 1500);
+	/* both got through before the server died */
+	ck_assert(r[0].client.connected && r[1].client.connected);
 	/* and the client says it could not get the server's side */
 	ck_assert(!r[0].server.known);
 	ck_assert_ptr_nonnull(strstr(r[0].server.error, "could not reach"));
@@ -521,6 +525,34 @@ START_TEST(test_no_answer_is_timeout)
 }
 END_TEST
 
+/* A SYN answered with RST: refused, and the result says the connection
+ * never got through (the runner's evidence must not speak of an idle). */
+START_TEST(test_refused_never_connected)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t l = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	char addr[PROTO_ADDR_MAX];
+	struct client_config cfg;
+	struct probe_plan p[] = { plan("name=r,idle=1s,deadline=1s") };
+	struct probe_flow_result r[1];
+	bool intr;
+
+	/* a port that was just free: bound, never listening, so refused */
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(a.sin_port));
+	cfg_for(&cfg, addr);
+	cfg.query_timeout_ms = 300;
+	ck_assert_int_eq(probe_client_run(&cfg, p, 1, r, &intr), 0);
+	close(fd);
+	dump(r, 1);
+	ck_assert_int_eq(r[0].outcome, OUT_REFUSED);
+	ck_assert(!r[0].client.connected);
+}
+END_TEST
+
 START_TEST(test_combine)
 {
 	struct probe_flow_result r;
@@ -588,6 +620,7 @@ int main(void)
 	tcase_add_test(tc, test_server_sigterm_writes_interrupted);
 	tcase_add_test(tc, test_strangers);
 	tcase_add_test(tc, test_no_answer_is_timeout);
+	tcase_add_test(tc, test_refused_never_connected);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -104,8 +104,9 @@ static void mark(struct scenario_result *r, double t_s, enum tl_kind k, int flow
 static void flow_res(struct scenario_result *r, int i, enum res_status st, const char *obs,
 		     const char *evidence)
 {
-	struct flow_result *f = &r->flows[r->nflows++];
+	struct flow_result *f = result_flow_add(r);
 
+	ck_assert_ptr_nonnull(f);
 	f->flow = i;
 	f->status = st;
 	snprintf(f->expected, sizeof(f->expected), "%s", sc_expect_name(r->sc->flows[i].expect));

@@ -39,8 +39,8 @@ END_TEST
 
 START_TEST(test_grid)
 {
-	uint64_t v[TUNE_MAX_CAND];
-	size_t n = tune_grid(12000, 1000, v, TUNE_MAX_CAND);
+	uint64_t v[TUNE_GRID_POINTS];
+	size_t n = tune_grid(12000, 1000, v, TUNE_GRID_POINTS);
 
 	ck_assert_uint_ge(n, 8);
 	for (size_t i = 0; i < n; i++) {
@@ -63,10 +63,12 @@ START_TEST(test_grid)
 	}
 	/* max is honoured; a coarse step collapses repeats */
 	ck_assert_uint_eq(tune_grid(12000, 1000, v, 4), 4);
-	n = tune_grid(8000, 2000, v, TUNE_MAX_CAND);
+	n = tune_grid(8000, 2000, v, TUNE_GRID_POINTS);
 	for (size_t i = 1; i < n; i++)
 		ck_assert_uint_gt(v[i], v[i - 1]);
-	ck_assert_uint_eq(tune_grid(8000, 0, v, TUNE_MAX_CAND), 0);
+	ck_assert_uint_eq(tune_grid(8000, 0, v, TUNE_GRID_POINTS), 0);
+	/* a fine step: every point of the grid, none held back */
+	ck_assert_uint_eq(tune_grid(1000000, 1000, v, TUNE_GRID_POINTS), TUNE_GRID_POINTS);
 	ck_assert_uint_eq(tune_grid_interval(20000, 1000), 4000);
 	ck_assert_uint_eq(tune_grid_interval(3000, 1000), 1000);
 	ck_assert_uint_eq(tune_grid_interval(70000, 14000), 14000);

@@ -9,7 +9,7 @@ idle and report, as one JSON line, what a user would see afterwards.
   udp HOST PORT --idle S [--speaker client|server] [--wait W]
 Outcomes: alive, reset (ECONNRESET), closed (EOF), timeout, unreachable.
 """
-import argparse, errno, json, select, socket, sys, threading, time
+import argparse, errno, json, select, socket, struct, sys, threading, time
 
 
 def family(host):
@@ -104,6 +104,8 @@ def err_outcome(e):
 def tcp_client(a):
     c = socket.socket(family(a.host), socket.SOCK_STREAM)
     c.settimeout(5)
+    if a.bind_port or a.bind_addr:
+        c.bind((a.bind_addr, a.bind_port))
     if a.keepalive:
         idle, intvl, cnt = (int(x) for x in a.keepalive.split(","))
         c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -170,20 +172,51 @@ def udp_client(a):
             out = "timeout"
         except OSError as e:
             out = err_outcome(e)
-        report(outcome=out, seen=seen)
+        if a.then_client is None:
+            report(outcome=out, seen=seen)
+            return
+        # then the client speaks, --then-client seconds later
+        then, seen2 = udp_ping(c, a.then_client, a.wait, seen)
+        report(outcome=out, seen=seen, then=then, seen_after=seen2)
         return
-    time.sleep(a.idle)
-    c.settimeout(a.wait)
-    c.send(b"PING")
+    out, seen2 = udp_ping(c, a.idle, a.wait, seen)
+    report(outcome=out, seen=seen, seen_after=seen2)
+
+
+def udp_ping(c, idle, wait, seen):
+    """After idle seconds, PING: alive (seen from the same address and
+    port), rebound (from another), timeout, or the socket's error."""
+    time.sleep(idle)
+    c.settimeout(wait)
     try:
+        c.send(b"PING")
         w = c.recv(2048).split()
         seen2 = "%s:%s" % (w[1].decode(), w[2].decode())
-        out = "alive" if seen2 == seen else "rebound"
+        return ("alive" if seen2 == seen else "rebound"), seen2
     except socket.timeout:
-        out, seen2 = "timeout", None
+        return "timeout", None
     except OSError as e:
-        out, seen2 = err_outcome(e), None
-    report(outcome=out, seen=seen, seen_after=seen2)
+        return err_outcome(e), None
+
+
+def csum16(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def syn(a):
+    """One bare TCP segment (a SYN by default) from SRC:SPORT to HOST:PORT
+    through a raw socket: something no socket of ours sent (IPv4)."""
+    t = struct.pack("!HHIIBBHHH", a.sport, a.port, 1000, 2000 if a.flags & 0x10 else 0,
+                    5 << 4, a.flags, 65535, 0, 0)
+    ph = socket.inet_aton(a.src) + socket.inet_aton(a.host) + struct.pack("!BBH", 0, 6, len(t))
+    t = t[:16] + struct.pack("!H", csum16(ph + t)) + t[18:]
+    r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    r.sendto(t, (a.host, 0))
 
 
 def main():
@@ -199,11 +232,22 @@ def main():
         c.add_argument("--idle", type=float, default=0)
         c.add_argument("--speaker", choices=("client", "server"), default="client")
         c.add_argument("--wait", type=float, default=2)
+        if role == "udp":
+            c.add_argument("--then-client", type=float, metavar="SECONDS",
+                           help="with --speaker server: the client sends this long after")
         if role == "tcp":
             c.add_argument("--keepalive")
             c.add_argument("--user-timeout", type=int, default=0, help="ms")
+            c.add_argument("--bind-port", type=int, default=0, help="the client's own port")
+            c.add_argument("--bind-addr", default="", help="the client's own address")
+    r = sub.add_parser("syn")
+    r.add_argument("host")
+    r.add_argument("port", type=int)
+    r.add_argument("--src", required=True)
+    r.add_argument("--sport", type=int, required=True)
+    r.add_argument("--flags", type=lambda v: int(v, 0), default=0x02)
     a = p.parse_args()
-    {"server": server, "tcp": tcp_client, "udp": udp_client}[a.role](a)
+    {"server": server, "tcp": tcp_client, "udp": udp_client, "syn": syn}[a.role](a)
 
 
 if __name__ == "__main__":
