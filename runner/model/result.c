@@ -42,7 +42,16 @@ const char *group_kind_name(int kind)
 {
 	if (kind >= 0 && kind < SC_EXPECT_N)
 		return sc_expect_name((enum sc_expect)kind);
-	return kind == GROUP_EXPIRED ? "expired" : "other";
+	if (kind == GROUP_UNREPORTED)
+		return "unreported";
+	return kind == GROUP_EXPIRED ? "expired" : "not-run";
+}
+
+uint32_t result_group_ended(const struct flow_result *fr, int kind)
+{
+	if (kind >= 0 && kind < SC_EXPECT_N)
+		return fr->tally[kind];
+	return kind == GROUP_OTHER ? fr->other : kind == GROUP_UNREPORTED ? fr->unreported : 0;
 }
 
 void result_clear(struct scenario_result *r)

@@ -64,42 +64,55 @@ struct flow_result {
 	char noticed_by[16];            /* "client", "server", "" */
 	int64_t noticed_ms;             /* scenario time since idle start, -1 = n/a */
 	int err;                        /* errno seen by the probe, 0 = none */
-	uint32_t keepalives_seen;       /* by the middleboxes on this flow */
-	uint32_t drops;                 /* packets of this flow dropped by them */
-	int64_t expired_ms;             /* when a middlebox expired it (since idle
-					 * start), -1 = never */
+	/* what the middleboxes did to the flow (a group's: to its sample) */
+	uint32_t keepalives_seen;       /* keepalives they saw */
+	uint32_t drops;                 /* packets they dropped */
+	int64_t expired_ms;             /* when one first expired it (scenario time
+					 * since its idle start), -1 = never */
 	char settings[128];             /* "keepalive 300s,30s,3 idle 900s speaker client" */
 	uint32_t server_heartbeats;     /* server_heartbeat: how many reached the client */
 	int64_t last_server_heartbeat_ms; /* the last, scenario time since its idle
 					 * start, -1 = none */
 	/* a flow group (count > 1): how many connections had each outcome
-	 * (index enum sc_expect), and those that ended otherwise (error,
-	 * interrupted, not reported); evidence, noticed_* and err are those
-	 * of one connection, the sample */
+	 * (index enum sc_expect), those the probe could not run or that were
+	 * interrupted (other), and those it never reported; evidence,
+	 * noticed_*, err and the middleboxes' counts above are those of one
+	 * connection, the sample; total the middleboxes' counts across all */
 	uint32_t count;                 /* connections (1 for a plain flow) */
 	uint32_t tally[SC_EXPECT_N];
 	uint32_t other;
+	uint32_t unreported;
+	struct {
+		uint32_t keepalives_seen, drops;
+		uint32_t expired;       /* connections a middlebox expired */
+	} total;
 	int sample;                     /* 0-based connection the evidence is of */
 	bool sample_unmet;              /* it did not have the expected outcome */
 };
 
 /*
  * A flow group's connections over time, for its histogram: one point per
- * connection when it ended (kind: its outcome, an enum sc_expect, or
- * GROUP_OTHER when it could not be run or was interrupted), and one per
- * expiry of one of its connections by a middlebox (GROUP_EXPIRED). Times
- * as marks: scenario time since the run's start; a connection that never
- * got through when it gave up (connect-timeout: its deadline) or at its
- * start (refused).
+ * connection when it ended (kind: its outcome, an enum sc_expect;
+ * GROUP_OTHER when it could not be run or was interrupted;
+ * GROUP_UNREPORTED when the probe never reported it, at the time its
+ * probe client ended), so that the ends add up to the group's count; and
+ * one per connection a middlebox expired, at its first expiry on the
+ * path, whichever middlebox (GROUP_EXPIRED). Times as marks: scenario
+ * time since the run's start; a connection that never got through when
+ * it gave up (connect-timeout: its deadline) or at its start (refused).
  */
-enum { GROUP_OTHER = SC_EXPECT_N, GROUP_EXPIRED, GROUP_KINDS };
+enum { GROUP_OTHER = SC_EXPECT_N, GROUP_UNREPORTED, GROUP_EXPIRED, GROUP_KINDS };
 struct group_point {
 	uint64_t t_ms;
 	int flow;                       /* index into scenario.flows */
-	int kind;                       /* enum sc_expect, GROUP_OTHER, GROUP_EXPIRED */
+	int kind;                       /* enum sc_expect, GROUP_OTHER, _UNREPORTED, _EXPIRED */
 };
-/* "alive", ..., "other", "expired": the name of a point's kind. */
+/* "alive", ..., "not-run", "unreported", "expired": the name of a point's
+ * kind (the first are the names of a group's JSON "outcomes" too). */
 const char *group_kind_name(int kind);
+/* How many connections of group fr ended as kind (< GROUP_EXPIRED): its
+ * tally, other or unreported; these add up to its count. */
+uint32_t result_group_ended(const struct flow_result *fr, int kind);
 
 struct scenario_result {
 	const struct scenario *sc;

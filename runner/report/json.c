@@ -60,23 +60,31 @@ static json_t *histogram_json(const struct scenario_result *r, int flow)
 	return json_pack("{s:I,s:o}", "bin_ms", (json_int_t)bin, "bins", bins);
 }
 
-/* A flow group's tally: "count": 300, "outcomes": {"alive": 256, ...},
- * and its "histogram". */
+/* A flow group's tally: "count": 300, "outcomes": {"alive": 256, ...}
+ * (named as the histogram's kinds, adding up to the count), what the
+ * middleboxes did across its connections ("totals"), and its "histogram". */
 static json_t *group_json(json_t *o, const struct scenario_result *r, const struct rep_flow *w)
 {
 	const struct flow_result *fr = w->fr;
+	char sample[SC_NAME_MAX + 16];
 	json_t *t;
 
 	if (!o || !fr || fr->count <= 1)
 		return o;
 	t = json_object();
-	for (int e = 0; e < SC_EXPECT_N; e++)
-		if (fr->tally[e])
-			json_object_set_new(t, sc_expect_name((enum sc_expect)e), json_integer(fr->tally[e]));
-	if (fr->other)
-		json_object_set_new(t, "not-run", json_integer(fr->other));
+	for (int k = 0; k < GROUP_EXPIRED; k++) {
+		uint32_t c = result_group_ended(fr, k);
+
+		if (c)
+			json_object_set_new(t, group_kind_name(k), json_integer(c));
+	}
 	if (json_object_set_new(o, "count", json_integer(fr->count)) < 0 ||
 	    json_object_set_new(o, "outcomes", t) < 0 ||
+	    json_object_set_new(o, "sample", jsonio_str_or_null(rep_sample_name(w, sample, sizeof(sample)))) < 0 ||
+	    json_object_set_new(o, "totals", json_pack("{s:I,s:I,s:I}",
+							"keepalives_seen", (json_int_t)fr->total.keepalives_seen,
+							"drops", (json_int_t)fr->total.drops,
+							"expired", (json_int_t)fr->total.expired)) < 0 ||
 	    json_object_set_new(o, "histogram", histogram_json(r, w->index)) < 0) {
 		json_decref(o);
 		return NULL;

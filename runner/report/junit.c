@@ -53,7 +53,7 @@ static void classname(const struct scenario_result *r, char *buf, size_t len)
 
 static void system_out(FILE *f, const struct scenario_result *r, const struct rep_flow *w)
 {
-	char d[32];
+	char d[32], sample[SC_NAME_MAX + 16];
 
 	fputs("      <system-out>", f);
 	fputs("scenario: ", f);
@@ -79,9 +79,18 @@ static void system_out(FILE *f, const struct scenario_result *r, const struct re
 	if (w->fr) {
 		const struct flow_result *fr = w->fr;
 
-		if (fr->count > 1)
+		if (fr->count > 1) {
 			fprintf(f, "\nconnections: %u (a flow group; evidence of a sample of each outcome)",
 				fr->count);
+			fprintf(f, "\nacross the %u connections: %u expired by a middlebox, %u keepalives seen, "
+				   "%u packets dropped", fr->count, fr->total.expired, fr->total.keepalives_seen,
+				fr->total.drops);
+			if (rep_sample_name(w, sample, sizeof(sample))) {
+				fputs("\nsample connection ", f);
+				tu_xml_puts(f, sample);
+				fputs(":", f);
+			}
+		}
 		if (fr->noticed_by[0]) {
 			fputs("\nnoticed by: ", f);
 			tu_xml_puts(f, fr->noticed_by);

@@ -109,6 +109,14 @@ size_t rep_flows(const struct scenario_result *r, struct rep_flow *out)
 	return n;
 }
 
+const char *rep_sample_name(const struct rep_flow *w, char *buf, size_t len)
+{
+	if (!w->fr || w->fr->count <= 1 || w->fr->sample < 0)
+		return NULL;
+	snprintf(buf, len, "%s.%d", w->name, w->fr->sample + 1);
+	return buf;
+}
+
 size_t rep_nrows(const struct scenario_result *r)
 {
 	if (r->nflows)

@@ -41,6 +41,11 @@ struct rep_counts {
  * Returns how many. */
 size_t rep_flows(const struct scenario_result *r, struct rep_flow *out);
 
+/* A flow group's sample connection (whose evidence, noticed_* and
+ * middlebox counts the row's flow result holds), "pool.257", into buf;
+ * NULL for a plain flow or a group with no sample. */
+const char *rep_sample_name(const struct rep_flow *w, char *buf, size_t len);
+
 /* How many rows rep_flows() gives for r. */
 size_t rep_nrows(const struct scenario_result *r);
 

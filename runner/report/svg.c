@@ -74,6 +74,7 @@ static const char *const group_col[GROUP_KINDS] = {
 	[SC_EXPECT_REFUSED] = "#9467bd",
 	[SC_EXPECT_CONNECT_TIMEOUT] = "#17becf",
 	[GROUP_OTHER] = COL_ERROR,
+	[GROUP_UNREPORTED] = COL_SKIP,
 	[GROUP_EXPIRED] = COL_EXPIRE,
 };
 #define HIST_UP 26              /* px above the line for the tallest stack */
@@ -636,7 +637,7 @@ static void legend_group(struct svg *g, double *y)
 		if (!used[k])
 			continue;
 		if (k == GROUP_EXPIRED)
-			name = "expired by a middlebox (below)";
+			name = "expired by a middlebox (below; each connection once)";
 		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" fill=\"%s\"/>\n", x,
 			*y - 5, group_col[k]);
 		text(f, x + 14, *y + 4, NULL, st, name);

@@ -74,7 +74,7 @@ void report_tap(FILE *out, const struct scenario_result *rs, size_t n)
 {
 	struct rep_flow *rows = rep_rows_new(rs, n);
 	size_t total = 0, num = 0, i, j, k;
-	char d[32];
+	char d[32], sample[SC_NAME_MAX + 16];
 
 	if (!rows) {
 		fputs("Bail out! out of memory\n", out);
@@ -139,6 +139,9 @@ void report_tap(FILE *out, const struct scenario_result *rs, size_t n)
 				yaml_kv(out, "evidence", w->evidence);
 			if (w->settings[0])
 				yaml_kv(out, "settings", w->settings);
+			/* a group's numbers below are those of its sample */
+			if (rep_sample_name(w, sample, sizeof(sample)))
+				yaml_kv(out, "sample", sample);
 			if (w->fr && w->fr->noticed_by[0])
 				yaml_kv(out, "noticed_by", w->fr->noticed_by);
 			if (w->fr && w->fr->noticed_ms >= 0)

@@ -539,20 +539,64 @@ static struct simflow *line_flow(struct simproc *s, const json_t *js)
 	return simflow_by_tuple(s, proto, src, (unsigned)sport, dst, (unsigned)dport);
 }
 
-/* What a line says happened to scenario flow `flow`, as counts and marks. */
+void evlog_facts_reset(struct run *r, struct scenario_result *res)
+{
+	for (size_t i = 0; i < res->nflows && i < r->sc->nflows; i++) {
+		struct flow_result *fr = &res->flows[i];
+
+		fr->keepalives_seen = fr->drops = 0;
+		fr->expired_ms = -1;
+		memset(&fr->total, 0, sizeof(fr->total));
+		for (unsigned k = 0; run_conn_facts(r, (int)i, k); k++) {
+			struct conn_facts *cf = run_conn_facts(r, (int)i, k);
+
+			cf->keepalives = cf->drops = cf->expired_by = 0;
+			cf->expired_at = -1;
+		}
+	}
+}
+
+/* Connection conn of a flow expired by the middlebox at path position pos
+ * at ts: its first expiry counts once, whichever middlebox. */
+static void conn_expired(struct conn_facts *cf, size_t pos, uint64_t ts, struct flow_result *fr)
+{
+	if (!cf)
+		return;
+	cf->expired_by |= 1u << pos;
+	if (cf->expired_at < 0) {
+		cf->expired_at = (int64_t)ts;
+		fr->total.expired++;
+	}
+}
+
+/*
+ * What a line says happened to connection conn of scenario flow `flow`:
+ * counted for the connection (its evidence), into the flow's totals, and
+ * into the flow's own counts and marks (mres) for its first connection,
+ * the one its timeline shows; an expiry's time since that connection's
+ * idle start.
+ */
 static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const char *ev, int flow,
-		      uint64_t ts, struct scenario_result *res, struct scenario_result *mres)
+		      unsigned conn, uint64_t ts, struct scenario_result *res, struct scenario_result *mres)
 {
 	struct flow_result *fr = &res->flows[flow];
+	struct conn_facts *cf = run_conn_facts(r, flow, conn);
+	size_t pos = (size_t)(s - r->lane[r->lane_of[flow]].sim);
 	char dir[8] = "", what[32] = "";
 
 	jsonio_get_str(js, "dir", dir, sizeof(dir));
 	if (!strcmp(ev, "keepalive")) {
-		fr->keepalives_seen++;
+		fr->total.keepalives_seen++;
+		fr->keepalives_seen += !conn;
+		if (cf)
+			cf->keepalives++;
 		run_mark(mres, ts, TL_KEEPALIVE, flow, s->mb, !strcmp(dir, "in"), "keepalive");
 	} else if (!strcmp(ev, "drop")) {
 		jsonio_get_str(js, "reason", what, sizeof(what));
-		fr->drops++;
+		fr->total.drops++;
+		fr->drops += !conn;
+		if (cf)
+			cf->drops++;
 		run_mark(mres, ts, TL_DROP, flow, s->mb, !strcmp(dir, "in"), "dropped: %s", what);
 	} else if (!strcmp(ev, "inject")) {
 		char toward[16] = "";
@@ -567,8 +611,9 @@ static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const 
 
 		jsonio_get_str(js, "action", what, sizeof(what));
 		jsonio_get_int(js, "idle_ms", &idle);
-		if (fr->expired_ms < 0)
-			fr->expired_ms = (int64_t)ts;
+		if (!conn && fr->expired_ms < 0)
+			fr->expired_ms = (int64_t)run_conn_since(&r->sc->flows[flow], conn, ts);
+		conn_expired(cf, pos, ts, fr);
 		run_mark(mres, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
 			 duration_format(duration_round(run_unscale(r->sc, (uint64_t)idle)), (char[32]){0}, 32),
 			 what[0] ? what : "drop");
@@ -611,11 +656,8 @@ static void evlog_line(struct run *r, struct lane *l, struct simproc *s, const j
 	/* after the probe ended the flow is closing down: not evidence */
 	if (!res || (r->flow_end[sf->flow] && t > (int64_t)r->flow_end[sf->flow]))
 		return;
-	/* counted for every connection of a group, marked for its first, and
-	 * its expiries points of the group's histogram */
-	if (!strcmp(ev, "flow-expired") && r->sc->flows[sf->flow].count > 1)
-		result_group_point(res, sf->flow, ts, GROUP_EXPIRED);
-	flow_fact(r, s, js, ev, sf->flow, ts, res, sf->conn ? NULL : res);
+	/* counted for every connection of a group, marked for its first */
+	flow_fact(r, s, js, ev, sf->flow, sf->conn, ts, res, sf->conn ? NULL : res);
 }
 
 void evlog_read(struct run *r, struct lane *l, struct simproc *s, struct scenario_result *res)

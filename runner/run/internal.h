@@ -104,6 +104,16 @@ struct probe_addr {
 	unsigned conn;                  /* its connection (a group's), 0-based */
 };
 
+/* What the middleboxes did to one connection of a scenario flow (a plain
+ * flow has one, a group count): the evidence of that connection alone. */
+struct conn_facts {
+	uint32_t keepalives, drops;
+	int64_t expired_at;             /* first expiry, scenario ms since t0; -1 = none */
+	uint32_t expired_by;            /* bit p: the path's middlebox p expired it */
+	bool reported;                  /* the probe reported its outcome */
+};
+_Static_assert(SC_MAX_PATH <= 32, "conn_facts.expired_by has a bit per middlebox of a path");
+
 struct cmdflow {
 	int flow;
 	pid_t server, client;
@@ -155,6 +165,7 @@ struct run {
 	struct pollfd *pp;              /* wait_children(): [npp] */
 	size_t npp;
 	uint64_t t0;
+	struct conn_facts **facts;       /* per scenario flow, its connections' (judge_init) */
 	bool kept;
 	bool interrupted;
 	char err[256];                  /* the run can't be trusted: why */
@@ -205,6 +216,10 @@ int cmd_start(struct run *r, struct cmdflow *c, bool server, char *err, size_t e
 
 void sim_fire_event(struct run *r, const struct sc_event *e, struct scenario_result *res);
 
+/* Forget what the middleboxes did to the flows (res's counts and the
+ * connections' facts), before every event log is read again. */
+void evlog_facts_reset(struct run *r, struct scenario_result *res);
+
 /* Forget the flows an event log showed (to read it again from the start),
  * and free them. */
 void evlog_reset(struct simproc *s);
@@ -217,8 +232,20 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 
 void command_result(struct run *r, struct cmdflow *c, struct scenario_result *res);
 
-/* res: every flow "not run" until judged. 0, or -1 with errno ENOMEM. */
+/* res: every flow "not run" until judged, and room for what the
+ * middleboxes did to each connection (r->facts, freed by judge_free()).
+ * 0, or -1 with errno ENOMEM. */
 int judge_init(struct run *r, struct scenario_result *res);
+void judge_free(struct run *r);
+/* What the middleboxes did to connection conn of flow `flow`; NULL if
+ * there is no such connection or no facts (judge_init() not called). */
+struct conn_facts *run_conn_facts(const struct run *r, int flow, unsigned conn);
+
+/* When connection conn (0-based) of flow f opens: scenario ms since t0, its
+ * start plus its share of the group's ramp (as flows.c spreads them). */
+uint64_t run_conn_start(const struct sc_flow *f, unsigned conn);
+/* Scenario time t (ms since t0) as time since that connection's start. */
+uint64_t run_conn_since(const struct sc_flow *f, unsigned conn, uint64_t t);
 
 /* exchanges.c: the data and heartbeat marks of probe flow idx from its
  * result line js (outcome, when it was noticed since the idle start of its

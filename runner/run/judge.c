@@ -30,11 +30,80 @@ static const char *outcome_words(const char *o)
 	return o;
 }
 
-/* " (middlebox nat expired the flow at 350 s, dropped 3 packets, 6 keepalives)" */
-static void mb_view(struct run *r, const struct flow_result *fr, char *buf, size_t len)
+uint64_t run_conn_start(const struct sc_flow *f, unsigned conn)
 {
-	const struct sc_flow *f = &r->sc->flows[fr->flow];
-	struct lane *l = &r->lane[r->lane_of[fr->flow]];
+	if (f->command[0])
+		return 0;               /* a command is started with the probes */
+	return f->start.ms + (f->count > 1 ? f->ramp.ms * conn / (f->count - 1) : 0);
+}
+
+uint64_t run_conn_since(const struct sc_flow *f, unsigned conn, uint64_t t)
+{
+	uint64_t start = run_conn_start(f, conn);
+
+	return t > start ? t - start : 0;
+}
+
+int judge_init(struct run *r, struct scenario_result *res)
+{
+	if (result_init_error(res, r->sc, "not run") < 0)
+		return -1;
+	r->facts = calloc(r->sc->nflows ? r->sc->nflows : 1, sizeof(*r->facts));
+	if (!r->facts)
+		return -1;
+	for (size_t i = 0; i < r->sc->nflows; i++) {
+		r->facts[i] = calloc(r->sc->flows[i].count, sizeof(*r->facts[i]));
+		if (!r->facts[i]) {
+			errno = ENOMEM;
+			return -1;
+		}
+		for (unsigned k = 0; k < r->sc->flows[i].count; k++)
+			r->facts[i][k].expired_at = -1;
+	}
+	return 0;
+}
+
+void judge_free(struct run *r)
+{
+	for (size_t i = 0; r->facts && i < r->sc->nflows; i++)
+		free(r->facts[i]);
+	free(r->facts);
+	r->facts = NULL;
+}
+
+struct conn_facts *run_conn_facts(const struct run *r, int flow, unsigned conn)
+{
+	if (!r->facts || flow < 0 || (size_t)flow >= r->sc->nflows || !r->facts[flow] ||
+	    conn >= r->sc->flows[flow].count)
+		return NULL;
+	return &r->facts[flow][conn];
+}
+
+/* n with a comma every three digits: "1,369". */
+static const char *count_text(uint32_t n, char *buf, size_t len)
+{
+	char d[16];
+	size_t nd = (size_t)snprintf(d, sizeof(d), "%u", n), o = 0;
+
+	for (size_t i = 0; i < nd && o + 2 < len; i++) {
+		if (i && (nd - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = d[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/*
+ * What the middleboxes did to connection conn of a flow, in words:
+ * " (middleboxes nat, fw: fw expired the flow at 350s, dropped 3 packets,
+ * 6 keepalives seen)"; the expiry at scenario time since its idle start.
+ */
+static void mb_view(struct run *r, int flow, unsigned conn, char *buf, size_t len)
+{
+	const struct sc_flow *f = &r->sc->flows[flow];
+	const struct conn_facts *cf = run_conn_facts(r, flow, conn);
+	struct lane *l = &r->lane[r->lane_of[flow]];
 	char t[32];
 	size_t off = 0;
 
@@ -45,17 +114,25 @@ static void mb_view(struct run *r, const struct flow_result *fr, char *buf, size
 				r->sc->mb[l->path[0]].name);
 	for (size_t p = 1; p < l->npath && off < len; p++)
 		off += (size_t)snprintf(buf + off, len - off, ", %s", r->sc->mb[l->path[p]].name);
-	if (off < len && fr->expired_ms >= 0)
+	if (off < len && cf && cf->expired_at >= 0) {
+		/* on a path of several, which of them expired it */
+		for (size_t p = 0, n = 0; l->npath > 1 && p < l->npath && off < len; p++)
+			if (cf->expired_by & (1u << p))
+				off += (size_t)snprintf(buf + off, len - off, "%s%s", n++ ? " and " : ": ",
+							r->sc->mb[l->path[p]].name);
 		off += (size_t)snprintf(buf + off, len - off, " expired the flow at %s",
-					duration_format(duration_round((uint64_t)fr->expired_ms), t, sizeof(t)));
-	else if (off < len)
+					duration_format(duration_round(run_conn_since(f, conn, (uint64_t)cf->expired_at)),
+							t, sizeof(t)));
+	} else if (off < len) {
 		off += (size_t)snprintf(buf + off, len - off, " kept the flow");
-	if (off < len && fr->drops)
-		off += (size_t)snprintf(buf + off, len - off, ", dropped %u packet%s", fr->drops,
-					fr->drops == 1 ? "" : "s");
+	}
+	if (off < len && cf && cf->drops)
+		off += (size_t)snprintf(buf + off, len - off, ", dropped %s packet%s",
+					count_text(cf->drops, t, sizeof(t)), cf->drops == 1 ? "" : "s");
 	if (off < len && f->proto == SC_TCP && f->keepalive != SC_KA_OFF)
-		off += (size_t)snprintf(buf + off, len - off, ", %u keepalive%s seen", fr->keepalives_seen,
-					fr->keepalives_seen == 1 ? "" : "s");
+		off += (size_t)snprintf(buf + off, len - off, ", %s keepalive%s seen",
+					count_text(cf ? cf->keepalives : 0, t, sizeof(t)),
+					cf && cf->keepalives == 1 ? "" : "s");
 	if (off < len)
 		snprintf(buf + off, len - off, ")");
 }
@@ -90,12 +167,15 @@ static void group_count(struct run *r, int idx, unsigned conn, const struct flow
 	if (o == GROUP_OTHER && gr->other++)
 		return;
 	/* the first connection of each outcome is a sample: its evidence is
-	 * added to the group's; the numbers (noticed_*, errno) are those of the
-	 * first that did not meet a per-flow expectation, else the first */
+	 * added to the group's; the numbers (noticed_*, errno, what the
+	 * middleboxes did to it) are those of the first that did not meet a
+	 * per-flow expectation, else the first */
 	bool unmet = !sf->ncounted && o != (int)sf->expect;
 	size_t off = strlen(gr->evidence);
 
 	if (gr->sample < 0 || (unmet && !gr->sample_unmet)) {
+		const struct conn_facts *cf = run_conn_facts(r, idx, conn);
+
 		gr->sample = (int)conn;
 		gr->sample_unmet = unmet;
 		snprintf(gr->noticed_by, sizeof(gr->noticed_by), "%s", one->noticed_by);
@@ -103,22 +183,74 @@ static void group_count(struct run *r, int idx, unsigned conn, const struct flow
 		gr->err = one->err;
 		gr->server_heartbeats = one->server_heartbeats;
 		gr->last_server_heartbeat_ms = one->last_server_heartbeat_ms;
+		gr->keepalives_seen = cf ? cf->keepalives : 0;
+		gr->drops = cf ? cf->drops : 0;
+		gr->expired_ms = !cf || cf->expired_at < 0 ? -1
+				 : (int64_t)run_conn_since(sf, conn, (uint64_t)cf->expired_at);
 	}
 	if (off < sizeof(gr->evidence) - 1)
 		snprintf(gr->evidence + off, sizeof(gr->evidence) - off, "%s%s.%u: %.200s", off ? "; " : "",
 			 sf->name, conn + 1, o != GROUP_OTHER ? one->evidence : one->error);
 }
 
+/* The histogram points the probe's lines did not give: a connection the
+ * probe never reported ends when its client ended (else when the run
+ * did), and each connection a middlebox expired counts once, at its first
+ * expiry. Counts the unreported into gr. */
+static void group_points_left(struct run *r, int idx, struct flow_result *gr, struct scenario_result *res)
+{
+	uint64_t end = r->flow_end[idx] ? (uint64_t)run_scen_ms(r, (int64_t)r->flow_end[idx]) : res->scenario_ms;
+
+	gr->unreported = 0;
+	for (unsigned k = 0; run_conn_facts(r, idx, k); k++) {
+		const struct conn_facts *cf = run_conn_facts(r, idx, k);
+
+		if (!cf->reported) {
+			gr->unreported++;
+			result_group_point(res, idx, end, GROUP_UNREPORTED);
+		}
+		if (cf->expired_at >= 0)
+			result_group_point(res, idx, (uint64_t)cf->expired_at, GROUP_EXPIRED);
+	}
+}
+
+/* "across the 1,000 connections: 998 expired by a middlebox, 1,369
+ * packets dropped, 2,000 keepalives seen; " before the samples' evidence
+ * (which gives way at its end if both do not fit). */
+static void group_totals(const struct run *r, int idx, struct flow_result *gr)
+{
+	const struct sc_flow *sf = &r->sc->flows[idx];
+	char a[16], b[16], c[16], d[16], pre[200];
+	size_t lp, le = strlen(gr->evidence);
+
+	lp = (size_t)snprintf(pre, sizeof(pre), "across the %s connections: %s expired by a middlebox, %s packet%s dropped",
+			      count_text(sf->count, a, sizeof(a)), count_text(gr->total.expired, b, sizeof(b)),
+			      count_text(gr->total.drops, c, sizeof(c)), gr->total.drops == 1 ? "" : "s");
+	if (lp < sizeof(pre) && sf->proto == SC_TCP && sf->keepalive != SC_KA_OFF)
+		lp += (size_t)snprintf(pre + lp, sizeof(pre) - lp, ", %s keepalive%s seen",
+				       count_text(gr->total.keepalives_seen, d, sizeof(d)),
+				       gr->total.keepalives_seen == 1 ? "" : "s");
+	if (lp < sizeof(pre) && le)
+		lp += (size_t)snprintf(pre + lp, sizeof(pre) - lp, "; ");
+	lp = lp < sizeof(pre) ? lp : sizeof(pre) - 1;
+	if (lp + le >= sizeof(gr->evidence))
+		le = sizeof(gr->evidence) - 1 - lp;
+	memmove(gr->evidence + lp, gr->evidence, le);
+	memcpy(gr->evidence, pre, lp);
+	gr->evidence[lp + le] = '\0';
+}
+
 /* A group's status once every line was read: the tally against the
- * expectation; connections the probe could not run make it an error. */
-static void group_judge(struct run *r, int idx, uint32_t nseen, struct flow_result *gr, const char *tail)
+ * expectation; connections the probe could not run or never reported
+ * make it an error. */
+static void group_judge(struct run *r, int idx, struct flow_result *gr, const char *tail,
+			struct scenario_result *res)
 {
 	const struct sc_flow *sf = &r->sc->flows[idx];
 	unsigned n[SC_EXPECT_N];
 	size_t off = 0;
 
-	if (nseen < sf->count)
-		gr->other += sf->count - nseen;
+	group_points_left(r, idx, gr, res);
 	for (int e = 0; e < SC_EXPECT_N; e++) {
 		n[e] = gr->tally[e];
 		if (n[e] && off < sizeof(gr->observed))
@@ -126,17 +258,22 @@ static void group_judge(struct run *r, int idx, uint32_t nseen, struct flow_resu
 						off ? ", " : "", n[e], sc_expect_name((enum sc_expect)e));
 	}
 	if (gr->other && off < sizeof(gr->observed))
-		snprintf(gr->observed + off, sizeof(gr->observed) - off, "%s%u not run", off ? ", " : "",
-			 gr->other);
+		off += (size_t)snprintf(gr->observed + off, sizeof(gr->observed) - off, "%s%u not run",
+					off ? ", " : "", gr->other);
+	if (gr->unreported && off < sizeof(gr->observed))
+		snprintf(gr->observed + off, sizeof(gr->observed) - off, "%s%u unreported", off ? ", " : "",
+			 gr->unreported);
 	gr->error[0] = '\0';
-	if (gr->other) {
+	if (gr->other || gr->unreported) {
 		gr->status = RES_ERROR;
-		snprintf(gr->error, sizeof(gr->error), "%u of %u connections could not be run or were not reported%s%.180s",
-			 gr->other, sf->count, gr->evidence[0] ? ": " : tail[0] ? ": " : "",
+		snprintf(gr->error, sizeof(gr->error),
+			 "of %u connections, %u could not be run and %u were not reported%s%.170s",
+			 sf->count, gr->other, gr->unreported, gr->evidence[0] || tail[0] ? ": " : "",
 			 gr->evidence[0] ? gr->evidence : tail);
-		return;
+	} else {
+		gr->status = sc_expect_met(sf, n) ? RES_PASS : RES_FAIL;
 	}
-	gr->status = sc_expect_met(sf, n) ? RES_PASS : RES_FAIL;
+	group_totals(r, idx, gr);
 }
 
 /* What the probe said about one flow, as read from its result line. */
@@ -168,14 +305,16 @@ static void probe_line_read(const json_t *js, struct probe_line *pl, struct flow
 		fr->last_server_heartbeat_ms = (int64_t)run_unscale(sc, (uint64_t)v);
 }
 
-/* The evidence in words: what the probe saw, then what the middleboxes did. */
-static void probe_evidence(struct run *r, const struct sc_flow *sf, const struct probe_line *pl,
+/* The evidence of connection conn of flow idx in words: what the probe
+ * saw, then what the middleboxes did to that connection. */
+static void probe_evidence(struct run *r, int idx, unsigned conn, const struct probe_line *pl,
 			   struct flow_result *fr)
 {
+	const struct sc_flow *sf = &r->sc->flows[idx];
 	char a[32], b[32], c[32], mv[200];
 	const char *out = pl->out, *who = pl->who;
 
-	mb_view(r, fr, mv, sizeof(mv));
+	mb_view(r, idx, conn, mv, sizeof(mv));
 	duration_format(sf->idle.ms, a, sizeof(a));
 	if (!strcmp(out, "alive"))
 		snprintf(fr->evidence, sizeof(fr->evidence), "data crossed both ways after %s idle%s%.170s", a,
@@ -208,13 +347,6 @@ static void probe_evidence(struct run *r, const struct sc_flow *sf, const struct
 static int64_t probe_line_judge(struct run *r, int idx, unsigned conn, const json_t *js, struct flow_result *fr,
 				struct scenario_result *res);
 
-/* When connection conn of group sf was opened: scenario time since the
- * run's start, as flows.c spreads the starts. */
-static uint64_t group_conn_start(const struct sc_flow *sf, unsigned conn)
-{
-	return sf->start.ms + (sf->count > 1 ? sf->ramp.ms * conn / (sf->count - 1) : 0);
-}
-
 /* The histogram point of a group's connection judged into one: its outcome
  * at end, since the connection's start. A connection that never idled (end
  * -1) ended when its connect timed out (the deadline, as the probe had it),
@@ -228,7 +360,23 @@ static void group_point(const struct run *r, int idx, unsigned conn, const struc
 
 	if (end < 0 && kind == SC_EXPECT_CONNECT_TIMEOUT)
 		t = run_unscale(r->sc, sf->deadline.scaled_ms);
-	result_group_point(res, idx, group_conn_start(sf, conn) + t, kind);
+	result_group_point(res, idx, run_conn_start(sf, conn) + t, kind);
+}
+
+/* Note that the probe reported connection conn of flow idx: false if it
+ * did already (a line twice is counted once). */
+static bool conn_reported(struct run *r, int idx, unsigned conn)
+{
+	struct conn_facts *cf = run_conn_facts(r, idx, conn);
+
+	if (cf && cf->reported) {
+		log_warnx("the probe reported %s.%u twice: its second line is ignored", r->sc->flows[idx].name,
+			  conn + 1);
+		return false;
+	}
+	if (cf)
+		cf->reported = true;
+	return true;
 }
 
 /* One result line of the probe client: the flow's outcome, judged (a
@@ -245,7 +393,7 @@ static int probe_line_apply(struct run *r, struct group *g, const json_t *js, st
 	if (jsonio_get_str(js, "flow", name, sizeof(name)) < 0)
 		return -1;
 	idx = group_flow_of_name(r, g, name, &conn);
-	if (idx < 0)
+	if (idx < 0 || !conn_reported(r, idx, conn))
 		return -1;
 	fr = &res->flows[idx];
 	sf = &r->sc->flows[idx];
@@ -262,7 +410,7 @@ static int probe_line_apply(struct run *r, struct group *g, const json_t *js, st
 
 /* The outcome of one connection into fr, judged. Returns when it ended,
  * scenario time since the connection's start, or -1 if it never idled. A
- * group's timeline shows its first connection. */
+ * group's timeline shows its first connection, from its start. */
 static int64_t probe_line_judge(struct run *r, int idx, unsigned conn, const json_t *js, struct flow_result *fr,
 				struct scenario_result *res)
 {
@@ -277,8 +425,8 @@ static int64_t probe_line_judge(struct run *r, int idx, unsigned conn, const jso
 
 		fr->noticed_ms = (int64_t)run_unscale(r->sc, (uint64_t)pl.at);
 		end = (int64_t)cyc_ms + fr->noticed_ms;
-		run_mark(marks, cyc_ms + (uint64_t)fr->noticed_ms, TL_OUTCOME, idx, -1, -1, "%s%s%s", pl.out,
-			 pl.who[0] ? ", noticed by the " : "", pl.who);
+		run_mark(marks, run_conn_start(sf, conn) + (uint64_t)end, TL_OUTCOME, idx, -1, -1, "%s%s%s",
+			 pl.out, pl.who[0] ? ", noticed by the " : "", pl.who);
 	}
 	if (!strcmp(pl.out, "error") || !strcmp(pl.out, "interrupted") || !strcmp(pl.out, "none")) {
 		fr->status = RES_ERROR;
@@ -293,15 +441,15 @@ static int64_t probe_line_judge(struct run *r, int idx, unsigned conn, const jso
 	exchanges_mark(r, marks, idx, js, pl.out, pl.at >= 0 ? fr->noticed_ms : -1, pl.cycle);
 	fr->status = RES_PASS;          /* judged below */
 	fr->error[0] = '\0';
-	probe_evidence(r, sf, &pl, fr);
+	probe_evidence(r, idx, conn, &pl, fr);
 	run_judge(fr);
 	return end;
 }
 
 /* Flows of the group the client said nothing of, or all of them if it
- * crashed: ERROR, with its stderr's last words. */
-static void probe_missing(struct run *r, struct group *g, const bool *seen, const uint32_t *nseen,
-			  struct scenario_result *res)
+ * crashed: ERROR, with its stderr's last words. A flow group is counted
+ * whole either way: what it reported, and the connections it did not. */
+static void probe_missing(struct run *r, struct group *g, const bool *seen, struct scenario_result *res)
 {
 	bool crashed = g->cli_status < 0 || g->cli_status > 1;
 	char tail[200];
@@ -311,14 +459,15 @@ static void probe_missing(struct run *r, struct group *g, const bool *seen, cons
 		struct flow_result *fr = &res->flows[g->flows[i]];
 		const struct sc_flow *sf = &r->sc->flows[g->flows[i]];
 
-		if (sf->count > 1 && !crashed) {
-			group_judge(r, g->flows[i], nseen[g->flows[i]], fr, tail);
+		if (sf->count > 1) {
+			group_judge(r, g->flows[i], fr, tail, res);
+			if (!crashed)
+				continue;
+		} else if (seen[g->flows[i]] && !crashed) {
+			continue;
+		} else if (fr->status == RES_ERROR && fr->error[0] && strcmp(fr->error, "not run")) {
 			continue;
 		}
-		if (seen[g->flows[i]] && !crashed)
-			continue;
-		if (fr->status == RES_ERROR && fr->error[0])
-			continue;
 		fr->status = RES_ERROR;
 		if (g->cli_status == 127)
 			snprintf(fr->error, sizeof(fr->error), "idlegate-probe could not be executed");
@@ -335,11 +484,10 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 {
 	FILE *f = fopen_regular(g->cli_json);
 	bool *seen = calloc(r->sc->nflows ? r->sc->nflows : 1, sizeof(*seen));
-	uint32_t *nseen = calloc(r->sc->nflows ? r->sc->nflows : 1, sizeof(*nseen));
 	char *line = NULL, why[160];
 	size_t cap = 0;
 
-	if (!seen || !nseen) {
+	if (!seen) {
 		run_fail(r, "out of memory");
 		goto out;
 	}
@@ -349,9 +497,11 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 
 		if (r->sc->flows[g->flows[i]].count > 1) {
 			memset(gr->tally, 0, sizeof(gr->tally));
-			gr->other = 0;
+			gr->other = gr->unreported = 0;
 			gr->sample = -1;
 			gr->evidence[0] = '\0';
+			gr->keepalives_seen = gr->drops = 0;
+			gr->expired_ms = -1;
 		}
 	}
 
@@ -364,19 +514,16 @@ void probe_results(struct run *r, struct lane *l, struct group *g, struct scenar
 			continue;
 		}
 		idx = probe_line_apply(r, g, js, res);
-		if (idx >= 0) {
+		if (idx >= 0)
 			seen[idx] = true;
-			nseen[idx]++;
-		}
 		json_decref(js);
 	}
 	free(line);
-	probe_missing(r, g, seen, nseen, res);
+	probe_missing(r, g, seen, res);
 out:
 	if (f)
 		fclose(f);
 	free(seen);
-	free(nseen);
 	(void)l;
 }
 
@@ -465,7 +612,7 @@ void command_result(struct run *r, struct cmdflow *c, struct scenario_result *re
 	snprintf(fr->observed, sizeof(fr->observed), "%s", v.observed);
 	fr->status = RES_PASS;                  /* judged below */
 	fr->error[0] = '\0';
-	mb_view(r, fr, mv, sizeof(mv));
+	mb_view(r, c->flow, 0, mv, sizeof(mv));
 	{
 		char ev[800];
 
@@ -488,9 +635,4 @@ void command_result(struct run *r, struct cmdflow *c, struct scenario_result *re
 			 "expect_output = %.80s%s%.60s", v.observed, f->expect_output, line[0] ? "; it ends: " : "",
 			 line);
 	}
-}
-
-int judge_init(struct run *r, struct scenario_result *res)
-{
-	return result_init_error(res, r->sc, "not run");
 }

@@ -642,8 +642,9 @@ static void start_flows(struct run *r, struct scenario_result *res)
 			run_fail(r, "%s", c->why);
 		}
 	}
+	/* a flow's timeline: its first connection's, from its start */
 	for (size_t i = 0; i < r->sc->nflows; i++)
-		run_mark(res, 0, TL_IDLE_START, (int)i, -1, -1, "idle for %s",
+		run_mark(res, run_conn_start(&r->sc->flows[i], 0), TL_IDLE_START, (int)i, -1, -1, "idle for %s",
 			 duration_format(r->sc->flows[i].idle.ms, (char[32]){0}, 32));
 }
 
@@ -746,11 +747,7 @@ static void run_loop(struct run *r, struct scenario_result *res)
  * the final statistics; a simulator that lost anything fails the run. */
 static void read_middleboxes(struct run *r, struct scenario_result *res)
 {
-	for (size_t i = 0; i < res->nflows; i++) {
-		res->flows[i].keepalives_seen = 0;
-		res->flows[i].drops = 0;
-		res->flows[i].expired_ms = -1;
-	}
+	evlog_facts_reset(r, res);
 	for (size_t k = 0; k < r->nlanes; k++) {
 		struct lane *l = &r->lane[k];
 
@@ -854,6 +851,7 @@ void run_free(struct run *r)
 		for (size_t g = 0; g < l->ng; g++)
 			free(l->g[g].flows);
 	}
+	judge_free(r);
 	free(r->lane_of);
 	free(r->group_of);
 	free(r->flow_end);

@@ -110,13 +110,132 @@ for name, (outcomes, expired) in want.items():
     assert min(ends) >= 390000 and max(ends) <= 470000, (name, sorted(bars))
 texts = ["".join(t.itertext()) for t in svg.iter(ns + "text")]
 assert any(t.startswith("flow group, connections per time bin") for t in texts), texts
-assert "expired by a middlebox (below)" in texts and "reset" in texts and "alive" in texts, texts
+assert "expired by a middlebox (below; each connection once)" in texts and "reset" in texts and "alive" in texts, texts
 tc = {t.get("name"): t for t in ET.parse(sys.argv[3]).getroot().iter("testcase")}
 assert set(tc) == {"pool", "pool-keepalive"}, tc.keys()
 assert "connections: 500" in tc["pool"].findtext("system-out"), tc["pool"].findtext("system-out")
 PY
 grep -q 'class="hist"' "$WORK/g.html" || fail "HTML: the group's histogram is not in the page"
 pass "flow groups: one SVG lane each with a histogram (500 reset, 500 expired; 500 alive), the same bins as the JSON, one JUnit testcase each; in the HTML page"
+
+# -- late starts, two middleboxes: every mark at its time, evidence per connection --
+# A flow that starts at 100 s and a group of 20 from 50 s (ramp 20 s), both
+# through a NAT and a firewall that forget after 60 s (1/50): the marks of
+# each (JSON, SVG, the HTML page's inline SVG) are at their scenario times,
+# not as if they started at 0; the group's evidence tells its sample's
+# drops and labels the group's as totals; each expired connection counts
+# once in the histogram although both middleboxes expired it.
+cat >"$WORK/late.ini" <<'INI'
+[scenario]
+description = test: late starts through two middleboxes that both forget after 60 s
+time_scale = 1/50
+[middlebox nat]
+nat = snat
+tcp.established = 60s
+pickup = strict
+inbound_unknown = drop
+[middlebox fw]
+tcp.established = 60s
+pickup = strict
+inbound_unknown = drop
+[flow late]
+path = nat fw
+start = 100s
+keepalive = off
+idle = 150s
+deadline = 10s
+expect = timeout
+[flow pool]
+path = nat fw
+count = 20
+start = 50s
+ramp = 20s
+keepalive = off
+idle = 150s
+deadline = 10s
+expect = timeout
+INI
+"$IG" run --no-progress --json "$WORK/late.json" --svg "$WORK/latesvg" --html "$WORK/late.html" \
+	"$WORK/late.ini" >"$WORK/out" 2>&1 || fail "late starts: exit $?"
+python3 "$ROOT/tests/lib/check_report.py" json "$WORK/late.json" || fail "late starts: the JSON report does not validate (or a group's numbers do not add up)"
+python3 - "$WORK/late.json" "$WORK/latesvg/late.svg" "$WORK/late.html" <<'PY' || fail "late starts"
+import json, re, sys, xml.etree.ElementTree as ET
+sc = json.load(open(sys.argv[1]))["scenarios"][0]
+flows = {f["name"]: f for f in sc["flows"]}
+start = {"late": 100000, "pool": 50000}
+for name, t0 in start.items():
+    marks = [m for m in sc["timeline"] if m["flow"] == name]
+    kinds = {m["kind"]: m["t_ms"] for m in reversed(marks)}     # the first of each kind
+    assert min(m["t_ms"] for m in marks) >= t0, (name, marks[:3])
+    assert kinds["idle-start"] == t0 and kinds["data"] == t0, (name, kinds)
+    # the expiries 60 s into the idle period, the outcome after it (150 s idle)
+    assert t0 + 60000 <= kinds["expire"] < t0 + 75000, (name, kinds)
+    assert kinds["outcome"] >= t0 + 150000 > kinds["expire"], (name, kinds)
+    assert 60000 <= flows[name]["expired_ms"] < 75000, (name, flows[name]["expired_ms"])
+# the SVG, and the same SVG inline in the HTML page: late's marks from 100 s on
+def svg_times(root, flow):
+    ts = []
+    for t in root.iter("{http://www.w3.org/2000/svg}title"):
+        m = re.match(r"(?:(\d+)m)?(?:([\d.]+)s)?: \S+ " + flow + r"\b", t.text or "")
+        if m and (m.group(1) or m.group(2)):
+            ts.append(int(m.group(1) or 0) * 60 + float(m.group(2) or 0))
+    return ts
+for root in (ET.parse(sys.argv[2]).getroot(),
+             next(ET.parse(sys.argv[3]).getroot().iter("{http://www.w3.org/2000/svg}svg"))):
+    ts = svg_times(root, "late")
+    assert ts and min(ts) >= 100 and max(ts) >= 250, ts
+# the group: the sample's own drops in its evidence, the group's as totals
+p = flows["pool"]
+assert p["outcomes"] == {"timeout": 20} and p["totals"]["expired"] == 20, (p["outcomes"], p["totals"])
+exp = sum(b.get("expired", 0) for b in p["histogram"]["bins"])
+assert exp == 20, p["histogram"]                  # once per connection, not per middlebox
+m = re.match(r"across the 20 connections: 20 expired by a middlebox, ([\d,]+) packets dropped; (pool\.\d+): ", p["evidence"])
+assert m and int(m.group(1).replace(",", "")) == p["totals"]["drops"], p["evidence"]
+assert m.group(2) == p["sample"], (p["sample"], p["evidence"])
+d = re.search(r"nat and fw expired the flow at [\d.]+s, dropped (\d+) packets?\)", p["evidence"])
+assert d and int(d.group(1)) == p["drops"] < p["totals"]["drops"], (p["drops"], p["totals"], p["evidence"])
+PY
+pass "late starts: every mark at its scenario time (JSON, SVG, HTML); a group's evidence is its sample's, its totals labelled; an expiry by two middleboxes counts once"
+
+# -- connections the probe never reported: their own outcome, counted ------------
+# The probe client is killed while a group of 10 waits out its idle period:
+# the group is an ERROR whose outcomes and histogram still count all 10.
+cat >"$WORK/killed.ini" <<'INI'
+[scenario]
+description = test: the probe client dies during the idle period
+time_scale = 1/50
+[middlebox nat]
+profile = aws-nat-gateway
+[flow pool]
+count = 10
+idle = 300s
+expect = alive
+INI
+"$IG" run --no-progress --json "$WORK/killed.json" "$WORK/killed.ini" >"$WORK/out" 2>&1 &
+igpid=$!
+BG+=("$igpid")
+cli=
+for _ in $(seq 50); do
+	# ours: its files are in this test's work directory (TMPDIR)
+	cli=$(pgrep -f "idlegate-probe .*client .*--json $WORK/") && break
+	sleep 0.1
+done
+[ -n "$cli" ] || fail "unreported: no probe client under the runner"
+kill -KILL $cli
+wait "$igpid"
+rc=$?
+[ $rc -ne 0 ] || fail "unreported: a run whose probe client was killed passed"
+python3 "$ROOT/tests/lib/check_report.py" json "$WORK/killed.json" || fail "unreported: the JSON report does not validate (or the group's numbers do not add up)"
+python3 - "$WORK/killed.json" <<'PY' || fail "unreported"
+import json, sys
+f = json.load(open(sys.argv[1]))["scenarios"][0]["flows"][0]
+assert f["status"] == "ERROR" and f["outcomes"] == {"unreported": 10}, (f["status"], f["outcomes"])
+bins = f["histogram"]["bins"]
+assert sum(b.get("unreported", 0) for b in bins) == 10, bins
+# placed when the client died, before any connection could have ended (300 s idle)
+assert all(b["t_ms"] < 300000 for b in bins if "unreported" in b), bins
+PY
+pass "connections the probe never reported: 10 'unreported' in the outcomes and the histogram, when the client died"
 
 # -- the HTML page: self-contained, renders in a real browser -------------------
 grep -q '<svg' "$WORK/r.html" || fail "HTML: no inline timeline"

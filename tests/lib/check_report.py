@@ -28,7 +28,35 @@ def check_json(path):
         if t != sorted(t):
             print("%s: %s: timeline not in time order" % (path, s.get("file")), file=sys.stderr)
             ok = False
+        for f in s.get("flows", []):
+            ok = check_group(path, f) and ok
     return ok
+
+
+def check_group(path, f):
+    """A flow group's numbers add up: its outcomes and the ends in its
+    histogram are its count, its expiries those of its totals, each
+    connection at most once."""
+    if not all(k in f for k in ("count", "outcomes", "totals", "histogram")):
+        return True     # the schema said what is missing
+    n, why = f["count"], []
+    ends, expired = 0, 0
+    for b in f["histogram"]["bins"]:
+        for k, v in b.items():
+            if k == "expired":
+                expired += v
+            elif k != "t_ms":
+                ends += v
+    if sum(f["outcomes"].values()) != n:
+        why.append("outcomes %s do not add up to count %d" % (f["outcomes"], n))
+    if ends != n:
+        why.append("the histogram has %d ends for %d connections" % (ends, n))
+    if expired != f["totals"]["expired"] or expired > n:
+        why.append("the histogram has %d expiries, totals.expired %d, count %d"
+                   % (expired, f["totals"]["expired"], n))
+    for w in why:
+        print("%s: flow %s: %s" % (path, f["name"], w), file=sys.stderr)
+    return not why
 
 
 def check_junit(path):

@@ -194,6 +194,144 @@ START_TEST(test_group_names)
 }
 END_TEST
 
+/* Write text to a new temporary file named from tmpl; its path into path. */
+static void write_file(char *path, const char *tmpl, const char *text)
+{
+	FILE *f;
+
+	strcpy(path, tmpl);
+	ck_assert_int_ge(mkstemp(path), 0);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/*
+ * A group's evidence is about its connections one by one. Three
+ * connections through a NAT and a firewall: pool.1 has a keepalive and a
+ * drop, pool.2 three drops and is expired by both middleboxes, pool.3 the
+ * probe never reports. The group's totals are the sums, pool.2 counts once
+ * as expired, the sample (pool.2, the first that did not meet the
+ * expectation) has its own numbers, and pool.3 is "unreported": the
+ * histogram's ends add up to the count.
+ */
+START_TEST(test_group_facts)
+{
+	static const char gini[] =
+		"[middlebox nat]\nprofile = linux-conntrack\nnat = snat\n[middlebox fw]\nprofile = linux-conntrack\n"
+		"[flow pool]\npath = nat fw\ncount = 3\nidle = 10s\nexpect = alive\n";
+	static const char nat_log[] =
+		"{\"event\":\"flow-new\",\"t_ms\":0,\"flow\":1,\"proto\":\"tcp\",\"src\":\"192.0.2.2\",\"sport\":1001,"
+		"\"dst\":\"203.0.113.2\",\"dport\":5201,\"nat_addr\":\"198.51.100.1\",\"nat_port\":40001}\n"
+		"{\"event\":\"flow-new\",\"t_ms\":0,\"flow\":2,\"proto\":\"tcp\",\"src\":\"192.0.2.2\",\"sport\":1002,"
+		"\"dst\":\"203.0.113.2\",\"dport\":5201,\"nat_addr\":\"198.51.100.1\",\"nat_port\":40002}\n"
+		"{\"event\":\"keepalive\",\"t_ms\":4000,\"flow\":1,\"dir\":\"out\"}\n"
+		"{\"event\":\"drop\",\"t_ms\":5000,\"flow\":1,\"dir\":\"out\",\"reason\":\"x\"}\n"
+		"{\"event\":\"flow-expired\",\"t_ms\":6000,\"flow\":2,\"idle_ms\":6000}\n"
+		"{\"event\":\"drop\",\"t_ms\":10000,\"flow\":2,\"dir\":\"out\",\"reason\":\"no-flow\"}\n"
+		"{\"event\":\"drop\",\"t_ms\":11000,\"flow\":2,\"dir\":\"out\",\"reason\":\"no-flow\"}\n"
+		"{\"event\":\"drop\",\"t_ms\":12000,\"flow\":2,\"dir\":\"out\",\"reason\":\"no-flow\"}\n";
+	static const char fw_log[] =
+		"{\"event\":\"flow-new\",\"t_ms\":0,\"flow\":7,\"proto\":\"tcp\",\"src\":\"198.51.100.1\",\"sport\":40002,"
+		"\"dst\":\"203.0.113.2\",\"dport\":5201}\n"
+		"{\"event\":\"flow-expired\",\"t_ms\":6000,\"flow\":7,\"idle_ms\":6000}\n";
+	static const char addrs_text[] =
+		"{\"flow\":\"pool.1\",\"proto\":\"tcp\",\"local\":\"192.0.2.2:1001\"}\n"
+		"{\"flow\":\"pool.2\",\"proto\":\"tcp\",\"local\":\"192.0.2.2:1002\"}\n";
+	static const char results[] =
+		"{\"flow\":\"pool.1\",\"outcome\":\"alive\",\"noticed_by\":\"\",\"at_ms\":10000,\"cycle\":1}\n"
+		"{\"flow\":\"pool.2\",\"outcome\":\"timeout\",\"noticed_by\":\"client\",\"at_ms\":40000,\"cycle\":1}\n";
+	static struct run r;
+	static struct scenario_result res;
+	static int gflows[1], lane_of[1], group_of[1];
+	static uint64_t flow_end[1];
+	struct lane *l = &r.lane[0];
+	struct group *g = &l->g[0];
+	struct flow_result *fr;
+	uint32_t ends = 0, expired = 0;
+	struct ini_diags dg;
+	struct scenario *gsc;
+	char nat[64], fw[64], ad[64], cli[64];
+
+	ini_diags_init(&dg, "g.ini");
+	gsc = scenario_parse(gini, strlen(gini), "g.ini", NULL, &dg);
+	ck_assert_ptr_nonnull(gsc);
+	memset(&r, 0, sizeof(r));
+	r.sc = gsc;
+	r.nlanes = 1;
+	l->npath = 2;
+	l->path[0] = 0;
+	l->path[1] = 1;
+	l->sim[0].mb = 0;
+	l->sim[1].mb = 1;
+	l->ng = 1;
+	g->port = 5201;
+	g->flows = gflows;
+	g->n = 1;
+	r.lane_of = lane_of;
+	r.group_of = group_of;
+	r.flow_end = flow_end;
+	write_file(nat, "/tmp/test_evlog_nat.XXXXXX", nat_log);
+	write_file(fw, "/tmp/test_evlog_fw.XXXXXX", fw_log);
+	write_file(ad, "/tmp/test_evlog_ad.XXXXXX", addrs_text);
+	write_file(cli, "/tmp/test_evlog_cli.XXXXXX", results);
+	snprintf(l->sim[0].events, sizeof(l->sim[0].events), "%s", nat);
+	snprintf(l->sim[1].events, sizeof(l->sim[1].events), "%s", fw);
+	snprintf(g->cli_addrs, sizeof(g->cli_addrs), "%s", ad);
+	snprintf(g->cli_json, sizeof(g->cli_json), "%s", cli);
+
+	ck_assert_int_eq(judge_init(&r, &res), 0);
+	res.scenario_ms = 60000;
+	evlog_facts_reset(&r, &res);
+	evlog_read(&r, l, &l->sim[0], &res);
+	evlog_read(&r, l, &l->sim[1], &res);
+	probe_results(&r, l, g, &res);
+
+	fr = &res.flows[0];
+	ck_assert_uint_eq(fr->total.keepalives_seen, 1);
+	ck_assert_uint_eq(fr->total.drops, 4);
+	ck_assert_uint_eq(fr->total.expired, 1);                /* by both: once */
+	ck_assert_int_eq(fr->sample, 1);                        /* pool.2: not alive */
+	ck_assert_uint_eq(fr->drops, 3);
+	ck_assert_uint_eq(fr->keepalives_seen, 0);
+	ck_assert_int_eq(fr->expired_ms, 6000);
+	ck_assert_uint_eq(fr->tally[SC_EXPECT_ALIVE], 1);
+	ck_assert_uint_eq(fr->tally[SC_EXPECT_TIMEOUT], 1);
+	ck_assert_uint_eq(fr->unreported, 1);
+	ck_assert_int_eq(fr->status, RES_ERROR);
+	ck_assert_msg(strstr(fr->evidence, "across the 3 connections: 1 expired by a middlebox, 4 packets dropped; ") ==
+		      fr->evidence, "%s", fr->evidence);
+	ck_assert_msg(strstr(fr->evidence, "pool.2: no answer") &&
+		      strstr(fr->evidence, "nat and fw expired the flow at 6s, dropped 3 packets)") &&
+		      strstr(fr->evidence, "pool.1: data crossed both ways after 10s idle (middleboxes nat, fw kept "
+					   "the flow, dropped 1 packet)"), "%s", fr->evidence);
+	ck_assert_msg(strstr(fr->observed, "1 alive, 1 timeout, 1 unreported"), "%s", fr->observed);
+	for (size_t i = 0; i < res.npoints; i++) {
+		ck_assert_int_eq(res.points[i].flow, 0);
+		if (res.points[i].kind == GROUP_EXPIRED)
+			expired++;
+		else
+			ends++;
+		if (res.points[i].kind == GROUP_UNREPORTED)
+			ck_assert_uint_eq(res.points[i].t_ms, 60000);   /* when the run ended */
+	}
+	ck_assert_uint_eq(ends, 3);
+	ck_assert_uint_eq(expired, 1);
+
+	judge_free(&r);
+	for (size_t p = 0; p < 2; p++)
+		evlog_free(&l->sim[p]);
+	evlog_lane_free(l);
+	result_clear(&res);
+	unlink(nat);
+	unlink(fw);
+	unlink(ad);
+	unlink(cli);
+	scenario_free(gsc);
+}
+END_TEST
+
 static Suite *evlog_suite(void)
 {
 	Suite *s = suite_create("evlog");
@@ -204,6 +342,7 @@ static Suite *evlog_suite(void)
 	tcase_add_test(tc, test_matching);
 	tcase_add_test(tc, test_linear);
 	tcase_add_test(tc, test_group_names);
+	tcase_add_test(tc, test_group_facts);
 	suite_add_tcase(s, tc);
 	return s;
 }

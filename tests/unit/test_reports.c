@@ -657,6 +657,7 @@ START_TEST(test_svg_group)
 	r.flows[1].tally[SC_EXPECT_ALIVE] = 3;
 	r.flows[1].tally[SC_EXPECT_RESET] = 2;
 	r.flows[1].tally[SC_EXPECT_REFUSED] = 1;
+	r.flows[1].total.expired = 2;
 	mark(&r, 0, TL_FLOW_NEW, 1, 0, 0, "first connection");
 	mark(&r, 10, TL_OUTCOME, 0, -1, -1, "alive");
 	for (size_t i = 0; i < sizeof(pts) / sizeof(pts[0]); i++)
@@ -693,7 +694,7 @@ START_TEST(test_svg_group)
 		"texts = [''.join(t.itertext()) for t in r.iter(ns + 'text')]\n"
 		"assert 'connections per 2s: up to 2 ended, 1 expired' in texts, texts\n"
 		"assert any(t.startswith('flow group, connections per time bin') for t in texts), texts\n"
-		"assert 'expired by a middlebox (below)' in texts and 'refused' in texts\n"
+		"assert 'expired by a middlebox (below; each connection once)' in texts and 'refused' in texts\n"
 		"# the group's first connection's marks are not drawn in its lane\n"
 		"assert not [t for t in tips if 'flow-new pool' in t], tips\n"));
 	snprintf(p, sizeof(p), "%s/group.json", dir);
