@@ -176,7 +176,20 @@ _idlegate()
 		COMPREPLY=($(compgen -W '-n --dry-run -a --all -h --help' -- "$cur"))
 		;;
 	discover)
-		COMPREPLY=($(compgen -W '-h --help' -- "$cur"))
+		case $prev in
+		-S|--server|--max|--deadline) return 0 ;;
+		-p|--profile) COMPREPLY=($(compgen -W "$(_idlegate_profile_names "$prog")" -- "$cur")); return 0 ;;
+		-s|--scenario) _idlegate_ini "$cur"; return 0 ;;
+		--proto) COMPREPLY=($(compgen -W 'tcp udp both' -- "$cur")); return 0 ;;
+		--json) _idlegate_files "$cur"; return 0 ;;
+		-w|--write-profile) _idlegate_ini "$cur"; return 0 ;;
+		--time-scale) COMPREPLY=($(compgen -W '1/10 1/20 1/50 1/100' -- "$cur")); return 0 ;;
+		--set)
+			COMPREPLY=($(compgen -S = -W "$(_idlegate_knob_names "$prog")" -- "$cur"))
+			compopt -o nospace 2>/dev/null
+			return 0 ;;
+		esac
+		COMPREPLY=($(compgen -W '-S --server -p --profile -s --scenario --set --time-scale --max --proto --deadline --json -w --write-profile -h --help' -- "$cur"))
 		;;
 	esac
 	return 0

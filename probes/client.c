@@ -31,8 +31,9 @@
 #include "probes/sockopt.h"
 
 #define HELLO_RETRANSMIT_MS 1000
+#define WARMUP_INTERVAL_MS 500      /* HELLO again this long after a WELCOME, while warming up */
 
-enum cf_state { CF_WAIT_START, CF_CONNECTING, CF_HELLO, CF_IDLE, CF_AWAIT_PONG, CF_AWAIT_PING, CF_DONE };
+enum cf_state { CF_WAIT_START, CF_CONNECTING, CF_HELLO, CF_WARMUP, CF_IDLE, CF_AWAIT_PONG, CF_AWAIT_PING, CF_DONE };
 
 struct cflow {
 	struct probe_flow_result *r;
@@ -45,6 +46,7 @@ struct cflow {
 	enum cf_state state;
 	uint32_t cycle;
 	uint64_t idle_start, t_next, t_hb, t_retx;
+	uint64_t t_warm_end;            /* warmup: the idle starts at the first WELCOME after it */
 	uint32_t hb_seq;
 	char *in;                       /* a partial line, PROTO_LINE_MAX bytes while
 					 * one is pending, else NULL: an idle flow
@@ -52,6 +54,7 @@ struct cflow {
 					 * thousands of them) */
 	size_t in_len;
 	bool welcomed, rebound;
+	bool not_needed;                /* running when SIGUSR1 came: the server is not asked */
 };
 
 struct client {
@@ -60,7 +63,8 @@ struct client {
 	struct cflow *flows;
 	size_t n, running;
 	uint64_t now;
-	bool stop;
+	bool stop;                      /* a signal ended the loop */
+	bool stopped_hard;              /* SIGINT/SIGTERM/SIGHUP, not only SIGUSR1 */
 	bool addrs_dirty;               /* lines in cfg->addrs not flushed yet */
 };
 
@@ -303,7 +307,7 @@ static void flow_timer(struct client *c, struct cflow *f)
 {
 	if (f->state == CF_DONE)
 		return;
-	if (f->t_retx && c->now >= f->t_retx && f->state == CF_HELLO)
+	if (f->t_retx && c->now >= f->t_retx && (f->state == CF_HELLO || f->state == CF_WARMUP))
 		send_hello(c, f);
 	if (f->state == CF_IDLE && f->t_hb && c->now >= f->t_hb && c->now < f->t_next) {
 		struct proto_msg m = { .type = PM_HB, .id = f->r->id, .seq = ++f->hb_seq };
@@ -328,6 +332,9 @@ static void flow_timer(struct client *c, struct cflow *f)
 		/* UDP, or a TCP handshake some box completed for a server that
 		 * never heard of it: the flow never got through */
 		flow_end(c, f, OUT_CONNECT_TIMEOUT, 0, "no answer to HELLO before the deadline");
+		break;
+	case CF_WARMUP:
+		flow_end(c, f, OUT_ERROR, 0, "warmup: the server stopped answering HELLO");
 		break;
 	case CF_IDLE:
 		if (f->p->proto == PLAN_TCP)
@@ -360,6 +367,17 @@ static void flow_timer(struct client *c, struct cflow *f)
 	}
 }
 
+/* A WELCOME while warming up (warmup=): the idle starts with the first one
+ * after the warmup's end; before it, HELLO again in WARMUP_INTERVAL_MS. */
+static void warmup_welcome(struct client *c, struct cflow *f)
+{
+	if (c->now >= f->t_warm_end) {
+		flow_idle(c, f, 1);
+		return;
+	}
+	f->t_retx = c->now + WARMUP_INTERVAL_MS;
+}
+
 static void flow_message(struct client *c, struct cflow *f, const struct proto_msg *m)
 {
 	if (m->id != f->r->id) {
@@ -368,6 +386,10 @@ static void flow_message(struct client *c, struct cflow *f, const struct proto_m
 	}
 	switch (m->type) {
 	case PM_WELCOME:
+		if (f->state == CF_WARMUP) {
+			warmup_welcome(c, f);
+			return;
+		}
 		if (f->state != CF_HELLO) {
 			if (f->p->proto == PLAN_UDP)
 				return; /* answer to a retransmitted HELLO */
@@ -376,6 +398,13 @@ static void flow_message(struct client *c, struct cflow *f, const struct proto_m
 		f->welcomed = true;
 		f->side->connected = true;
 		snprintf(f->side->seen_as, sizeof(f->side->seen_as), "%s", m->addr);
+		if (f->p->warmup_ms) {
+			f->state = CF_WARMUP;
+			f->t_warm_end = c->now + f->p->warmup_ms;
+			f->t_next = f->t_warm_end + f->p->deadline_ms;
+			f->t_retx = c->now + WARMUP_INTERVAL_MS;
+			return;
+		}
 		flow_idle(c, f, 1);
 		return;
 	case PM_PONG:
@@ -579,6 +608,8 @@ static size_t query_count(struct client *c, int srv)
 		if (!f->welcomed)
 			snprintf(f->r->server.error, sizeof(f->r->server.error),
 				 "the server never took this flow");
+		else if (f->not_needed)
+			snprintf(f->r->server.error, sizeof(f->r->server.error), "not asked: not needed");
 		else
 			want++;
 	}
@@ -633,7 +664,7 @@ static int query_send_all(struct client *c, int srv, int fd)
 		char line[64];
 		int n;
 
-		if (f->srv_index != srv || !f->welcomed)
+		if (f->srv_index != srv || !f->welcomed || f->not_needed)
 			continue;
 		n = probe_proto_format(&q, line, sizeof(line));
 		/* small lines; the socket buffer takes thousands of them */
@@ -836,8 +867,12 @@ static int client_loop(struct client *c)
 			struct cflow *f = evs[i].data.ptr;
 
 			if (!f) {
-				if (probe_loop_signals_read(c->sfd))
+				enum loop_signal sig = probe_loop_signals_read(c->sfd);
+
+				if (sig != LOOP_SIG_NONE)
 					c->stop = true;
+				if (sig == LOOP_SIG_STOP)
+					c->stopped_hard = true;
 				continue;
 			}
 			if (f->state != CF_DONE)
@@ -854,11 +889,15 @@ static void client_ask_servers(struct client *c, uint64_t max_deadline)
 {
 	const struct client_config *cfg = c->cfg;
 
-	if (c->stop) {
+	for (size_t i = 0; c->stop && i < c->n; i++)
+		if (c->flows[i].state != CF_DONE) {
+			c->flows[i].not_needed = true;
+			flow_end(c, &c->flows[i], OUT_INTERRUPTED, 0, c->stopped_hard ? "stopped by a signal" :
+				 "not needed: the caller had its answer (SIGUSR1)");
+		}
+	if (c->stopped_hard) {
 		for (size_t i = 0; i < c->n; i++) {
 			struct cflow *f = &c->flows[i];
-			if (f->state != CF_DONE)
-				flow_end(c, f, OUT_INTERRUPTED, 0, "stopped by a signal");
 			if (!f->r->server.known)
 				snprintf(f->r->server.error, sizeof(f->r->server.error),
 					 "not asked: interrupted");
@@ -909,7 +948,7 @@ int probe_client_run(const struct client_config *cfg, const struct probe_plan *p
 		goto out;
 	if (cfg->addrs)
 		fflush(cfg->addrs);
-	*interrupted = c->stop;
+	*interrupted = c->stopped_hard;
 	client_ask_servers(c, max_deadline);
 	for (size_t i = 0; i < n; i++)
 		probe_result_combine(&results[i]);

@@ -19,22 +19,26 @@ int probe_loop_signalfd_open(void)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return -1;
 	signal(SIGPIPE, SIG_IGN);
 	return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-bool probe_loop_signals_read(int sfd)
+enum loop_signal probe_loop_signals_read(int sfd)
 {
 	struct signalfd_siginfo si;
-	bool any = false;
+	enum loop_signal got = LOOP_SIG_NONE;
 
 	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-		log_info("signal %u: stopping", si.ssi_signo);
-		any = true;
+		enum loop_signal s = si.ssi_signo == SIGUSR1 ? LOOP_SIG_FINISH : LOOP_SIG_STOP;
+
+		log_info("signal %u: %s", si.ssi_signo, s == LOOP_SIG_FINISH ? "finishing" : "stopping");
+		if (s > got)
+			got = s;
 	}
-	return any;
+	return got;
 }
 
 uint64_t probe_loop_timer_min(uint64_t t, uint64_t at)

@@ -12,17 +12,24 @@
 #include <stdint.h>
 
 /*
- * Block SIGINT, SIGTERM and SIGHUP and return a nonblocking signalfd that
- * reads them; SIGPIPE is ignored (sends report EPIPE instead). Returns the
- * fd (caller closes it), or -1 with errno.
+ * Block SIGINT, SIGTERM, SIGHUP and SIGUSR1 and return a nonblocking
+ * signalfd that reads them; SIGPIPE is ignored (sends report EPIPE
+ * instead). Returns the fd (caller closes it), or -1 with errno.
  */
 int probe_loop_signalfd_open(void);
 
+/* What the signals read from the signalfd ask for. */
+enum loop_signal {
+	LOOP_SIG_NONE = 0,
+	LOOP_SIG_FINISH,        /* SIGUSR1 alone: the caller has its answer */
+	LOOP_SIG_STOP,          /* SIGINT, SIGTERM or SIGHUP: stop now */
+};
+
 /*
- * Read every signal pending on sfd, logging each. Returns true if any
- * arrived: the caller stops.
+ * Read every signal pending on sfd, logging each. Returns the strongest
+ * request among them (LOOP_SIG_NONE if none arrived).
  */
-bool probe_loop_signals_read(int sfd);
+enum loop_signal probe_loop_signals_read(int sfd);
 
 /* The earlier of the timer t and the timer at (0: not armed). */
 uint64_t probe_loop_timer_min(uint64_t t, uint64_t at);

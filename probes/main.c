@@ -46,7 +46,7 @@ static const char server_help[] =
 	"  -v, --verbose             more logging;  -q, --quiet  less\n"
 	"  -h, --help                this text\n"
 	"\n"
-	"SIGINT/SIGTERM stop it; flows still running are written as \"interrupted\".\n";
+	"SIGINT/SIGTERM/SIGUSR1 stop it; flows still running are written as \"interrupted\".\n";
 
 static const char client_help[] =
 	"usage: idlegate-probe client --server ADDR:PORT (--flow SPEC | --flows-file FILE)... [OPTIONS]\n"
@@ -87,6 +87,10 @@ static const char client_help[] =
 	"  server_end=close|reset    test knob: the server ends the connection mid-idle\n"
 	"  rebind=yes                test knob (udp): send from a new port after the idle\n"
 	"Example: --flow name=ka,keepalive=1s/1s/3,idle=10s,speaker=server,expect=alive\n"
+	"\n"
+	"SIGINT/SIGTERM stop it: flows still running are written as \"interrupted\",\n"
+	"the server is not asked. SIGUSR1 (a caller that has its answer): flows still\n"
+	"running are written as \"interrupted\", the server is asked about the others.\n"
 	"\n"
 	"Exit status: 0 every flow ended as expected (or ran, without expect=),\n"
 	"1 otherwise, 2 usage error, 3 environment error.\n";

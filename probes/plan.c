@@ -299,6 +299,16 @@ static int set_server_heartbeat(struct probe_plan *p, const char *k, const char 
 	return parse_heartbeat(k, v, &p->server_heartbeat_ms, err, errlen);
 }
 
+/* UDP two-way traffic before the idle: off, or 100 ms .. 1 hour. */
+static int set_warmup(struct probe_plan *p, const char *k, const char *v, char *err, size_t errlen)
+{
+	if (plan_value_off(v)) {
+		p->warmup_ms = 0;
+		return 0;
+	}
+	return parse_ms(k, v, 100, 3600000, &p->warmup_ms, err, errlen);
+}
+
 static int set_idle(struct probe_plan *p, const char *k, const char *v, char *err, size_t errlen)
 {
 	return parse_ms(k, v, 0, 30 * DAY_MS, &p->idle_ms, err, errlen);
@@ -384,7 +394,7 @@ static int set_rebind(struct probe_plan *p, const char *k, const char *v, char *
 /* Which keys were given: aliases share one slot, so "given twice" sees them. */
 enum {
 	K_NAME, K_PROTO, K_FAMILY, K_KA, K_SKA, K_UTO, K_HB, K_IDLE, K_SPEAKER, K_CYCLES,
-	K_DEADLINE, K_EXPECT, K_SEND, K_REBIND, K_SHB, K_START, K_MAX
+	K_DEADLINE, K_EXPECT, K_SEND, K_REBIND, K_SHB, K_START, K_WARMUP, K_MAX
 };
 
 static const struct plan_key {
@@ -409,6 +419,7 @@ static const struct plan_key {
 	{ "rebind", K_REBIND, set_rebind },
 	{ "server_heartbeat", K_SHB, set_server_heartbeat },
 	{ "start", K_START, set_start },
+	{ "warmup", K_WARMUP, set_warmup },
 };
 
 static const struct plan_key *plan_key_find(const char *k)
@@ -462,6 +473,8 @@ static int plan_check(const struct probe_plan *p, char *err, size_t errlen)
 			return fail(err, errlen, "server_end: only for tcp flows");
 	} else if (p->rebind) {
 		return fail(err, errlen, "rebind: only for udp flows");
+	} else if (p->warmup_ms) {
+		return fail(err, errlen, "warmup: only for udp flows");
 	}
 	/* the simulated rebinding happens on the client's first packet after the idle */
 	if (p->rebind && p->speaker != PLAN_SPEAKER_CLIENT)

@@ -75,6 +75,8 @@ struct probe_plan {
 	enum probe_outcome expect;
 	enum plan_server_end server_end;  /* test knob, TCP only */
 	bool rebind;                      /* test knob, UDP: new source port after idle */
+	uint64_t warmup_ms;               /* UDP: HELLO and WELCOME every 500 ms for this
+					   * long before the idle (two-way traffic), 0 = one */
 	uint64_t start_ms;                /* open the connection this long after the
 					   * client starts (a group's ramp), 0 = at once */
 };
@@ -86,7 +88,7 @@ void probe_plan_init(struct probe_plan *p);
  * Parse one flow spec "name=ka,proto=tcp,keepalive=1s/1s/3,idle=3s,...".
  * Keys: name proto family keepalive server_keepalive user_timeout
  * (tcp_user_timeout) heartbeat server_heartbeat idle speaker cycles deadline
- * expect server_end rebind. Unknown or repeated keys, bad values, fractional seconds in kernel
+ * expect server_end rebind start warmup. Unknown or repeated keys, bad values, fractional seconds in kernel
  * options and options that do not fit the protocol are refused.
  * On error returns -1 with errno EINVAL and a one-line message in err.
  */

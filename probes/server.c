@@ -1056,7 +1056,7 @@ static void server_event(struct server *s, const struct epoll_event *ev)
 			udp_readable(s);
 		break;
 	case EVK_SIG:
-		if (probe_loop_signals_read(s->sfd))
+		if (probe_loop_signals_read(s->sfd) != LOOP_SIG_NONE)
 			s->stop = true;
 		break;
 	case EVK_CONN:

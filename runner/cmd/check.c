@@ -130,6 +130,10 @@ static void dump(const struct scenario *sc)
 			printf("tcp_user_timeout = %s\n", dur(&f->user_timeout, b1, sizeof(b1)));
 		if (f->heartbeat.ms)
 			printf("heartbeat = %s\n", dur(&f->heartbeat, b1, sizeof(b1)));
+		if (f->server_heartbeat.ms)
+			printf("server_heartbeat = %s\n", dur(&f->server_heartbeat, b1, sizeof(b1)));
+		if (f->warmup.ms)
+			printf("warmup = %s\n", dur(&f->warmup, b1, sizeof(b1)));
 		printf("idle = %s\nspeaker = %s\ncycles = %u\ndeadline = %s\nexpect = %s\npath =",
 		       dur(&f->idle, b1, sizeof(b1)), sc_speaker_name(f->speaker), f->cycles,
 		       dur(&f->deadline, b3, sizeof(b3)), sc_expect_name(f->expect));

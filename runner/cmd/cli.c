@@ -2,7 +2,9 @@
 /*
  * Command-line pieces shared by the subcommands (see cli.h).
  */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,13 +145,13 @@ void cli_mb_text(const struct sc_middlebox *mb, char *buf, size_t len)
 }
 
 int cli_sweep(const char *cmd, const struct scenario *sc, const char *label, const char *whose,
-	      struct scenario_result *res, uint64_t *wall_ms)
+	      const struct sweep_stop *stop, struct scenario_result *res, uint64_t *wall_ms)
 {
 	uint64_t t0 = mtime_ms();
 	char err[512];
 	int rc;
 
-	rc = sweep_run(sc, label, res, err, sizeof(err));
+	rc = sweep_run(sc, label, stop, res, err, sizeof(err));
 	*wall_ms = mtime_ms() - t0;
 	if (rc) {
 		log_warnx("%s: %s", cmd, err);
@@ -166,4 +168,21 @@ int cli_sweep(const char *cmd, const struct scenario *sc, const char *label, con
 			return IG_EXIT_ENV;
 		}
 	return 0;
+}
+
+int cli_json_write(const char *path, json_t *doc)
+{
+	char tmp[PATH_MAX];
+	FILE *f = doc ? tu_atomic_open(path, tmp, sizeof(tmp)) : NULL;
+	int ok;
+
+	if (!f) {
+		json_decref(doc);
+		if (!errno)
+			errno = ENOMEM;
+		return -1;
+	}
+	ok = json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0 && fputc('\n', f) != EOF;
+	json_decref(doc);
+	return tu_atomic_commit(f, tmp, path, ok);
 }

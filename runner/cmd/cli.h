@@ -13,8 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/jsonio.h"
 #include "runner/model/result.h"
 #include "runner/model/scenario.h"
+#include "runner/run/sweep.h"
 #include "runner/util/textutil.h"
 
 /*
@@ -106,12 +108,20 @@ void cli_mb_append(const struct sc_middlebox *mb, struct tu_text *b);
 /*
  * Run a generated scenario once (runner/run/sweep.h) and make sure its
  * result can be trusted: label names the job on the progress line
- * ("coarse"), whose names it in messages ("the coarse pass"). Fills res
+ * ("coarse"), whose names it in messages ("the coarse pass"); stop, if not
+ * NULL, ends it early (flows it did not need are RES_SKIP). Fills res
  * (free with result_clear()) and *wall_ms (the wall time taken). Returns
  * 0; or after saying why, IG_EXIT_ENV (environment, the run or one of its
  * flows could not be trusted) or 128+signal (interrupted).
  */
 int cli_sweep(const char *cmd, const struct scenario *sc, const char *label, const char *whose,
-	      struct scenario_result *res, uint64_t *wall_ms);
+	      const struct sweep_stop *stop, struct scenario_result *res, uint64_t *wall_ms);
+
+/*
+ * A command's JSON answer into path, indented, whole or not at all and never
+ * through another user's symlink (tu_atomic_open). doc is consumed (NULL:
+ * out of memory). 0, or -1 with errno.
+ */
+int cli_json_write(const char *path, json_t *doc);
 
 #endif

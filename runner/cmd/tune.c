@@ -570,10 +570,8 @@ static json_t *json_software(const struct tune *t)
 
 static int write_json(const char *path, const struct tune *t)
 {
-	char tmp[PATH_MAX], sc[32];
+	char sc[32];
 	json_t *formulas = json_object(), *profiles = json_array(), *doc;
-	FILE *f;
-	int ok;
 
 	for (size_t k = 0; k < t->nk; k++)
 		json_object_set_new(formulas, tune_kind_name(t->all[k].kind), jsonio_str(tune_formula(t->all[k].kind)));
@@ -584,16 +582,7 @@ static int write_json(const char *path, const struct tune *t)
 			"step_s", JI(t->step_ms / 1000), "loss", t->loss, "wall_ms", JI(t->wall_ms),
 			"speaker", "server", "formulas", formulas, "profiles", profiles,
 			"combined", json_combined(t), "software", json_software(t));
-	f = doc ? tu_atomic_open(path, tmp, sizeof(tmp)) : NULL;
-	if (!f) {
-		json_decref(doc);
-		if (!errno)
-			errno = ENOMEM;
-		return -1;
-	}
-	ok = json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0 && fputc('\n', f) != EOF;
-	json_decref(doc);
-	return tu_atomic_commit(f, tmp, path, ok);
+	return cli_json_write(path, doc);
 }
 
 /* ---- SVG: one panel per kind; x the setting, y survived or not ---- */
@@ -806,7 +795,7 @@ int cmd_tune(int argc, char **argv)
 			sc->nflows, duration_format(scenario_estimate_ms(sc), a, sizeof(a)),
 			sc_scale_format(&t.scale, s, sizeof(s)));
 	}
-	rc = cli_sweep("tune", sc, "tune", "the sweep", &res, &t.wall_ms);
+	rc = cli_sweep("tune", sc, "tune", "the sweep", NULL, &res, &t.wall_ms);
 	if (rc)
 		goto out;
 	analyse(&t, sc, &res);

@@ -175,6 +175,10 @@ void result_flow_settings(const struct scenario *sc, const struct sc_flow *f, ch
 	}
 	if (f->heartbeat.ms)
 		APPEND(" heartbeat %s", duration_format(f->heartbeat.ms, a, sizeof(a)));
+	if (f->server_heartbeat.ms)
+		APPEND(" server-heartbeat %s", duration_format(f->server_heartbeat.ms, a, sizeof(a)));
+	if (f->warmup.ms)
+		APPEND(" warmup %s", duration_format(f->warmup.ms, a, sizeof(a)));
 	if (f->start.ms)
 		APPEND(" start %s", duration_format(f->start.ms, a, sizeof(a)));
 	if (f->ramp.ms)
@@ -212,6 +216,7 @@ int result_init_error(struct scenario_result *r, const struct scenario *sc, cons
 		fr->flow = (int)i;
 		fr->status = RES_ERROR;
 		fr->noticed_ms = fr->expired_ms = fr->last_server_heartbeat_ms = -1;
+		fr->recreated_ms = fr->last_expired_ms = -1;
 		sc_expect_format(&sc->flows[i], fr->expected, sizeof(fr->expected));
 		fr->count = sc->flows[i].count;
 		result_flow_settings(sc, &sc->flows[i], fr->settings, sizeof(fr->settings));

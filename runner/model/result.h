@@ -62,6 +62,8 @@ struct flow_result {
 					 * has a sample of each outcome */
 	char error[256];                /* RES_ERROR: why the run can't be trusted */
 	char noticed_by[16];            /* "client", "server", "" */
+	char local[48];                 /* the client's address:port, as it saw it */
+	char seen_as[48];               /* and as the server saw it ("" = unknown) */
 	int64_t noticed_ms;             /* scenario time since idle start, -1 = n/a */
 	int err;                        /* errno seen by the probe, 0 = none */
 	/* what the middleboxes did to the flow (a group's: to its sample) */
@@ -69,6 +71,10 @@ struct flow_result {
 	uint32_t drops;                 /* packets they dropped */
 	int64_t expired_ms;             /* when one first expired it (scenario time
 					 * since its idle start), -1 = never */
+	int64_t recreated_ms;           /* when a packet started it again after
+					 * that, -1 = never */
+	int64_t last_expired_ms;        /* its last expiry, if more than one */
+	uint32_t expiries;              /* how often it expired while the probe ran */
 	char settings[128];             /* "keepalive 300s,30s,3 idle 900s speaker client" */
 	uint32_t server_heartbeats;     /* server_heartbeat: how many reached the client */
 	int64_t last_server_heartbeat_ms; /* the last, scenario time since its idle

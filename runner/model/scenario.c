@@ -33,13 +33,13 @@ enum {
 	FK_PROTO, FK_FAMILY, FK_KEEPALIVE, FK_TCP_USER_TIMEOUT, FK_HEARTBEAT, FK_IDLE,
 	FK_SPEAKER, FK_CYCLES, FK_DEADLINE, FK_EXPECT, FK_PATH, FK_PORT, FK_COMMAND,
 	FK_SERVER_COMMAND, FK_SERVER_HEARTBEAT, FK_RUN_AS, FK_EXPECT_EXIT, FK_EXPECT_OUTPUT, FK_SCALE_PROGRAM,
-	FK_COUNT, FK_START, FK_RAMP, FK_MAX
+	FK_COUNT, FK_START, FK_RAMP, FK_WARMUP, FK_MAX
 };
 static const char *const flow_keys[FK_MAX] = {
 	"proto", "family", "keepalive", "tcp_user_timeout", "heartbeat", "idle",
 	"speaker", "cycles", "deadline", "expect", "path", "port", "command",
 	"server_command", "server_heartbeat", "run_as", "expect_exit", "expect_output", "scale_program",
-	"count", "start", "ramp",
+	"count", "start", "ramp", "warmup",
 };
 enum { EK_AT, EK_ACTION, EK_MIDDLEBOX, EK_MAX };
 static const char *const event_keys[EK_MAX] = { "at", "action", "middlebox" };
@@ -803,6 +803,9 @@ static void flow_key(struct pctx *c, const char *key, const char *value)
 	case FK_SERVER_HEARTBEAT:
 		parse_dur(c, key, value, false, &f->server_heartbeat);
 		break;
+	case FK_WARMUP:
+		parse_dur(c, key, value, false, &f->warmup);
+		break;
 	case FK_IDLE:
 		parse_dur(c, key, value, false, &f->idle);
 		break;
@@ -1189,7 +1192,7 @@ static void check_flow(struct pctx *c, int fi)
 
 	if (f->command[0]) {
 		static const int cmd_excl[] = { FK_HEARTBEAT, FK_SERVER_HEARTBEAT, FK_KEEPALIVE,
-						FK_TCP_USER_TIMEOUT };
+						FK_TCP_USER_TIMEOUT, FK_WARMUP };
 		for (size_t i = 0; i < ARRAY_SIZE(cmd_excl); i++) {
 			int k = cmd_excl[i];
 			if (L[k] && !(k == FK_KEEPALIVE && f->keepalive == SC_KA_OFF))
@@ -1224,6 +1227,8 @@ static void check_flow(struct pctx *c, int fi)
 			DIAG(c, L[FK_EXPECT], NULL,
 			     "expect = keepalive-timeout is for TCP flows (UDP has no kernel keepalive)");
 	} else {
+		if (L[FK_WARMUP])
+			DIAG(c, L[FK_WARMUP], NULL, "warmup is for UDP flows (two-way traffic before the idle)");
 		if (L[FK_EXPECT] > 0 && f->expect == SC_EXPECT_REBOUND)
 			DIAG(c, L[FK_EXPECT], NULL,
 			     "expect = rebound is for UDP flows (a TCP connection cannot change its source address)");
@@ -1521,6 +1526,7 @@ static void apply_scale(struct scenario *sc)
 		SCALE(f->user_timeout);
 		SCALE(f->heartbeat);
 		SCALE(f->server_heartbeat);
+		SCALE(f->warmup);
 		SCALE(f->idle);
 		SCALE(f->start);
 		SCALE(f->ramp);
@@ -1532,6 +1538,9 @@ static void apply_scale(struct scenario *sc)
 		/* the probe takes server heartbeats of 100 ms and more */
 		if (f->server_heartbeat.ms && f->server_heartbeat.scaled_ms < 100)
 			f->server_heartbeat.scaled_ms = 100;
+		/* and warmups of 100 ms and more */
+		if (f->warmup.ms && f->warmup.scaled_ms < 100)
+			f->warmup.scaled_ms = 100;
 		if (f->idle.ms && !f->idle.scaled_ms)
 			f->idle.scaled_ms = 1;
 	}
@@ -1566,7 +1575,8 @@ uint64_t sc_flow_span_ms(const struct sc_flow *f, bool scaled)
 {
 	uint64_t round = sat_add(dur_ms(&f->idle, scaled), dur_ms(&f->deadline, scaled));
 
-	return sat_add(sat_add(dur_ms(&f->start, scaled), dur_ms(&f->ramp, scaled)),
+	return sat_add(sat_add(sat_add(dur_ms(&f->start, scaled), dur_ms(&f->ramp, scaled)),
+			       dur_ms(&f->warmup, scaled)),
 		       sat_mul(f->cycles ? f->cycles : 1, round));
 }
 
@@ -1592,15 +1602,11 @@ uint64_t sc_event_end_ms(const struct sc_event *e, bool scaled)
 }
 
 /* "start + ramp + cycles x (idle + deadline)", naming only what f sets */
-static const char *span_words(const struct sc_flow *f)
+static const char *span_words(const struct sc_flow *f, char *buf, size_t len)
 {
-	if (f->start.ms && f->ramp.ms)
-		return "start + ramp + cycles x (idle + deadline)";
-	if (f->start.ms)
-		return "start + cycles x (idle + deadline)";
-	if (f->ramp.ms)
-		return "ramp + cycles x (idle + deadline)";
-	return "cycles x (idle + deadline)";
+	snprintf(buf, len, "%s%s%scycles x (idle + deadline)", f->start.ms ? "start + " : "",
+		 f->ramp.ms ? "ramp + " : "", f->warmup.ms ? "warmup + " : "");
+	return buf;
 }
 
 /* A sum of flow f above the limit of a run, at line: said with its value. */
@@ -1621,7 +1627,7 @@ static void sum_too_long(struct pctx *c, int line, const char *what, const char 
 static void check_limits(struct pctx *c)
 {
 	struct scenario *sc = c->sc;
-	char s1[32], where[80], v[64];
+	char s1[32], where[80], v[64], words[80];
 	size_t nk;
 	const struct knob_info *knobs = policy_knobs(&nk);
 
@@ -1635,13 +1641,14 @@ static void check_limits(struct pctx *c)
 		check_scaled(c, L[FK_DEADLINE], "", "deadline", &f->deadline);
 		check_scaled(c, L[FK_HEARTBEAT], "", "heartbeat", &f->heartbeat);
 		check_scaled(c, L[FK_SERVER_HEARTBEAT], "", "server_heartbeat", &f->server_heartbeat);
+		check_scaled(c, L[FK_WARMUP], "", "warmup", &f->warmup);
 		check_scaled(c, L[FK_TCP_USER_TIMEOUT], "", "tcp_user_timeout", &f->user_timeout);
 		check_scaled(c, L[FK_START], "", "start", &f->start);
 		check_scaled(c, L[FK_RAMP], "", "ramp", &f->ramp);
 		t = sc_flow_span_ms(f, true);
 		if (t > DURATION_MAX_MS) {
 			snprintf(where, sizeof(where), "[flow %s]: ", f->name);
-			sum_too_long(c, f->line, where, span_words(f), t);
+			sum_too_long(c, f->line, where, span_words(f, words, sizeof(words)), t);
 		}
 		t = sc_ka_span_ms(f, true);
 		if (t > DURATION_MAX_MS && ka_checked(f))

@@ -125,6 +125,7 @@ struct sc_flow {
 	struct sc_duration user_timeout;/* TCP_USER_TIMEOUT; ms == 0: not set */
 	struct sc_duration heartbeat;   /* application heartbeat; ms == 0: none */
 	struct sc_duration server_heartbeat; /* server -> client heartbeat; ms == 0: none */
+	struct sc_duration warmup;      /* UDP: two-way traffic before the idle; ms == 0: one exchange */
 	struct sc_duration idle;        /* required unless command is set */
 	enum sc_speaker speaker;        /* who sends first after the idle period */
 	unsigned cycles;                /* idle + exchange rounds, default 1 */
@@ -238,7 +239,7 @@ uint64_t scenario_estimate_ms(const struct scenario *sc);
  * the checker refuses any above DURATION_MAX_MS with the flow's line.
  *
  * sc_flow_span_ms: the most flow f can take from the probes' start,
- *   start + ramp + cycles x (idle + deadline).
+ *   start + ramp + warmup + cycles x (idle + deadline).
  * sc_conn_start_ms: when connection k (0-based) of f opens,
  *   start + ramp x k / (count - 1).
  * sc_ka_span_ms: how long the kernel takes to give up on a silent peer,

@@ -478,9 +478,26 @@ static void attribute_pending(struct run *r, struct lane *l, struct simproc *s)
  * to scenario flows, count per-flow facts into res (if not NULL), note the
  * final stats.
  */
-/* A flow-new line: remember the simulator's flow and whose it is. */
-static void note_new_flow(struct run *r, struct lane *l, struct simproc *s, const json_t *js, uint32_t id,
-			  uint64_t ts, struct scenario_result *res)
+/* Was scenario flow `flow`'s probe still running at real time t? After it
+ * ended, the flow is closing down: nothing that happens is evidence. */
+static bool flow_running(const struct run *r, int flow, int64_t t)
+{
+	return !r->flow_end[flow] || t <= (int64_t)r->flow_end[flow];
+}
+
+/* A middlebox made a new flow for fr at ts (since its connection's start,
+ * as expired_ms): after an expiry, it was started again (by a late
+ * keepalive, say). */
+static void note_recreated(struct flow_result *fr, uint64_t ts)
+{
+	if (fr->expired_ms >= 0 && fr->recreated_ms < 0)
+		fr->recreated_ms = (int64_t)ts;
+}
+
+/* A flow-new line: remember the simulator's flow and whose it is (returned,
+ * NULL when out of memory). */
+static struct simflow *note_new_flow(struct run *r, struct lane *l, struct simproc *s, const json_t *js,
+				      uint32_t id, uint64_t ts, struct scenario_result *res)
 {
 	struct simflow nf = { .id = id, .flow = -1 }, *old;
 	int64_t v;
@@ -503,13 +520,13 @@ static void note_new_flow(struct run *r, struct lane *l, struct simproc *s, cons
 	}
 	s->npending += nf.pending;
 	if (index_grow(s) < 0)
-		return;
+		return NULL;
 	if (s->nflows == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		struct simflow *p = realloc(s->flows, cap * sizeof(*p));
 
 		if (!p)
-			return;
+			return NULL;
 		s->flows = p;
 		s->cap = cap;
 	}
@@ -519,6 +536,7 @@ static void note_new_flow(struct run *r, struct lane *l, struct simproc *s, cons
 		run_mark(res, ts, TL_FLOW_NEW, nf.flow, s->mb, 0, "%s%s%s:%u",
 			 nf.nat[0] ? "NAT " : "new flow", nf.nat[0] ? "-> " : "",
 			 nf.nat[0] ? nf.nat : "", nf.nat[0] ? nf.natport : 0);
+	return &s->flows[s->nflows - 1];
 }
 
 /* The simulator flow a line is about: by its id, else by its addresses. */
@@ -545,7 +563,8 @@ void evlog_facts_reset(struct run *r, struct scenario_result *res)
 		struct flow_result *fr = &res->flows[i];
 
 		fr->keepalives_seen = fr->drops = 0;
-		fr->expired_ms = -1;
+		fr->expired_ms = fr->recreated_ms = fr->last_expired_ms = -1;
+		fr->expiries = 0;
 		memset(&fr->total, 0, sizeof(fr->total));
 		for (unsigned k = 0; run_conn_facts(r, (int)i, k); k++) {
 			struct conn_facts *cf = run_conn_facts(r, (int)i, k);
@@ -611,8 +630,14 @@ static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const 
 
 		jsonio_get_str(js, "action", what, sizeof(what));
 		jsonio_get_int(js, "idle_ms", &idle);
-		if (!conn && fr->expired_ms < 0)
-			fr->expired_ms = (int64_t)run_conn_since(&r->sc->flows[flow], conn, ts);
+		if (!conn) {
+			int64_t since = (int64_t)run_conn_since(&r->sc->flows[flow], conn, ts);
+
+			if (fr->expired_ms < 0)
+				fr->expired_ms = since;
+			fr->last_expired_ms = since;
+			fr->expiries++;
+		}
 		conn_expired(cf, pos, ts, fr);
 		run_mark(mres, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
 			 duration_format(duration_round(run_unscale(r->sc, (uint64_t)idle)), (char[32]){0}, 32),
@@ -644,8 +669,12 @@ static void evlog_line(struct run *r, struct lane *l, struct simproc *s, const j
 	if (!strcmp(ev, "flow-new")) {
 		/* a new id is a new simulator flow, even on the addresses of an
 		 * old one (re-created after expiry): it gets its own mark */
-		if (!jsonio_get_int(js, "flow", &id) && !simflow_by_id(s, (uint32_t)id))
-			note_new_flow(r, l, s, js, (uint32_t)id, ts, res);
+		if (!jsonio_get_int(js, "flow", &id) && !simflow_by_id(s, (uint32_t)id)) {
+			sf = note_new_flow(r, l, s, js, (uint32_t)id, ts, res);
+			if (sf && res && sf->flow >= 0 && !sf->conn && flow_running(r, sf->flow, t))
+				note_recreated(&res->flows[sf->flow],
+					       run_conn_since(&r->sc->flows[sf->flow], 0, ts));
+		}
 		return;
 	}
 	sf = line_flow(s, js);
@@ -654,7 +683,7 @@ static void evlog_line(struct run *r, struct lane *l, struct simproc *s, const j
 	if (!strcmp(ev, "flow-expired"))
 		sf->expired = true;
 	/* after the probe ended the flow is closing down: not evidence */
-	if (!res || (r->flow_end[sf->flow] && t > (int64_t)r->flow_end[sf->flow]))
+	if (!res || !flow_running(r, sf->flow, t))
 		return;
 	/* counted for every connection of a group, marked for its first */
 	flow_fact(r, s, js, ev, sf->flow, sf->conn, ts, res, sf->conn ? NULL : res);

@@ -38,8 +38,10 @@ static void flow_spec(const struct sc_flow *f, char *buf, size_t len)
 		off += (size_t)snprintf(buf + off, len - off, ",heartbeat=%" PRIu64 "ms",
 					f->heartbeat.scaled_ms);
 	if (f->server_heartbeat.ms && off < len)
-		snprintf(buf + off, len - off, ",server_heartbeat=%" PRIu64 "ms",
-			 f->server_heartbeat.scaled_ms);
+		off += (size_t)snprintf(buf + off, len - off, ",server_heartbeat=%" PRIu64 "ms",
+					f->server_heartbeat.scaled_ms);
+	if (f->warmup.ms && off < len)
+		snprintf(buf + off, len - off, ",warmup=%" PRIu64 "ms", f->warmup.scaled_ms);
 }
 
 /* The descriptors a probe of group g needs: one per connection, a few of

@@ -90,6 +90,7 @@ struct group {
 	char cli_ended[PATH_MAX];       /* the client's --ended-file: flows as they end */
 	char cli_addrs[PATH_MAX];       /* the client's --addrs file */
 	long addrs_off;                 /* bytes of it read so far */
+	long ended_off;                 /* bytes of cli_ended passed to flow_ended */
 };
 
 /* A probe connection's client-side address, from the --addrs files: the key
@@ -168,6 +169,7 @@ struct run {
 	struct conn_facts **facts;       /* per scenario flow, its connections' (judge_init) */
 	bool kept;
 	bool interrupted;
+	bool enough;                    /* flow_ended ended the run early */
 	char err[256];                  /* the run can't be trusted: why */
 	char probedir[PATH_MAX];        /* where the probes write (probedir_make) */
 };

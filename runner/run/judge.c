@@ -98,8 +98,11 @@ static const char *count_text(uint32_t n, char *buf, size_t len)
  * What the middleboxes did to connection conn of a flow, in words:
  * " (middleboxes nat, fw: fw expired the flow at 350s, dropped 3 packets,
  * 6 keepalives seen)"; the expiry at scenario time since its idle start.
+ * again: the flow's result when conn is its first connection (whether a
+ * packet started the flow again after its expiry), else NULL.
  */
-static void mb_view(struct run *r, int flow, unsigned conn, char *buf, size_t len)
+static void mb_view(struct run *r, int flow, unsigned conn, const struct flow_result *again, char *buf,
+		    size_t len)
 {
 	const struct sc_flow *f = &r->sc->flows[flow];
 	const struct conn_facts *cf = run_conn_facts(r, flow, conn);
@@ -123,6 +126,18 @@ static void mb_view(struct run *r, int flow, unsigned conn, char *buf, size_t le
 		off += (size_t)snprintf(buf + off, len - off, " expired the flow at %s",
 					duration_format(duration_round(run_conn_since(f, conn, (uint64_t)cf->expired_at)),
 							t, sizeof(t)));
+		/* a late packet (a keepalive, say) may start it again, and it
+		 * may expire again (known for a flow's first connection) */
+		if (off < len && again && again->expired_ms >= 0 && again->recreated_ms >= 0)
+			off += (size_t)snprintf(buf + off, len - off, ", a packet started it again at %s",
+						duration_format(duration_round((uint64_t)again->recreated_ms), t,
+								sizeof(t)));
+		if (off < len && again && again->expiries > 1 && again->recreated_ms >= 0 &&
+		    again->last_expired_ms > again->recreated_ms)
+			off += (size_t)snprintf(buf + off, len - off, " (expired %u times, the last at %s)",
+						again->expiries,
+						duration_format(duration_round((uint64_t)again->last_expired_ms), t,
+								sizeof(t)));
 	} else if (off < len) {
 		off += (size_t)snprintf(buf + off, len - off, " kept the flow");
 	}
@@ -298,6 +313,8 @@ static void probe_line_read(const json_t *js, struct probe_line *pl, struct flow
 	if (jsonio_get_str(js, "client.detail", pl->detail, sizeof(pl->detail)) < 0 || !pl->detail[0])
 		jsonio_get_str(js, "server.detail", pl->detail, sizeof(pl->detail));
 	snprintf(fr->noticed_by, sizeof(fr->noticed_by), "%s", pl->who);
+	jsonio_get_str(js, "client.local", fr->local, sizeof(fr->local));
+	jsonio_get_str(js, "client.seen_as", fr->seen_as, sizeof(fr->seen_as));
 	if (jsonio_get_int(js, "client.server_heartbeats", &v) == 0 && v >= 0)
 		fr->server_heartbeats = (uint32_t)v;
 	v = -1;
@@ -308,13 +325,13 @@ static void probe_line_read(const json_t *js, struct probe_line *pl, struct flow
 /* The evidence of connection conn of flow idx in words: what the probe
  * saw, then what the middleboxes did to that connection. */
 static void probe_evidence(struct run *r, int idx, unsigned conn, const struct probe_line *pl,
-			   struct flow_result *fr)
+			   struct flow_result *fr, const struct flow_result *again)
 {
 	const struct sc_flow *sf = &r->sc->flows[idx];
 	char a[32], b[32], c[32], mv[200];
 	const char *out = pl->out, *who = pl->who;
 
-	mb_view(r, idx, conn, mv, sizeof(mv));
+	mb_view(r, idx, conn, again, mv, sizeof(mv));
 	duration_format(sf->idle.ms, a, sizeof(a));
 	if (!strcmp(out, "alive"))
 		snprintf(fr->evidence, sizeof(fr->evidence), "data crossed both ways after %s idle%s%.170s", a,
@@ -428,6 +445,11 @@ static int64_t probe_line_judge(struct run *r, int idx, unsigned conn, const jso
 		run_mark(marks, run_conn_start(sf, conn) + (uint64_t)end, TL_OUTCOME, idx, -1, -1, "%s%s%s",
 			 pl.out, pl.who[0] ? ", noticed by the " : "", pl.who);
 	}
+	if (r->enough && (!strcmp(pl.out, "interrupted") || !strcmp(pl.out, "none"))) {
+		fr->status = RES_SKIP;
+		snprintf(fr->error, sizeof(fr->error), "not needed: the run ended once its answer was known");
+		return end;
+	}
 	if (!strcmp(pl.out, "error") || !strcmp(pl.out, "interrupted") || !strcmp(pl.out, "none")) {
 		fr->status = RES_ERROR;
 		if (!strcmp(pl.out, "interrupted"))
@@ -441,7 +463,7 @@ static int64_t probe_line_judge(struct run *r, int idx, unsigned conn, const jso
 	exchanges_mark(r, marks, idx, js, pl.out, pl.at >= 0 ? fr->noticed_ms : -1, pl.cycle);
 	fr->status = RES_PASS;          /* judged below */
 	fr->error[0] = '\0';
-	probe_evidence(r, idx, conn, &pl, fr);
+	probe_evidence(r, idx, conn, &pl, fr, conn ? NULL : &res->flows[idx]);
 	run_judge(fr);
 	return end;
 }
@@ -612,7 +634,7 @@ void command_result(struct run *r, struct cmdflow *c, struct scenario_result *re
 	snprintf(fr->observed, sizeof(fr->observed), "%s", v.observed);
 	fr->status = RES_PASS;                  /* judged below */
 	fr->error[0] = '\0';
-	mb_view(r, c->flow, 0, mv, sizeof(mv));
+	mb_view(r, c->flow, 0, fr, mv, sizeof(mv));
 	{
 		char ev[800];
 

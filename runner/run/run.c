@@ -429,7 +429,8 @@ static void check_children(struct run *r)
 				g->cli_done = true;
 				g->cli_status = st;
 				for (size_t i = 0; i < g->n; i++)
-					r->flow_end[g->flows[i]] = mtime_ms();
+					if (!r->flow_end[g->flows[i]])
+						r->flow_end[g->flows[i]] = mtime_ms();
 			}
 			if (!g->srv_done && g->server > 0 && (st = reap_timeout(g->server, 0)) >= 0) {
 				char tail[200];
@@ -708,8 +709,40 @@ static bool wait_children(struct run *r, uint64_t until)
 	return sig;
 }
 
+/* A flow of the run (ctx) ended, says its probe client's --ended-file: its
+ * end from now on (a group's connections end with the group's client), and
+ * the caller's flow_ended. */
+static bool run_flow_ended(void *ctx, const char *flow, const char *outcome)
+{
+	struct run *r = ctx;
+
+	for (size_t i = 0; i < r->sc->nflows; i++)
+		if (r->sc->flows[i].count <= 1 && !r->flow_end[i] && !strcmp(r->sc->flows[i].name, flow))
+			r->flow_end[i] = mtime_ms();
+	return r->o->flow_ended && r->o->flow_ended(r->o->ctx, flow, outcome);
+}
+
+/* The flows that ended since the last look. Once the caller has its answer
+ * (run_opts.flow_ended), every probe client still running is told to
+ * finish (SIGUSR1: its flows still running end as not needed, the server
+ * is asked about the others), once. */
+static void read_ended(struct run *r)
+{
+	bool was = r->enough;
+
+	for (size_t k = 0; k < r->nlanes; k++)
+		for (size_t gi = 0; gi < r->lane[k].ng; gi++)
+			r->enough |= tu_ended_read(r->lane[k].g[gi].cli_ended, &r->lane[k].g[gi].ended_off,
+						   run_flow_ended, r);
+	for (size_t k = 0; k < r->nlanes && r->enough && !was; k++)
+		for (size_t gi = 0; gi < r->lane[k].ng; gi++)
+			if (!r->lane[k].g[gi].cli_done && r->lane[k].g[gi].client > 0)
+				kill(r->lane[k].g[gi].client, SIGUSR1);
+}
+
 /* The loop of a run: events at their times, progress, children and signals,
- * until every client has ended, the run fails, or its time is up. */
+ * until every client has ended (early, when its caller has its answer), the
+ * run fails, or its time is up. */
 static void run_loop(struct run *r, struct scenario_result *res)
 {
 	struct sched_ev *ev = calloc(r->sc->nevents ? r->sc->nevents : 1, sizeof(*ev));
@@ -738,6 +771,7 @@ static void run_loop(struct run *r, struct scenario_result *res)
 		}
 		if (wait_children(r, next))
 			break;
+		read_ended(r);
 		check_children(r);
 	}
 	free(ev);

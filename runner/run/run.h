@@ -46,6 +46,11 @@ struct run_opts {
 					 * run as this user; NULL: as root */
 	void (*progress)(void *ctx, const struct run_progress *p);
 	void *ctx;
+	/* Called (with ctx) for each flow as its probe reports it ended, with
+	 * its outcome ("alive", "reset", ...); true ends the run now: the flows
+	 * still running end (idlegate-probe client's SIGUSR1) and are reported
+	 * RES_SKIP ("not needed"). NULL: every flow runs to its end. */
+	bool (*flow_ended)(void *ctx, const char *flow, const char *outcome);
 };
 
 struct run;

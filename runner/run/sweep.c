@@ -20,6 +20,7 @@
 struct sweep_ctx {
 	const char *what;
 	int shown;
+	const struct sweep_stop *stop;
 };
 
 struct scenario *sweep_parse(const char *text, size_t len, const char *label)
@@ -51,10 +52,17 @@ static void sweep_progress(void *vctx, const struct run_progress *p)
 	c->shown = 1;
 }
 
-int sweep_run(const struct scenario *sc, const char *what, struct scenario_result *res,
-	      char *err, size_t errlen)
+static bool sweep_flow_ended(void *vctx, const char *flow, const char *outcome)
 {
-	struct sweep_ctx ctx = { .what = what };
+	const struct sweep_ctx *c = vctx;
+
+	return c->stop->flow_ended(c->stop->ctx, flow, outcome);
+}
+
+int sweep_run(const struct scenario *sc, const char *what, const struct sweep_stop *stop,
+	      struct scenario_result *res, char *err, size_t errlen)
+{
+	struct sweep_ctx ctx = { .what = what, .stop = stop };
 	struct run_opts o = { 0 };
 	struct session ss;
 	char keep[16];
@@ -64,10 +72,11 @@ int sweep_run(const struct scenario *sc, const char *what, struct scenario_resul
 	if (session_open(&ss, true, err, errlen) < 0)
 		return IG_EXIT_ENV;
 	session_run_opts(&ss, &o);
-	if (log_verbosity() > 0) {
+	o.ctx = &ctx;
+	if (log_verbosity() > 0)
 		o.progress = sweep_progress;
-		o.ctx = &ctx;
-	}
+	if (stop)
+		o.flow_ended = sweep_flow_ended;
 	rc = run_scenario(sc, &o, res, keep, sizeof(keep));
 	if (ctx.shown) {
 		fprintf(stderr, "\r\033[K");

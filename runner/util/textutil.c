@@ -406,3 +406,22 @@ void tu_errf(char *err, size_t len, const char *fmt, ...)
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
 }
+
+bool tu_ended_read(const char *path, long *off, bool (*fn)(void *ctx, const char *flow, const char *outcome),
+		   void *ctx)
+{
+	char line[128], flow[64], out[32];
+	bool enough = false;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return false;
+	if (fseek(f, *off, SEEK_SET) == 0)
+		while (!enough && fgets(line, sizeof(line), f) && strchr(line, '\n')) {
+			*off += (long)strlen(line);
+			if (sscanf(line, "%63s %31s", flow, out) == 2)
+				enough = fn(ctx, flow, out);
+		}
+	fclose(f);
+	return enough;
+}

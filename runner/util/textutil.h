@@ -98,6 +98,15 @@ const char *tu_basename(const char *path);
  * a FIFO, device or socket is written through (tmp becomes ""); a symlink
  * to a regular file stays a symlink, its target is replaced whole.
  */
+/*
+ * The new lines of an idlegate-probe --ended-file ("FLOW OUTCOME"), from
+ * byte *off on: each complete line to fn(ctx, flow, outcome), *off moved
+ * past it. Returns true as soon as fn does (the rest stays unread), false
+ * when the lines ran out (or the file cannot be read yet).
+ */
+bool tu_ended_read(const char *path, long *off, bool (*fn)(void *ctx, const char *flow, const char *outcome),
+		   void *ctx);
+
 FILE *tu_atomic_open(const char *path, char *tmp, size_t len);
 int tu_atomic_commit(FILE *f, const char *tmp, const char *path, int ok);
 

@@ -323,6 +323,71 @@ static pid_t kill_later(pid_t pid, int sig, int ms)
 	return k;
 }
 
+/* warmup: HELLO and WELCOME every 500 ms for 1.5 s, then the idle. The
+ * server restarts its idle with each HELLO: its PING after the idle comes
+ * when the client waits for it, not during the warmup. */
+START_TEST(test_warmup)
+{
+	struct srv s;
+	struct client_config cfg;
+	struct probe_plan p[] = {
+		plan("name=warm,proto=udp,warmup=1500ms,idle=500ms,speaker=server,expect=alive"),
+		plan("name=warm-c,proto=udp,warmup=1s,idle=300ms,expect=alive"),
+	};
+	struct probe_flow_result r[2];
+	bool intr;
+	uint64_t t0 = mtime_ms(), took;
+
+	server_start(&s);
+	cfg_for(&cfg, s.addr);
+	ck_assert_int_eq(probe_client_run(&cfg, p, 2, r, &intr), 0);
+	took = mtime_ms() - t0;
+	dump(r, 2);
+	for (size_t i = 0; i < 2; i++)
+		ck_assert_msg(r[i].met, "flow %s: %s", r[i].plan.name, probe_outcome_name(r[i].outcome));
+	ck_assert_msg(took >= 2000 && took < 4000, "took %llu ms", (unsigned long long)took);
+	ck_assert_int_ge(r[0].client.at_ms, 450);
+	ck_assert_int_lt(r[0].client.at_ms, 1000);
+	for (size_t i = 0; i < 2; i++)
+		probe_result_clear(&r[i]);
+	ck_assert_int_eq(WEXITSTATUS(server_stop(&s, SIGTERM)), 0);
+}
+END_TEST
+
+/* SIGUSR1: the caller has its answer. The flow still idling ends as
+ * interrupted (not needed), the one that ended keeps its result and the
+ * server's side of it; the run is not "interrupted". */
+START_TEST(test_client_sigusr1_finishes)
+{
+	struct srv s;
+	struct client_config cfg;
+	struct probe_plan p[] = {
+		plan("name=short,idle=300ms,expect=alive"),
+		plan("name=long,idle=20s,expect=alive"),
+	};
+	struct probe_flow_result r[2];
+	bool intr;
+	uint64_t t0 = mtime_ms();
+	pid_t k;
+
+	server_start(&s);
+	cfg_for(&cfg, s.addr);
+	k = kill_later(getpid(), SIGUSR1, 1500);
+	ck_assert_int_eq(probe_client_run(&cfg, p, 2, r, &intr), 0);
+	waitpid(k, NULL, 0);
+	dump(r, 2);
+	ck_assert(!intr);
+	ck_assert_uint_lt(mtime_ms() - t0, 5000);
+	ck_assert_int_eq(r[0].outcome, OUT_ALIVE);
+	ck_assert_msg(r[0].server.known, "short: no server side: %s", r[0].server.error);
+	ck_assert_int_eq(r[1].outcome, OUT_INTERRUPTED);
+	ck_assert_str_eq(r[1].server.error, "not asked: not needed");
+	for (size_t i = 0; i < 2; i++)
+		probe_result_clear(&r[i]);
+	ck_assert_int_eq(WEXITSTATUS(server_stop(&s, SIGTERM)), 0);
+}
+END_TEST
+
 START_TEST(test_server_vanishes)
 {
 	struct srv s;
@@ -616,6 +681,8 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_combine);
 	tcase_add_test(tc, test_many_flows);
+	tcase_add_test(tc, test_warmup);
+	tcase_add_test(tc, test_client_sigusr1_finishes);
 	tcase_add_test(tc, test_server_vanishes);
 	tcase_add_test(tc, test_server_sigterm_writes_interrupted);
 	tcase_add_test(tc, test_strangers);

@@ -102,6 +102,8 @@ static const struct {
 	{ "heartbeat=10ms", "out of range" },
 	{ "family=5", "4 or 6" },
 	{ "server_end=explode", "none, close or reset" },
+	{ "warmup=3s", "only for udp" },
+	{ "proto=udp,warmup=50ms", "out of range" },
 };
 
 /* One keepalive syntax: a scenario file's 300s,30s,3 cut at the flow
