@@ -41,7 +41,7 @@ _idlegate_sim()
 	--queue-num|--table|--mark) return 0 ;;
 	esac
 	COMPREPLY=($(compgen -W '--inside --outside --profile --set --queue-num --table --mark
-		--fail-open --ctl --events --pcap --ready-file --no-ready-line -v --verbose
+		--fail-open --realtime --ctl --events --pcap --ready-file --no-ready-line -v --verbose
 		-q --quiet -h --help -V --version' -- "$cur"))
 	return 0
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -83,6 +84,7 @@ struct sflow {
 	int64_t rebound_at;
 	uint32_t rebound_cycle;
 	struct sflow *next;
+	struct sflow *hnext;    /* in its bucket of server.by_id */
 };
 
 struct server {
@@ -91,6 +93,12 @@ struct server {
 	struct evtag t_listen, t_udp, t_alt, t_sig;
 	struct sconn *conns;
 	struct sflow *flows;
+	/* the flows by id: chained buckets, a power of two, grown to keep
+	 * about one flow per bucket; ids are the clients' choice, so they
+	 * are hashed with a secret of this process */
+	struct sflow **by_id;
+	size_t nbuckets, nindexed;
+	uint64_t id_secret;
 	uint32_t live, ended;
 	uint64_t now;
 	unsigned long strangers;
@@ -114,12 +122,62 @@ static void stranger(struct server *s, const char *from, const char *what)
 		log_warnx("dropped %s from %s (%lu so far)", what, from, s->strangers);
 }
 
+static size_t id_bucket(const struct server *s, size_t nbuckets, uint64_t id)
+{
+	uint64_t h = (id ^ s->id_secret) * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h ^ (h >> 29)) & (nbuckets - 1);
+}
+
 static struct sflow *flow_find(struct server *s, uint64_t id)
 {
-	for (struct sflow *f = s->flows; f; f = f->next)
+	if (!s->nbuckets)
+		return NULL;
+	for (struct sflow *f = s->by_id[id_bucket(s, s->nbuckets, id)]; f; f = f->hnext)
 		if (f->id == id)
 			return f;
 	return NULL;
+}
+
+/* Index f by its id (doubling the buckets when full). -1 if out of memory. */
+static int flow_index(struct server *s, struct sflow *f)
+{
+	struct sflow **b;
+	size_t i;
+
+	if (s->nindexed >= s->nbuckets) {
+		size_t n = s->nbuckets ? s->nbuckets * 2 : 64;
+
+		if (!(b = calloc(n, sizeof(*b))))
+			return -1;
+		for (i = 0; i < s->nbuckets; i++)
+			while (s->by_id[i]) {
+				struct sflow *x = s->by_id[i];
+				size_t k = id_bucket(s, n, x->id);
+
+				s->by_id[i] = x->hnext;
+				x->hnext = b[k];
+				b[k] = x;
+			}
+		free(s->by_id);
+		s->by_id = b;
+		s->nbuckets = n;
+	}
+	b = &s->by_id[id_bucket(s, s->nbuckets, f->id)];
+	f->hnext = *b;
+	*b = f;
+	s->nindexed++;
+	return 0;
+}
+
+static void flow_unindex(struct server *s, struct sflow *f)
+{
+	for (struct sflow **p = &s->by_id[id_bucket(s, s->nbuckets, f->id)]; *p; p = &(*p)->hnext)
+		if (*p == f) {
+			*p = f->hnext;
+			s->nindexed--;
+			return;
+		}
 }
 
 static int64_t rel(const struct sflow *f, uint64_t now)
@@ -551,6 +609,11 @@ static struct sflow *flow_new(struct server *s, const struct proto_msg *m, const
 		return NULL;
 	}
 	f->id = m->id;
+	if (flow_index(s, f) < 0) {
+		free(f);
+		*why = "out-of-memory";
+		return NULL;
+	}
 	f->h = m->hello;
 	f->side.tcp = m->hello.proto == PLAN_TCP;
 	f->side.connected = true;       /* its HELLO got through */
@@ -1087,6 +1150,7 @@ static void run_timers(struct server *s)
 		struct sflow *f = *fp;
 		if (f->state == SF_ENDED && f->t_forget && s->now >= f->t_forget && !f->conn) {
 			*fp = f->next;
+			flow_unindex(s, f);
 			free(f);
 		} else {
 			fp = &f->next;
@@ -1119,6 +1183,8 @@ static int server_open(struct server *s)
 	s->t_udp.kind = EVK_UDP;
 	s->t_alt.kind = EVK_UDP_ALT;
 	s->t_sig.kind = EVK_SIG;
+	if (getrandom(&s->id_secret, sizeof(s->id_secret), 0) != sizeof(s->id_secret))
+		s->id_secret = mtime_ms() ^ ((uint64_t)getpid() << 32);
 	s->sfd = probe_loop_signalfd_open();
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (s->sfd < 0 || s->ep < 0 || bind_pair(s) < 0 || bind_alt(s) < 0)
@@ -1208,6 +1274,7 @@ static void server_close(struct server *s)
 		nx = f->next;
 		free(f);
 	}
+	free(s->by_id);
 	if (s->lfd >= 0)
 		close(s->lfd);
 	if (s->ufd >= 0)

@@ -30,8 +30,7 @@
 #include "simulator/engine/csum.h"
 #include "simulator/engine/proto.h"
 
-/* Messages per receive call, and packets per engine batch. */
-#define BURST 64
+#define BURST DATAPATH_BURST
 /* The largest message: a whole 64 KiB packet plus its attributes. */
 #define SLOT_MAX (0x10000 + 4096)
 

@@ -35,6 +35,10 @@ struct datapath_stats {
 
 struct datapath;
 
+/* Messages per receive call and packets per engine batch: a caller that
+ * wants to look at the clock between bursts receives this many at a time. */
+#define DATAPATH_BURST 64
+
 /* The objects in cfg stay the caller's and must outlive the datapath.
  * Allocates the receive ring once. Returns NULL with errno ENOMEM. */
 struct datapath *datapath_new(const struct datapath_config *cfg);

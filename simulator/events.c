@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ struct events {
 	events_sink_fn sink;
 	void *sink_ctx;
 	unsigned long lost;
+	uint64_t lines;
 };
 
 static const char *proto_name(uint8_t p)
@@ -143,6 +145,7 @@ static void put_line(struct events *ev, char *line, size_t len)
 	/* line has room for the newline */
 	line[len++] = '\n';
 	line[len] = '\0';
+	ev->lines++;
 	if (ev->f && fwrite(line, 1, len, ev->f) != len)
 		ev->lost++;
 	if (ev->sink)
@@ -185,6 +188,11 @@ int events_flush(struct events *ev)
 		return -1;
 	}
 	return 0;
+}
+
+uint64_t events_lines(const struct events *ev)
+{
+	return ev->lines;
 }
 
 unsigned long events_lost(const struct events *ev)

@@ -14,6 +14,7 @@
 #define IDLEGATE_EVENTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "simulator/engine/engine.h"
 
@@ -36,6 +37,8 @@ void events_emit(struct events *ev, const struct engine_event *e);
 void events_emit_line(struct events *ev, const char *json);
 /* Write buffered lines to the file; 0 or -1 with errno. */
 int events_flush(struct events *ev);
+/* Lines logged so far (written or not). */
+uint64_t events_lines(const struct events *ev);
 /* Lines that could not be written (file errors). */
 unsigned long events_lost(const struct events *ev);
 

@@ -3,10 +3,11 @@
  * idlegate-sim: the middlebox daemon. Parses the options and the policy,
  * binds an NFQUEUE, installs the rules that feed it, answers the control
  * socket, and runs an epoll loop (signalfd for signals, the control socket,
- * the queue), reading the clock once per iteration and sleeping until the
- * engine's next timer. The packet path itself, from receive to verdict, is
- * simulator/datapath.c. Readiness is announced only once the queue and
- * rules are in place.
+ * the queue, a timerfd at the engine's next deadline), serving the engine's
+ * timers whenever it looks at the clock: when it wakes, between bursts of
+ * packets and before it sleeps. The packet path itself, from receive to
+ * verdict, is simulator/datapath.c. Readiness is announced only once the
+ * queue and rules are in place.
  *
  * Exit status: 0 clean shutdown, 2 usage or policy error, 3 environment
  * error (no permission, no such interface, queue or rules refused).
@@ -19,6 +20,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <pwd.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +40,7 @@
 #include "simulator/datapath.h"
 #include "simulator/events.h"
 #include "simulator/inject.h"
+#include "simulator/looptimer.h"
 #include "simulator/nfq.h"
 #include "simulator/pcapw.h"
 #include "simulator/rules.h"
@@ -47,7 +50,11 @@
 #define EXIT_USAGE 2
 #define EXIT_ENV 3
 #define DEFAULT_MARK 0x1d1e
+/* Messages received before the loop looks at its other sources. */
 #define RX_BUDGET 512
+#define NS_PER_MS 1000000u
+/* While lines keep coming, the logs reach their files this often. */
+#define LOG_FLUSH_MS 10
 
 struct opts {
 	const char *inside, *outside;
@@ -58,6 +65,7 @@ struct opts {
 	const char *table;
 	const char *ctl_path, *events_path, *pcap_path, *ready_path;
 	bool fail_open;
+	int rt_prio;                    /* --realtime: SCHED_FIFO priority, 0: no */
 	uint32_t mark;
 	bool no_ready_line;
 	const char *user;               /* --user: become this user after setup */
@@ -78,6 +86,8 @@ struct sim {
 	uint32_t copy_range;
 	uint64_t now, start;
 	struct datapath *dp;
+	struct looptimer lt;
+	uint64_t flushed_lines, flushed_pkts, flush_at;
 	int epfd, sfd;
 	bool stop;
 };
@@ -106,6 +116,9 @@ static void usage(FILE *f)
 "  --mark N              mark of injected packets, never queued (default 0x%x)\n"
 "  --fail-open           let traffic bypass the box when the queue is full or\n"
 "                        nobody listens (default: such packets are dropped)\n"
+"  --realtime[=PRIO]     run at SCHED_FIFO priority PRIO (1-99, default 1), so\n"
+"                        expiry and verdicts keep time on a CPU shared with the\n"
+"                        endpoints (needs CAP_SYS_NICE)\n"
 "  --ctl PATH            control socket (line-delimited JSON, mode 0600)\n"
 "  --events PATH         event log (JSON lines)\n"
 "  --pcap PATH           capture of what crossed the box, injected packets too\n"
@@ -177,6 +190,25 @@ static void write_sysctl(const char *path, const char *value)
 
 #define JI(v) ((json_int_t)(v))
 
+/* How late the loop served the engine's deadlines (simulator/looptimer.h). */
+static json_t *timers_object(const struct looptimer_stats *st)
+{
+	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I}", "wakes", JI(st->wakes), "served", JI(st->served),
+			      "late_max_us", JI(st->late_max_us),
+			      "wake_late_max_us", JI(st->wake_late_max_us), "rx_max_us", JI(st->rx_max_us));
+	json_t *h = json_array();
+
+	for (unsigned i = 0; h && i < LOOPTIMER_BUCKETS; i++)
+		json_array_append_new(h, json_integer(JI(st->late[i])));
+	if (!o || !h) {
+		json_decref(o);
+		json_decref(h);
+		return json_null();
+	}
+	json_object_set_new(o, "late_hist", h);
+	return o;
+}
+
 static json_t *stats_object(struct sim *s)
 {
 	struct engine_stats st;
@@ -221,6 +253,7 @@ static json_t *stats_object(struct sim *s)
 		return NULL;
 	}
 	json_object_set_new(o, "queue", queue ? queue : json_null());
+	json_object_set_new(o, "timers", timers_object(&s->lt.st));
 	json_object_set_new(o, "events_lost", json_integer(JI(events_lost(s->ev))));
 	json_object_set_new(o, "subscribers_dropped",
 			    json_integer(JI(s->ctl ? ctl_dropped_subscribers(s->ctl) : 0)));
@@ -415,7 +448,7 @@ static void on_inject(void *ctx, enum dir toward, const uint8_t *pkt, size_t len
 static void parse_args(int argc, char **argv, struct opts *o, int *verbose)
 {
 	enum { O_QUEUE = 256, O_TABLE, O_CTL, O_EVENTS, O_PCAP, O_READY, O_FAILOPEN,
-	       O_MARK, O_NOREADY, O_USER, O_PROFILE, O_SET, O_INSIDE, O_OUTSIDE };
+	       O_MARK, O_NOREADY, O_USER, O_PROFILE, O_SET, O_INSIDE, O_OUTSIDE, O_REALTIME };
 	static const struct option lo[] = {
 		{ "inside", required_argument, NULL, O_INSIDE },
 		{ "outside", required_argument, NULL, O_OUTSIDE },
@@ -425,6 +458,7 @@ static void parse_args(int argc, char **argv, struct opts *o, int *verbose)
 		{ "table", required_argument, NULL, O_TABLE },
 		{ "mark", required_argument, NULL, O_MARK },
 		{ "fail-open", no_argument, NULL, O_FAILOPEN },
+		{ "realtime", optional_argument, NULL, O_REALTIME },
 		{ "ctl", required_argument, NULL, O_CTL },
 		{ "events", required_argument, NULL, O_EVENTS },
 		{ "pcap", required_argument, NULL, O_PCAP },
@@ -471,6 +505,15 @@ static void parse_args(int argc, char **argv, struct opts *o, int *verbose)
 				exit(EXIT_USAGE);
 			}
 			o->mark = (uint32_t)v;
+			break;
+		case O_REALTIME:
+			errno = 0;
+			v = optarg ? strtoul(optarg, &end, 10) : 1;
+			if (optarg && (errno || *end || end == optarg || v < 1 || v > 99)) {
+				log_warnx("--realtime: '%s' is not a priority 1..99", optarg);
+				exit(EXIT_USAGE);
+			}
+			o->rt_prio = (int)v;
 			break;
 		case O_TABLE: o->table = optarg; break;
 		case O_FAILOPEN: o->fail_open = true; break;
@@ -690,12 +733,30 @@ static void open_queue(struct sim *s)
 	if (rules_compat(s->rules))
 		log_debug("no native nft queue expression; using the xt NFQUEUE target");
 	watch_fd(s, nfqio_fd(s->q));
+	watch_fd(s, s->lt.fd);
 	if (s->o.ctl_path) {
 		s->ctl = ctl_open(s->o.ctl_path, on_ctl, s);
 		if (!s->ctl)
 			fatal("--ctl %s", s->o.ctl_path);
 		watch_fd(s, ctl_fd(s->ctl));
 	}
+}
+
+/* --realtime: a real-time priority, while CAP_SYS_NICE is still ours. A
+ * packet or a deadline then wakes the loop at once instead of waiting for
+ * the endpoints' time slices (the kernel's conntrack, in softirq, does not
+ * wait either); the kernel's real-time throttling still leaves others 5%. */
+static void go_realtime(const struct sim *s)
+{
+	struct sched_param sp = { .sched_priority = s->o.rt_prio };
+
+	if (!s->o.rt_prio)
+		return;
+	if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) < 0) {
+		log_warn("--realtime: SCHED_FIFO priority %d (needs CAP_SYS_NICE)", s->o.rt_prio);
+		exit(EXIT_ENV);
+	}
+	log_info("running at SCHED_FIFO priority %d", s->o.rt_prio);
 }
 
 /* Keep only CAP_NET_ADMIN and CAP_NET_RAW; with --user, as that user. */
@@ -731,6 +792,42 @@ static void announce_ready(struct sim *s, const struct policy *pol)
 		 nat ? ", nat" : "");
 }
 
+/* Look at the clock and serve what is due by now: the engine's timers and
+ * the held packets; the loop timer learns the next deadline. */
+static void tick(struct sim *s)
+{
+	uint64_t ns = mtime_ns(), next, t;
+
+	s->now = ns / NS_PER_MS;
+	next = engine_advance(s->eng, s->now);
+	t = nfqio_release(s->q, s->now);
+	if (t < next)
+		next = t;
+	looptimer_serve(&s->lt, ns, next == UINT64_MAX ? UINT64_MAX : s->now + next);
+}
+
+/* The packets waiting in the queue, one burst at a time with a tick after
+ * each, so that a flood delays a deadline by one burst at most. Returns
+ * true if the queue may hold more than this took. */
+static bool service_queue(struct sim *s)
+{
+	for (unsigned total = 0; total < RX_BUDGET;) {
+		uint64_t t0 = mtime_ns();
+		int got = datapath_receive(s->dp, DATAPATH_BURST, s->now);
+
+		looptimer_rx(&s->lt, t0, mtime_ns());
+		if (got < 0) {
+			log_warn("queue receive");
+			return false;
+		}
+		if (got < DATAPATH_BURST)
+			return false;
+		total += (unsigned)got;
+		tick(s);
+	}
+	return true;
+}
+
 /* Handle what epoll reported. Returns true if the queue may hold more
  * packets than one receive took. */
 static bool dispatch(struct sim *s, const struct epoll_event *evs, int n)
@@ -745,50 +842,61 @@ static bool dispatch(struct sim *s, const struct epoll_event *evs, int n)
 			while (read(s->sfd, &si, sizeof(si)) == sizeof(si))
 				if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 					s->stop = true;
+		} else if (fd == s->lt.fd) {
+			looptimer_ack(&s->lt);
 		} else if (s->ctl && fd == ctl_fd(s->ctl)) {
 			ctl_dispatch(s->ctl);
 		} else if (fd == nfqio_fd(s->q)) {
-			int got = datapath_receive(s->dp, RX_BUDGET, s->now);
-
-			if (got < 0)
-				log_warn("queue receive");
-			else if (got >= RX_BUDGET)
-				more = true;
+			more = service_queue(s);
 		}
 	}
 	return more;
 }
 
-/* The event loop: the clock is read once per iteration; the engine's
- * timers and the held packets say how long to sleep. */
+/* The event log and the capture reach their files at once after a quiet
+ * spell, and at most every LOG_FLUSH_MS while lines keep coming: one write
+ * per flush, not one per wake-up. Returns how long the loop may sleep
+ * before the next flush is due (-1: nothing waits). */
+static int flush_logs(struct sim *s)
+{
+	uint64_t lines = events_lines(s->ev), pkts = s->pcap ? pcapw_count(s->pcap) : 0;
+
+	if (lines == s->flushed_lines && pkts == s->flushed_pkts)
+		return -1;
+	if (s->now < s->flush_at)
+		return (int)(s->flush_at - s->now);
+	events_flush(s->ev);
+	if (s->pcap)
+		pcapw_flush(s->pcap);
+	s->flushed_lines = lines;
+	s->flushed_pkts = pkts;
+	s->flush_at = s->now + LOG_FLUSH_MS;
+	return -1;
+}
+
+/* The event loop: a tick when it wakes and after handling what woke it;
+ * then the logs are written and the loop timer is armed for the next
+ * deadline (absolute, so a long iteration does not push it back). */
 static void run(struct sim *s)
 {
 	struct epoll_event evs[8];
-	int n = 0;
+	bool more = false;
+	int n, flush_in;
 
 	while (!s->stop) {
-		uint64_t next, t;
-		bool more;
-		int timeout;
-
-		s->now = mtime_ms();
-		more = dispatch(s, evs, n);
-		next = engine_advance(s->eng, s->now);
-		t = nfqio_release(s->q, s->now);
-		if (t < next)
-			next = t;
-		events_flush(s->ev);
-		if (s->pcap)
-			pcapw_flush(s->pcap);
-		if (s->stop)
-			break;
-		timeout = more ? 0 : next == UINT64_MAX ? -1 : next > INT_MAX ? INT_MAX : (int)next;
-		n = epoll_wait(s->epfd, evs, 8, timeout);
+		tick(s);
+		flush_in = flush_logs(s);
+		if (looptimer_arm(&s->lt) < 0)
+			fatal("timerfd_settime");
+		n = epoll_wait(s->epfd, evs, 8, more ? 0 : flush_in);
 		if (n < 0) {
 			if (errno != EINTR)
 				fatal("epoll_wait");
 			n = 0;
 		}
+		s->lt.st.wakes++;
+		tick(s);
+		more = dispatch(s, evs, n);
 	}
 }
 
@@ -815,6 +923,7 @@ static void shutdown_sim(struct sim *s)
 	pcapw_close(s->pcap);
 	inject_free(s->inj);
 	engine_free(s->eng);
+	looptimer_close(&s->lt);
 	close(s->epfd);
 	close(s->sfd);
 }
@@ -835,8 +944,11 @@ int main(int argc, char **argv)
 	s->start = s->now = mtime_ms();
 
 	open_loop(s);
+	if (looptimer_open(&s->lt) < 0)
+		fatal("timerfd");
 	open_engine(s, &pol);
 	open_queue(s);
+	go_realtime(s);
 	write_ready(s);                 /* in the run's directory: root's, so first */
 	drop_privileges(s);
 	announce_ready(s, &pol);

@@ -575,6 +575,16 @@ void evlog_facts_reset(struct run *r, struct scenario_result *res)
 	}
 }
 
+/* Is the middlebox at path position pos the first of the path (in the
+ * order the logs are read, the path's) that expired the connection? Its
+ * log alone tells how often the connection expired and was started again:
+ * the next middlebox's log, read after it, starts with its own first
+ * flow-new, which is no re-creation. */
+static bool first_expirer(const struct conn_facts *cf, size_t pos)
+{
+	return cf && cf->expired_by && (size_t)__builtin_ctz(cf->expired_by) == pos;
+}
+
 /* Connection conn of a flow expired by the middlebox at path position pos
  * at ts: its first expiry counts once, whichever middlebox. */
 static void conn_expired(struct conn_facts *cf, size_t pos, uint64_t ts, struct flow_result *fr)
@@ -630,19 +640,50 @@ static void flow_fact(struct run *r, struct simproc *s, const json_t *js, const 
 
 		jsonio_get_str(js, "action", what, sizeof(what));
 		jsonio_get_int(js, "idle_ms", &idle);
+		conn_expired(cf, pos, ts, fr);
 		if (!conn) {
 			int64_t since = (int64_t)run_conn_since(&r->sc->flows[flow], conn, ts);
 
 			if (fr->expired_ms < 0)
 				fr->expired_ms = since;
-			fr->last_expired_ms = since;
-			fr->expiries++;
+			if (first_expirer(cf, pos)) {
+				fr->last_expired_ms = since;
+				fr->expiries++;
+			}
 		}
-		conn_expired(cf, pos, ts, fr);
 		run_mark(mres, ts, TL_EXPIRE, flow, s->mb, -1, "expired after %s idle (%s)",
 			 duration_format(duration_round(run_unscale(r->sc, (uint64_t)idle)), (char[32]){0}, 32),
 			 what[0] ? what : "drop");
 	}
+}
+
+/*
+ * A drop for which the middlebox never had a flow (its table full, its NAT
+ * out of ports): the first middlebox of the path drops a probe connection's
+ * packet as the probe sent it, so its addresses are the probe's. Counted
+ * for that connection, or its SYNs' fate would go unsaid ("0 packets
+ * dropped" beside "no answer to the SYN").
+ */
+static void flowless_drop(struct run *r, struct lane *l, struct simproc *s, const json_t *js, const char *ev,
+			  int64_t t, uint64_t ts, struct scenario_result *res)
+{
+	char proto[8] = "", src[64] = "", dir[8] = "";
+	int64_t sport = 0, dport = 0;
+	unsigned conn = 0;
+	int flow;
+
+	if (!res || s != l->sim || strcmp(ev, "drop") || jsonio_get_str(js, "dir", dir, sizeof(dir)) < 0 ||
+	    strcmp(dir, "out") || jsonio_get_str(js, "proto", proto, sizeof(proto)) < 0 ||
+	    jsonio_get_str(js, "src", src, sizeof(src)) < 0 || jsonio_get_int(js, "sport", &sport) < 0 ||
+	    jsonio_get_int(js, "dport", &dport) < 0 || sport < 0 || sport > 65535 || dport < 0 || dport > 65535 ||
+	    group_of_port(l, (unsigned)dport) < 0)
+		return;
+	flow = probe_addr_find(l, proto, src, (unsigned)sport, (unsigned)dport, &conn);
+	if (flow < 0 && probe_addrs_read(r, l))
+		flow = probe_addr_find(l, proto, src, (unsigned)sport, (unsigned)dport, &conn);
+	if (flow < 0 || !flow_running(r, flow, t))
+		return;
+	flow_fact(r, s, js, ev, flow, conn, ts, res, conn ? NULL : res);
 }
 
 /* One event line, already parsed. */
@@ -671,14 +712,19 @@ static void evlog_line(struct run *r, struct lane *l, struct simproc *s, const j
 		 * old one (re-created after expiry): it gets its own mark */
 		if (!jsonio_get_int(js, "flow", &id) && !simflow_by_id(s, (uint32_t)id)) {
 			sf = note_new_flow(r, l, s, js, (uint32_t)id, ts, res);
-			if (sf && res && sf->flow >= 0 && !sf->conn && flow_running(r, sf->flow, t))
+			if (sf && res && sf->flow >= 0 && !sf->conn && flow_running(r, sf->flow, t) &&
+			    first_expirer(run_conn_facts(r, sf->flow, 0), (size_t)(s - l->sim)))
 				note_recreated(&res->flows[sf->flow],
 					       run_conn_since(&r->sc->flows[sf->flow], 0, ts));
 		}
 		return;
 	}
 	sf = line_flow(s, js);
-	if (!sf || sf->flow < 0)
+	if (!sf) {
+		flowless_drop(r, l, s, js, ev, t, ts, res);
+		return;
+	}
+	if (sf->flow < 0)
 		return;
 	if (!strcmp(ev, "flow-expired"))
 		sf->expired = true;

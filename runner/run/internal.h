@@ -122,6 +122,7 @@ struct cmdflow {
 	bool srv_failed;                /* exited or never listened before the command started */
 	bool srv_died;                  /* exited while the command ran */
 	bool stopped;                   /* the runner stopped the command */
+	bool pending;                   /* waiting for its start = time */
 	int status, srv_status;         /* -1 until known */
 	uint64_t start, end;
 	/* what the middleboxes sent on its connections (evlog.c) */

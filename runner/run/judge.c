@@ -22,9 +22,9 @@ static const char *outcome_words(const char *o)
 	if (!strcmp(o, "unreachable"))
 		return "ICMP unreachable";
 	if (!strcmp(o, "refused"))
-		return "never connected: the SYN was answered with RST";
+		return "the SYN was answered with RST";
 	if (!strcmp(o, "connect-timeout"))
-		return "never connected: no answer to the SYN";
+		return "no answer to the SYN";
 	if (!strcmp(o, "rebound"))
 		return "the server saw the client from a new address or port";
 	return o;
@@ -32,8 +32,7 @@ static const char *outcome_words(const char *o)
 
 uint64_t run_conn_start(const struct sc_flow *f, unsigned conn)
 {
-	if (f->command[0])
-		return 0;               /* a command is started with the probes */
+	/* a command is one connection, started at its start = (run.c) */
 	return f->start.ms + (f->count > 1 ? f->ramp.ms * conn / (f->count - 1) : 0);
 }
 
@@ -150,6 +149,21 @@ static void mb_view(struct run *r, int flow, unsigned conn, const struct flow_re
 					cf && cf->keepalives == 1 ? "" : "s");
 	if (off < len)
 		snprintf(buf + off, len - off, ")");
+}
+
+/* What the first middlebox did to connection conn of a flow that never got
+ * through: " (middlebox fw dropped 2 packets)", or "" when it saw nothing
+ * (no middlebox kept a flow for it: mb_view would say "kept"). */
+static void mb_view_never(struct run *r, int flow, unsigned conn, char *buf, size_t len)
+{
+	const struct conn_facts *cf = run_conn_facts(r, flow, conn);
+	struct lane *l = &r->lane[r->lane_of[flow]];
+	char t[32];
+
+	buf[0] = '\0';
+	if (l->npath && cf && cf->drops)
+		snprintf(buf, len, " (middlebox %s dropped %s packet%s)", r->sc->mb[l->path[0]].name,
+			 count_text(cf->drops, t, sizeof(t)), cf->drops == 1 ? "" : "s");
 }
 
 static void run_judge(struct flow_result *fr)
@@ -295,15 +309,22 @@ static void group_judge(struct run *r, int idx, struct flow_result *gr, const ch
 struct probe_line {
 	char out[24], who[16], detail[160], errname[32];
 	int64_t at, cycle;
+	bool never;                     /* the connection never got through */
+	bool connected;                 /* the probe says its handshake completed */
 };
 
 static void probe_line_read(const json_t *js, struct probe_line *pl, struct flow_result *fr,
 			    const struct scenario *sc)
 {
 	int64_t e = 0, v = -1;
+	bool connected = true;
 
 	*pl = (struct probe_line){ .at = -1, .cycle = 1 };
 	jsonio_get_str(js, "outcome", pl->out, sizeof(pl->out));
+	/* whatever the outcome: a SYN answered by ICMP is unreachable too */
+	jsonio_get_bool(js, "client.connected", &connected);
+	pl->connected = connected;
+	pl->never = !connected || !strcmp(pl->out, "refused") || !strcmp(pl->out, "connect-timeout");
 	jsonio_get_str(js, "noticed_by", pl->who, sizeof(pl->who));
 	jsonio_get_int(js, "at_ms", &pl->at);
 	jsonio_get_int(js, "cycle", &pl->cycle);
@@ -320,6 +341,18 @@ static void probe_line_read(const json_t *js, struct probe_line *pl, struct flow
 	v = -1;
 	if (jsonio_get_int(js, "client.last_server_heartbeat_ms", &v) == 0 && v >= 0)
 		fr->last_server_heartbeat_ms = (int64_t)run_unscale(sc, (uint64_t)v);
+}
+
+/* How a connection that never got through ended, in words. */
+static const char *never_words(const struct sc_flow *sf, const struct probe_line *pl)
+{
+	if (sf->proto == SC_TCP && !strcmp(pl->out, "unreachable"))
+		return "the SYN was answered with ICMP unreachable";
+	if (strcmp(pl->out, "connect-timeout"))
+		return outcome_words(pl->out);
+	if (sf->proto == SC_UDP)
+		return "no answer to the first datagram";
+	return pl->connected ? "the handshake completed, then no answer from the server" : "no answer to the SYN";
 }
 
 /* The evidence of connection conn of flow idx in words: what the probe
@@ -339,11 +372,12 @@ static void probe_evidence(struct run *r, int idx, unsigned conn, const struct p
 	else if (!strcmp(out, "timeout"))
 		snprintf(fr->evidence, sizeof(fr->evidence), "no answer within %s after %s idle%s%s%.150s",
 			 duration_format(sf->deadline.ms, b, sizeof(b)), a, who[0] ? ", noticed by the " : "", who, mv);
-	else if (!strcmp(out, "refused") || !strcmp(out, "connect-timeout"))
-		/* no middlebox had a flow for it: mb_view would say "kept" */
-		snprintf(fr->evidence, sizeof(fr->evidence), "%s%s%s%s, seen by the client%s%.150s",
-			 outcome_words(out), pl->errname[0] ? " (" : "", pl->errname, pl->errname[0] ? ")" : "",
-			 pl->detail[0] ? ": " : "", pl->detail);
+	else if (pl->never) {
+		mb_view_never(r, idx, conn, mv, sizeof(mv));
+		snprintf(fr->evidence, sizeof(fr->evidence), "never connected: %s%s%s%s, seen by the client%s%.150s%s",
+			 never_words(sf, pl), pl->errname[0] ? " (" : "", pl->errname, pl->errname[0] ? ")" : "",
+			 pl->detail[0] ? ": " : "", pl->detail, mv);
+	}
 	else
 		snprintf(fr->evidence, sizeof(fr->evidence), "%s%s%s%s after %s idle%s%s%s%s",
 			 outcome_words(out), pl->errname[0] ? " (" : "", pl->errname, pl->errname[0] ? ")" : "",
@@ -353,8 +387,7 @@ static void probe_evidence(struct run *r, int idx, unsigned conn, const struct p
 			 /* the client saw the reset when it spoke first after the idle */
 			 !strcmp(who, "client") && sf->speaker == SC_CLIENT && !strcmp(out, "reset") &&
 			 fr->noticed_ms >= 0 && (uint64_t)fr->noticed_ms >= sf->idle.ms ? " on its first send" : "");
-	if (strcmp(out, "alive") && strcmp(out, "timeout") && strcmp(out, "refused") &&
-	    strcmp(out, "connect-timeout")) {
+	if (strcmp(out, "alive") && strcmp(out, "timeout") && !pl->never) {
 		size_t o = strlen(fr->evidence);
 
 		snprintf(fr->evidence + o, sizeof(fr->evidence) - o, "%s", mv);
@@ -630,7 +663,8 @@ void command_result(struct run *r, struct cmdflow *c, struct scenario_result *re
 	}
 	fr->noticed_ms = (int64_t)run_unscale(r->sc, took);
 	snprintf(fr->noticed_by, sizeof(fr->noticed_by), "client");
-	run_mark(res, (uint64_t)fr->noticed_ms, TL_OUTCOME, c->flow, -1, -1, "command exited %d", c->status);
+	run_mark(res, f->start.ms + (uint64_t)fr->noticed_ms, TL_OUTCOME, c->flow, -1, -1, "command exited %d",
+		 c->status);
 	snprintf(fr->observed, sizeof(fr->observed), "%s", v.observed);
 	fr->status = RES_PASS;                  /* judged below */
 	fr->error[0] = '\0';

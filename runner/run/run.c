@@ -601,8 +601,36 @@ struct sched_ev {
 	bool done;
 };
 
-/* Servers first, then t0, then the clients and commands (t0 is the start of
- * the idle period that [event] times count from). */
+/* Start the commands whose start = has come by now; the wall time of the
+ * next one still to come, or UINT64_MAX. */
+static uint64_t start_due_commands(struct run *r, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < r->ncmd && !r->err[0]; i++) {
+		struct cmdflow *c = &r->cmd[i];
+		uint64_t at = sat_add(r->t0, r->sc->flows[c->flow].start.scaled_ms);
+
+		if (!c->pending)
+			continue;
+		if (at > now) {
+			next = at < next ? at : next;
+			continue;
+		}
+		c->pending = false;
+		if (cmd_start(r, c, false, c->why, sizeof(c->why)) < 0) {
+			c->done = true;
+			if (!c->dir[0])
+				continue;       /* its own setup failed (run_as): its flow's ERROR */
+			run_fail(r, "%s", c->why);
+		}
+	}
+	return next;
+}
+
+/* Servers first, then t0, then the clients and commands, each command at
+ * its start = (t0 is the start of the idle period that [event] times count
+ * from). */
 static void start_flows(struct run *r, struct scenario_result *res)
 {
 	char err[400] = "";
@@ -636,13 +664,9 @@ static void start_flows(struct run *r, struct scenario_result *res)
 			c->done = true;         /* never started: nothing to wait for */
 			continue;
 		}
-		if (cmd_start(r, c, false, c->why, sizeof(c->why)) < 0) {
-			c->done = true;
-			if (!c->dir[0])
-				continue;       /* its own setup failed (run_as): its flow's ERROR */
-			run_fail(r, "%s", c->why);
-		}
+		c->pending = true;
 	}
+	start_due_commands(r, r->t0);
 	/* a flow's timeline: its first connection's, from its start */
 	for (size_t i = 0; i < r->sc->nflows; i++)
 		run_mark(res, run_conn_start(&r->sc->flows[i], 0), TL_IDLE_START, (int)i, -1, -1, "idle for %s",
@@ -756,7 +780,10 @@ static void run_loop(struct run *r, struct scenario_result *res)
 		ev[i] = (struct sched_ev){ .at = sat_add(r->t0, r->sc->events[i].at.scaled_ms), .ev = (int)i };
 	while (!r->err[0] && !all_clients_done(r)) {
 		uint64_t now = mtime_ms();
-		uint64_t next = fire_due_events(r, ev, now, now + 500, res);
+		uint64_t next = fire_due_events(r, ev, now, now + 500, res), cmd_next = start_due_commands(r, now);
+
+		if (cmd_next < next)
+			next = cmd_next;
 
 		if (now - r->t0 > limit) {
 			char t[32];

@@ -35,10 +35,13 @@ sleep 0.5
 # Overload, made certain: while iperf3 sends 64-byte UDP as fast as it can
 # (its control connection already up), the simulator stops reading
 # (SIGSTOP) for a second, so the kernel's queue (8192 packets) fills and
-# drops; then it goes on.
+# drops; then it goes on. iperf3 writes its interval lines to a file only
+# with --forceflush (else all at its exit): without it the stop came after
+# the flood, and the test passed only when the flood alone overran the
+# simulator.
 sim=$(for p in $(descendants "$RUN_PID"); do [ "$(cat /proc/$p/comm 2>/dev/null)" = idlegate-sim ] && echo $p; done)
 [ -n "$sim" ] || fail "no simulator"
-nsenter -t "$cli" -n iperf3 -c 203.0.113.2 -p 5301 -u -b 0 -l 64 -t 3 >"$WORK/iperf" 2>&1 &
+nsenter -t "$cli" -n iperf3 -c 203.0.113.2 -p 5301 -u -b 0 -l 64 -t 3 --forceflush >"$WORK/iperf" 2>&1 &
 flood=$!
 BG+=("$flood")
 wait_for 5 grep -q 'Mbits/sec' "$WORK/iperf" || fail "iperf3 did not start: $(cat "$WORK/iperf")"

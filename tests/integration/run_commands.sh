@@ -92,6 +92,16 @@ expect = alive
 [flow sysctl-none]
 command = test "\$(cat /proc/sys/net/ipv4/tcp_keepalive_time)" = 7200
 expect = alive
+
+; start = delays a command as it delays a probe
+[flow at-once]
+command = date +%s%N
+expect = alive
+
+[flow later]
+start = 3s
+command = date +%s%N
+expect = alive
 INI
 grep -q "^command = $long" "$WORK/sc/cmd.ini" && [ "$(grep -c '' <<<"$long")" -eq 1 ] || fail "test setup"
 "$IG" check "$WORK/sc/cmd.ini" >"$WORK/out" 2>&1 || fail "check: a long command line is refused"
@@ -137,6 +147,21 @@ for f in sysctl-a sysctl-b sysctl-none; do
 	[ "$st $obs" = "PASS alive" ] || fail "$f: $st $obs: $why"
 done
 pass "sysctl.NAME per flow, in a client namespace of its own (5, 9 and the default 7200 side by side)"
+
+IFS='|' read -r st1 _ why1 <<<"$(flow at-once)"
+IFS='|' read -r st2 _ why2 <<<"$(flow later)"
+[ "$st1 $st2" = "PASS PASS" ] || fail "start =: $st1 $why1 / $st2 $why2"
+t1=$(grep -o ': [0-9]\{19\}' <<<"$why1" | tr -dc 0-9) t2=$(grep -o ': [0-9]\{19\}' <<<"$why2" | tr -dc 0-9)
+[ -n "$t1" ] && [ -n "$t2" ] || fail "start =: no time in the evidence: $why1 / $why2"
+late=$(( (t2 - t1) / 1000000 ))
+[ "$late" -ge 2500 ] && [ "$late" -lt 4500 ] || fail "start = 3s: the command started ${late} ms after the one without"
+python3 - "$WORK/r.json" <<'PY' || fail "start =: the command's outcome is not drawn after its start"
+import json, sys
+d = json.load(open(sys.argv[1]))
+tl = [m for s in d["scenarios"] for m in s["timeline"] if m.get("flow") == "later" and m["kind"] == "outcome"]
+assert tl and tl[0]["t_ms"] >= 3000, tl
+PY
+pass "start = 3s delays a command: it ran ${late} ms after the one without, and its outcome is drawn after 3s"
 
 ls "$WORK" | grep -q idlegate-run && fail "the run left its directory: $(ls "$WORK")"
 pass "nothing left behind"

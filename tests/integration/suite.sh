@@ -33,4 +33,22 @@ PY
 if python3 -c 'import jsonschema' 2>/dev/null; then
 	python3 "$ROOT/tests/lib/check_report.py" json "$WORK/suite.json" || fail "the suite's JSON report does not validate"
 fi
+# connections that never got through say so, with what the middlebox did
+# to their SYNs (table full: dropped; NAT out of ports: RST or ICMP)
+python3 - "$WORK/suite.json" <<'PY' || fail "evidence of connections that never got through"
+import json, re, sys
+r = json.load(open(sys.argv[1]))
+fl = {(s["file"].split("/")[-1], f["name"]): f for s in r["scenarios"] for f in s["flows"]}
+want = {
+    ("table-full-refuse.ini", "pool"): r"pool\.\d+: never connected: no answer to the SYN, .*\(middlebox fw dropped [1-9]\d* packets?\)$",
+    ("nat-exhausted-answers.ini", "pool-rst"): r"never connected: the SYN was answered with RST \(ECONNREFUSED\)",
+    ("nat-exhausted-answers.ini", "pool-icmp"): r"never connected: the SYN was answered with ICMP unreachable \(EHOSTUNREACH\)",
+}
+for k, rx in want.items():
+    e = fl[k]["evidence"]
+    assert re.search(rx, e), (k, e)
+    assert "after ? idle" not in e and "never connected" in e, (k, e)
+    assert fl[k]["totals"]["drops"] > 0, (k, fl[k]["totals"])
+print("never connected: said, with the middleboxes' drops, in %d groups" % len(want))
+PY
 pass "${#files[@]} scenarios, $flows flows, all as expected"
