@@ -4,10 +4,20 @@
 # time, and prints one line per test and a closing "N passed, N failed" line.
 # Exit status 77 from a test means skipped (with its reason on stdout).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 jobs=${IDLEGATE_TEST_JOBS:-2}
 tests=("$@")
-[ ${#tests[@]} -eq 0 ] && tests=(tests/integration/*.sh)
+if [ ${#tests[@]} -eq 0 ]; then
+	# the longest first (tests/integration/longest, measured here), so that
+	# the last to start is a short one and no worker idles at the end
+	tests=()
+	while read -r t; do
+		[ -e "tests/integration/$t.sh" ] && tests+=("tests/integration/$t.sh")
+	done < <(grep -v '^#' tests/integration/longest)
+	for t in tests/integration/*.sh; do
+		case " ${tests[*]} " in *" $t "*) ;; *) tests+=("$t") ;; esac
+	done
+fi
 if [ ! -e "${tests[0]}" ]; then
 	echo "integration: no tests"; exit 0
 fi
