@@ -75,6 +75,7 @@ struct sflow {
 	struct sconn *conn; /* TCP */
 	struct sockaddr_storage peer; /* UDP: current source */
 	socklen_t peerlen;
+	struct sockaddr_storage dst;  /* UDP: the address it sent to, ours to answer from */
 	enum sf_state state;
 	uint32_t cycle;
 	uint64_t idle_start, t_next, t_end_action, t_forget;
@@ -254,8 +255,12 @@ static int flow_send(struct server *s, struct sflow *f, const struct proto_msg *
 	if (n < 0)
 		return -1;
 	if (f->h.proto == PLAN_UDP) {
-		if (sendto(s->ufd, buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&f->peer,
-			   f->peerlen) < 0)
+		/* from the address the client sent to: a host with several
+		 * (the run's server network has two) would otherwise pick one
+		 * by its own rules, and the client's connected socket drops
+		 * an answer from another */
+		if (probe_sockopt_send_from(s->ufd, buf, (size_t)n, (struct sockaddr *)&f->peer, f->peerlen,
+					    &f->dst) < 0)
 			return -1;
 		return 0;
 	}
@@ -863,7 +868,7 @@ static void accept_all(struct server *s)
 /* ---- UDP ---- */
 
 static void udp_hello(struct server *s, const struct proto_msg *m, struct sockaddr_storage *from,
-		      socklen_t fromlen, const char *froms)
+		      socklen_t fromlen, const struct sockaddr_storage *dst, const char *froms)
 {
 	struct sflow *f = flow_find(s, m->id);
 	struct proto_msg w = { .type = PM_WELCOME, .id = m->id };
@@ -888,6 +893,7 @@ static void udp_hello(struct server *s, const struct proto_msg *m, struct sockad
 		snprintf(f->side.local, sizeof(f->side.local), "%s", s->local);
 		memcpy(&f->peer, from, fromlen);
 		f->peerlen = fromlen;
+		f->dst = *dst;
 		log_debug("flow %s from %s: udp, idle %s", f->h.name, froms,
 			  duration_format(f->h.idle_ms, (char[32]){ 0 }, 32));
 	}
@@ -992,7 +998,7 @@ static void udp_readable(struct server *s, int fd)
 			continue;
 		}
 		if (m.type == PM_HELLO) {
-			udp_hello(s, &m, &from, fl, froms);
+			udp_hello(s, &m, &from, fl, &dst, froms);
 			continue;
 		}
 		f = flow_find(s, m.id);
@@ -1055,7 +1061,8 @@ static int bind_pair(struct server *s)
 		if (bind(s->ufd, (struct sockaddr *)&a, al) == 0) {
 			probe_proto_addr_format((struct sockaddr *)&a, s->local, sizeof(s->local));
 			probe_sockopt_recverr(s->ufd, fam);
-			return 0;
+			/* each datagram's destination: answers come from it */
+			return probe_sockopt_pktinfo(s->ufd, fam);
 		}
 		if (errno != EADDRINUSE || !any_port)
 			return -1;
@@ -1085,8 +1092,7 @@ static int bind_alt(struct server *s)
 		return -1;
 	if (fam == AF_INET6)
 		setsockopt(s->afd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-	if (bind(s->afd, (struct sockaddr *)&a, cfg->listen_len) < 0 || probe_sockopt_pktinfo(s->afd, fam) < 0 ||
-	    probe_sockopt_pktinfo(s->ufd, fam) < 0)
+	if (bind(s->afd, (struct sockaddr *)&a, cfg->listen_len) < 0 || probe_sockopt_pktinfo(s->afd, fam) < 0)
 		return -1;
 	return 0;
 }
