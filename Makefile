@@ -178,13 +178,14 @@ build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(ENGINE_SRC) $$(call fuzz_sources,$$
 	$(Q)clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -DIDLEGATE_DATADIR='"$(DATADIR)/idlegate"' -DIDLEGATE_VERSION='"fuzz"' \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-o $@ $< $(COMMON_SRC) $(ENGINE_SRC) $(call fuzz_sources,$*) $(JSON_CFLAGS) $(INIH_LIBS) $(JSON_LIBS) -lm
+# Each harness for FUZZ_SECONDS, FUZZ_JOBS at a time (one per core).
+FUZZ_JOBS ?= 2
 fuzz: $(FUZZ_BINS)
-	$(Q)for f in $(FUZZ_BINS); do \
-		n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+	$(Q)printf '%s\n' $(FUZZ_BINS) | xargs -P $(FUZZ_JOBS) -I{} sh -c '\
+		n=$$(basename {}); mkdir -p build-fuzz/corpus-$$n; \
 		echo "  RUN     $$n ($(FUZZ_SECONDS)s)"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 build-fuzz/corpus-$$n tests/fuzz/seeds-$$n 2>build-fuzz/$$n.log \
-			|| { tail -n 40 build-fuzz/$$n.log; exit 1; }; \
-	done
+		{} -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 build-fuzz/corpus-$$n tests/fuzz/seeds-$$n 2>build-fuzz/$$n.log \
+			|| { tail -n 40 build-fuzz/$$n.log; echo "  FAIL    $$n"; exit 255; }'
 
 bench: $(BENCH_BINS)
 	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
