@@ -36,6 +36,11 @@ netns_cleanup() {
 	rm -rf "$WORK"
 }
 
+# from the moment WORK exists: a test that skips or fails before its
+# topology is built leaves nothing either
+trap netns_cleanup EXIT
+trap 'exit 1' INT TERM
+
 netns_require() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 	[ -x "$SIM" ] || skip "$SIM not built"
@@ -48,8 +53,6 @@ netns_require() {
 # netns_setup: build the topology. NETNS_NAT=1: no server route back.
 netns_setup() {
 	netns_require
-	trap netns_cleanup EXIT
-	trap 'exit 1' INT TERM
 	ip netns add "$NS_C" && ip netns add "$NS_M" && ip netns add "$NS_S" || fail "ip netns add"
 	ip -n "$NS_C" link add c0 type veth peer name mi0 netns "$NS_M" || fail "veth"
 	ip -n "$NS_S" link add s0 type veth peer name mo0 netns "$NS_M" || fail "veth"
