@@ -55,10 +55,14 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "idlegate: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-if ! apt-get install -y -q --no-install-recommends $missing >/tmp/idlegate-deps.log 2>&1; then
-	apt-get update -q >>/tmp/idlegate-deps.log 2>&1 || true
-	apt-get install -y -q --no-install-recommends $missing >>/tmp/idlegate-deps.log 2>&1 || {
-		tail -n 20 /tmp/idlegate-deps.log >&2
+# apt's output goes to a file of our own (mktemp: never a path in /tmp that
+# another user could have planted as a symlink for root to write through)
+log=$(mktemp /tmp/idlegate-deps.XXXXXX) || exit 3
+trap 'rm -f "$log"' EXIT
+if ! apt-get install -y -q --no-install-recommends $missing >"$log" 2>&1; then
+	apt-get update -q >>"$log" 2>&1 || true
+	apt-get install -y -q --no-install-recommends $missing >>"$log" 2>&1 || {
+		tail -n 20 "$log" >&2
 		echo "idlegate: could not install:$missing" >&2
 		exit 3
 	}
